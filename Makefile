@@ -1,0 +1,140 @@
+# lp2p build. `make` builds the libraries and tools, `make test` runs the
+# whole suite (including an ASan+UBSan pass), `make demo` shows the main job.
+# Every target that compiles first makes sure the Debian build deps exist.
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+OPT     ?= -O2 -g
+WERROR  ?=
+SAN     ?=
+SECONDS ?= 60
+
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wconversion $(WERROR)
+CPPFLAGS_ALL := -Iinclude -I. -D_DEFAULT_SOURCE
+CFLAGS_ALL   := -std=c11 $(OPT) -fPIC -fvisibility=hidden $(WARN) $(SAN) $(EXTRA_CFLAGS)
+LIBS    := -lsodium -lbearssl -lsecp256k1 -lm -lpthread
+
+LIB_SRCS  := $(sort $(wildcard proto/*/*.c crypto/*.c sys/*.c drivers/*.c drivers/sim/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TOOLS     := $(sort $(notdir $(wildcard tools/*)))
+TOOL_BINS := $(TOOLS:%=$(BUILD)/bin/%)
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/obj/%.o)
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRCS:fuzz/%.c=%)
+# Fuzz builds compile the library again with LP2P_FUZZING (null AEAD inside
+# crypto/ only, so fuzzers reach the Noise transport phase).
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzzobj/%.o)
+FUZZ_REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+LIBFUZZ_DIR := build-libfuzzer
+LIBFUZZ_BINS := $(FUZZ_NAMES:%=$(LIBFUZZ_DIR)/%)
+
+.PHONY: all deps lib tools tests fuzz-replay test test-asan check-purity fuzz \
+        fuzz-run bench demo install clean format
+
+all: deps lib tools
+
+deps:
+	@mk/deps.sh
+
+lib: $(BUILD)/lib/liblp2p.a $(BUILD)/lib/liblp2p.so
+
+tools: $(TOOL_BINS)
+
+# Atomic writes (tmp + mv) so parallel makes in one tree never see torn files.
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -MF $@.d -c $< -o $@.$$$$.tmp && mv $@.$$$$.tmp $@
+
+$(BUILD)/fuzzobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) -DLP2P_FUZZING $(CFLAGS_ALL) -MMD -MP -MF $@.d -c $< -o $@.$$$$.tmp && mv $@.$$$$.tmp $@
+
+$(BUILD)/lib/liblp2p.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@.$$$$.tmp && ar rcs $@.$$$$.tmp $^ && mv $@.$$$$.tmp $@
+
+$(BUILD)/lib/liblp2p.so: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(SAN) -o $@.$$$$.tmp $^ $(LIBS) && mv $@.$$$$.tmp $@
+
+$(BUILD)/lib/liblp2p-fuzz.a: $(FUZZ_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@.$$$$.tmp && ar rcs $@.$$$$.tmp $^ && mv $@.$$$$.tmp $@
+
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/%/*.c)) $(BUILD)/lib/liblp2p.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@.$$$$.tmp $(filter %.o,$^) $(BUILD)/lib/liblp2p.a $(LIBS) && mv $@.$$$$.tmp $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTLIB_OBJS) $(BUILD)/lib/liblp2p.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@.$$$$.tmp $< $(TESTLIB_OBJS) $(BUILD)/lib/liblp2p.a -lcmocka $(LIBS) && mv $@.$$$$.tmp $@
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzzobj/fuzz/%.o $(BUILD)/fuzzobj/fuzz/lib/standalone.o $(BUILD)/lib/liblp2p-fuzz.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@.$$$$.tmp $^ $(LIBS) && mv $@.$$$$.tmp $@
+
+tests: $(TEST_BINS)
+fuzz-replay: $(FUZZ_REPLAY_BINS)
+
+check-purity: $(filter $(BUILD)/obj/proto/%,$(LIB_OBJS))
+	@mk/check-purity.sh $^
+
+# The whole suite: unit tests, CLI tests, fuzz corpus replay, purity, then
+# the same again under ASan+UBSan (clang). Ends with "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory all tests fuzz-replay
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  lib tools tests fuzz-replay
+	@mk/run-tests.sh $(BUILD) build-asan
+
+test-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  lib tools tests fuzz-replay
+	@mk/run-tests.sh build-asan
+
+# libFuzzer binaries (clang); `make fuzz-run SECONDS=N` runs each for N s.
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=$(LIBFUZZ_DIR) CC=clang OPT="-O1 -g" \
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+	  $(LIBFUZZ_DIR)/lib/liblp2p-fuzz.a $(FUZZ_NAMES:%=$(LIBFUZZ_DIR)/fuzzobj/fuzz/%.o)
+	@for f in $(FUZZ_NAMES); do \
+	  clang -fsanitize=fuzzer,address,undefined -o $(LIBFUZZ_DIR)/$$f \
+	    $(LIBFUZZ_DIR)/fuzzobj/fuzz/$$f.o $(LIBFUZZ_DIR)/lib/liblp2p-fuzz.a $(LIBS) || exit 1; \
+	done
+
+fuzz-run: fuzz
+	@mk/fuzz-run.sh $(LIBFUZZ_DIR) $(SECONDS) $(FUZZ_NAMES)
+
+bench: all
+	@$(MAKE) --no-print-directory $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
+	@mk/run-bench.sh $(BUILD)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/lib/liblp2p.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LIBS)
+
+demo: all
+	@mk/demo.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include/lp2p $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/lp2p/*.h $(DESTDIR)$(PREFIX)/include/lp2p/
+	install -m 644 $(BUILD)/lib/liblp2p.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/lib/liblp2p.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' mk/lp2p.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lp2p.pc
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan $(LIBFUZZ_DIR)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
