@@ -99,7 +99,8 @@ LP2P_API size_t lp2p_pb_size_bytes(uint32_t num, size_t n);
 
 /** Finish: `*len` (may be NULL) gets the bytes written, or after
  * LP2P_ERR_NOSPACE the bytes the whole message needs (so a first pass with
- * cap 0 measures). Returns 0 or the
+ * cap 0 measures; buffer bytes past the last whole field are unspecified
+ * after an error). Returns 0 or the
  * sticky error: LP2P_ERR_NOSPACE (buffer too small), LP2P_ERR_INVAL (field
  * number 0 or above 2^29-1, NULL data with n > 0). */
 LP2P_API int lp2p_pb_writer_finish(const lp2p_pb_writer *w, size_t *len);
