@@ -1,0 +1,615 @@
+/** lp2p_host: a whole libp2p node as one sans-IO object.
+ *
+ * The host owns every connection stack (multistream-select -> Noise or
+ * plaintext -> multistream-select (or the Noise-inlined muxer) -> yamux ->
+ * per-stream multistream-select -> protocol), the peerstore, the address
+ * manager, the connection manager and the built-in services: identify
+ * (/ipfs/id/1.0.0, /ipfs/id/push/1.0.0), ping (/ipfs/ping/1.0.0), perf
+ * (/perf/1.0.0) and echo (/echo/1.0.0). It never touches a socket, a clock
+ * or an entropy source: a driver does the I/O and passes time in.
+ *
+ * ## Identifiers
+ * Connections, streams, listeners and dials are named by uint64_t ids that
+ * are never 0 and never reused within one host. A call that names an id the
+ * host no longer knows returns LP2P_ERR_NOT_FOUND and changes nothing, so a
+ * driver or application racing a close is harmless.
+ *
+ * ## Driver side (DESIGN.md section 3)
+ * After EVERY call into the host (driver call or application command) the
+ * driver drains in this order:
+ *   1. while lp2p_host_poll_dirty(h, &conn) returns 1: write what
+ *      lp2p_host_out_peek(h, conn, &len) shows, tell the host with
+ *      lp2p_host_conn_out_consume(h, conn, n) (partial is fine), repeat until
+ *      out_peek shows 0 bytes or the socket would block; then set the
+ *      socket's readiness interest from lp2p_host_conn_interest(h, conn);
+ *   2. while lp2p_host_poll_io(h, &io) returns 1: perform the request
+ *      (LISTEN, DIAL, CLOSE, RESET, UNLISTEN, UDP_OPEN, SEND_DATAGRAM);
+ *   3. (application) while lp2p_host_poll_event(h, &ev) returns 1: handle;
+ *   4. sleep until lp2p_host_next_timeout(h) (rounded up) or socket
+ *      readiness, then call lp2p_host_handle_timeout(h, now) when due.
+ * A connection is put on the dirty queue whenever its output grows or its
+ * interest changes, so a driver never scans all connections. A connection
+ * whose output is non-empty always has LP2P_INTEREST_WRITE.
+ *
+ * Connection lifecycle seen by the driver:
+ *   outbound: io DIAL{conn} -> lp2p_host_conn_established (or _failed)
+ *   inbound:  accept() -> lp2p_host_conn_accepted (assigns the conn id)
+ *   then:     lp2p_host_conn_feed / _eof / _reset, out_peek / out_consume
+ *   end:      io CLOSE{conn} (output fully drained; close the socket) or
+ *             io RESET{conn} (close with SO_LINGER 0 / RST). After either io
+ *             the id is dead. After lp2p_host_conn_reset or
+ *             lp2p_host_conn_failed the id is dead too and no io follows:
+ *             the driver closes that socket itself.
+ *
+ * ## Application side
+ * Commands (lp2p_host_listen, _dial, _open_stream, _stream_write, ...) and
+ * a bounded event queue (lp2p_host_poll_event). Stream payload stays in the
+ * host: lp2p_host_stream_read_peek / lp2p_host_stream_read_consume.
+ *
+ * ## Errors
+ * Peer misbehaviour never fails an API call: the connection concerned is
+ * closed (or reset) with a named reason reported in PEER_DISCONNECTED or
+ * DIAL_FAILED, and every other connection is unaffected. API calls return 0
+ * (or a byte count) or a negative LP2P_ERR_* code. */
+#ifndef LP2P_HOST_H
+#define LP2P_HOST_H
+
+#include "lp2p/common.h"
+#include "lp2p/crypto.h"
+#include "lp2p/multiaddr.h"
+#include "lp2p/peerid.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- plain-data socket addresses --------------------------------------- */
+
+#ifndef LP2P_SOCKADDR_DEFINED
+#define LP2P_SOCKADDR_DEFINED
+/** An IP socket address as plain data (never an OS struct). `family` is 4
+ * or 6 (0 = none); for IPv4 only ip[0..3] is used; `port` is host order. */
+typedef struct lp2p_sockaddr {
+  uint8_t family;
+  uint8_t ip[16];
+  uint16_t port;
+} lp2p_sockaddr;
+#endif
+
+/** Convert an /ip4/../tcp/.. or /ip6/../tcp/.. multiaddr (a trailing /p2p/..
+ * is ignored) into `*out`. Returns 0 or LP2P_ERR_UNSUPPORTED (another
+ * transport, e.g. /dns4 or /udp) or LP2P_ERR_INVAL. */
+LP2P_API int lp2p_sockaddr_from_maddr(lp2p_sockaddr *out,
+                                      const lp2p_maddr *ma);
+/** Build /ip4/../tcp/<port> or /ip6/../tcp/<port> from `sa`. Returns 0 or
+ * LP2P_ERR_INVAL (family not 4 or 6). */
+LP2P_API int lp2p_sockaddr_to_maddr(lp2p_maddr *out, const lp2p_sockaddr *sa);
+
+/* ---- the object --------------------------------------------------------- */
+
+typedef struct lp2p_host lp2p_host;
+
+/** Which secure channel(s) the host offers and accepts, in preference
+ * order. */
+typedef enum lp2p_host_security {
+  LP2P_HOST_SECURITY_NOISE = 0,           /**< /noise only (default) */
+  LP2P_HOST_SECURITY_PLAINTEXT = 1,       /**< /plaintext/2.0.0 only */
+  LP2P_HOST_SECURITY_NOISE_PLAINTEXT = 2  /**< both, Noise preferred */
+} lp2p_host_security;
+
+/** Built-in services (bits of lp2p_host_config.services). Identify is
+ * always answered; the bit controls the automatic identify of every new
+ * connection and identify/push. */
+#define LP2P_HOST_SVC_IDENTIFY 0x1u
+#define LP2P_HOST_SVC_PING 0x2u
+#define LP2P_HOST_SVC_PERF 0x4u /**< perf server (the client is always on) */
+#define LP2P_HOST_SVC_ECHO 0x8u
+#define LP2P_HOST_SVC_ALL 0xfu
+
+/** Host configuration. Get one from lp2p_host_config_default, then change
+ * fields. Every pointer in it is read during lp2p_host_new only (the host
+ * copies what it keeps). A `*_max` of 0 is not "unlimited": use the
+ * default. Times are in nanoseconds; a timeout of 0 disables it. */
+typedef struct lp2p_host_config {
+  const lp2p_privkey *identity; /**< required: the node's key (copied) */
+  lp2p_host_security security;
+  unsigned services;            /**< LP2P_HOST_SVC_* (default ALL) */
+  const char *agent_version;    /**< identify agentVersion (default "lp2p/<version>") */
+  const char *protocol_version; /**< identify protocolVersion (default "ipfs/0.1.0") */
+
+  /* connection manager */
+  uint32_t conns_max;           /**< established + pending, all peers (1024) */
+  uint32_t conns_pending_max;   /**< dialing or upgrading (128) */
+  uint32_t conns_per_peer_max;  /**< established per peer (8) */
+  uint32_t conns_low_water;     /**< trim idle conns down to this (0 = off) */
+  uint32_t conns_high_water;    /**< ... once above this (0 = off) */
+  uint32_t dials_max;           /**< outstanding lp2p_host_dial calls (128) */
+
+  /* streams */
+  uint32_t streams_per_conn_max;          /**< yamux streams per conn, both ways (256) */
+  uint32_t streams_inbound_pending_max;   /**< yamux accept backlog (64) */
+  uint32_t streams_max;                   /**< host-wide stream table (65536) */
+  uint32_t ping_streams_per_peer_max;     /**< inbound ping streams per peer (2) */
+  uint32_t protocols_max;                 /**< registry entries (64) */
+  uint32_t protocol_name_bytes_max;       /**< longest protocol id (128) */
+  uint32_t stream_window_bytes;           /**< yamux initial window (262144) */
+  uint32_t stream_window_bytes_max;       /**< yamux auto-tuned max (16 MiB) */
+  uint32_t stream_buffer_bytes_max;       /**< unread bytes per stream (16 MiB) */
+
+  /* queues */
+  uint32_t event_queue_max;     /**< application events (4096) */
+
+  /* peerstore / addresses */
+  uint32_t peers_max;           /**< peerstore entries (4096) */
+  uint32_t addrs_per_peer_max;  /**< stored addrs per peer (16) */
+  uint32_t protocols_per_peer_max; /**< stored protocols per peer (128) */
+  uint32_t host_addrs_max;      /**< address manager entries (64) */
+  uint32_t identify_msg_bytes_max; /**< one identify message (8192) */
+  uint32_t observed_confirm_min;   /**< distinct peers that must report an
+                                        observed addr before it is CONFIRMED (4) */
+  int advertise_observed;       /**< advertise CONFIRMED observed addrs (0) */
+  uint64_t peer_addr_ttl_ns;    /**< TTL of identify-learnt addrs (1 h) */
+
+  /* timeouts */
+  uint64_t handshake_timeout_ns;   /**< raw conn -> upgraded (10 s) */
+  uint64_t dial_timeout_ns;        /**< DIAL io -> established (15 s) */
+  uint64_t idle_timeout_ns;        /**< no streams for this long: close (0) */
+  uint64_t stream_negotiate_timeout_ns; /**< per-stream ms (10 s) */
+  uint64_t identify_timeout_ns;    /**< identify exchange (10 s) */
+  uint64_t ping_timeout_ns;        /**< one ping round trip (10 s) */
+  uint64_t close_timeout_ns;       /**< graceful close drain, then RESET (5 s) */
+  uint64_t keepalive_ns;           /**< yamux keepalive ping (0 = off) */
+
+  const lp2p_log *log;             /**< optional */
+} lp2p_host_config;
+
+/** Fill `cfg` with the defaults given in the field docs (identity NULL). */
+LP2P_API void lp2p_host_config_default(lp2p_host_config *cfg);
+
+/** Create a host. `mem` and `rng` must outlive it (mem NULL = libc; rng is
+ * required). Returns 0 or one of: LP2P_ERR_INVAL (no identity, no rng, bad
+ * limits), LP2P_ERR_NOMEM, LP2P_ERR_KEY_TYPE. */
+LP2P_API int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,
+                           const lp2p_mem *mem, const lp2p_rng *rng,
+                           lp2p_tstamp now);
+/** Free everything (NULL-safe). No io is produced: the driver closes every
+ * socket it still holds. */
+LP2P_API void lp2p_host_free(lp2p_host *h);
+
+/** The node's own peer id (pointer valid for the host's lifetime). */
+LP2P_API const lp2p_peerid *lp2p_host_peer_id(const lp2p_host *h);
+
+/** Wall-clock time (ns since the Unix epoch) for peer-record seq numbers
+ * and expiries; the only way wall time enters the host. */
+LP2P_API void lp2p_host_set_unix_time(lp2p_host *h, uint64_t unix_ns);
+
+/* ---- driver side: I/O requests ----------------------------------------- */
+
+typedef enum lp2p_io_kind {
+  LP2P_IO_LISTEN = 1,    /**< bind+listen TCP on `addr`; answer listen_done */
+  LP2P_IO_DIAL,          /**< non-blocking connect `conn` to `addr`; answer
+                              conn_established or conn_failed */
+  LP2P_IO_CLOSE,         /**< output is drained: close `conn` gracefully */
+  LP2P_IO_RESET,         /**< abort `conn` (RST); discard unsent bytes */
+  LP2P_IO_UNLISTEN,      /**< close listener `listener` */
+  LP2P_IO_UDP_OPEN,      /**< bind a UDP socket `listener` on `addr` (future) */
+  LP2P_IO_SEND_DATAGRAM  /**< send data[0..len) from UDP socket `listener`
+                              to `addr` (future) */
+} lp2p_io_kind;
+
+/** DIAL flag: bind `local` (the listen port) with SO_REUSEADDR and
+ * SO_REUSEPORT before connecting (TCP hole punching). */
+#define LP2P_IO_REUSEPORT 0x1u
+
+/** One I/O request. Pointers (data) stay valid until the next call into
+ * the host. */
+typedef struct lp2p_io {
+  lp2p_io_kind kind;
+  unsigned flags;          /**< LP2P_IO_REUSEPORT */
+  uint64_t conn;           /**< DIAL, CLOSE, RESET */
+  uint64_t listener;       /**< LISTEN, UNLISTEN, UDP_OPEN, SEND_DATAGRAM */
+  lp2p_sockaddr addr;      /**< LISTEN/UDP_OPEN: bind; DIAL/SEND_DATAGRAM: remote */
+  lp2p_sockaddr local;     /**< DIAL with REUSEPORT: local bind address */
+  const uint8_t *data;     /**< SEND_DATAGRAM payload */
+  size_t len;
+} lp2p_io;
+
+/** Take the next I/O request. Returns 1 (filled `*out`) or 0 (none). */
+LP2P_API int lp2p_host_poll_io(lp2p_host *h, lp2p_io *out);
+
+/** Answer to LISTEN (or UDP_OPEN): err 0 and the bound address (port 0
+ * resolved), or a negative LP2P_ERR_* / the driver's error mapped to
+ * LP2P_ERR_IO. Produces LISTENING or LISTEN_FAILED. Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_listen_done(lp2p_host *h, uint64_t listener, int err,
+                                   const lp2p_sockaddr *bound);
+
+/** A listener accepted a TCP connection. On 0, `*conn` is the new id and
+ * the host has started the upgrade (listener role). Returns 0 or one of:
+ * LP2P_ERR_LIMIT (over conns_max / conns_pending_max: the driver must close
+ * the socket at once; counted in stats), LP2P_ERR_NOMEM (same),
+ * LP2P_ERR_NOT_FOUND (unknown listener), LP2P_ERR_STATE (host closing). */
+LP2P_API int lp2p_host_conn_accepted(lp2p_host *h, uint64_t listener,
+                                     const lp2p_sockaddr *remote,
+                                     const lp2p_sockaddr *local,
+                                     lp2p_tstamp now, uint64_t *conn);
+
+/** A DIAL completed: the socket is connected; `local` is its local address
+ * (may be NULL if unknown). The host starts the upgrade (initiator role).
+ * Returns 0 or LP2P_ERR_NOT_FOUND / LP2P_ERR_STATE. */
+LP2P_API int lp2p_host_conn_established(lp2p_host *h, uint64_t conn,
+                                        const lp2p_sockaddr *local,
+                                        lp2p_tstamp now);
+
+/** A DIAL failed (err: LP2P_ERR_REFUSED, _UNREACHABLE, _TIMEOUT, _IO...).
+ * The id is dead. The host emits DIAL_FAILED (or tries the next address).
+ * Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_conn_failed(lp2p_host *h, uint64_t conn, int err,
+                                   lp2p_tstamp now);
+
+/** Bytes received on `conn`. Returns how many were consumed (0..n; the
+ * driver keeps the rest and offers it again once conn_recv_room > 0), or
+ * LP2P_ERR_NOT_FOUND. Never fails because of the bytes' content. */
+LP2P_API lp2p_ssize lp2p_host_conn_feed(lp2p_host *h, uint64_t conn,
+                                        lp2p_tstamp now, const uint8_t *p,
+                                        size_t n);
+/** The peer closed its sending side (read returned 0). Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_conn_eof(lp2p_host *h, uint64_t conn, lp2p_tstamp now);
+/** The socket failed (ECONNRESET, EPIPE, ...). The id is dead; no io
+ * follows. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_conn_reset(lp2p_host *h, uint64_t conn, int err,
+                                  lp2p_tstamp now);
+/** How many bytes conn_feed would take now (0 = stop reading). */
+LP2P_API size_t lp2p_host_conn_recv_room(const lp2p_host *h, uint64_t conn);
+
+/** Output waiting for `conn` (zero-copy; valid until the next call into the
+ * host). NULL with *len 0 when nothing is pending or the id is unknown. */
+LP2P_API const uint8_t *lp2p_host_out_peek(lp2p_host *h, uint64_t conn,
+                                           size_t *len);
+/** `n` bytes of out_peek were written to the socket (n <= len). Returns 0 or
+ * LP2P_ERR_NOT_FOUND / LP2P_ERR_INVAL. */
+LP2P_API int lp2p_host_conn_out_consume(lp2p_host *h, uint64_t conn,
+                                        size_t n);
+
+#define LP2P_INTEREST_READ 0x1u
+#define LP2P_INTEREST_WRITE 0x2u
+/** Readiness the driver should wait for on `conn` (0 for unknown ids). */
+LP2P_API unsigned lp2p_host_conn_interest(const lp2p_host *h, uint64_t conn);
+/** Next connection whose output or interest changed since it was last
+ * returned. Returns 1 (sets *conn) or 0. Ids may be dead by now: then
+ * out_peek is empty and interest 0. */
+LP2P_API int lp2p_host_poll_dirty(lp2p_host *h, uint64_t *conn);
+
+/** A UDP datagram arrived on socket `listener` (not used yet: ignored).
+ * Returns 0. */
+LP2P_API int lp2p_host_datagram_feed(lp2p_host *h, uint64_t listener,
+                                     const lp2p_sockaddr *from,
+                                     lp2p_tstamp now, const uint8_t *p,
+                                     size_t n);
+
+/** Earliest deadline (LP2P_TSTAMP_NONE if none). Pure and O(1). */
+LP2P_API lp2p_tstamp lp2p_host_next_timeout(const lp2p_host *h);
+/** Run everything due at `now` (idempotent). Returns 0. */
+LP2P_API int lp2p_host_handle_timeout(lp2p_host *h, lp2p_tstamp now);
+
+/* ---- application side: events ------------------------------------------ */
+
+typedef enum lp2p_host_event_kind {
+  LP2P_HOST_EV_LISTENING = 1,     /**< listener, addr (bound, port resolved) */
+  LP2P_HOST_EV_LISTEN_FAILED,     /**< listener, err */
+  LP2P_HOST_EV_PEER_CONNECTED,    /**< peer, conn, direction (upgrade done) */
+  LP2P_HOST_EV_PEER_DISCONNECTED, /**< peer, conn, err = reason (0 = closed
+                                       normally) */
+  LP2P_HOST_EV_DIAL_DONE,         /**< dial, peer, conn: a dial succeeded */
+  LP2P_HOST_EV_DIAL_FAILED,       /**< dial, peer (if known), err */
+  LP2P_HOST_EV_IDENTIFY_DONE,     /**< peer, conn, err; data: peerstore
+                                       accessors (agent, protocols, addrs,
+                                       observed addr in `addr`) */
+  LP2P_HOST_EV_PING_RESULT,       /**< peer, conn, rtt_ns or err */
+  LP2P_HOST_EV_PERF_RESULT,       /**< peer, upload/download bytes, time_ns, err */
+  LP2P_HOST_EV_STREAM_OPENED,     /**< stream, peer, protocol: remote agreed */
+  LP2P_HOST_EV_STREAM_OPEN_FAILED,/**< stream, peer, protocol, err (the id is
+                                       dead) */
+  LP2P_HOST_EV_STREAM_INBOUND,    /**< stream, peer, conn, protocol (a
+                                       registered app protocol) */
+  LP2P_HOST_EV_STREAM_READABLE,   /**< stream: read_peek has new bytes */
+  LP2P_HOST_EV_STREAM_WRITABLE,   /**< stream: a write returned short before
+                                       and now there is room */
+  LP2P_HOST_EV_STREAM_REMOTE_CLOSED, /**< stream: remote half-closed (EOF
+                                        after the buffered bytes) */
+  LP2P_HOST_EV_STREAM_CLOSED,     /**< stream: both sides closed and all
+                                       read; the id is dead */
+  LP2P_HOST_EV_STREAM_RESET,      /**< stream, err: reset (by either side or
+                                       because its conn died); id dead */
+  LP2P_HOST_EV_ADDRESS_CHANGED,   /**< the advertised address set changed */
+  LP2P_HOST_EV_CLOSED,            /**< lp2p_host_close finished */
+  LP2P_HOST_EV_EVENTS_LOST        /**< `count` events were dropped because
+                                       the queue was full */
+} lp2p_host_event_kind;
+
+/** Direction of a connection or stream. */
+#define LP2P_DIR_INBOUND 0
+#define LP2P_DIR_OUTBOUND 1
+
+/** One event (a tagged union flattened into common fields; each kind's
+ * doc says which fields it sets, the rest are 0). `protocol` points into
+ * the host's protocol table and stays valid until lp2p_host_free. */
+typedef struct lp2p_host_event {
+  lp2p_host_event_kind kind;
+  int err;               /**< 0 or LP2P_ERR_* (reason) */
+  int direction;         /**< LP2P_DIR_* */
+  uint64_t conn;
+  uint64_t stream;
+  uint64_t listener;
+  uint64_t dial;
+  lp2p_peerid peer;      /**< empty (len 0) when unknown */
+  const char *protocol;
+  uint64_t rtt_ns;       /**< PING_RESULT */
+  uint64_t upload_bytes; /**< PERF_RESULT */
+  uint64_t download_bytes;
+  uint64_t time_ns;      /**< PERF_RESULT: stream open -> stream closed */
+  uint64_t count;        /**< EVENTS_LOST */
+  lp2p_maddr addr;       /**< LISTENING: bound addr; IDENTIFY_DONE: the
+                              addr the peer observed for us (empty if none) */
+} lp2p_host_event;
+
+/** Take the next event. Returns 1 (filled *ev) or 0 (queue empty). */
+LP2P_API int lp2p_host_poll_event(lp2p_host *h, lp2p_host_event *ev);
+
+/** Stable name of an event kind ("STREAM_INBOUND"). */
+LP2P_API const char *lp2p_host_event_name(lp2p_host_event_kind k);
+
+/* ---- application side: commands ---------------------------------------- */
+
+/** Register an application protocol: inbound streams that negotiate it
+ * produce STREAM_INBOUND, and it is advertised by identify (a push follows).
+ * Idempotent. Returns 0 or LP2P_ERR_INVAL (empty/too long/has '\n'),
+ * LP2P_ERR_LIMIT (protocols_max), LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_register_protocol(lp2p_host *h, const char *name);
+/** Stop accepting `name` (streams already open are unaffected). Returns 0
+ * or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_unregister_protocol(lp2p_host *h, const char *name);
+
+/** Listen on a /ip4/../tcp/<port> or /ip6/../tcp/<port> multiaddr (port 0
+ * = any). Queues a LISTEN io; LISTENING or LISTEN_FAILED follows.
+ * `*listener` (may be NULL) gets the id. Returns 0 or LP2P_ERR_UNSUPPORTED,
+ * LP2P_ERR_LIMIT, LP2P_ERR_NOMEM, LP2P_ERR_STATE (closing). */
+LP2P_API int lp2p_host_listen(lp2p_host *h, const lp2p_maddr *ma,
+                              uint64_t *listener);
+
+/** Dial flag: open a new connection even if one to the peer exists. */
+#define LP2P_DIAL_FORCE 0x1u
+
+/** Dial a multiaddr (/ip4|/ip6 ../tcp/.., optionally ending in /p2p/<id>:
+ * then the authenticated peer must be that id, else DIAL_FAILED with
+ * LP2P_ERR_PEER_ID_MISMATCH). Without FORCE an established connection to
+ * that peer is reused (DIAL_DONE is queued at once) and a dial already in
+ * flight to the same peer or address is joined (same dial id, one result).
+ * Every dial id ends in exactly one DIAL_DONE or DIAL_FAILED. Returns 0 or
+ * LP2P_ERR_UNSUPPORTED (transport), LP2P_ERR_INVAL (dialing ourselves),
+ * LP2P_ERR_LIMIT (dials_max, conns_pending_max, conns_max,
+ * conns_per_peer_max), LP2P_ERR_NOMEM, LP2P_ERR_STATE (closing). */
+LP2P_API int lp2p_host_dial(lp2p_host *h, lp2p_tstamp now,
+                            const lp2p_maddr *ma, unsigned flags,
+                            uint64_t *dial);
+/** Dial a peer by id using its peerstore addresses (tried in order until
+ * one works). Same rules and events as lp2p_host_dial; LP2P_ERR_NOT_FOUND
+ * when no dialable address is known. */
+LP2P_API int lp2p_host_dial_peer(lp2p_host *h, lp2p_tstamp now,
+                                 const lp2p_peerid *peer, unsigned flags,
+                                 uint64_t *dial);
+
+/** Open a stream for `protocol` on the best established connection to
+ * `peer` (lazy multistream proposal: writes are accepted at once and sent
+ * with the proposal). STREAM_OPENED or STREAM_OPEN_FAILED follows. Returns 0
+ * or LP2P_ERR_NOT_FOUND (not connected), LP2P_ERR_LIMIT, LP2P_ERR_INVAL,
+ * LP2P_ERR_NOMEM, LP2P_ERR_STATE. */
+LP2P_API int lp2p_host_open_stream(lp2p_host *h, lp2p_tstamp now,
+                                   const lp2p_peerid *peer,
+                                   const char *protocol, uint64_t *stream);
+/** Same on a given connection. */
+LP2P_API int lp2p_host_open_stream_on(lp2p_host *h, lp2p_tstamp now,
+                                      uint64_t conn, const char *protocol,
+                                      uint64_t *stream);
+
+/** Queue bytes on a stream. Returns bytes accepted (may be < n, or 0 when
+ * the send window and buffer are full: STREAM_WRITABLE follows), or
+ * LP2P_ERR_NOT_FOUND, LP2P_ERR_CLOSED (after stream_close),
+ * LP2P_ERR_RESET. */
+LP2P_API lp2p_ssize lp2p_host_stream_write(lp2p_host *h, lp2p_tstamp now,
+                                           uint64_t stream, const uint8_t *p,
+                                           size_t n);
+/** Received bytes not yet consumed (zero-copy; valid until the next call
+ * into the host). NULL with *len 0 when none. */
+LP2P_API const uint8_t *lp2p_host_stream_read_peek(lp2p_host *h,
+                                                   uint64_t stream,
+                                                   size_t *len);
+/** Drop `n` peeked bytes (re-opens the receive window). Returns 0 or
+ * LP2P_ERR_NOT_FOUND / LP2P_ERR_INVAL. */
+LP2P_API int lp2p_host_stream_read_consume(lp2p_host *h, lp2p_tstamp now,
+                                           uint64_t stream, size_t n);
+/** 1 when the remote half-closed and every byte has been consumed. */
+LP2P_API int lp2p_host_stream_at_eof(const lp2p_host *h, uint64_t stream);
+/** Half-close (our write side; FIN after queued bytes). Reading continues
+ * until REMOTE_CLOSED. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_stream_close(lp2p_host *h, lp2p_tstamp now,
+                                    uint64_t stream);
+/** Abort both directions (RST). No further events for the stream; the id
+ * is dead. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_stream_reset(lp2p_host *h, lp2p_tstamp now,
+                                    uint64_t stream);
+
+/** Stream facts. Returns 0 or LP2P_ERR_NOT_FOUND. */
+typedef struct lp2p_host_stream_info {
+  uint64_t conn;
+  lp2p_peerid peer;
+  const char *protocol;
+  int direction;
+} lp2p_host_stream_info;
+LP2P_API int lp2p_host_stream_info_get(const lp2p_host *h, uint64_t stream,
+                                       lp2p_host_stream_info *out);
+
+/** Ping `peer` on an established connection (one outbound ping stream per
+ * connection, reused). PING_RESULT follows. Returns 0 or
+ * LP2P_ERR_NOT_FOUND, LP2P_ERR_LIMIT, LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_ping(lp2p_host *h, lp2p_tstamp now,
+                            const lp2p_peerid *peer);
+/** Run a /perf/1.0.0 client: send `upload_bytes`, then receive
+ * `download_bytes`, streaming (nothing buffered). PERF_RESULT follows.
+ * Returns 0 or LP2P_ERR_NOT_FOUND, LP2P_ERR_LIMIT, LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_perf(lp2p_host *h, lp2p_tstamp now,
+                            const lp2p_peerid *peer, uint64_t upload_bytes,
+                            uint64_t download_bytes);
+/** Identify `peer` again (it also runs automatically on every new
+ * connection). IDENTIFY_DONE follows. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_identify(lp2p_host *h, lp2p_tstamp now,
+                                const lp2p_peerid *peer);
+
+/** Close every connection to `peer` gracefully (yamux GoAway, drain, CLOSE
+ * io). Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_close_peer(lp2p_host *h, lp2p_tstamp now,
+                                  const lp2p_peerid *peer);
+/** Close one connection gracefully. */
+LP2P_API int lp2p_host_conn_close(lp2p_host *h, lp2p_tstamp now,
+                                  uint64_t conn);
+/** Close the whole host gracefully: UNLISTEN every listener, cancel dials,
+ * GoAway + drain + CLOSE every connection (RESET after close_timeout_ns),
+ * then the CLOSED event. New commands then return LP2P_ERR_STATE. Returns 0. */
+LP2P_API int lp2p_host_close(lp2p_host *h, lp2p_tstamp now);
+
+/* ---- connections -------------------------------------------------------- */
+
+typedef enum lp2p_host_conn_state {
+  LP2P_CONN_DIALING = 1,  /**< DIAL io issued */
+  LP2P_CONN_UPGRADING,    /**< security / muxer negotiation */
+  LP2P_CONN_OPEN,         /**< yamux up, peer known */
+  LP2P_CONN_CLOSING       /**< GoAway sent, draining */
+} lp2p_host_conn_state;
+
+typedef struct lp2p_host_conn_info {
+  lp2p_host_conn_state state;
+  int direction;
+  lp2p_peerid peer;       /**< empty before the upgrade */
+  lp2p_sockaddr remote;
+  lp2p_sockaddr local;
+  uint32_t streams;       /**< open streams */
+  lp2p_tstamp opened;     /**< when the socket was established/accepted */
+} lp2p_host_conn_info;
+/** Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_conn_info_get(const lp2p_host *h, uint64_t conn,
+                                     lp2p_host_conn_info *out);
+/** Number of established (OPEN) connections to `peer`. */
+LP2P_API size_t lp2p_host_peer_conn_count(const lp2p_host *h,
+                                          const lp2p_peerid *peer);
+
+/** Counters (monotonic unless noted). */
+typedef struct lp2p_host_stats {
+  uint32_t conns;            /**< current, all states */
+  uint32_t conns_pending;    /**< current, dialing + upgrading */
+  uint32_t conns_open;       /**< current */
+  uint32_t streams;          /**< current */
+  uint32_t peers;            /**< current peerstore entries */
+  uint64_t inbound_refused;  /**< accepts refused by limits */
+  uint64_t conns_trimmed;    /**< closed by the connection manager */
+  uint64_t handshake_timeouts;
+  uint64_t conns_failed;     /**< closed because of peer input / errors */
+  uint64_t events_lost;
+  uint64_t streams_refused;  /**< inbound streams reset by limits */
+} lp2p_host_stats;
+LP2P_API void lp2p_host_stats_get(const lp2p_host *h, lp2p_host_stats *out);
+
+/* ---- peerstore ---------------------------------------------------------- */
+
+/** Add a dialable address for `peer` (a trailing /p2p is stripped) with a
+ * time to live (0 = permanent). Returns 0 or LP2P_ERR_LIMIT, LP2P_ERR_NOMEM,
+ * LP2P_ERR_INVAL. */
+LP2P_API int lp2p_host_peer_addr_add(lp2p_host *h, lp2p_tstamp now,
+                                     const lp2p_peerid *peer,
+                                     const lp2p_maddr *ma, uint64_t ttl_ns);
+/** Copy up to `cap` unexpired addresses of `peer` into out; `*n` gets the
+ * total number known. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_peer_addrs(const lp2p_host *h, lp2p_tstamp now,
+                                  const lp2p_peerid *peer, lp2p_maddr *out,
+                                  size_t cap, size_t *n);
+/** The peer's public key (from the handshake or identify). Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_peer_pubkey(const lp2p_host *h, const lp2p_peerid *peer,
+                                   lp2p_pubkey *out);
+/** identify agentVersion / protocolVersion (NUL-terminated, valid until the
+ * next call into the host), or NULL when unknown. */
+LP2P_API const char *lp2p_host_peer_agent(const lp2p_host *h,
+                                          const lp2p_peerid *peer);
+LP2P_API const char *lp2p_host_peer_protocol_version(const lp2p_host *h,
+                                                     const lp2p_peerid *peer);
+/** Number of protocols the peer announced, and the i-th (NUL-terminated,
+ * valid until the next call into the host; NULL when out of range). */
+LP2P_API size_t lp2p_host_peer_protocol_count(const lp2p_host *h,
+                                              const lp2p_peerid *peer);
+LP2P_API const char *lp2p_host_peer_protocol(const lp2p_host *h,
+                                             const lp2p_peerid *peer,
+                                             size_t i);
+/** 1 if identify said the peer supports `protocol`. */
+LP2P_API int lp2p_host_peer_supports(const lp2p_host *h,
+                                     const lp2p_peerid *peer,
+                                     const char *protocol);
+/** The address the peer observed for us in its last identify. Returns 0
+ * or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_peer_observed_addr(const lp2p_host *h,
+                                          const lp2p_peerid *peer,
+                                          lp2p_maddr *out);
+
+/* ---- address manager ---------------------------------------------------- */
+
+typedef enum lp2p_addr_kind {
+  LP2P_ADDR_LISTEN = 1,   /**< from lp2p_host_listen (bound address) */
+  LP2P_ADDR_ANNOUNCE,     /**< configured: when any exist, they replace the
+                               listen addrs in what we advertise */
+  LP2P_ADDR_NO_ANNOUNCE,  /**< configured: never advertised (filter) */
+  LP2P_ADDR_OBSERVED,     /**< reported by peers through identify */
+  LP2P_ADDR_INTERFACE     /**< set by the driver: local interface IPs used to
+                               expand unspecified (0.0.0.0, ::) listen addrs */
+} lp2p_addr_kind;
+
+typedef enum lp2p_addr_status {
+  LP2P_ADDR_PENDING = 1,  /**< listen requested, not bound yet */
+  LP2P_ADDR_ACTIVE,       /**< bound / configured */
+  LP2P_ADDR_FAILED,       /**< listen failed */
+  LP2P_ADDR_UNCONFIRMED,  /**< observed by fewer than observed_confirm_min peers */
+  LP2P_ADDR_CONFIRMED     /**< observed by enough distinct peers */
+} lp2p_addr_status;
+
+typedef struct lp2p_host_addr_info {
+  lp2p_maddr addr;
+  lp2p_addr_kind kind;
+  lp2p_addr_status status;
+  uint32_t observers;     /**< OBSERVED: distinct peers that reported it */
+  uint64_t listener;      /**< LISTEN: listener id */
+} lp2p_host_addr_info;
+
+/** Add an ANNOUNCE, NO_ANNOUNCE or INTERFACE address (other kinds are
+ * managed by the host). ADDRESS_CHANGED and an identify push follow when
+ * the advertised set changes. Returns 0 or LP2P_ERR_INVAL, LP2P_ERR_LIMIT,
+ * LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_addr_add(lp2p_host *h, lp2p_tstamp now,
+                                const lp2p_maddr *ma, lp2p_addr_kind kind);
+/** Remove such an address. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_addr_remove(lp2p_host *h, lp2p_tstamp now,
+                                   const lp2p_maddr *ma, lp2p_addr_kind kind);
+/** Number of address manager entries, and the i-th. Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
+LP2P_API size_t lp2p_host_addr_count(const lp2p_host *h);
+LP2P_API int lp2p_host_addr_get(const lp2p_host *h, size_t i,
+                                lp2p_host_addr_info *out);
+/** What we advertise (identify listenAddrs, peer record): ANNOUNCE addrs if
+ * any, else ACTIVE listen addrs (unspecified IPs expanded with INTERFACE
+ * addrs, or kept as is when none are known), plus CONFIRMED observed addrs
+ * if advertise_observed; minus NO_ANNOUNCE. Copies up to `cap` into out,
+ * `*n` gets the total. Returns 0. */
+LP2P_API int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
+                             size_t *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
