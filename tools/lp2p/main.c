@@ -1,0 +1,191 @@
+/* lp2p: libp2p diagnostics on the command line.
+ *
+ * main.c only dispatches: it finds the verb in the table below, runs it
+ * with an output buffer, and writes that buffer to stdout only if the verb
+ * succeeded. Each verb group lives in its own file (keys.c, sign.c, maddr.c,
+ * record.c). To add a verb, write `int cli_cmd_x(cli_ctx *, int, char **)`
+ * in its own file, declare it in cli.h and add one row here. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tools/lp2p/cli.h"
+
+typedef struct cli_verb {
+  const char *group; /* first word */
+  const char *sub;   /* second word, or NULL for a one-word verb */
+  cli_verb_fn run;
+  const char *usage;   /* arguments after the verb words */
+  const char *summary; /* one line for `lp2p help` */
+} cli_verb;
+
+static const cli_verb verbs[] = {
+    /* identity and keys */
+    {"keygen", NULL, cli_cmd_keygen,
+     "[--type ed25519|rsa|ecdsa|secp256k1] [--bits N] --out FILE",
+     "generate a key, write its private-key protobuf to FILE (mode 0600, "
+     "never overwrites), print the PeerId; --bits only for rsa "
+     "(2048..4096)"},
+    {"id", NULL, cli_cmd_id, "--key FILE",
+     "print the PeerId and the public-key protobuf (hex) of a key file"},
+    {"peerid", NULL, cli_cmd_peerid, "PUBKEY_PROTOBUF_HEX",
+     "print the PeerId (base58) and its CIDv1 (base32) of a public key"},
+    {"sign", NULL, cli_cmd_sign, "--key FILE DATA_HEX",
+     "print the signature (hex) of DATA with the key in FILE"},
+    {"verify", NULL, cli_cmd_verify,
+     "PUBKEY_PROTOBUF_HEX DATA_HEX SIG_HEX",
+     "exit 0 if SIG is a valid signature of DATA by the key, else 1"},
+    /* addressing */
+    {"maddr", "encode", cli_cmd_maddr_encode, "MULTIADDR",
+     "print the binary form (hex) of a text multiaddr"},
+    {"maddr", "decode", cli_cmd_maddr_decode, "HEX",
+     "print the canonical text form of a binary multiaddr"},
+    /* signed peer records (RFC 0002 envelopes, RFC 0003 records) */
+    {"record", "seal", cli_cmd_record_seal, "--key FILE --seq N ADDR...",
+     "print a signed peer-record envelope (hex) for the key's peer"},
+    {"record", "open", cli_cmd_record_open, "HEX",
+     "verify a signed peer-record envelope and print its peer, seq, addrs"},
+    /* network verbs (listen, ping, identify, perf) go here: they run the
+     * host on a real driver and stream their output via ctx->out. */
+};
+#define NVERBS (sizeof verbs / sizeof verbs[0])
+
+static void verb_name(const cli_verb *v, char *buf, size_t cap) {
+  if (v->sub)
+    snprintf(buf, cap, "%s %s", v->group, v->sub);
+  else
+    snprintf(buf, cap, "%s", v->group);
+}
+
+static void print_verb(FILE *f, const cli_verb *v) {
+  char name[64];
+  verb_name(v, name, sizeof name);
+  fprintf(f, "  lp2p %s %s\n      %s\n", name, v->usage, v->summary);
+}
+
+static void print_usage(FILE *f) {
+  fprintf(f, "usage: lp2p VERB [ARGS...]   (libp2p diagnostics, lp2p %s)\n\n"
+             "verbs:\n",
+          lp2p_version());
+  for (size_t i = 0; i < NVERBS; i++)
+    print_verb(f, &verbs[i]);
+  fprintf(f,
+          "  lp2p help [VERB]\n      print this text, or one verb's usage\n"
+          "\nOptions may also be written --name=VALUE; `--` ends options.\n"
+          "Exit status: 0 success, 1 invalid data or failed operation, "
+          "2 usage error.\nErrors are one line on stderr: "
+          "\"lp2p: VERB: REASON\".\n");
+}
+
+static int is_help(const char *a) {
+  return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 ||
+         strcmp(a, "help") == 0;
+}
+
+/* Print the usage of every verb whose words match; 0 if none matched. */
+static int print_group_usage(FILE *f, const char *group, const char *sub) {
+  int found = 0;
+  for (size_t i = 0; i < NVERBS; i++) {
+    if (strcmp(verbs[i].group, group) != 0)
+      continue;
+    if (sub && (!verbs[i].sub || strcmp(verbs[i].sub, sub) != 0))
+      continue;
+    if (!found)
+      fprintf(f, "usage:\n");
+    print_verb(f, &verbs[i]);
+    found = 1;
+  }
+  return found;
+}
+
+static int group_exists(const char *group) {
+  for (size_t i = 0; i < NVERBS; i++)
+    if (strcmp(verbs[i].group, group) == 0)
+      return 1;
+  return 0;
+}
+
+static int has_subverbs(const char *group) {
+  for (size_t i = 0; i < NVERBS; i++)
+    if (strcmp(verbs[i].group, group) == 0 && verbs[i].sub)
+      return 1;
+  return 0;
+}
+
+static int cmd_help(int argc, char **argv) {
+  if (argc == 0) {
+    print_usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  if (argc <= 2 && print_group_usage(stdout, argv[0], argc == 2 ? argv[1] : NULL))
+    return CLI_EXIT_OK;
+  cli_error_line("help: unknown verb '%s%s%s' (try 'lp2p help')", argv[0],
+                 argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+  return CLI_EXIT_USAGE;
+}
+
+/* `--help` / `-h` among a verb's options (before any `--`). */
+static int wants_help(int argc, char **argv) {
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      return 0;
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+      return 1;
+  }
+  return 0;
+}
+
+static int run_verb(const cli_verb *v, int argc, char **argv) {
+  char name[64];
+  verb_name(v, name, sizeof name);
+  if (wants_help(argc, argv)) {
+    print_group_usage(stdout, v->group, v->sub);
+    return CLI_EXIT_OK;
+  }
+  cli_ctx ctx = {.verb = name, .usage = v->usage, .out = {0}};
+  int rc = v->run(&ctx, argc, argv);
+  if (rc == CLI_EXIT_OK && ctx.out.oom)
+    rc = cli_fail(&ctx, CLI_EXIT_DATA, "out of memory");
+  if (rc == CLI_EXIT_OK && cli_out_write(&ctx.out, STDOUT_FILENO) != 0)
+    rc = cli_fail(&ctx, CLI_EXIT_DATA, "cannot write output");
+  cli_out_free(&ctx.out);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  const char *word = argv[1];
+  if (is_help(word))
+    return cmd_help(argc - 2, argv + 2);
+  if (strcmp(word, "--version") == 0) {
+    printf("lp2p %s\n", lp2p_version());
+    return CLI_EXIT_OK;
+  }
+  if (!group_exists(word)) {
+    cli_error_line("%s: unknown verb (try 'lp2p help')", word);
+    return CLI_EXIT_USAGE;
+  }
+  if (!has_subverbs(word)) {
+    for (size_t i = 0; i < NVERBS; i++)
+      if (strcmp(verbs[i].group, word) == 0)
+        return run_verb(&verbs[i], argc - 2, argv + 2);
+  }
+  if (argc < 3) {
+    cli_error_line("%s: missing subcommand (try 'lp2p help %s')", word, word);
+    return CLI_EXIT_USAGE;
+  }
+  if (is_help(argv[2])) {
+    print_group_usage(stdout, word, NULL);
+    return CLI_EXIT_OK;
+  }
+  for (size_t i = 0; i < NVERBS; i++)
+    if (strcmp(verbs[i].group, word) == 0 && verbs[i].sub &&
+        strcmp(verbs[i].sub, argv[2]) == 0)
+      return run_verb(&verbs[i], argc - 3, argv + 3);
+  cli_error_line("%s: unknown subcommand '%s' (try 'lp2p help %s')", word,
+                 argv[2], word);
+  return CLI_EXIT_USAGE;
+}
