@@ -42,6 +42,50 @@ LP2P_API const lp2p_backend *lp2p_backend_poll(void);
 /** Backend by name ("epoll" or "poll"); NULL if unknown. */
 LP2P_API const lp2p_backend *lp2p_backend_by_name(const char *name);
 
+/* ---- the generic loop over a backend (drivers/loop.c) ------------------- */
+
+struct lp2p_host;
+
+/** A driver: owns the sockets of one lp2p_host and moves bytes, time and
+ * readiness between them and the host. Not thread-safe; one per host. */
+typedef struct lp2p_driver lp2p_driver;
+
+/** Create a driver for `h` over backend `b` (lp2p_backend_epoll() or
+ * lp2p_backend_poll(), or the embedder's own vtable whose add/mod/del
+ * mirror descriptors into its loop). SIGPIPE is never raised (MSG_NOSIGNAL).
+ * Returns 0 or LP2P_ERR_NOMEM / LP2P_ERR_IO. */
+LP2P_API int lp2p_driver_new(lp2p_driver **out, struct lp2p_host *h,
+                             const lp2p_backend *b);
+/** Close every socket and free the driver (NULL-safe). The host is not
+ * freed. */
+LP2P_API void lp2p_driver_free(lp2p_driver *d);
+
+/** One loop iteration: read the clock once, run due timers, wait for
+ * readiness at most until the host's next deadline (rounded up to the next
+ * millisecond, never a busy spin) or `max_wait_ms` (-1 = no cap), handle
+ * what is ready, and drain the host (output, then I/O requests). Host
+ * events stay queued for the application: poll them with
+ * lp2p_host_poll_event after each step. Returns 0 or LP2P_ERR_IO. */
+LP2P_API int lp2p_driver_step(lp2p_driver *d, int max_wait_ms);
+
+/** Call after issuing host commands from the application (dial, write,
+ * ...): drains output and I/O requests without waiting. */
+LP2P_API void lp2p_driver_flush(lp2p_driver *d);
+
+/** For embedders that run their own loop with their own backend vtable:
+ * report readiness of a descriptor previously given to the backend's
+ * add/mod (by its tag), then call lp2p_driver_service. */
+LP2P_API void lp2p_driver_ready(lp2p_driver *d, uint64_t tag, unsigned events);
+/** Runs due timers and drains. Returns the milliseconds until the next
+ * deadline (rounded up; -1 = none) for the embedder's own wait. */
+LP2P_API int lp2p_driver_service(lp2p_driver *d);
+
+/** Run `h` until *stop becomes nonzero (set it from a signal handler).
+ * Application events are discarded (a pure server). Returns 0 or
+ * LP2P_ERR_IO / LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_driver_run(struct lp2p_host *h, const lp2p_backend *b,
+                             volatile int *stop);
+
 /** Monotonic clock in ns (CLOCK_MONOTONIC). */
 LP2P_API lp2p_tstamp lp2p_clock_now(void);
 /** Wall clock in ns since the Unix epoch (for lp2p_host_set_unix_time). */

@@ -1,0 +1,656 @@
+/* The one generic driver loop (DESIGN.md section 4): sockets, the clock and
+ * readiness on one side, an lp2p_host on the other. It holds no protocol
+ * logic. Per iteration the clock is read once; waits last until the host's
+ * next deadline rounded UP to the next millisecond (never a busy spin);
+ * readiness interest comes from the host (lp2p_host_conn_interest) and
+ * recv_room; output goes out zero-copy from lp2p_host_out_peek. */
+#define _GNU_SOURCE /* accept4 */
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drivers/sockaddr.h"
+#include "lp2p/driver.h"
+#include "lp2p/host.h"
+
+#define READ_BUF_BYTES 65536
+#define READS_PER_READY 8    /* fairness: bounded work per ready socket */
+#define ACCEPTS_PER_READY 64 /* accept bursts are bounded */
+
+enum { K_FREE = 0, K_LISTEN, K_CONN, K_UDP };
+
+typedef struct slot {
+  int fd;
+  uint8_t kind;
+  uint8_t connecting; /* non-blocking connect in progress */
+  uint8_t eof;        /* read side finished */
+  unsigned registered; /* interest given to the backend */
+  uint32_t gen;
+  uint64_t id;        /* host conn or listener id */
+  uint8_t *pend;      /* bytes read but not yet taken by the host */
+  size_t pend_len;
+} slot;
+
+/* Open-addressing map: key (host id << 1 | is_listener) -> slot index. */
+typedef struct idmap {
+  uint64_t *keys; /* 0 = empty */
+  uint32_t *vals;
+  size_t cap, n;
+} idmap;
+
+struct lp2p_driver {
+  lp2p_host *h;
+  const lp2p_backend *b;
+  void *bs;
+  slot *slots;
+  size_t nslots, cap;
+  uint32_t *free_list;
+  size_t nfree;
+  idmap map;
+  lp2p_tstamp now;
+  uint8_t rbuf[READ_BUF_BYTES];
+};
+
+/* ---- id map ------------------------------------------------------------ */
+
+static size_t hash64(uint64_t k, size_t cap) {
+  k ^= k >> 33;
+  k *= UINT64_C(0xff51afd7ed558ccd);
+  k ^= k >> 33;
+  return (size_t)k & (cap - 1);
+}
+
+static int map_put(idmap *m, uint64_t key, uint32_t val);
+
+static int map_grow(idmap *m) {
+  idmap n = {0};
+  n.cap = m->cap ? m->cap * 2 : 64;
+  n.keys = calloc(n.cap, sizeof(*n.keys));
+  n.vals = calloc(n.cap, sizeof(*n.vals));
+  if (!n.keys || !n.vals) {
+    free(n.keys);
+    free(n.vals);
+    return LP2P_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->keys[i])
+      map_put(&n, m->keys[i], m->vals[i]);
+  free(m->keys);
+  free(m->vals);
+  *m = n;
+  return 0;
+}
+
+static int map_put(idmap *m, uint64_t key, uint32_t val) {
+  if ((m->n + 1) * 2 > m->cap && map_grow(m) != 0)
+    return LP2P_ERR_NOMEM;
+  size_t i = hash64(key, m->cap);
+  while (m->keys[i] && m->keys[i] != key)
+    i = (i + 1) & (m->cap - 1);
+  if (!m->keys[i])
+    m->n++;
+  m->keys[i] = key;
+  m->vals[i] = val;
+  return 0;
+}
+
+static int map_get(const idmap *m, uint64_t key, uint32_t *val) {
+  if (!m->cap)
+    return 0;
+  size_t i = hash64(key, m->cap);
+  while (m->keys[i]) {
+    if (m->keys[i] == key) {
+      *val = m->vals[i];
+      return 1;
+    }
+    i = (i + 1) & (m->cap - 1);
+  }
+  return 0;
+}
+
+static void map_del(idmap *m, uint64_t key) {
+  if (!m->cap)
+    return;
+  size_t i = hash64(key, m->cap);
+  while (m->keys[i] && m->keys[i] != key)
+    i = (i + 1) & (m->cap - 1);
+  if (!m->keys[i])
+    return;
+  m->keys[i] = 0;
+  m->n--;
+  /* backward-shift deletion keeps probe chains intact without tombstones */
+  size_t j = i;
+  for (;;) {
+    j = (j + 1) & (m->cap - 1);
+    if (!m->keys[j])
+      break;
+    size_t home = hash64(m->keys[j], m->cap);
+    if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+      m->keys[i] = m->keys[j];
+      m->vals[i] = m->vals[j];
+      m->keys[j] = 0;
+      i = j;
+    }
+  }
+}
+
+static uint64_t key_of(uint64_t id, int listener) {
+  return id << 1 | (listener ? 1u : 0u);
+}
+
+/* ---- slots --------------------------------------------------------------- */
+
+static uint64_t tag_of(const lp2p_driver *d, const slot *s) {
+  return (uint64_t)s->gen << 32 | (uint64_t)(s - d->slots);
+}
+
+static slot *slot_new(lp2p_driver *d, int fd, uint8_t kind, uint64_t id) {
+  uint32_t idx;
+  if (d->nfree) {
+    idx = d->free_list[--d->nfree];
+  } else {
+    if (d->nslots == d->cap) {
+      size_t nc = d->cap ? d->cap * 2 : 64;
+      slot *ns = realloc(d->slots, nc * sizeof(*ns));
+      if (!ns)
+        return NULL;
+      d->slots = ns;
+      uint32_t *nf = realloc(d->free_list, nc * sizeof(*nf));
+      if (!nf)
+        return NULL;
+      d->free_list = nf;
+      d->cap = nc;
+    }
+    idx = (uint32_t)d->nslots++;
+    d->slots[idx].gen = 0;
+  }
+  slot *s = &d->slots[idx];
+  uint32_t gen = s->gen + 1;
+  memset(s, 0, sizeof(*s));
+  s->gen = gen;
+  s->fd = fd;
+  s->kind = kind;
+  s->id = id;
+  if (map_put(&d->map, key_of(id, kind != K_CONN), idx) != 0) {
+    s->kind = K_FREE;
+    d->free_list[d->nfree++] = idx;
+    return NULL;
+  }
+  return s;
+}
+
+static slot *slot_find(lp2p_driver *d, uint64_t id, int listener) {
+  uint32_t idx;
+  if (!map_get(&d->map, key_of(id, listener), &idx))
+    return NULL;
+  return &d->slots[idx];
+}
+
+/* Forget a slot and close its socket (`rst`: abortive close). */
+static void slot_close(lp2p_driver *d, slot *s, int rst) {
+  if (s->kind == K_FREE)
+    return;
+  if (s->registered || s->kind != K_CONN)
+    d->b->del(d->bs, s->fd);
+  if (rst) {
+    struct linger lg = {1, 0};
+    setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+  close(s->fd);
+  map_del(&d->map, key_of(s->id, s->kind != K_CONN));
+  free(s->pend);
+  s->pend = NULL;
+  s->kind = K_FREE;
+  d->free_list[d->nfree++] = (uint32_t)(s - d->slots);
+}
+
+static void set_interest(lp2p_driver *d, slot *s, unsigned want) {
+  if (want == s->registered)
+    return;
+  if (!s->registered && want)
+    d->b->add(d->bs, s->fd, want, tag_of(d, s));
+  else if (!want)
+    d->b->del(d->bs, s->fd);
+  else
+    d->b->mod(d->bs, s->fd, want, tag_of(d, s));
+  s->registered = want;
+}
+
+static void tune_tcp(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* ---- connections ----------------------------------------------------------- */
+
+static void conn_dead(lp2p_driver *d, slot *s, int err) {
+  uint64_t id = s->id;
+  slot_close(d, s, 0);
+  lp2p_host_conn_reset(d->h, id, err, d->now);
+}
+
+/* Writes what the host has for this connection, then sets interest. */
+static void conn_flush(lp2p_driver *d, slot *s) {
+  if (s->connecting) {
+    set_interest(d, s, LP2P_POLL_WRITE);
+    return;
+  }
+  for (;;) {
+    size_t len = 0;
+    const uint8_t *p = lp2p_host_out_peek(d->h, s->id, &len);
+    if (!len)
+      break;
+    ssize_t w = send(s->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        break;
+      conn_dead(d, s, drv_errno_to_err(errno));
+      return;
+    }
+    lp2p_host_conn_out_consume(d->h, s->id, (size_t)w);
+    if ((size_t)w < len)
+      break;
+  }
+  unsigned hi = lp2p_host_conn_interest(d->h, s->id);
+  unsigned want = 0;
+  if ((hi & LP2P_INTEREST_READ) && !s->eof &&
+      lp2p_host_conn_recv_room(d->h, s->id) > 0)
+    want |= LP2P_POLL_READ;
+  size_t left = 0;
+  lp2p_host_out_peek(d->h, s->id, &left);
+  if ((hi & LP2P_INTEREST_WRITE) || left)
+    want |= LP2P_POLL_WRITE;
+  set_interest(d, s, want);
+}
+
+/* Offers pending bytes to the host; returns 1 if all were taken. */
+static int feed_pending(lp2p_driver *d, slot *s) {
+  while (s->pend_len) {
+    lp2p_ssize k = lp2p_host_conn_feed(d->h, s->id, d->now, s->pend, s->pend_len);
+    if (k <= 0)
+      return 0;
+    memmove(s->pend, s->pend + k, s->pend_len - (size_t)k);
+    s->pend_len -= (size_t)k;
+  }
+  free(s->pend);
+  s->pend = NULL;
+  return 1;
+}
+
+static void conn_read(lp2p_driver *d, slot *s) {
+  uint64_t id = s->id;
+  for (int i = 0; i < READS_PER_READY && !s->eof; i++) {
+    if (s->pend_len && !feed_pending(d, s))
+      return;
+    size_t room = lp2p_host_conn_recv_room(d->h, id);
+    if (!room)
+      return;
+    if (room > sizeof d->rbuf)
+      room = sizeof d->rbuf;
+    ssize_t r = recv(s->fd, d->rbuf, room, MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        conn_dead(d, s, drv_errno_to_err(errno));
+      return;
+    }
+    if (r == 0) {
+      s->eof = 1;
+      lp2p_host_conn_eof(d->h, id, d->now);
+      return;
+    }
+    lp2p_ssize k = lp2p_host_conn_feed(d->h, id, d->now, d->rbuf, (size_t)r);
+    if (k < 0) /* the host forgot the conn: it will send CLOSE/RESET */
+      return;
+    if ((size_t)k < (size_t)r) {
+      s->pend = malloc((size_t)r - (size_t)k);
+      if (!s->pend) {
+        conn_dead(d, s, LP2P_ERR_NOMEM);
+        return;
+      }
+      s->pend_len = (size_t)r - (size_t)k;
+      memcpy(s->pend, d->rbuf + k, s->pend_len);
+      return;
+    }
+    if ((size_t)r < room)
+      return; /* drained the socket */
+  }
+}
+
+static void conn_connected(lp2p_driver *d, slot *s) {
+  int err = 0;
+  socklen_t l = sizeof err;
+  if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0)
+    err = errno;
+  if (err == EINPROGRESS)
+    return;
+  uint64_t id = s->id;
+  if (err) {
+    slot_close(d, s, 0);
+    lp2p_host_conn_failed(d->h, id, drv_errno_to_err(err), d->now);
+    return;
+  }
+  s->connecting = 0;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  lp2p_sockaddr local;
+  memset(&local, 0, sizeof local);
+  if (getsockname(s->fd, (struct sockaddr *)&ss, &sl) == 0)
+    drv_from_os(&local, &ss);
+  lp2p_host_conn_established(d->h, id, local.family ? &local : NULL, d->now);
+}
+
+static void listener_accept(lp2p_driver *d, slot *ls) {
+  for (int i = 0; i < ACCEPTS_PER_READY; i++) {
+    struct sockaddr_storage rs, lsa;
+    socklen_t rl = sizeof rs, ll = sizeof lsa;
+    int fd = accept4(ls->fd, (struct sockaddr *)&rs, &rl,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED)
+        continue;
+      return; /* EAGAIN, or EMFILE: retry on the next readiness */
+    }
+    tune_tcp(fd);
+    lp2p_sockaddr remote, local;
+    drv_from_os(&remote, &rs);
+    memset(&local, 0, sizeof local);
+    if (getsockname(fd, (struct sockaddr *)&lsa, &ll) == 0)
+      drv_from_os(&local, &lsa);
+    uint64_t conn = 0;
+    if (lp2p_host_conn_accepted(d->h, ls->id, &remote, &local, d->now, &conn) != 0) {
+      close(fd); /* refused by limits: the host counted it */
+      continue;
+    }
+    slot *s = slot_new(d, fd, K_CONN, conn);
+    if (!s) {
+      close(fd);
+      lp2p_host_conn_reset(d->h, conn, LP2P_ERR_NOMEM, d->now);
+      continue;
+    }
+    conn_flush(d, s);
+  }
+}
+
+static void udp_read(lp2p_driver *d, slot *s) {
+  for (int i = 0; i < READS_PER_READY; i++) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    ssize_t r = recvfrom(s->fd, d->rbuf, sizeof d->rbuf, MSG_DONTWAIT,
+                         (struct sockaddr *)&ss, &sl);
+    if (r < 0)
+      return;
+    lp2p_sockaddr from;
+    drv_from_os(&from, &ss);
+    lp2p_host_datagram_feed(d->h, s->id, &from, d->now, d->rbuf, (size_t)r);
+  }
+}
+
+/* ---- I/O requests -------------------------------------------------------- */
+
+static int open_socket(int family, int type) {
+  int fd = socket(family == 6 ? AF_INET6 : AF_INET,
+                  type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return fd;
+}
+
+static void reuse(int fd) {
+  int one = 1;
+  /* The listen port is shared with hole-punching dials (DESIGN 5b). */
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+}
+
+static void io_listen(lp2p_driver *d, const lp2p_io *io, int udp) {
+  struct sockaddr_storage ss;
+  socklen_t sl = drv_to_os(&io->addr, &ss);
+  int fd = open_socket(io->addr.family, udp ? SOCK_DGRAM : SOCK_STREAM);
+  int err = 0;
+  if (fd < 0) {
+    err = drv_errno_to_err(errno);
+  } else {
+    reuse(fd);
+    if (io->addr.family == 6) {
+      int one = 1;
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 ||
+        (!udp && listen(fd, 1024) != 0))
+      err = drv_errno_to_err(errno);
+  }
+  if (err) {
+    if (fd >= 0)
+      close(fd);
+    lp2p_host_listen_done(d->h, io->listener, err, NULL);
+    return;
+  }
+  lp2p_sockaddr bound;
+  sl = sizeof ss;
+  getsockname(fd, (struct sockaddr *)&ss, &sl);
+  drv_from_os(&bound, &ss);
+  slot *s = slot_new(d, fd, udp ? K_UDP : K_LISTEN, io->listener);
+  if (!s) {
+    close(fd);
+    lp2p_host_listen_done(d->h, io->listener, LP2P_ERR_NOMEM, NULL);
+    return;
+  }
+  set_interest(d, s, LP2P_POLL_READ);
+  lp2p_host_listen_done(d->h, io->listener, 0, &bound);
+}
+
+static void io_dial(lp2p_driver *d, const lp2p_io *io) {
+  struct sockaddr_storage ss;
+  socklen_t sl = drv_to_os(&io->addr, &ss);
+  int fd = open_socket(io->addr.family, SOCK_STREAM);
+  if (fd < 0) {
+    lp2p_host_conn_failed(d->h, io->conn, drv_errno_to_err(errno), d->now);
+    return;
+  }
+  tune_tcp(fd);
+  if (io->flags & LP2P_IO_REUSEPORT) {
+    struct sockaddr_storage ls;
+    socklen_t ll = drv_to_os(&io->local, &ls);
+    reuse(fd);
+    if (bind(fd, (struct sockaddr *)&ls, ll) != 0) {
+      int e = errno;
+      close(fd);
+      lp2p_host_conn_failed(d->h, io->conn, drv_errno_to_err(e), d->now);
+      return;
+    }
+  }
+  int r = connect(fd, (struct sockaddr *)&ss, sl);
+  if (r != 0 && errno != EINPROGRESS) {
+    int e = errno;
+    close(fd);
+    lp2p_host_conn_failed(d->h, io->conn, drv_errno_to_err(e), d->now);
+    return;
+  }
+  slot *s = slot_new(d, fd, K_CONN, io->conn);
+  if (!s) {
+    close(fd);
+    lp2p_host_conn_failed(d->h, io->conn, LP2P_ERR_NOMEM, d->now);
+    return;
+  }
+  s->connecting = 1;
+  if (r == 0)
+    conn_connected(d, s);
+  else
+    set_interest(d, s, LP2P_POLL_WRITE);
+}
+
+static void io_send_datagram(lp2p_driver *d, const lp2p_io *io) {
+  slot *s = slot_find(d, io->listener, 1);
+  if (!s || s->kind != K_UDP)
+    return;
+  struct sockaddr_storage ss;
+  socklen_t sl = drv_to_os(&io->addr, &ss);
+  /* datagrams are best effort: a full buffer drops, like the network */
+  (void)sendto(s->fd, io->data, io->len, MSG_DONTWAIT | MSG_NOSIGNAL,
+               (struct sockaddr *)&ss, sl);
+}
+
+static void handle_io(lp2p_driver *d, const lp2p_io *io) {
+  slot *s;
+  switch (io->kind) {
+  case LP2P_IO_LISTEN:
+    io_listen(d, io, 0);
+    break;
+  case LP2P_IO_UDP_OPEN:
+    io_listen(d, io, 1);
+    break;
+  case LP2P_IO_DIAL:
+    io_dial(d, io);
+    break;
+  case LP2P_IO_CLOSE:
+  case LP2P_IO_RESET:
+    if ((s = slot_find(d, io->conn, 0)))
+      slot_close(d, s, io->kind == LP2P_IO_RESET);
+    break;
+  case LP2P_IO_UNLISTEN:
+    if ((s = slot_find(d, io->listener, 1)))
+      slot_close(d, s, 0);
+    break;
+  case LP2P_IO_SEND_DATAGRAM:
+    io_send_datagram(d, io);
+    break;
+  }
+}
+
+/* Drain order (DESIGN.md 2): output until empty, then I/O requests; repeat
+ * while either produced work. Events are left for the application. */
+static void drain(lp2p_driver *d) {
+  for (int progress = 1; progress;) {
+    progress = 0;
+    uint64_t c;
+    while (lp2p_host_poll_dirty(d->h, &c)) {
+      slot *s = slot_find(d, c, 0);
+      if (s)
+        conn_flush(d, s);
+      progress = 1;
+    }
+    lp2p_io io;
+    while (lp2p_host_poll_io(d->h, &io)) {
+      handle_io(d, &io);
+      progress = 1;
+    }
+  }
+}
+
+/* ---- public ---------------------------------------------------------------- */
+
+int lp2p_driver_new(lp2p_driver **out, lp2p_host *h, const lp2p_backend *b) {
+  lp2p_driver *d = calloc(1, sizeof(*d));
+  if (!d)
+    return LP2P_ERR_NOMEM;
+  d->h = h;
+  d->b = b;
+  int rc = b->init(&d->bs);
+  if (rc != 0) {
+    free(d);
+    return rc;
+  }
+  d->now = lp2p_clock_now();
+  lp2p_host_set_unix_time(h, lp2p_clock_unix_ns());
+  *out = d;
+  drain(d);
+  return 0;
+}
+
+void lp2p_driver_free(lp2p_driver *d) {
+  if (!d)
+    return;
+  for (size_t i = 0; i < d->nslots; i++)
+    if (d->slots[i].kind != K_FREE)
+      slot_close(d, &d->slots[i], 0);
+  d->b->destroy(d->bs);
+  free(d->slots);
+  free(d->free_list);
+  free(d->map.keys);
+  free(d->map.vals);
+  free(d);
+}
+
+void lp2p_driver_ready(lp2p_driver *d, uint64_t tag, unsigned events) {
+  size_t idx = (size_t)(tag & 0xffffffffu);
+  if (idx >= d->nslots)
+    return;
+  slot *s = &d->slots[idx];
+  if (s->kind == K_FREE || s->gen != (uint32_t)(tag >> 32))
+    return; /* stale readiness for a slot closed earlier this round */
+  switch (s->kind) {
+  case K_LISTEN:
+    listener_accept(d, s);
+    break;
+  case K_UDP:
+    udp_read(d, s);
+    break;
+  case K_CONN:
+    if (s->connecting) {
+      conn_connected(d, s);
+      break;
+    }
+    if (events & LP2P_POLL_READ)
+      conn_read(d, s);
+    if (s->kind == K_CONN && s->gen == (uint32_t)(tag >> 32))
+      conn_flush(d, s);
+    break;
+  }
+  drain(d);
+}
+
+static int ms_until(lp2p_tstamp now, lp2p_tstamp t) {
+  if (t == LP2P_TSTAMP_NONE)
+    return -1;
+  if (t <= now)
+    return 0;
+  uint64_t ms = (t - now + LP2P_NS_PER_MS - 1) / LP2P_NS_PER_MS; /* round up */
+  return ms > 3600000 ? 3600000 : (int)ms;
+}
+
+int lp2p_driver_service(lp2p_driver *d) {
+  d->now = lp2p_clock_now();
+  if (lp2p_host_next_timeout(d->h) <= d->now)
+    lp2p_host_handle_timeout(d->h, d->now);
+  drain(d);
+  return ms_until(d->now, lp2p_host_next_timeout(d->h));
+}
+
+void lp2p_driver_flush(lp2p_driver *d) { drain(d); }
+
+int lp2p_driver_step(lp2p_driver *d, int max_wait_ms) {
+  drain(d);
+  int wait = ms_until(d->now, lp2p_host_next_timeout(d->h));
+  if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms))
+    wait = max_wait_ms;
+  lp2p_poll_ready ready[128];
+  int n = d->b->wait(d->bs, wait, ready, 128);
+  if (n < 0)
+    return n;
+  d->now = lp2p_clock_now(); /* once per iteration */
+  for (int i = 0; i < n; i++)
+    lp2p_driver_ready(d, ready[i].tag, ready[i].events);
+  if (lp2p_host_next_timeout(d->h) <= d->now)
+    lp2p_host_handle_timeout(d->h, d->now);
+  drain(d);
+  return 0;
+}
+
+int lp2p_driver_run(lp2p_host *h, const lp2p_backend *b, volatile int *stop) {
+  lp2p_driver *d;
+  int rc = lp2p_driver_new(&d, h, b);
+  if (rc != 0)
+    return rc;
+  while (!*stop && rc == 0) {
+    rc = lp2p_driver_step(d, 1000);
+    lp2p_host_event ev;
+    while (lp2p_host_poll_event(h, &ev))
+      ;
+  }
+  lp2p_driver_free(d);
+  return rc;
+}
