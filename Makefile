@@ -33,7 +33,7 @@ LIBFUZZ_DIR := build-libfuzzer
 LIBFUZZ_BINS := $(FUZZ_NAMES:%=$(LIBFUZZ_DIR)/%)
 
 .PHONY: all deps lib tools tests fuzz-replay test test-asan check-purity fuzz \
-        fuzz-run bench demo install clean format
+        fuzz-run bench demo sim-soak install clean format
 
 all: deps lib tools
 
@@ -119,6 +119,11 @@ bench: all
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/lib/liblp2p.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LIBS)
+
+# Random-seed soak of the simulator scenarios: `make sim-soak SEEDS=N`.
+SEEDS ?= 100
+sim-soak: all
+	@bash tests/sim/soak.sh $(SEEDS)
 
 demo: all
 	@mk/demo.sh $(BUILD)
