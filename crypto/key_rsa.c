@@ -214,8 +214,10 @@ static int priv_load(lp2p_privkey *k, const uint8_t *d, size_t n) {
     return LP2P_ERR_LIMIT;
   if (parse_pkcs1(d, n, &rp))
     return LP2P_ERR_PARSE;
-  /* n must be p * q. */
-  br_rsa_compute_modulus cm = br_rsa_compute_modulus_get_default();
+  /* n must be p * q. The i15 engine is used on purpose: BearSSL 0.6's i31
+   * compute_modulus has a scratch buffer too small for 4096-bit keys and
+   * returns 0 for them. */
+  br_rsa_compute_modulus cm = br_rsa_i15_compute_modulus;
   size_t ml = cm(NULL, &rp.sk);
   if (ml != rp.nl || ml > sizeof(nbuf) || cm(nbuf, &rp.sk) != ml ||
       memcmp(nbuf, rp.n, ml) != 0)
