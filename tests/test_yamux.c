@@ -1,0 +1,916 @@
+/* yamux: header codec, a golden trace, every class of bad peer input
+ * (each ending in a named error with memory back to baseline), and the
+ * stream/session behaviours one at a time. Pair tests with random
+ * chunking are in test_yamux_pair.c, memory budgets and the allocation
+ * failure sweep in test_yamux_mem.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/test_yamux_util.h"
+
+#define HB LP2P_YAMUX_HEADER_BYTES
+#define KIB 1024u
+
+/* ---- codec --------------------------------------------------------------- */
+
+static void test_header_codec(void **state) {
+  (void)state;
+  lp2p_yamux_header h = {0, LP2P_YAMUX_TYPE_WINDOW_UPDATE,
+                         LP2P_YAMUX_FLAG_SYN | LP2P_YAMUX_FLAG_FIN,
+                         0x01020304u, 0xa0b0c0d0u};
+  uint8_t b[HB];
+  lp2p_yamux_header_encode(b, &h);
+  static const uint8_t want[HB] = {0x00, 0x01, 0x00, 0x05, 0x01, 0x02,
+                                   0x03, 0x04, 0xa0, 0xb0, 0xc0, 0xd0};
+  assert_memory_equal(b, want, HB);
+  lp2p_yamux_header d;
+  assert_int_equal(lp2p_yamux_header_decode(&d, b, HB), 0);
+  assert_int_equal(d.type, h.type);
+  assert_int_equal(d.flags, h.flags);
+  assert_int_equal(d.stream_id, h.stream_id);
+  assert_int_equal(d.length, h.length);
+  assert_int_equal(lp2p_yamux_header_decode(&d, b, HB - 1),
+                   LP2P_ERR_TRUNCATED);
+  assert_int_equal(lp2p_yamux_header_decode(NULL, b, HB), LP2P_ERR_INVAL);
+  b[0] = 1;
+  assert_int_equal(lp2p_yamux_header_decode(&d, b, HB), LP2P_ERR_UNSUPPORTED);
+  b[0] = 0;
+  b[1] = 4;
+  assert_int_equal(lp2p_yamux_header_decode(&d, b, HB), LP2P_ERR_PARSE);
+  b[1] = 3;
+  assert_int_equal(lp2p_yamux_header_decode(&d, b, HB), 0);
+}
+
+static void test_config_invalid(void **state) {
+  (void)state;
+  lp2p_yamux *y = NULL;
+  lp2p_yamux_config c;
+  assert_int_equal(lp2p_yamux_new(NULL, 1, NULL, NULL, 0), LP2P_ERR_INVAL);
+  lp2p_yamux_config_default(&c);
+  c.window_bytes_initial = 128 * KIB; /* below what the peer assumes */
+  assert_int_equal(lp2p_yamux_new(&y, 1, &c, NULL, 0), LP2P_ERR_INVAL);
+  lp2p_yamux_config_default(&c);
+  c.stream_recv_buffer_bytes_max = c.window_bytes_max - 1;
+  assert_int_equal(lp2p_yamux_new(&y, 1, &c, NULL, 0), LP2P_ERR_INVAL);
+  lp2p_yamux_config_default(&c);
+  c.window_bytes_max = c.window_bytes_initial - 1;
+  assert_int_equal(lp2p_yamux_new(&y, 1, &c, NULL, 0), LP2P_ERR_INVAL);
+  lp2p_yamux_config_default(&c);
+  c.streams_max = 0;
+  assert_int_equal(lp2p_yamux_new(&y, 1, &c, NULL, 0), LP2P_ERR_INVAL);
+  assert_null(y);
+  assert_int_equal(lp2p_yamux_new(&y, 1, NULL, NULL, 0), 0);
+  /* defaults: a start ping is queued */
+  size_t len;
+  const uint8_t *o = lp2p_yamux_out_peek(y, &len);
+  assert_int_equal(len, HB);
+  assert_int_equal(o[1], LP2P_YAMUX_TYPE_PING);
+  assert_int_equal(o[3], LP2P_YAMUX_FLAG_SYN);
+  lp2p_yamux_free(y);
+  lp2p_yamux_free(NULL);
+}
+
+/* ---- golden trace ---------------------------------------------------------- */
+
+/* Fixed input to a server -> exact event log and exact output bytes. */
+static void test_golden_trace(void **state) {
+  (void)state;
+  uint8_t in[256];
+  size_t n = 0;
+  n += yt_frame(in + n, 1, LP2P_YAMUX_FLAG_SYN, 1, 0);           /* open 1 */
+  n += yt_frame(in + n, 0, 0, 1, 5);                             /* data */
+  memcpy(in + n, "hello", 5), n += 5;
+  n += yt_frame(in + n, 2, LP2P_YAMUX_FLAG_SYN, 0, 0x11223344u); /* ping */
+  n += yt_frame(in + n, 0, LP2P_YAMUX_FLAG_FIN, 1, 0);           /* FIN 1 */
+  n += yt_frame(in + n, 0, LP2P_YAMUX_FLAG_SYN, 3, 2);           /* open 3 */
+  memcpy(in + n, "hi", 2), n += 2;
+  n += yt_frame(in + n, 1, LP2P_YAMUX_FLAG_RST, 3, 0);           /* RST 3 */
+  n += yt_frame(in + n, 3, 0, 0, 0);                             /* GoAway */
+
+  lp2p_mem_counting c;
+  lp2p_mem_counting_init(&c, NULL);
+  lp2p_yamux_config cfg = yt_quiet_config();
+  lp2p_yamux *y;
+  assert_int_equal(lp2p_yamux_new(&y, 0, &cfg, &c.mem, 0), 0);
+  assert_int_equal(lp2p_yamux_feed(y, 10, in, n), (lp2p_ssize)n);
+  char log[512] = "";
+  yt_log_events(y, log, sizeof log);
+  assert_string_equal(log, "GOAWAY 0;OPENED 1;READABLE 1;REMOTE_CLOSED 1;"
+                           "OPENED 3;RESET 3;STREAM_CLOSED 3;");
+  assert_true(lp2p_yamux_state(y) & LP2P_STATE_CLOSING);
+  size_t len;
+  const uint8_t *p = lp2p_yamux_stream_read_peek(y, 1, &len);
+  assert_int_equal(len, 5);
+  assert_memory_equal(p, "hello", 5);
+  assert_int_equal(lp2p_yamux_stream_read_consume(y, 11, 1, 5), 0);
+  assert_int_equal(lp2p_yamux_stream_write(y, 12, 1, (const uint8_t *)"world",
+                                           5),
+                   5);
+  assert_int_equal(lp2p_yamux_stream_close(y, 13, 1), 0);
+  /* pong; then the ACK, the data and the FIN coalesced into one frame */
+  char hex[256];
+  p = lp2p_yamux_out_peek(y, &len);
+  yt_hex(p, len, hex);
+  assert_string_equal(hex, "000200020000000011223344"
+                           "000000060000000100000005776f726c64");
+  lp2p_yamux_out_consume(y, len);
+  log[0] = 0;
+  yt_log_events(y, log, sizeof log);
+  assert_string_equal(log, "STREAM_CLOSED 1;CLOSED 0;");
+  assert_int_equal(lp2p_yamux_last_error(y), 0);
+  assert_true(lp2p_yamux_state(y) & LP2P_STATE_CLOSED);
+  assert_int_equal(lp2p_yamux_poll_event(y, &(lp2p_yamux_event){0}), 0);
+  lp2p_yamux_free(y);
+  assert_int_equal(c.live_bytes, 0);
+  assert_int_equal(c.live_allocs, 0);
+}
+
+/* ---- bad peer input -------------------------------------------------------- */
+
+/* Feed `in` to a fresh engine: the session must close with `want_err`,
+ * queue GoAway(`want_code`) (or none when want_code < 0), end its events
+ * with CLOSED, ignore later input, fail later calls with CLOSED, and free
+ * everything. */
+static void expect_bad(const uint8_t *in, size_t n, int is_client,
+                       const lp2p_yamux_config *cfg, int want_err,
+                       int want_code) {
+  lp2p_mem_counting c;
+  lp2p_mem_counting_init(&c, NULL);
+  lp2p_yamux_config def = yt_quiet_config();
+  lp2p_yamux *y;
+  assert_int_equal(lp2p_yamux_new(&y, is_client, cfg ? cfg : &def, &c.mem, 0),
+                   0);
+  /* in random-ish pieces: the error must not depend on chunking */
+  size_t off = 0, step = 1;
+  while (off < n) {
+    size_t k = n - off < step ? n - off : step;
+    lp2p_ssize r = lp2p_yamux_feed(y, 1, in + off, k);
+    assert_int_equal(r, (lp2p_ssize)k); /* a peer never fails the call */
+    off += k;
+    step = step * 3 + 1;
+  }
+  assert_true(lp2p_yamux_state(y) & LP2P_STATE_CLOSED);
+  assert_int_equal(lp2p_yamux_last_error(y), want_err);
+  size_t len;
+  const uint8_t *o = lp2p_yamux_out_peek(y, &len);
+  if (want_code >= 0) {
+    assert_true(len >= HB);
+    lp2p_yamux_header h;
+    assert_int_equal(lp2p_yamux_header_decode(&h, o + len - HB, HB), 0);
+    assert_int_equal(h.type, LP2P_YAMUX_TYPE_GO_AWAY);
+    assert_int_equal(h.length, (uint32_t)want_code);
+  } else {
+    for (size_t i = 0; i + HB <= len; i += HB) /* control frames only here */
+      assert_int_not_equal(o[i + 1], LP2P_YAMUX_TYPE_GO_AWAY);
+  }
+  lp2p_yamux_event ev, last = {0};
+  while (lp2p_yamux_poll_event(y, &ev))
+    last = ev;
+  assert_int_equal(last.type, LP2P_YAMUX_EV_CLOSED);
+  assert_int_equal(last.error, want_err);
+  assert_int_equal(lp2p_yamux_feed(y, 2, in, n), (lp2p_ssize)n);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_stream_open(y, 3, &id), LP2P_ERR_CLOSED);
+  assert_int_equal(lp2p_yamux_ping(y, 3), LP2P_ERR_CLOSED);
+  assert_int_equal(lp2p_yamux_next_timeout(y), LP2P_TSTAMP_NONE);
+  assert_int_equal(lp2p_yamux_recv_room(y), 0);
+  lp2p_yamux_free(y);
+  assert_int_equal(c.live_bytes, 0);
+  assert_int_equal(c.live_allocs, 0);
+}
+
+static void test_bad_data_past_window(void **state) {
+  (void)state;
+  /* 256 KiB within the window, then one byte more: protocol error */
+  size_t n = 2 * HB + LP2P_YAMUX_WINDOW_SPEC_BYTES + HB + 1;
+  uint8_t *in = calloc(1, n);
+  size_t o = yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 1, 0);
+  o += yt_frame(in + o, 0, 0, 1, LP2P_YAMUX_WINDOW_SPEC_BYTES);
+  o += LP2P_YAMUX_WINDOW_SPEC_BYTES;
+  o += yt_frame(in + o, 0, 0, 1, 1);
+  expect_bad(in, o + 1, 0, NULL, LP2P_ERR_PROTO,
+             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  /* and a single frame larger than the window */
+  o = yt_frame(in, 0, LP2P_YAMUX_FLAG_SYN, 1, LP2P_YAMUX_WINDOW_SPEC_BYTES + 1);
+  expect_bad(in, o, 0, NULL, LP2P_ERR_PROTO, LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  free(in);
+}
+
+static void test_bad_version(void **state) {
+  (void)state;
+  uint8_t in[HB];
+  yt_frame(in, 2, LP2P_YAMUX_FLAG_SYN, 0, 7);
+  in[0] = 1;
+  expect_bad(in, HB, 1, NULL, LP2P_ERR_PROTO,
+             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+}
+
+static void test_bad_type(void **state) {
+  (void)state;
+  uint8_t in[HB];
+  yt_frame(in, 4, 0, 0, 0);
+  expect_bad(in, HB, 1, NULL, LP2P_ERR_PROTO,
+             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+}
+
+static void test_bad_frame_too_big(void **state) {
+  (void)state;
+  lp2p_yamux_config cfg = yt_quiet_config();
+  cfg.frame_bytes_max = 1000;
+  uint8_t in[2 * HB];
+  size_t n = yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 2, 0);
+  n += yt_frame(in + n, 0, 0, 2, 1001); /* within the window, over limit */
+  expect_bad(in, n, 1, &cfg, LP2P_ERR_LIMIT,
+             LP2P_YAMUX_GOAWAY_INTERNAL_ERROR);
+  /* unknown streams too: the limit protects the parser, not a stream */
+  n = yt_frame(in, 0, 0, 9, 1001);
+  expect_bad(in, n, 0, &cfg, LP2P_ERR_LIMIT, LP2P_YAMUX_GOAWAY_INTERNAL_ERROR);
+}
+
+static void test_bad_duplicate_syn(void **state) {
+  (void)state;
+  uint8_t in[2 * HB];
+  size_t n = yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 1, 0);
+  n += yt_frame(in + n, 0, LP2P_YAMUX_FLAG_SYN, 1, 0);
+  expect_bad(in, n, 0, NULL, LP2P_ERR_PROTO,
+             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+}
+
+static void test_bad_parity(void **state) {
+  (void)state;
+  uint8_t in[HB];
+  /* the server (peer of a client) must open even ids */
+  yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 3, 0);
+  expect_bad(in, HB, 1, NULL, LP2P_ERR_PROTO,
+             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  /* and a client must open odd ones */
+  yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 4, 0);
+  expect_bad(in, HB, 0, NULL, LP2P_ERR_PROTO,
+             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+}
+
+static void test_bad_stream_zero(void **state) {
+  (void)state;
+  uint8_t in[HB];
+  yt_frame(in, 0, LP2P_YAMUX_FLAG_SYN, 0, 0);
+  expect_bad(in, HB, 0, NULL, LP2P_ERR_PROTO,
+             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+}
+
+static void test_bad_window_overflow(void **state) {
+  (void)state;
+  uint8_t in[HB];
+  yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 1, UINT32_MAX);
+  expect_bad(in, HB, 0, NULL, LP2P_ERR_PROTO,
+             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+}
+
+static void test_bad_data_after_fin(void **state) {
+  (void)state;
+  uint8_t in[3 * HB + 1];
+  size_t n = yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN | LP2P_YAMUX_FLAG_FIN, 1, 0);
+  n += yt_frame(in + n, 0, 0, 1, 1);
+  in[n++] = 'x';
+  expect_bad(in, n, 0, NULL, LP2P_ERR_PROTO,
+             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+}
+
+static void test_goaway_error_received(void **state) {
+  (void)state;
+  uint8_t in[HB];
+  yt_frame(in, 3, 0, 0, LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  /* the peer ended it: no GoAway back */
+  expect_bad(in, HB, 1, NULL, LP2P_ERR_GOAWAY, -1);
+}
+
+/* SYNs past accept_backlog_max are reset and counted, never fatal. */
+static void test_syn_flood_backlog(void **state) {
+  (void)state;
+  lp2p_mem_counting c;
+  lp2p_mem_counting_init(&c, NULL);
+  lp2p_yamux_config cfg = yt_quiet_config();
+  cfg.accept_backlog_max = 4;
+  lp2p_yamux *y;
+  assert_int_equal(lp2p_yamux_new(&y, 0, &cfg, &c.mem, 0), 0);
+  uint8_t in[8 * HB];
+  size_t n = 0;
+  for (uint32_t id = 1; id <= 11; id += 2) /* 6 streams, 2 over */
+    n += yt_frame(in + n, 1, LP2P_YAMUX_FLAG_SYN, id, 0);
+  assert_int_equal(lp2p_yamux_feed(y, 0, in, n), (lp2p_ssize)n);
+  lp2p_yamux_stats st;
+  lp2p_yamux_get_stats(y, &st);
+  assert_int_equal(st.streams, 4);
+  assert_int_equal(st.inbound_unacked, 4);
+  assert_int_equal(st.streams_refused, 2);
+  assert_int_equal(lp2p_yamux_last_error(y), 0);
+  size_t len;
+  const uint8_t *o = lp2p_yamux_out_peek(y, &len);
+  assert_int_equal(len, 2 * HB);
+  lp2p_yamux_header h;
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(lp2p_yamux_header_decode(&h, o + (size_t)i * HB, HB), 0);
+    assert_int_equal(h.flags, LP2P_YAMUX_FLAG_RST);
+    assert_int_equal(h.stream_id, 9u + 2u * (unsigned)i);
+  }
+  lp2p_yamux_out_consume(y, len);
+  /* accepting one frees a backlog slot: the next SYN is taken */
+  assert_int_equal(lp2p_yamux_stream_accept(y, 1, 1), 0);
+  assert_int_equal(lp2p_yamux_stream_status(y, 1), LP2P_YAMUX_STREAM_ACKED);
+  o = lp2p_yamux_out_peek(y, &len);
+  assert_int_equal(len, HB);
+  assert_int_equal(lp2p_yamux_header_decode(&h, o, HB), 0);
+  assert_int_equal(h.type, LP2P_YAMUX_TYPE_WINDOW_UPDATE);
+  assert_int_equal(h.flags, LP2P_YAMUX_FLAG_ACK);
+  lp2p_yamux_out_consume(y, len);
+  n = yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 13, 0);
+  assert_int_equal(lp2p_yamux_feed(y, 0, in, n), (lp2p_ssize)n);
+  lp2p_yamux_get_stats(y, &st);
+  assert_int_equal(st.streams, 5);
+  assert_int_equal(st.streams_refused, 2);
+  /* data for a refused stream is dropped quietly */
+  n = yt_frame(in, 0, 0, 9, 3);
+  memcpy(in + n, "abc", 3);
+  assert_int_equal(lp2p_yamux_feed(y, 0, in, n + 3), (lp2p_ssize)n + 3);
+  assert_int_equal(lp2p_yamux_last_error(y), 0);
+  lp2p_yamux_free(y);
+  assert_int_equal(c.live_bytes, 0);
+}
+
+static void test_syn_flood_streams_max(void **state) {
+  (void)state;
+  lp2p_yamux_config cfg = yt_quiet_config();
+  cfg.streams_max = 3;
+  lp2p_yamux *y;
+  assert_int_equal(lp2p_yamux_new(&y, 1, &cfg, NULL, 0), 0);
+  uint32_t mine;
+  assert_int_equal(lp2p_yamux_stream_open(y, 0, &mine), 0);
+  assert_int_equal(mine, 1);
+  uint8_t in[4 * HB];
+  size_t n = 0;
+  for (uint32_t id = 2; id <= 8; id += 2)
+    n += yt_frame(in + n, 0, LP2P_YAMUX_FLAG_SYN, id, 0);
+  assert_int_equal(lp2p_yamux_feed(y, 0, in, n), (lp2p_ssize)n);
+  lp2p_yamux_stats st;
+  lp2p_yamux_get_stats(y, &st);
+  assert_int_equal(st.streams, 3);
+  assert_int_equal(st.streams_refused, 2);
+  assert_int_equal(lp2p_yamux_stream_open(y, 0, &mine), LP2P_ERR_LIMIT);
+  assert_int_equal(lp2p_yamux_last_error(y), 0); /* still usable */
+  assert_int_equal(lp2p_yamux_stream_status(y, 6), LP2P_ERR_NOT_FOUND);
+  lp2p_yamux_free(y);
+}
+
+/* ---- two engines ----------------------------------------------------------- */
+
+typedef struct duo {
+  lp2p_yamux *a, *b; /* a: client, b: server */
+  yt_pipe ab, ba;
+  lp2p_tstamp now;
+} duo;
+
+static void duo_new(duo *d, const lp2p_yamux_config *ca,
+                    const lp2p_yamux_config *cb) {
+  memset(d, 0, sizeof(*d));
+  lp2p_yamux_config q = yt_quiet_config();
+  assert_int_equal(lp2p_yamux_new(&d->a, 1, ca ? ca : &q, NULL, 0), 0);
+  assert_int_equal(lp2p_yamux_new(&d->b, 0, cb ? cb : &q, NULL, 0), 0);
+}
+
+/* Move everything both ways until quiet. */
+static void duo_run(duo *d) {
+  for (int i = 0; i < 1000; i++) {
+    size_t m = yt_drain(d->a, &d->ab, NULL) + yt_drain(d->b, &d->ba, NULL);
+    assert_true(yt_feed(d->b, d->now, &d->ab, NULL) >= 0);
+    assert_true(yt_feed(d->a, d->now, &d->ba, NULL) >= 0);
+    if (!m)
+      return;
+  }
+  fail_msg("duo_run did not settle");
+}
+
+static void duo_free(duo *d) {
+  lp2p_yamux_free(d->a);
+  lp2p_yamux_free(d->b);
+  yt_pipe_free(&d->ab);
+  yt_pipe_free(&d->ba);
+}
+
+static void test_ping_rtt(void **state) {
+  (void)state;
+  duo d;
+  duo_new(&d, NULL, NULL);
+  d.now = 1000;
+  assert_int_equal(lp2p_yamux_ping(d.a, d.now), 0);
+  assert_int_equal(lp2p_yamux_ping(d.a, d.now), LP2P_ERR_AGAIN);
+  yt_drain(d.a, &d.ab, NULL);
+  d.now += 7 * LP2P_NS_PER_MS; /* one way */
+  assert_true(yt_feed(d.b, d.now, &d.ab, NULL) == HB);
+  size_t len;
+  const uint8_t *o = lp2p_yamux_out_peek(d.b, &len);
+  assert_int_equal(len, HB);
+  assert_int_equal(o[1], LP2P_YAMUX_TYPE_PING);
+  assert_int_equal(o[3], LP2P_YAMUX_FLAG_ACK);
+  yt_drain(d.b, &d.ba, NULL);
+  d.now += 7 * LP2P_NS_PER_MS;
+  assert_true(yt_feed(d.a, d.now, &d.ba, NULL) == HB);
+  char log[128] = "";
+  yt_log_events(d.a, log, sizeof log);
+  assert_string_equal(log, "PING_RTT 14000000;");
+  lp2p_yamux_stats st;
+  lp2p_yamux_get_stats(d.a, &st);
+  assert_int_equal(st.rtt_ns, 14 * LP2P_NS_PER_MS);
+  /* a stale or unsolicited pong changes nothing */
+  uint8_t in[HB];
+  yt_frame(in, 2, LP2P_YAMUX_FLAG_ACK, 0, 999);
+  assert_int_equal(lp2p_yamux_feed(d.a, d.now, in, HB), HB);
+  assert_int_equal(lp2p_yamux_poll_event(d.a, &(lp2p_yamux_event){0}), 0);
+  duo_free(&d);
+}
+
+static void test_keepalive(void **state) {
+  (void)state;
+  lp2p_yamux_config ca = yt_quiet_config();
+  ca.keepalive_ns = LP2P_NS_PER_S;
+  ca.ping_timeout_ns = 300 * LP2P_NS_PER_MS;
+  duo d;
+  duo_new(&d, &ca, NULL);
+  /* alive: five keepalive pings, five RTTs, no close */
+  for (int i = 1; i <= 5; i++) {
+    lp2p_tstamp t = lp2p_yamux_next_timeout(d.a);
+    assert_int_equal(t, (lp2p_tstamp)i * LP2P_NS_PER_S);
+    assert_int_equal(lp2p_yamux_handle_timeout(d.a, t - 1), 0);
+    assert_int_equal(lp2p_yamux_state(d.a) & LP2P_STATE_HAS_OUTPUT, 0);
+    d.now = t;
+    assert_int_equal(lp2p_yamux_handle_timeout(d.a, t), 0);
+    assert_int_equal(lp2p_yamux_handle_timeout(d.a, t), 0); /* idempotent */
+    duo_run(&d);
+    char log[64] = "";
+    yt_log_events(d.a, log, sizeof log);
+    assert_string_equal(log, "PING_RTT 0;");
+  }
+  /* dead peer: the ping is never answered */
+  lp2p_tstamp t = lp2p_yamux_next_timeout(d.a);
+  assert_int_equal(lp2p_yamux_handle_timeout(d.a, t), 0);
+  yt_drain(d.a, &d.ab, NULL);
+  assert_int_equal(lp2p_yamux_next_timeout(d.a), t + 300 * LP2P_NS_PER_MS);
+  /* any input proves life and moves the deadline */
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_stream_open(d.b, t, &id), 0);
+  yt_drain(d.b, &d.ba, NULL);
+  assert_true(yt_feed(d.a, t + 200 * LP2P_NS_PER_MS, &d.ba, NULL) > 0);
+  lp2p_tstamp due = lp2p_yamux_next_timeout(d.a);
+  assert_int_equal(due, t + 500 * LP2P_NS_PER_MS);
+  assert_int_equal(lp2p_yamux_handle_timeout(d.a, due - 1), 0);
+  assert_false(lp2p_yamux_state(d.a) & LP2P_STATE_CLOSED);
+  assert_int_equal(lp2p_yamux_handle_timeout(d.a, due), 0);
+  assert_true(lp2p_yamux_state(d.a) & LP2P_STATE_CLOSED);
+  assert_int_equal(lp2p_yamux_last_error(d.a), LP2P_ERR_TIMEOUT);
+  char log[128] = "";
+  yt_log_events(d.a, log, sizeof log);
+  assert_string_equal(log, "OPENED 2;CLOSED -9;");
+  assert_int_equal(lp2p_yamux_next_timeout(d.a), LP2P_TSTAMP_NONE);
+  duo_free(&d);
+}
+
+static void test_half_close_both_ways(void **state) {
+  (void)state;
+  duo d;
+  duo_new(&d, NULL, NULL);
+  uint32_t id;
+  char la[256] = "", lb[256] = "";
+  assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &id), 0);
+  assert_int_equal(lp2p_yamux_stream_write(d.a, 0, id, (const uint8_t *)"ping",
+                                           4),
+                   4);
+  assert_int_equal(lp2p_yamux_stream_close(d.a, 0, id), 0);
+  assert_int_equal(lp2p_yamux_stream_close(d.a, 0, id), 0); /* idempotent */
+  assert_int_equal(lp2p_yamux_stream_write(d.a, 0, id, (const uint8_t *)"x", 1),
+                   LP2P_ERR_STATE);
+  duo_run(&d);
+  yt_log_events(d.b, lb, sizeof lb);
+  assert_string_equal(lb, "OPENED 1;READABLE 1;REMOTE_CLOSED 1;");
+  assert_int_equal(lp2p_yamux_stream_status(d.b, id),
+                   LP2P_YAMUX_STREAM_REMOTE_CLOSED);
+  /* B still writes after A's FIN, then closes its side */
+  assert_int_equal(lp2p_yamux_stream_write(d.b, 0, id, (const uint8_t *)"pong!",
+                                           5),
+                   5);
+  assert_int_equal(lp2p_yamux_stream_close(d.b, 0, id), 0);
+  duo_run(&d);
+  yt_log_events(d.a, la, sizeof la);
+  assert_string_equal(la, "READABLE 1;REMOTE_CLOSED 1;");
+  assert_int_equal(lp2p_yamux_stream_status(d.a, id),
+                   LP2P_YAMUX_STREAM_OUTBOUND | LP2P_YAMUX_STREAM_ACKED |
+                       LP2P_YAMUX_STREAM_LOCAL_CLOSED |
+                       LP2P_YAMUX_STREAM_REMOTE_CLOSED);
+  /* both FINs seen, but not closed until the data is read */
+  lb[0] = 0;
+  assert_int_equal(yt_log_events(d.b, lb, sizeof lb), 0);
+  size_t len;
+  const uint8_t *p = lp2p_yamux_stream_read_peek(d.b, id, &len);
+  assert_int_equal(len, 4);
+  assert_memory_equal(p, "ping", 4);
+  assert_int_equal(lp2p_yamux_stream_read_consume(d.b, 0, id, 5),
+                   LP2P_ERR_INVAL);
+  assert_int_equal(lp2p_yamux_stream_read_consume(d.b, 0, id, 4), 0);
+  yt_log_events(d.b, lb, sizeof lb);
+  assert_string_equal(lb, "STREAM_CLOSED 1;");
+  assert_int_equal(lp2p_yamux_stream_status(d.b, id), LP2P_ERR_NOT_FOUND);
+  p = lp2p_yamux_stream_read_peek(d.a, id, &len);
+  assert_int_equal(len, 5);
+  assert_memory_equal(p, "pong!", 5);
+  assert_int_equal(lp2p_yamux_stream_read_consume(d.a, 0, id, 5), 0);
+  la[0] = 0;
+  yt_log_events(d.a, la, sizeof la);
+  assert_string_equal(la, "STREAM_CLOSED 1;");
+  duo_run(&d);
+  lp2p_yamux_stats st;
+  lp2p_yamux_get_stats(d.a, &st);
+  assert_int_equal(st.streams, 0);
+  lp2p_yamux_get_stats(d.b, &st);
+  assert_int_equal(st.streams, 0);
+  assert_int_equal(lp2p_yamux_last_error(d.a), 0);
+  assert_int_equal(lp2p_yamux_last_error(d.b), 0);
+  duo_free(&d);
+}
+
+static void test_reset(void **state) {
+  (void)state;
+  duo d;
+  duo_new(&d, NULL, NULL);
+  uint32_t s1, s2;
+  int tag = 0;
+  assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &s1), 0);
+  assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &s2), 0);
+  assert_int_equal(lp2p_yamux_stream_set_user(d.a, s1, &tag), 0);
+  assert_ptr_equal(lp2p_yamux_stream_get_user(d.a, s1), &tag);
+  assert_int_equal(lp2p_yamux_stream_write(d.a, 0, s1, (const uint8_t *)"abc",
+                                           3),
+                   3);
+  assert_int_equal(lp2p_yamux_stream_write(d.a, 0, s2, (const uint8_t *)"def",
+                                           3),
+                   3);
+  duo_run(&d);
+  lp2p_yamux_stats st;
+  lp2p_yamux_get_stats(d.b, &st);
+  assert_int_equal(st.session_buffered_bytes, 6);
+  /* B resets s1 (remote reset for A) */
+  assert_int_equal(lp2p_yamux_stream_reset(d.b, 0, s1), 0);
+  assert_int_equal(lp2p_yamux_stream_reset(d.b, 0, s1), 0);
+  lp2p_yamux_get_stats(d.b, &st);
+  assert_int_equal(st.session_buffered_bytes, 3); /* s1's bytes dropped */
+  duo_run(&d);
+  char la[256] = "", lb[256] = "";
+  yt_log_events(d.b, lb, sizeof lb);
+  assert_string_equal(lb, "OPENED 1;STREAM_CLOSED 1;OPENED 3;READABLE 3;");
+  assert_int_equal(lp2p_yamux_stream_write(d.a, 0, s1, (const uint8_t *)"x", 1),
+                   LP2P_ERR_RESET);
+  assert_int_equal(lp2p_yamux_stream_close(d.a, 0, s1), LP2P_ERR_RESET);
+  lp2p_yamux_event ev;
+  assert_int_equal(lp2p_yamux_poll_event(d.a, &ev), 1);
+  assert_int_equal(ev.type, LP2P_YAMUX_EV_STREAM_RESET);
+  assert_ptr_equal(ev.user, &tag);
+  yt_log_events(d.a, la, sizeof la);
+  assert_string_equal(la, "STREAM_CLOSED 1;");
+  assert_int_equal(lp2p_yamux_stream_write(d.a, 0, s1, (const uint8_t *)"x", 1),
+                   LP2P_ERR_NOT_FOUND);
+  /* A resets s2 locally: B sees RESET, its buffered data is dropped */
+  assert_int_equal(lp2p_yamux_stream_reset(d.a, 0, s2), 0);
+  duo_run(&d);
+  lb[0] = 0;
+  yt_log_events(d.b, lb, sizeof lb);
+  assert_string_equal(lb, "RESET 3;STREAM_CLOSED 3;");
+  lp2p_yamux_get_stats(d.b, &st);
+  assert_int_equal(st.session_buffered_bytes, 0);
+  assert_int_equal(st.streams, 0);
+  la[0] = 0;
+  yt_log_events(d.a, la, sizeof la);
+  assert_string_equal(la, "STREAM_CLOSED 3;");
+  duo_free(&d);
+}
+
+/* A server that takes no streams answers SYN with RST: the opener sees
+ * RESET (spec: "Clients should be prepared to handle this"). */
+static void test_refused_outbound(void **state) {
+  (void)state;
+  lp2p_yamux_config cb = yt_quiet_config();
+  cb.accept_backlog_max = 0;
+  duo d;
+  duo_new(&d, NULL, &cb);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &id), 0);
+  assert_int_equal(lp2p_yamux_stream_write(d.a, 0, id, (const uint8_t *)"hi", 2),
+                   2);
+  duo_run(&d);
+  char la[128] = "", lb[128] = "";
+  yt_log_events(d.a, la, sizeof la);
+  assert_string_equal(la, "RESET 1;STREAM_CLOSED 1;");
+  assert_int_equal(yt_log_events(d.b, lb, sizeof lb), 0);
+  duo_free(&d);
+}
+
+static lp2p_ssize write_all(lp2p_yamux *y, uint32_t id, size_t n) {
+  static uint8_t buf[64 * 1024];
+  lp2p_ssize total = 0;
+  while ((size_t)total < n) {
+    size_t k = n - (size_t)total < sizeof buf ? n - (size_t)total : sizeof buf;
+    lp2p_ssize r = lp2p_yamux_stream_write(y, 0, id, buf, k);
+    if (r <= 0)
+      return r < 0 ? r : total;
+    total += r;
+  }
+  return total;
+}
+
+/* The sender is held to the window until the reader consumes. */
+static void test_backpressure_slow_reader(void **state) {
+  (void)state;
+  duo d;
+  duo_new(&d, NULL, NULL);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &id), 0);
+  lp2p_ssize w = 0;
+  for (int i = 0; i < 4; i++) { /* the queue drains; the window does not */
+    w += write_all(d.a, id, 1024 * KIB);
+    duo_run(&d);
+  }
+  assert_int_equal(w, LP2P_YAMUX_WINDOW_SPEC_BYTES);
+  /* accepting with a full buffer ACKs without granting window */
+  assert_int_equal(lp2p_yamux_stream_accept(d.b, 0, id), 0);
+  duo_run(&d);
+  assert_int_equal(lp2p_yamux_stream_send_window(d.a, id), 0);
+  assert_int_equal(lp2p_yamux_stream_readable(d.b, id),
+                   LP2P_YAMUX_WINDOW_SPEC_BYTES);
+  char la[128] = "";
+  /* reading less than half the window grants nothing yet */
+  assert_int_equal(lp2p_yamux_stream_read_consume(d.b, 0, id, 100 * KIB), 0);
+  duo_run(&d);
+  assert_int_equal(lp2p_yamux_stream_send_window(d.a, id), 0);
+  assert_int_equal(write_all(d.a, id, 10), 0);
+  /* past half: one window update with everything read so far */
+  assert_int_equal(lp2p_yamux_stream_read_consume(d.b, 0, id, 40 * KIB), 0);
+  duo_run(&d);
+  yt_log_events(d.a, la, sizeof la);
+  assert_string_equal(la, "WRITABLE 1;");
+  assert_int_equal(lp2p_yamux_stream_send_window(d.a, id), 140 * KIB);
+  /* no auto-tuning without an RTT */
+  assert_int_equal(lp2p_yamux_stream_recv_window(d.b, id),
+                   LP2P_YAMUX_WINDOW_SPEC_BYTES);
+  duo_free(&d);
+}
+
+/* session_buffered_bytes_max: feed takes only what fits and resumes once
+ * the application reads. */
+static void test_session_buffer_limit(void **state) {
+  (void)state;
+  lp2p_yamux_config cb = yt_quiet_config();
+  cb.session_buffered_bytes_max = 100000;
+  duo d;
+  duo_new(&d, NULL, &cb);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &id), 0);
+  assert_int_equal(write_all(d.a, id, 200000), 200000);
+  yt_drain(d.a, &d.ab, NULL);
+  size_t total = d.ab.len;
+  lp2p_ssize r = yt_feed(d.b, 0, &d.ab, NULL);
+  assert_true(r > 0 && (size_t)r < total);
+  assert_int_equal(lp2p_yamux_stream_readable(d.b, id), 100000);
+  assert_int_equal(lp2p_yamux_recv_room(d.b), 0);
+  assert_false(lp2p_yamux_state(d.b) & LP2P_STATE_WANT_READ);
+  assert_int_equal(lp2p_yamux_feed(d.b, 0, d.ab.p + d.ab.head, d.ab.len), 0);
+  size_t got = 0;
+  while (got < 200000) {
+    size_t len;
+    assert_non_null(lp2p_yamux_stream_read_peek(d.b, id, &len));
+    assert_int_equal(lp2p_yamux_stream_read_consume(d.b, 0, id, len), 0);
+    got += len;
+    assert_true(lp2p_yamux_recv_room(d.b) > 0);
+    assert_true(yt_feed(d.b, 0, &d.ab, NULL) >= 0);
+    lp2p_yamux_stats st;
+    lp2p_yamux_get_stats(d.b, &st);
+    assert_true(st.session_buffered_bytes <= 100000);
+  }
+  assert_int_equal(d.ab.len, 0);
+  assert_int_equal(lp2p_yamux_last_error(d.b), 0);
+  duo_free(&d);
+}
+
+/* out_queue_bytes_max bounds writes; draining brings WRITABLE. */
+static void test_out_queue_limit(void **state) {
+  (void)state;
+  lp2p_yamux_config ca = yt_quiet_config();
+  ca.out_queue_bytes_max = 1000;
+  duo d;
+  duo_new(&d, &ca, NULL);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &id), 0);
+  lp2p_ssize w = write_all(d.a, id, 5000);
+  assert_int_equal(w, 1000 - 2 * HB); /* SYN header + one frame header */
+  size_t len;
+  lp2p_yamux_out_peek(d.a, &len);
+  assert_true(len <= 1000);
+  assert_int_equal(lp2p_yamux_poll_event(d.a, &(lp2p_yamux_event){0}), 0);
+  lp2p_yamux_out_consume(d.a, 400); /* not yet below half */
+  assert_int_equal(lp2p_yamux_poll_event(d.a, &(lp2p_yamux_event){0}), 0);
+  lp2p_yamux_out_consume(d.a, 200);
+  char la[64] = "";
+  yt_log_events(d.a, la, sizeof la);
+  assert_string_equal(la, "WRITABLE 1;");
+  duo_free(&d);
+}
+
+/* Ping replies are dropped, not queued without bound, for a peer that
+ * does not read. */
+static void test_pong_drop(void **state) {
+  (void)state;
+  lp2p_yamux_config cb = yt_quiet_config();
+  cb.out_queue_bytes_max = 64;
+  lp2p_yamux *y;
+  assert_int_equal(lp2p_yamux_new(&y, 0, &cb, NULL, 0), 0);
+  uint8_t in[10 * HB];
+  for (uint32_t i = 0; i < 10; i++)
+    yt_frame(in + i * HB, 2, LP2P_YAMUX_FLAG_SYN, 0, i);
+  assert_int_equal(lp2p_yamux_feed(y, 0, in, sizeof in), (lp2p_ssize)sizeof in);
+  lp2p_yamux_stats st;
+  lp2p_yamux_get_stats(y, &st);
+  assert_int_equal(st.out_queued_bytes, 6 * HB);
+  assert_int_equal(st.pongs_dropped, 4);
+  assert_int_equal(lp2p_yamux_last_error(y), 0);
+  lp2p_yamux_free(y);
+}
+
+/* Our outbound streams accept the ACK on a Window Update (go) or on the
+ * first Data frame (js/rust style). */
+static void test_ack_either_way(void **state) {
+  (void)state;
+  lp2p_yamux_config c = yt_quiet_config();
+  lp2p_yamux *y;
+  assert_int_equal(lp2p_yamux_new(&y, 1, &c, NULL, 0), 0);
+  uint32_t s1, s3;
+  assert_int_equal(lp2p_yamux_stream_open(y, 0, &s1), 0);
+  assert_int_equal(lp2p_yamux_stream_open(y, 0, &s3), 0);
+  assert_int_equal(lp2p_yamux_stream_status(y, s1), LP2P_YAMUX_STREAM_OUTBOUND);
+  uint8_t in[3 * HB];
+  size_t n = yt_frame(in, 1, LP2P_YAMUX_FLAG_ACK, s1, 0);
+  n += yt_frame(in + n, 0, LP2P_YAMUX_FLAG_ACK, s3, 2);
+  memcpy(in + n, "ok", 2);
+  assert_int_equal(lp2p_yamux_feed(y, 0, in, n + 2), (lp2p_ssize)n + 2);
+  assert_int_equal(lp2p_yamux_stream_status(y, s1),
+                   LP2P_YAMUX_STREAM_OUTBOUND | LP2P_YAMUX_STREAM_ACKED);
+  assert_int_equal(lp2p_yamux_stream_status(y, s3),
+                   LP2P_YAMUX_STREAM_OUTBOUND | LP2P_YAMUX_STREAM_ACKED);
+  assert_int_equal(lp2p_yamux_stream_readable(y, s3), 2);
+  lp2p_yamux_free(y);
+}
+
+/* open + write + close before the output is taken: one frame. A window
+ * above 256 KiB rides on the SYN. */
+static void test_coalescing(void **state) {
+  (void)state;
+  lp2p_yamux_config c = yt_quiet_config();
+  lp2p_yamux *y;
+  assert_int_equal(lp2p_yamux_new(&y, 1, &c, NULL, 0), 0);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_stream_open(y, 0, &id), 0);
+  assert_int_equal(lp2p_yamux_stream_write(y, 0, id, (const uint8_t *)"he", 2),
+                   2);
+  assert_int_equal(lp2p_yamux_stream_write(y, 0, id, (const uint8_t *)"llo", 3),
+                   3);
+  assert_int_equal(lp2p_yamux_stream_close(y, 0, id), 0);
+  size_t len;
+  const uint8_t *o = lp2p_yamux_out_peek(y, &len);
+  char hex[128];
+  yt_hex(o, len, hex);
+  assert_string_equal(hex, "00000005000000010000000568656c6c6f");
+  /* a partly sent frame is never patched */
+  lp2p_yamux_out_consume(y, len);
+  assert_int_equal(lp2p_yamux_stream_open(y, 0, &id), 0);
+  lp2p_yamux_out_consume(y, 1);
+  assert_int_equal(lp2p_yamux_stream_write(y, 0, id, (const uint8_t *)"x", 1),
+                   1);
+  o = lp2p_yamux_out_peek(y, &len);
+  yt_hex(o, len, hex);
+  assert_string_equal(hex, "010001000000030000000000000000000000030000000178");
+  lp2p_yamux_free(y);
+
+  c.window_bytes_initial = 1024 * KIB;
+  assert_int_equal(lp2p_yamux_new(&y, 1, &c, NULL, 0), 0);
+  assert_int_equal(lp2p_yamux_stream_open(y, 0, &id), 0);
+  assert_int_equal(lp2p_yamux_stream_write(y, 0, id, (const uint8_t *)"x", 1),
+                   1);
+  o = lp2p_yamux_out_peek(y, &len);
+  yt_hex(o, len, hex);
+  assert_string_equal(hex, "0001000100000001000c0000"
+                           "00000000000000010000000178");
+  lp2p_yamux_free(y);
+}
+
+static void test_goaway_normal(void **state) {
+  (void)state;
+  duo d;
+  duo_new(&d, NULL, NULL);
+  uint32_t s1, s2;
+  assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &s1), 0);
+  duo_run(&d);
+  assert_int_equal(lp2p_yamux_go_away(d.a, 0, 7), LP2P_ERR_INVAL);
+  assert_int_equal(lp2p_yamux_go_away(d.a, 0, LP2P_YAMUX_GOAWAY_NORMAL), 0);
+  assert_int_equal(lp2p_yamux_go_away(d.a, 0, LP2P_YAMUX_GOAWAY_NORMAL), 0);
+  assert_true(lp2p_yamux_state(d.a) & LP2P_STATE_CLOSING);
+  /* a SYN crossing our GoAway is refused */
+  assert_int_equal(lp2p_yamux_stream_open(d.b, 0, &s2), 0);
+  duo_run(&d);
+  char la[256] = "", lb[256] = "";
+  yt_log_events(d.b, lb, sizeof lb);
+  assert_string_equal(lb, "GOAWAY 0;OPENED 1;RESET 2;STREAM_CLOSED 2;");
+  assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &s2), LP2P_ERR_CLOSED);
+  assert_int_equal(lp2p_yamux_stream_open(d.b, 0, &s2), LP2P_ERR_CLOSED);
+  /* the existing stream finishes normally */
+  assert_int_equal(lp2p_yamux_stream_write(d.b, 0, s1, (const uint8_t *)"bye",
+                                           3),
+                   3);
+  assert_int_equal(lp2p_yamux_stream_close(d.b, 0, s1), 0);
+  assert_int_equal(lp2p_yamux_stream_close(d.a, 0, s1), 0);
+  duo_run(&d);
+  assert_int_equal(lp2p_yamux_stream_read_consume(d.a, 0, s1, 3), 0);
+  yt_log_events(d.a, la, sizeof la);
+  assert_string_equal(la, "READABLE 1;REMOTE_CLOSED 1;STREAM_CLOSED 1;"
+                          "CLOSED 0;");
+  lb[0] = 0;
+  yt_log_events(d.b, lb, sizeof lb);
+  assert_string_equal(lb, "REMOTE_CLOSED 1;STREAM_CLOSED 1;CLOSED 0;");
+  assert_int_equal(lp2p_yamux_last_error(d.a), 0);
+  assert_int_equal(lp2p_yamux_last_error(d.b), 0);
+  duo_free(&d);
+}
+
+static void test_feed_eof(void **state) {
+  (void)state;
+  lp2p_yamux_config c = yt_quiet_config();
+  lp2p_yamux *y;
+  /* EOF without GoAway */
+  assert_int_equal(lp2p_yamux_new(&y, 1, &c, NULL, 0), 0);
+  assert_int_equal(lp2p_yamux_feed_eof(y, 0), 0);
+  char log[64] = "";
+  yt_log_events(y, log, sizeof log);
+  assert_string_equal(log, "CLOSED -18;");
+  assert_int_equal(lp2p_yamux_last_error(y), LP2P_ERR_EOF);
+  lp2p_yamux_free(y);
+  /* EOF after the peer's GoAway, with a stream still open: orderly */
+  assert_int_equal(lp2p_yamux_new(&y, 1, &c, NULL, 0), 0);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_stream_open(y, 0, &id), 0);
+  uint8_t in[HB];
+  yt_frame(in, 3, 0, 0, 0);
+  assert_int_equal(lp2p_yamux_feed(y, 0, in, HB), HB);
+  assert_int_equal(lp2p_yamux_feed_eof(y, 0), 0);
+  log[0] = 0;
+  yt_log_events(y, log, sizeof log);
+  assert_string_equal(log, "GOAWAY 0;CLOSED 0;");
+  assert_int_equal(lp2p_yamux_last_error(y), 0);
+  lp2p_yamux_free(y);
+  /* EOF in the middle of a frame */
+  assert_int_equal(lp2p_yamux_new(&y, 1, &c, NULL, 0), 0);
+  assert_int_equal(lp2p_yamux_feed(y, 0, in, 5), 5);
+  assert_int_equal(lp2p_yamux_feed_eof(y, 0), 0);
+  assert_int_equal(lp2p_yamux_last_error(y), LP2P_ERR_EOF);
+  lp2p_yamux_free(y);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_header_codec),
+      cmocka_unit_test(test_config_invalid),
+      cmocka_unit_test(test_golden_trace),
+      cmocka_unit_test(test_bad_data_past_window),
+      cmocka_unit_test(test_bad_version),
+      cmocka_unit_test(test_bad_type),
+      cmocka_unit_test(test_bad_frame_too_big),
+      cmocka_unit_test(test_bad_duplicate_syn),
+      cmocka_unit_test(test_bad_parity),
+      cmocka_unit_test(test_bad_stream_zero),
+      cmocka_unit_test(test_bad_window_overflow),
+      cmocka_unit_test(test_bad_data_after_fin),
+      cmocka_unit_test(test_goaway_error_received),
+      cmocka_unit_test(test_syn_flood_backlog),
+      cmocka_unit_test(test_syn_flood_streams_max),
+      cmocka_unit_test(test_ping_rtt),
+      cmocka_unit_test(test_keepalive),
+      cmocka_unit_test(test_half_close_both_ways),
+      cmocka_unit_test(test_reset),
+      cmocka_unit_test(test_refused_outbound),
+      cmocka_unit_test(test_backpressure_slow_reader),
+      cmocka_unit_test(test_session_buffer_limit),
+      cmocka_unit_test(test_out_queue_limit),
+      cmocka_unit_test(test_pong_drop),
+      cmocka_unit_test(test_ack_either_way),
+      cmocka_unit_test(test_coalescing),
+      cmocka_unit_test(test_goaway_normal),
+      cmocka_unit_test(test_feed_eof),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
