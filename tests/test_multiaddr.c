@@ -17,7 +17,9 @@
 #define QB "QmbHVEEepCi7rn7VL7Exxpd2Ci9NNB6ifvqwhsrbRMgQFP"
 #define ED "12D3KooWCryG7Mon9orvQxcS1rYZjotPgpwoJNHHKcLLfE4Hf5mV"
 
-static int parse(lp2p_maddr *m, const char *s) { return lp2p_maddr_parse(m, s, strlen(s)); }
+static int parse(lp2p_maddr *m, const char *s) {
+  return lp2p_maddr_parse(m, s, strlen(s));
+}
 
 static void to_str(const lp2p_maddr *m, char *out, size_t cap) {
   size_t len;
@@ -29,11 +31,13 @@ static void check_roundtrip(const char *s) {
   lp2p_maddr a, b, c;
   char t[2048];
   int rc = parse(&a, s);
-  if (rc) fprintf(stderr, "parse failed (%d): %s\n", rc, s);
+  if (rc)
+    fprintf(stderr, "parse failed (%d): %s\n", rc, s);
   assert_int_equal(rc, 0);
   to_str(&a, t, sizeof t);
   rc = parse(&b, t);
-  if (rc) fprintf(stderr, "reparse failed (%d): %s -> %s\n", rc, s, t);
+  if (rc)
+    fprintf(stderr, "reparse failed (%d): %s -> %s\n", rc, s, t);
   assert_int_equal(rc, 0);
   assert_true(lp2p_maddr_equal(&a, &b));
   assert_int_equal(lp2p_maddr_from_bytes(&c, a.bytes, a.len), 0);
@@ -76,8 +80,10 @@ static const char *const VALID[] = {
     "/ip4/127.0.0.1/udp/1234/quic",
     "/ip4/127.0.0.1/udp/1234/quic-v1",
     "/ip4/127.0.0.1/udp/1234/quic-v1/webtransport",
-    "/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash/b2uaraocy6yrdblb4sfptaddgimjmmpy",
-    "/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash/b2uaraocy6yrdblb4sfptaddgimjmmpy/"
+    "/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash/"
+    "b2uaraocy6yrdblb4sfptaddgimjmmpy",
+    "/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash/"
+    "b2uaraocy6yrdblb4sfptaddgimjmmpy/"
     "certhash/zQmbWTwYGcmdyK9CYfNBcfs9nhZs17a6FQ4Y8oea278xx41",
     "/ip4/127.0.0.1/ipfs/" QM,
     "/ip4/127.0.0.1/p2p/" QM "/tcp/1234",
@@ -106,7 +112,8 @@ static const char *const VALID[] = {
 
 static void test_valid_list(void **state) {
   (void)state;
-  for (size_t i = 0; i < sizeof VALID / sizeof VALID[0]; i++) check_roundtrip(VALID[i]);
+  for (size_t i = 0; i < sizeof VALID / sizeof VALID[0]; i++)
+    check_roundtrip(VALID[i]);
 }
 
 /* Text that must print back exactly as written (canonical forms). */
@@ -117,7 +124,8 @@ static const char *const CANON[] = {
     "/ip4/127.0.0.1/tcp/123/tls",
     "/ip4/127.0.0.1/udp/123",
     "/ip4/127.0.0.1/udp/123/ip6/::",
-    "/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash/uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE8g",
+    "/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash/"
+    "uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE8g",
     "/p2p/" QB,
     "/p2p/" QB "/unix/a/b/c",
     "/p2p/" ED,
@@ -219,7 +227,8 @@ static const bad INVALID[] = {
     {"/ip4/127.0.0.1/tcp", LP2P_ERR_PARSE},
     {"/ip4/127.0.0.1/quic/1234", LP2P_ERR_UNSUPPORTED},
     {"/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash", LP2P_ERR_PARSE},
-    {"/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash/b2uaraocy6yrdblb4sfptaddgimjmmp",
+    {"/ip4/127.0.0.1/udp/1234/quic-v1/webtransport/certhash/"
+     "b2uaraocy6yrdblb4sfptaddgimjmmp",
      LP2P_ERR_PARSE},
     {"/certhash/x123", LP2P_ERR_PARSE},
     {"/ip4/127.0.0.1/ipfs", LP2P_ERR_PARSE},
@@ -232,9 +241,11 @@ static const bad INVALID[] = {
     {"/ip4/1.2.3.4/tcp/80/unix", LP2P_ERR_PARSE},
     {"/ip4/1.2.3.4/tcp/-1", LP2P_ERR_PARSE},
     {"/p2p/QmxoHT6iViN5xAjoz1VZ553cL31U9F94ht3QvWR1FrEbZY", LP2P_ERR_PARSE},
-    {"/p2p/k2k4r8oqamigqdo6o7hsbfwd45y70oyynp98usk7zmyfrzpqxh1pohl-", LP2P_ERR_PARSE},
+    {"/p2p/k2k4r8oqamigqdo6o7hsbfwd45y70oyynp98usk7zmyfrzpqxh1pohl-",
+     LP2P_ERR_PARSE},
     {"/p2p/?unknownmultibase", LP2P_ERR_PARSE},
-    {"/p2p/k2jmtxwoe2phm1hbqp0e7nufqf6umvuu2e9qd7ana7h411a0haqj6i2z", LP2P_ERR_PARSE},
+    {"/p2p/k2jmtxwoe2phm1hbqp0e7nufqf6umvuu2e9qd7ana7h411a0haqj6i2z",
+     LP2P_ERR_PARSE},
     {"/p2p/Qm", LP2P_ERR_PARSE},
     {"/p2p/1", LP2P_ERR_PARSE},
     {"/foo", LP2P_ERR_UNSUPPORTED},
@@ -269,20 +280,26 @@ static void test_binary_kat(void **state) {
   } kat[] = {
       {"/ip4/127.0.0.1/udp/1234", "047f000001910204d2"},
       {"/ip4/127.0.0.1/tcp/4321", "047f0000010610e1"},
-      {"/ip4/127.0.0.1/udp/1234/ip4/127.0.0.1/tcp/4321", "047f000001910204d2047f0000010610e1"},
-      {"/ip6zone/eth0/ip6/::1", "2a04657468302900000000000000000000000000000001"},
+      {"/ip4/127.0.0.1/udp/1234/ip4/127.0.0.1/tcp/4321",
+       "047f000001910204d2047f0000010610e1"},
+      {"/ip6zone/eth0/ip6/::1",
+       "2a04657468302900000000000000000000000000000001"},
       {"/dns4/a.io/tcp/443/wss", "3604612e696f0601bbde03"},
       {"/ip4/1.2.3.4/tcp/1/p2p-circuit", "0401020304060001a202"},
-      {"/unix/a/b", "900304" "2f612f62"},
-      {"/p2p/" QB, "a503221220"
-                   "c05877cbae039d70a5e600ea02c6f9f2942439285c9e344e26f8d280c850fad6"},
+      {"/unix/a/b", "900304"
+                    "2f612f62"},
+      {"/p2p/" QB,
+       "a503221220"
+       "c05877cbae039d70a5e600ea02c6f9f2942439285c9e344e26f8d280c850fad6"},
   };
   for (size_t i = 0; i < sizeof kat / sizeof kat[0]; i++) {
     lp2p_maddr m, b;
     uint8_t want[256];
     size_t wl;
     char t[512];
-    assert_int_equal(lp2p_hex_decode(kat[i].hex, strlen(kat[i].hex), want, sizeof want, &wl), 0);
+    assert_int_equal(
+        lp2p_hex_decode(kat[i].hex, strlen(kat[i].hex), want, sizeof want, &wl),
+        0);
     assert_int_equal(parse(&m, kat[i].text), 0);
     assert_int_equal(m.len, wl);
     assert_memory_equal(m.bytes, want, wl);
@@ -297,31 +314,34 @@ static void test_invalid_bytes(void **state) {
   lp2p_maddr m;
   uint8_t b[64] = {0};
   size_t n;
-#define FB(hex, e)                                                              \
-  do {                                                                          \
+#define FB(hex, e)                                                             \
+  do {                                                                         \
     assert_int_equal(lp2p_hex_decode(hex, strlen(hex), b, sizeof b, &n), 0);   \
-    assert_int_equal(lp2p_maddr_from_bytes(&m, b, n), e);                       \
-    assert_int_equal(m.len, (e) ? 0 : n);                                       \
+    assert_int_equal(lp2p_maddr_from_bytes(&m, b, n), e);                      \
+    assert_int_equal(m.len, (e) ? 0 : n);                                      \
   } while (0)
   assert_int_equal(lp2p_maddr_from_bytes(&m, b, 0), LP2P_ERR_PARSE);
-  FB("047f0000", LP2P_ERR_PARSE);             /* truncated ip4 */
-  FB("0610", LP2P_ERR_PARSE);                 /* truncated port */
-  FB("8400", LP2P_ERR_PARSE);                 /* non-minimal code varint */
-  FB("ff", LP2P_ERR_PARSE);                   /* truncated code varint */
-  FB("05", LP2P_ERR_UNSUPPORTED);             /* unknown code */
-  FB("3600", LP2P_ERR_PARSE);                 /* empty dns4 */
-  FB("36022f61", LP2P_ERR_PARSE);             /* '/' inside dns4 */
-  FB("3605612e696f", LP2P_ERR_PARSE);         /* length past end */
-  FB("900302612f", LP2P_ERR_PARSE);           /* unix not starting with '/' */
-  FB("9003022f61" "0610e1", LP2P_ERR_PARSE);  /* unix not last */
-  FB("9003032f612f", LP2P_ERR_PARSE);         /* unix trailing '/' */
-  FB("a503021b00", LP2P_ERR_PARSE);           /* p2p: not identity/sha256 */
-  FB("a50303000161", 0);                      /* p2p identity, 1 byte */
-  FB("a5030312021234", LP2P_ERR_PARSE);       /* sha256 with 2-byte digest */
-  FB("d20303000161", 0);                      /* certhash any multihash */
-  FB("d203021b03", LP2P_ERR_PARSE);           /* certhash bad multihash */
+  FB("047f0000", LP2P_ERR_PARSE);     /* truncated ip4 */
+  FB("0610", LP2P_ERR_PARSE);         /* truncated port */
+  FB("8400", LP2P_ERR_PARSE);         /* non-minimal code varint */
+  FB("ff", LP2P_ERR_PARSE);           /* truncated code varint */
+  FB("05", LP2P_ERR_UNSUPPORTED);     /* unknown code */
+  FB("3600", LP2P_ERR_PARSE);         /* empty dns4 */
+  FB("36022f61", LP2P_ERR_PARSE);     /* '/' inside dns4 */
+  FB("3605612e696f", LP2P_ERR_PARSE); /* length past end */
+  FB("900302612f", LP2P_ERR_PARSE);   /* unix not starting with '/' */
+  FB("9003022f61"
+     "0610e1",
+     LP2P_ERR_PARSE);                   /* unix not last */
+  FB("9003032f612f", LP2P_ERR_PARSE);   /* unix trailing '/' */
+  FB("a503021b00", LP2P_ERR_PARSE);     /* p2p: not identity/sha256 */
+  FB("a50303000161", 0);                /* p2p identity, 1 byte */
+  FB("a5030312021234", LP2P_ERR_PARSE); /* sha256 with 2-byte digest */
+  FB("d20303000161", 0);                /* certhash any multihash */
+  FB("d203021b03", LP2P_ERR_PARSE);     /* certhash bad multihash */
   /* go-multiaddr TestInvalidP2PAddrBytes */
-  FB("a503221221c05877cbae039d70a5e600ea02c6f9f2942439285c9e344e26f8d280c850fad6",
+  FB("a503221221c05877cbae039d70a5e600ea02c6f9f2942439285c9e344e26f8d280c850fad"
+     "6",
      LP2P_ERR_PARSE);
 #undef FB
   static uint8_t big[LP2P_MADDR_MAX + 1];
@@ -333,7 +353,8 @@ static void test_too_long_text(void **state) {
   /* 100 x "/ip4/1.2.3.4" is 500 bytes binary: fits; 103 x does not. */
   char s[2048];
   size_t n = 0;
-  for (int i = 0; i < 103; i++) n += (size_t)snprintf(s + n, sizeof s - n, "/ip4/1.2.3.4");
+  for (int i = 0; i < 103; i++)
+    n += (size_t)snprintf(s + n, sizeof s - n, "/ip4/1.2.3.4");
   lp2p_maddr m;
   assert_int_equal(lp2p_maddr_parse(&m, s, 12 * 100), 0);
   assert_int_equal(m.len, 500);
@@ -357,7 +378,8 @@ static void test_ip6_print(void **state) {
       {"0:0:0:0:0:0:0:0", "::"},
       {"0:0:0:0:0:0:0:1", "::1"},
       {"1:0:0:0:0:0:0:0", "1::"},
-      {"2001:0db8:aaaa:bbbb:cccc:dddd:eeee:0001", "2001:db8:aaaa:bbbb:cccc:dddd:eeee:1"},
+      {"2001:0db8:aaaa:bbbb:cccc:dddd:eeee:0001",
+       "2001:db8:aaaa:bbbb:cccc:dddd:eeee:1"},
       {"::ffff:1.2.3.4", "::ffff:1.2.3.4"},
       {"::ffff:0102:0304", "::ffff:1.2.3.4"},
       {"::1.2.3.4", "::102:304"},
@@ -367,13 +389,15 @@ static void test_ip6_print(void **state) {
       {"1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:102:304"},
       {"::2:3:4:5:6:7:8", "0:2:3:4:5:6:7:8"},
       {"fe80::", "fe80::"},
-      {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+      {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+       "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     uint8_t ip[16], ip2[16];
     char t[LP2P_IP_TEXT_MAX];
     size_t len;
-    assert_int_equal(lp2p_ip6_from_text(cases[i].in, strlen(cases[i].in), ip), 0);
+    assert_int_equal(lp2p_ip6_from_text(cases[i].in, strlen(cases[i].in), ip),
+                     0);
     assert_int_equal(lp2p_ip_to_text(6, ip, t, sizeof t, &len), 0);
     assert_string_equal(t, cases[i].out);
     assert_int_equal(lp2p_ip6_from_text(t, len, ip2), 0);
@@ -403,7 +427,8 @@ static void test_to_string_nospace(void **state) {
   assert_int_equal(parse(&m, s), 0);
   for (size_t cap = 0; cap < need; cap++) {
     memset(t, 'x', sizeof t);
-    assert_int_equal(lp2p_maddr_to_string(&m, cap ? t : NULL, cap, &len), LP2P_ERR_NOSPACE);
+    assert_int_equal(lp2p_maddr_to_string(&m, cap ? t : NULL, cap, &len),
+                     LP2P_ERR_NOSPACE);
     assert_int_equal(t[cap], 'x');
   }
   memset(t, 'x', sizeof t);
@@ -483,7 +508,8 @@ static void test_encap_decap(void **state) {
   assert_int_equal(parse(&a, "/ip4/1.2.3.4"), 0);
   for (int i = 0; i < 102; i++) { /* 5 bytes each: 102 fit in 512 */
     assert_int_equal(parse(&b, "/ip4/1.2.3.4"), 0);
-    assert_int_equal(lp2p_maddr_encapsulate(&a, &b), i < 101 ? 0 : LP2P_ERR_LIMIT);
+    assert_int_equal(lp2p_maddr_encapsulate(&a, &b),
+                     i < 101 ? 0 : LP2P_ERR_LIMIT);
   }
   assert_int_equal(a.len, 510);
   /* equal */
@@ -500,7 +526,8 @@ static void test_peer_id(void **state) {
   lp2p_maddr m, p;
   const uint8_t *id, *v;
   size_t n, vl;
-  assert_int_equal(parse(&m, "/ip4/1.2.3.4/tcp/1/p2p/" QM "/p2p-circuit/p2p/" ED), 0);
+  assert_int_equal(
+      parse(&m, "/ip4/1.2.3.4/tcp/1/p2p/" QM "/p2p-circuit/p2p/" ED), 0);
   assert_int_equal(lp2p_maddr_get_peer_id(&m, &id, &n), 0);
   assert_int_equal(parse(&p, "/p2p/" ED), 0);
   assert_int_equal(lp2p_maddr_find(&p, LP2P_MA_P2P, &v, &vl), 0);
@@ -511,7 +538,8 @@ static void test_peer_id(void **state) {
   assert_int_equal(lp2p_maddr_find(&m, LP2P_MA_P2P, &v, &vl), 0);
   assert_int_equal(vl, 34);
   assert_int_equal(v[0], 0x12);
-  assert_int_equal(lp2p_maddr_find(&m, LP2P_MA_UDP, &v, &vl), LP2P_ERR_NOT_FOUND);
+  assert_int_equal(lp2p_maddr_find(&m, LP2P_MA_UDP, &v, &vl),
+                   LP2P_ERR_NOT_FOUND);
   assert_int_equal(lp2p_maddr_strip_peer_id(&m), 1);
   expect_str(&m, "/ip4/1.2.3.4/tcp/1/p2p/" QM "/p2p-circuit");
   assert_int_equal(lp2p_maddr_get_peer_id(&m, &id, &n), LP2P_ERR_NOT_FOUND);
@@ -549,13 +577,18 @@ static void test_ip_port(void **state) {
   assert_int_equal(lp2p_maddr_to_ip_port(&m, &fam, got, &port, &udp), 0);
   assert_int_equal(port, 5);
   static const char *const unsup[] = {
-      "/ip4/1.2.3.4/tcp/5/ws",      "/dns4/a.io/tcp/5",       "/ip4/1.2.3.4",
-      "/ip4/1.2.3.4/tcp/5/p2p/" QM "/p2p-circuit", "/tcp/5/ip4/1.2.3.4",
-      "/ip6zone/x/ip6/fe80::1/tcp/5", "/ip4/1.2.3.4/udp/5/quic-v1",
+      "/ip4/1.2.3.4/tcp/5/ws",
+      "/dns4/a.io/tcp/5",
+      "/ip4/1.2.3.4",
+      "/ip4/1.2.3.4/tcp/5/p2p/" QM "/p2p-circuit",
+      "/tcp/5/ip4/1.2.3.4",
+      "/ip6zone/x/ip6/fe80::1/tcp/5",
+      "/ip4/1.2.3.4/udp/5/quic-v1",
   };
   for (size_t i = 0; i < sizeof unsup / sizeof unsup[0]; i++) {
     assert_int_equal(parse(&m, unsup[i]), 0);
-    assert_int_equal(lp2p_maddr_to_ip_port(&m, &fam, got, &port, &udp), LP2P_ERR_UNSUPPORTED);
+    assert_int_equal(lp2p_maddr_to_ip_port(&m, &fam, got, &port, &udp),
+                     LP2P_ERR_UNSUPPORTED);
   }
 }
 
@@ -568,20 +601,29 @@ static void test_ip4_text(void **state) {
   assert_memory_equal(ip, "\xc0\xa8\x00\xff", 4);
   assert_int_equal(lp2p_ip_to_text(4, ip, t, sizeof t, &len), 0);
   assert_string_equal(t, "192.168.0.255");
-  assert_int_equal(lp2p_ip_to_text(4, ip, t, 13, &len), 0); /* no NUL room: fine */
+  assert_int_equal(lp2p_ip_to_text(4, ip, t, 13, &len),
+                   0); /* no NUL room: fine */
   assert_int_equal(lp2p_ip_to_text(4, ip, t, 12, &len), LP2P_ERR_NOSPACE);
-  assert_int_equal(lp2p_ip4_from_text("1.2.3.4", 6, ip), LP2P_ERR_PARSE); /* "1.2.3." */
+  assert_int_equal(lp2p_ip4_from_text("1.2.3.4", 6, ip),
+                   LP2P_ERR_PARSE); /* "1.2.3." */
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_valid_list),     cmocka_unit_test(test_canonical_text),
-      cmocka_unit_test(test_normalised_text), cmocka_unit_test(test_invalid_list),
-      cmocka_unit_test(test_binary_kat),     cmocka_unit_test(test_invalid_bytes),
-      cmocka_unit_test(test_too_long_text),  cmocka_unit_test(test_ip6_print),
-      cmocka_unit_test(test_to_string_nospace), cmocka_unit_test(test_iterate),
-      cmocka_unit_test(test_encap_decap),    cmocka_unit_test(test_peer_id),
-      cmocka_unit_test(test_ip_port),        cmocka_unit_test(test_ip4_text),
+      cmocka_unit_test(test_valid_list),
+      cmocka_unit_test(test_canonical_text),
+      cmocka_unit_test(test_normalised_text),
+      cmocka_unit_test(test_invalid_list),
+      cmocka_unit_test(test_binary_kat),
+      cmocka_unit_test(test_invalid_bytes),
+      cmocka_unit_test(test_too_long_text),
+      cmocka_unit_test(test_ip6_print),
+      cmocka_unit_test(test_to_string_nospace),
+      cmocka_unit_test(test_iterate),
+      cmocka_unit_test(test_encap_decap),
+      cmocka_unit_test(test_peer_id),
+      cmocka_unit_test(test_ip_port),
+      cmocka_unit_test(test_ip4_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,20 +21,26 @@ static void test_sha256_kat(void **state) {
   (void)state;
   uint8_t out[40], want[40];
   size_t len;
-  size_t wl = unhex("1220ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-                    want, sizeof want);
-  assert_int_equal(lp2p_multihash_sha256((const uint8_t *)"abc", 3, out, sizeof out, &len), 0);
+  size_t wl = unhex(
+      "1220ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+      want, sizeof want);
+  assert_int_equal(
+      lp2p_multihash_sha256((const uint8_t *)"abc", 3, out, sizeof out, &len),
+      0);
   assert_int_equal(len, 34);
   assert_memory_equal(out, want, wl);
-  wl = unhex("1220e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", want,
-             sizeof want);
+  wl = unhex(
+      "1220e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+      want, sizeof want);
   assert_int_equal(lp2p_multihash_sha256(NULL, 0, out, 34, &len), 0);
   assert_memory_equal(out, want, wl);
-  assert_int_equal(lp2p_multihash_sha256(NULL, 0, out, 33, &len), LP2P_ERR_NOSPACE);
+  assert_int_equal(lp2p_multihash_sha256(NULL, 0, out, 33, &len),
+                   LP2P_ERR_NOSPACE);
   /* In place: the input may overlap the output. */
   memcpy(out, "abc", 3);
   assert_int_equal(lp2p_multihash_sha256(out, 3, out, sizeof out, &len), 0);
-  unhex("1220ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want, sizeof want);
+  unhex("1220ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        want, sizeof want);
   assert_memory_equal(out, want, 34);
 }
 
@@ -42,17 +48,24 @@ static void test_identity(void **state) {
   (void)state;
   uint8_t out[200];
   size_t len;
-  assert_int_equal(lp2p_multihash_identity((const uint8_t *)"hi", 2, out, sizeof out, &len), 0);
+  assert_int_equal(
+      lp2p_multihash_identity((const uint8_t *)"hi", 2, out, sizeof out, &len),
+      0);
   assert_int_equal(len, 4);
   assert_memory_equal(out, "\x00\x02hi", 4);
-  assert_int_equal(lp2p_multihash_identity((const uint8_t *)"hi", 2, out, 3, &len),
-                   LP2P_ERR_NOSPACE);
+  assert_int_equal(
+      lp2p_multihash_identity((const uint8_t *)"hi", 2, out, 3, &len),
+      LP2P_ERR_NOSPACE);
   assert_int_equal(lp2p_multihash_identity(NULL, 0, out, 2, &len), 0);
   assert_int_equal(len, 2);
   static uint8_t big[LP2P_MH_DIGEST_MAX + 1];
-  assert_int_equal(lp2p_multihash_identity(big, LP2P_MH_DIGEST_MAX, out, sizeof out, &len), 0);
+  assert_int_equal(
+      lp2p_multihash_identity(big, LP2P_MH_DIGEST_MAX, out, sizeof out, &len),
+      0);
   assert_int_equal(len, LP2P_MH_DIGEST_MAX + 3); /* 128 needs a 2-byte varint */
-  assert_int_equal(lp2p_multihash_identity(big, sizeof big, out, sizeof out, &len), LP2P_ERR_LIMIT);
+  assert_int_equal(
+      lp2p_multihash_identity(big, sizeof big, out, sizeof out, &len),
+      LP2P_ERR_LIMIT);
 }
 
 /* Peer-id spec examples decode to valid multihashes. */
@@ -68,7 +81,8 @@ static void test_peer_id_examples(void **state) {
   assert_int_equal(lp2p_multihash_parse(b, n, &code, &d, &dl), 0);
   assert_int_equal(code, LP2P_MH_IDENTITY);
   assert_int_equal(dl, 36);
-  assert_memory_equal(d, "\x08\x01\x12\x20", 4); /* PublicKey{Ed25519, 32 bytes} */
+  assert_memory_equal(d, "\x08\x01\x12\x20",
+                      4); /* PublicKey{Ed25519, 32 bytes} */
   const char *rsa = "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N";
   assert_int_equal(lp2p_base58_decode(rsa, strlen(rsa), b, sizeof b, &n), 0);
   assert_int_equal(lp2p_multihash_parse(b, n, &code, &d, &dl), 0);
@@ -84,22 +98,38 @@ static void test_malformed(void **state) {
   size_t dl;
 #define P(s, n) lp2p_multihash_parse((const uint8_t *)(s), n, &code, &d, &dl)
   assert_int_equal(P("", 0), LP2P_ERR_PARSE);
-  assert_int_equal(P("\x12", 1), LP2P_ERR_PARSE);                /* no length */
-  assert_int_equal(P("\x00\x03" "ab", 4), LP2P_ERR_PARSE);       /* short digest */
-  assert_int_equal(P("\x00\x01" "ab", 4), LP2P_ERR_PARSE);       /* trailing */
-  assert_int_equal(P("\x12\x02" "ab", 4), LP2P_ERR_PARSE);       /* sha256 != 32 */
-  assert_int_equal(P("\x80\x00\x00", 3), LP2P_ERR_PARSE);        /* non-minimal */
+  assert_int_equal(P("\x12", 1), LP2P_ERR_PARSE); /* no length */
+  assert_int_equal(P("\x00\x03"
+                     "ab",
+                     4),
+                   LP2P_ERR_PARSE); /* short digest */
+  assert_int_equal(P("\x00\x01"
+                     "ab",
+                     4),
+                   LP2P_ERR_PARSE); /* trailing */
+  assert_int_equal(P("\x12\x02"
+                     "ab",
+                     4),
+                   LP2P_ERR_PARSE);                       /* sha256 != 32 */
+  assert_int_equal(P("\x80\x00\x00", 3), LP2P_ERR_PARSE); /* non-minimal */
   /* 128-byte digest claimed, 0 present: the limit is fine, the length not */
   assert_int_equal(P("\x00\x80\x01", 3), LP2P_ERR_PARSE);
 #undef P
   /* Unknown codes are fine: 0x1b (keccak-256) with a 2-byte digest. */
-  assert_int_equal(lp2p_multihash_parse((const uint8_t *)"\x1b\x02xy", 4, &code, &d, &dl), 0);
+  assert_int_equal(
+      lp2p_multihash_parse((const uint8_t *)"\x1b\x02xy", 4, &code, &d, &dl),
+      0);
   assert_int_equal(code, 0x1b);
   /* read() allows trailing bytes and reports what it used. */
-  assert_int_equal(lp2p_multihash_read((const uint8_t *)"\x00\x01xyz", 5, &code, &d, &dl), 3);
-  assert_int_equal(lp2p_multihash_read((const uint8_t *)"\x00\x01xyz", 5, NULL, NULL, NULL), 3);
-  assert_int_equal(lp2p_multihash_read((const uint8_t *)"\x00\x81\x01", 3, NULL, NULL, NULL),
-                   LP2P_ERR_LIMIT);
+  assert_int_equal(
+      lp2p_multihash_read((const uint8_t *)"\x00\x01xyz", 5, &code, &d, &dl),
+      3);
+  assert_int_equal(
+      lp2p_multihash_read((const uint8_t *)"\x00\x01xyz", 5, NULL, NULL, NULL),
+      3);
+  assert_int_equal(
+      lp2p_multihash_read((const uint8_t *)"\x00\x81\x01", 3, NULL, NULL, NULL),
+      LP2P_ERR_LIMIT);
 }
 
 int main(void) {

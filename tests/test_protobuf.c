@@ -92,26 +92,38 @@ static int first_result(const uint8_t *p, size_t n) {
 static void test_malformed(void **state) {
   (void)state;
   /* field number 0 */
-  assert_int_equal(first_result((const uint8_t *)"\x00\x01", 2), LP2P_ERR_PARSE);
+  assert_int_equal(first_result((const uint8_t *)"\x00\x01", 2),
+                   LP2P_ERR_PARSE);
   /* groups (wire 3 start, 4 end) and undefined 6, 7 */
   assert_int_equal(first_result((const uint8_t *)"\x0b", 1), LP2P_ERR_PARSE);
   assert_int_equal(first_result((const uint8_t *)"\x0c", 1), LP2P_ERR_PARSE);
-  assert_int_equal(first_result((const uint8_t *)"\x0e\x00", 2), LP2P_ERR_PARSE);
-  assert_int_equal(first_result((const uint8_t *)"\x0f\x00", 2), LP2P_ERR_PARSE);
+  assert_int_equal(first_result((const uint8_t *)"\x0e\x00", 2),
+                   LP2P_ERR_PARSE);
+  assert_int_equal(first_result((const uint8_t *)"\x0f\x00", 2),
+                   LP2P_ERR_PARSE);
   /* truncated tag, varint, fixed64, fixed32 */
   assert_int_equal(first_result((const uint8_t *)"\x88", 1), LP2P_ERR_PARSE);
   assert_int_equal(first_result((const uint8_t *)"\x08", 1), LP2P_ERR_PARSE);
-  assert_int_equal(first_result((const uint8_t *)"\x08\x96", 2), LP2P_ERR_PARSE);
-  assert_int_equal(first_result((const uint8_t *)"\x09\1\2\3\4\5\6\7", 8), LP2P_ERR_PARSE);
-  assert_int_equal(first_result((const uint8_t *)"\x0d\1\2\3", 4), LP2P_ERR_PARSE);
+  assert_int_equal(first_result((const uint8_t *)"\x08\x96", 2),
+                   LP2P_ERR_PARSE);
+  assert_int_equal(first_result((const uint8_t *)"\x09\1\2\3\4\5\6\7", 8),
+                   LP2P_ERR_PARSE);
+  assert_int_equal(first_result((const uint8_t *)"\x0d\1\2\3", 4),
+                   LP2P_ERR_PARSE);
   /* length past the end, and a huge length that must not wrap */
-  assert_int_equal(first_result((const uint8_t *)"\x0a\x04" "abc", 5), LP2P_ERR_PARSE);
-  const uint8_t huge[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 'a'};
+  assert_int_equal(first_result((const uint8_t *)"\x0a\x04"
+                                                 "abc",
+                                5),
+                   LP2P_ERR_PARSE);
+  const uint8_t huge[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0xff,
+                          0xff, 0xff, 0xff, 0xff, 0x01, 'a'};
   assert_int_equal(first_result(huge, sizeof huge), LP2P_ERR_PARSE);
   /* varint overflowing 64 bits (10th byte > 1) and 11-byte varint */
-  const uint8_t ovf[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+  const uint8_t ovf[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff,
+                         0xff, 0xff, 0xff, 0xff, 0x02};
   assert_int_equal(first_result(ovf, sizeof ovf), LP2P_ERR_PARSE);
-  const uint8_t eleven[] = {0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
+  const uint8_t eleven[] = {0x08, 0x80, 0x80, 0x80, 0x80, 0x80,
+                            0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
   assert_int_equal(first_result(eleven, sizeof eleven), LP2P_ERR_PARSE);
   /* field number above 2^29-1: tag (2^29) << 3 */
   const uint8_t bignum[] = {0x80, 0x80, 0x80, 0x80, 0x20, 0x00};
@@ -152,7 +164,7 @@ static void test_writer_nospace_sticky(void **state) {
   lp2p_pb_put_varint(&w, 3, 1);                        /* would fit, sticky */
   assert_int_equal(w.err, LP2P_ERR_NOSPACE);
   assert_int_equal(lp2p_pb_writer_finish(&w, &len), LP2P_ERR_NOSPACE);
-  assert_int_equal(len, 9); /* size needed */
+  assert_int_equal(len, 9);                /* size needed */
   assert_memory_equal(buf, "\x08\x01", 2); /* earlier fields intact */
 
   /* Measuring pass with no buffer. */
@@ -227,11 +239,13 @@ static void test_roundtrip_nested(void **state) {
 static void test_varint_decode_direct(void **state) {
   (void)state;
   uint64_t v = 0;
-  const uint8_t max[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+  const uint8_t max[] = {0xff, 0xff, 0xff, 0xff, 0xff,
+                         0xff, 0xff, 0xff, 0xff, 0x01};
   assert_int_equal(lp2p_pb_varint_decode(max, 10, &v), 10);
   assert_true(v == UINT64_MAX);
   assert_int_equal(lp2p_pb_varint_decode(max, 9, &v), LP2P_ERR_TRUNCATED);
-  const uint8_t big[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+  const uint8_t big[] = {0xff, 0xff, 0xff, 0xff, 0xff,
+                         0xff, 0xff, 0xff, 0xff, 0x7f};
   assert_int_equal(lp2p_pb_varint_decode(big, 10, &v), LP2P_ERR_OVERFLOW);
 }
 

@@ -26,7 +26,9 @@ static const kat kats[] = {
     {0, 1, {0x00}},
     {0x72, 1, {0x72}},
     {421, 2, {0xa5, 0x03}},
-    {(UINT64_C(1) << 63) - 1, 9, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}},
+    {(UINT64_C(1) << 63) - 1,
+     9,
+     {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}},
 };
 
 static void test_encode_kat(void **state) {
@@ -122,7 +124,8 @@ static void test_roundtrip_sweep(void **state) {
       uint8_t out[10];
       size_t len;
       uint64_t got;
-      if (vals[j] >= UINT64_C(1) << 63) continue;
+      if (vals[j] >= UINT64_C(1) << 63)
+        continue;
       assert_int_equal(lp2p_varint_encode(vals[j], out, sizeof out, &len), 0);
       assert_true(len <= LP2P_VARINT_MF_MAX_LEN);
       assert_int_equal(lp2p_varint_decode(out, len, &got), (lp2p_ssize)len);
@@ -145,9 +148,9 @@ static void test_inval(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_encode_kat),     cmocka_unit_test(test_decode_kat),
-      cmocka_unit_test(test_encode_nospace), cmocka_unit_test(test_truncated),
-      cmocka_unit_test(test_nonminimal),     cmocka_unit_test(test_overflow),
+      cmocka_unit_test(test_encode_kat),      cmocka_unit_test(test_decode_kat),
+      cmocka_unit_test(test_encode_nospace),  cmocka_unit_test(test_truncated),
+      cmocka_unit_test(test_nonminimal),      cmocka_unit_test(test_overflow),
       cmocka_unit_test(test_roundtrip_sweep), cmocka_unit_test(test_inval),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,13 +50,13 @@ LP2P_API int lp2p_base58_decode(const char *s, size_t n, uint8_t *out,
  * Returns 0 or one of: LP2P_ERR_UNSUPPORTED (unknown base),
  * LP2P_ERR_NOSPACE, LP2P_ERR_LIMIT (base58/base36 input too long),
  * LP2P_ERR_INVAL. */
-LP2P_API int lp2p_base_encode(char base, const uint8_t *p, size_t n,
-                              char *out, size_t cap, size_t *len);
+LP2P_API int lp2p_base_encode(char base, const uint8_t *p, size_t n, char *out,
+                              size_t cap, size_t *len);
 /** Decode s[0..n) in base `base` (no prefix). Returns 0 or one of:
  * LP2P_ERR_UNSUPPORTED, LP2P_ERR_PARSE (bad character, impossible length,
  * non-zero trailing bits), LP2P_ERR_LIMIT, LP2P_ERR_NOSPACE, LP2P_ERR_INVAL. */
-LP2P_API int lp2p_base_decode(char base, const char *s, size_t n,
-                              uint8_t *out, size_t cap, size_t *len);
+LP2P_API int lp2p_base_decode(char base, const char *s, size_t n, uint8_t *out,
+                              size_t cap, size_t *len);
 /** Upper bound on the characters lp2p_base_encode writes for n bytes
  * (exact for the power-of-two bases); 0 for an unknown base. */
 LP2P_API size_t lp2p_base_encoded_max(char base, size_t n);
@@ -73,13 +73,13 @@ LP2P_API int lp2p_multibase_decode(const char *s, size_t n, uint8_t *out,
 
 /** Lowercase hex, 2n characters. Returns 0 or LP2P_ERR_NOSPACE /
  * LP2P_ERR_INVAL. */
-LP2P_API int lp2p_hex_encode(const uint8_t *p, size_t n, char *out,
-                             size_t cap, size_t *len);
+LP2P_API int lp2p_hex_encode(const uint8_t *p, size_t n, char *out, size_t cap,
+                             size_t *len);
 /** Hex in either case (unlike multibase 'f', which is lowercase only).
  * Returns 0 or one of: LP2P_ERR_PARSE (odd length, non-hex character),
  * LP2P_ERR_NOSPACE, LP2P_ERR_INVAL. */
-LP2P_API int lp2p_hex_decode(const char *s, size_t n, uint8_t *out,
-                             size_t cap, size_t *len);
+LP2P_API int lp2p_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap,
+                             size_t *len);
 
 #ifdef __cplusplus
 }

@@ -28,8 +28,8 @@ extern "C" {
  * past the end, sha2-256 digest not 32 bytes), LP2P_ERR_LIMIT (digest longer
  * than LP2P_MH_DIGEST_MAX). Unknown hash codes are accepted. */
 LP2P_API lp2p_ssize lp2p_multihash_read(const uint8_t *p, size_t n,
-                                        uint64_t *code,
-                                        const uint8_t **digest, size_t *dlen);
+                                        uint64_t *code, const uint8_t **digest,
+                                        size_t *dlen);
 
 /** Parse p[0..n) as exactly one multihash (no trailing bytes). Returns 0
  * or one of the errors of lp2p_multihash_read, or LP2P_ERR_PARSE for

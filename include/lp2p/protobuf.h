@@ -70,8 +70,8 @@ typedef struct lp2p_pb_writer {
  * writer then counts `len` while err becomes LP2P_ERR_NOSPACE). */
 LP2P_API void lp2p_pb_writer_init(lp2p_pb_writer *w, uint8_t *p, size_t cap);
 
-/** Field with wire type 0 (int32, int64, uint32, uint64, bool, enum; a negative int32 or
- * int64 must be passed sign-extended to 64 bits: 10 bytes). */
+/** Field with wire type 0 (int32, int64, uint32, uint64, bool, enum; a negative
+ * int32 or int64 must be passed sign-extended to 64 bits: 10 bytes). */
 LP2P_API void lp2p_pb_put_varint(lp2p_pb_writer *w, uint32_t num, uint64_t v);
 /** Length-delimited field with wire type 2 (bytes, submessage). */
 LP2P_API void lp2p_pb_put_bytes(lp2p_pb_writer *w, uint32_t num,
@@ -80,15 +80,12 @@ LP2P_API void lp2p_pb_put_bytes(lp2p_pb_writer *w, uint32_t num,
 LP2P_API void lp2p_pb_put_string(lp2p_pb_writer *w, uint32_t num,
                                  const char *s);
 /** Field with wire type 1 (fixed64, sfixed64, double bits). */
-LP2P_API void lp2p_pb_put_fixed64(lp2p_pb_writer *w, uint32_t num,
-                                  uint64_t v);
+LP2P_API void lp2p_pb_put_fixed64(lp2p_pb_writer *w, uint32_t num, uint64_t v);
 /** Field with wire type 5 (fixed32, sfixed32, float bits). */
-LP2P_API void lp2p_pb_put_fixed32(lp2p_pb_writer *w, uint32_t num,
-                                  uint32_t v);
+LP2P_API void lp2p_pb_put_fixed32(lp2p_pb_writer *w, uint32_t num, uint32_t v);
 /** Tag and length of a length-delimited field whose `len` body bytes the
  * caller then appends (lp2p_pb_put_raw or nested put_* calls). */
-LP2P_API void lp2p_pb_put_tag_len(lp2p_pb_writer *w, uint32_t num,
-                                  size_t len);
+LP2P_API void lp2p_pb_put_tag_len(lp2p_pb_writer *w, uint32_t num, size_t len);
 /** Append raw bytes (a pre-encoded body). */
 LP2P_API void lp2p_pb_put_raw(lp2p_pb_writer *w, const uint8_t *p, size_t n);
 

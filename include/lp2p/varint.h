@@ -35,8 +35,7 @@ LP2P_API int lp2p_varint_encode(uint64_t v, uint8_t *out, size_t cap,
  * may complete it), LP2P_ERR_NONMINIMAL (a trailing 0x00 continuation byte,
  * e.g. 80 00), LP2P_ERR_OVERFLOW (more than 9 bytes / 63 bits),
  * LP2P_ERR_INVAL (p or v NULL). `*v` is untouched on error. */
-LP2P_API lp2p_ssize lp2p_varint_decode(const uint8_t *p, size_t n,
-                                       uint64_t *v);
+LP2P_API lp2p_ssize lp2p_varint_decode(const uint8_t *p, size_t n, uint64_t *v);
 
 #ifdef __cplusplus
 }

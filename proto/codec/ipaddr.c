@@ -9,12 +9,14 @@
 #include "lp2p/multiaddr.h"
 
 int lp2p_ip4_from_text(const char *s, size_t n, uint8_t out[4]) {
-  if (!s || !out) return LP2P_ERR_PARSE;
+  if (!s || !out)
+    return LP2P_ERR_PARSE;
   uint8_t ip[4];
   size_t i = 0;
   for (int part = 0; part < 4; part++) {
     if (part) {
-      if (i >= n || s[i] != '.') return LP2P_ERR_PARSE;
+      if (i >= n || s[i] != '.')
+        return LP2P_ERR_PARSE;
       i++;
     }
     size_t start = i;
@@ -29,25 +31,31 @@ int lp2p_ip4_from_text(const char *s, size_t n, uint8_t out[4]) {
       return LP2P_ERR_PARSE;
     ip[part] = (uint8_t)v;
   }
-  if (i != n) return LP2P_ERR_PARSE;
+  if (i != n)
+    return LP2P_ERR_PARSE;
   memcpy(out, ip, 4);
   return 0;
 }
 
 static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
 int lp2p_ip6_from_text(const char *s, size_t n, uint8_t out[16]) {
-  if (!s || !out || n < 2) return LP2P_ERR_PARSE;
+  if (!s || !out || n < 2)
+    return LP2P_ERR_PARSE;
   uint16_t g[8];
   size_t ng = 0, i = 0;
   int dc = -1; /* group index where "::" stands */
   if (s[0] == ':') {
-    if (s[1] != ':') return LP2P_ERR_PARSE;
+    if (s[1] != ':')
+      return LP2P_ERR_PARSE;
     dc = 0;
     i = 2;
   }
@@ -68,14 +76,18 @@ int lp2p_ip6_from_text(const char *s, size_t n, uint8_t out[16]) {
       i = n;
       break;
     }
-    if (j == i || j - i > 4 || ng == 8) return LP2P_ERR_PARSE;
+    if (j == i || j - i > 4 || ng == 8)
+      return LP2P_ERR_PARSE;
     g[ng++] = (uint16_t)v;
     i = j;
-    if (i == n) break;
-    if (s[i] != ':') return LP2P_ERR_PARSE;
+    if (i == n)
+      break;
+    if (s[i] != ':')
+      return LP2P_ERR_PARSE;
     i++;
     if (i < n && s[i] == ':') {
-      if (dc >= 0) return LP2P_ERR_PARSE;
+      if (dc >= 0)
+        return LP2P_ERR_PARSE;
       dc = (int)ng;
       i++;
     } else if (i == n) {
@@ -85,12 +97,16 @@ int lp2p_ip6_from_text(const char *s, size_t n, uint8_t out[16]) {
   uint16_t full[8] = {0};
   if (dc >= 0) {
     /* "::" stands for one or more zero groups. */
-    if (ng > 7) return LP2P_ERR_PARSE;
+    if (ng > 7)
+      return LP2P_ERR_PARSE;
     size_t d = (size_t)dc;
-    for (size_t k = 0; k < d; k++) full[k] = g[k];
-    for (size_t k = d; k < ng; k++) full[8 - (ng - k)] = g[k];
+    for (size_t k = 0; k < d; k++)
+      full[k] = g[k];
+    for (size_t k = d; k < ng; k++)
+      full[8 - (ng - k)] = g[k];
   } else {
-    if (ng != 8) return LP2P_ERR_PARSE;
+    if (ng != 8)
+      return LP2P_ERR_PARSE;
     memcpy(full, g, sizeof full);
   }
   for (size_t k = 0; k < 8; k++) {
@@ -123,7 +139,8 @@ static void put_dec(sbuf *b, unsigned v) {
 
 static void put_ip4(sbuf *b, const uint8_t *ip) {
   for (int i = 0; i < 4; i++) {
-    if (i) put(b, ".", 1);
+    if (i)
+      put(b, ".", 1);
     put_dec(b, ip[i]);
   }
 }
@@ -131,7 +148,8 @@ static void put_ip4(sbuf *b, const uint8_t *ip) {
 static void put_ip6(sbuf *b, const uint8_t *ip) {
   static const char hx[] = "0123456789abcdef";
   unsigned g[8];
-  for (int i = 0; i < 8; i++) g[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
+  for (int i = 0; i < 8; i++)
+    g[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
   /* RFC 5952 section 5: IPv4-mapped addresses in mixed notation. */
   if (!g[0] && !g[1] && !g[2] && !g[3] && !g[4] && g[5] == 0xffff) {
     put(b, "::ffff:", 7);
@@ -145,7 +163,8 @@ static void put_ip6(sbuf *b, const uint8_t *ip) {
       continue;
     }
     int j = i;
-    while (j < 8 && !g[j]) j++;
+    while (j < 8 && !g[j])
+      j++;
     if (j - i > bl && j - i >= 2) {
       bs = i;
       bl = j - i;
@@ -158,7 +177,8 @@ static void put_ip6(sbuf *b, const uint8_t *ip) {
       i += bl;
       continue;
     }
-    if (i && i != bs + bl) put(b, ":", 1);
+    if (i && i != bs + bl)
+      put(b, ":", 1);
     char t[4];
     size_t k = sizeof t;
     unsigned v = g[i];
@@ -180,8 +200,11 @@ int lp2p_ip_to_text(int family, const uint8_t *ip, char *out, size_t cap,
     put_ip4(&b, ip);
   else
     put_ip6(&b, ip);
-  if (b.len > cap) return LP2P_ERR_NOSPACE;
-  if (b.len < cap) out[b.len] = '\0';
-  if (len) *len = b.len;
+  if (b.len > cap)
+    return LP2P_ERR_NOSPACE;
+  if (b.len < cap)
+    out[b.len] = '\0';
+  if (len)
+    *len = b.len;
   return 0;
 }

@@ -11,18 +11,9 @@
 
 #include <string.h>
 
-#include "lp2p/cid.h"
-#include "lp2p/multibase.h"
 #include "lp2p/multihash.h"
 #include "lp2p/varint.h"
-
-enum kind { K_NONE, K_IP4, K_IP6, K_PORT, K_STR, K_P2P, K_CERTHASH, K_UNIX };
-
-typedef struct proto {
-  uint32_t code;
-  uint8_t kind;
-  const char *name;
-} proto;
+#include "multiaddr_internal.h"
 
 static const proto PROTOS[] = {
     {LP2P_MA_IP4, K_IP4, "ip4"},
@@ -53,15 +44,17 @@ static const proto PROTOS[] = {
 };
 #define NPROTOS (sizeof PROTOS / sizeof PROTOS[0])
 
-static const proto *by_code(uint64_t code) {
+const proto *maddr_by_code(uint64_t code) {
   for (size_t i = 0; i < NPROTOS; i++)
-    if (PROTOS[i].code == code) return &PROTOS[i];
+    if (PROTOS[i].code == code)
+      return &PROTOS[i];
   return NULL;
 }
 
-static const proto *by_name(const char *s, size_t n) {
+const proto *maddr_by_name(const char *s, size_t n) {
   /* "ipfs" is the historical name of p2p (same code 421). */
-  if (n == 4 && memcmp(s, "ipfs", 4) == 0) return by_code(LP2P_MA_P2P);
+  if (n == 4 && memcmp(s, "ipfs", 4) == 0)
+    return maddr_by_code(LP2P_MA_P2P);
   for (size_t i = 0; i < NPROTOS; i++)
     if (strlen(PROTOS[i].name) == n && memcmp(PROTOS[i].name, s, n) == 0)
       return &PROTOS[i];
@@ -69,39 +62,43 @@ static const proto *by_name(const char *s, size_t n) {
 }
 
 const char *lp2p_maddr_proto_name(uint32_t code) {
-  const proto *p = by_code(code);
+  const proto *p = maddr_by_code(code);
   return p ? p->name : NULL;
 }
 
 static size_t fixed_size(uint8_t kind) {
   switch (kind) {
-  case K_IP4: return 4;
-  case K_IP6: return 16;
-  case K_PORT: return 2;
-  default: return 0;
+  case K_IP4:
+    return 4;
+  case K_IP6:
+    return 16;
+  case K_PORT:
+    return 2;
+  default:
+    return 0;
   }
 }
 
-static int has_len_prefix(uint8_t kind) {
-  return kind == K_STR || kind == K_P2P || kind == K_CERTHASH ||
-         kind == K_UNIX;
+int maddr_has_len_prefix(uint8_t kind) {
+  return kind == K_STR || kind == K_P2P || kind == K_CERTHASH || kind == K_UNIX;
 }
 
 /* A peer id multihash as the peer-ids spec makes them: identity or
  * sha2-256. Other hash codes would not print as "1..."/"Qm..." base58 and
  * so could not be read back. */
-static int valid_peer_mh(const uint8_t *v, size_t n) {
+int maddr_valid_peer_mh(const uint8_t *v, size_t n) {
   uint64_t code;
-  if (lp2p_multihash_parse(v, n, &code, NULL, NULL) != 0) return 0;
+  if (lp2p_multihash_parse(v, n, &code, NULL, NULL) != 0)
+    return 0;
   return code == LP2P_MH_IDENTITY || code == LP2P_MH_SHA2_256;
 }
 
-static int valid_value(uint8_t kind, const uint8_t *v, size_t n) {
+int maddr_valid_value(uint8_t kind, const uint8_t *v, size_t n) {
   switch (kind) {
   case K_STR:
     return n > 0 && !memchr(v, '/', n);
   case K_P2P:
-    return valid_peer_mh(v, n);
+    return maddr_valid_peer_mh(v, n);
   case K_CERTHASH:
     return lp2p_multihash_parse(v, n, NULL, NULL, NULL) == 0;
   case K_UNIX:
@@ -118,47 +115,59 @@ static lp2p_ssize read_comp(const uint8_t *p, size_t n, lp2p_maddr_comp *c,
                             const proto **pp) {
   uint64_t code, vlen;
   lp2p_ssize k = lp2p_varint_decode(p, n, &code);
-  if (k < 0) return LP2P_ERR_PARSE;
-  const proto *pr = by_code(code);
-  if (!pr) return LP2P_ERR_UNSUPPORTED;
+  if (k < 0)
+    return LP2P_ERR_PARSE;
+  const proto *pr = maddr_by_code(code);
+  if (!pr)
+    return LP2P_ERR_UNSUPPORTED;
   size_t off = (size_t)k;
-  if (has_len_prefix(pr->kind)) {
+  if (maddr_has_len_prefix(pr->kind)) {
     k = lp2p_varint_decode(p + off, n - off, &vlen);
-    if (k < 0) return LP2P_ERR_PARSE;
+    if (k < 0)
+      return LP2P_ERR_PARSE;
     off += (size_t)k;
   } else {
     vlen = fixed_size(pr->kind);
   }
-  if (vlen > n - off) return LP2P_ERR_PARSE;
-  if (!valid_value(pr->kind, p + off, (size_t)vlen)) return LP2P_ERR_PARSE;
+  if (vlen > n - off)
+    return LP2P_ERR_PARSE;
+  if (!maddr_valid_value(pr->kind, p + off, (size_t)vlen))
+    return LP2P_ERR_PARSE;
   c->code = pr->code;
   c->value = p + off;
   c->len = (size_t)vlen;
   c->size = off + (size_t)vlen;
-  if (pp) *pp = pr;
+  if (pp)
+    *pp = pr;
   return (lp2p_ssize)c->size;
 }
 
-static int validate(const uint8_t *p, size_t n) {
-  if (n == 0) return LP2P_ERR_PARSE;
-  if (n > LP2P_MADDR_MAX) return LP2P_ERR_LIMIT;
+int maddr_validate(const uint8_t *p, size_t n) {
+  if (n == 0)
+    return LP2P_ERR_PARSE;
+  if (n > LP2P_MADDR_MAX)
+    return LP2P_ERR_LIMIT;
   size_t pos = 0;
   while (pos < n) {
     lp2p_maddr_comp c = {0, NULL, 0, 0, 0};
     const proto *pr;
     lp2p_ssize k = read_comp(p + pos, n - pos, &c, &pr);
-    if (k < 0) return (int)k;
+    if (k < 0)
+      return (int)k;
     pos += (size_t)k;
-    if (pr->kind == K_UNIX && pos != n) return LP2P_ERR_PARSE;
+    if (pr->kind == K_UNIX && pos != n)
+      return LP2P_ERR_PARSE;
   }
   return 0;
 }
 
 int lp2p_maddr_from_bytes(lp2p_maddr *m, const uint8_t *p, size_t n) {
-  if (!m || (!p && n)) return LP2P_ERR_INVAL;
+  if (!m || (!p && n))
+    return LP2P_ERR_INVAL;
   m->len = 0;
-  int rc = validate(p, n);
-  if (rc) return rc;
+  int rc = maddr_validate(p, n);
+  if (rc)
+    return rc;
   memcpy(m->bytes, p, n);
   m->len = n;
   return 0;
@@ -173,10 +182,12 @@ void lp2p_maddr_iter_init(lp2p_maddr_iter *it, const lp2p_maddr *m) {
 }
 
 int lp2p_maddr_next(lp2p_maddr_iter *it, lp2p_maddr_comp *c) {
-  if (it->pos >= it->n) return 0;
+  if (it->pos >= it->n)
+    return 0;
   lp2p_maddr_comp t = {0, NULL, 0, 0, 0};
   lp2p_ssize k = read_comp(it->p + it->pos, it->n - it->pos, &t, NULL);
-  if (k < 0) return (int)k;
+  if (k < 0)
+    return (int)k;
   t.offset = it->pos;
   it->pos += (size_t)k;
   *c = t;
@@ -186,30 +197,37 @@ int lp2p_maddr_next(lp2p_maddr_iter *it, lp2p_maddr_comp *c) {
 int lp2p_maddr_encapsulate(lp2p_maddr *a, const lp2p_maddr *b) {
   if (!a || !b || a->len > LP2P_MADDR_MAX || b->len > LP2P_MADDR_MAX)
     return LP2P_ERR_INVAL;
-  if (b->len > LP2P_MADDR_MAX - a->len) return LP2P_ERR_LIMIT;
-  if (b->len == 0) return 0;
+  if (b->len > LP2P_MADDR_MAX - a->len)
+    return LP2P_ERR_LIMIT;
+  if (b->len == 0)
+    return 0;
   lp2p_maddr_iter it;
   lp2p_maddr_comp c = {0, NULL, 0, 0, 0};
   int rc;
   lp2p_maddr_iter_init(&it, a);
   while ((rc = lp2p_maddr_next(&it, &c)) == 1) {
   }
-  if (rc < 0) return LP2P_ERR_INVAL;
-  if (a->len && c.code == LP2P_MA_UNIX) return LP2P_ERR_INVAL;
+  if (rc < 0)
+    return LP2P_ERR_INVAL;
+  if (a->len && c.code == LP2P_MA_UNIX)
+    return LP2P_ERR_INVAL;
   memmove(a->bytes + a->len, b->bytes, b->len);
   a->len += b->len;
   return 0;
 }
 
 int lp2p_maddr_decapsulate(lp2p_maddr *a, uint32_t code) {
-  if (!a) return LP2P_ERR_INVAL;
+  if (!a)
+    return LP2P_ERR_INVAL;
   lp2p_maddr_iter it;
   lp2p_maddr_comp c = {0, NULL, 0, 0, 0};
   size_t cut = SIZE_MAX;
   lp2p_maddr_iter_init(&it, a);
   while (lp2p_maddr_next(&it, &c) == 1)
-    if (c.code == code) cut = c.offset;
-  if (cut == SIZE_MAX) return LP2P_ERR_NOT_FOUND;
+    if (c.code == code)
+      cut = c.offset;
+  if (cut == SIZE_MAX)
+    return LP2P_ERR_NOT_FOUND;
   a->len = cut;
   return 0;
 }
@@ -219,15 +237,17 @@ int lp2p_maddr_equal(const lp2p_maddr *a, const lp2p_maddr *b) {
          memcmp(a->bytes, b->bytes, a->len) == 0;
 }
 
-int lp2p_maddr_find(const lp2p_maddr *m, uint32_t code,
-                    const uint8_t **value, size_t *len) {
+int lp2p_maddr_find(const lp2p_maddr *m, uint32_t code, const uint8_t **value,
+                    size_t *len) {
   lp2p_maddr_iter it;
   lp2p_maddr_comp c = {0, NULL, 0, 0, 0};
   lp2p_maddr_iter_init(&it, m);
   while (lp2p_maddr_next(&it, &c) == 1) {
     if (c.code == code) {
-      if (value) *value = c.value;
-      if (len) *len = c.len;
+      if (value)
+        *value = c.value;
+      if (len)
+        *len = c.len;
       return 0;
     }
   }
@@ -250,15 +270,19 @@ static int last_p2p(const lp2p_maddr *m, lp2p_maddr_comp *out) {
 int lp2p_maddr_get_peer_id(const lp2p_maddr *m, const uint8_t **id,
                            size_t *len) {
   lp2p_maddr_comp c = {0, NULL, 0, 0, 0};
-  if (!last_p2p(m, &c)) return LP2P_ERR_NOT_FOUND;
-  if (id) *id = c.value;
-  if (len) *len = c.len;
+  if (!last_p2p(m, &c))
+    return LP2P_ERR_NOT_FOUND;
+  if (id)
+    *id = c.value;
+  if (len)
+    *len = c.len;
   return 0;
 }
 
 int lp2p_maddr_strip_peer_id(lp2p_maddr *m) {
   lp2p_maddr_comp c = {0, NULL, 0, 0, 0};
-  if (!last_p2p(m, &c)) return 0;
+  if (!last_p2p(m, &c))
+    return 0;
   m->len = c.offset;
   return 1;
 }
@@ -271,7 +295,8 @@ static size_t put_comp_hdr(uint8_t *p, uint32_t code) {
 
 int lp2p_maddr_from_ip_port(lp2p_maddr *m, int family, const uint8_t ip[16],
                             uint16_t port, int udp) {
-  if (!m || !ip || (family != 4 && family != 6)) return LP2P_ERR_INVAL;
+  if (!m || !ip || (family != 4 && family != 6))
+    return LP2P_ERR_INVAL;
   size_t n = 0, iplen = family == 4 ? 4 : 16;
   n += put_comp_hdr(m->bytes + n, family == 4 ? LP2P_MA_IP4 : LP2P_MA_IP6);
   memcpy(m->bytes + n, ip, iplen);
@@ -295,271 +320,19 @@ int lp2p_maddr_to_ip_port(const lp2p_maddr *m, int *family, uint8_t ip[16],
   if (b.code != LP2P_MA_TCP && b.code != LP2P_MA_UDP)
     return LP2P_ERR_UNSUPPORTED;
   int r = lp2p_maddr_next(&it, &c);
-  if (r < 0 || (r == 1 && c.code != LP2P_MA_P2P)) return LP2P_ERR_UNSUPPORTED;
-  if (r == 1 && lp2p_maddr_next(&it, &c) != 0) return LP2P_ERR_UNSUPPORTED;
+  if (r < 0 || (r == 1 && c.code != LP2P_MA_P2P))
+    return LP2P_ERR_UNSUPPORTED;
+  if (r == 1 && lp2p_maddr_next(&it, &c) != 0)
+    return LP2P_ERR_UNSUPPORTED;
   if (ip) {
     memset(ip, 0, 16);
     memcpy(ip, a.value, a.len);
   }
-  if (family) *family = a.code == LP2P_MA_IP4 ? 4 : 6;
-  if (port) *port = (uint16_t)(b.value[0] << 8 | b.value[1]);
-  if (udp) *udp = b.code == LP2P_MA_UDP;
-  return 0;
-}
-
-/* ---- text ------------------------------------------------------------ */
-
-typedef struct wbuf {
-  uint8_t *p;
-  size_t len;
-  int err;
-} wbuf;
-
-static void wput(wbuf *w, const uint8_t *s, size_t n) {
-  if (w->err) return;
-  if (n > LP2P_MADDR_MAX - w->len) {
-    w->err = LP2P_ERR_LIMIT;
-    return;
-  }
-  memcpy(w->p + w->len, s, n);
-  w->len += n;
-}
-
-static void wvarint(wbuf *w, uint64_t v) {
-  uint8_t b[LP2P_VARINT_MAX_LEN];
-  size_t k = 0;
-  (void)lp2p_varint_encode(v, b, sizeof b, &k);
-  wput(w, b, k);
-}
-
-static int parse_port(const char *s, size_t n, uint8_t out[2]) {
-  if (n == 0 || n > 5) return LP2P_ERR_PARSE;
-  unsigned v = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return LP2P_ERR_PARSE;
-    v = v * 10 + (unsigned)(s[i] - '0');
-  }
-  if (v > 65535) return LP2P_ERR_PARSE;
-  out[0] = (uint8_t)(v >> 8);
-  out[1] = (uint8_t)v;
-  return 0;
-}
-
-/* peer-ids spec, "Decoding": "1..." or "Qm..." is a base58btc multihash,
- * anything else a multibase CIDv1 whose codec must be libp2p-key. */
-static int parse_peer_id(const char *s, size_t n, uint8_t *out, size_t cap,
-                         size_t *len) {
-  int rc;
-  if (n >= 1 && (s[0] == '1' || (n >= 2 && s[0] == 'Q' && s[1] == 'm'))) {
-    rc = lp2p_base58_decode(s, n, out, cap, len);
-    if (rc) return rc == LP2P_ERR_NOSPACE ? LP2P_ERR_LIMIT : rc;
-    return valid_peer_mh(out, *len) ? 0 : LP2P_ERR_PARSE;
-  }
-  uint8_t cid[LP2P_CID_MAX];
-  size_t cl;
-  rc = lp2p_cid_from_text(s, n, cid, sizeof cid, &cl);
-  if (rc) return rc == LP2P_ERR_NOSPACE ? LP2P_ERR_LIMIT : rc;
-  lp2p_cid c;
-  if (lp2p_cid_decode(cid, cl, &c) != 0 || c.version != 1 ||
-      c.codec != LP2P_CID_LIBP2P_KEY || c.mh_len > cap ||
-      !valid_peer_mh(c.mh, c.mh_len))
-    return LP2P_ERR_PARSE;
-  memcpy(out, c.mh, c.mh_len);
-  *len = c.mh_len;
-  return 0;
-}
-
-/* Encode one text value for `pr` and append it (with its length prefix). */
-static int put_value(wbuf *w, const proto *pr, const char *v, size_t n) {
-  uint8_t tmp[LP2P_MADDR_MAX];
-  size_t tl = 0;
-  int rc = 0;
-  switch (pr->kind) {
-  case K_IP4:
-    rc = lp2p_ip4_from_text(v, n, tmp);
-    tl = 4;
-    break;
-  case K_IP6:
-    rc = lp2p_ip6_from_text(v, n, tmp);
-    tl = 16;
-    break;
-  case K_PORT:
-    rc = parse_port(v, n, tmp);
-    tl = 2;
-    break;
-  case K_STR:
-    if (n > sizeof tmp) return LP2P_ERR_LIMIT;
-    memcpy(tmp, v, n);
-    tl = n;
-    break;
-  case K_UNIX:
-    if (n >= sizeof tmp) return LP2P_ERR_LIMIT;
-    tmp[0] = '/';
-    memcpy(tmp + 1, v, n);
-    tl = n + 1;
-    break;
-  case K_P2P:
-    rc = parse_peer_id(v, n, tmp, sizeof tmp, &tl);
-    break;
-  case K_CERTHASH:
-    rc = lp2p_multibase_decode(v, n, tmp, sizeof tmp, &tl);
-    if (rc == LP2P_ERR_NOSPACE) rc = LP2P_ERR_LIMIT;
-    break;
-  default:
-    return LP2P_ERR_INTERNAL;
-  }
-  /* An unknown multibase prefix inside a value is a bad value, not an
-   * unknown protocol. */
-  if (rc == LP2P_ERR_UNSUPPORTED) rc = LP2P_ERR_PARSE;
-  if (rc) return rc;
-  if (!valid_value(pr->kind, tmp, tl)) return LP2P_ERR_PARSE;
-  if (has_len_prefix(pr->kind)) wvarint(w, tl);
-  wput(w, tmp, tl);
-  return w->err;
-}
-
-static int parse_text(wbuf *w, const char *s, size_t n) {
-  if (n == 0 || s[0] != '/') return LP2P_ERR_PARSE;
-  size_t end = n;
-  if (end > 1 && s[end - 1] == '/') end--; /* one trailing slash allowed */
-  size_t i = 1;
-  if (i >= end) return LP2P_ERR_PARSE; /* "/" alone */
-  while (i < end) {
-    size_t j = i;
-    while (j < end && s[j] != '/') j++;
-    if (j == i) return LP2P_ERR_PARSE; /* empty protocol name */
-    const proto *pr = by_name(s + i, j - i);
-    if (!pr) return LP2P_ERR_UNSUPPORTED;
-    wvarint(w, pr->code);
-    i = j;
-    if (pr->kind != K_NONE) {
-      if (i >= end) return LP2P_ERR_PARSE; /* missing value */
-      i++;
-      if (pr->kind == K_UNIX) {
-        j = end; /* the path is the rest of the string */
-      } else {
-        j = i;
-        while (j < end && s[j] != '/') j++;
-      }
-      if (j == i) return LP2P_ERR_PARSE; /* empty value */
-      int rc = put_value(w, pr, s + i, j - i);
-      if (rc) return rc;
-      i = j;
-    }
-    if (w->err) return w->err;
-    if (i < end) {
-      i++; /* the '/' before the next protocol */
-      if (i == end) return LP2P_ERR_PARSE;
-    }
-  }
-  return validate(w->p, w->len);
-}
-
-int lp2p_maddr_parse(lp2p_maddr *m, const char *text, size_t n) {
-  if (!m || (!text && n)) return LP2P_ERR_INVAL;
-  wbuf w = {m->bytes, 0, 0};
-  int rc = parse_text(&w, text, n);
-  m->len = rc ? 0 : w.len;
-  return rc;
-}
-
-typedef struct tbuf {
-  char *p;
-  size_t cap, len;
-} tbuf;
-
-static void tput(tbuf *t, const char *s, size_t n) {
-  if (n && t->len <= t->cap && n <= t->cap - t->len)
-    memcpy(t->p + t->len, s, n);
-  t->len += n;
-}
-
-/* Encoders that write straight into the output when it fits; otherwise
- * count the size through a scratch buffer so NOSPACE is exact. */
-static int tput_enc(tbuf *t, int (*enc)(const uint8_t *, size_t, char *,
-                                        size_t, size_t *),
-                    const uint8_t *v, size_t n) {
-  size_t k = 0;
-  int fits = t->p && t->len <= t->cap;
-  int rc = enc(v, n, fits ? t->p + t->len : NULL, fits ? t->cap - t->len : 0,
-               &k);
-  if (rc == LP2P_ERR_NOSPACE) {
-    char scratch[1024];
-    rc = enc(v, n, scratch, sizeof scratch, &k);
-  }
-  if (rc) return rc;
-  t->len += k;
-  return 0;
-}
-
-static int enc_b58(const uint8_t *v, size_t n, char *o, size_t c, size_t *k) {
-  return lp2p_base58_encode(v, n, o, c, k);
-}
-
-static int enc_b64url(const uint8_t *v, size_t n, char *o, size_t c,
-                      size_t *k) {
-  return lp2p_multibase_encode(LP2P_BASE64URL, v, n, o, c, k);
-}
-
-static int put_text_value(tbuf *t, const proto *pr, const uint8_t *v,
-                          size_t n) {
-  char ip[LP2P_IP_TEXT_MAX];
-  size_t k;
-  switch (pr->kind) {
-  case K_IP4:
-  case K_IP6:
-    (void)lp2p_ip_to_text(pr->kind == K_IP4 ? 4 : 6, v, ip, sizeof ip, &k);
-    tput(t, "/", 1);
-    tput(t, ip, k);
-    return 0;
-  case K_PORT: {
-    unsigned port = (unsigned)v[0] << 8 | v[1];
-    char d[5];
-    size_t i = sizeof d;
-    do {
-      d[--i] = (char)('0' + port % 10);
-      port /= 10;
-    } while (port);
-    tput(t, "/", 1);
-    tput(t, d + i, sizeof d - i);
-    return 0;
-  }
-  case K_STR:
-    tput(t, "/", 1);
-    tput(t, (const char *)v, n);
-    return 0;
-  case K_UNIX:
-    tput(t, (const char *)v, n); /* starts with '/' */
-    return 0;
-  case K_P2P:
-    tput(t, "/", 1);
-    return tput_enc(t, enc_b58, v, n);
-  case K_CERTHASH:
-    tput(t, "/", 1);
-    return tput_enc(t, enc_b64url, v, n);
-  default:
-    return 0;
-  }
-}
-
-int lp2p_maddr_to_string(const lp2p_maddr *m, char *out, size_t cap,
-                         size_t *len) {
-  if (!m || (!out && cap)) return LP2P_ERR_INVAL;
-  tbuf t = {out, cap, 0};
-  lp2p_maddr_iter it;
-  lp2p_maddr_comp c = {0, NULL, 0, 0, 0};
-  int rc;
-  lp2p_maddr_iter_init(&it, m);
-  while ((rc = lp2p_maddr_next(&it, &c)) == 1) {
-    const proto *pr = by_code(c.code);
-    tput(&t, "/", 1);
-    tput(&t, pr->name, strlen(pr->name));
-    rc = put_text_value(&t, pr, c.value, c.len);
-    if (rc) return rc;
-  }
-  if (rc < 0) return rc;
-  if (t.len > cap) return LP2P_ERR_NOSPACE;
-  if (t.len < cap) out[t.len] = '\0';
-  if (len) *len = t.len;
+  if (family)
+    *family = a.code == LP2P_MA_IP4 ? 4 : 6;
+  if (port)
+    *port = (uint16_t)(b.value[0] << 8 | b.value[1]);
+  if (udp)
+    *udp = b.code == LP2P_MA_UDP;
   return 0;
 }

@@ -39,29 +39,36 @@ static const base_def BASES[] = {
 
 static const base_def *find_base(char prefix) {
   for (size_t i = 0; i < sizeof BASES / sizeof BASES[0]; i++)
-    if (BASES[i].prefix == prefix) return &BASES[i];
+    if (BASES[i].prefix == prefix)
+      return &BASES[i];
   return NULL;
 }
 
 /* Reverse-lookup table: character -> digit, or 0xff. */
 static void build_table(uint8_t t[256], const char *alpha, size_t count) {
   memset(t, 0xff, 256);
-  for (size_t i = 0; i < count; i++) t[(uint8_t)alpha[i]] = (uint8_t)i;
+  for (size_t i = 0; i < count; i++)
+    t[(uint8_t)alpha[i]] = (uint8_t)i;
 }
 
 static void terminate(char *out, size_t cap, size_t len) {
-  if (len < cap) out[len] = '\0';
+  if (len < cap)
+    out[len] = '\0';
 }
 
 /* ---- radix bases (base58btc, base36) ---------------------------------- */
 
 static int radix_encode(const base_def *b, const uint8_t *p, size_t n,
                         char *out, size_t cap, size_t *len) {
-  if (n > LP2P_BASE58_MAX_BYTES) return LP2P_ERR_LIMIT;
-  if ((!p && n) || (!out && cap)) return LP2P_ERR_INVAL;
+  if (n > LP2P_BASE58_MAX_BYTES)
+    return LP2P_ERR_LIMIT;
+  if ((!p && n) || (!out && cap))
+    return LP2P_ERR_INVAL;
   size_t zeros = 0;
-  while (zeros < n && p[zeros] == 0) zeros++;
-  if (zeros > cap) return LP2P_ERR_NOSPACE;
+  while (zeros < n && p[zeros] == 0)
+    zeros++;
+  if (zeros > cap)
+    return LP2P_ERR_NOSPACE;
   /* Digits, least significant first, live in out[0..nd) as raw values
    * while the number is built; the caller's buffer is the work space. */
   size_t nd = 0;
@@ -73,7 +80,8 @@ static int radix_encode(const base_def *b, const uint8_t *p, size_t n,
       carry /= b->radix;
     }
     while (carry) {
-      if (zeros + nd >= cap) return LP2P_ERR_NOSPACE;
+      if (zeros + nd >= cap)
+        return LP2P_ERR_NOSPACE;
       out[nd++] = (char)(carry % b->radix);
       carry /= b->radix;
     }
@@ -83,26 +91,34 @@ static int radix_encode(const base_def *b, const uint8_t *p, size_t n,
     out[i] = out[nd - 1 - i];
     out[nd - 1 - i] = t;
   }
-  if (nd) memmove(out + zeros, out, nd);
-  for (size_t i = 0; i < zeros; i++) out[i] = b->alpha[0];
+  if (nd)
+    memmove(out + zeros, out, nd);
+  for (size_t i = 0; i < zeros; i++)
+    out[i] = b->alpha[0];
   for (size_t i = zeros; i < zeros + nd; i++)
     out[i] = b->alpha[(uint8_t)out[i]];
   terminate(out, cap, zeros + nd);
-  if (len) *len = zeros + nd;
+  if (len)
+    *len = zeros + nd;
   return 0;
 }
 
 static int radix_decode(const base_def *b, const char *s, size_t n,
                         uint8_t *out, size_t cap, size_t *len) {
-  if (n > LP2P_BASE58_MAX_CHARS) return LP2P_ERR_LIMIT;
-  if ((!s && n) || (!out && cap)) return LP2P_ERR_INVAL;
+  if (n > LP2P_BASE58_MAX_CHARS)
+    return LP2P_ERR_LIMIT;
+  if ((!s && n) || (!out && cap))
+    return LP2P_ERR_INVAL;
   uint8_t t[256];
   build_table(t, b->alpha, b->radix);
   for (size_t i = 0; i < n; i++)
-    if (t[(uint8_t)s[i]] == 0xff) return LP2P_ERR_PARSE;
+    if (t[(uint8_t)s[i]] == 0xff)
+      return LP2P_ERR_PARSE;
   size_t zeros = 0;
-  while (zeros < n && s[zeros] == b->alpha[0]) zeros++;
-  if (zeros > cap) return LP2P_ERR_NOSPACE;
+  while (zeros < n && s[zeros] == b->alpha[0])
+    zeros++;
+  if (zeros > cap)
+    return LP2P_ERR_NOSPACE;
   /* Bytes, least significant first, in out[0..nb). */
   size_t nb = 0;
   for (size_t i = zeros; i < n; i++) {
@@ -113,7 +129,8 @@ static int radix_decode(const base_def *b, const char *s, size_t n,
       carry >>= 8;
     }
     while (carry) {
-      if (zeros + nb >= cap) return LP2P_ERR_NOSPACE;
+      if (zeros + nb >= cap)
+        return LP2P_ERR_NOSPACE;
       out[nb++] = (uint8_t)(carry & 0xff);
       carry >>= 8;
     }
@@ -123,9 +140,12 @@ static int radix_decode(const base_def *b, const char *s, size_t n,
     out[i] = out[nb - 1 - i];
     out[nb - 1 - i] = x;
   }
-  if (nb) memmove(out + zeros, out, nb);
-  if (zeros) memset(out, 0, zeros);
-  if (len) *len = zeros + nb;
+  if (nb)
+    memmove(out + zeros, out, nb);
+  if (zeros)
+    memset(out, 0, zeros);
+  if (len)
+    *len = zeros + nb;
   return 0;
 }
 
@@ -133,10 +153,13 @@ static int radix_decode(const base_def *b, const char *s, size_t n,
 
 static int bits_encode(const char *alpha, unsigned bits, const uint8_t *p,
                        size_t n, char *out, size_t cap, size_t *len) {
-  if ((!p && n) || (!out && cap)) return LP2P_ERR_INVAL;
-  if (n > SIZE_MAX / 8) return LP2P_ERR_NOSPACE;
+  if ((!p && n) || (!out && cap))
+    return LP2P_ERR_INVAL;
+  if (n > SIZE_MAX / 8)
+    return LP2P_ERR_NOSPACE;
   size_t need = (n * 8 + bits - 1) / bits;
-  if (need > cap) return LP2P_ERR_NOSPACE;
+  if (need > cap)
+    return LP2P_ERR_NOSPACE;
   unsigned mask = (1u << bits) - 1, acc = 0, have = 0;
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
@@ -147,26 +170,32 @@ static int bits_encode(const char *alpha, unsigned bits, const uint8_t *p,
       out[o++] = alpha[(acc >> have) & mask];
     }
   }
-  if (have) out[o++] = alpha[(acc << (bits - have)) & mask];
+  if (have)
+    out[o++] = alpha[(acc << (bits - have)) & mask];
   terminate(out, cap, o);
-  if (len) *len = o;
+  if (len)
+    *len = o;
   return 0;
 }
 
 static int bits_decode(const uint8_t table[256], unsigned bits, const char *s,
                        size_t n, uint8_t *out, size_t cap, size_t *len) {
-  if ((!s && n) || (!out && cap)) return LP2P_ERR_INVAL;
+  if ((!s && n) || (!out && cap))
+    return LP2P_ERR_INVAL;
   /* Leftover bits that fill a whole character mean an impossible length
    * (RFC 4648: base32 length mod 8 in {1,3,6}, base64 mod 4 == 1, odd hex). */
   uint64_t total_bits = (uint64_t)n * bits;
-  if (total_bits % 8 >= bits) return LP2P_ERR_PARSE;
+  if (total_bits % 8 >= bits)
+    return LP2P_ERR_PARSE;
   size_t need = (size_t)(total_bits / 8);
-  if (need > cap) return LP2P_ERR_NOSPACE;
+  if (need > cap)
+    return LP2P_ERR_NOSPACE;
   unsigned acc = 0, have = 0;
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     uint8_t v = table[(uint8_t)s[i]];
-    if (v == 0xff) return LP2P_ERR_PARSE;
+    if (v == 0xff)
+      return LP2P_ERR_PARSE;
     acc = (acc << bits | v) & 0xffffu;
     have += bits;
     if (have >= 8) {
@@ -175,8 +204,10 @@ static int bits_decode(const uint8_t table[256], unsigned bits, const char *s,
     }
   }
   /* Canonical form: the unused low bits of the last character are zero. */
-  if (acc & ((1u << have) - 1)) return LP2P_ERR_PARSE;
-  if (len) *len = o;
+  if (acc & ((1u << have) - 1))
+    return LP2P_ERR_PARSE;
+  if (len)
+    *len = o;
   return 0;
 }
 
@@ -195,16 +226,20 @@ int lp2p_base58_decode(const char *s, size_t n, uint8_t *out, size_t cap,
 int lp2p_base_encode(char base, const uint8_t *p, size_t n, char *out,
                      size_t cap, size_t *len) {
   const base_def *b = find_base(base);
-  if (!b) return LP2P_ERR_UNSUPPORTED;
-  if (!b->bits) return radix_encode(b, p, n, out, cap, len);
+  if (!b)
+    return LP2P_ERR_UNSUPPORTED;
+  if (!b->bits)
+    return radix_encode(b, p, n, out, cap, len);
   return bits_encode(b->alpha, b->bits, p, n, out, cap, len);
 }
 
 int lp2p_base_decode(char base, const char *s, size_t n, uint8_t *out,
                      size_t cap, size_t *len) {
   const base_def *b = find_base(base);
-  if (!b) return LP2P_ERR_UNSUPPORTED;
-  if (!b->bits) return radix_decode(b, s, n, out, cap, len);
+  if (!b)
+    return LP2P_ERR_UNSUPPORTED;
+  if (!b->bits)
+    return radix_decode(b, s, n, out, cap, len);
   uint8_t t[256];
   build_table(t, b->alpha, (size_t)1 << b->bits);
   return bits_decode(t, b->bits, s, n, out, cap, len);
@@ -212,30 +247,40 @@ int lp2p_base_decode(char base, const char *s, size_t n, uint8_t *out,
 
 size_t lp2p_base_encoded_max(char base, size_t n) {
   const base_def *b = find_base(base);
-  if (!b || n > SIZE_MAX / 8) return 0;
-  if (b->bits) return (n * 8 + b->bits - 1) / b->bits;
+  if (!b || n > SIZE_MAX / 8)
+    return 0;
+  if (b->bits)
+    return (n * 8 + b->bits - 1) / b->bits;
   /* log(256)/log(58) < 1.37 and log(256)/log(36) < 1.55; +1 for rounding. */
-  if (b->radix == 58) return n + n * 37 / 100 + 1;
+  if (b->radix == 58)
+    return n + n * 37 / 100 + 1;
   return n + n * 55 / 100 + 1;
 }
 
 int lp2p_multibase_encode(char prefix, const uint8_t *p, size_t n, char *out,
                           size_t cap, size_t *len) {
-  if (!find_base(prefix)) return LP2P_ERR_UNSUPPORTED;
-  if (!out && cap) return LP2P_ERR_INVAL;
-  if (cap < 1) return LP2P_ERR_NOSPACE;
+  if (!find_base(prefix))
+    return LP2P_ERR_UNSUPPORTED;
+  if (!out && cap)
+    return LP2P_ERR_INVAL;
+  if (cap < 1)
+    return LP2P_ERR_NOSPACE;
   size_t k = 0;
   int rc = lp2p_base_encode(prefix, p, n, out + 1, cap - 1, &k);
-  if (rc) return rc;
+  if (rc)
+    return rc;
   out[0] = prefix;
-  if (len) *len = k + 1;
+  if (len)
+    *len = k + 1;
   return 0;
 }
 
 int lp2p_multibase_decode(const char *s, size_t n, uint8_t *out, size_t cap,
                           size_t *len) {
-  if (!s && n) return LP2P_ERR_INVAL;
-  if (n == 0) return LP2P_ERR_PARSE;
+  if (!s && n)
+    return LP2P_ERR_INVAL;
+  if (n == 0)
+    return LP2P_ERR_PARSE;
   return lp2p_base_decode(s[0], s + 1, n - 1, out, cap, len);
 }
 
@@ -248,6 +293,7 @@ int lp2p_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap,
                     size_t *len) {
   uint8_t t[256];
   build_table(t, ALPHA16, 16);
-  for (unsigned i = 0; i < 6; i++) t['A' + i] = (uint8_t)(10 + i);
+  for (unsigned i = 0; i < 6; i++)
+    t['A' + i] = (uint8_t)(10 + i);
   return bits_decode(t, 4, s, n, out, cap, len);
 }

@@ -9,13 +9,16 @@
 #include "lp2p/varint.h"
 
 lp2p_ssize lp2p_pb_varint_decode(const uint8_t *p, size_t n, uint64_t *v) {
-  if ((!p && n) || !v) return LP2P_ERR_INVAL;
+  if ((!p && n) || !v)
+    return LP2P_ERR_INVAL;
   uint64_t acc = 0;
   for (size_t i = 0; i < LP2P_VARINT_MAX_LEN; i++) {
-    if (i >= n) return LP2P_ERR_TRUNCATED;
+    if (i >= n)
+      return LP2P_ERR_TRUNCATED;
     uint8_t b = p[i];
     /* The tenth byte carries bit 63 only: anything above 1 overflows. */
-    if (i == 9 && (b & 0x7f) > 1) return LP2P_ERR_OVERFLOW;
+    if (i == 9 && (b & 0x7f) > 1)
+      return LP2P_ERR_OVERFLOW;
     acc |= (uint64_t)(b & 0x7f) << (7 * i);
     if (!(b & 0x80)) {
       *v = acc;
@@ -33,45 +36,54 @@ void lp2p_pb_reader_init(lp2p_pb_reader *r, const uint8_t *p, size_t n) {
 
 static uint64_t load_le(const uint8_t *p, size_t n) {
   uint64_t v = 0;
-  for (size_t i = n; i-- > 0;) v = v << 8 | p[i];
+  for (size_t i = n; i-- > 0;)
+    v = v << 8 | p[i];
   return v;
 }
 
 int lp2p_pb_next(lp2p_pb_reader *r, lp2p_pb_field *f) {
-  if (r->pos >= r->n) return 0;
+  if (r->pos >= r->n)
+    return 0;
   const uint8_t *p = r->p + r->pos;
   size_t left = r->n - r->pos;
   uint64_t tag, v;
   lp2p_ssize k = lp2p_pb_varint_decode(p, left, &tag);
-  if (k < 0) return LP2P_ERR_PARSE;
+  if (k < 0)
+    return LP2P_ERR_PARSE;
   size_t off = (size_t)k;
   uint64_t num = tag >> 3;
   unsigned wire = (unsigned)(tag & 7);
-  if (num == 0 || num > LP2P_PB_FIELD_MAX) return LP2P_ERR_PARSE;
+  if (num == 0 || num > LP2P_PB_FIELD_MAX)
+    return LP2P_ERR_PARSE;
   lp2p_pb_field out = {(uint32_t)num, (uint8_t)wire, 0, NULL, 0};
   switch (wire) {
   case LP2P_PB_VARINT:
     k = lp2p_pb_varint_decode(p + off, left - off, &v);
-    if (k < 0) return LP2P_ERR_PARSE;
+    if (k < 0)
+      return LP2P_ERR_PARSE;
     out.u64 = v;
     off += (size_t)k;
     break;
   case LP2P_PB_FIXED64:
-    if (left - off < 8) return LP2P_ERR_PARSE;
+    if (left - off < 8)
+      return LP2P_ERR_PARSE;
     out.u64 = load_le(p + off, 8);
     off += 8;
     break;
   case LP2P_PB_FIXED32:
-    if (left - off < 4) return LP2P_ERR_PARSE;
+    if (left - off < 4)
+      return LP2P_ERR_PARSE;
     out.u64 = load_le(p + off, 4);
     off += 4;
     break;
   case LP2P_PB_LEN:
     k = lp2p_pb_varint_decode(p + off, left - off, &v);
-    if (k < 0) return LP2P_ERR_PARSE;
+    if (k < 0)
+      return LP2P_ERR_PARSE;
     off += (size_t)k;
     /* Compare in 64 bits before narrowing: a huge length must not wrap. */
-    if (v > (uint64_t)(left - off)) return LP2P_ERR_PARSE;
+    if (v > (uint64_t)(left - off))
+      return LP2P_ERR_PARSE;
     out.bytes = p + off;
     out.len = (size_t)v;
     off += (size_t)v;
@@ -96,14 +108,16 @@ void lp2p_pb_writer_init(lp2p_pb_writer *w, uint8_t *p, size_t cap) {
 /* Append n bytes (src NULL: nothing to copy, only count). Once the buffer
  * overflows, keep counting so finish() can report the size needed. */
 static void emit(lp2p_pb_writer *w, const uint8_t *src, size_t n) {
-  if (w->err && w->err != LP2P_ERR_NOSPACE) return;
+  if (w->err && w->err != LP2P_ERR_NOSPACE)
+    return;
   if (n > SIZE_MAX - w->len) {
     w->err = LP2P_ERR_NOSPACE;
     w->len = SIZE_MAX;
     return;
   }
   if (!w->err && n <= w->cap - w->len) {
-    if (n) memcpy(w->p + w->len, src, n);
+    if (n)
+      memcpy(w->p + w->len, src, n);
   } else {
     w->err = LP2P_ERR_NOSPACE;
   }
@@ -118,7 +132,8 @@ static void emit_varint(lp2p_pb_writer *w, uint64_t v) {
 }
 
 static int tag_ok(lp2p_pb_writer *w, uint32_t num) {
-  if (w->err && w->err != LP2P_ERR_NOSPACE) return 0;
+  if (w->err && w->err != LP2P_ERR_NOSPACE)
+    return 0;
   if (num == 0 || num > LP2P_PB_FIELD_MAX) {
     w->err = LP2P_ERR_INVAL;
     return 0;
@@ -131,19 +146,22 @@ static void emit_tag(lp2p_pb_writer *w, uint32_t num, unsigned wire) {
 }
 
 void lp2p_pb_put_varint(lp2p_pb_writer *w, uint32_t num, uint64_t v) {
-  if (!tag_ok(w, num)) return;
+  if (!tag_ok(w, num))
+    return;
   emit_tag(w, num, LP2P_PB_VARINT);
   emit_varint(w, v);
 }
 
 void lp2p_pb_put_tag_len(lp2p_pb_writer *w, uint32_t num, size_t len) {
-  if (!tag_ok(w, num)) return;
+  if (!tag_ok(w, num))
+    return;
   emit_tag(w, num, LP2P_PB_LEN);
   emit_varint(w, (uint64_t)len);
 }
 
 void lp2p_pb_put_raw(lp2p_pb_writer *w, const uint8_t *p, size_t n) {
-  if (w->err && w->err != LP2P_ERR_NOSPACE) return;
+  if (w->err && w->err != LP2P_ERR_NOSPACE)
+    return;
   if (!p && n) {
     w->err = LP2P_ERR_INVAL;
     return;
@@ -154,7 +172,8 @@ void lp2p_pb_put_raw(lp2p_pb_writer *w, const uint8_t *p, size_t n) {
 void lp2p_pb_put_bytes(lp2p_pb_writer *w, uint32_t num, const uint8_t *p,
                        size_t n) {
   if (!p && n) {
-    if (!w->err || w->err == LP2P_ERR_NOSPACE) w->err = LP2P_ERR_INVAL;
+    if (!w->err || w->err == LP2P_ERR_NOSPACE)
+      w->err = LP2P_ERR_INVAL;
     return;
   }
   lp2p_pb_put_tag_len(w, num, n);
@@ -163,7 +182,8 @@ void lp2p_pb_put_bytes(lp2p_pb_writer *w, uint32_t num, const uint8_t *p,
 
 void lp2p_pb_put_string(lp2p_pb_writer *w, uint32_t num, const char *s) {
   if (!s) {
-    if (!w->err || w->err == LP2P_ERR_NOSPACE) w->err = LP2P_ERR_INVAL;
+    if (!w->err || w->err == LP2P_ERR_NOSPACE)
+      w->err = LP2P_ERR_INVAL;
     return;
   }
   lp2p_pb_put_bytes(w, num, (const uint8_t *)s, strlen(s));
@@ -171,9 +191,11 @@ void lp2p_pb_put_string(lp2p_pb_writer *w, uint32_t num, const char *s) {
 
 static void put_fixed(lp2p_pb_writer *w, uint32_t num, unsigned wire,
                       uint64_t v, size_t n) {
-  if (!tag_ok(w, num)) return;
+  if (!tag_ok(w, num))
+    return;
   uint8_t b[8];
-  for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(v >> (8 * i));
+  for (size_t i = 0; i < n; i++)
+    b[i] = (uint8_t)(v >> (8 * i));
   emit_tag(w, num, wire);
   emit(w, b, n);
 }
@@ -195,6 +217,7 @@ size_t lp2p_pb_size_bytes(uint32_t num, size_t n) {
 }
 
 int lp2p_pb_writer_finish(const lp2p_pb_writer *w, size_t *len) {
-  if (len) *len = w->len;
+  if (len)
+    *len = w->len;
   return w->err;
 }
