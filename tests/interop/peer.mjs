@@ -42,6 +42,8 @@ modes:
   halfclose <maddr>             read after closing our write side (perf + echo)
   reset <maddr>                 reset an echo stream, connection must survive
   close <maddr>                 graceful hang-up of the connection
+  connect <maddr> [-n N]        N sequential connections (dial, ping, close);
+                                prints a {"type":"connect",...} JSON line
   keygen [--type T]             print "key <hex protobuf>" (T: ed25519,
                                 secp256k1, ecdsa, rsa; default ed25519)
 options (all modes):
@@ -52,10 +54,11 @@ options (all modes):
 every mode first prints "self <peer id>".`
 }
 
-function out (line) { process.stdout.write(line + '\n') }
-
 let node = null
 let finishing = false
+
+// Nothing after the result: shutdown's own events are not printed.
+function out (line) { if (!finishing) process.stdout.write(line + '\n') }
 
 async function finish (code, reason) {
   if (finishing) return
@@ -243,17 +246,21 @@ async function perfHandler (stream) {
   }
 }
 
-async function register () {
+async function register (listening) {
   const limits = { maxInboundStreams: STREAMS_MAX, maxOutboundStreams: STREAMS_MAX }
   await node.handle(ECHO, (stream) => { echoHandler(stream) }, limits)
   await node.handle(PERF, (stream) => { perfHandler(stream) }, limits)
+  if (!listening) return
   node.addEventListener('connection:open', (evt) => {
     const c = evt.detail
     out(`peer-connected ${c.remotePeer} ${c.remoteAddr} ${c.encryption ?? '-'} ${c.multiplexer ?? '-'} ${c.direction}`)
   })
   node.addEventListener('connection:close', (evt) => {
     const c = evt.detail
-    out(`peer-disconnected ${c.remotePeer} ${c.remoteAddr} ${c.status}`)
+    // internal: the yamux GoAway code the remote sent (0 = normal
+    // termination, the graceful close of yamux.md "Session Termination")
+    const ga = c.muxer?.remoteGoAway
+    out(`peer-disconnected ${c.remotePeer} ${c.remoteAddr} ${c.status} goaway=${ga ?? 'none'}`)
   })
 }
 
@@ -396,6 +403,22 @@ async function doClose () {
   out('close ok')
 }
 
+// Sequential fresh connections: dial, one ping, graceful close; the
+// handshake-rate reference of the benchmarks (perf.md "Handshakes per second").
+async function doConnect () {
+  const ma = target()
+  const t0 = performance.now()
+  for (let i = 0; i < opts.n; i++) {
+    const conn = await node.dial(ma, { force: true })
+    await node.services.ping.ping(conn.remotePeer)
+    await conn.close()
+    if (conn.status !== 'closed') throw new Error(`connection ${i + 1}: ${conn.status} after close`)
+  }
+  const t = (performance.now() - t0) / 1000
+  out(JSON.stringify({ type: 'connect', connections: opts.n, timeSeconds: t, perSecond: opts.n / t }))
+  out(`connect ok ${opts.n}`)
+}
+
 // ---- listen -----------------------------------------------------------
 
 async function doListen () {
@@ -437,7 +460,8 @@ const modes = {
   echo: doEcho,
   halfclose: doHalfclose,
   reset: doReset,
-  close: doClose
+  close: doClose,
+  connect: doConnect
 }
 
 async function main () {
@@ -449,7 +473,7 @@ async function main () {
     setTimeout(() => finish(1, `timed out after ${opts.timeout} s`), opts.timeout * 1000)
   }
   node = await makeNode(mode === 'listen')
-  await register()
+  await register(mode === 'listen')
   out(`self ${node.peerId}`)
   if (mode === 'listen') return doListen()
   await modes[mode]()
