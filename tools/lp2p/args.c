@@ -60,6 +60,9 @@ int cli_parse(cli_ctx *ctx, int argc, char **argv, cli_opt *opts, size_t nopts,
                         o->name);
       o->value = argv[++i];
     }
+    if (o->value[0] == '\0')
+      return cli_fail(ctx, CLI_EXIT_USAGE, "option '--%s' needs a value",
+                      o->name);
   }
   if (n < min_pos)
     return cli_fail(ctx, CLI_EXIT_USAGE, "missing argument");
