@@ -34,8 +34,7 @@ int lp2p_der_done(const der_reader *r);
 int lp2p_der_peek_tag(const der_reader *r);
 /* Read one element with tag `tag`; its contents are returned as a pointer
  * into the input. Returns 0 or LP2P_ERR_PARSE. */
-int lp2p_der_read(der_reader *r, uint8_t tag, const uint8_t **val,
-                  size_t *len);
+int lp2p_der_read(der_reader *r, uint8_t tag, const uint8_t **val, size_t *len);
 /* Read a non-negative minimal INTEGER and return its magnitude without the
  * sign byte (zero has length 0). Returns 0 or LP2P_ERR_PARSE. */
 int lp2p_der_read_uint(der_reader *r, const uint8_t **mag, size_t *len);

@@ -27,9 +27,9 @@ int lp2p_x25519(uint8_t shared[32], const uint8_t priv[32],
  * "ciphertext" is the plaintext and the tag is 16 zero bytes. Decryption
  * still rejects any other tag, so authentication-failure paths stay
  * reachable. */
-int lp2p_aead_encrypt(const uint8_t key[32], uint64_t nonce,
-                      const uint8_t *ad, size_t ad_len, const uint8_t *pt,
-                      size_t n, uint8_t *out) {
+int lp2p_aead_encrypt(const uint8_t key[32], uint64_t nonce, const uint8_t *ad,
+                      size_t ad_len, const uint8_t *pt, size_t n,
+                      uint8_t *out) {
   (void)key;
   (void)nonce;
   (void)ad;
@@ -40,9 +40,9 @@ int lp2p_aead_encrypt(const uint8_t key[32], uint64_t nonce,
   return 0;
 }
 
-int lp2p_aead_decrypt(const uint8_t key[32], uint64_t nonce,
-                      const uint8_t *ad, size_t ad_len, const uint8_t *ct,
-                      size_t n, uint8_t *out) {
+int lp2p_aead_decrypt(const uint8_t key[32], uint64_t nonce, const uint8_t *ad,
+                      size_t ad_len, const uint8_t *ct, size_t n,
+                      uint8_t *out) {
   (void)key;
   (void)nonce;
   (void)ad;
@@ -66,9 +66,9 @@ static void noise_nonce(uint8_t out[12], uint64_t n) {
     out[4 + i] = (uint8_t)(n >> (8 * i));
 }
 
-int lp2p_aead_encrypt(const uint8_t key[32], uint64_t nonce,
-                      const uint8_t *ad, size_t ad_len, const uint8_t *pt,
-                      size_t n, uint8_t *out) {
+int lp2p_aead_encrypt(const uint8_t key[32], uint64_t nonce, const uint8_t *ad,
+                      size_t ad_len, const uint8_t *pt, size_t n,
+                      uint8_t *out) {
   uint8_t npub[12];
   noise_nonce(npub, nonce);
   /* Detached form: the tag goes after the ciphertext and the ciphertext
@@ -79,9 +79,9 @@ int lp2p_aead_encrypt(const uint8_t key[32], uint64_t nonce,
   return 0;
 }
 
-int lp2p_aead_decrypt(const uint8_t key[32], uint64_t nonce,
-                      const uint8_t *ad, size_t ad_len, const uint8_t *ct,
-                      size_t n, uint8_t *out) {
+int lp2p_aead_decrypt(const uint8_t key[32], uint64_t nonce, const uint8_t *ad,
+                      size_t ad_len, const uint8_t *ct, size_t n,
+                      uint8_t *out) {
   if (n < LP2P_AEAD_TAG_LEN)
     return LP2P_ERR_CRYPTO;
   uint8_t npub[12];

@@ -17,9 +17,7 @@ static crypto_hash_sha256_state *st(lp2p_sha256_ctx *c) {
   return (crypto_hash_sha256_state *)(void *)c->opaque;
 }
 
-void lp2p_sha256_init(lp2p_sha256_ctx *c) {
-  crypto_hash_sha256_init(st(c));
-}
+void lp2p_sha256_init(lp2p_sha256_ctx *c) { crypto_hash_sha256_init(st(c)); }
 
 void lp2p_sha256_update(lp2p_sha256_ctx *c, const uint8_t *p, size_t n) {
   if (n)

@@ -16,15 +16,15 @@
 #include "crypto/keys_internal.h"
 
 /* SEQ { SEQ { OID ecPublicKey, OID prime256v1 }, BIT STRING { 0, point } } */
-static const uint8_t spki_prefix[] = {
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
-    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+static const uint8_t spki_prefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a,
+                                      0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+                                      0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03,
+                                      0x01, 0x07, 0x03, 0x42, 0x00};
 #define SPKI_LEN (sizeof(spki_prefix) + 65)
 
 /* SEQ { INT 1, OCTET STRING d(32), [0] { OID prime256v1 },
  *       [1] { BIT STRING { 0, point } } } */
-static const uint8_t sec1_head[] = {0x30, 0x77, 0x02, 0x01,
-                                    0x01, 0x04, 0x20};
+static const uint8_t sec1_head[] = {0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20};
 static const uint8_t sec1_mid[] = {0xa0, 0x0a, 0x06, 0x08, 0x2a, 0x86,
                                    0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
                                    0xa1, 0x44, 0x03, 0x42, 0x00};
@@ -82,8 +82,7 @@ static void write_priv(lp2p_privkey *k, const uint8_t d[32],
 }
 
 static int compute_pub(const uint8_t d[32], uint8_t pt[65]) {
-  br_ec_private_key sk = {BR_EC_secp256r1, (unsigned char *)(uintptr_t)d,
-                          32};
+  br_ec_private_key sk = {BR_EC_secp256r1, (unsigned char *)(uintptr_t)d, 32};
   uint8_t kbuf[BR_EC_KBUF_PUB_MAX_SIZE];
   br_ec_public_key pk;
   if (br_ec_compute_pub(impl(), &pk, kbuf, &sk) != 65)
@@ -118,9 +117,8 @@ static int sign(const lp2p_privkey *k, const uint8_t *msg, size_t n,
     return LP2P_ERR_CRYPTO;
   uint8_t h[32], out[2 * 66 + 9];
   crypto_hash_sha256(h, msg, (unsigned long long)n);
-  br_ec_private_key sk = {BR_EC_secp256r1, (unsigned char *)(uintptr_t)(
-                                               k->data + SEC1_D_OFF),
-                          32};
+  br_ec_private_key sk = {
+      BR_EC_secp256r1, (unsigned char *)(uintptr_t)(k->data + SEC1_D_OFF), 32};
   /* RFC 6979 deterministic nonce (HMAC-DRBG over SHA-256). */
   size_t l = br_ecdsa_i31_sign_asn1(impl(), &br_sha256_vtable, h, &sk, out);
   if (l == 0)
@@ -141,8 +139,8 @@ static int sig_to_raw(const uint8_t *sig, size_t len, uint8_t raw[64]) {
   if (lp2p_der_read(&r, DER_SEQUENCE, &body, &blen) || !lp2p_der_done(&r))
     return -1;
   lp2p_der_reader_init(&seq, body, blen);
-  if (lp2p_der_read_uint(&seq, &rv, &rl) || lp2p_der_read_uint(&seq, &sv, &sl) ||
-      !lp2p_der_done(&seq))
+  if (lp2p_der_read_uint(&seq, &rv, &rl) ||
+      lp2p_der_read_uint(&seq, &sv, &sl) || !lp2p_der_done(&seq))
     return -1;
   if (rl == 0 || sl == 0 || rl > 32 || sl > 32)
     return -1;
@@ -157,10 +155,9 @@ static int verify(const lp2p_pubkey *k, const uint8_t *msg, size_t n,
   uint8_t raw[64], h[32];
   if (k->len != SPKI_LEN || sig_len > 80 || sig_to_raw(sig, sig_len, raw))
     return LP2P_ERR_SIGNATURE;
-  br_ec_public_key pk = {BR_EC_secp256r1,
-                         (unsigned char *)(uintptr_t)(k->data +
-                                                      sizeof(spki_prefix)),
-                         65};
+  br_ec_public_key pk = {
+      BR_EC_secp256r1,
+      (unsigned char *)(uintptr_t)(k->data + sizeof(spki_prefix)), 65};
   crypto_hash_sha256(h, msg, (unsigned long long)n);
   /* vrfy_raw rejects r or s outside [1, n-1] and invalid points. */
   return br_ecdsa_i31_vrfy_raw(impl(), h, 32, &pk, raw, 64) == 1

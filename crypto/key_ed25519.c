@@ -23,10 +23,11 @@ static int gen(lp2p_privkey *k, unsigned bits, const lp2p_rng *rng) {
 
 static int sign(const lp2p_privkey *k, const uint8_t *msg, size_t n,
                 uint8_t *sig, size_t *sig_len) {
+  if (k->len != 64)
+    return LP2P_ERR_CRYPTO;
   if (*sig_len < crypto_sign_BYTES)
     return LP2P_ERR_NOSPACE;
-  if (crypto_sign_detached(sig, NULL, msg, (unsigned long long)n, k->data) !=
-      0)
+  if (crypto_sign_detached(sig, NULL, msg, (unsigned long long)n, k->data) != 0)
     return LP2P_ERR_CRYPTO;
   *sig_len = crypto_sign_BYTES;
   return 0;
@@ -36,8 +37,8 @@ static int verify(const lp2p_pubkey *k, const uint8_t *msg, size_t n,
                   const uint8_t *sig, size_t sig_len) {
   if (k->len != 32 || sig_len != crypto_sign_BYTES)
     return LP2P_ERR_SIGNATURE;
-  if (crypto_sign_verify_detached(sig, msg, (unsigned long long)n,
-                                  k->data) != 0)
+  if (crypto_sign_verify_detached(sig, msg, (unsigned long long)n, k->data) !=
+      0)
     return LP2P_ERR_SIGNATURE;
   return 0;
 }
@@ -73,5 +74,4 @@ static int priv_load(lp2p_privkey *k, const uint8_t *d, size_t n) {
   return 0;
 }
 
-const key_ops lp2p_key_ops_ed25519 = {gen, sign, verify, pub_load,
-                                      priv_load};
+const key_ops lp2p_key_ops_ed25519 = {gen, sign, verify, pub_load, priv_load};

@@ -150,14 +150,14 @@ static int parse_pkcs1(const uint8_t *der, size_t len, rsa_priv *o) {
   return 0;
 }
 
-static int verify_raw(const br_rsa_public_key *pk, const uint8_t *msg,
-                      size_t n, const uint8_t *sig, size_t sig_len) {
+static int verify_raw(const br_rsa_public_key *pk, const uint8_t *msg, size_t n,
+                      const uint8_t *sig, size_t sig_len) {
   uint8_t h[32], got[32];
   if (sig_len != pk->nlen)
     return LP2P_ERR_SIGNATURE;
   crypto_hash_sha256(h, msg, (unsigned long long)n);
-  if (!br_rsa_pkcs1_vrfy_get_default()(sig, sig_len, BR_HASH_OID_SHA256, 32,
-                                       pk, got))
+  if (!br_rsa_pkcs1_vrfy_get_default()(sig, sig_len, BR_HASH_OID_SHA256, 32, pk,
+                                       got))
     return LP2P_ERR_SIGNATURE;
   return memcmp(h, got, 32) == 0 ? 0 : LP2P_ERR_SIGNATURE;
 }
@@ -180,8 +180,7 @@ static int sign(const lp2p_privkey *k, const uint8_t *msg, size_t n,
     return LP2P_ERR_NOSPACE;
   uint8_t h[32];
   crypto_hash_sha256(h, msg, (unsigned long long)n);
-  if (!br_rsa_pkcs1_sign_get_default()(BR_HASH_OID_SHA256, h, 32, &rp.sk,
-                                       sig))
+  if (!br_rsa_pkcs1_sign_get_default()(BR_HASH_OID_SHA256, h, 32, &rp.sk, sig))
     return LP2P_ERR_CRYPTO;
   /* Check the signature with the public key before releasing it: a wrong
    * CRT parameter would otherwise leak a factor of n (fault attacks). */
@@ -254,9 +253,9 @@ static int gen(lp2p_privkey *k, unsigned bits, const lp2p_rng *rng) {
     goto out;
   memcpy(nbuf, pk.n, pk.nlen);
 
-  const uint8_t *f[9] = {(const uint8_t *)"", pk.n, pk.e, dbuf, sk.p,
-                         sk.q, sk.dp, sk.dq, sk.iq};
-  size_t fl[9] = {0, pk.nlen, pk.elen, dl, sk.plen,
+  const uint8_t *f[9] = {
+      (const uint8_t *)"", pk.n, pk.e, dbuf, sk.p, sk.q, sk.dp, sk.dq, sk.iq};
+  size_t fl[9] = {0,       pk.nlen,  pk.elen,  dl,      sk.plen,
                   sk.qlen, sk.dplen, sk.dqlen, sk.iqlen};
   size_t body = 0;
   for (int i = 0; i < 9; i++)

@@ -24,8 +24,8 @@ static int sctx_open(sctx *s, const uint8_t blind[32]) {
   size_t need = secp256k1_context_preallocated_size(SECP256K1_CONTEXT_NONE);
   if (need > sizeof(s->buf))
     return LP2P_ERR_INTERNAL;
-  s->ctx = secp256k1_context_preallocated_create(s->buf,
-                                                 SECP256K1_CONTEXT_NONE);
+  s->ctx =
+      secp256k1_context_preallocated_create(s->buf, SECP256K1_CONTEXT_NONE);
   if (!s->ctx)
     return LP2P_ERR_INTERNAL;
   /* Blinding against side channels; derived from secret inputs so that
@@ -91,6 +91,8 @@ static int sign(const lp2p_privkey *k, const uint8_t *msg, size_t n,
                 uint8_t *sig, size_t *sig_len) {
   uint8_t h[32], blind[32], der[80];
   size_t dlen = sizeof(der);
+  if (k->len != 32)
+    return LP2P_ERR_CRYPTO;
   crypto_hash_sha256(h, msg, (unsigned long long)n);
   /* blind = SHA-256(sk || h): secret, deterministic. */
   crypto_hash_sha256_state hs;
@@ -159,5 +161,4 @@ static int priv_load(lp2p_privkey *k, const uint8_t *d, size_t n) {
   return 0;
 }
 
-const key_ops lp2p_key_ops_secp256k1 = {gen, sign, verify, pub_load,
-                                        priv_load};
+const key_ops lp2p_key_ops_secp256k1 = {gen, sign, verify, pub_load, priv_load};

@@ -7,8 +7,8 @@
 typedef struct key_ops {
   /* Fill k->data/len and k->pub from fresh randomness. */
   int (*generate)(lp2p_privkey *k, unsigned bits, const lp2p_rng *rng);
-  int (*sign)(const lp2p_privkey *k, const uint8_t *msg, size_t n,
-              uint8_t *sig, size_t *sig_len);
+  int (*sign)(const lp2p_privkey *k, const uint8_t *msg, size_t n, uint8_t *sig,
+              size_t *sig_len);
   /* 0 or LP2P_ERR_SIGNATURE. */
   int (*verify)(const lp2p_pubkey *k, const uint8_t *msg, size_t n,
                 const uint8_t *sig, size_t sig_len);

@@ -20,8 +20,8 @@ static uint8_t buf[LP2P_PEER_RECORD_ADDRS_MAX * (LP2P_MADDR_MAX + 8) + 128];
 static void check_record(void) {
   size_t n;
   CHECK(rec.addrs_len <= LP2P_PEER_RECORD_ADDRS_MAX);
-  CHECK(lp2p_peer_record_encode(&rec.peer_id, rec.seq, rec.addrs,
-                                rec.addrs_len, buf, sizeof(buf), &n) == 0);
+  CHECK(lp2p_peer_record_encode(&rec.peer_id, rec.seq, rec.addrs, rec.addrs_len,
+                                buf, sizeof(buf), &n) == 0);
   CHECK(lp2p_peer_record_decode(&rec2, buf, n) == 0);
   CHECK(lp2p_peerid_equal(&rec.peer_id, &rec2.peer_id));
   CHECK(rec.seq == rec2.seq && rec.addrs_len == rec2.addrs_len);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,15 +36,18 @@ static void test_sha256_vectors(void **state) {
   (void)state;
   uint8_t h[32];
   lp2p_sha256(h, (const uint8_t *)"", 0);
-  assert_hex(h, 32,
-             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  assert_hex(
+      h, 32,
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   lp2p_sha256(h, (const uint8_t *)"abc", 3);
-  assert_hex(h, 32,
-             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  assert_hex(
+      h, 32,
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
   lp2p_sha256(h, (const uint8_t *)two, strlen(two));
-  assert_hex(h, 32,
-             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  assert_hex(
+      h, 32,
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 static void test_sha256_incremental(void **state) {
@@ -63,8 +67,9 @@ static void test_sha256_incremental(void **state) {
     step = step * 7 % 997 + 1;
   }
   lp2p_sha256_final(&c, h);
-  assert_hex(h, 32,
-             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  assert_hex(
+      h, 32,
+      "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 /* ---- HMAC-SHA256 (RFC 4231) ------------------------------------------ */
@@ -74,19 +79,22 @@ static void test_hmac_rfc4231(void **state) {
   uint8_t key[131], out[32];
   memset(key, 0x0b, 20);
   lp2p_hmac_sha256(out, key, 20, (const uint8_t *)"Hi There", 8);
-  assert_hex(out, 32,
-             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  assert_hex(
+      out, 32,
+      "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
   const char *m2 = "what do ya want for nothing?";
   lp2p_hmac_sha256(out, (const uint8_t *)"Jefe", 4, (const uint8_t *)m2,
                    strlen(m2));
-  assert_hex(out, 32,
-             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  assert_hex(
+      out, 32,
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   /* Test case 6: a key longer than the block is hashed first. */
   memset(key, 0xaa, 131);
   const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
   lp2p_hmac_sha256(out, key, 131, (const uint8_t *)m6, strlen(m6));
-  assert_hex(out, 32,
-             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  assert_hex(
+      out, 32,
+      "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 /* ---- HKDF (RFC 5869) -------------------------------------------------- */
@@ -126,14 +134,17 @@ static void test_x25519_rfc7748(void **state) {
         32);
   lp2p_x25519_public(pa, a);
   lp2p_x25519_public(pb, b);
-  assert_hex(pa, 32,
-             "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
-  assert_hex(pb, 32,
-             "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+  assert_hex(
+      pa, 32,
+      "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+  assert_hex(
+      pb, 32,
+      "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
   assert_int_equal(lp2p_x25519(s1, a, pb), 0);
   assert_int_equal(lp2p_x25519(s2, b, pa), 0);
-  assert_hex(s1, 32,
-             "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+  assert_hex(
+      s1, 32,
+      "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
   assert_memory_equal(s1, s2, 32);
 }
 
@@ -161,7 +172,9 @@ static const char *a5_ct[] = {
     "af4534d7f83fa1155b0047718cbc546a0d072b04b3564eea1b422273f548271a",
     "0bb2316053fa76991955ebd63159434ecebb4e466dae5a1073a6727627097a10",
     "49e617d91d361094fa68f0ff77987130305beaba2eda04df997b714d6c6f2c29",
-    "a6ad5cb4022b02709b", "eead9d67890cbb22392336fea1851f38", NULL};
+    "a6ad5cb4022b02709b",
+    "eead9d67890cbb22392336fea1851f38",
+    NULL};
 static const char *a5_pt =
     "Internet-Drafts are draft documents valid for a maximum of six months "
     "and may be updated, replaced, or obsoleted by other documents at any "
@@ -188,10 +201,9 @@ static void test_aead_rfc8439(void **state) {
   assert_int_equal(lp2p_aead_decrypt(key, A5_NONCE, aad, 12, ct, n, buf), 0);
   assert_memory_equal(buf, a5_pt, ptlen);
   /* encrypt reproduces ciphertext and tag */
-  assert_int_equal(
-      lp2p_aead_encrypt(key, A5_NONCE, aad, 12, (const uint8_t *)a5_pt, ptlen,
-                        buf),
-      0);
+  assert_int_equal(lp2p_aead_encrypt(key, A5_NONCE, aad, 12,
+                                     (const uint8_t *)a5_pt, ptlen, buf),
+                   0);
   assert_memory_equal(buf, ct, n);
   /* in place both ways */
   memcpy(buf, a5_pt, ptlen);
@@ -363,9 +375,9 @@ static void test_keygen_errors(void **state) {
   lp2p_pubkey p;
   memset(&p, 0, sizeof(p));
   p.type = (lp2p_key_type)9;
-  assert_int_equal(lp2p_key_verify(&p, (const uint8_t *)"x", 1,
-                                   (const uint8_t *)"y", 1),
-                   LP2P_ERR_SIGNATURE);
+  assert_int_equal(
+      lp2p_key_verify(&p, (const uint8_t *)"x", 1, (const uint8_t *)"y", 1),
+      LP2P_ERR_SIGNATURE);
 }
 
 int main(void) {

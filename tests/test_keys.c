@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,35 +20,29 @@ static const char *const ecdsa_priv[] = {
     "08031279307702010104203e5b1fe9712e6c314942a750bd67485de3c1efe85b",
     "1bfb520ae8f9ae3dfa4a4ca00a06082a8648ce3d030107a14403420004de3d30",
     "0fa36ae0e8f5d530899d83abab44abf3161f162a4bc901d8e6ecda020e8b6d5f",
-    "8da30525e71d6851510c098e5c47c646a597fb4dcec034e9f77c409e62",
-    NULL};
+    "8da30525e71d6851510c098e5c47c646a597fb4dcec034e9f77c409e62", NULL};
 
 static const char *const ecdsa_pub[] = {
     "0803125b3059301306072a8648ce3d020106082a8648ce3d03010703420004de",
     "3d300fa36ae0e8f5d530899d83abab44abf3161f162a4bc901d8e6ecda020e8b",
-    "6d5f8da30525e71d6851510c098e5c47c646a597fb4dcec034e9f77c409e62",
-    NULL};
+    "6d5f8da30525e71d6851510c098e5c47c646a597fb4dcec034e9f77c409e62", NULL};
 
 static const char *const ed_priv[] = {
     "080112407e0830617c4a7de83925dfb2694556b12936c477a0e1feb2e148ec9d",
     "a60fee7d1ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d4",
-    "74fce27e",
-    NULL};
+    "74fce27e", NULL};
 
 static const char *const ed_pub[] = {
     "080112201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d4",
-    "74fce27e",
-    NULL};
+    "74fce27e", NULL};
 
 static const char *const secp_priv[] = {
     "0802122053dadf1d5a164d6b4acdb15e24aa4c5b1d3461bdbd42abedb0a4404d",
-    "56ced8fb",
-    NULL};
+    "56ced8fb", NULL};
 
 static const char *const secp_pub[] = {
     "08021221037777e994e452c21604f91de093ce415f5432f701dd8cd1a7a6fea0",
-    "e630bfca99",
-    NULL};
+    "e630bfca99", NULL};
 
 static const char *const rsa_priv[] = {
     "080012ae123082092a0201000282020100e1beab071d08200bde24eef00d0494",
@@ -147,8 +142,7 @@ static const char *const rsa_pub[] = {
     "5224269bbe1b0203010001",
     NULL};
 
-static size_t unhex_parts(const char *const *parts, uint8_t *out,
-                          size_t cap) {
+static size_t unhex_parts(const char *const *parts, uint8_t *out, size_t cap) {
   size_t n = 0;
   for (int i = 0; parts[i]; i++) {
     size_t k = strlen(parts[i]) / 2;
@@ -241,8 +235,7 @@ static void check_vector(const vec *v) {
   /* the spec key signs, and the spec public key verifies */
   uint8_t sig[LP2P_SIG_MAX];
   size_t sl = sizeof(sig);
-  assert_int_equal(lp2p_key_sign(&k, (const uint8_t *)"hello", 5, sig, &sl),
-                   0);
+  assert_int_equal(lp2p_key_sign(&k, (const uint8_t *)"hello", 5, sig, &sl), 0);
   assert_int_equal(lp2p_key_verify(&p, (const uint8_t *)"hello", 5, sig, sl),
                    0);
 }
@@ -358,8 +351,7 @@ static void test_kat_foreign_ecdsa_signatures(void **state) {
   sl = unhex(kat_secp_high_s, sig, sizeof(sig));
   assert_int_equal(lp2p_key_verify(&k.pub, m, mn, sig, sl), 0);
   sig[sl - 1] ^= 1;
-  assert_int_equal(lp2p_key_verify(&k.pub, m, mn, sig, sl),
-                   LP2P_ERR_SIGNATURE);
+  assert_int_equal(lp2p_key_verify(&k.pub, m, mn, sig, sl), LP2P_ERR_SIGNATURE);
 }
 
 static void test_ed25519_legacy_96(void **state) {
@@ -489,9 +481,9 @@ static void test_malformed_keys(void **state) {
   b[5 + 1050 + 100] ^= 0x10;
   /* a non-minimal INTEGER (version 0 as 02 02 00 00) is not DER */
   static uint8_t c[LP2P_PRIVKEY_PB_MAX + 1];
-  memcpy(c, b, 9);          /* 08 00 12 ae 12 30 82 09 2a */
-  c[3] = 0xaf;              /* Data length + 1 */
-  c[8] = 0x2b;              /* SEQUENCE length + 1 */
+  memcpy(c, b, 9); /* 08 00 12 ae 12 30 82 09 2a */
+  c[3] = 0xaf;     /* Data length + 1 */
+  c[8] = 0x2b;     /* SEQUENCE length + 1 */
   c[9] = 0x02;
   c[10] = 0x02;
   c[11] = 0x00;

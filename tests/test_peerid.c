@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +32,8 @@ static int parse(lp2p_peerid *id, const char *s) {
 static const char *spec_cid =
     "bafzbeie5745rpv2m6tjyuugywy4d5ewrqgqqhfnf445he3omzpjbx5xqxe";
 static const char *spec_qm = "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N";
-static const char *spec_ed = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
+static const char *spec_ed =
+    "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 
 static void test_spec_examples(void **state) {
   (void)state;
@@ -59,8 +61,8 @@ static void test_spec_examples(void **state) {
   assert_int_equal(k.type, LP2P_KEY_ED25519);
   assert_int_equal(k.len, 32);
   uint8_t want[32];
-  unhex("2ffa35a99d3a3cfbb17bb7c1dc5561b18a8dcca4df38dc613ea859c37eb1336b", want,
-        32);
+  unhex("2ffa35a99d3a3cfbb17bb7c1dc5561b18a8dcca4df38dc613ea859c37eb1336b",
+        want, 32);
   assert_memory_equal(k.data, want, 32);
   assert_true(lp2p_peerid_matches_pubkey(&c, &k));
   assert_int_equal(lp2p_peerid_pubkey(&a, &k), LP2P_ERR_NOT_FOUND);
@@ -74,14 +76,17 @@ static void test_other_multibases(void **state) {
   assert_int_equal(parse(&a, spec_ed), 0);
   /* the same CIDv1 in base36 and base58btc multibase */
   assert_int_equal(
-      parse(&b, "k51qzi5uqu5dhdmyb9bd18pypu2wp5lpv2xnskfmrqa4lb5knqryrotb05e7or"),
+      parse(&b,
+            "k51qzi5uqu5dhdmyb9bd18pypu2wp5lpv2xnskfmrqa4lb5knqryrotb05e7or"),
       0);
   assert_true(lp2p_peerid_equal(&a, &b));
   assert_int_equal(
       parse(&b, "z5AanNVJCxnJ4fhdT9DsSUYvwjgHpsJ4pn4bueg8bvDe6b1tDj9rmdk"), 0);
   assert_true(lp2p_peerid_equal(&a, &b));
   assert_int_equal(
-      parse(&b, "bafzaajaiaejcal72gwuz2or47oyxxn6b3rkwdmmkrxgkjxzy3rqt5kczyn7lcm3l"),
+      parse(
+          &b,
+          "bafzaajaiaejcal72gwuz2or47oyxxn6b3rkwdmmkrxgkjxzy3rqt5kczyn7lcm3l"),
       0);
   assert_true(lp2p_peerid_equal(&a, &b));
 }

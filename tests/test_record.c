@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,8 +130,7 @@ static void test_seal_open_all_types(void **state) {
     assert_true(lp2p_pubkey_equal(&v.key, &k.pub));
     /* the view points into the input */
     assert_true(v.payload >= env && v.payload + v.payload_len <= env + n);
-    assert_true(v.signature >= env &&
-                v.signature + v.signature_len <= env + n);
+    assert_true(v.signature >= env && v.signature + v.signature_len <= env + n);
   }
 }
 
@@ -157,9 +157,8 @@ static void test_generic_envelope(void **state) {
   assert_int_equal(lp2p_envelope_open(env, n, LP2P_PEER_RECORD_DOMAIN, &v),
                    LP2P_ERR_SIGNATURE);
   /* empty payload type and payload are omitted and still sign */
-  assert_int_equal(lp2p_envelope_seal(&k, "d", NULL, 0, NULL, 0, env,
-                                      sizeof(env), &n),
-                   0);
+  assert_int_equal(
+      lp2p_envelope_seal(&k, "d", NULL, 0, NULL, 0, env, sizeof(env), &n), 0);
   assert_int_equal(lp2p_envelope_open(env, n, "d", &v), 0);
   assert_int_equal(v.payload_len, 0);
   assert_int_equal(v.payload_type_len, 0);
@@ -171,9 +170,9 @@ static void test_generic_envelope(void **state) {
   assert_int_equal(lp2p_peer_record_open(env, n, &rec, NULL),
                    LP2P_ERR_UNSUPPORTED);
   /* bad arguments */
-  assert_int_equal(lp2p_envelope_seal(&k, "", NULL, 0, NULL, 0, env,
-                                      sizeof(env), &n),
-                   LP2P_ERR_INVAL);
+  assert_int_equal(
+      lp2p_envelope_seal(&k, "", NULL, 0, NULL, 0, env, sizeof(env), &n),
+      LP2P_ERR_INVAL);
   assert_int_equal(lp2p_envelope_open(env, n, NULL, &v), LP2P_ERR_INVAL);
 }
 
@@ -293,9 +292,8 @@ static void test_record_codec(void **state) {
   static uint8_t buf[LP2P_PEER_RECORD_ADDRS_MAX * 64 + 256];
   size_t n;
   /* seq 0 is omitted; the record starts with the peer id field */
-  assert_int_equal(lp2p_peer_record_encode(&id, 0, NULL, 0, buf, sizeof(buf),
-                                           &n),
-                   0);
+  assert_int_equal(
+      lp2p_peer_record_encode(&id, 0, NULL, 0, buf, sizeof(buf), &n), 0);
   assert_int_equal(n, 2 + id.len);
   assert_int_equal(lp2p_peer_record_decode(&rec, buf, n), 0);
   assert_int_equal(rec.seq, 0);
@@ -304,9 +302,8 @@ static void test_record_codec(void **state) {
   size_t need;
   assert_int_equal(lp2p_peer_record_encode(&id, 1, addrs, 2, buf, 10, &need),
                    LP2P_ERR_NOSPACE);
-  assert_int_equal(lp2p_peer_record_encode(&id, 1, addrs, 2, buf, sizeof(buf),
-                                           &n),
-                   0);
+  assert_int_equal(
+      lp2p_peer_record_encode(&id, 1, addrs, 2, buf, sizeof(buf), &n), 0);
   assert_int_equal(need, n);
   /* the address limit, both ways */
   assert_int_equal(lp2p_peer_record_encode(&id, 1, addrs,
@@ -355,28 +352,28 @@ static void test_envelope_limits(void **state) {
   assert_int_equal(lp2p_envelope_seal(&k, "d", NULL, 0, payload,
                                       LP2P_ENVELOPE_MAX, out, sizeof(out), &n),
                    LP2P_ERR_LIMIT);
-  assert_int_equal(lp2p_envelope_seal(&k, "d", NULL, 0, payload, 8000, out,
-                                      sizeof(out), &n),
-                   0);
+  assert_int_equal(
+      lp2p_envelope_seal(&k, "d", NULL, 0, payload, 8000, out, sizeof(out), &n),
+      0);
   assert_true(n <= LP2P_ENVELOPE_MAX);
   lp2p_envelope_view v;
   assert_int_equal(lp2p_envelope_open(out, n, "d", &v), 0);
   /* too small an output buffer: NOSPACE and the size needed */
   size_t need;
-  assert_int_equal(lp2p_envelope_seal(&k, "d", NULL, 0, payload, 8000, out, 100,
-                                      &need),
-                   LP2P_ERR_NOSPACE);
+  assert_int_equal(
+      lp2p_envelope_seal(&k, "d", NULL, 0, payload, 8000, out, 100, &need),
+      LP2P_ERR_NOSPACE);
   assert_int_equal(need, n);
   char dom[LP2P_ENVELOPE_DOMAIN_MAX + 2];
   memset(dom, 'a', sizeof(dom) - 1);
   dom[sizeof(dom) - 1] = 0;
-  assert_int_equal(lp2p_envelope_seal(&k, dom, NULL, 0, payload, 1, out,
-                                      sizeof(out), &n),
-                   LP2P_ERR_INVAL);
+  assert_int_equal(
+      lp2p_envelope_seal(&k, dom, NULL, 0, payload, 1, out, sizeof(out), &n),
+      LP2P_ERR_INVAL);
   dom[LP2P_ENVELOPE_DOMAIN_MAX] = 0;
-  assert_int_equal(lp2p_envelope_seal(&k, dom, NULL, 0, payload, 1, out,
-                                      sizeof(out), &n),
-                   0);
+  assert_int_equal(
+      lp2p_envelope_seal(&k, dom, NULL, 0, payload, 1, out, sizeof(out), &n),
+      0);
   assert_int_equal(lp2p_envelope_open(out, n, dom, &v), 0);
 }
 

@@ -49,8 +49,8 @@ LP2P_API int lp2p_peerid_parse(lp2p_peerid *out, const char *text, size_t n);
  * into out[0..cap). `*len` gets the characters written; a NUL follows them
  * when there is room (cap LP2P_PEERID_TEXT_MAX always suffices). Returns 0
  * or one of: LP2P_ERR_NOSPACE, LP2P_ERR_INVAL. */
-LP2P_API int lp2p_peerid_to_base58(const lp2p_peerid *id, char *out,
-                                   size_t cap, size_t *len);
+LP2P_API int lp2p_peerid_to_base58(const lp2p_peerid *id, char *out, size_t cap,
+                                   size_t *len);
 
 /** Write the CIDv1 (libp2p-key) text form in base32 ("bafz..."); same
  * conventions and errors as lp2p_peerid_to_base58. */

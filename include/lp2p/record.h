@@ -24,8 +24,8 @@ extern "C" {
 
 /** An opened, verified envelope. */
 typedef struct lp2p_envelope_view {
-  lp2p_pubkey key;     /**< the signer's public key (copied) */
-  lp2p_peerid signer;  /**< peer id derived from `key` */
+  lp2p_pubkey key;             /**< the signer's public key (copied) */
+  lp2p_peerid signer;          /**< peer id derived from `key` */
   const uint8_t *payload_type; /**< into the input; may be NULL if empty */
   size_t payload_type_len;
   const uint8_t *payload; /**< into the input; may be NULL if empty */

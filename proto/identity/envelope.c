@@ -149,9 +149,8 @@ int lp2p_envelope_open(const uint8_t *p, size_t n, const char *expected_domain,
     /* payload_type + payload are inside an input of at most
      * LP2P_ENVELOPE_MAX bytes, so they fit the buffer. */
     uint8_t buf[SIGBUF_MAX];
-    size_t bl =
-        signed_bytes(buf, expected_domain, dl, v.payload_type,
-                     v.payload_type_len, v.payload, v.payload_len);
+    size_t bl = signed_bytes(buf, expected_domain, dl, v.payload_type,
+                             v.payload_type_len, v.payload, v.payload_len);
     if (lp2p_key_verify(&v.key, buf, bl, v.signature, v.signature_len) != 0)
       return LP2P_ERR_SIGNATURE;
   }

@@ -9,8 +9,8 @@
 int lp2p_peer_record_encode(const lp2p_peerid *id, uint64_t seq,
                             const lp2p_maddr *addrs, size_t naddrs,
                             uint8_t *out, size_t cap, size_t *len) {
-  if (!id || id->len == 0 || id->len > LP2P_PEERID_MAX ||
-      (naddrs && !addrs) || (!out && cap))
+  if (!id || id->len == 0 || id->len > LP2P_PEERID_MAX || (naddrs && !addrs) ||
+      (!out && cap))
     return LP2P_ERR_INVAL;
   if (naddrs > LP2P_PEER_RECORD_ADDRS_MAX)
     return LP2P_ERR_LIMIT;
@@ -51,8 +51,7 @@ static int address_info(const uint8_t *p, size_t n, const uint8_t **ma,
   return rc < 0 ? LP2P_ERR_PARSE : 0;
 }
 
-int lp2p_peer_record_decode(lp2p_peer_record *rec, const uint8_t *p,
-                            size_t n) {
+int lp2p_peer_record_decode(lp2p_peer_record *rec, const uint8_t *p, size_t n) {
   if (!rec || (!p && n))
     return LP2P_ERR_INVAL;
   rec->peer_id.len = 0;
@@ -119,21 +118,20 @@ fail:
 }
 
 int lp2p_peer_record_seal(const lp2p_privkey *k, uint64_t seq,
-                          const lp2p_maddr *addrs, size_t naddrs,
-                          uint8_t *out, size_t cap, size_t *len) {
+                          const lp2p_maddr *addrs, size_t naddrs, uint8_t *out,
+                          size_t cap, size_t *len) {
   lp2p_peerid id;
   if (!k || lp2p_peerid_from_pubkey(&id, &k->pub) != 0)
     return LP2P_ERR_INVAL;
   uint8_t rec[LP2P_ENVELOPE_MAX];
   size_t rlen;
-  int rc = lp2p_peer_record_encode(&id, seq, addrs, naddrs, rec, sizeof(rec),
-                                   &rlen);
+  int rc =
+      lp2p_peer_record_encode(&id, seq, addrs, naddrs, rec, sizeof(rec), &rlen);
   if (rc)
     return rc == LP2P_ERR_NOSPACE ? LP2P_ERR_LIMIT : rc;
-  return lp2p_envelope_seal(k, LP2P_PEER_RECORD_DOMAIN,
-                            LP2P_PEER_RECORD_PAYLOAD_TYPE,
-                            LP2P_PEER_RECORD_PAYLOAD_TYPE_LEN, rec, rlen, out,
-                            cap, len);
+  return lp2p_envelope_seal(
+      k, LP2P_PEER_RECORD_DOMAIN, LP2P_PEER_RECORD_PAYLOAD_TYPE,
+      LP2P_PEER_RECORD_PAYLOAD_TYPE_LEN, rec, rlen, out, cap, len);
 }
 
 int lp2p_peer_record_open(const uint8_t *p, size_t n, lp2p_peer_record *rec,

@@ -14,8 +14,8 @@ int lp2p_peerid_from_pubkey(lp2p_peerid *out, const lp2p_pubkey *k) {
     return LP2P_ERR_INVAL;
   /* Spec: at most 42 bytes -> identity multihash, else sha2-256. */
   int rc = n <= LP2P_PEERID_INLINE_MAX
-               ? lp2p_multihash_identity(pb, n, out->bytes,
-                                         sizeof(out->bytes), &out->len)
+               ? lp2p_multihash_identity(pb, n, out->bytes, sizeof(out->bytes),
+                                         &out->len)
                : lp2p_multihash_sha256(pb, n, out->bytes, sizeof(out->bytes),
                                        &out->len);
   return rc ? LP2P_ERR_INVAL : 0;
@@ -92,8 +92,8 @@ int lp2p_peerid_to_cid_base32(const lp2p_peerid *id, char *out, size_t cap,
   size_t clen;
   if (!valid(id) || (!out && cap))
     return LP2P_ERR_INVAL;
-  if (lp2p_cid_encode(LP2P_CID_LIBP2P_KEY, id->bytes, id->len, cid,
-                      sizeof(cid), &clen) != 0)
+  if (lp2p_cid_encode(LP2P_CID_LIBP2P_KEY, id->bytes, id->len, cid, sizeof(cid),
+                      &clen) != 0)
     return LP2P_ERR_INVAL;
   int rc = lp2p_cid_to_text(LP2P_BASE32, cid, clen, out, cap, len);
   return rc == LP2P_ERR_NOSPACE ? rc : rc ? LP2P_ERR_INVAL : 0;
