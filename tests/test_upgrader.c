@@ -1,0 +1,920 @@
+/* Upgrader tests: two upgraders shuttled through a seeded random
+ * re-chunking pipe (1 byte .. 64 KiB pieces, random partial out_consume),
+ * with a small application on top that opens streams, negotiates their
+ * protocols and moves data end to end. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lp2p/upgrader.h"
+
+/* ---- keys ---------------------------------------------------------------- */
+
+static lp2p_privkey keys[3];
+static int keys_ready[3];
+
+static const lp2p_privkey *key(int i) {
+  if (!keys_ready[i]) {
+    lp2p_rng_chacha st;
+    lp2p_rng r;
+    lp2p_rng_chacha_init(&st, 0x75706772u, (uint64_t)i, &r);
+    assert_int_equal(lp2p_key_generate(&keys[i], LP2P_KEY_ED25519, 0, &r), 0);
+    keys_ready[i] = 1;
+  }
+  return &keys[i];
+}
+
+static lp2p_peerid peer_of(int i) {
+  lp2p_peerid id;
+  assert_int_equal(lp2p_peerid_from_pubkey(&id, &key(i)->pub), 0);
+  return id;
+}
+
+/* ---- byte pipe ------------------------------------------------------------- */
+
+typedef struct buf {
+  uint8_t *p;
+  size_t off, len, cap;
+} buf;
+
+static void buf_put(buf *b, const uint8_t *p, size_t n) {
+  if (!n)
+    return;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 4096;
+    while (cap < b->len + n)
+      cap *= 2;
+    b->p = realloc(b->p, cap);
+    assert_non_null(b->p);
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, p, n);
+  b->len += n;
+}
+static size_t buf_left(const buf *b) { return b->len - b->off; }
+static void buf_free(buf *b) {
+  free(b->p);
+  memset(b, 0, sizeof *b);
+}
+
+/* ---- the application on each side ---------------------------------------- */
+
+#define STREAMS 8
+
+typedef struct app_stream {
+  int used;
+  uint32_t id;
+  int negotiated, failed, fail_err, closed, remote_closed, close_sent;
+  char proto[64];
+  const uint8_t *send; /* outbound data (dialer streams) */
+  size_t send_len, sent;
+  int echo;            /* listener streams echo what they read */
+  buf recv;            /* everything read */
+  size_t echoed;
+} app_stream;
+
+typedef struct node {
+  lp2p_upgrader *u;
+  buf *tx;
+  int identified, ready, early, closed, closed_err, eof_fed, fatal;
+  char sec[32];
+  lp2p_peerid peer;
+  const char *const *serve;
+  size_t nserve;
+  app_stream s[STREAMS];
+  int events_after_close;
+} node;
+
+typedef struct world {
+  node n[2];
+  buf wire[2];
+  lp2p_rng_chacha st;
+  lp2p_rng r;
+  lp2p_tstamp now;
+} world;
+
+static size_t piece(world *w, size_t max) {
+  if (!max)
+    return 0;
+  unsigned e = (unsigned)lp2p_rng_below(&w->r, 17);
+  size_t k = 1 + (size_t)lp2p_rng_below(&w->r, (uint64_t)1 << e);
+  return k < max ? k : max;
+}
+
+static app_stream *app_find(node *n, uint32_t id, int create) {
+  for (int i = 0; i < STREAMS; i++)
+    if (n->s[i].used && n->s[i].id == id)
+      return &n->s[i];
+  if (!create)
+    return NULL;
+  for (int i = 0; i < STREAMS; i++)
+    if (!n->s[i].used) {
+      memset(&n->s[i], 0, sizeof n->s[i]);
+      n->s[i].used = 1;
+      n->s[i].id = id;
+      return &n->s[i];
+    }
+  fail_msg("too many streams");
+  return NULL;
+}
+
+static void on_event(world *w, node *n, const lp2p_upgrader_event *ev) {
+  if (n->closed)
+    n->events_after_close++;
+  switch (ev->type) {
+  case LP2P_UPGRADER_EV_PEER_IDENTIFIED:
+    assert_false(n->identified);
+    n->identified = 1;
+    n->peer = *ev->peer;
+    assert_true(lp2p_peerid_matches_pubkey(ev->peer, ev->key));
+    assert_true(ev->protocol_len < sizeof n->sec);
+    strcpy(n->sec, ev->protocol);
+    break;
+  case LP2P_UPGRADER_EV_READY:
+    assert_true(n->identified);
+    assert_false(n->ready);
+    n->ready = 1;
+    n->early = ev->early_muxer;
+    assert_string_equal(ev->protocol, "/yamux/1.0.0");
+    break;
+  case LP2P_UPGRADER_EV_CLOSED:
+    assert_false(n->closed);
+    n->closed = 1;
+    n->closed_err = ev->err;
+    assert_int_equal(ev->err, lp2p_upgrader_last_error(n->u));
+    break;
+  case LP2P_UPGRADER_EV_STREAM_NEGOTIATED: {
+    app_stream *s = app_find(n, ev->stream_id, 0);
+    assert_non_null(s);
+    assert_false(s->negotiated);
+    s->negotiated = 1;
+    assert_int_equal(strlen(ev->protocol), ev->protocol_len);
+    strcpy(s->proto, ev->protocol);
+    break;
+  }
+  case LP2P_UPGRADER_EV_STREAM_NEGOTIATION_FAILED: {
+    app_stream *s = app_find(n, ev->stream_id, 0);
+    assert_non_null(s);
+    s->failed = 1;
+    s->fail_err = ev->err;
+    break;
+  }
+  case LP2P_UPGRADER_EV_YAMUX: {
+    const lp2p_yamux_event *y = &ev->yamux;
+    if (y->type == LP2P_YAMUX_EV_STREAM_OPENED) {
+      app_stream *s = app_find(n, y->stream_id, 1);
+      s->echo = n->serve != NULL; /* without handlers: a silent peer */
+      if (n->serve) {
+        int r = lp2p_upgrader_stream_handle(n->u, w->now, y->stream_id,
+                                            n->serve, n->nserve);
+        if (r == LP2P_ERR_NOMEM)
+          n->fatal = r;
+        else if (r == LP2P_ERR_STATE) /* only once the connection died */
+          assert_true(lp2p_upgrader_last_error(n->u) < 0);
+        else
+          assert_int_equal(r, 0);
+      }
+    } else if (y->type == LP2P_YAMUX_EV_STREAM_REMOTE_CLOSED) {
+      app_stream *s = app_find(n, y->stream_id, 0);
+      if (s)
+        s->remote_closed = 1;
+    } else if (y->type == LP2P_YAMUX_EV_STREAM_CLOSED ||
+               y->type == LP2P_YAMUX_EV_STREAM_RESET) {
+      app_stream *s = app_find(n, y->stream_id, 0);
+      if (s)
+        s->closed = 1;
+    }
+    break;
+  }
+  default:
+    fail_msg("unexpected event %d", ev->type);
+  }
+}
+
+/* Application work on one node: read streams, echo, send, close. */
+static int app_step(world *w, node *n) {
+  int moved = 0;
+  if (!n->ready || n->closed || n->fatal)
+    return 0;
+  for (int i = 0; i < STREAMS; i++) {
+    app_stream *s = &n->s[i];
+    if (!s->used || s->closed || s->failed)
+      continue;
+    size_t len;
+    const uint8_t *d;
+    while ((d = lp2p_upgrader_stream_read_peek(n->u, s->id, &len)) != NULL) {
+      size_t k = lp2p_rng_below(&w->r, 2) ? len : piece(w, len);
+      buf_put(&s->recv, d, k);
+      int r = lp2p_upgrader_stream_read_consume(n->u, w->now, s->id, k);
+      if (r == LP2P_ERR_NOMEM) {
+        n->fatal = r;
+        return 1;
+      }
+      assert_int_equal(r, 0);
+      moved = 1;
+    }
+    const uint8_t *src = s->echo ? s->recv.p : s->send;
+    size_t total = s->echo ? s->recv.len : s->send_len;
+    size_t *done = s->echo ? &s->echoed : &s->sent;
+    if (*done < total) {
+      lp2p_ssize r = lp2p_upgrader_stream_write(n->u, w->now, s->id,
+                                                src + *done,
+                                                piece(w, total - *done));
+      if (r == LP2P_ERR_NOMEM) {
+        n->fatal = (int)r;
+        return 1;
+      }
+      if (r == LP2P_ERR_AGAIN)
+        continue;
+      assert_true(r >= 0);
+      *done += (size_t)r;
+      moved |= r > 0;
+    }
+    int finished = s->echo ? s->remote_closed : 1;
+    if (*done == total && finished && !s->close_sent &&
+        (s->echo || s->send)) {
+      int r = lp2p_upgrader_stream_close(n->u, w->now, s->id);
+      if (r == LP2P_ERR_NOMEM) {
+        n->fatal = r;
+        return 1;
+      }
+      if (r == 0) {
+        s->close_sent = 1;
+        moved = 1;
+      } else {
+        assert_int_equal(r, LP2P_ERR_AGAIN);
+      }
+    }
+  }
+  return moved;
+}
+
+static int node_step(world *w, int i) {
+  node *n = &w->n[i], *o = &w->n[1 - i];
+  buf *in = &w->wire[1 - i];
+  int moved = 0;
+  if (!n->u)
+    return 0;
+  size_t len;
+  const uint8_t *p;
+  while ((p = lp2p_upgrader_out_peek(n->u, &len)) != NULL) {
+    assert_true(lp2p_upgrader_state(n->u) & LP2P_STATE_HAS_OUTPUT);
+    size_t k = lp2p_rng_below(&w->r, 2) ? len : piece(w, len);
+    buf_put(&w->wire[i], p, k);
+    lp2p_upgrader_out_consume(n->u, k);
+    moved = 1;
+  }
+  if (buf_left(in) && !n->fatal) {
+    size_t k = piece(w, buf_left(in));
+    lp2p_ssize r = lp2p_upgrader_feed(n->u, w->now, in->p + in->off, k);
+    if (r < 0) {
+      assert_int_equal(r, LP2P_ERR_NOMEM);
+      n->fatal = (int)r;
+    } else {
+      assert_true((size_t)r <= k);
+      in->off += (size_t)r;
+      moved |= r > 0;
+    }
+  }
+  if (lp2p_upgrader_next_timeout(n->u) <= w->now && !n->fatal) {
+    int r = lp2p_upgrader_handle_timeout(n->u, w->now);
+    if (r)
+      n->fatal = r;
+    moved = 1;
+  }
+  lp2p_upgrader_event ev;
+  while (lp2p_upgrader_poll_event(n->u, &ev)) {
+    on_event(w, n, &ev);
+    moved = 1;
+  }
+  moved |= app_step(w, n);
+  /* The peer is done writing (closing and drained, or dead): EOF. */
+  unsigned os = o->u ? lp2p_upgrader_state(o->u) : LP2P_STATE_CLOSED;
+  int o_shut = !(os & LP2P_STATE_HAS_OUTPUT) &&
+               ((os & (LP2P_STATE_CLOSING | LP2P_STATE_CLOSED)) || o->fatal);
+  if (o_shut && !buf_left(in) && !n->eof_fed && !n->fatal) {
+    n->eof_fed = 1;
+    assert_int_equal(lp2p_upgrader_feed_eof(n->u, w->now), 0);
+    moved = 1;
+  }
+  return moved;
+}
+
+static void run(world *w, int rounds) {
+  int idle = 0;
+  for (int r = 0; r < rounds && idle < 6; r++) {
+    int m = node_step(w, (int)lp2p_rng_below(&w->r, 2));
+    m |= node_step(w, 0);
+    m |= node_step(w, 1);
+    idle = m ? 0 : idle + 1;
+    w->now += 1000;
+  }
+}
+
+static void base_cfg(lp2p_upgrader_config *c, int keyi) {
+  lp2p_upgrader_config_default(c);
+  c->identity = key(keyi);
+}
+
+static void world_init(world *w, uint64_t seed, const lp2p_upgrader_config *dc,
+                       const lp2p_upgrader_config *lc, const lp2p_mem *mem,
+                       lp2p_rng *rngs) {
+  memset(w, 0, sizeof *w);
+  lp2p_rng_chacha_init(&w->st, seed, 1, &w->r);
+  w->now = 1000;
+  w->n[0].tx = &w->wire[0];
+  w->n[1].tx = &w->wire[1];
+  assert_int_equal(lp2p_upgrader_new(&w->n[0].u, 1, dc, mem, &rngs[0], w->now),
+                   0);
+  assert_int_equal(lp2p_upgrader_new(&w->n[1].u, 0, lc, mem, &rngs[1], w->now),
+                   0);
+}
+
+static void world_free(world *w) {
+  for (int i = 0; i < 2; i++) {
+    lp2p_upgrader_free(w->n[i].u);
+    for (int j = 0; j < STREAMS; j++)
+      buf_free(&w->n[i].s[j].recv);
+    buf_free(&w->wire[i]);
+  }
+}
+
+typedef struct rngs {
+  lp2p_rng_chacha st[2];
+  lp2p_rng r[2];
+} rngs;
+
+static void rngs_init(rngs *g, uint64_t seed) {
+  lp2p_rng_chacha_init(&g->st[0], seed, 10, &g->r[0]);
+  lp2p_rng_chacha_init(&g->st[1], seed, 11, &g->r[1]);
+}
+
+static uint8_t *pattern(size_t n, uint8_t salt) {
+  uint8_t *p = malloc(n ? n : 1);
+  assert_non_null(p);
+  for (size_t i = 0; i < n; i++)
+    p[i] = (uint8_t)(i * 131u + salt + (i >> 9));
+  return p;
+}
+
+static const char *const SERVE[] = {"/echo/1.0.0", "/ipfs/ping/1.0.0"};
+
+/* Full upgrade, then `nstreams` streams each sending `bytes` to the echo
+ * server and reading it back. */
+static void full_case_sec(uint64_t seed, lp2p_upgrader_config *dc,
+                          lp2p_upgrader_config *lc, int expect_early,
+                          int lazy, int nstreams, size_t bytes,
+                          const char *sec) {
+  rngs g;
+  rngs_init(&g, seed);
+  lp2p_mem_counting c;
+  lp2p_mem_counting_init(&c, NULL);
+  world w;
+  world_init(&w, seed, dc, lc, &c.mem, g.r);
+  w.n[1].serve = SERVE;
+  w.n[1].nserve = 2;
+  run(&w, 20000);
+  for (int i = 0; i < 2; i++) {
+    assert_false(w.n[i].closed);
+    assert_true(w.n[i].identified);
+    assert_true(w.n[i].ready);
+    assert_int_equal(w.n[i].early, expect_early);
+    assert_string_equal(w.n[i].sec, sec);
+  }
+  lp2p_peerid p0 = peer_of(0), p1 = peer_of(1);
+  assert_true(lp2p_peerid_equal(&w.n[0].peer, &p1));
+  assert_true(lp2p_peerid_equal(&w.n[1].peer, &p0));
+  assert_true(lp2p_peerid_equal(lp2p_upgrader_remote_peer(w.n[0].u), &p1));
+  uint8_t *data[STREAMS];
+  for (int k = 0; k < nstreams; k++) {
+    uint32_t id;
+    assert_int_equal(lp2p_upgrader_stream_open(w.n[0].u, w.now, &id), 0);
+    app_stream *s = app_find(&w.n[0], id, 1);
+    data[k] = pattern(bytes, (uint8_t)k);
+    s->send = data[k];
+    s->send_len = bytes;
+    const char *want[] = {k % 2 ? "/nope/1" : "/echo/1.0.0", "/echo/1.0.0"};
+    size_t nwant = lazy ? 1 : 2;
+    if (lazy)
+      want[0] = "/echo/1.0.0";
+    assert_int_equal(lp2p_upgrader_stream_select(w.n[0].u, w.now, id, want,
+                                                 nwant, lazy),
+                     0);
+    assert_true(lp2p_upgrader_stream_negotiating(w.n[0].u, id));
+  }
+  run(&w, 200000);
+  for (int k = 0; k < nstreams; k++) {
+    app_stream *s = &w.n[0].s[k];
+    assert_true(s->used);
+    assert_true(s->negotiated);
+    assert_string_equal(s->proto, "/echo/1.0.0");
+    assert_int_equal(s->recv.len, bytes);
+    if (bytes)
+      assert_memory_equal(s->recv.p, data[k], bytes);
+    assert_true(s->closed);
+    app_stream *e = app_find(&w.n[1], s->id, 0);
+    assert_non_null(e);
+    assert_true(e->negotiated);
+    assert_string_equal(e->proto, "/echo/1.0.0");
+    assert_int_equal(e->recv.len, bytes);
+    free(data[k]);
+  }
+  /* clean close: GoAway, secure channel close, both CLOSED with 0 */
+  assert_int_equal(lp2p_upgrader_close(w.n[0].u, w.now), 0);
+  run(&w, 20000);
+  for (int i = 0; i < 2; i++) {
+    assert_true(w.n[i].closed);
+    assert_int_equal(w.n[i].closed_err, 0);
+    assert_int_equal(w.n[i].events_after_close, 0);
+    assert_int_equal(lp2p_upgrader_state(w.n[i].u), LP2P_STATE_CLOSED);
+  }
+  world_free(&w);
+  assert_int_equal(c.live_bytes, 0);
+  assert_int_equal(c.live_allocs, 0);
+}
+
+static void upgrade_only(uint64_t seed, lp2p_upgrader_config *dc,
+                         lp2p_upgrader_config *lc, const uint8_t *garbage,
+                         size_t glen, int *err0, int *err1);
+
+static void full_case(uint64_t seed, lp2p_upgrader_config *dc,
+                      lp2p_upgrader_config *lc, int expect_early, int lazy,
+                      int nstreams, size_t bytes) {
+  full_case_sec(seed, dc, lc, expect_early, lazy, nstreams, bytes, "/noise");
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void test_noise_early_muxer(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc, lc;
+  base_cfg(&dc, 0);
+  base_cfg(&lc, 1);
+  lp2p_peerid want = peer_of(1);
+  dc.expected_peer = &want;
+  full_case(1, &dc, &lc, 1, 0, 2, 3000);
+}
+
+static void test_noise_muxer_via_multistream(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc, lc;
+  base_cfg(&dc, 0);
+  base_cfg(&lc, 1);
+  lc.early_muxer = 0; /* the listener does not offer it: fall back */
+  full_case(2, &dc, &lc, 0, 0, 2, 3000);
+  base_cfg(&lc, 1);
+  dc.early_muxer = 0;
+  full_case(3, &dc, &lc, 0, 0, 1, 100);
+}
+
+static void test_noise_lazy(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc, lc;
+  base_cfg(&dc, 0);
+  base_cfg(&lc, 1);
+  dc.lazy = 1;
+  dc.early_muxer = 0;
+  full_case(4, &dc, &lc, 0, 1, 3, 5000);
+  dc.early_muxer = 1;
+  full_case(5, &dc, &lc, 1, 1, 1, 0);
+}
+
+static void test_plaintext(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc, lc;
+  base_cfg(&dc, 0);
+  base_cfg(&lc, 1);
+  dc.security = LP2P_UPGRADER_SECURITY_PLAINTEXT;
+  lc.security = LP2P_UPGRADER_SECURITY_PLAINTEXT;
+  lp2p_peerid want = peer_of(1);
+  dc.expected_peer = &want;
+  /* no Noise, so the muxer always goes through multistream-select */
+  full_case_sec(30, &dc, &lc, 0, 0, 2, 4000, "/plaintext/2.0.0");
+  dc.lazy = 1;
+  full_case_sec(31, &dc, &lc, 0, 1, 3, 70000, "/plaintext/2.0.0");
+  /* both offered, listener only plaintext: `na` for /noise, then plaintext */
+  dc.lazy = 0;
+  dc.security = LP2P_UPGRADER_SECURITY_NOISE_PLAINTEXT;
+  full_case_sec(32, &dc, &lc, 0, 0, 1, 10, "/plaintext/2.0.0");
+  /* both on both sides: the dialer's preference (Noise) wins */
+  lc.security = LP2P_UPGRADER_SECURITY_NOISE_PLAINTEXT;
+  full_case_sec(33, &dc, &lc, 1, 0, 1, 10, "/noise");
+}
+
+static void test_security_mismatch(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc, lc;
+  base_cfg(&dc, 0);
+  base_cfg(&lc, 1);
+  dc.security = LP2P_UPGRADER_SECURITY_PLAINTEXT;
+  int e0, e1;
+  upgrade_only(34, &dc, &lc, NULL, 0, &e0, &e1);
+  assert_int_equal(e0, LP2P_ERR_UNSUPPORTED);
+  assert_int_equal(e1, LP2P_ERR_EOF); /* the dialer hung up */
+  /* plaintext with the wrong expected peer */
+  lc.security = LP2P_UPGRADER_SECURITY_PLAINTEXT;
+  lp2p_peerid other = peer_of(2);
+  dc.expected_peer = &other;
+  upgrade_only(35, &dc, &lc, NULL, 0, &e0, &e1);
+  assert_int_equal(e0, LP2P_ERR_PEER_ID_MISMATCH);
+  assert_true(e1 < 0);
+}
+
+static void test_random_rechunking(void **st) {
+  (void)st;
+  for (uint64_t seed = 10; seed < 40; seed++) {
+    lp2p_upgrader_config dc, lc;
+    base_cfg(&dc, 0);
+    base_cfg(&lc, 1);
+    dc.early_muxer = seed & 1;
+    lc.early_muxer = (seed >> 1) & 1;
+    dc.lazy = (seed >> 2) & 1;
+    full_case(seed, &dc, &lc, (int)(seed & 1 && (seed >> 1) & 1),
+              (int)((seed >> 2) & 1), 1 + (int)(seed % 3),
+              (size_t)(seed * 977 % 20000));
+  }
+}
+
+static void test_large_transfer(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc, lc;
+  base_cfg(&dc, 0);
+  base_cfg(&lc, 1);
+  full_case(77, &dc, &lc, 1, 0, 2, 700000); /* beyond the 256 KiB window */
+}
+
+/* Upgrade only; returns both CLOSED reasons. */
+static void upgrade_only(uint64_t seed, lp2p_upgrader_config *dc,
+                         lp2p_upgrader_config *lc, const uint8_t *garbage,
+                         size_t glen, int *err0, int *err1) {
+  rngs g;
+  rngs_init(&g, seed);
+  lp2p_mem_counting c;
+  lp2p_mem_counting_init(&c, NULL);
+  world w;
+  world_init(&w, seed, dc, lc, &c.mem, g.r);
+  if (garbage) { /* a rogue dialer: replace its bytes with garbage */
+    lp2p_upgrader_free(w.n[0].u);
+    w.n[0].u = NULL;
+    buf_put(&w.wire[0], garbage, glen);
+  }
+  run(&w, 20000);
+  *err0 = w.n[0].closed ? w.n[0].closed_err : 1;
+  *err1 = w.n[1].closed ? w.n[1].closed_err : 1;
+  world_free(&w);
+  assert_int_equal(c.live_bytes, 0);
+}
+
+static void test_peer_id_mismatch(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc, lc;
+  base_cfg(&dc, 0);
+  base_cfg(&lc, 1);
+  lp2p_peerid other = peer_of(2);
+  dc.expected_peer = &other;
+  int e0, e1;
+  upgrade_only(5, &dc, &lc, NULL, 0, &e0, &e1);
+  assert_int_equal(e0, LP2P_ERR_PEER_ID_MISMATCH);
+  assert_true(e1 < 0); /* the listener sees the connection die */
+}
+
+static void test_garbage_before_multistream(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc, lc;
+  base_cfg(&dc, 0);
+  base_cfg(&lc, 1);
+  static const uint8_t tls_hello[] = {0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00,
+                                      0x00, 0xa1, 0x03, 0x03, 0x11, 0x22, 0x33,
+                                      0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
+                                      0xbb, 0xcc, 0xdd};
+  int e0, e1;
+  upgrade_only(6, &dc, &lc, tls_hello, sizeof tls_hello, &e0, &e1);
+  assert_int_equal(e1, LP2P_ERR_PROTO);
+  static const char http[] = "GET / HTTP/1.1\r\nHost: example.org\r\n"
+                             "User-Agent: test/1.0\r\nAccept: */*\r\n\r\n";
+  upgrade_only(7, &dc, &lc, (const uint8_t *)http, sizeof http - 1, &e0, &e1);
+  assert_int_equal(e1, LP2P_ERR_PROTO);
+  /* oversized multistream message */
+  static const uint8_t big[] = {0xff, 0x7f};
+  upgrade_only(8, &dc, &lc, big, sizeof big, &e0, &e1);
+  assert_int_equal(e1, LP2P_ERR_LIMIT);
+}
+
+static void test_timeout(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc;
+  base_cfg(&dc, 0);
+  dc.upgrade_timeout_ns = 5000;
+  rngs g;
+  rngs_init(&g, 9);
+  lp2p_upgrader *u = NULL;
+  assert_int_equal(lp2p_upgrader_new(&u, 1, &dc, NULL, &g.r[0], 100), 0);
+  assert_int_equal(lp2p_upgrader_next_timeout(u), 5100);
+  assert_int_equal(lp2p_upgrader_handle_timeout(u, 5099), 0);
+  assert_int_equal(lp2p_upgrader_last_error(u), 0);
+  assert_int_equal(lp2p_upgrader_handle_timeout(u, 5100), 0);
+  assert_int_equal(lp2p_upgrader_handle_timeout(u, 6000), 0);
+  assert_int_equal(lp2p_upgrader_last_error(u), LP2P_ERR_TIMEOUT);
+  lp2p_upgrader_event ev;
+  assert_int_equal(lp2p_upgrader_poll_event(u, &ev), 1);
+  assert_int_equal(ev.type, LP2P_UPGRADER_EV_CLOSED);
+  assert_int_equal(ev.err, LP2P_ERR_TIMEOUT);
+  assert_int_equal(lp2p_upgrader_poll_event(u, &ev), 0);
+  assert_int_equal(lp2p_upgrader_next_timeout(u), LP2P_TSTAMP_NONE);
+  assert_int_equal(lp2p_upgrader_recv_room(u), 0);
+  lp2p_upgrader_free(u);
+}
+
+static void test_api_errors(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc;
+  base_cfg(&dc, 0);
+  rngs g;
+  rngs_init(&g, 9);
+  lp2p_upgrader *u = NULL;
+  assert_int_equal(lp2p_upgrader_new(NULL, 1, &dc, NULL, &g.r[0], 0),
+                   LP2P_ERR_INVAL);
+  assert_int_equal(lp2p_upgrader_new(&u, 1, &dc, NULL, NULL, 0),
+                   LP2P_ERR_INVAL);
+  dc.identity = NULL;
+  assert_int_equal(lp2p_upgrader_new(&u, 1, &dc, NULL, &g.r[0], 0),
+                   LP2P_ERR_INVAL);
+  assert_null(u);
+  base_cfg(&dc, 0);
+  assert_int_equal(lp2p_upgrader_new(&u, 1, &dc, NULL, &g.r[0], 0), 0);
+  /* before READY the stream API refuses */
+  uint32_t id = 0;
+  assert_int_equal(lp2p_upgrader_stream_open(u, 0, &id), LP2P_ERR_STATE);
+  const char *p[] = {"/x"};
+  assert_int_equal(lp2p_upgrader_stream_select(u, 0, 1, p, 1, 0),
+                   LP2P_ERR_STATE);
+  assert_int_equal(lp2p_upgrader_stream_write(u, 0, 1, (const uint8_t *)"a", 1),
+                   LP2P_ERR_STATE);
+  assert_null(lp2p_upgrader_yamux(u));
+  assert_null(lp2p_upgrader_remote_peer(u));
+  assert_int_equal(lp2p_upgrader_ready(u), 0);
+  /* the dialer's first bytes are queued at once */
+  size_t len = 0;
+  assert_non_null(lp2p_upgrader_out_peek(u, &len));
+  assert_true(len > 20);
+  /* closing before READY abandons */
+  assert_int_equal(lp2p_upgrader_close(u, 0), 0);
+  assert_int_equal(lp2p_upgrader_last_error(u), LP2P_ERR_CLOSED);
+  lp2p_upgrader_free(u);
+  lp2p_upgrader_free(NULL);
+}
+
+/* The listener does not serve the protocol: the dialer's stream fails with
+ * UNSUPPORTED and is reset; the listener's side sees the reset. */
+static void test_stream_refused(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc, lc;
+  base_cfg(&dc, 0);
+  base_cfg(&lc, 1);
+  rngs g;
+  rngs_init(&g, 12);
+  world w;
+  world_init(&w, 12, &dc, &lc, NULL, g.r);
+  w.n[1].serve = SERVE;
+  w.n[1].nserve = 2;
+  run(&w, 20000);
+  assert_true(w.n[0].ready && w.n[1].ready);
+  uint32_t id;
+  assert_int_equal(lp2p_upgrader_stream_open(w.n[0].u, w.now, &id), 0);
+  app_stream *s = app_find(&w.n[0], id, 1);
+  const char *want[] = {"/a/1", "/b/1"};
+  assert_int_equal(lp2p_upgrader_stream_select(w.n[0].u, w.now, id, want, 2,
+                                               0),
+                   0);
+  assert_int_equal(lp2p_upgrader_stream_select(w.n[0].u, w.now, id, want, 2,
+                                               0),
+                   LP2P_ERR_STATE);
+  assert_int_equal(lp2p_upgrader_stream_write(w.n[0].u, w.now, id,
+                                              (const uint8_t *)"x", 1),
+                   LP2P_ERR_AGAIN);
+  run(&w, 20000);
+  assert_true(s->failed);
+  assert_int_equal(s->fail_err, LP2P_ERR_UNSUPPORTED);
+  assert_false(lp2p_upgrader_stream_negotiating(w.n[0].u, id));
+  app_stream *e = app_find(&w.n[1], id, 0);
+  assert_non_null(e);
+  assert_true(e->failed);
+  assert_int_equal(e->fail_err, LP2P_ERR_RESET);
+  assert_false(w.n[0].closed || w.n[1].closed); /* the connection lives */
+  world_free(&w);
+}
+
+static void test_lazy_first_flight(void **st) {
+  (void)st;
+  rngs g;
+  rngs_init(&g, 40);
+  lp2p_upgrader_config dc;
+  base_cfg(&dc, 0);
+  lp2p_upgrader *u = NULL;
+  size_t len;
+  const uint8_t *o;
+  /* waiting dialer: header + proposal only */
+  assert_int_equal(lp2p_upgrader_new(&u, 1, &dc, NULL, &g.r[0], 0), 0);
+  o = lp2p_upgrader_out_peek(u, &len);
+  assert_int_equal(len, 20 + 8);
+  assert_memory_equal(o, "\x13/multistream/1.0.0\n\x07/noise\n", 28);
+  lp2p_upgrader_free(u);
+  /* lazy: Noise message 1 (2-byte length, 32-byte e) rides along */
+  dc.lazy = 1;
+  assert_int_equal(lp2p_upgrader_new(&u, 1, &dc, NULL, &g.r[0], 0), 0);
+  size_t total = 0;
+  while ((o = lp2p_upgrader_out_peek(u, &len)) != NULL) {
+    if (total == 0)
+      assert_memory_equal(o, "\x13/multistream/1.0.0\n\x07/noise\n", 28);
+    total += len;
+    lp2p_upgrader_out_consume(u, len);
+  }
+  assert_int_equal(total, 28 + 2 + 32);
+  /* with two choices lazy is not possible: back to waiting */
+  lp2p_upgrader_free(u);
+  dc.security = LP2P_UPGRADER_SECURITY_NOISE_PLAINTEXT;
+  assert_int_equal(lp2p_upgrader_new(&u, 1, &dc, NULL, &g.r[0], 0), 0);
+  o = lp2p_upgrader_out_peek(u, &len);
+  assert_int_equal(len, 28);
+  lp2p_upgrader_out_consume(u, len);
+  assert_null(lp2p_upgrader_out_peek(u, &len));
+  lp2p_upgrader_free(u);
+}
+
+/* A listener that never answers: the stream negotiation times out. */
+static void test_stream_negotiation_timeout(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc, lc;
+  base_cfg(&dc, 0);
+  base_cfg(&lc, 1);
+  dc.stream_negotiate_timeout_ns = 50000;
+  rngs g;
+  rngs_init(&g, 41);
+  world w;
+  world_init(&w, 41, &dc, &lc, NULL, g.r);
+  run(&w, 20000); /* listener has no `serve`: inbound streams hang */
+  assert_true(w.n[0].ready && w.n[1].ready);
+  uint32_t id;
+  assert_int_equal(lp2p_upgrader_stream_open(w.n[0].u, w.now, &id), 0);
+  app_stream *s = app_find(&w.n[0], id, 1);
+  const char *want[] = {"/echo/1.0.0"};
+  assert_int_equal(lp2p_upgrader_stream_select(w.n[0].u, w.now, id, want, 1,
+                                               0),
+                   0);
+  lp2p_tstamp deadline = w.now + 50000;
+  assert_true(lp2p_upgrader_next_timeout(w.n[0].u) <= deadline);
+  run(&w, 20);
+  assert_true(w.now < deadline);
+  assert_false(s->failed);
+  w.now = deadline;
+  run(&w, 20000);
+  assert_true(s->failed);
+  assert_int_equal(s->fail_err, LP2P_ERR_TIMEOUT);
+  assert_false(w.n[0].closed);
+  world_free(&w);
+}
+
+/* A flipped bit in the encrypted stream kills the connection with a named
+ * reason, and nothing leaks. */
+static void test_tampered_transport(void **st) {
+  (void)st;
+  lp2p_upgrader_config dc, lc;
+  base_cfg(&dc, 0);
+  base_cfg(&lc, 1);
+  rngs g;
+  rngs_init(&g, 42);
+  lp2p_mem_counting c;
+  lp2p_mem_counting_init(&c, NULL);
+  world w;
+  world_init(&w, 42, &dc, &lc, &c.mem, g.r);
+  w.n[1].serve = SERVE;
+  w.n[1].nserve = 2;
+  run(&w, 20000);
+  assert_true(w.n[0].ready && w.n[1].ready);
+  uint32_t id;
+  assert_int_equal(lp2p_upgrader_stream_open(w.n[0].u, w.now, &id), 0);
+  const char *want[] = {"/echo/1.0.0"};
+  assert_int_equal(lp2p_upgrader_stream_select(w.n[0].u, w.now, id, want, 1,
+                                               1),
+                   0);
+  size_t len;
+  const uint8_t *o = lp2p_upgrader_out_peek(w.n[0].u, &len);
+  assert_non_null(o);
+  buf_put(&w.wire[0], o, len);
+  lp2p_upgrader_out_consume(w.n[0].u, len);
+  w.wire[0].p[w.wire[0].len - 1] ^= 0x20; /* inside the AEAD tag */
+  run(&w, 20000);
+  assert_true(w.n[1].closed);
+  assert_int_equal(w.n[1].closed_err, LP2P_ERR_CRYPTO);
+  assert_true(w.n[0].closed);
+  world_free(&w);
+  assert_int_equal(c.live_bytes, 0);
+}
+
+/* Fail the Nth allocation (both sides share the allocator) for every N
+ * over a whole upgrade plus one echoed stream: each run ends either in
+ * success or with LP2P_ERR_NOMEM on some side, and nothing leaks. */
+static void alloc_sweep(int variant) {
+  uint64_t total = 0;
+  for (uint64_t n = 0;; n++) {
+    lp2p_upgrader_config dc, lc;
+    base_cfg(&dc, 0);
+    base_cfg(&lc, 1);
+    dc.early_muxer = variant == 0;
+    dc.lazy = variant == 2;
+    if (variant == 2)
+      dc.security = lc.security = LP2P_UPGRADER_SECURITY_PLAINTEXT;
+    rngs g;
+    rngs_init(&g, 21);
+    lp2p_mem_counting c;
+    lp2p_mem_counting_init(&c, NULL);
+    c.fail_at = n;
+    world w;
+    memset(&w, 0, sizeof w);
+    lp2p_rng_chacha_init(&w.st, 21, 1, &w.r);
+    w.now = 1000;
+    w.n[0].tx = &w.wire[0];
+    w.n[1].tx = &w.wire[1];
+    int r0 = lp2p_upgrader_new(&w.n[0].u, 1, &dc, &c.mem, &g.r[0], w.now);
+    int r1 = r0 ? 0 : lp2p_upgrader_new(&w.n[1].u, 0, &lc, &c.mem, &g.r[1],
+                                        w.now);
+    int ok = 0, nomem = r0 == LP2P_ERR_NOMEM || r1 == LP2P_ERR_NOMEM;
+    if (r0 == 0 && r1 == 0) {
+      w.n[1].serve = SERVE;
+      w.n[1].nserve = 2;
+      run(&w, 20000);
+      uint8_t msg[] = "hello through every layer";
+      if (w.n[0].ready && !w.n[0].closed) {
+        uint32_t id;
+        int r = lp2p_upgrader_stream_open(w.n[0].u, w.now, &id);
+        if (r == 0) {
+          app_stream *s = app_find(&w.n[0], id, 1);
+          s->send = msg;
+          s->send_len = sizeof msg;
+          r = lp2p_upgrader_stream_select(w.n[0].u, w.now, id, SERVE, 1, 1);
+        }
+        if (r)
+          nomem |= r == LP2P_ERR_NOMEM;
+        else
+          run(&w, 20000);
+        app_stream *s = app_find(&w.n[0], id, 0);
+        ok = s && s->recv.len == sizeof msg && s->closed;
+      }
+      for (int i = 0; i < 2; i++)
+        nomem |= w.n[i].fatal == LP2P_ERR_NOMEM ||
+                 lp2p_upgrader_last_error(w.n[i].u) == LP2P_ERR_NOMEM;
+    } else {
+      assert_int_equal(r0 ? r0 : r1, LP2P_ERR_NOMEM);
+    }
+    world_free(&w);
+    assert_int_equal(c.live_bytes, 0);
+    assert_int_equal(c.live_allocs, 0);
+    if (n == 0) {
+      assert_true(ok);
+      total = c.total_allocs;
+      continue;
+    }
+    /* a failed allocation must show up as NOMEM, never as silent damage */
+    if (!ok)
+      assert_true(nomem);
+    if (n > total + 1)
+      break;
+  }
+  assert_true(total > 20);
+  print_message("allocation sweep (variant %d) over %llu allocations\n",
+                variant, (unsigned long long)total);
+}
+
+static void test_alloc_failure_sweep(void **st) {
+  (void)st;
+  for (int v = 0; v < 3; v++)
+    alloc_sweep(v);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_noise_early_muxer),
+      cmocka_unit_test(test_noise_muxer_via_multistream),
+      cmocka_unit_test(test_noise_lazy),
+      cmocka_unit_test(test_large_transfer),
+      cmocka_unit_test(test_plaintext),
+      cmocka_unit_test(test_security_mismatch),
+      cmocka_unit_test(test_random_rechunking),
+      cmocka_unit_test(test_peer_id_mismatch),
+      cmocka_unit_test(test_garbage_before_multistream),
+      cmocka_unit_test(test_timeout),
+      cmocka_unit_test(test_api_errors),
+      cmocka_unit_test(test_stream_refused),
+      cmocka_unit_test(test_lazy_first_flight),
+      cmocka_unit_test(test_stream_negotiation_timeout),
+      cmocka_unit_test(test_tampered_transport),
+      cmocka_unit_test(test_alloc_failure_sweep),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
