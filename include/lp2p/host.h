@@ -58,6 +58,7 @@
 #include "lp2p/crypto.h"
 #include "lp2p/multiaddr.h"
 #include "lp2p/peerid.h"
+#include "lp2p/yamux.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -126,15 +127,11 @@ typedef struct lp2p_host_config {
   uint32_t dials_max;           /**< outstanding lp2p_host_dial calls (128) */
 
   /* streams */
-  uint32_t streams_per_conn_max;          /**< yamux streams per conn, both ways (256) */
-  uint32_t streams_inbound_pending_max;   /**< yamux accept backlog (64) */
-  uint32_t streams_max;                   /**< host-wide stream table (65536) */
-  uint32_t ping_streams_per_peer_max;     /**< inbound ping streams per peer (2) */
-  uint32_t protocols_max;                 /**< registry entries (64) */
-  uint32_t protocol_name_bytes_max;       /**< longest protocol id (128) */
-  uint32_t stream_window_bytes;           /**< yamux initial window (262144) */
-  uint32_t stream_window_bytes_max;       /**< yamux auto-tuned max (16 MiB) */
-  uint32_t stream_buffer_bytes_max;       /**< unread bytes per stream (16 MiB) */
+  lp2p_yamux_config yamux;      /**< per-connection muxer limits, windows
+                                     and keepalive (yamux defaults) */
+  uint32_t streams_max;         /**< host-wide stream table (65536) */
+  uint32_t ping_streams_per_peer_max; /**< inbound ping streams per peer (2) */
+  uint32_t protocols_max;       /**< protocol table entries (64) */
 
   /* queues */
   uint32_t event_queue_max;     /**< application events (4096) */
@@ -158,7 +155,6 @@ typedef struct lp2p_host_config {
   uint64_t identify_timeout_ns;    /**< identify exchange (10 s) */
   uint64_t ping_timeout_ns;        /**< one ping round trip (10 s) */
   uint64_t close_timeout_ns;       /**< graceful close drain, then RESET (5 s) */
-  uint64_t keepalive_ns;           /**< yamux keepalive ping (0 = off) */
 
   const lp2p_log *log;             /**< optional */
 } lp2p_host_config;
@@ -380,6 +376,10 @@ LP2P_API int lp2p_host_listen(lp2p_host *h, const lp2p_maddr *ma,
 
 /** Dial flag: open a new connection even if one to the peer exists. */
 #define LP2P_DIAL_FORCE 0x1u
+/** Dial flag: ask the driver to bind the local end to our listen port
+ * (io flag LP2P_IO_REUSEPORT; needs a live listener of the same family;
+ * used for TCP hole punching). Implies FORCE. */
+#define LP2P_DIAL_REUSEPORT 0x2u
 
 /** Dial a multiaddr (/ip4|/ip6 ../tcp/.., optionally ending in /p2p/<id>:
  * then the authenticated peer must be that id, else DIAL_FAILED with

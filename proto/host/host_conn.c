@@ -1,0 +1,614 @@
+/* Connections: the connection table, the driver-facing calls and the
+ * lifecycle DIALING -> UPGRADING -> OPEN -> CLOSING -> DRAINING -> ZOMBIE.
+ *
+ * "Detaching" a connection (streams dropped, PEER_DISCONNECTED /
+ * DIAL_FAILED, counters, peer link) happens once, at the logical end; the
+ * socket end (CLOSE io once the last bytes, e.g. a yamux GoAway, are out;
+ * RESET io; or nothing when the driver reported the failure) follows. A
+ * zombie keeps only this small struct until its io is taken. */
+#include "proto/host/host_internal.h"
+
+hconn *host_conn_get(const lp2p_host *h, uint64_t id) {
+  return hid_get(&h->conns, id);
+}
+
+lp2p_yamux *host_conn_yamux(const hconn *c) {
+  return c->st ? hstack_yamux(c->st) : NULL;
+}
+
+int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
+                  hconn **out) {
+  *out = NULL;
+  int rc = host_heap_reserve(h, h->conns.used + 1);
+  if (rc)
+    return rc;
+  hconn *c = lp2p_mem_calloc(h->mem, 1, sizeof *c);
+  if (!c)
+    return LP2P_ERR_NOMEM;
+  rc = hid_add(&h->conns, h->mem, c, &c->id);
+  if (rc) {
+    lp2p_mem_free(h->mem, c);
+    return rc;
+  }
+  c->dir = (uint8_t)dir;
+  c->state = HC_DIALING;
+  c->heap_idx = UINT32_MAX;
+  c->deadline = LP2P_TSTAMP_NONE;
+  c->upgrade_deadline = LP2P_TSTAMP_NONE;
+  c->idle_since = LP2P_TSTAMP_NONE;
+  c->close_deadline = LP2P_TSTAMP_NONE;
+  if (remote)
+    c->remote = *remote;
+  h->nconns_pending++;
+  *out = c;
+  return 0;
+}
+
+static void conn_free(lp2p_host *h, hconn *c) {
+  host_io_unlink(h, c);
+  host_dirty_unlink(h, c);
+  host_heap_remove(h, c);
+  hid_del(&h->conns, c->id);
+  hstack_free(c->st);
+  lp2p_mem_free(h->mem, c);
+  if (h->nconns_dead)
+    h->nconns_dead--;
+  host_maybe_finish_close(h);
+}
+
+void host_conns_free(lp2p_host *h) {
+  uint32_t pos = 0;
+  hconn *c;
+  while ((c = hid_next(&h->conns, &pos)) != NULL) {
+    /* Streams first: their service state is owned by them. */
+    while (c->streams)
+      host_stream_reset_raw(h, c->streams, h->now);
+    hstack_free(c->st);
+    lp2p_mem_free(h->mem, c);
+  }
+  hid_free(&h->conns, h->mem);
+}
+
+void host_conn_start(lp2p_host *h, hconn *c, lp2p_tstamp now) {
+  const lp2p_peerid *expected = NULL;
+  if (c->dial && c->dial->peer.len)
+    expected = &c->dial->peer;
+  c->opened = now;
+  c->state = HC_UPGRADING;
+  c->upgrade_deadline = host_add_ns(now, h->cfg.handshake_timeout_ns);
+  int rc = hstack_new(&c->st, c->dir == LP2P_DIR_OUTBOUND, &h->upcfg,
+                      expected, h->mem, &h->rng, now);
+  if (rc) {
+    host_conn_abort(h, c, rc, 0, now);
+    return;
+  }
+  host_conn_pump(h, c, now);
+}
+
+hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p) {
+  (void)h;
+  if (!p)
+    return NULL;
+  hconn *best = NULL;
+  for (hconn *c = p->conns; c; c = c->peer_next)
+    if (c->state == HC_OPEN && (!best || c->opened > best->opened))
+      best = c;
+  return best;
+}
+
+/* ---- the logical end --------------------------------------------------- */
+
+static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
+  if (c->state == HC_DRAINING || c->state == HC_ZOMBIE)
+    return;
+  uint8_t was = c->state;
+  c->reason = reason;
+  c->state = HC_DRAINING;
+  h->nconns_dead++;
+  if (was == HC_DIALING || was == HC_UPGRADING) {
+    h->nconns_pending--;
+  } else {
+    h->nconns_open--;
+  }
+  if (reason && reason != LP2P_ERR_EOF)
+    h->stats.conns_failed++;
+  host_streams_drop(h, c, reason ? reason : LP2P_ERR_CLOSED, now);
+  if (c->flags & HC_F_CONNECTED_EV) {
+    hevent *e = host_ev_push(h, LP2P_HOST_EV_PEER_DISCONNECTED);
+    e->conn = c->id;
+    e->err = reason;
+    e->dir = (int8_t)c->dir;
+    if (c->peer)
+      e->peer = c->peer->id;
+  } else if (c->dial) {
+    host_dial_conn_failed(h, c, reason ? reason : LP2P_ERR_CLOSED, now);
+  } else if (c->dir == LP2P_DIR_INBOUND) {
+    /* An inbound connection that failed before the upgrade: reported with
+     * an empty peer so bad input stays visible with its reason. */
+    hevent *e = host_ev_push(h, LP2P_HOST_EV_PEER_DISCONNECTED);
+    e->conn = c->id;
+    e->err = reason;
+    e->dir = LP2P_DIR_INBOUND;
+  }
+  if (c->flags & HC_F_LINKED) {
+    c->peer->nconns--;
+    c->flags &= (uint8_t)~HC_F_LINKED;
+  }
+  host_peer_conn_unlink(h, c);
+}
+
+/* Free the engines and hand the socket end to the driver. */
+static void finish(lp2p_host *h, hconn *c, uint8_t io) {
+  hstack_free(c->st);
+  c->st = NULL;
+  c->state = HC_ZOMBIE;
+  host_heap_remove(h, c);
+  host_dirty_unlink(h, c);
+  if (io == 0) {
+    conn_free(h, c);
+    return;
+  }
+  host_io_queue(h, c, io);
+}
+
+void host_conn_abort(lp2p_host *h, hconn *c, int reason, int silent,
+                     lp2p_tstamp now) {
+  if (c->state == HC_ZOMBIE) {
+    if (silent)
+      conn_free(h, c);
+    return;
+  }
+  uint8_t was = c->state;
+  int io_taken = (c->flags & HC_F_IO_TAKEN) != 0;
+  detach(h, c, reason, now);
+  if (silent || (was == HC_DIALING && !io_taken)) {
+    /* The driver already dropped the socket, or never saw the DIAL. */
+    finish(h, c, 0);
+    return;
+  }
+  finish(h, c, LP2P_IO_RESET);
+}
+
+void host_conn_close(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
+  switch (c->state) {
+  case HC_OPEN: {
+    lp2p_yamux *y = host_conn_yamux(c);
+    (void)y;
+    c->reason = reason;
+    c->state = HC_CLOSING;
+    c->close_deadline = host_add_ns(now, h->cfg.close_timeout_ns);
+    hstack_close(c->st, now); /* GoAway; streams finish; channel closes */
+    host_conn_pump(h, c, now);
+    return;
+  }
+  case HC_DIALING:
+  case HC_UPGRADING:
+    host_conn_abort(h, c, reason ? reason : LP2P_ERR_CLOSED, 0, now);
+    return;
+  default:
+    return;
+  }
+}
+
+/* yamux finished (orderly or not): detach; the upgrader closes the secure
+ * channel (orderly) or fails (error); then drain and CLOSE. */
+static void mux_done(lp2p_host *h, hconn *c, int err, lp2p_tstamp now) {
+  c->flags |= HC_F_MUX_DONE;
+  int reason = err ? err : c->reason;
+  detach(h, c, reason, now);
+  if (c->state == HC_DRAINING && c->close_deadline == LP2P_TSTAMP_NONE)
+    c->close_deadline = host_add_ns(now, h->cfg.close_timeout_ns);
+}
+
+/* ---- upgrade milestones ------------------------------------------------- */
+
+static void on_identified(lp2p_host *h, hconn *c, const hstack_event *ev,
+                          lp2p_tstamp now) {
+  if (!ev->peer || lp2p_peerid_equal(ev->peer, &h->self)) {
+    host_conn_abort(h, c, LP2P_ERR_PROTO, 0, now); /* talking to ourselves */
+    return;
+  }
+  int err = 0;
+  hpeer *p = host_peer_get(h, ev->peer, &err);
+  if (!p) {
+    host_conn_abort(h, c, err, 0, now);
+    return;
+  }
+  uint8_t pb[LP2P_PUBKEY_PB_MAX];
+  size_t pbl = 0;
+  if (ev->key && lp2p_pubkey_marshal(ev->key, pb, sizeof pb, &pbl) == 0)
+    host_peer_set_pubkey(h, p, pb, pbl);
+  host_peer_conn_link(h, p, c);
+}
+
+static void on_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
+  hpeer *p = c->peer;
+  if (!p) {
+    host_conn_abort(h, c, LP2P_ERR_INTERNAL, 0, now);
+    return;
+  }
+  if (p->nconns >= h->cfg.conns_per_peer_max) {
+    host_conn_abort(h, c, LP2P_ERR_LIMIT, 0, now);
+    return;
+  }
+  p->nconns++;
+  c->flags |= HC_F_LINKED | HC_F_CONNECTED_EV;
+  c->state = HC_OPEN;
+  h->nconns_pending--;
+  h->nconns_open++;
+  c->upgrade_deadline = LP2P_TSTAMP_NONE;
+  c->idle_since = now;
+  hevent *e = host_ev_push(h, LP2P_HOST_EV_PEER_CONNECTED);
+  e->conn = c->id;
+  e->peer = p->id;
+  e->dir = (int8_t)c->dir;
+  if (c->dial)
+    host_dial_conn_open(h, c, now);
+  /* Remember where an outbound connection reached the peer. */
+  if (c->dir == LP2P_DIR_OUTBOUND) {
+    lp2p_maddr m;
+    if (lp2p_sockaddr_to_maddr(&m, &c->remote) == 0)
+      host_peer_add_addr_bytes(h, p, m.bytes, m.len,
+                               host_add_ns(now, h->cfg.peer_addr_ttl_ns));
+  }
+  if (h->cfg.services & LP2P_HOST_SVC_IDENTIFY)
+    id_request(h, c, now);
+  if (h->closing)
+    host_conn_close(h, c, 0, now);
+  else
+    host_connmgr_trim(h, now);
+}
+
+/* ---- the pump ---------------------------------------------------------------- */
+
+unsigned host_conn_interest_of(const lp2p_host *h, const hconn *c) {
+  unsigned i = 0;
+  if (!c->st || c->state == HC_ZOMBIE || c->state == HC_DIALING)
+    return 0;
+  if (c->state != HC_DRAINING && !(c->flags & HC_F_EOF) &&
+      !host_ev_backpressure(h) && hstack_recv_room(c->st) > 0)
+    i |= LP2P_INTEREST_READ;
+  /* The output check is done by the pump, which marks the conn dirty; here
+   * we only have const access: ask for WRITE while the last pump saw bytes. */
+  if (c->last_interest & LP2P_INTEREST_WRITE)
+    i |= LP2P_INTEREST_WRITE;
+  return i;
+}
+
+static void on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *y,
+                     lp2p_tstamp now) {
+  switch (y->type) {
+  case LP2P_YAMUX_EV_CLOSED:
+    if (!(c->flags & HC_F_MUX_DONE))
+      mux_done(h, c, y->error, now);
+    break;
+  case LP2P_YAMUX_EV_GOAWAY_RECEIVED:
+    /* The peer is leaving: no new streams; ours finish. */
+    if (c->state == HC_OPEN) {
+      c->state = HC_CLOSING;
+      c->close_deadline = host_add_ns(now, h->cfg.close_timeout_ns);
+    }
+    break;
+  case LP2P_YAMUX_EV_PING_RTT:
+    break;
+  default:
+    if (c->state == HC_OPEN || c->state == HC_CLOSING)
+      host_stream_on_yamux(h, c, y, now);
+    break;
+  }
+}
+
+void host_conn_pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
+  for (int guard = 0; guard < 64; guard++) {
+    if (!c->st || c->state == HC_ZOMBIE)
+      return;
+    int progress = 0;
+    hstack_event sev;
+    while (c->st && hstack_poll_event(c->st, &sev)) {
+      progress = 1;
+      switch (sev.type) {
+      case HSTACK_EV_IDENTIFIED:
+        on_identified(h, c, &sev, now);
+        break;
+      case HSTACK_EV_READY:
+        if (c->state == HC_UPGRADING)
+          on_ready(h, c, now);
+        break;
+      case HSTACK_EV_YAMUX:
+        on_yamux(h, c, &sev.y, now);
+        break;
+      case HSTACK_EV_CLOSED:
+        if (c->state == HC_DRAINING) {
+          /* the channel ended after yamux: drain below */
+        } else if (c->state == HC_OPEN || c->state == HC_CLOSING) {
+          mux_done(h, c, sev.err ? sev.err : LP2P_ERR_EOF, now);
+        } else {
+          host_conn_abort(h, c, sev.err ? sev.err : LP2P_ERR_EOF, 0, now);
+          return;
+        }
+        break;
+      default:
+        break;
+      }
+      if (c->state == HC_ZOMBIE)
+        return;
+    }
+    /* Moving output through the channel can produce more events (yamux
+     * WRITABLE after its queue drained). */
+    size_t out = 0;
+    hstack_out_peek(c->st, now, &out);
+    if (!progress)
+      break;
+  }
+  if (!c->st || c->state == HC_ZOMBIE)
+    return;
+  size_t out = 0;
+  hstack_out_peek(c->st, now, &out);
+  if (c->state == HC_DRAINING && out == 0 && hstack_write_done(c->st)) {
+    finish(h, c, LP2P_IO_CLOSE);
+    return;
+  }
+  if (host_ev_backpressure(h))
+    h->ev_paused = 1;
+  unsigned interest = host_conn_interest_of(h, c) & LP2P_INTEREST_READ;
+  if (out)
+    interest |= LP2P_INTEREST_WRITE;
+  if (out || interest != c->last_interest)
+    host_dirty(h, c);
+  c->last_interest = (uint8_t)interest;
+  host_conn_timer(h, c);
+}
+
+void host_conn_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now) {
+  switch (c->state) {
+  case HC_DIALING:
+  case HC_UPGRADING:
+    if (now >= c->upgrade_deadline) {
+      if (c->state == HC_UPGRADING)
+        h->stats.handshake_timeouts++;
+      host_conn_abort(h, c, LP2P_ERR_TIMEOUT, 0, now);
+      return;
+    }
+    break;
+  case HC_CLOSING:
+  case HC_DRAINING:
+    if (now >= c->close_deadline) {
+      if (c->state == HC_CLOSING)
+        detach(h, c, c->reason ? c->reason : LP2P_ERR_TIMEOUT, now);
+      finish(h, c, LP2P_IO_RESET);
+      return;
+    }
+    break;
+  case HC_OPEN:
+    if (c->idle_since != LP2P_TSTAMP_NONE && h->cfg.idle_timeout_ns &&
+        now >= host_add_ns(c->idle_since, h->cfg.idle_timeout_ns)) {
+      h->stats.conns_trimmed++;
+      host_conn_close(h, c, 0, now);
+      return;
+    }
+    break;
+  default:
+    return;
+  }
+  if (c->st && (c->state == HC_OPEN || c->state == HC_CLOSING)) {
+    hstack_handle_timeout(c->st, now);
+    host_streams_timeout(h, c, now);
+  }
+  host_conn_pump(h, c, now);
+}
+
+/* ---- driver-facing calls ----------------------------------------------------- */
+
+int lp2p_host_conn_accepted(lp2p_host *h, uint64_t listener,
+                            const lp2p_sockaddr *remote,
+                            const lp2p_sockaddr *local, lp2p_tstamp now,
+                            uint64_t *conn) {
+  if (conn)
+    *conn = 0;
+  if (!h || !conn)
+    return LP2P_ERR_INVAL;
+  host_now(h, now);
+  int found = 0;
+  for (uint32_t i = 0; i < h->nlisteners; i++)
+    if (h->listeners[i].id == listener && h->listeners[i].live)
+      found = 1;
+  if (!found)
+    return LP2P_ERR_NOT_FOUND;
+  if (h->closing)
+    return LP2P_ERR_STATE;
+  uint32_t live = h->conns.used - h->nconns_dead;
+  if (live >= h->cfg.conns_max || h->nconns_pending >= h->cfg.conns_pending_max) {
+    h->stats.inbound_refused++;
+    return LP2P_ERR_LIMIT;
+  }
+  hconn *c;
+  int rc = host_conn_new(h, LP2P_DIR_INBOUND, remote, &c);
+  if (rc) {
+    h->stats.inbound_refused++;
+    return rc;
+  }
+  if (local)
+    c->local = *local;
+  c->flags |= HC_F_IO_TAKEN;
+  *conn = c->id;
+  host_conn_start(h, c, now);
+  return 0;
+}
+
+int lp2p_host_conn_established(lp2p_host *h, uint64_t conn,
+                               const lp2p_sockaddr *local, lp2p_tstamp now) {
+  if (!h)
+    return LP2P_ERR_INVAL;
+  host_now(h, now);
+  hconn *c = host_conn_get(h, conn);
+  if (!c)
+    return LP2P_ERR_NOT_FOUND;
+  if (c->state != HC_DIALING)
+    return LP2P_ERR_STATE;
+  if (local)
+    c->local = *local;
+  c->flags |= HC_F_IO_TAKEN;
+  host_conn_start(h, c, now);
+  return 0;
+}
+
+int lp2p_host_conn_failed(lp2p_host *h, uint64_t conn, int err,
+                          lp2p_tstamp now) {
+  if (!h)
+    return LP2P_ERR_INVAL;
+  host_now(h, now);
+  hconn *c = host_conn_get(h, conn);
+  if (!c)
+    return LP2P_ERR_NOT_FOUND;
+  host_conn_abort(h, c, err < 0 ? err : LP2P_ERR_IO, 1, now);
+  return 0;
+}
+
+lp2p_ssize lp2p_host_conn_feed(lp2p_host *h, uint64_t conn, lp2p_tstamp now,
+                               const uint8_t *p, size_t n) {
+  if (!h || (!p && n))
+    return LP2P_ERR_INVAL;
+  host_now(h, now);
+  hconn *c = host_conn_get(h, conn);
+  if (!c)
+    return LP2P_ERR_NOT_FOUND;
+  if (c->state == HC_DIALING)
+    return LP2P_ERR_STATE;
+  if (!c->st || c->state == HC_ZOMBIE || c->state == HC_DRAINING)
+    return (lp2p_ssize)n; /* nobody wants it any more */
+  size_t used = 0;
+  if (!host_ev_backpressure(h)) {
+    lp2p_ssize k = hstack_feed(c->st, now, p, n);
+    used = k > 0 ? (size_t)k : 0;
+  } else {
+    h->ev_paused = 1;
+  }
+  host_conn_pump(h, c, now);
+  return (lp2p_ssize)used;
+}
+
+int lp2p_host_conn_eof(lp2p_host *h, uint64_t conn, lp2p_tstamp now) {
+  if (!h)
+    return LP2P_ERR_INVAL;
+  host_now(h, now);
+  hconn *c = host_conn_get(h, conn);
+  if (!c)
+    return LP2P_ERR_NOT_FOUND;
+  if (c->flags & HC_F_EOF)
+    return 0;
+  c->flags |= HC_F_EOF;
+  if (c->st && c->state != HC_ZOMBIE)
+    hstack_feed_eof(c->st, now);
+  host_conn_pump(h, c, now);
+  return 0;
+}
+
+int lp2p_host_conn_reset(lp2p_host *h, uint64_t conn, int err,
+                         lp2p_tstamp now) {
+  if (!h)
+    return LP2P_ERR_INVAL;
+  host_now(h, now);
+  hconn *c = host_conn_get(h, conn);
+  if (!c)
+    return LP2P_ERR_NOT_FOUND;
+  host_conn_abort(h, c, err < 0 ? err : LP2P_ERR_RESET, 1, now);
+  return 0;
+}
+
+size_t lp2p_host_conn_recv_room(const lp2p_host *h, uint64_t conn) {
+  const hconn *c = h ? host_conn_get(h, conn) : NULL;
+  if (!c || !c->st || c->state == HC_DIALING || c->state == HC_DRAINING ||
+      c->state == HC_ZOMBIE || (c->flags & HC_F_EOF))
+    return 0;
+  if (host_ev_backpressure(h))
+    return 0;
+  return hstack_recv_room(c->st);
+}
+
+const uint8_t *lp2p_host_out_peek(lp2p_host *h, uint64_t conn, size_t *len) {
+  if (len)
+    *len = 0;
+  if (!h || !len)
+    return NULL;
+  hconn *c = host_conn_get(h, conn);
+  if (!c || !c->st || c->state == HC_ZOMBIE || c->state == HC_DIALING)
+    return NULL;
+  return hstack_out_peek(c->st, h->now, len);
+}
+
+int lp2p_host_conn_out_consume(lp2p_host *h, uint64_t conn, size_t n) {
+  if (!h)
+    return LP2P_ERR_INVAL;
+  hconn *c = host_conn_get(h, conn);
+  if (!c)
+    return LP2P_ERR_NOT_FOUND;
+  if (!c->st || c->state == HC_ZOMBIE)
+    return n ? LP2P_ERR_INVAL : 0;
+  size_t len = 0;
+  hstack_out_peek(c->st, h->now, &len);
+  if (n > len)
+    return LP2P_ERR_INVAL;
+  hstack_out_consume(c->st, n);
+  host_conn_pump(h, c, h->now);
+  return 0;
+}
+
+int lp2p_host_datagram_feed(lp2p_host *h, uint64_t listener,
+                            const lp2p_sockaddr *from, lp2p_tstamp now,
+                            const uint8_t *p, size_t n) {
+  (void)listener;
+  (void)from;
+  (void)p;
+  (void)n;
+  if (h)
+    host_now(h, now);
+  return 0;
+}
+
+int lp2p_host_conn_info_get(const lp2p_host *h, uint64_t conn,
+                            lp2p_host_conn_info *out) {
+  if (!h || !out)
+    return LP2P_ERR_INVAL;
+  const hconn *c = host_conn_get(h, conn);
+  if (!c || c->state == HC_ZOMBIE)
+    return LP2P_ERR_NOT_FOUND;
+  memset(out, 0, sizeof *out);
+  out->state = c->state >= HC_DRAINING ? LP2P_CONN_CLOSING
+                                       : (lp2p_host_conn_state)c->state;
+  out->direction = c->dir;
+  if (c->peer)
+    out->peer = c->peer->id;
+  out->remote = c->remote;
+  out->local = c->local;
+  out->streams = c->nstreams;
+  out->opened = c->opened;
+  return 0;
+}
+
+int lp2p_host_conn_close(lp2p_host *h, lp2p_tstamp now, uint64_t conn) {
+  if (!h)
+    return LP2P_ERR_INVAL;
+  host_now(h, now);
+  hconn *c = host_conn_get(h, conn);
+  if (!c || c->state >= HC_CLOSING)
+    return c ? 0 : LP2P_ERR_NOT_FOUND;
+  host_conn_close(h, c, 0, now);
+  return 0;
+}
+
+int lp2p_host_close_peer(lp2p_host *h, lp2p_tstamp now,
+                         const lp2p_peerid *peer) {
+  if (!h || !peer)
+    return LP2P_ERR_INVAL;
+  host_now(h, now);
+  hpeer *p = host_peer_find(h, peer);
+  if (!p || !p->conns)
+    return LP2P_ERR_NOT_FOUND;
+  hconn *c = p->conns;
+  while (c) {
+    hconn *next = c->peer_next;
+    host_conn_close(h, c, 0, now);
+    c = next;
+  }
+  return 0;
+}

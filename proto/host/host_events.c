@@ -1,0 +1,160 @@
+/* The application event queue: a ring of compact internal events that
+ * grows on demand up to event_queue_max. Public events are expanded from
+ * them at poll time (peer ids are copied in, listener addresses and
+ * protocol names looked up), so an event costs ~150 bytes while queued.
+ *
+ * Backpressure: while the queue is above 3/4 of its bound, every
+ * connection reports recv_room 0 / no READ interest, so peers cannot make
+ * the queue overflow. Events that would still overflow it (timers, local
+ * commands) are dropped and counted; EVENTS_LOST reports the count. */
+#include "proto/host/host_internal.h"
+
+static int ev_grow(lp2p_host *h) {
+  uint32_t max = h->cfg.event_queue_max;
+  if (h->ev_cap >= max)
+    return LP2P_ERR_LIMIT;
+  uint32_t ncap = h->ev_cap ? h->ev_cap * 2 : 32;
+  if (ncap > max)
+    ncap = max;
+  hevent *n = lp2p_mem_malloc(h->mem, (size_t)ncap * sizeof *n);
+  if (!n)
+    return LP2P_ERR_NOMEM;
+  for (uint32_t i = 0; i < h->ev_len; i++)
+    n[i] = h->ev[(h->ev_head + i) % h->ev_cap];
+  lp2p_mem_free(h->mem, h->ev);
+  h->ev = n;
+  h->ev_cap = ncap;
+  h->ev_head = 0;
+  return 0;
+}
+
+hevent *host_ev_push(lp2p_host *h, lp2p_host_event_kind kind) {
+  if (h->ev_len == h->ev_cap && ev_grow(h) != 0) {
+    h->ev_lost++;
+    h->stats.events_lost++;
+    /* A scratch slot, so callers never check for NULL. */
+    memset(&h->ev_sink, 0, sizeof h->ev_sink);
+    return &h->ev_sink;
+  }
+  hevent *e = &h->ev[(h->ev_head + h->ev_len) % h->ev_cap];
+  h->ev_len++;
+  memset(e, 0, sizeof *e);
+  e->kind = (uint8_t)kind;
+  e->proto = UINT16_MAX;
+  return e;
+}
+
+void host_ev_free(lp2p_host *h) {
+  lp2p_mem_free(h->mem, h->ev);
+  h->ev = NULL;
+  h->ev_cap = h->ev_len = h->ev_head = 0;
+}
+
+int host_ev_backpressure(const lp2p_host *h) {
+  return h->ev_len >= h->cfg.event_queue_max - h->cfg.event_queue_max / 4;
+}
+
+static void resume_reading(lp2p_host *h) {
+  /* Rare (only after the application fell behind): wake every conn whose
+   * reading was paused. */
+  uint32_t pos = 0;
+  hconn *c;
+  while ((c = hid_next(&h->conns, &pos)) != NULL)
+    if (c->st && c->state != HC_ZOMBIE)
+      host_dirty(h, c);
+  h->ev_paused = 0;
+}
+
+static const lp2p_maddr *listener_addr(const lp2p_host *h, uint64_t id) {
+  for (uint32_t i = 0; i < h->naddrs; i++)
+    if (h->addrs[i].kind == LP2P_ADDR_LISTEN && h->addrs[i].listener == id)
+      return &h->addrs[i].addr;
+  return NULL;
+}
+
+int lp2p_host_poll_event(lp2p_host *h, lp2p_host_event *ev) {
+  if (!h || !ev)
+    return 0;
+  memset(ev, 0, sizeof *ev);
+  if (h->ev_lost) {
+    ev->kind = LP2P_HOST_EV_EVENTS_LOST;
+    ev->count = h->ev_lost;
+    h->ev_lost = 0;
+    return 1;
+  }
+  if (h->ev_len == 0)
+    return 0;
+  hevent *e = &h->ev[h->ev_head];
+  h->ev_head = (h->ev_head + 1) % h->ev_cap;
+  h->ev_len--;
+  ev->kind = (lp2p_host_event_kind)e->kind;
+  ev->err = e->err;
+  ev->direction = e->dir;
+  ev->conn = e->conn;
+  ev->stream = e->stream;
+  ev->listener = e->listener;
+  ev->dial = e->dial;
+  ev->peer = e->peer;
+  if (e->proto != UINT16_MAX && e->proto < h->nprotos)
+    ev->protocol = h->protos[e->proto].name;
+  switch (ev->kind) {
+  case LP2P_HOST_EV_LISTENING: {
+    const lp2p_maddr *ma = listener_addr(h, e->listener);
+    if (ma)
+      ev->addr = *ma;
+    break;
+  }
+  case LP2P_HOST_EV_IDENTIFY_DONE: {
+    hpeer *p = host_peer_find(h, &e->peer);
+    if (p && p->observed && p->observed_len <= sizeof ev->addr.bytes) {
+      memcpy(ev->addr.bytes, p->observed, p->observed_len);
+      ev->addr.len = p->observed_len;
+    }
+    break;
+  }
+  case LP2P_HOST_EV_PING_RESULT:
+    ev->rtt_ns = e->a;
+    break;
+  case LP2P_HOST_EV_PERF_RESULT:
+    ev->upload_bytes = e->a;
+    ev->download_bytes = e->b;
+    ev->time_ns = e->c;
+    break;
+  default:
+    break;
+  }
+  if (ev->kind == LP2P_HOST_EV_STREAM_READABLE) {
+    hstream *s = host_stream_get(h, e->stream);
+    if (s)
+      s->flags &= (uint16_t)~HS_READABLE_EV;
+  }
+  if (h->ev_paused && !host_ev_backpressure(h))
+    resume_reading(h);
+  return 1;
+}
+
+const char *lp2p_host_event_name(lp2p_host_event_kind k) {
+  switch (k) {
+  case LP2P_HOST_EV_LISTENING: return "LISTENING";
+  case LP2P_HOST_EV_LISTEN_FAILED: return "LISTEN_FAILED";
+  case LP2P_HOST_EV_PEER_CONNECTED: return "PEER_CONNECTED";
+  case LP2P_HOST_EV_PEER_DISCONNECTED: return "PEER_DISCONNECTED";
+  case LP2P_HOST_EV_DIAL_DONE: return "DIAL_DONE";
+  case LP2P_HOST_EV_DIAL_FAILED: return "DIAL_FAILED";
+  case LP2P_HOST_EV_IDENTIFY_DONE: return "IDENTIFY_DONE";
+  case LP2P_HOST_EV_PING_RESULT: return "PING_RESULT";
+  case LP2P_HOST_EV_PERF_RESULT: return "PERF_RESULT";
+  case LP2P_HOST_EV_STREAM_OPENED: return "STREAM_OPENED";
+  case LP2P_HOST_EV_STREAM_OPEN_FAILED: return "STREAM_OPEN_FAILED";
+  case LP2P_HOST_EV_STREAM_INBOUND: return "STREAM_INBOUND";
+  case LP2P_HOST_EV_STREAM_READABLE: return "STREAM_READABLE";
+  case LP2P_HOST_EV_STREAM_WRITABLE: return "STREAM_WRITABLE";
+  case LP2P_HOST_EV_STREAM_REMOTE_CLOSED: return "STREAM_REMOTE_CLOSED";
+  case LP2P_HOST_EV_STREAM_CLOSED: return "STREAM_CLOSED";
+  case LP2P_HOST_EV_STREAM_RESET: return "STREAM_RESET";
+  case LP2P_HOST_EV_ADDRESS_CHANGED: return "ADDRESS_CHANGED";
+  case LP2P_HOST_EV_CLOSED: return "CLOSED";
+  case LP2P_HOST_EV_EVENTS_LOST: return "EVENTS_LOST";
+  }
+  return "UNKNOWN";
+}

@@ -1,0 +1,454 @@
+/* lp2p_host internals shared by proto/host/ files and the services in
+ * proto/identify, proto/ping, proto/perf, proto/echo. Not public.
+ *
+ * Layout of the object (all reachable from lp2p_host):
+ *   idtab conns / streams / dials : id -> object, O(1), ids never reused
+ *   hconn  : one TCP connection and its upgraded stack (small; the engines
+ *            own the buffers), linked into: its peer's conn list, the io
+ *            FIFO, the dirty FIFO and the deadline heap
+ *   hstream: one yamux stream with its per-stream multistream engine and
+ *            its service state, linked into its conn's stream list
+ *   hpeer  : peerstore entry (hash table by peer id, LRU of unconnected)
+ *   event ring, listener array, address manager array, protocol table. */
+#ifndef LP2P_PROTO_HOST_INTERNAL_H
+#define LP2P_PROTO_HOST_INTERNAL_H
+
+#include <string.h>
+
+#include "lp2p/host.h"
+#include "lp2p/ms.h"
+#include "lp2p/yamux.h"
+#include "proto/host/host_stack.h"
+
+/* ---- id tables ---------------------------------------------------------- */
+
+/* id = (serial << 24) | (slot + 1): O(1) lookup, never reused while the
+ * 40-bit serial does not wrap. */
+#define HID_SLOT_BITS 24
+#define HID_SLOT_MASK ((UINT64_C(1) << HID_SLOT_BITS) - 1)
+
+typedef struct hid_slot {
+  void *obj;
+  uint64_t id;      /* id of obj, or next free slot index when free */
+} hid_slot;
+
+typedef struct hidtab {
+  hid_slot *slots;
+  uint32_t cap;
+  uint32_t used;    /* live objects */
+  uint32_t free_head; /* UINT32_MAX = none */
+  uint32_t max;     /* hard bound on cap */
+  uint64_t serial;
+} hidtab;
+
+void hid_init(hidtab *t, uint32_t max);
+void hid_free(hidtab *t, const lp2p_mem *mem);
+/* Allocate an id for obj. Returns 0 or LP2P_ERR_LIMIT / LP2P_ERR_NOMEM. */
+int hid_add(hidtab *t, const lp2p_mem *mem, void *obj, uint64_t *id);
+void *hid_get(const hidtab *t, uint64_t id);
+void hid_del(hidtab *t, uint64_t id);
+/* Iterate live objects: *pos starts at 0; NULL at the end. */
+void *hid_next(const hidtab *t, uint32_t *pos);
+
+/* ---- protocols ---------------------------------------------------------- */
+
+enum hsvc {
+  SVC_APP = 0,
+  SVC_IDENTIFY,
+  SVC_PUSH,
+  SVC_PING,
+  SVC_PERF,
+  SVC_ECHO
+};
+
+#define HPROTO_INBOUND 0x1u   /* we accept inbound streams for it */
+#define HPROTO_ADVERTISE 0x2u /* listed in identify */
+
+typedef struct hproto {
+  char *name;
+  uint16_t len;
+  uint8_t svc;
+  uint8_t flags;
+} hproto;
+
+/* ---- streams ------------------------------------------------------------ */
+
+#define HS_NEGOTIATING 0x0001u  /* ms engine running */
+#define HS_VISIBLE 0x0002u      /* the application knows the stream */
+#define HS_LOCAL_CLOSED 0x0004u /* we half-closed */
+#define HS_REMOTE_CLOSED 0x0008u
+#define HS_WANT_WRITABLE 0x0010u /* a write was short: tell WRITABLE */
+#define HS_READABLE_EV 0x0020u   /* READABLE queued, not yet polled */
+#define HS_CLOSE_PENDING 0x0040u /* close once the ms output is flushed */
+#define HS_PING_IN 0x0080u       /* counted in the peer's ping_in */
+
+typedef struct hconn hconn;
+typedef struct hpeer hpeer;
+
+typedef struct hstream {
+  uint64_t id;
+  hconn *conn;
+  struct hstream *next, *prev; /* conn's list */
+  lp2p_ms *ms;                 /* per-stream multistream, while negotiating */
+  void *svc;                   /* service state (owned, kind-specific) */
+  lp2p_tstamp deadline;        /* negotiation / service timeout */
+  lp2p_tstamp opened;
+  uint32_t ys;                 /* yamux stream id */
+  uint16_t proto;              /* index in h->protos; UINT16_MAX = none */
+  uint16_t flags;              /* HS_* */
+  uint8_t svc_kind;            /* enum hsvc */
+  uint8_t dir;                 /* LP2P_DIR_* */
+} hstream;
+
+/* ---- connections -------------------------------------------------------- */
+
+enum hconn_state {
+  HC_DIALING = LP2P_CONN_DIALING,     /* DIAL io queued or connecting */
+  HC_UPGRADING = LP2P_CONN_UPGRADING, /* security / muxer negotiation */
+  HC_OPEN = LP2P_CONN_OPEN,
+  HC_CLOSING = LP2P_CONN_CLOSING,     /* GoAway sent, streams finishing */
+  HC_DRAINING,  /* logically gone (events emitted): flushing last bytes */
+  HC_ZOMBIE     /* engines freed; waiting for its CLOSE/RESET io */
+};
+
+#define HC_F_EOF 0x01u          /* driver said EOF */
+#define HC_F_CONNECTED_EV 0x02u /* PEER_CONNECTED was emitted */
+#define HC_F_IO_TAKEN 0x04u     /* the driver took the DIAL io */
+#define HC_F_MUX_DONE 0x08u     /* yamux reported CLOSED */
+#define HC_F_IN_DIRTY 0x10u
+#define HC_F_IN_IO 0x20u
+#define HC_F_LINKED 0x40u       /* counted in peer->nconns */
+#define HC_F_REUSEPORT 0x80u    /* DIAL from the listen port */
+
+struct hconn {
+  uint64_t id;
+  hstack *st;                 /* NULL while dialing and when zombie */
+  hpeer *peer;                /* set when the remote is authenticated */
+  hconn *peer_next, *peer_prev;
+  hconn *io_next, *io_prev;
+  hconn *dirty_next, *dirty_prev;
+  hstream *streams;
+  struct hdial *dial;         /* dial this connection serves */
+  lp2p_tstamp opened;
+  lp2p_tstamp deadline;       /* cached min of all timers; NONE = none */
+  lp2p_tstamp upgrade_deadline; /* dial or handshake deadline */
+  lp2p_tstamp idle_since;     /* NONE while streams are open */
+  lp2p_tstamp close_deadline; /* CLOSING / DRAINING: RESET after this */
+  uint32_t heap_idx;          /* UINT32_MAX = not in heap */
+  int32_t reason;             /* why it is closing (0 = normal) */
+  uint16_t nstreams;
+  uint8_t state;              /* enum hconn_state */
+  uint8_t dir;
+  uint8_t flags;              /* HC_F_* */
+  uint8_t io_kind;            /* pending io (LP2P_IO_*), 0 = none */
+  uint8_t last_interest;
+  uint8_t ping_busy;          /* outbound ping stream open */
+  uint8_t ping_queued;        /* pings asked while busy */
+  uint8_t id_running;         /* outbound identify in flight */
+  lp2p_sockaddr remote;
+  lp2p_sockaddr local;
+};
+
+/* ---- dials ---------------------------------------------------------------- */
+
+typedef struct hdial {
+  uint64_t id;
+  struct hdial *next;          /* h->dials list */
+  hconn *conn;                 /* current attempt, NULL between attempts */
+  lp2p_peerid peer;            /* expected (len 0 = unknown) */
+  uint8_t *addrs;              /* remaining candidates: packed sockaddrs */
+  uint16_t naddrs, cur;
+  uint8_t flags;
+  int32_t last_err;
+} hdial;
+
+/* ---- peerstore -------------------------------------------------------------- */
+
+typedef struct haddr {
+  lp2p_tstamp expires;         /* LP2P_TSTAMP_NONE = permanent */
+  uint16_t len;
+  uint8_t bytes[];
+} haddr;
+
+struct hpeer {
+  lp2p_peerid id;
+  hpeer *hnext;                /* hash chain */
+  hpeer *lru_next, *lru_prev;  /* unconnected peers, oldest first */
+  hconn *conns;
+  uint8_t *pubkey;             /* PublicKey protobuf */
+  char *agent;
+  char *proto_version;
+  char *protocols;             /* NUL-separated */
+  uint8_t *observed;           /* what the peer observed for us */
+  haddr **addrs;
+  uint32_t protocols_bytes;
+  uint16_t nprotocols;
+  uint16_t naddrs;
+  uint16_t addrs_cap;
+  uint16_t pubkey_len;
+  uint16_t observed_len;
+  uint16_t nconns;             /* OPEN / CLOSING connections */
+  uint16_t ping_in;            /* inbound ping streams, all conns */
+  uint8_t in_lru;
+  uint8_t identified;          /* identify data arrived at least once */
+};
+
+/* ---- listeners and the address manager ------------------------------------ */
+
+typedef struct hlistener {
+  uint64_t id;
+  lp2p_sockaddr want;
+  lp2p_sockaddr bound;
+  uint8_t status;   /* LP2P_ADDR_* status */
+  uint8_t io;       /* pending io kind (LISTEN / UNLISTEN), 0 = none */
+  uint8_t live;
+} hlistener;
+
+typedef struct hhaddr {
+  lp2p_maddr addr;
+  uint8_t kind;
+  uint8_t status;
+  uint32_t observers;
+  uint64_t listener;
+  uint32_t seen[8];   /* hashes of the first peers that reported it */
+} hhaddr;
+
+/* ---- events ---------------------------------------------------------------- */
+
+typedef struct hevent {
+  uint8_t kind;
+  int8_t dir;
+  uint16_t proto;
+  int32_t err;
+  uint64_t conn, stream, listener, dial;
+  uint64_t a, b, c;            /* rtt / upload, download, time / count */
+  lp2p_peerid peer;
+} hevent;
+
+/* ---- the host ---------------------------------------------------------------- */
+
+struct lp2p_host {
+  const lp2p_mem *mem;
+  lp2p_rng rng;
+  lp2p_host_config cfg;        /* pointers in it are cleared */
+  lp2p_privkey *key;
+  lp2p_peerid self;
+  uint8_t *self_pubkey;        /* PublicKey protobuf */
+  size_t self_pubkey_len;
+  char *agent;
+  char *proto_version;
+  lp2p_upgrader_config upcfg; /* base config of every connection stack */
+  lp2p_tstamp now;
+  uint64_t unix_ns;
+  uint64_t serial;             /* dial ids, misc */
+
+  hidtab conns, streams;
+  hdial *dials;
+  uint32_t ndials;
+  uint32_t nconns_pending;     /* DIALING + UPGRADING */
+  uint32_t nconns_open;        /* OPEN + CLOSING */
+  uint32_t nconns_dead;        /* DRAINING + ZOMBIE */
+
+  /* io FIFO and dirty FIFO (intrusive, doubly linked) */
+  hconn *io_head, *io_tail;
+  hconn *dirty_head, *dirty_tail;
+
+  /* deadline heap (min by hconn.deadline) */
+  hconn **heap;
+  uint32_t heap_len, heap_cap;
+
+  /* events */
+  hevent *ev;
+  uint32_t ev_cap, ev_head, ev_len;
+  uint64_t ev_lost;
+  hevent ev_sink;              /* target of dropped events */
+  int ev_paused;               /* reading paused by event backpressure */
+
+  /* protocols */
+  hproto *protos;
+  uint16_t nprotos;
+  uint16_t protos_cap;
+  uint16_t proto_identify, proto_push, proto_ping, proto_perf, proto_echo;
+
+  /* peerstore */
+  hpeer **buckets;
+  uint32_t nbuckets;
+  uint32_t npeers;
+  hpeer *lru_head, *lru_tail;
+
+  /* listeners and addresses */
+  hlistener *listeners;
+  uint32_t nlisteners, listeners_cap;
+  hhaddr *addrs;
+  uint32_t naddrs, addrs_cap;
+  uint64_t addrs_version;      /* bumps when the advertised set changes */
+  uint64_t pushed_version;
+
+  /* lifecycle */
+  int closing;
+  int closed_ev;
+  lp2p_tstamp close_deadline;
+
+  lp2p_host_stats stats;
+};
+
+/* ---- host_core.c ------------------------------------------------------------- */
+void host_log(lp2p_host *h, int level, const char *msg);
+/* Recompute c's deadline and fix its heap position. */
+void host_conn_timer(lp2p_host *h, hconn *c);
+void host_heap_remove(lp2p_host *h, hconn *c);
+/* Make room for n connections in the heap. Returns 0 or NOMEM. */
+int host_heap_reserve(lp2p_host *h, uint32_t n);
+void host_maybe_finish_close(lp2p_host *h);
+static inline void host_now(lp2p_host *h, lp2p_tstamp now) {
+  if (now > h->now)
+    h->now = now;
+}
+static inline lp2p_tstamp host_add_ns(lp2p_tstamp now, uint64_t ns) {
+  return ns == 0 ? LP2P_TSTAMP_NONE
+                 : (now > LP2P_TSTAMP_NONE - 1 - ns ? LP2P_TSTAMP_NONE - 1
+                                                   : now + ns);
+}
+
+/* ---- host_events.c ----------------------------------------------------------- */
+/* Queue an event. Over event_queue_max it is dropped and counted
+ * (EVENTS_LOST reports the count); the result is never NULL. */
+hevent *host_ev_push(lp2p_host *h, lp2p_host_event_kind kind);
+void host_ev_free(lp2p_host *h);
+/* Reading is paused while the queue is above 3/4 of its bound. */
+int host_ev_backpressure(const lp2p_host *h);
+
+/* ---- host_io.c ------------------------------------------------------------------ */
+void host_io_queue(lp2p_host *h, hconn *c, uint8_t kind);
+void host_io_unlink(lp2p_host *h, hconn *c);
+void host_dirty(lp2p_host *h, hconn *c);
+void host_dirty_unlink(lp2p_host *h, hconn *c);
+unsigned host_conn_interest_of(const lp2p_host *h, const hconn *c);
+
+/* ---- host_conn.c ------------------------------------------------------------------ */
+hconn *host_conn_get(const lp2p_host *h, uint64_t id);
+int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
+                  hconn **out);
+/* The socket is connected: start the upgrade. */
+void host_conn_start(lp2p_host *h, hconn *c, lp2p_tstamp now);
+/* Process everything pending on c (engine events, stream events, service
+ * work), then refresh its timer and dirty state. Safe on any state. */
+void host_conn_pump(lp2p_host *h, hconn *c, lp2p_tstamp now);
+/* Graceful close (OPEN: GoAway, let streams finish, drain, CLOSE io;
+ * earlier states: abort). */
+void host_conn_close(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now);
+/* Abort now: events, RESET io (or no io when `silent`: the driver already
+ * dropped the socket). With silent the struct is freed: do not touch c. */
+void host_conn_abort(lp2p_host *h, hconn *c, int reason, int silent,
+                     lp2p_tstamp now);
+void host_conn_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now);
+lp2p_yamux *host_conn_yamux(const hconn *c);
+/* Best OPEN connection to a peer (most recent), or NULL. */
+hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p);
+void host_conns_free(lp2p_host *h);
+
+/* ---- host_connmgr.c ------------------------------------------------------------- */
+void host_dial_conn_open(lp2p_host *h, hconn *c, lp2p_tstamp now);
+void host_dial_conn_failed(lp2p_host *h, hconn *c, int err, lp2p_tstamp now);
+void host_dials_free(lp2p_host *h);
+/* Close idle connections above the high water mark. */
+void host_connmgr_trim(lp2p_host *h, lp2p_tstamp now);
+/* Drop a listener entry (after its UNLISTEN io was taken). */
+void host_listener_remove(lp2p_host *h, uint64_t id);
+
+/* ---- host_stream.c ------------------------------------------------------------- */
+hstream *host_stream_get(const lp2p_host *h, uint64_t id);
+/* Open an outbound stream for protocol index `proto` on c (lazy ms). */
+int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t svc,
+                     lp2p_tstamp now, hstream **out);
+/* yamux event dispatch for one conn. */
+void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
+                          lp2p_tstamp now);
+/* Free every stream of c (conn going away): STREAM_RESET for visible app
+ * streams, failure results for services. */
+void host_streams_drop(lp2p_host *h, hconn *c, int err, lp2p_tstamp now);
+/* Stream I/O for services (no pumping: the caller's pump loop does it). */
+lp2p_ssize host_stream_write_raw(lp2p_host *h, hstream *s, lp2p_tstamp now,
+                                 const uint8_t *p, size_t n);
+const uint8_t *host_stream_peek_raw(lp2p_host *h, hstream *s, size_t *len);
+void host_stream_consume_raw(lp2p_host *h, hstream *s, lp2p_tstamp now,
+                             size_t n);
+void host_stream_close_raw(lp2p_host *h, hstream *s, lp2p_tstamp now);
+/* Reset and forget the stream (no event). Do not touch s afterwards. */
+void host_stream_reset_raw(lp2p_host *h, hstream *s, lp2p_tstamp now);
+/* 1 when the remote half-closed and every byte was consumed. */
+int host_stream_eof_raw(lp2p_host *h, hstream *s);
+lp2p_tstamp host_streams_deadline(const hconn *c);
+void host_streams_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now);
+/* Protocol table: index of `name`, adding it when `add`; UINT16_MAX when
+ * absent or on failure (*err set). */
+uint16_t host_proto_find(lp2p_host *h, const char *name, size_t len, int add,
+                         uint8_t svc, int *err);
+void host_protos_free(lp2p_host *h);
+
+/* ---- host_peerstore.c ------------------------------------------------------------ */
+hpeer *host_peer_find(const lp2p_host *h, const lp2p_peerid *id);
+/* Find or create (evicting the oldest unconnected peer if full). */
+hpeer *host_peer_get(lp2p_host *h, const lp2p_peerid *id, int *err);
+void host_peer_conn_link(lp2p_host *h, hpeer *p, hconn *c);
+void host_peer_conn_unlink(lp2p_host *h, hconn *c);
+void host_peers_free(lp2p_host *h);
+int host_peer_set_pubkey(lp2p_host *h, hpeer *p, const uint8_t *pb,
+                         size_t n);
+int host_peer_add_addr_bytes(lp2p_host *h, hpeer *p, const uint8_t *b,
+                             size_t n, lp2p_tstamp expires);
+int host_peer_set_str(lp2p_host *h, char **dst, const uint8_t *p, size_t n);
+int host_peer_set_protocols(lp2p_host *h, hpeer *p, const char *packed,
+                            size_t bytes, size_t n);
+int host_peer_set_observed(lp2p_host *h, hpeer *p, const uint8_t *b,
+                           size_t n);
+
+/* ---- host_addrs.c ---------------------------------------------------------------- */
+void host_addrs_free(lp2p_host *h);
+/* Set (ma != NULL) or remove (ma NULL) the LISTEN entry of a listener. */
+int host_addr_set_listen(lp2p_host *h, uint64_t listener,
+                         const lp2p_maddr *ma, uint8_t status);
+void host_addr_observed(lp2p_host *h, const lp2p_peerid *from,
+                        const lp2p_maddr *ma, lp2p_tstamp now);
+/* Re-derive the advertised set; on change: ADDRESS_CHANGED + push. */
+void host_addrs_changed(lp2p_host *h, lp2p_tstamp now);
+int host_sockaddr_unspecified(const lp2p_sockaddr *sa);
+
+/* ---- services (proto/identify, ping, perf, echo) ------------------------------- */
+/* Each service reacts to its stream: start (negotiated inbound, or right
+ * after a lazy outbound open), activity (readable / writable / remote
+ * closed), end (the stream is going away: err 0 = closed normally; the
+ * service must not touch the stream after), timeout. start, activity and
+ * timeout return 0, or -1 when they reset (freed) the stream. */
+int svc_start(lp2p_host *h, hstream *s, lp2p_tstamp now);
+int svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
+void svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now);
+int svc_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now);
+/* Free s->svc and whatever it owns (called when the stream is freed). */
+void svc_release(lp2p_host *h, hstream *s);
+void id_svc_release(lp2p_host *h, hstream *s);
+
+int id_svc_start(lp2p_host *h, hstream *s, lp2p_tstamp now);
+int id_svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
+void id_svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now);
+int id_svc_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now);
+/* Identify the peer of c (outbound /ipfs/id/1.0.0). */
+int id_request(lp2p_host *h, hconn *c, lp2p_tstamp now);
+/* Push our identify to every identified peer that supports push. */
+void id_push_all(lp2p_host *h, lp2p_tstamp now);
+
+int ping_svc_start(lp2p_host *h, hstream *s, lp2p_tstamp now);
+int ping_svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
+void ping_svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now);
+int ping_svc_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now);
+int ping_request(lp2p_host *h, hconn *c, lp2p_tstamp now);
+
+int perf_svc_start(lp2p_host *h, hstream *s, lp2p_tstamp now);
+int perf_svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
+void perf_svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now);
+int perf_request(lp2p_host *h, hconn *c, uint64_t up, uint64_t down,
+                 lp2p_tstamp now);
+
+int echo_svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
+
+#endif

@@ -1,0 +1,125 @@
+/* Driver-facing queues: the io FIFO (DIAL / CLOSE / RESET per connection,
+ * LISTEN / UNLISTEN per listener) and the dirty FIFO (connections whose
+ * output or readiness interest changed). Both are intrusive doubly linked
+ * lists through hconn, so queueing never allocates and never fails, and a
+ * driver touches only connections that changed. */
+#include "proto/host/host_internal.h"
+
+void host_io_queue(lp2p_host *h, hconn *c, uint8_t kind) {
+  c->io_kind = kind;
+  if (c->flags & HC_F_IN_IO)
+    return;
+  c->flags |= HC_F_IN_IO;
+  c->io_next = NULL;
+  c->io_prev = h->io_tail;
+  if (h->io_tail)
+    h->io_tail->io_next = c;
+  else
+    h->io_head = c;
+  h->io_tail = c;
+}
+
+void host_io_unlink(lp2p_host *h, hconn *c) {
+  if (!(c->flags & HC_F_IN_IO))
+    return;
+  if (c->io_prev)
+    c->io_prev->io_next = c->io_next;
+  else
+    h->io_head = c->io_next;
+  if (c->io_next)
+    c->io_next->io_prev = c->io_prev;
+  else
+    h->io_tail = c->io_prev;
+  c->io_next = c->io_prev = NULL;
+  c->flags &= (uint8_t)~HC_F_IN_IO;
+}
+
+void host_dirty(lp2p_host *h, hconn *c) {
+  if (c->flags & HC_F_IN_DIRTY)
+    return;
+  c->flags |= HC_F_IN_DIRTY;
+  c->dirty_next = NULL;
+  c->dirty_prev = h->dirty_tail;
+  if (h->dirty_tail)
+    h->dirty_tail->dirty_next = c;
+  else
+    h->dirty_head = c;
+  h->dirty_tail = c;
+}
+
+void host_dirty_unlink(lp2p_host *h, hconn *c) {
+  if (!(c->flags & HC_F_IN_DIRTY))
+    return;
+  if (c->dirty_prev)
+    c->dirty_prev->dirty_next = c->dirty_next;
+  else
+    h->dirty_head = c->dirty_next;
+  if (c->dirty_next)
+    c->dirty_next->dirty_prev = c->dirty_prev;
+  else
+    h->dirty_tail = c->dirty_prev;
+  c->dirty_next = c->dirty_prev = NULL;
+  c->flags &= (uint8_t)~HC_F_IN_DIRTY;
+}
+
+int lp2p_host_poll_dirty(lp2p_host *h, uint64_t *conn) {
+  if (!h || !conn || !h->dirty_head)
+    return 0;
+  hconn *c = h->dirty_head;
+  host_dirty_unlink(h, c);
+  *conn = c->id;
+  return 1;
+}
+
+unsigned lp2p_host_conn_interest(const lp2p_host *h, uint64_t conn) {
+  if (!h)
+    return 0;
+  const hconn *c = host_conn_get(h, conn);
+  return c ? host_conn_interest_of(h, c) : 0;
+}
+
+int lp2p_host_poll_io(lp2p_host *h, lp2p_io *out) {
+  if (!h || !out)
+    return 0;
+  memset(out, 0, sizeof *out);
+  /* Listeners first: there are few, and a LISTEN must precede dials that
+   * want to reuse its port. */
+  for (uint32_t i = 0; i < h->nlisteners; i++) {
+    hlistener *l = &h->listeners[i];
+    if (!l->io)
+      continue;
+    out->kind = (lp2p_io_kind)l->io;
+    out->listener = l->id;
+    out->addr = l->io == LP2P_IO_LISTEN ? l->want : l->bound;
+    l->io = 0;
+    if (out->kind == LP2P_IO_UNLISTEN) {
+      host_listener_remove(h, out->listener);
+      host_maybe_finish_close(h);
+    }
+    return 1;
+  }
+  hconn *c = h->io_head;
+  if (!c)
+    return 0;
+  host_io_unlink(h, c);
+  out->kind = (lp2p_io_kind)c->io_kind;
+  out->conn = c->id;
+  out->addr = c->remote;
+  c->io_kind = 0;
+  if (out->kind == LP2P_IO_DIAL) {
+    if (c->flags & HC_F_REUSEPORT) {
+      out->flags |= LP2P_IO_REUSEPORT;
+      out->local = c->local;
+    }
+    return 1;
+  }
+  /* CLOSE / RESET: the connection is gone from the host now. */
+  if (c->state == HC_ZOMBIE) {
+    hid_del(&h->conns, c->id);
+    host_dirty_unlink(h, c);
+    host_heap_remove(h, c);
+    lp2p_mem_free(h->mem, c);
+    host_maybe_finish_close(h);
+  }
+  return 1;
+}

@@ -1,0 +1,583 @@
+/* Streams: the host stream table, per-stream multistream-select
+ * (connections spec, "Protocol Negotiation": the initiator proposes its one
+ * protocol lazily, so data can follow the proposal without a round trip),
+ * the yamux event dispatch, and the stream I/O used by services. The
+ * application API is in host_stream_api.c. */
+#include "proto/host/host_internal.h"
+#ifdef HOST_DEBUG
+#include <stdio.h>
+#endif
+
+hstream *host_stream_get(const lp2p_host *h, uint64_t id) {
+  return hid_get(&h->streams, id);
+}
+
+/* Unlink and free. The yamux stream (if any) must already be dealt with:
+ * its user pointer is cleared here so later yamux events are ignored. */
+static void stream_free(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  hconn *c = s->conn;
+  lp2p_yamux *y = host_conn_yamux(c);
+  if (y)
+    lp2p_yamux_stream_set_user(y, s->ys, NULL);
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    c->streams = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+  c->nstreams--;
+  if (c->nstreams == 0)
+    c->idle_since = now;
+  if ((s->flags & HS_PING_IN) && c->peer && c->peer->ping_in)
+    c->peer->ping_in--;
+  hid_del(&h->streams, s->id);
+  lp2p_ms_free(s->ms);
+  svc_release(h, s);
+  lp2p_mem_free(h->mem, s);
+}
+
+static hstream *stream_new(lp2p_host *h, hconn *c, uint32_t ys, uint8_t dir,
+                           lp2p_tstamp now, int *err) {
+  hstream *s = lp2p_mem_calloc(h->mem, 1, sizeof *s);
+  if (!s) {
+    *err = LP2P_ERR_NOMEM;
+    return NULL;
+  }
+  *err = hid_add(&h->streams, h->mem, s, &s->id);
+  if (*err) {
+    lp2p_mem_free(h->mem, s);
+    return NULL;
+  }
+  s->conn = c;
+  s->ys = ys;
+  s->dir = dir;
+  s->proto = UINT16_MAX;
+  s->opened = now;
+  s->deadline = host_add_ns(now, h->cfg.stream_negotiate_timeout_ns);
+  s->next = c->streams;
+  if (c->streams)
+    c->streams->prev = s;
+  c->streams = s;
+  c->nstreams++;
+  c->idle_since = LP2P_TSTAMP_NONE;
+  lp2p_yamux_stream_set_user(host_conn_yamux(c), ys, s);
+  return s;
+}
+
+/* Write pending multistream output into the yamux stream. Returns 1 when
+ * it is all out. */
+static int flush_ms(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  (void)h;
+  if (!s->ms)
+    return 1;
+  lp2p_yamux *y = host_conn_yamux(s->conn);
+  size_t len = 0;
+  const uint8_t *p = lp2p_ms_out_peek(s->ms, &len);
+  if (len && y) {
+    lp2p_ssize w = lp2p_yamux_stream_write(y, now, s->ys, p, len);
+    if (w > 0)
+      lp2p_ms_out_consume(s->ms, (size_t)w);
+    lp2p_ms_out_peek(s->ms, &len);
+  }
+  if (len)
+    return 0;
+  if (!(s->flags & HS_NEGOTIATING)) {
+    lp2p_ms_free(s->ms); /* negotiation over and echo sent */
+    s->ms = NULL;
+  }
+  /* A close asked for while ms bytes were queued: the FIN may follow the
+   * (lazy) proposal or the echo right away. */
+  if ((s->flags & HS_CLOSE_PENDING) && y) {
+    s->flags &= (uint16_t)~HS_CLOSE_PENDING;
+    lp2p_yamux_stream_close(y, now, s->ys);
+  }
+  return 1;
+}
+
+int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t svc,
+                     lp2p_tstamp now, hstream **out) {
+  *out = NULL;
+  lp2p_yamux *y = host_conn_yamux(c);
+  if (!y || c->state != HC_OPEN)
+    return LP2P_ERR_STATE;
+  if (h->streams.used >= h->cfg.streams_max)
+    return LP2P_ERR_LIMIT;
+  uint32_t ys;
+  int rc = lp2p_yamux_stream_open(y, now, &ys);
+  if (rc)
+    return rc == LP2P_ERR_CLOSED ? LP2P_ERR_STATE : rc;
+  hstream *s = stream_new(h, c, ys, LP2P_DIR_OUTBOUND, now, &rc);
+  if (!s) {
+    lp2p_yamux_stream_reset(y, now, ys);
+    return rc;
+  }
+  s->proto = proto;
+  s->svc_kind = svc;
+  s->flags |= HS_NEGOTIATING;
+  lp2p_ms_config mc;
+  lp2p_ms_config_default(&mc);
+  mc.timeout_ns = 0; /* s->deadline covers it */
+  const char *names[1] = {h->protos[proto].name};
+  rc = lp2p_ms_new(&s->ms, 1, &mc, h->mem, now);
+  if (rc == 0)
+    rc = lp2p_ms_propose(s->ms, names, 1, 1);
+  if (rc) {
+    lp2p_yamux_stream_reset(y, now, ys);
+    stream_free(h, s, now);
+    return rc == LP2P_ERR_NOMEM ? rc : LP2P_ERR_INVAL;
+  }
+  flush_ms(h, s, now);
+  *out = s;
+  return 0;
+}
+
+/* ---- negotiation -------------------------------------------------------- */
+
+static void emit(lp2p_host *h, hstream *s, lp2p_host_event_kind k, int err) {
+  hevent *e = host_ev_push(h, k);
+  e->stream = s->id;
+  e->conn = s->conn->id;
+  e->err = err;
+  e->dir = (int8_t)s->dir;
+  e->proto = s->proto;
+  if (s->conn->peer)
+    e->peer = s->conn->peer->id;
+}
+
+/* Negotiation failed or the stream died before it finished. */
+static void negotiation_failed(lp2p_host *h, hstream *s, int err,
+                               lp2p_tstamp now) {
+#ifdef HOST_DEBUG
+  fprintf(stderr, "  negotiation failed stream %u err %d dir %d\n", s->ys, err, s->dir);
+#endif
+  lp2p_yamux *y = host_conn_yamux(s->conn);
+  if (y)
+    lp2p_yamux_stream_reset(y, now, s->ys);
+  if (s->dir == LP2P_DIR_OUTBOUND) {
+    if (s->svc_kind == SVC_APP)
+      emit(h, s, LP2P_HOST_EV_STREAM_OPEN_FAILED, err);
+    else
+      svc_end(h, s, err, now);
+  }
+  stream_free(h, s, now);
+}
+
+/* Returns 0, or -1 when the stream was freed. */
+static int inbound_negotiated(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  const char *name = lp2p_ms_protocol(s->ms, NULL, NULL);
+  int err = 0;
+  uint16_t idx = name ? host_proto_find(h, name, strlen(name), 0, 0, &err)
+                      : UINT16_MAX;
+  if (idx == UINT16_MAX || !(h->protos[idx].flags & HPROTO_INBOUND)) {
+    negotiation_failed(h, s, LP2P_ERR_UNSUPPORTED, now);
+    return -1;
+  }
+  s->proto = idx;
+  s->svc_kind = h->protos[idx].svc;
+  if (s->svc_kind == SVC_PING) {
+    hpeer *p = s->conn->peer;
+    if (p && p->ping_in >= h->cfg.ping_streams_per_peer_max) {
+      /* ping spec: accept at most a couple of streams per peer. */
+      h->stats.streams_refused++;
+      negotiation_failed(h, s, LP2P_ERR_LIMIT, now);
+      return -1;
+    }
+    if (p) {
+      p->ping_in++;
+      s->flags |= HS_PING_IN;
+    }
+  }
+  s->deadline = LP2P_TSTAMP_NONE;
+  if (s->svc_kind == SVC_APP) {
+    s->flags |= HS_VISIBLE;
+    emit(h, s, LP2P_HOST_EV_STREAM_INBOUND, 0);
+    size_t len = 0;
+    if (lp2p_yamux_stream_read_peek(host_conn_yamux(s->conn), s->ys, &len) &&
+        len) {
+      s->flags |= HS_READABLE_EV;
+      emit(h, s, LP2P_HOST_EV_STREAM_READABLE, 0);
+    }
+    return 0;
+  }
+  return svc_start(h, s, now);
+}
+
+/* Feed buffered stream bytes to the ms engine. Returns 1 when the stream
+ * left negotiation (success), 0 while still negotiating, -1 when the
+ * stream was freed. */
+static int negotiate(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  lp2p_yamux *y = host_conn_yamux(s->conn);
+  while (s->flags & HS_NEGOTIATING) {
+    size_t len = 0;
+    const uint8_t *p = lp2p_yamux_stream_read_peek(y, s->ys, &len);
+    lp2p_ssize k = 0;
+    if (len) {
+      k = lp2p_ms_feed(s->ms, now, p, len);
+      if (k < 0) {
+        negotiation_failed(h, s, (int)k, now);
+        return -1;
+      }
+      if (k)
+        lp2p_yamux_stream_read_consume(y, now, s->ys, (size_t)k);
+    } else if (s->flags & HS_REMOTE_CLOSED) {
+      lp2p_ms_feed_eof(s->ms, now);
+    }
+    lp2p_ms_event ev;
+    while (lp2p_ms_poll_event(s->ms, &ev)) {
+      if (ev.type == LP2P_MS_EV_FAILED) {
+        negotiation_failed(h, s, ev.err ? ev.err : LP2P_ERR_PROTO, now);
+        return -1;
+      }
+      if (ev.type == LP2P_MS_EV_NEGOTIATED) {
+        s->flags &= (uint16_t)~HS_NEGOTIATING;
+        if (s->dir == LP2P_DIR_INBOUND) {
+          /* The echo goes out before any reply: service writes flush the
+           * ms output first (host_stream_write_raw). */
+          if (inbound_negotiated(h, s, now) < 0)
+            return -1;
+          flush_ms(h, s, now);
+          return 1;
+        }
+        flush_ms(h, s, now);
+        /* identify and ping keep the deadline they set at open. */
+        if (s->svc_kind == SVC_APP || s->svc_kind == SVC_PERF ||
+            s->svc_kind == SVC_ECHO)
+          s->deadline = LP2P_TSTAMP_NONE;
+        if (s->svc_kind == SVC_APP)
+          emit(h, s, LP2P_HOST_EV_STREAM_OPENED, 0);
+        return 1;
+      }
+    }
+    flush_ms(h, s, now); /* e.g. a listener's `na` */
+    if (!len || k == 0)
+      break;
+  }
+  return (s->flags & HS_NEGOTIATING) ? 0 : 1;
+}
+
+/* ---- yamux events ---------------------------------------------------------- */
+
+static void inbound_open(lp2p_host *h, hconn *c, uint32_t ys,
+                         lp2p_tstamp now) {
+  lp2p_yamux *y = host_conn_yamux(c);
+  if (c->state != HC_OPEN || h->streams.used >= h->cfg.streams_max) {
+    h->stats.streams_refused++;
+    lp2p_yamux_stream_reset(y, now, ys);
+    return;
+  }
+  int err = 0;
+  hstream *s = stream_new(h, c, ys, LP2P_DIR_INBOUND, now, &err);
+  if (!s) {
+    h->stats.streams_refused++;
+    lp2p_yamux_stream_reset(y, now, ys);
+    return;
+  }
+  /* The listener offers every protocol we accept inbound. */
+  const char *stackbuf[64];
+  const char **names = stackbuf;
+  if (h->nprotos > 64) {
+    names = lp2p_mem_malloc(h->mem, h->nprotos * sizeof *names);
+    if (!names) {
+      lp2p_yamux_stream_reset(y, now, ys);
+      stream_free(h, s, now);
+      return;
+    }
+  }
+  size_t n = 0;
+  for (uint16_t i = 0; i < h->nprotos; i++)
+    if (h->protos[i].flags & HPROTO_INBOUND)
+      names[n++] = h->protos[i].name;
+  lp2p_ms_config mc;
+  lp2p_ms_config_default(&mc);
+  mc.timeout_ns = 0;
+  mc.protocols = names;
+  mc.protocols_len = n;
+  if (mc.protocols_max < n)
+    mc.protocols_max = n;
+  err = lp2p_ms_new(&s->ms, 0, &mc, h->mem, now);
+  if (names != stackbuf)
+    lp2p_mem_free(h->mem, names);
+  if (err) {
+    lp2p_yamux_stream_reset(y, now, ys);
+    stream_free(h, s, now);
+    return;
+  }
+  s->flags |= HS_NEGOTIATING;
+  flush_ms(h, s, now);
+}
+
+static void app_readable(lp2p_host *h, hstream *s) {
+  if (!(s->flags & HS_VISIBLE) || (s->flags & HS_READABLE_EV))
+    return;
+  s->flags |= HS_READABLE_EV;
+  emit(h, s, LP2P_HOST_EV_STREAM_READABLE, 0);
+}
+
+static void stream_activity(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  if (s->flags & HS_NEGOTIATING) {
+    if (negotiate(h, s, now) <= 0)
+      return;
+  }
+  if (!flush_ms(h, s, now))
+    return;
+  if (s->svc_kind != SVC_APP) {
+    svc_activity(h, s, now);
+    return;
+  }
+  size_t len = 0;
+  lp2p_yamux_stream_read_peek(host_conn_yamux(s->conn), s->ys, &len);
+  if (len)
+    app_readable(h, s);
+}
+
+void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
+                          lp2p_tstamp now) {
+#ifdef HOST_DEBUG
+  fprintf(stderr, "  host %p conn %llu yamux ev %d stream %u\n", (void *)h,
+          (unsigned long long)c->id, ev->type, ev->stream_id);
+#endif
+  if (ev->type == LP2P_YAMUX_EV_STREAM_OPENED) {
+    inbound_open(h, c, ev->stream_id, now);
+    return;
+  }
+  /* Find our stream through the engine (never trust a pointer captured
+   * when the event was queued: we may have freed the stream since). For
+   * CLOSED the engine has already forgotten the stream: search our list. */
+  hstream *s = NULL;
+  if (ev->type == LP2P_YAMUX_EV_STREAM_CLOSED) {
+    for (hstream *t = c->streams; t; t = t->next)
+      if (t->ys == ev->stream_id) {
+        s = t;
+        break;
+      }
+  } else {
+    s = lp2p_yamux_stream_get_user(host_conn_yamux(c), ev->stream_id);
+  }
+  if (!s || s->conn != c || s->ys != ev->stream_id)
+    return; /* a stream we already forgot */
+  switch (ev->type) {
+  case LP2P_YAMUX_EV_STREAM_READABLE:
+    stream_activity(h, s, now);
+    break;
+  case LP2P_YAMUX_EV_STREAM_WRITABLE:
+    if (!flush_ms(h, s, now))
+      break;
+    if (s->flags & HS_NEGOTIATING) {
+      if (s->dir == LP2P_DIR_INBOUND)
+        break;
+    }
+    if (s->svc_kind != SVC_APP) {
+      svc_activity(h, s, now);
+    } else if (s->flags & HS_WANT_WRITABLE) {
+      s->flags &= (uint16_t)~HS_WANT_WRITABLE;
+      emit(h, s, LP2P_HOST_EV_STREAM_WRITABLE, 0);
+    }
+    break;
+  case LP2P_YAMUX_EV_STREAM_REMOTE_CLOSED:
+    s->flags |= HS_REMOTE_CLOSED;
+    if (s->flags & HS_NEGOTIATING) {
+      negotiate(h, s, now);
+      break;
+    }
+    if (s->svc_kind != SVC_APP) {
+      svc_activity(h, s, now);
+    } else if (s->flags & HS_VISIBLE) {
+      emit(h, s, LP2P_HOST_EV_STREAM_REMOTE_CLOSED, 0);
+    }
+    break;
+  case LP2P_YAMUX_EV_STREAM_RESET:
+    if (s->flags & HS_NEGOTIATING) {
+      negotiation_failed(h, s, LP2P_ERR_RESET, now);
+      break;
+    }
+    if (s->svc_kind != SVC_APP)
+      svc_end(h, s, LP2P_ERR_RESET, now);
+    else if (s->flags & HS_VISIBLE)
+      emit(h, s, LP2P_HOST_EV_STREAM_RESET, LP2P_ERR_RESET);
+    stream_free(h, s, now);
+    break;
+  case LP2P_YAMUX_EV_STREAM_CLOSED:
+    if (s->flags & HS_NEGOTIATING) {
+      negotiation_failed(h, s, LP2P_ERR_EOF, now);
+      break;
+    }
+    if (s->svc_kind != SVC_APP)
+      svc_end(h, s, 0, now);
+    else if (s->flags & HS_VISIBLE)
+      emit(h, s, LP2P_HOST_EV_STREAM_CLOSED, 0);
+    stream_free(h, s, now);
+    break;
+  default:
+    break;
+  }
+}
+
+void host_streams_drop(lp2p_host *h, hconn *c, int err, lp2p_tstamp now) {
+  while (c->streams) {
+    hstream *s = c->streams;
+    if (s->flags & HS_NEGOTIATING) {
+      if (s->dir == LP2P_DIR_OUTBOUND) {
+        if (s->svc_kind == SVC_APP)
+          emit(h, s, LP2P_HOST_EV_STREAM_OPEN_FAILED, err);
+        else
+          svc_end(h, s, err, now);
+      }
+    } else if (s->svc_kind != SVC_APP) {
+      svc_end(h, s, err, now);
+    } else if (s->flags & HS_VISIBLE) {
+      emit(h, s, LP2P_HOST_EV_STREAM_RESET, err);
+    }
+    stream_free(h, s, now);
+  }
+}
+
+/* ---- timers -------------------------------------------------------------------- */
+
+lp2p_tstamp host_streams_deadline(const hconn *c) {
+  lp2p_tstamp d = LP2P_TSTAMP_NONE;
+  for (const hstream *s = c->streams; s; s = s->next)
+    if (s->deadline < d)
+      d = s->deadline;
+  return d;
+}
+
+void host_streams_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now) {
+  hstream *s = c->streams;
+  while (s) {
+    hstream *next = s->next;
+    if (s->deadline <= now) {
+      if (s->flags & HS_NEGOTIATING) {
+        negotiation_failed(h, s, LP2P_ERR_TIMEOUT, now);
+      } else {
+        s->deadline = LP2P_TSTAMP_NONE;
+        svc_timeout(h, s, now);
+      }
+    }
+    s = next;
+  }
+}
+
+/* ---- raw stream I/O for services ------------------------------------------------- */
+
+lp2p_ssize host_stream_write_raw(lp2p_host *h, hstream *s, lp2p_tstamp now,
+                                 const uint8_t *p, size_t n) {
+  if (s->flags & HS_LOCAL_CLOSED)
+    return LP2P_ERR_CLOSED;
+  if (!flush_ms(h, s, now)) {
+    s->flags |= HS_WANT_WRITABLE;
+    return 0;
+  }
+  lp2p_yamux *y = host_conn_yamux(s->conn);
+  if (!y)
+    return LP2P_ERR_CLOSED;
+  if (n == 0)
+    return 0;
+  lp2p_ssize w = lp2p_yamux_stream_write(y, now, s->ys, p, n);
+  if (w >= 0 && (size_t)w < n)
+    s->flags |= HS_WANT_WRITABLE;
+  if (w == LP2P_ERR_STATE)
+    return LP2P_ERR_CLOSED;
+  return w;
+}
+
+const uint8_t *host_stream_peek_raw(lp2p_host *h, hstream *s, size_t *len) {
+  (void)h;
+  *len = 0;
+  if (s->flags & HS_NEGOTIATING)
+    return NULL;
+  lp2p_yamux *y = host_conn_yamux(s->conn);
+  return y ? lp2p_yamux_stream_read_peek(y, s->ys, len) : NULL;
+}
+
+void host_stream_consume_raw(lp2p_host *h, hstream *s, lp2p_tstamp now,
+                             size_t n) {
+  (void)h;
+  lp2p_yamux *y = host_conn_yamux(s->conn);
+  if (y && n)
+    lp2p_yamux_stream_read_consume(y, now, s->ys, n);
+}
+
+void host_stream_close_raw(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  if (s->flags & HS_LOCAL_CLOSED)
+    return;
+  s->flags |= HS_LOCAL_CLOSED;
+  if (s->ms) {
+    s->flags |= HS_CLOSE_PENDING;
+    flush_ms(h, s, now);
+    return;
+  }
+  lp2p_yamux *y = host_conn_yamux(s->conn);
+  if (y)
+    lp2p_yamux_stream_close(y, now, s->ys);
+}
+
+void host_stream_reset_raw(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  lp2p_yamux *y = host_conn_yamux(s->conn);
+  if (y)
+    lp2p_yamux_stream_reset(y, now, s->ys);
+  stream_free(h, s, now);
+}
+
+int host_stream_eof_raw(lp2p_host *h, hstream *s) {
+  if (!(s->flags & HS_REMOTE_CLOSED))
+    return 0;
+  size_t len = 0;
+  host_stream_peek_raw(h, s, &len);
+  return len == 0;
+}
+
+/* ---- protocol table ---------------------------------------------------------------- */
+
+uint16_t host_proto_find(lp2p_host *h, const char *name, size_t len, int add,
+                         uint8_t svc, int *err) {
+  *err = 0;
+  for (uint16_t i = 0; i < h->nprotos; i++)
+    if (h->protos[i].len == len && memcmp(h->protos[i].name, name, len) == 0)
+      return i;
+  if (!add) {
+    *err = LP2P_ERR_NOT_FOUND;
+    return UINT16_MAX;
+  }
+  if (len == 0 || len > 1000 || memchr(name, '\n', len) ||
+      memchr(name, 0, len)) {
+    *err = LP2P_ERR_INVAL;
+    return UINT16_MAX;
+  }
+  /* Built-ins do not count against protocols_max. */
+  if (h->nprotos >= h->cfg.protocols_max + 8) {
+    *err = LP2P_ERR_LIMIT;
+    return UINT16_MAX;
+  }
+  if (h->nprotos == h->protos_cap) {
+    uint16_t ncap = h->protos_cap ? (uint16_t)(h->protos_cap * 2) : 16;
+    hproto *n = lp2p_mem_realloc(h->mem, h->protos,
+                                 h->protos_cap * sizeof *n, ncap * sizeof *n);
+    if (!n) {
+      *err = LP2P_ERR_NOMEM;
+      return UINT16_MAX;
+    }
+    h->protos = n;
+    h->protos_cap = ncap;
+  }
+  char *c = lp2p_mem_malloc(h->mem, len + 1);
+  if (!c) {
+    *err = LP2P_ERR_NOMEM;
+    return UINT16_MAX;
+  }
+  memcpy(c, name, len);
+  c[len] = 0;
+  hproto *p = &h->protos[h->nprotos];
+  p->name = c;
+  p->len = (uint16_t)len;
+  p->svc = svc;
+  p->flags = 0;
+  return h->nprotos++;
+}
+
+void host_protos_free(lp2p_host *h) {
+  for (uint16_t i = 0; i < h->nprotos; i++)
+    lp2p_mem_free(h->mem, h->protos[i].name);
+  lp2p_mem_free(h->mem, h->protos);
+  h->protos = NULL;
+  h->nprotos = h->protos_cap = 0;
+}
