@@ -403,5 +403,42 @@ expect_fail "record seal: seq above 2^64-1 exits 2" 2 "record seal" "$L" record 
 expect_fail "record seal: no address exits 2" 2 "record seal" "$L" record seal --key "$T/ed25519.key" --seq 1
 expect_fail "record seal: bad key file exits 1" 1 "record seal" "$L" record seal --key "$T/trunc.key" --seq 1 $A1
 
+# Envelopes built here by hand from RFC 0002/0003 (signed with `lp2p sign`),
+# so `record open` is checked against an independent encoder.
+# pb_len HEX: one-byte length prefix (all fields here are < 128 bytes).
+pb_len() { printf '%02x' $((${#1} / 2)); }
+DOMAIN_HEX=$(printf 'libp2p-peer-record' | bin2hex)
+hand_envelope() { # KEYFILE PUB_HEX DOMAIN_HEX PAYLOAD_HEX
+  local sig
+  sig=$("$L" sign --key "$1" "$(pb_len "$3")$3020301$(pb_len "$4")$4") || return 1
+  printf '0a%s%s12020301' "$(pb_len "$2")" "$2"
+  printf '1a%s%s2a%s%s\n' "$(pb_len "$4")" "$4" "$(pb_len "$sig")" "$sig"
+}
+addrinfo() { printf '1a%s0a%s%s' "$(printf '%02x' $((${#1} / 2 + 2)))" "$(pb_len "$1")" "$1"; }
+ED_MH=$(pk_multihash $ED_PUB) K1_MH=$(pk_multihash $K1_PUB)
+# PeerRecord {peer_id, seq 5, addrs: /ip4/127.0.0.1/tcp/4001 and an
+# address with an unknown protocol code (0x3ffe), which must be skipped}.
+REC="0a$(pb_len $ED_MH)${ED_MH}1005$(addrinfo 047f000001060fa1)$(addrinfo fe7f)"
+HE=$(hand_envelope "$T/spec_ED.key" $ED_PUB "$DOMAIN_HEX" "$REC")
+run "$L" record open "$HE"
+check "record open of a hand-built envelope: record printed, unknown address skipped with a warning" \
+  "$([ $RC = 0 ] && out_is "peer $ED_ID"$'\n'"seq 5"$'\n'"addr /ip4/127.0.0.1/tcp/4001" &&
+    one_err_line "record open" && grep -q 'skipped' "$T/err"; echo $?)" "rc=$RC" "$OUT" "$ERR"
+REC2="0a$(pb_len $K1_MH)${K1_MH}1005$(addrinfo 047f000001060fa1)"
+expect_fail "record open: record for another peer than the signer exits 1" 1 "record open" \
+  "$L" record open "$(hand_envelope "$T/spec_ED.key" $ED_PUB "$DOMAIN_HEX" "$REC2")"
+expect_fail "record open: envelope signed under another domain exits 1" 1 "record open" \
+  "$L" record open "$(hand_envelope "$T/spec_ED.key" $ED_PUB "$(printf 'libp2p-other' | bin2hex)" "$REC")"
+expect_fail "record open: envelope signed by another key exits 1" 1 "record open" \
+  "$L" record open "$(hand_envelope "$T/spec_K1.key" $ED_PUB "$DOMAIN_HEX" "$REC")"
+
+# ---- output discipline ---------------------------------------------------------
+"$L" peerid $ED_PUB >/dev/full 2>"$T/err"
+RC=$? ERR=$(cat "$T/err")
+check "a failed stdout write exits 1 with one error line" "$([ $RC = 1 ] && one_err_line peerid; echo $?)" "rc=$RC $ERR"
+expect_ok "-- ends options" 047f000001060fa1 "$L" maddr encode -- /ip4/127.0.0.1/tcp/4001
+expect_fail "a positional after -- may start with a dash" 1 "maddr encode" "$L" maddr encode -- --ip4
+expect_fail "option value with a newline stays one stderr line" 2 keygen "$L" keygen --type $'ed\n25519' --out "$T/nl.key"
+
 echo "# $FAILS failed"
 [ $FAILS = 0 ]

@@ -23,13 +23,12 @@ static const cli_verb verbs[] = {
     /* identity and keys */
     {"keygen", NULL, cli_cmd_keygen,
      "[--type ed25519|rsa|ecdsa|secp256k1] [--bits N] --out FILE",
-     "generate a key, write its private-key protobuf to FILE (mode 0600, "
-     "never overwrites), print the PeerId; --bits only for rsa "
-     "(2048..4096)"},
+     "write a new private-key protobuf to FILE (mode 0600, never "
+     "overwrites),\n      print its PeerId; --bits (rsa only): 2048..4096"},
     {"id", NULL, cli_cmd_id, "--key FILE",
      "print the PeerId and the public-key protobuf (hex) of a key file"},
     {"peerid", NULL, cli_cmd_peerid, "PUBKEY_PROTOBUF_HEX",
-     "print the PeerId (base58) and its CIDv1 (base32) of a public key"},
+     "print a public key's PeerId (base58) and its CIDv1 form (base32)"},
     {"sign", NULL, cli_cmd_sign, "--key FILE DATA_HEX",
      "print the signature (hex) of DATA with the key in FILE"},
     {"verify", NULL, cli_cmd_verify,
