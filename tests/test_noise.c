@@ -474,6 +474,15 @@ static void test_config_checks(void **state) {
   assert_null(lp2p_noise_read_peek(n, &len));
   assert_int_equal(len, 0);
   assert_int_equal(lp2p_noise_feed(n, 0, NULL, 1), LP2P_ERR_INVAL);
+  /* Zero-copy receive: commit only inside the area handed out. */
+  assert_int_equal(lp2p_noise_recv_commit(n, 0, 1), LP2P_ERR_INVAL);
+  size_t cap = 0;
+  uint8_t *rb = lp2p_noise_recv_buf(n, &cap);
+  assert_non_null(rb);
+  assert_int_equal(cap, 4u * 65537);
+  assert_int_equal(lp2p_noise_recv_commit(n, 0, cap + 1), LP2P_ERR_INVAL);
+  assert_int_equal(lp2p_noise_recv_commit(n, 0, 0), 0);
+  assert_int_equal(lp2p_noise_recv_commit(NULL, 0, 0), LP2P_ERR_INVAL);
   /* Closing during the handshake abandons it. */
   assert_int_equal(lp2p_noise_close(n, 0), 0);
   assert_int_equal(lp2p_noise_state(n), LP2P_STATE_CLOSED);

@@ -130,7 +130,23 @@ static int side_step(pair *p, int i) {
   if (s->done && s->close_when_sent && s->sent == s->send_len &&
       !(lp2p_noise_state(s->n) & LP2P_STATE_CLOSING))
     assert_int_equal(lp2p_noise_close(s->n, p->now), 0);
-  if (pipe_left(in) > 0 && !s->fatal) {
+  if (pipe_left(in) > 0 && !s->fatal && lp2p_rng_below(&p->rng, 3) == 0) {
+    /* The zero-copy path: read "from the socket" straight into the
+     * engine's buffer. */
+    size_t cap = 0;
+    uint8_t *dst = lp2p_noise_recv_buf(s->n, &cap);
+    assert_int_equal(cap, lp2p_noise_recv_room(s->n));
+    size_t k = rand_piece(p, pipe_left(in));
+    if (k > cap) k = cap;
+    if (dst) memcpy(dst, in->p + in->off, k);
+    int rc = lp2p_noise_recv_commit(s->n, p->now, k);
+    if (rc < 0) {
+      s->fatal = rc;
+    } else {
+      in->off += k;
+      if (k) moved = 1;
+    }
+  } else if (pipe_left(in) > 0 && !s->fatal) {
     size_t k = rand_piece(p, pipe_left(in));
     lp2p_ssize r = lp2p_noise_feed(s->n, p->now, in->p + in->off, k);
     if (r < 0) {

@@ -131,6 +131,19 @@ LP2P_API void lp2p_noise_free(lp2p_noise *n);
  * LP2P_ERR_NOMEM, or the sticky error once the session is closed. */
 LP2P_API lp2p_ssize lp2p_noise_feed(lp2p_noise *n, lp2p_tstamp now,
                                     const uint8_t *p, size_t len);
+/** Zero-copy receive: a buffer of `*cap` (= recv_room) bytes inside the
+ * engine to read wire bytes into directly, then hand them over with
+ * lp2p_noise_recv_commit(). Valid until the next call on the engine.
+ * Returns NULL with *cap 0 when there is no room, or when the buffer
+ * cannot be allocated (the session then fails with LP2P_ERR_NOMEM). */
+LP2P_API uint8_t *lp2p_noise_recv_buf(lp2p_noise *n, size_t *cap);
+/** Take the first `len` bytes written into the lp2p_noise_recv_buf() area
+ * as received (len 0 is fine). Same effect as lp2p_noise_feed() on them.
+ * Returns 0 or one of: LP2P_ERR_INVAL (NULL, or len beyond the area),
+ * LP2P_ERR_STATE (after feed_eof), LP2P_ERR_NOMEM, or the sticky error
+ * once closed. */
+LP2P_API int lp2p_noise_recv_commit(lp2p_noise *n, lp2p_tstamp now,
+                                    size_t len);
 /** The peer closed its sending side. Inside the handshake this fails the
  * session (LP2P_ERR_EOF; LP2P_ERR_TRUNCATED inside a message); after it an
  * EOF event follows. Returns 0, or the sticky error once closed. */

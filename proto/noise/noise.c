@@ -299,6 +299,31 @@ lp2p_ssize lp2p_noise_feed(lp2p_noise *n, lp2p_tstamp now, const uint8_t *p,
   return (lp2p_ssize)taken;
 }
 
+uint8_t *lp2p_noise_recv_buf(lp2p_noise *n, size_t *cap) {
+  size_t room = lp2p_noise_recv_room(n);
+  if (cap) *cap = 0;
+  if (room == 0) return NULL;
+  if (rx_reserve(n, room) != 0) {
+    noise_fail(n, LP2P_ERR_NOMEM);
+    return NULL;
+  }
+  if (cap) *cap = room;
+  return n->rb + n->rb_end;
+}
+
+int lp2p_noise_recv_commit(lp2p_noise *n, lp2p_tstamp now, size_t len) {
+  (void)now;
+  if (!n) return LP2P_ERR_INVAL;
+  if (n->phase == PHASE_CLOSED) return n->err ? n->err : LP2P_ERR_CLOSED;
+  if (n->rx_eof) return LP2P_ERR_STATE;
+  if (len > lp2p_noise_recv_room(n) || n->rb_end + len > n->rb_cap)
+    return LP2P_ERR_INVAL;
+  n->rb_end += len;
+  rx_process(n); /* also releases the buffer if nothing is left in it */
+  return n->phase == PHASE_CLOSED && n->err == LP2P_ERR_NOMEM ? LP2P_ERR_NOMEM
+                                                              : 0;
+}
+
 int lp2p_noise_feed_eof(lp2p_noise *n, lp2p_tstamp now) {
   (void)now;
   if (!n) return LP2P_ERR_INVAL;
