@@ -66,7 +66,7 @@ $(BUILD)/lib/liblp2p-fuzz.a: $(FUZZ_LIB_OBJS)
 	rm -f $@.$$$$.tmp && ar rcs $@.$$$$.tmp $^ && mv $@.$$$$.tmp $@
 
 .SECONDEXPANSION:
-$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tools/%/*.c)) $(BUILD)/lib/liblp2p.a
+$(BUILD)/bin/%: $$(addprefix $(BUILD)/obj/,$$(addsuffix .o,$$(basename $$(wildcard tools/$$*/*.c)))) $(BUILD)/lib/liblp2p.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@.$$$$.tmp $(filter %.o,$^) $(BUILD)/lib/liblp2p.a $(LIBS) && mv $@.$$$$.tmp $@
 
