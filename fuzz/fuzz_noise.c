@@ -7,8 +7,8 @@
  *  - mode even ("scripted"): role, key types, fail-at allocation index,
  *    then a list of ops: pump both ways, move a piece either way (optionally
  *    flipping one byte or injecting raw bytes towards the target), app
- *    writes and partial reads on either side, time jumps and timeouts,
- *    EOF, close, event polling.
+ *    writes and partial reads on either side, zero-copy receive, time
+ *    jumps and timeouts, EOF, close, event polling.
  *  - mode odd ("raw"): one engine fed the rest of the input as wire bytes,
  *    in pieces chosen by the input.
  * Invariants (abort on violation): no crash, feed/write never take more
@@ -169,7 +169,7 @@ static void scripted(fdp *f) {
   if (lp2p_noise_new(&e[0].n, role, &ct, &mc.mem, &rng, now) != 0) goto out;
   if (lp2p_noise_new(&e[1].n, !role, &cp, NULL, &rng, now) != 0) goto out;
   for (int ops = 0; ops < 400 && fdp_left(f) > 0; ops++) {
-    int op = fdp_u8(f) % 14;
+    int op = fdp_u8(f) % 15;
     size_t k = fdp_range(f, 1, 70000);
     switch (op) {
     case 0: pump(e, now); break;
@@ -206,6 +206,18 @@ static void scripted(fdp *f) {
       if (k & 1) lp2p_noise_feed_eof(e[k & 2 ? 1 : 0].n, now);
       else lp2p_noise_close(e[k & 2 ? 1 : 0].n, now);
       break;
+    case 14: { /* zero-copy receive into the target */
+      size_t cap = 0;
+      uint8_t *dst = lp2p_noise_recv_buf(e[0].n, &cap);
+      size_t m = w_to[0].len < k ? w_to[0].len : k;
+      if (m > cap) m = cap;
+      if (dst && m) memcpy(dst, w_to[0].buf, m);
+      if (lp2p_noise_recv_commit(e[0].n, now, m) == 0) {
+        memmove(w_to[0].buf, w_to[0].buf + m, w_to[0].len - m);
+        w_to[0].len -= m;
+      }
+      break;
+    }
     default:
       poll_all(&e[0]);
       poll_all(&e[1]);
