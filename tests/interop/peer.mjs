@@ -8,7 +8,7 @@
 // then (never concurrently) writes that many bytes and closes.
 
 import { randomBytes } from 'node:crypto'
-import { fstatSync } from 'node:fs'
+import { fstatSync, readFileSync } from 'node:fs'
 import { isatty } from 'node:tty'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -45,10 +45,12 @@ modes:
   connect <maddr> [-n N]        N sequential connections (dial, ping, close);
                                 prints a {"type":"connect",...} JSON line
   keygen [--type T]             print "key <hex protobuf>" (T: ed25519,
-                                secp256k1, ecdsa, rsa; default ed25519)
+                                secp256k1, ecdsa, rsa; default ed25519);
+                                js cannot use ecdsa as its own identity
 options (all modes):
   --plaintext                   /plaintext/2.0.0 instead of /noise
   --key HEX                     private key, libp2p protobuf encoding, hex
+  --key-file FILE               the same key as raw protobuf bytes in FILE
   --listen-addr MADDR           listen mode address (default /ip4/127.0.0.1/tcp/0)
   --timeout S                   whole-run limit for dialer modes (default 60)
 every mode first prints "self <peer id>".`
@@ -95,6 +97,7 @@ function parseArgs () {
     switch (a) {
       case '--plaintext': opts.plaintext = true; break
       case '--key': opts.key = val(); break
+      case '--key-file': opts.key = readFileSync(val()).toString('hex'); break
       case '--listen-addr': opts.listenAddr = val(); break
       case '--timeout': opts.timeout = num(a, val()); break
       case '-n': opts.n = num(a, val()); break
@@ -285,9 +288,28 @@ async function doPing () {
   out(`ping ok ${opts.n}`)
 }
 
+// The result of the identify js runs by itself on every new connection (what
+// js really saw); an explicit second run only when that one never finished,
+// to get its error.
 async function doIdentify () {
-  const conn = await dial()
-  const res = await node.services.identify.identify(conn)
+  let conn = null
+  const early = []
+  let wake = null
+  const onIdentify = (evt) => {
+    early.push(evt.detail)
+    if (wake != null) wake()
+  }
+  node.addEventListener('peer:identify', onIdentify)
+  conn = await dial()
+  const mine = () => early.find(r => r.connection?.id === conn.id)
+  if (mine() == null) {
+    await new Promise(resolve => {
+      wake = () => { if (mine() != null) resolve() }
+      setTimeout(resolve, 15_000)
+    })
+  }
+  node.removeEventListener('peer:identify', onIdentify)
+  const res = mine() ?? await node.services.identify.identify(conn)
   out(`identify ${identifyJson(res, conn)}`)
 }
 
@@ -448,7 +470,9 @@ async function doKeygen () {
   const names = { ed25519: 'Ed25519', secp256k1: 'secp256k1', ecdsa: 'ECDSA', rsa: 'RSA' }
   if (names[opts.type] == null) throw new Error(`unknown key type ${opts.type}`)
   const k = opts.key != null ? await loadKey() : await generateKeyPair(names[opts.type])
-  out(`self ${peerIdFromPrivateKey(k)}`)
+  let id = '-' // js-libp2p has no PeerId class for ECDSA keys
+  try { id = peerIdFromPrivateKey(k).toString() } catch {}
+  out(`self ${id}`)
   out(`key ${Buffer.from(privateKeyToProtobuf(k)).toString('hex')}`)
   out(`pubkey ${Buffer.from(publicKeyToProtobuf(k.publicKey)).toString('hex')}`)
 }
