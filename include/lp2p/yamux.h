@@ -300,8 +300,9 @@ LP2P_API int lp2p_yamux_go_away(lp2p_yamux *y, lp2p_tstamp now,
  * the first Data frame when a write follows before the output is taken).
  * Stores the id in `*id`. Returns 0 or one of: LP2P_ERR_INVAL,
  * LP2P_ERR_LIMIT (streams_max live streams, or ids exhausted; the session
- * stays usable), LP2P_ERR_CLOSED (session closed or GoAway sent/received),
- * LP2P_ERR_NOMEM (fatal). */
+ * stays usable), LP2P_ERR_AGAIN (output queue 64 KiB past
+ * out_queue_bytes_max: drain it first), LP2P_ERR_CLOSED (session closed or
+ * GoAway sent/received), LP2P_ERR_NOMEM (fatal). */
 LP2P_API int lp2p_yamux_stream_open(lp2p_yamux *y, lp2p_tstamp now,
                                     uint32_t *id);
 

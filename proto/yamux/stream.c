@@ -27,6 +27,10 @@ int lp2p_yamux_stream_open(lp2p_yamux *y, lp2p_tstamp now, uint32_t *id) {
     return LP2P_ERR_CLOSED;
   if (y->n_streams >= y->cfg.streams_max || y->next_id > UINT32_MAX)
     return LP2P_ERR_LIMIT;
+  /* Opening is the one control frame an application can repeat without
+   * bound (open, reset, repeat): hold it to the queue's reserve. */
+  if (ymx_out_queued(y) >= y->cfg.out_queue_bytes_max + YMX_CTRL_RESERVE)
+    return LP2P_ERR_AGAIN;
   ymx_stream *s = NULL;
   uint32_t sid = (uint32_t)y->next_id;
   int rc = ymx_stream_create(y, sid, 1, now, &s);
