@@ -44,7 +44,7 @@ static void raw_init(raw_peer *r, int initiator) {
 static size_t raw_write(raw_peer *r, const uint8_t *pl, size_t pl_len,
                         uint8_t *out) {
   size_t ml = 0;
-  memcpy(out + 2 + noise_hs_payload_offset(&r->hs), pl, pl_len);
+  if (pl_len) memcpy(out + 2 + noise_hs_payload_offset(&r->hs), pl, pl_len);
   assert_int_equal(noise_hs_write(&r->hs, out + 2, pl_len, &ml), 0);
   out[0] = (uint8_t)(ml >> 8);
   out[1] = (uint8_t)ml;
