@@ -119,4 +119,9 @@ int cli_cmd_maddr_decode(cli_ctx *ctx, int argc, char **argv); /* maddr.c */
 int cli_cmd_record_seal(cli_ctx *ctx, int argc, char **argv);  /* record.c */
 int cli_cmd_record_open(cli_ctx *ctx, int argc, char **argv);  /* record.c */
 
+int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv);   /* listen.c */
+int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv);     /* ping.c */
+int cli_cmd_identify(cli_ctx *ctx, int argc, char **argv); /* ping.c */
+int cli_cmd_perf(cli_ctx *ctx, int argc, char **argv);     /* ping.c */
+
 #endif

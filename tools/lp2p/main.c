@@ -44,8 +44,19 @@ static const cli_verb verbs[] = {
      "print a signed peer-record envelope (hex) for the key's peer"},
     {"record", "open", cli_cmd_record_open, "HEX",
      "verify a signed peer-record envelope and print its peer, seq, addrs"},
-    /* network verbs (listen, ping, identify, perf) go here: they run the
-     * host on a real driver and stream their output via ctx->out. */
+    /* network verbs: a host on the real driver (node.c). listen and ping
+     * stream their lines to stdout as they happen. */
+    {"listen", NULL, cli_cmd_listen,
+     "[--key FILE] [--plaintext] [--driver epoll|poll] MULTIADDR...",
+     "serve identify, ping, perf and echo; print each listen address with\n"
+     "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM"},
+    {"ping", NULL, cli_cmd_ping, "[--plaintext] [-n N] MULTIADDR",
+     "connect and ping N times (default 1): one `rtt_ms <float>` line each"},
+    {"identify", NULL, cli_cmd_identify, "[--plaintext] MULTIADDR",
+     "print the remote's identify result as one JSON object"},
+    {"perf", NULL, cli_cmd_perf,
+     "[--plaintext] --upload BYTES --download BYTES MULTIADDR",
+     "run /perf/1.0.0 and print the final JSON result line"},
 };
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 

@@ -1,0 +1,40 @@
+/* lp2p tool: a host on a real driver, for the network verbs (listen,
+ * ping, identify, perf). */
+#ifndef LP2P_TOOL_NODE_H
+#define LP2P_TOOL_NODE_H
+
+#include "lp2p/driver.h"
+#include "lp2p/host.h"
+#include "tools/lp2p/cli.h"
+
+typedef struct cli_node {
+  lp2p_host *h;
+  lp2p_driver *d;
+  lp2p_rng rng;
+  lp2p_privkey *key;
+} cli_node;
+
+/** Set by SIGINT/SIGTERM once cli_node_start installed the handlers. */
+extern volatile int cli_node_stop_flag;
+
+/** Start a host with `keyfile`'s identity (NULL: a fresh ed25519 key) on
+ * backend `driver` ("epoll"/"poll", NULL = epoll). Returns 0 or a CLI exit
+ * code after one error line. */
+int cli_node_start(cli_ctx *ctx, cli_node *n, const char *keyfile,
+                   int plaintext, const char *driver);
+/** Close the host gracefully (bounded wait) and free everything. */
+void cli_node_stop(cli_node *n);
+/** Step the driver until an event arrives (1), the deadline passes (0) or a
+ * stop signal arrives (-1). deadline_ms < 0: none. */
+int cli_node_event(cli_node *n, lp2p_host_event *ev, int deadline_ms);
+/** Parse (and DNS-resolve) `text`, dial it and wait for the connection.
+ * *peer gets the authenticated peer id. Returns 0 or CLI_EXIT_DATA (bad
+ * address, unreachable, peer id mismatch, timeout) after one error line. */
+int cli_node_connect(cli_ctx *ctx, cli_node *n, const char *text,
+                     lp2p_peerid *peer);
+/** Append the base58 form of `id` to buf (NUL-terminated). */
+void cli_peerid_text(const lp2p_peerid *id, char *buf, size_t cap);
+/** Multiaddr text (NUL-terminated; "" when invalid). */
+void cli_maddr_text(const lp2p_maddr *m, char *buf, size_t cap);
+
+#endif

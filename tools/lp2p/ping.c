@@ -1,0 +1,192 @@
+/* lp2p tool: `ping`, `identify` and `perf` against one remote peer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/lp2p/node.h"
+
+#define PING_TIMEOUT_MS 15000
+#define IDENTIFY_TIMEOUT_MS 15000
+
+/* `-n N` is the conventional ping count flag; cli_parse knows only long
+ * options, so map it to --n. */
+static void map_short_n(int argc, char **argv) {
+  static char long_n[] = "--n";
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      return;
+    if (strcmp(argv[i], "-n") == 0)
+      argv[i] = long_n;
+  }
+}
+
+int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv) {
+  map_short_n(argc, argv);
+  cli_opt opts[] = {{"plaintext", 0, NULL, 0}, {"n", 1, NULL, 0}};
+  int npos = 0;
+  int rc = cli_parse(ctx, argc, argv, opts, 2, &npos, 1, 1);
+  if (rc)
+    return rc;
+  uint64_t count = 1;
+  if (opts[1].seen && (cli_parse_u64(opts[1].value, &count) || count == 0 ||
+                       count > 1000000))
+    return cli_fail(ctx, CLI_EXIT_USAGE, "-n needs a count in 1..1000000");
+  cli_node n;
+  lp2p_peerid peer;
+  rc = cli_node_start(ctx, &n, NULL, opts[0].seen, NULL);
+  if (!rc)
+    rc = cli_node_connect(ctx, &n, argv[0], &peer);
+  for (uint64_t i = 0; !rc && i < count; i++) {
+    int e = lp2p_host_ping(n.h, lp2p_clock_now(), &peer);
+    if (e) {
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "ping: %s", lp2p_strerror(e));
+      break;
+    }
+    lp2p_host_event ev;
+    int got;
+    while ((got = cli_node_event(&n, &ev, PING_TIMEOUT_MS)) == 1 &&
+           ev.kind != LP2P_HOST_EV_PING_RESULT &&
+           ev.kind != LP2P_HOST_EV_PEER_DISCONNECTED)
+      ;
+    if (got != 1)
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "no pong within %d ms",
+                    PING_TIMEOUT_MS);
+    else if (ev.kind == LP2P_HOST_EV_PEER_DISCONNECTED || ev.err)
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "ping failed: %s",
+                    lp2p_strerror(ev.err ? ev.err : LP2P_ERR_CLOSED));
+    else {
+      printf("rtt_ms %.3f\n", (double)ev.rtt_ns / 1e6);
+      fflush(stdout);
+    }
+  }
+  cli_node_stop(&n);
+  return rc;
+}
+
+/* JSON string with the escapes RFC 8259 requires. */
+static void json_str(cli_ctx *ctx, const char *s) {
+  cli_printf(ctx, "\"");
+  for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+    if (*p == '"' || *p == '\\')
+      cli_printf(ctx, "\\%c", *p);
+    else if (*p < 0x20)
+      cli_printf(ctx, "\\u%04x", *p);
+    else
+      cli_printf(ctx, "%c", *p);
+  }
+  cli_printf(ctx, "\"");
+}
+
+int cli_cmd_identify(cli_ctx *ctx, int argc, char **argv) {
+  cli_opt opts[] = {{"plaintext", 0, NULL, 0}};
+  int npos = 0;
+  int rc = cli_parse(ctx, argc, argv, opts, 1, &npos, 1, 1);
+  if (rc)
+    return rc;
+  cli_node n;
+  lp2p_peerid peer;
+  rc = cli_node_start(ctx, &n, NULL, opts[0].seen, NULL);
+  if (!rc)
+    rc = cli_node_connect(ctx, &n, argv[0], &peer);
+  lp2p_host_event ev;
+  int got = 0;
+  if (!rc) {
+    /* identify runs on every new connection; ask again in case it already
+     * finished before we looked */
+    lp2p_host_identify(n.h, lp2p_clock_now(), &peer);
+    while ((got = cli_node_event(&n, &ev, IDENTIFY_TIMEOUT_MS)) == 1 &&
+           !(ev.kind == LP2P_HOST_EV_IDENTIFY_DONE &&
+             lp2p_peerid_equal(&ev.peer, &peer)))
+      ;
+    if (got != 1)
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "no identify answer");
+    else if (ev.err)
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "identify failed: %s",
+                    lp2p_strerror(ev.err));
+  }
+  if (!rc) {
+    char text[1024];
+    cli_peerid_text(&peer, text, sizeof text);
+    cli_printf(ctx, "{\"peerId\":");
+    json_str(ctx, text);
+    cli_printf(ctx, ",\"agentVersion\":");
+    json_str(ctx, lp2p_host_peer_agent(n.h, &peer));
+    cli_printf(ctx, ",\"protocolVersion\":");
+    json_str(ctx, lp2p_host_peer_protocol_version(n.h, &peer));
+    cli_printf(ctx, ",\"protocols\":[");
+    size_t np = lp2p_host_peer_protocol_count(n.h, &peer);
+    for (size_t i = 0; i < np; i++) {
+      if (i)
+        cli_printf(ctx, ",");
+      json_str(ctx, lp2p_host_peer_protocol(n.h, &peer, i));
+    }
+    cli_printf(ctx, "],\"listenAddrs\":[");
+    lp2p_maddr addrs[32];
+    size_t na = 0;
+    lp2p_host_peer_addrs(n.h, lp2p_clock_now(), &peer, addrs, 32, &na);
+    for (size_t i = 0; i < na && i < 32; i++) {
+      cli_maddr_text(&addrs[i], text, sizeof text);
+      if (i)
+        cli_printf(ctx, ",");
+      json_str(ctx, text);
+    }
+    cli_printf(ctx, "],\"observedAddr\":");
+    lp2p_maddr obs;
+    if (lp2p_host_peer_observed_addr(n.h, &peer, &obs) == 0) {
+      cli_maddr_text(&obs, text, sizeof text);
+      json_str(ctx, text);
+    } else {
+      cli_printf(ctx, "null");
+    }
+    cli_printf(ctx, "}\n");
+  }
+  cli_node_stop(&n);
+  return rc;
+}
+
+int cli_cmd_perf(cli_ctx *ctx, int argc, char **argv) {
+  cli_opt opts[] = {{"plaintext", 0, NULL, 0},
+                    {"upload", 1, NULL, 0},
+                    {"download", 1, NULL, 0}};
+  int npos = 0;
+  int rc = cli_parse(ctx, argc, argv, opts, 3, &npos, 1, 1);
+  if (rc)
+    return rc;
+  uint64_t up = 0, down = 0;
+  if (!opts[1].seen || !opts[2].seen)
+    return cli_fail(ctx, CLI_EXIT_USAGE, "--upload and --download are required");
+  if (cli_parse_u64(opts[1].value, &up) || cli_parse_u64(opts[2].value, &down))
+    return cli_fail(ctx, CLI_EXIT_USAGE, "byte counts must be decimal numbers");
+  cli_node n;
+  lp2p_peerid peer;
+  rc = cli_node_start(ctx, &n, NULL, opts[0].seen, NULL);
+  if (!rc)
+    rc = cli_node_connect(ctx, &n, argv[0], &peer);
+  if (!rc) {
+    int e = lp2p_host_perf(n.h, lp2p_clock_now(), &peer, up, down);
+    if (e)
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "perf: %s", lp2p_strerror(e));
+  }
+  lp2p_host_event ev;
+  int got;
+  while (!rc && (got = cli_node_event(&n, &ev, -1)) == 1) {
+    if (ev.kind == LP2P_HOST_EV_PEER_DISCONNECTED)
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "perf: connection lost: %s",
+                    lp2p_strerror(ev.err ? ev.err : LP2P_ERR_CLOSED));
+    if (ev.kind != LP2P_HOST_EV_PERF_RESULT)
+      continue;
+    if (ev.err)
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "perf failed: %s",
+                    lp2p_strerror(ev.err));
+    else
+      cli_printf(ctx,
+                 "{\"type\":\"final\",\"timeSeconds\":%.6f,\"uploadBytes\":%"
+                 "llu,\"downloadBytes\":%llu}\n",
+                 (double)ev.time_ns / 1e9, (unsigned long long)ev.upload_bytes,
+                 (unsigned long long)ev.download_bytes);
+    break;
+  }
+  if (!rc && got != 1)
+    rc = cli_fail(ctx, CLI_EXIT_DATA, "interrupted");
+  cli_node_stop(&n);
+  return rc;
+}
