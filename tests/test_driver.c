@@ -1,0 +1,198 @@
+/* Both drivers pass the same cases over real loopback TCP: two hosts in one
+ * process, each on its own driver (epoll/epoll, poll/poll, epoll/poll):
+ * listen on port 0, dial with /p2p, ping, an echo stream byte-exact, perf,
+ * a wrong /p2p id, a refused port, graceful close. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lp2p/driver.h"
+#include "lp2p/host.h"
+
+typedef struct node {
+  lp2p_privkey key;
+  lp2p_rng_chacha st;
+  lp2p_rng rng;
+  lp2p_host *h;
+  lp2p_driver *d;
+} node;
+
+static void node_start(node *n, const lp2p_backend *b, uint64_t seed) {
+  lp2p_rng_chacha_init(&n->st, seed, 0, &n->rng);
+  assert_int_equal(lp2p_key_generate(&n->key, LP2P_KEY_ED25519, 0, &n->rng), 0);
+  lp2p_host_config cfg;
+  lp2p_host_config_default(&cfg);
+  cfg.identity = &n->key;
+  assert_int_equal(lp2p_host_new(&n->h, &cfg, NULL, &n->rng, lp2p_clock_now()), 0);
+  assert_int_equal(lp2p_driver_new(&n->d, n->h, b), 0);
+}
+
+static void node_stop(node *n) {
+  lp2p_driver_free(n->d);
+  lp2p_host_free(n->h);
+}
+
+/* Step both drivers until `want` shows up on `on` (other events are kept
+ * in a small log for the caller to check). Fails the test after 10 s. */
+static lp2p_host_event wait_ev(node *a, node *b, node *on,
+                               lp2p_host_event_kind want) {
+  lp2p_tstamp end = lp2p_clock_now() + 10 * LP2P_NS_PER_S;
+  lp2p_host_event ev;
+  while (lp2p_clock_now() < end) {
+    node *ns[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+      lp2p_driver_step(ns[i]->d, 1);
+      while (lp2p_host_poll_event(ns[i]->h, &ev)) {
+        if (ns[i] == on && ev.kind == want)
+          return ev;
+        if (ev.kind == LP2P_HOST_EV_STREAM_INBOUND) /* echo is built in */
+          continue;
+      }
+    }
+  }
+  fail_msg("timed out waiting for %s", lp2p_host_event_name(want));
+  return ev;
+}
+
+static lp2p_maddr listen_on(node *a, node *b) {
+  lp2p_maddr ma;
+  assert_int_equal(lp2p_maddr_parse(&ma, "/ip4/127.0.0.1/tcp/0", 20), 0);
+  assert_int_equal(lp2p_host_listen(a->h, &ma, NULL), 0);
+  lp2p_host_event ev = wait_ev(a, b, a, LP2P_HOST_EV_LISTENING);
+  uint16_t port = 0;
+  int fam = 0, udp = 0;
+  uint8_t ip[16];
+  assert_int_equal(lp2p_maddr_to_ip_port(&ev.addr, &fam, ip, &port, &udp), 0);
+  assert_true(port != 0);
+  return ev.addr;
+}
+
+static void with_peer_id(lp2p_maddr *ma, const lp2p_peerid *id) {
+  char text[600], idt[LP2P_PEERID_TEXT_MAX];
+  size_t l, il;
+  assert_int_equal(lp2p_maddr_to_string(ma, text, sizeof text, &l), 0);
+  assert_int_equal(lp2p_peerid_to_base58(id, idt, sizeof idt, &il), 0);
+  snprintf(text + l, sizeof text - l, "/p2p/%.*s", (int)il, idt);
+  assert_int_equal(lp2p_maddr_parse(ma, text, strlen(text)), 0);
+}
+
+static void run_pair(const lp2p_backend *ba, const lp2p_backend *bb) {
+  node a, b;
+  node_start(&a, ba, 1);
+  node_start(&b, bb, 2);
+  lp2p_maddr addr = listen_on(&a, &b);
+  lp2p_maddr good = addr;
+  with_peer_id(&good, lp2p_host_peer_id(a.h));
+
+  /* a wrong /p2p id (a third identity's) fails with a named reason */
+  uint64_t dial;
+  node c;
+  node_start(&c, bb, 3);
+  lp2p_maddr bad = addr;
+  with_peer_id(&bad, lp2p_host_peer_id(c.h));
+  node_stop(&c);
+  assert_int_equal(lp2p_host_dial(b.h, lp2p_clock_now(), &bad, 0, &dial), 0);
+  lp2p_host_event ev = wait_ev(&a, &b, &b, LP2P_HOST_EV_DIAL_FAILED);
+  assert_int_equal(ev.err, LP2P_ERR_PEER_ID_MISMATCH);
+
+  /* connect, ping */
+  assert_int_equal(lp2p_host_dial(b.h, lp2p_clock_now(), &good, 0, &dial), 0);
+  ev = wait_ev(&a, &b, &b, LP2P_HOST_EV_DIAL_DONE);
+  assert_true(lp2p_peerid_equal(&ev.peer, lp2p_host_peer_id(a.h)));
+  assert_int_equal(lp2p_host_ping(b.h, lp2p_clock_now(), lp2p_host_peer_id(a.h)), 0);
+  ev = wait_ev(&a, &b, &b, LP2P_HOST_EV_PING_RESULT);
+  assert_int_equal(ev.err, 0);
+  assert_true(ev.rtt_ns > 0);
+
+  /* an echo stream carries 1 MiB byte-exact */
+  uint64_t s;
+  assert_int_equal(lp2p_host_open_stream(b.h, lp2p_clock_now(),
+                                         lp2p_host_peer_id(a.h), "/echo/1.0.0", &s), 0);
+  size_t total = 1 << 20, sent = 0, got = 0;
+  uint8_t *data = malloc(total);
+  for (size_t i = 0; i < total; i++)
+    data[i] = (uint8_t)(i * 131 + 7);
+  lp2p_tstamp end = lp2p_clock_now() + 20 * LP2P_NS_PER_S;
+  int closed = 0;
+  while (got < total && lp2p_clock_now() < end) {
+    if (sent < total) {
+      lp2p_ssize w = lp2p_host_stream_write(b.h, lp2p_clock_now(), s, data + sent, total - sent);
+      assert_true(w >= 0);
+      sent += (size_t)w;
+    }
+    if (sent == total && !closed) {
+      assert_int_equal(lp2p_host_stream_close(b.h, lp2p_clock_now(), s), 0);
+      closed = 1;
+    }
+    lp2p_driver_step(b.d, 1);
+    lp2p_driver_step(a.d, 1);
+    size_t len;
+    const uint8_t *p = lp2p_host_stream_read_peek(b.h, s, &len);
+    if (len) {
+      assert_true(got + len <= total);
+      assert_memory_equal(p, data + got, len);
+      got += len;
+      lp2p_host_stream_read_consume(b.h, lp2p_clock_now(), s, len);
+    }
+    while (lp2p_host_poll_event(a.h, &ev))
+      ;
+    while (lp2p_host_poll_event(b.h, &ev))
+      ;
+  }
+  assert_int_equal(got, total);
+  free(data);
+
+  /* perf 8 MiB each way */
+  assert_int_equal(lp2p_host_perf(b.h, lp2p_clock_now(), lp2p_host_peer_id(a.h),
+                                  8u << 20, 8u << 20), 0);
+  ev = wait_ev(&a, &b, &b, LP2P_HOST_EV_PERF_RESULT);
+  assert_int_equal(ev.err, 0);
+  assert_int_equal(ev.upload_bytes, 8u << 20);
+  assert_int_equal(ev.download_bytes, 8u << 20);
+
+  /* graceful close: both sides see the disconnect */
+  assert_int_equal(lp2p_host_close_peer(b.h, lp2p_clock_now(), lp2p_host_peer_id(a.h)), 0);
+  ev = wait_ev(&a, &b, &a, LP2P_HOST_EV_PEER_DISCONNECTED);
+  node_stop(&a);
+
+  /* the port is closed now: dialing it is refused */
+  assert_int_equal(lp2p_host_dial(b.h, lp2p_clock_now(), &addr, LP2P_DIAL_FORCE, &dial), 0);
+  lp2p_tstamp e2 = lp2p_clock_now() + 10 * LP2P_NS_PER_S;
+  int failed = 0;
+  while (!failed && lp2p_clock_now() < e2) {
+    lp2p_driver_step(b.d, 5);
+    while (lp2p_host_poll_event(b.h, &ev))
+      if (ev.kind == LP2P_HOST_EV_DIAL_FAILED) {
+        assert_int_equal(ev.err, LP2P_ERR_REFUSED);
+        failed = 1;
+      }
+  }
+  assert_true(failed);
+  node_stop(&b);
+}
+
+static void test_epoll(void **s) {
+  (void)s;
+  run_pair(lp2p_backend_epoll(), lp2p_backend_epoll());
+}
+static void test_poll(void **s) {
+  (void)s;
+  run_pair(lp2p_backend_poll(), lp2p_backend_poll());
+}
+static void test_mixed(void **s) {
+  (void)s;
+  run_pair(lp2p_backend_epoll(), lp2p_backend_poll());
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_epoll),
+      cmocka_unit_test(test_poll),
+      cmocka_unit_test(test_mixed),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
