@@ -21,8 +21,8 @@
 static void test_header_codec(void **state) {
   (void)state;
   lp2p_yamux_header h = {0, LP2P_YAMUX_TYPE_WINDOW_UPDATE,
-                         LP2P_YAMUX_FLAG_SYN | LP2P_YAMUX_FLAG_FIN,
-                         0x01020304u, 0xa0b0c0d0u};
+                         LP2P_YAMUX_FLAG_SYN | LP2P_YAMUX_FLAG_FIN, 0x01020304u,
+                         0xa0b0c0d0u};
   uint8_t b[HB];
   lp2p_yamux_header_encode(b, &h);
   static const uint8_t want[HB] = {0x00, 0x01, 0x00, 0x05, 0x01, 0x02,
@@ -34,8 +34,7 @@ static void test_header_codec(void **state) {
   assert_int_equal(d.flags, h.flags);
   assert_int_equal(d.stream_id, h.stream_id);
   assert_int_equal(d.length, h.length);
-  assert_int_equal(lp2p_yamux_header_decode(&d, b, HB - 1),
-                   LP2P_ERR_TRUNCATED);
+  assert_int_equal(lp2p_yamux_header_decode(&d, b, HB - 1), LP2P_ERR_TRUNCATED);
   assert_int_equal(lp2p_yamux_header_decode(NULL, b, HB), LP2P_ERR_INVAL);
   b[0] = 1;
   assert_int_equal(lp2p_yamux_header_decode(&d, b, HB), LP2P_ERR_UNSUPPORTED);
@@ -75,22 +74,23 @@ static void test_config_invalid(void **state) {
   lp2p_yamux_free(NULL);
 }
 
-/* ---- golden trace ---------------------------------------------------------- */
+/* ---- golden trace ----------------------------------------------------------
+ */
 
 /* Fixed input to a server -> exact event log and exact output bytes. */
 static void test_golden_trace(void **state) {
   (void)state;
   uint8_t in[256];
   size_t n = 0;
-  n += yt_frame(in + n, 1, LP2P_YAMUX_FLAG_SYN, 1, 0);           /* open 1 */
-  n += yt_frame(in + n, 0, 0, 1, 5);                             /* data */
+  n += yt_frame(in + n, 1, LP2P_YAMUX_FLAG_SYN, 1, 0); /* open 1 */
+  n += yt_frame(in + n, 0, 0, 1, 5);                   /* data */
   memcpy(in + n, "hello", 5), n += 5;
   n += yt_frame(in + n, 2, LP2P_YAMUX_FLAG_SYN, 0, 0x11223344u); /* ping */
   n += yt_frame(in + n, 0, LP2P_YAMUX_FLAG_FIN, 1, 0);           /* FIN 1 */
   n += yt_frame(in + n, 0, LP2P_YAMUX_FLAG_SYN, 3, 2);           /* open 3 */
   memcpy(in + n, "hi", 2), n += 2;
-  n += yt_frame(in + n, 1, LP2P_YAMUX_FLAG_RST, 3, 0);           /* RST 3 */
-  n += yt_frame(in + n, 3, 0, 0, 0);                             /* GoAway */
+  n += yt_frame(in + n, 1, LP2P_YAMUX_FLAG_RST, 3, 0); /* RST 3 */
+  n += yt_frame(in + n, 3, 0, 0, 0);                   /* GoAway */
 
   lp2p_mem_counting c;
   lp2p_mem_counting_init(&c, NULL);
@@ -108,9 +108,8 @@ static void test_golden_trace(void **state) {
   assert_int_equal(len, 5);
   assert_memory_equal(p, "hello", 5);
   assert_int_equal(lp2p_yamux_stream_read_consume(y, 11, 1, 5), 0);
-  assert_int_equal(lp2p_yamux_stream_write(y, 12, 1, (const uint8_t *)"world",
-                                           5),
-                   5);
+  assert_int_equal(
+      lp2p_yamux_stream_write(y, 12, 1, (const uint8_t *)"world", 5), 5);
   assert_int_equal(lp2p_yamux_stream_close(y, 13, 1), 0);
   /* pong; then the ACK, the data and the FIN coalesced into one frame */
   char hex[256];
@@ -130,7 +129,8 @@ static void test_golden_trace(void **state) {
   assert_int_equal(c.live_allocs, 0);
 }
 
-/* ---- bad peer input -------------------------------------------------------- */
+/* ---- bad peer input --------------------------------------------------------
+ */
 
 /* Feed `in` to a fresh engine: the session must close with `want_err`,
  * queue GoAway(`want_code`) (or none when want_code < 0), end its events
@@ -206,16 +206,14 @@ static void test_bad_version(void **state) {
   uint8_t in[HB];
   yt_frame(in, 2, LP2P_YAMUX_FLAG_SYN, 0, 7);
   in[0] = 1;
-  expect_bad(in, HB, 1, NULL, LP2P_ERR_PROTO,
-             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  expect_bad(in, HB, 1, NULL, LP2P_ERR_PROTO, LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
 }
 
 static void test_bad_type(void **state) {
   (void)state;
   uint8_t in[HB];
   yt_frame(in, 4, 0, 0, 0);
-  expect_bad(in, HB, 1, NULL, LP2P_ERR_PROTO,
-             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  expect_bad(in, HB, 1, NULL, LP2P_ERR_PROTO, LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
 }
 
 static void test_bad_frame_too_big(void **state) {
@@ -225,8 +223,7 @@ static void test_bad_frame_too_big(void **state) {
   uint8_t in[2 * HB];
   size_t n = yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 2, 0);
   n += yt_frame(in + n, 0, 0, 2, 1001); /* within the window, over limit */
-  expect_bad(in, n, 1, &cfg, LP2P_ERR_LIMIT,
-             LP2P_YAMUX_GOAWAY_INTERNAL_ERROR);
+  expect_bad(in, n, 1, &cfg, LP2P_ERR_LIMIT, LP2P_YAMUX_GOAWAY_INTERNAL_ERROR);
   /* unknown streams too: the limit protects the parser, not a stream */
   n = yt_frame(in, 0, 0, 9, 1001);
   expect_bad(in, n, 0, &cfg, LP2P_ERR_LIMIT, LP2P_YAMUX_GOAWAY_INTERNAL_ERROR);
@@ -237,8 +234,7 @@ static void test_bad_duplicate_syn(void **state) {
   uint8_t in[2 * HB];
   size_t n = yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 1, 0);
   n += yt_frame(in + n, 0, LP2P_YAMUX_FLAG_SYN, 1, 0);
-  expect_bad(in, n, 0, NULL, LP2P_ERR_PROTO,
-             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  expect_bad(in, n, 0, NULL, LP2P_ERR_PROTO, LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
 }
 
 static void test_bad_parity(void **state) {
@@ -246,28 +242,24 @@ static void test_bad_parity(void **state) {
   uint8_t in[HB];
   /* the server (peer of a client) must open even ids */
   yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 3, 0);
-  expect_bad(in, HB, 1, NULL, LP2P_ERR_PROTO,
-             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  expect_bad(in, HB, 1, NULL, LP2P_ERR_PROTO, LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
   /* and a client must open odd ones */
   yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 4, 0);
-  expect_bad(in, HB, 0, NULL, LP2P_ERR_PROTO,
-             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  expect_bad(in, HB, 0, NULL, LP2P_ERR_PROTO, LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
 }
 
 static void test_bad_stream_zero(void **state) {
   (void)state;
   uint8_t in[HB];
   yt_frame(in, 0, LP2P_YAMUX_FLAG_SYN, 0, 0);
-  expect_bad(in, HB, 0, NULL, LP2P_ERR_PROTO,
-             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  expect_bad(in, HB, 0, NULL, LP2P_ERR_PROTO, LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
 }
 
 static void test_bad_window_overflow(void **state) {
   (void)state;
   uint8_t in[HB];
   yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN, 1, UINT32_MAX);
-  expect_bad(in, HB, 0, NULL, LP2P_ERR_PROTO,
-             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  expect_bad(in, HB, 0, NULL, LP2P_ERR_PROTO, LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
 }
 
 static void test_bad_data_after_fin(void **state) {
@@ -276,8 +268,7 @@ static void test_bad_data_after_fin(void **state) {
   size_t n = yt_frame(in, 1, LP2P_YAMUX_FLAG_SYN | LP2P_YAMUX_FLAG_FIN, 1, 0);
   n += yt_frame(in + n, 0, 0, 1, 1);
   in[n++] = 'x';
-  expect_bad(in, n, 0, NULL, LP2P_ERR_PROTO,
-             LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
+  expect_bad(in, n, 0, NULL, LP2P_ERR_PROTO, LP2P_YAMUX_GOAWAY_PROTOCOL_ERROR);
 }
 
 static void test_goaway_error_received(void **state) {
@@ -365,7 +356,8 @@ static void test_syn_flood_streams_max(void **state) {
   lp2p_yamux_free(y);
 }
 
-/* ---- two engines ----------------------------------------------------------- */
+/* ---- two engines -----------------------------------------------------------
+ */
 
 typedef struct duo {
   lp2p_yamux *a, *b; /* a: client, b: server */
@@ -484,9 +476,8 @@ static void test_half_close_both_ways(void **state) {
   uint32_t id;
   char la[256] = "", lb[256] = "";
   assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &id), 0);
-  assert_int_equal(lp2p_yamux_stream_write(d.a, 0, id, (const uint8_t *)"ping",
-                                           4),
-                   4);
+  assert_int_equal(
+      lp2p_yamux_stream_write(d.a, 0, id, (const uint8_t *)"ping", 4), 4);
   assert_int_equal(lp2p_yamux_stream_close(d.a, 0, id), 0);
   assert_int_equal(lp2p_yamux_stream_close(d.a, 0, id), 0); /* idempotent */
   assert_int_equal(lp2p_yamux_stream_write(d.a, 0, id, (const uint8_t *)"x", 1),
@@ -497,9 +488,8 @@ static void test_half_close_both_ways(void **state) {
   assert_int_equal(lp2p_yamux_stream_status(d.b, id),
                    LP2P_YAMUX_STREAM_REMOTE_CLOSED);
   /* B still writes after A's FIN, then closes its side */
-  assert_int_equal(lp2p_yamux_stream_write(d.b, 0, id, (const uint8_t *)"pong!",
-                                           5),
-                   5);
+  assert_int_equal(
+      lp2p_yamux_stream_write(d.b, 0, id, (const uint8_t *)"pong!", 5), 5);
   assert_int_equal(lp2p_yamux_stream_close(d.b, 0, id), 0);
   duo_run(&d);
   yt_log_events(d.a, la, sizeof la);
@@ -549,12 +539,10 @@ static void test_reset(void **state) {
   assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &s2), 0);
   assert_int_equal(lp2p_yamux_stream_set_user(d.a, s1, &tag), 0);
   assert_ptr_equal(lp2p_yamux_stream_get_user(d.a, s1), &tag);
-  assert_int_equal(lp2p_yamux_stream_write(d.a, 0, s1, (const uint8_t *)"abc",
-                                           3),
-                   3);
-  assert_int_equal(lp2p_yamux_stream_write(d.a, 0, s2, (const uint8_t *)"def",
-                                           3),
-                   3);
+  assert_int_equal(
+      lp2p_yamux_stream_write(d.a, 0, s1, (const uint8_t *)"abc", 3), 3);
+  assert_int_equal(
+      lp2p_yamux_stream_write(d.a, 0, s2, (const uint8_t *)"def", 3), 3);
   duo_run(&d);
   lp2p_yamux_stats st;
   lp2p_yamux_get_stats(d.b, &st);
@@ -604,8 +592,8 @@ static void test_refused_outbound(void **state) {
   duo_new(&d, NULL, &cb);
   uint32_t id;
   assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &id), 0);
-  assert_int_equal(lp2p_yamux_stream_write(d.a, 0, id, (const uint8_t *)"hi", 2),
-                   2);
+  assert_int_equal(
+      lp2p_yamux_stream_write(d.a, 0, id, (const uint8_t *)"hi", 2), 2);
   duo_run(&d);
   char la[128] = "", lb[128] = "";
   yt_log_events(d.a, la, sizeof la);
@@ -830,9 +818,8 @@ static void test_goaway_normal(void **state) {
   assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &s2), LP2P_ERR_CLOSED);
   assert_int_equal(lp2p_yamux_stream_open(d.b, 0, &s2), LP2P_ERR_CLOSED);
   /* the existing stream finishes normally */
-  assert_int_equal(lp2p_yamux_stream_write(d.b, 0, s1, (const uint8_t *)"bye",
-                                           3),
-                   3);
+  assert_int_equal(
+      lp2p_yamux_stream_write(d.b, 0, s1, (const uint8_t *)"bye", 3), 3);
   assert_int_equal(lp2p_yamux_stream_close(d.b, 0, s1), 0);
   assert_int_equal(lp2p_yamux_stream_close(d.a, 0, s1), 0);
   duo_run(&d);

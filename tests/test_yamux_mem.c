@@ -31,8 +31,7 @@ typedef struct pairm {
 
 /* Handle events: accept inbound streams, read everything. Returns 0 or the
  * first API error. */
-static int pm_events(lp2p_yamux *y, lp2p_tstamp now, size_t *got,
-                     int *closed) {
+static int pm_events(lp2p_yamux *y, lp2p_tstamp now, size_t *got, int *closed) {
   lp2p_yamux_event ev;
   while (lp2p_yamux_poll_event(y, &ev)) {
     int rc = 0;
@@ -64,7 +63,8 @@ static int pm_events(lp2p_yamux *y, lp2p_tstamp now, size_t *got,
 /* Shuttle until quiet. Returns 0 or the first error of either engine. */
 static lp2p_ssize pm_run(pairm *p) {
   for (int i = 0; i < 10000; i++) {
-    size_t m = yt_drain(p->a, &p->ab, p->rngp) + yt_drain(p->b, &p->ba, p->rngp);
+    size_t m =
+        yt_drain(p->a, &p->ab, p->rngp) + yt_drain(p->b, &p->ba, p->rngp);
     lp2p_ssize r = yt_feed(p->b, p->now, &p->ab, p->rngp);
     if (r < 0)
       return r;
@@ -165,7 +165,8 @@ static void test_idle_stream_budget(void **state) {
   pm_free(&p);
 }
 
-/* ---- allocation failure sweep ------------------------------------------------ */
+/* ---- allocation failure sweep
+ * ------------------------------------------------ */
 
 #define T(x)                                                                   \
   do {                                                                         \
@@ -239,7 +240,9 @@ static int sweep_run(uint64_t fail_a, uint64_t fail_b, uint64_t *failed) {
   assert_true(p.a_closed && p.b_closed);
 out:
   *failed = p.ma.failed_allocs + p.mb.failed_allocs;
-  if (!fail_a && !fail_b) printf("# allocs %llu %llu\n", (unsigned long long)p.ma.total_allocs, (unsigned long long)p.mb.total_allocs);
+  if (!fail_a && !fail_b)
+    printf("# allocs %llu %llu\n", (unsigned long long)p.ma.total_allocs,
+           (unsigned long long)p.mb.total_allocs);
   pm_free(&p); /* nothing leaks, whatever failed */
   return completed;
 }

@@ -19,8 +19,8 @@
 #define MAXID (2 * NSTREAMS + 4)
 
 typedef struct half {
-  int known;               /* opened here or OPENED seen */
-  int closed;              /* STREAM_CLOSED seen */
+  int known;  /* opened here or OPENED seen */
+  int closed; /* STREAM_CLOSED seen */
   int fin_sent, fin_seen, reset_seen, do_reset, reset_done;
   size_t out_total, out_sent, in_total, in_got;
   uint64_t key_out, key_in;
@@ -207,9 +207,9 @@ static void run_random_pair(uint64_t seed) {
   assert_int_equal(lp2p_yamux_last_error(b.y), 0);
   /* orderly end: GoAway both ways, then CLOSED 0 */
   assert_int_equal(lp2p_yamux_go_away(a.y, now, 0), 0);
-  for (int i = 0; i < 100 && (ab.len || ba.len ||
-                              lp2p_yamux_out_peek(a.y, &(size_t){0}) ||
-                              lp2p_yamux_out_peek(b.y, &(size_t){0}));
+  for (int i = 0;
+       i < 100 && (ab.len || ba.len || lp2p_yamux_out_peek(a.y, &(size_t){0}) ||
+                   lp2p_yamux_out_peek(b.y, &(size_t){0}));
        i++) {
     yt_drain(a.y, &ab, &rng);
     yt_drain(b.y, &ba, &rng);
@@ -240,7 +240,8 @@ static void test_random_pair(void **state) {
     run_random_pair(yt_seed("random pair", s));
 }
 
-/* ---- auto-tuning ------------------------------------------------------------ */
+/* ---- auto-tuning ------------------------------------------------------------
+ */
 
 typedef struct tune_result {
   uint64_t total, last_rtt_bytes, max_rtt_bytes;

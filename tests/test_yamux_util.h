@@ -119,19 +119,30 @@ static inline size_t yt_frame(uint8_t *out, uint8_t type, uint16_t flags,
   return LP2P_YAMUX_HEADER_BYTES;
 }
 
-/* ---- event log ------------------------------------------------------------ */
+/* ---- event log ------------------------------------------------------------
+ */
 static inline const char *yt_ev_name(lp2p_yamux_event_type t) {
   switch (t) {
-  case LP2P_YAMUX_EV_STREAM_OPENED: return "OPENED";
-  case LP2P_YAMUX_EV_STREAM_READABLE: return "READABLE";
-  case LP2P_YAMUX_EV_STREAM_WRITABLE: return "WRITABLE";
-  case LP2P_YAMUX_EV_STREAM_REMOTE_CLOSED: return "REMOTE_CLOSED";
-  case LP2P_YAMUX_EV_STREAM_RESET: return "RESET";
-  case LP2P_YAMUX_EV_STREAM_CLOSED: return "STREAM_CLOSED";
-  case LP2P_YAMUX_EV_PING_RTT: return "PING_RTT";
-  case LP2P_YAMUX_EV_GOAWAY_RECEIVED: return "GOAWAY";
-  case LP2P_YAMUX_EV_CLOSED: return "CLOSED";
-  default: return "?";
+  case LP2P_YAMUX_EV_STREAM_OPENED:
+    return "OPENED";
+  case LP2P_YAMUX_EV_STREAM_READABLE:
+    return "READABLE";
+  case LP2P_YAMUX_EV_STREAM_WRITABLE:
+    return "WRITABLE";
+  case LP2P_YAMUX_EV_STREAM_REMOTE_CLOSED:
+    return "REMOTE_CLOSED";
+  case LP2P_YAMUX_EV_STREAM_RESET:
+    return "RESET";
+  case LP2P_YAMUX_EV_STREAM_CLOSED:
+    return "STREAM_CLOSED";
+  case LP2P_YAMUX_EV_PING_RTT:
+    return "PING_RTT";
+  case LP2P_YAMUX_EV_GOAWAY_RECEIVED:
+    return "GOAWAY";
+  case LP2P_YAMUX_EV_CLOSED:
+    return "CLOSED";
+  default:
+    return "?";
   }
 }
 

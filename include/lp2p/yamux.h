@@ -249,8 +249,7 @@ LP2P_API size_t lp2p_yamux_recv_room(const lp2p_yamux *y);
 
 /** Bytes to send, zero-copy; valid until the next mutating call. Returns
  * NULL with *len 0 when there is nothing. */
-LP2P_API const uint8_t *lp2p_yamux_out_peek(const lp2p_yamux *y,
-                                            size_t *len);
+LP2P_API const uint8_t *lp2p_yamux_out_peek(const lp2p_yamux *y, size_t *len);
 
 /** Mark `n` bytes of the output as sent (partial is fine; more than queued
  * is clamped). May queue STREAM_WRITABLE events. */
@@ -277,8 +276,7 @@ LP2P_API unsigned lp2p_yamux_state(const lp2p_yamux *y);
 LP2P_API int lp2p_yamux_last_error(const lp2p_yamux *y);
 
 /** Counters and gauges into `out`. */
-LP2P_API void lp2p_yamux_get_stats(const lp2p_yamux *y,
-                                   lp2p_yamux_stats *out);
+LP2P_API void lp2p_yamux_get_stats(const lp2p_yamux *y, lp2p_yamux_stats *out);
 
 /** Send a ping (opaque id); PING_RTT follows when the pong arrives.
  * Returns 0 or one of: LP2P_ERR_AGAIN (a ping of ours is outstanding),
@@ -291,8 +289,7 @@ LP2P_API int lp2p_yamux_ping(lp2p_yamux *y, lp2p_tstamp now);
  * second call is a no-op.
  * Returns 0 or one of: LP2P_ERR_INVAL (code above 2), LP2P_ERR_CLOSED,
  * LP2P_ERR_NOMEM (fatal). */
-LP2P_API int lp2p_yamux_go_away(lp2p_yamux *y, lp2p_tstamp now,
-                                uint32_t code);
+LP2P_API int lp2p_yamux_go_away(lp2p_yamux *y, lp2p_tstamp now, uint32_t code);
 
 /* ---- streams ---------------------------------------------------------- */
 
@@ -367,8 +364,7 @@ LP2P_API int lp2p_yamux_stream_status(const lp2p_yamux *y, uint32_t id);
 
 /** Attach an opaque pointer to a stream (the engine never touches it).
  * Returns 0 or LP2P_ERR_NOT_FOUND. */
-LP2P_API int lp2p_yamux_stream_set_user(lp2p_yamux *y, uint32_t id,
-                                        void *user);
+LP2P_API int lp2p_yamux_stream_set_user(lp2p_yamux *y, uint32_t id, void *user);
 
 /** The stream's user pointer, or NULL (also for unknown ids). */
 LP2P_API void *lp2p_yamux_stream_get_user(const lp2p_yamux *y, uint32_t id);

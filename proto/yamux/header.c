@@ -25,8 +25,7 @@ void lp2p_yamux_header_encode(uint8_t out[LP2P_YAMUX_HEADER_BYTES],
   put32(out + 8, h->length);
 }
 
-int lp2p_yamux_header_decode(lp2p_yamux_header *h, const uint8_t *p,
-                             size_t n) {
+int lp2p_yamux_header_decode(lp2p_yamux_header *h, const uint8_t *p, size_t n) {
   if (!h || (!p && n))
     return LP2P_ERR_INVAL;
   if (n < LP2P_YAMUX_HEADER_BYTES)

@@ -28,7 +28,7 @@ static void remote_reset(lp2p_yamux *y, ymx_stream *s) {
     return;
   ymx_rbuf_drop(y, s, s->buffered);
   s->flags |= YS_RESET;
-  s->ev &= (uint8_t)~(YE_READABLE | YE_WRITABLE);
+  s->ev &= (uint8_t) ~(YE_READABLE | YE_WRITABLE);
   ymx_ev(y, s, YE_RESET);
   ymx_check_done(y, s);
 }
@@ -122,8 +122,7 @@ static int on_stream_frame(lp2p_yamux *y, lp2p_tstamp now,
   return 0;
 }
 
-static int on_ping(lp2p_yamux *y, lp2p_tstamp now,
-                   const lp2p_yamux_header *h) {
+static int on_ping(lp2p_yamux *y, lp2p_tstamp now, const lp2p_yamux_header *h) {
   if (h->flags & F_SYN) {
     /* Like go-yamux, drop the reply rather than grow the queue for a peer
      * that pings but does not read. */
@@ -173,8 +172,7 @@ static int on_frame(lp2p_yamux *y, lp2p_tstamp now) {
 }
 
 /* The payload of the current Data frame. Returns bytes taken. */
-static size_t take_payload(lp2p_yamux *y, const uint8_t *p, size_t n,
-                           int *rc) {
+static size_t take_payload(lp2p_yamux *y, const uint8_t *p, size_t n, int *rc) {
   size_t k = n < y->rx_left ? n : y->rx_left;
   ymx_stream *s = y->rx_stream;
   if (s && (s->flags & YS_RESET))

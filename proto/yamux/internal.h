@@ -44,8 +44,8 @@ typedef struct ymx_chunk {
 typedef struct ymx_stream {
   uint32_t id;
   uint8_t flags;
-  uint8_t ev;     /* pending YE_* bits */
-  uint8_t queued; /* on the event queue */
+  uint8_t ev;           /* pending YE_* bits */
+  uint8_t queued;       /* on the event queue */
   uint32_t send_window; /* bytes the peer lets us send */
   uint32_t recv_window; /* our window size (auto-tuned) */
   uint32_t recv_credit; /* bytes the peer may still send */
@@ -98,21 +98,21 @@ struct lp2p_yamux {
 size_t ymx_out_queued(const lp2p_yamux *y);
 int ymx_out_ctrl(lp2p_yamux *y, uint8_t type, uint16_t flags, uint32_t id,
                  uint32_t len);
-int ymx_out_data(lp2p_yamux *y, uint16_t flags, uint32_t id,
-                 const uint8_t *p, uint32_t k);
+int ymx_out_data(lp2p_yamux *y, uint16_t flags, uint32_t id, const uint8_t *p,
+                 uint32_t k);
 
 /* table.c */
 ymx_stream *ymx_find(const lp2p_yamux *y, uint32_t id);
-int ymx_stream_create(lp2p_yamux *y, uint32_t id, int outbound,
-                      lp2p_tstamp now, ymx_stream **out);
+int ymx_stream_create(lp2p_yamux *y, uint32_t id, int outbound, lp2p_tstamp now,
+                      ymx_stream **out);
 void ymx_stream_destroy(lp2p_yamux *y, ymx_stream *s);
 void ymx_free_all(lp2p_yamux *y);
 void ymx_ev(lp2p_yamux *y, ymx_stream *s, uint8_t bits);
 void ymx_wake_writers(lp2p_yamux *y);
 
 /* window.c */
-int ymx_rbuf_append(lp2p_yamux *y, ymx_stream *s, const uint8_t *p,
-                    uint32_t k, uint32_t frame_left);
+int ymx_rbuf_append(lp2p_yamux *y, ymx_stream *s, const uint8_t *p, uint32_t k,
+                    uint32_t frame_left);
 void ymx_rbuf_drop(lp2p_yamux *y, ymx_stream *s, uint32_t n);
 uint16_t ymx_take_ack(lp2p_yamux *y, ymx_stream *s);
 int ymx_window_update(lp2p_yamux *y, ymx_stream *s, lp2p_tstamp now,

@@ -29,9 +29,7 @@ static void put_hdr(uint8_t *p, uint8_t type, uint16_t flags, uint32_t id,
   lp2p_yamux_header_encode(p, &h);
 }
 
-size_t ymx_out_queued(const lp2p_yamux *y) {
-  return y->out_tail - y->out_head;
-}
+size_t ymx_out_queued(const lp2p_yamux *y) { return y->out_tail - y->out_head; }
 
 /* Move the queued bytes to the front of `nb` (which may be y->out). */
 static void rebase(lp2p_yamux *y, uint8_t *nb, size_t cap) {
@@ -90,8 +88,8 @@ static void set_flags(uint8_t *h, uint16_t f) {
 
 int ymx_out_ctrl(lp2p_yamux *y, uint8_t type, uint16_t flags, uint32_t id,
                  uint32_t len) {
-  uint8_t *h = type == LP2P_YAMUX_TYPE_WINDOW_UPDATE && id ? last_frame(y, id)
-                                                           : NULL;
+  uint8_t *h =
+      type == LP2P_YAMUX_TYPE_WINDOW_UPDATE && id ? last_frame(y, id) : NULL;
   if (h && !((hdr_flags(h) | flags) & LP2P_YAMUX_FLAG_RST)) {
     uint32_t ll = get32(h + 8);
     if (h[1] == LP2P_YAMUX_TYPE_WINDOW_UPDATE && ll <= UINT32_MAX - len) {
@@ -113,8 +111,8 @@ int ymx_out_ctrl(lp2p_yamux *y, uint8_t type, uint16_t flags, uint32_t id,
   return 0;
 }
 
-int ymx_out_data(lp2p_yamux *y, uint16_t flags, uint32_t id,
-                 const uint8_t *p, uint32_t k) {
+int ymx_out_data(lp2p_yamux *y, uint16_t flags, uint32_t id, const uint8_t *p,
+                 uint32_t k) {
   uint8_t *h = last_frame(y, id);
   if (h) {
     uint16_t lf = hdr_flags(h);

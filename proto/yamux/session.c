@@ -74,8 +74,8 @@ int lp2p_yamux_new(lp2p_yamux **out, int is_client,
   y->next_id = is_client ? 1 : 2;
   y->ping_id_next = 1;
   y->last_input = now;
-  y->keepalive_at = cfg->keepalive_ns ? add_sat(now, cfg->keepalive_ns)
-                                      : LP2P_TSTAMP_NONE;
+  y->keepalive_at =
+      cfg->keepalive_ns ? add_sat(now, cfg->keepalive_ns) : LP2P_TSTAMP_NONE;
   /* go-yamux measures the RTT once at start; auto-tuning needs it. */
   if (cfg->measure_rtt) {
     int rc = ymx_send_ping(y, now);
@@ -138,8 +138,8 @@ lp2p_tstamp lp2p_yamux_next_timeout(const lp2p_yamux *y) {
     /* While we refuse input ourselves, the peer cannot be judged dead. */
     if (!y->cfg.ping_timeout_ns || ymx_input_blocked(y))
       return LP2P_TSTAMP_NONE;
-    lp2p_tstamp base = y->ping_sent > y->last_input ? y->ping_sent
-                                                     : y->last_input;
+    lp2p_tstamp base =
+        y->ping_sent > y->last_input ? y->ping_sent : y->last_input;
     return add_sat(base, y->cfg.ping_timeout_ns);
   }
   return y->cfg.keepalive_ns ? y->keepalive_at : LP2P_TSTAMP_NONE;
@@ -205,9 +205,9 @@ int lp2p_yamux_go_away(lp2p_yamux *y, lp2p_tstamp now, uint32_t code) {
 }
 
 static const lp2p_yamux_event_type ev_types[] = {
-    LP2P_YAMUX_EV_STREAM_OPENED,        LP2P_YAMUX_EV_STREAM_READABLE,
-    LP2P_YAMUX_EV_STREAM_WRITABLE,      LP2P_YAMUX_EV_STREAM_REMOTE_CLOSED,
-    LP2P_YAMUX_EV_STREAM_RESET,         LP2P_YAMUX_EV_STREAM_CLOSED,
+    LP2P_YAMUX_EV_STREAM_OPENED,   LP2P_YAMUX_EV_STREAM_READABLE,
+    LP2P_YAMUX_EV_STREAM_WRITABLE, LP2P_YAMUX_EV_STREAM_REMOTE_CLOSED,
+    LP2P_YAMUX_EV_STREAM_RESET,    LP2P_YAMUX_EV_STREAM_CLOSED,
 };
 
 int lp2p_yamux_poll_event(lp2p_yamux *y, lp2p_yamux_event *ev) {

@@ -62,8 +62,8 @@ int lp2p_yamux_stream_accept(lp2p_yamux *y, lp2p_tstamp now, uint32_t id) {
   return rc ? fatal(y, rc) : 0;
 }
 
-lp2p_ssize lp2p_yamux_stream_write(lp2p_yamux *y, lp2p_tstamp now,
-                                   uint32_t id, const uint8_t *p, size_t n) {
+lp2p_ssize lp2p_yamux_stream_write(lp2p_yamux *y, lp2p_tstamp now, uint32_t id,
+                                   const uint8_t *p, size_t n) {
   (void)now;
   ymx_stream *s;
   if (!p && n)
@@ -117,8 +117,8 @@ size_t lp2p_yamux_stream_readable(const lp2p_yamux *y, uint32_t id) {
   return s ? s->buffered : 0;
 }
 
-int lp2p_yamux_stream_read_consume(lp2p_yamux *y, lp2p_tstamp now,
-                                   uint32_t id, size_t n) {
+int lp2p_yamux_stream_read_consume(lp2p_yamux *y, lp2p_tstamp now, uint32_t id,
+                                   size_t n) {
   if (!y)
     return LP2P_ERR_INVAL;
   ymx_stream *s = ymx_find(y, id); /* buffered data stays readable */
@@ -172,7 +172,7 @@ int lp2p_yamux_stream_reset(lp2p_yamux *y, lp2p_tstamp now, uint32_t id) {
   if (was_blocked)
     y->last_input = now;
   s->flags |= YS_RESET;
-  s->ev &= (uint8_t)~(YE_READABLE | YE_WRITABLE);
+  s->ev &= (uint8_t) ~(YE_READABLE | YE_WRITABLE);
   rc = ymx_out_ctrl(y, LP2P_YAMUX_TYPE_WINDOW_UPDATE, LP2P_YAMUX_FLAG_RST, id,
                     0);
   if (rc)

@@ -47,8 +47,8 @@ static int resize(lp2p_yamux *y, uint32_t size) {
   return 0;
 }
 
-int ymx_stream_create(lp2p_yamux *y, uint32_t id, int outbound,
-                      lp2p_tstamp now, ymx_stream **out) {
+int ymx_stream_create(lp2p_yamux *y, uint32_t id, int outbound, lp2p_tstamp now,
+                      ymx_stream **out) {
   if ((uint64_t)(y->n_streams + 1) * 2 > y->tab_size) {
     uint32_t size = y->tab_size ? y->tab_size * 2 : YMX_TAB_MIN;
     if (resize(y, size))

@@ -5,8 +5,8 @@
 
 #include "proto/yamux/internal.h"
 
-int ymx_rbuf_append(lp2p_yamux *y, ymx_stream *s, const uint8_t *p,
-                    uint32_t k, uint32_t frame_left) {
+int ymx_rbuf_append(lp2p_yamux *y, ymx_stream *s, const uint8_t *p, uint32_t k,
+                    uint32_t frame_left) {
   uint32_t done = 0;
   ymx_chunk *t = s->tail;
   if (t && t->cap > t->end) {
