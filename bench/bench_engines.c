@@ -215,26 +215,8 @@ static void conn_settle(conn *c, lp2p_tstamp now, int echo1) {
 
 static uint8_t g_src[1 << 20];
 
-/* Rates are sampled per segment of about this many bytes; the median over
- * all segments of all runs is reported (robust to preemption). */
-#define SEG_BYTES ((size_t)4 << 20)
-
-typedef struct rate_samples {
-  bench_samples wall, cpu; /* MiB/s per segment */
-} rate_samples;
-
-static void rate_add(rate_samples *rs, size_t bytes, bench_stamp a,
-                     bench_stamp b) {
-  if (b.wall_ns > a.wall_ns)
-    bench_samples_add(&rs->wall, (double)bytes / BENCH_MIB /
-                                     ((double)(b.wall_ns - a.wall_ns) / 1e9));
-  if (b.cpu_ns > a.cpu_ns)
-    bench_samples_add(&rs->cpu, (double)bytes / BENCH_MIB /
-                                    ((double)(b.cpu_ns - a.cpu_ns) / 1e9));
-}
-
 /* One stream, `total` bytes dialer -> listener, everything read. */
-static void run_stream(size_t total, rate_samples *rs) {
+static void run_stream(size_t total, bench_rates *rs) {
   conn c;
   lp2p_tstamp now = bench_now_ns();
   conn_noise_new(&c, NULL, NULL, now);
@@ -278,9 +260,9 @@ static void run_stream(size_t total, rate_samples *rs) {
     while (lp2p_yamux_poll_event(a->y, &ev))
       if (ev.type == LP2P_YAMUX_EV_CLOSED)
         bench_die("dialer session closed: %s", lp2p_strerror(ev.error));
-    if (got - seg_start >= SEG_BYTES || got == total) {
+    if (got - seg_start >= BENCH_SEG_BYTES || got == total) {
       bench_stamp t1 = bench_stamp_now();
-      rate_add(rs, got - seg_start, t0, t1);
+      bench_rates_add(rs, got - seg_start, t0, t1);
       t0 = t1;
       seg_start = got;
     }
@@ -294,108 +276,18 @@ static void run_stream(size_t total, rate_samples *rs) {
   conn_free(&c);
 }
 
-/* Raw AEAD bound: encrypt + decrypt (in place, empty associated data, as
- * the Noise transport phase does) of full 65519-byte frames. */
-static void run_aead(size_t total, rate_samples *rs) {
-  static uint8_t frame[LP2P_NOISE_PLAINTEXT_BYTES_MAX + LP2P_AEAD_TAG_LEN];
-  const size_t pt = LP2P_NOISE_PLAINTEXT_BYTES_MAX;
-  uint8_t key[32];
-  g_rng.fill(g_rng.ctx, key, sizeof key);
-  memcpy(frame, g_src, pt);
-  size_t frames = (total + pt - 1) / pt, per_seg = SEG_BYTES / pt;
-  bench_stamp t0 = bench_stamp_now();
-  for (uint64_t i = 0; i < frames; i++) {
-    lp2p_aead_encrypt(key, i, NULL, 0, frame, pt, frame);
-    if (lp2p_aead_decrypt(key, i, NULL, 0, frame, sizeof frame, frame) != 0)
-      bench_die("AEAD round trip failed");
-    if ((i + 1) % per_seg == 0 || i + 1 == frames) {
-      bench_stamp t1 = bench_stamp_now();
-      rate_add(rs, ((size_t)(i % per_seg) + 1) * pt, t0, t1);
-      t0 = t1;
-    }
-  }
-}
-
 /* ---- 2. handshakes ----------------------------------------------------- */
 
-typedef struct us_samples {
-  bench_samples wall, cpu; /* microseconds per operation */
-} us_samples;
-
-static void us_add(us_samples *s, int ops, bench_stamp a, bench_stamp b) {
-  bench_samples_add(&s->wall, (double)(b.wall_ns - a.wall_ns) / ops / 1e3);
-  bench_samples_add(&s->cpu, (double)(b.cpu_ns - a.cpu_ns) / ops / 1e3);
-}
-
 /* `n` full handshakes, each timed on its own. */
-static void run_handshakes(int n, us_samples *hs) {
+static void run_handshakes(int n, bench_costs *hs) {
   for (int i = 0; i < n; i++) {
     conn c;
     bench_stamp t0 = bench_stamp_now();
     conn_noise_new(&c, NULL, NULL, t0.wall_ns);
     conn_handshake(&c, t0.wall_ns);
     conn_free(&c);
-    us_add(hs, 1, t0, bench_stamp_now());
+    bench_costs_add(hs, 1, t0, bench_stamp_now());
   }
-}
-
-/* Handshake primitives through the same crypto API the engine uses, in
- * interleaved batches of BATCH operations each. */
-#define BATCH 10
-typedef struct prim_samples {
-  us_samples dh, base, sign, verify;
-} prim_samples;
-
-static void run_hs_bound(int batches, prim_samples *ps) {
-  uint8_t priv[32], pub[32], shared[32];
-  g_rng.fill(g_rng.ctx, priv, sizeof priv);
-  lp2p_x25519_public(pub, priv);
-  /* "noise-libp2p-static-key:" (24 bytes) || a 32-byte X25519 key */
-  uint8_t msg[56];
-  memcpy(msg, "noise-libp2p-static-key:", 24);
-  memcpy(msg + 24, pub, 32);
-  uint8_t sig[LP2P_SIG_MAX];
-  size_t sig_len = sizeof sig;
-  for (int b = 0; b < batches; b++) {
-    bench_stamp t0 = bench_stamp_now();
-    for (int i = 0; i < BATCH; i++) {
-      if (lp2p_x25519(shared, priv, pub) != 0)
-        bench_die("x25519 failed");
-      priv[i & 31] ^= shared[0]; /* vary the scalar */
-    }
-    bench_stamp t1 = bench_stamp_now();
-    for (int i = 0; i < BATCH; i++) {
-      lp2p_x25519_public(pub, priv);
-      priv[i & 31] ^= pub[0];
-    }
-    bench_stamp t2 = bench_stamp_now();
-    for (int i = 0; i < BATCH; i++) {
-      size_t l = sizeof sig;
-      msg[24 + (i & 31)] ^= (uint8_t)(i + 1);
-      bench_check(lp2p_key_sign(&g_id[0], msg, sizeof msg, sig, &l),
-                  "lp2p_key_sign");
-      sig_len = l;
-    }
-    bench_stamp t3 = bench_stamp_now();
-    for (int i = 0; i < BATCH; i++)
-      if (lp2p_key_verify(&g_id[0].pub, msg, sizeof msg, sig, sig_len) != 0)
-        bench_die("ed25519 verify failed");
-    bench_stamp t4 = bench_stamp_now();
-    us_add(&ps->dh, BATCH, t0, t1);
-    us_add(&ps->base, BATCH, t1, t2);
-    us_add(&ps->sign, BATCH, t2, t3);
-    us_add(&ps->verify, BATCH, t3, t4);
-  }
-}
-
-/* Per-handshake crypto cost (both sides) from the primitives' medians. */
-static double bound_us(prim_samples *ps, int cpu) {
-  bench_samples *d = cpu ? &ps->dh.cpu : &ps->dh.wall;
-  bench_samples *b = cpu ? &ps->base.cpu : &ps->base.wall;
-  bench_samples *s = cpu ? &ps->sign.cpu : &ps->sign.wall;
-  bench_samples *v = cpu ? &ps->verify.cpu : &ps->verify.wall;
-  return 6 * bench_samples_median(d) + 4 * bench_samples_median(b) +
-         2 * bench_samples_median(s) + 2 * bench_samples_median(v);
 }
 
 /* ---- 3. memory ----------------------------------------------------------- */
@@ -467,16 +359,16 @@ static void run_stream_memory(int n, double *opener, double *acceptor) {
 /* ---- main ---------------------------------------------------------------- */
 
 /* Alternate AEAD and stream runs; fill both sample sets. */
-static void throughput_phase(size_t total, int runs, rate_samples *ours,
-                             rate_samples *ref) {
+static void throughput_phase(size_t total, int runs, bench_rates *ours,
+                             bench_rates *ref) {
   for (int r = 0; r < runs; r++) {
-    run_aead(total, ref);
+    bench_aead_run(total, &g_rng, ref);
     run_stream(total, ours);
   }
 }
 
-static void throughput_rows(const char *metric, rate_samples *ours,
-                            rate_samples *ref, double target) {
+static void throughput_rows(const char *metric, bench_rates *ours,
+                            bench_rates *ref, double target) {
   char m[64];
   bench_row_ratio(metric, bench_samples_median(&ours->wall), "AEAD enc+dec",
                   bench_samples_median(&ref->wall), "MiB/s", target);
@@ -502,19 +394,20 @@ int main(void) {
   printf("bench_engines: lp2p %s, load average %.2f; %d alternating runs "
          "of %zu MiB and %d handshakes; medians over %zu MiB segments, "
          "single handshakes, batches of %d primitives\n",
-         lp2p_version(), bench_loadavg(), runs, mib, hs_n, SEG_BYTES >> 20,
-         BATCH);
+         lp2p_version(), bench_loadavg(), runs, mib, hs_n, BENCH_SEG_BYTES >> 20,
+         BENCH_BATCH);
 
   size_t total = mib << 20;
-  rate_samples warm = {{0}, {0}}, tp = {{0}, {0}}, aead = {{0}, {0}};
+  bench_rates warm = {{0}, {0}}, tp = {{0}, {0}}, aead = {{0}, {0}};
   run_stream(total / 16, &warm); /* warm up caches and the allocator */
   throughput_phase(total, runs, &tp, &aead);
 
-  us_samples hs = {{0}, {0}};
-  prim_samples ps;
+  bench_costs hs = {{0}, {0}};
+  bench_prims ps;
   memset(&ps, 0, sizeof ps);
   for (int r = 0; r < runs; r++) {
-    run_hs_bound(hs_n / BATCH > 0 ? hs_n / BATCH : 1, &ps);
+    bench_hs_bound_run(hs_n / BENCH_BATCH > 0 ? hs_n / BENCH_BATCH : 1,
+                       &g_id[0], &g_rng, &ps);
     run_handshakes(hs_n, &hs);
   }
 
@@ -525,7 +418,7 @@ int main(void) {
   /* The engines release their buffers whenever they drain; with glibc's
    * default trim/mmap thresholds that turns into brk/mmap churn and page
    * faults. Measured last because mallopt() is process-wide and sticky. */
-  rate_samples tp2 = {{0}, {0}}, aead2 = {{0}, {0}};
+  bench_rates tp2 = {{0}, {0}}, aead2 = {{0}, {0}};
   int tuned = 0;
 #ifdef __GLIBC__
   if (mallopt(M_TRIM_THRESHOLD, 64 << 20) && mallopt(M_MMAP_THRESHOLD, 32 << 20)) {
@@ -543,9 +436,9 @@ int main(void) {
   double hs_wall = bench_samples_median(&hs.wall);
   double hs_cpu = bench_samples_median(&hs.cpu);
   bench_row_ratio("noise XX handshakes", 1e6 / hs_wall, "crypto bound",
-                  1e6 / bound_us(&ps, 0), "hs/s", 0.60);
+                  1e6 / bench_hs_bound_us(&ps, 0), "hs/s", 0.60);
   bench_row_ratio("  same, thread CPU time", 1e6 / hs_cpu, "crypto bound",
-                  1e6 / bound_us(&ps, 1), "hs/s", 0.60);
+                  1e6 / bench_hs_bound_us(&ps, 1), "hs/s", 0.60);
   snprintf(ctx, sizeof ctx, "dh %.1f base %.1f sign %.1f vfy %.1f",
            bench_samples_median(&ps.dh.wall),
            bench_samples_median(&ps.base.wall),

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "lp2p/common.h"
+#include "lp2p/crypto.h"
 
 #define BENCH_MIB (1024.0 * 1024.0)
 
@@ -169,6 +170,133 @@ static inline void bench_row_info(const char *metric, const char *ours,
                                   const char *ref_text) {
   printf("%-30s %14s  %-30s %7s  %-12s %s\n", metric, ours, ref_text, "-", "-",
          "-");
+}
+
+/* ---- samples of rates and costs ---------------------------------------- */
+
+/** Rates in MiB/s, one per measured interval, on both clocks. */
+typedef struct bench_rates {
+  bench_samples wall, cpu;
+} bench_rates;
+
+static inline void bench_rates_add(bench_rates *rs, size_t bytes, bench_stamp a,
+                                   bench_stamp b) {
+  if (b.wall_ns > a.wall_ns)
+    bench_samples_add(&rs->wall, (double)bytes / BENCH_MIB /
+                                     ((double)(b.wall_ns - a.wall_ns) / 1e9));
+  if (b.cpu_ns > a.cpu_ns)
+    bench_samples_add(&rs->cpu, (double)bytes / BENCH_MIB /
+                                    ((double)(b.cpu_ns - a.cpu_ns) / 1e9));
+}
+
+/** Costs in microseconds per operation, one per interval, both clocks. */
+typedef struct bench_costs {
+  bench_samples wall, cpu;
+} bench_costs;
+
+static inline void bench_costs_add(bench_costs *s, int ops, bench_stamp a,
+                                   bench_stamp b) {
+  bench_samples_add(&s->wall, (double)(b.wall_ns - a.wall_ns) / ops / 1e3);
+  bench_samples_add(&s->cpu, (double)(b.cpu_ns - a.cpu_ns) / ops / 1e3);
+}
+
+/* ---- the AEAD bound ------------------------------------------------------
+ * ChaCha20-Poly1305 through lp2p_aead_encrypt + lp2p_aead_decrypt (in place,
+ * empty associated data, as the Noise transport phase does) of full
+ * 65519-byte frames: what an in-memory transfer must do per byte at least.
+ * One rate sample per BENCH_SEG_BYTES. */
+
+#define BENCH_SEG_BYTES ((size_t)4 << 20)
+#define BENCH_FRAME_PT 65519u /* LP2P_NOISE_PLAINTEXT_BYTES_MAX */
+
+static inline void bench_aead_run(size_t total, const lp2p_rng *rng,
+                                  bench_rates *rs) {
+  static uint8_t frame[BENCH_FRAME_PT + LP2P_AEAD_TAG_LEN];
+  const size_t pt = BENCH_FRAME_PT;
+  uint8_t key[32];
+  rng->fill(rng->ctx, key, sizeof key);
+  for (size_t i = 0; i < pt; i++)
+    frame[i] = (uint8_t)(i * 131u + 7u);
+  size_t frames = (total + pt - 1) / pt, per_seg = BENCH_SEG_BYTES / pt;
+  bench_stamp t0 = bench_stamp_now();
+  for (uint64_t i = 0; i < frames; i++) {
+    lp2p_aead_encrypt(key, i, NULL, 0, frame, pt, frame);
+    if (lp2p_aead_decrypt(key, i, NULL, 0, frame, sizeof frame, frame) != 0)
+      bench_die("AEAD round trip failed");
+    if ((i + 1) % per_seg == 0 || i + 1 == frames) {
+      bench_stamp t1 = bench_stamp_now();
+      bench_rates_add(rs, ((size_t)(i % per_seg) + 1) * pt, t0, t1);
+      t0 = t1;
+    }
+  }
+}
+
+/* ---- the Noise XX handshake crypto bound ---------------------------------
+ * Per handshake, both sides together (noise spec, XX: `-> e`,
+ * `<- e, ee, s, es`, `-> s, se`): 6 X25519 DH (ee, es, se on each side),
+ * 4 X25519 base-point multiplications (an ephemeral and a static key per
+ * side: the engine draws a fresh static key per session, see noise.h),
+ * 2 ed25519 signatures (each side signs "noise-libp2p-static-key:" || its
+ * static key) and 2 verifications. Measured through the crypto API the
+ * engine uses, in interleaved batches of BENCH_BATCH operations. */
+
+#define BENCH_BATCH 10
+
+typedef struct bench_prims {
+  bench_costs dh, base, sign, verify;
+} bench_prims;
+
+static inline void bench_hs_bound_run(int batches, const lp2p_privkey *id,
+                                      const lp2p_rng *rng, bench_prims *ps) {
+  uint8_t priv[32], pub[32], shared[32];
+  rng->fill(rng->ctx, priv, sizeof priv);
+  lp2p_x25519_public(pub, priv);
+  uint8_t msg[56]; /* "noise-libp2p-static-key:" (24) || X25519 key (32) */
+  memcpy(msg, "noise-libp2p-static-key:", 24);
+  memcpy(msg + 24, pub, 32);
+  uint8_t sig[LP2P_SIG_MAX];
+  size_t sig_len = sizeof sig;
+  for (int b = 0; b < batches; b++) {
+    bench_stamp t0 = bench_stamp_now();
+    for (int i = 0; i < BENCH_BATCH; i++) {
+      if (lp2p_x25519(shared, priv, pub) != 0)
+        bench_die("x25519 failed");
+      priv[i & 31] ^= shared[0]; /* vary the scalar */
+    }
+    bench_stamp t1 = bench_stamp_now();
+    for (int i = 0; i < BENCH_BATCH; i++) {
+      lp2p_x25519_public(pub, priv);
+      priv[i & 31] ^= pub[0];
+    }
+    bench_stamp t2 = bench_stamp_now();
+    for (int i = 0; i < BENCH_BATCH; i++) {
+      size_t l = sizeof sig;
+      msg[24 + (i & 31)] ^= (uint8_t)(i + 1);
+      bench_check(lp2p_key_sign(id, msg, sizeof msg, sig, &l),
+                  "lp2p_key_sign");
+      sig_len = l;
+    }
+    bench_stamp t3 = bench_stamp_now();
+    for (int i = 0; i < BENCH_BATCH; i++)
+      if (lp2p_key_verify(&id->pub, msg, sizeof msg, sig, sig_len) != 0)
+        bench_die("signature verify failed");
+    bench_stamp t4 = bench_stamp_now();
+    bench_costs_add(&ps->dh, BENCH_BATCH, t0, t1);
+    bench_costs_add(&ps->base, BENCH_BATCH, t1, t2);
+    bench_costs_add(&ps->sign, BENCH_BATCH, t2, t3);
+    bench_costs_add(&ps->verify, BENCH_BATCH, t3, t4);
+  }
+}
+
+/** Crypto cost of one handshake (both sides), in microseconds, from the
+ * primitives' medians on the wall (cpu = 0) or thread CPU clock. */
+static inline double bench_hs_bound_us(bench_prims *ps, int cpu) {
+  bench_samples *d = cpu ? &ps->dh.cpu : &ps->dh.wall;
+  bench_samples *b = cpu ? &ps->base.cpu : &ps->base.wall;
+  bench_samples *s = cpu ? &ps->sign.cpu : &ps->sign.wall;
+  bench_samples *v = cpu ? &ps->verify.cpu : &ps->verify.wall;
+  return 6 * bench_samples_median(d) + 4 * bench_samples_median(b) +
+         2 * bench_samples_median(s) + 2 * bench_samples_median(v);
 }
 
 #endif
