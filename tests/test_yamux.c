@@ -835,6 +835,69 @@ static void test_goaway_normal(void **state) {
   duo_free(&d);
 }
 
+/* Opening is held to the output reserve when nobody drains. */
+static void test_open_again_when_queue_full(void **state) {
+  (void)state;
+  lp2p_yamux_config c = yt_quiet_config();
+  c.out_queue_bytes_max = 64;
+  c.streams_max = 100000;
+  lp2p_yamux *y;
+  assert_int_equal(lp2p_yamux_new(&y, 1, &c, NULL, 0), 0);
+  uint32_t id;
+  int rc, n = 0;
+  while ((rc = lp2p_yamux_stream_open(y, 0, &id)) == 0)
+    n++;
+  assert_int_equal(rc, LP2P_ERR_AGAIN);
+  assert_int_equal(n, (64 + 64 * 1024 + HB - 1) / HB);
+  assert_int_equal(lp2p_yamux_last_error(y), 0);
+  size_t len;
+  lp2p_yamux_out_peek(y, &len);
+  lp2p_yamux_out_consume(y, len);
+  assert_int_equal(lp2p_yamux_stream_open(y, 0, &id), 0);
+  lp2p_yamux_free(y);
+}
+
+/* While we refuse input (session buffer full) an unanswered ping is not
+ * the peer's fault: no timeout until we read again. */
+static void test_no_timeout_while_we_block(void **state) {
+  (void)state;
+  lp2p_yamux_config cb = yt_quiet_config();
+  cb.measure_rtt = 1;
+  cb.ping_timeout_ns = LP2P_NS_PER_S;
+  cb.session_buffered_bytes_max = 1000;
+  duo d;
+  duo_new(&d, NULL, &cb);
+  uint32_t id;
+  assert_int_equal(lp2p_yamux_stream_open(d.a, 0, &id), 0);
+  assert_int_equal(write_all(d.a, id, 5000), 5000);
+  yt_drain(d.b, &d.ba, NULL); /* B's start ping reaches A after the data */
+  assert_true(yt_feed(d.a, 0, &d.ba, NULL) == HB);
+  yt_drain(d.a, &d.ab, NULL);
+  assert_true(yt_feed(d.b, 0, &d.ab, NULL) > 0);
+  assert_true(d.ab.len > 0); /* the pong waits behind unread data */
+  assert_int_equal(lp2p_yamux_recv_room(d.b), 0);
+  assert_int_equal(lp2p_yamux_next_timeout(d.b), LP2P_TSTAMP_NONE);
+  assert_int_equal(lp2p_yamux_handle_timeout(d.b, 5 * LP2P_NS_PER_S), 0);
+  assert_false(lp2p_yamux_state(d.b) & LP2P_STATE_CLOSED);
+  /* reading lets input in again, and the clock restarts from there */
+  lp2p_tstamp t = 6 * LP2P_NS_PER_S;
+  assert_int_equal(lp2p_yamux_stream_read_consume(d.b, t, id, 1000), 0);
+  assert_int_equal(lp2p_yamux_next_timeout(d.b), t + LP2P_NS_PER_S);
+  size_t got = 1000;
+  while (d.ab.len) {
+    assert_true(yt_feed(d.b, t, &d.ab, NULL) >= 0);
+    size_t k = lp2p_yamux_stream_readable(d.b, id);
+    assert_int_equal(lp2p_yamux_stream_read_consume(d.b, t, id, k), 0);
+    got += k;
+  }
+  assert_int_equal(got, 5000);
+  char lb[128] = "";
+  yt_log_events(d.b, lb, sizeof lb);
+  assert_string_equal(lb, "PING_RTT 6000000000;OPENED 1;READABLE 1;");
+  assert_int_equal(lp2p_yamux_last_error(d.b), 0);
+  duo_free(&d);
+}
+
 static void test_feed_eof(void **state) {
   (void)state;
   lp2p_yamux_config c = yt_quiet_config();
@@ -897,6 +960,8 @@ int main(void) {
       cmocka_unit_test(test_ack_either_way),
       cmocka_unit_test(test_coalescing),
       cmocka_unit_test(test_goaway_normal),
+      cmocka_unit_test(test_open_again_when_queue_full),
+      cmocka_unit_test(test_no_timeout_while_we_block),
       cmocka_unit_test(test_feed_eof),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
