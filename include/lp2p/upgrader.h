@@ -80,7 +80,10 @@ typedef struct lp2p_upgrader_config {
   int early_muxer;
   /** Dialer: optimistic multistream-select (send the next layer's first
    * bytes without waiting for the echo) whenever one protocol is proposed
-   * (default 0: wait, as go-libp2p and js-libp2p do for upgrades). */
+   * (default 0: wait, as go-libp2p and js-libp2p do for upgrades). A
+   * lazy dialer reports READY before the listener confirmed the muxer; a
+   * refusal then ends the connection with LP2P_ERR_UNSUPPORTED. The
+   * upgrade deadline runs until the confirmation. */
   int lazy;
   /** Raw connection -> READY deadline from lp2p_upgrader_new(); 0 = none
    * (default 10 s). Expiry: LP2P_ERR_TIMEOUT. */

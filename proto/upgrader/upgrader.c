@@ -399,6 +399,8 @@ lp2p_ssize lp2p_upgrader_feed(lp2p_upgrader *u, lp2p_tstamp now,
       }
       off += (size_t)r;
       upg_pump(u);
+      if (r == 0)
+        break;
       continue;
     }
     if (!u->sec)
@@ -467,10 +469,16 @@ void lp2p_upgrader_out_consume(lp2p_upgrader *u, size_t n) {
 
 static lp2p_tstamp tmin(lp2p_tstamp a, lp2p_tstamp b) { return a < b ? a : b; }
 
+/* The upgrade deadline runs until every negotiation is confirmed: a lazy
+ * dialer is READY before the listener has agreed to the muxer. */
+static int upgrading(const lp2p_upgrader *u) {
+  return !u->yamux || ms_negotiating(u->ms_sec) || ms_negotiating(u->ms_mux);
+}
+
 lp2p_tstamp lp2p_upgrader_next_timeout(const lp2p_upgrader *u) {
   if (!u || u->phase == PH_CLOSED)
     return LP2P_TSTAMP_NONE;
-  lp2p_tstamp t = u->phase == PH_READY ? LP2P_TSTAMP_NONE : u->deadline;
+  lp2p_tstamp t = upgrading(u) ? u->deadline : LP2P_TSTAMP_NONE;
   if (u->sec)
     t = tmin(t, sec_next_timeout(u));
   if (u->yamux)
@@ -484,7 +492,7 @@ int lp2p_upgrader_handle_timeout(lp2p_upgrader *u, lp2p_tstamp now) {
   u->now = now;
   if (u->phase == PH_CLOSED)
     return 0;
-  if (u->phase == PH_UPGRADING && u->deadline != LP2P_TSTAMP_NONE &&
+  if (upgrading(u) && u->deadline != LP2P_TSTAMP_NONE &&
       now >= u->deadline) {
     upg_fail(u, LP2P_ERR_TIMEOUT);
     return 0;
