@@ -44,7 +44,7 @@ int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
   return 0;
 }
 
-static void conn_free(lp2p_host *h, hconn *c) {
+void host_conn_free(lp2p_host *h, hconn *c) {
   host_io_unlink(h, c);
   host_dirty_unlink(h, c);
   host_heap_remove(h, c);
@@ -145,7 +145,7 @@ static void finish(lp2p_host *h, hconn *c, uint8_t io) {
   host_heap_remove(h, c);
   host_dirty_unlink(h, c);
   if (io == 0) {
-    conn_free(h, c);
+    host_conn_free(h, c);
     return;
   }
   host_io_queue(h, c, io);
@@ -155,7 +155,7 @@ void host_conn_abort(lp2p_host *h, hconn *c, int reason, int silent,
                      lp2p_tstamp now) {
   if (c->state == HC_ZOMBIE) {
     if (silent)
-      conn_free(h, c);
+      host_conn_free(h, c);
     return;
   }
   uint8_t was = c->state;

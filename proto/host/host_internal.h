@@ -346,6 +346,8 @@ lp2p_yamux *host_conn_yamux(const hconn *c);
 /* Best OPEN connection to a peer (most recent), or NULL. */
 hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p);
 void host_conns_free(lp2p_host *h);
+/* Forget a zombie (its io was taken) or a connection the driver dropped. */
+void host_conn_free(lp2p_host *h, hconn *c);
 
 /* ---- host_connmgr.c ------------------------------------------------------------- */
 void host_dial_conn_open(lp2p_host *h, hconn *c, lp2p_tstamp now);

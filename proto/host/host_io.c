@@ -114,12 +114,7 @@ int lp2p_host_poll_io(lp2p_host *h, lp2p_io *out) {
     return 1;
   }
   /* CLOSE / RESET: the connection is gone from the host now. */
-  if (c->state == HC_ZOMBIE) {
-    hid_del(&h->conns, c->id);
-    host_dirty_unlink(h, c);
-    host_heap_remove(h, c);
-    lp2p_mem_free(h->mem, c);
-    host_maybe_finish_close(h);
-  }
+  if (c->state == HC_ZOMBIE)
+    host_conn_free(h, c);
   return 1;
 }

@@ -12,13 +12,10 @@ hstream *host_stream_get(const lp2p_host *h, uint64_t id) {
   return hid_get(&h->streams, id);
 }
 
-/* Unlink and free. The yamux stream (if any) must already be dealt with:
- * its user pointer is cleared here so later yamux events are ignored. */
+/* Unlink and free. The yamux stream (if any) must already be dealt with;
+ * later yamux events naming its id find nothing and are ignored. */
 static void stream_free(lp2p_host *h, hstream *s, lp2p_tstamp now) {
   hconn *c = s->conn;
-  lp2p_yamux *y = host_conn_yamux(c);
-  if (y)
-    lp2p_yamux_stream_set_user(y, s->ys, NULL);
   if (s->prev)
     s->prev->next = s->next;
   else
@@ -60,7 +57,6 @@ static hstream *stream_new(lp2p_host *h, hconn *c, uint32_t ys, uint8_t dir,
   c->streams = s;
   c->nstreams++;
   c->idle_since = LP2P_TSTAMP_NONE;
-  lp2p_yamux_stream_set_user(host_conn_yamux(c), ys, s);
   return s;
 }
 
@@ -340,18 +336,25 @@ void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
     inbound_open(h, c, ev->stream_id, now);
     return;
   }
-  /* Find our stream through the engine (never trust a pointer captured
-   * when the event was queued: we may have freed the stream since). For
-   * CLOSED the engine has already forgotten the stream: search our list. */
+  /* Find our stream by its yamux id in the connection's list. The event's
+   * user pointer cannot be trusted: the upgrader queues yamux events
+   * eagerly, so one may outlive the stream it names (and the engine may
+   * already have forgotten the stream). The hit moves to the front, so
+   * busy streams are found at once. */
   hstream *s = NULL;
-  if (ev->type == LP2P_YAMUX_EV_STREAM_CLOSED) {
-    for (hstream *t = c->streams; t; t = t->next)
-      if (t->ys == ev->stream_id) {
-        s = t;
-        break;
-      }
-  } else {
-    s = lp2p_yamux_stream_get_user(host_conn_yamux(c), ev->stream_id);
+  for (hstream *t = c->streams; t; t = t->next)
+    if (t->ys == ev->stream_id) {
+      s = t;
+      break;
+    }
+  if (s && s != c->streams) {
+    s->prev->next = s->next;
+    if (s->next)
+      s->next->prev = s->prev;
+    s->prev = NULL;
+    s->next = c->streams;
+    c->streams->prev = s;
+    c->streams = s;
   }
   if (!s || s->conn != c || s->ys != ev->stream_id)
     return; /* a stream we already forgot */

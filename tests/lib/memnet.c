@@ -214,11 +214,16 @@ static int connect_to(memnet *n, int a, const lp2p_sockaddr *dst,
   return b;
 }
 
-static void deliver_events(memnet *n, int i) {
+/* Events count as progress: the application may have acted on them. */
+static int deliver_events(memnet *n, int i) {
   lp2p_host_event ev;
-  while (lp2p_host_poll_event(n->hosts[i].h, &ev))
+  int any = 0;
+  while (lp2p_host_poll_event(n->hosts[i].h, &ev)) {
+    any = 1;
     if (n->on_event)
       n->on_event(n->ud, i, &ev);
+  }
+  return any;
 }
 
 static int do_io(memnet *n, int i) {
@@ -389,7 +394,7 @@ static int step(memnet *n) {
     progress |= do_output(n, i);
     progress |= do_io(n, i);
     progress |= do_output(n, i);
-    deliver_events(n, i);
+    progress |= deliver_events(n, i);
   }
   for (int e = 0; e < n->neps; e++)
     progress |= do_deliver(n, e);
