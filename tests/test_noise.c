@@ -51,7 +51,17 @@ static void test_handshake_all_key_types(void **state) {
       expect_identity(&p.s[1], ka);
       assert_false(p.s[0].has_muxer || p.s[1].has_muxer);
       assert_int_equal(lp2p_noise_last_error(p.s[0].n), 0);
-      assert_int_equal(lp2p_noise_next_timeout(p.s[0].n), LP2P_TSTAMP_NONE);
+      /* No handshake deadline any more; at most a large idle buffer
+       * waiting for its release time. */
+      for (int i = 0; i < 2; i++) {
+        lp2p_tstamp t = lp2p_noise_next_timeout(p.s[i].n);
+        if (t != LP2P_TSTAMP_NONE) {
+          assert_int_equal(t, p.now + LP2P_NS_PER_S);
+          assert_int_equal(lp2p_noise_handle_timeout(p.s[i].n, t), 0);
+        }
+        assert_int_equal(lp2p_noise_next_timeout(p.s[i].n), LP2P_TSTAMP_NONE);
+        assert_int_equal(lp2p_noise_last_error(p.s[i].n), 0);
+      }
       pair_free(&p);
       assert_int_equal(mc.live_bytes, 0);
       assert_int_equal(mc.live_allocs, 0);
@@ -479,7 +489,7 @@ static void test_config_checks(void **state) {
   size_t cap = 0;
   uint8_t *rb = lp2p_noise_recv_buf(n, &cap);
   assert_non_null(rb);
-  assert_int_equal(cap, 4u * 65537);
+  assert_int_equal(cap, 16384); /* a light session gets a small area */
   assert_int_equal(lp2p_noise_recv_commit(n, 0, cap + 1), LP2P_ERR_INVAL);
   assert_int_equal(lp2p_noise_recv_commit(n, 0, 0), 0);
   assert_int_equal(lp2p_noise_recv_commit(NULL, 0, 0), LP2P_ERR_INVAL);
@@ -512,6 +522,10 @@ static void test_idle_memory(void **state) {
   pair_run(&p, 100000);
   assert_int_equal(p.s[0].recv.len, sizeof data);
   assert_int_equal(p.s[1].recv.len, sizeof data);
+  for (int i = 0; i < 2; i++) { /* release buffers kept for reuse */
+    lp2p_tstamp t = lp2p_noise_next_timeout(p.s[i].n);
+    if (t != LP2P_TSTAMP_NONE) lp2p_noise_handle_timeout(p.s[i].n, t);
+  }
   size_t idle = mc.live_bytes;
   printf("# noise: %zu bytes for 2 engines in handshake, %zu idle\n", during,
          idle);
@@ -519,6 +533,68 @@ static void test_idle_memory(void **state) {
   assert_true(idle < 2 * 640);
   pair_free(&p);
   assert_int_equal(mc.live_bytes, 0);
+}
+
+/* A large buffer that empties is kept for buffer_idle_ns (no allocation per
+ * burst), then released from handle_timeout; with buffer_idle_ns 0 it goes
+ * at once. */
+static void test_idle_buffer_release(void **state) {
+  (void)state;
+  for (int keep = 0; keep < 2; keep++) {
+    lp2p_mem_counting mc;
+    lp2p_mem_counting_init(&mc, NULL);
+    lp2p_noise_config ci = cfg_for(test_key(LP2P_KEY_ED25519, 0));
+    lp2p_noise_config cr = cfg_for(test_key(LP2P_KEY_ED25519, 1));
+    ci.buffer_idle_ns = cr.buffer_idle_ns = keep ? 2 * LP2P_NS_PER_S : 0;
+    pair p;
+    pair_init(&p, 40);
+    handshake_pair(&p, &ci, &cr, &mc.mem);
+    lp2p_noise *a = p.s[0].n, *b = p.s[1].n;
+    for (int i = 0; i < 2; i++) {
+      lp2p_tstamp t = lp2p_noise_next_timeout(p.s[i].n);
+      if (t != LP2P_TSTAMP_NONE) lp2p_noise_handle_timeout(p.s[i].n, t);
+    }
+    size_t base = mc.live_bytes;
+    static uint8_t big[200000];
+    fill_pattern(big, sizeof big, 2);
+    uint64_t allocs0 = mc.total_allocs;
+    for (int round = 0; round < 5; round++) {
+      p.now += 1000;
+      assert_int_equal(lp2p_noise_write(a, p.now, big, sizeof big),
+                       (lp2p_ssize)sizeof big);
+      size_t len;
+      const uint8_t *o = lp2p_noise_out_peek(a, &len);
+      assert_int_equal(lp2p_noise_feed(b, p.now, o, len), (lp2p_ssize)len);
+      lp2p_noise_out_consume(a, len);
+      const uint8_t *d;
+      size_t got = 0;
+      while ((d = lp2p_noise_read_peek(b, &len)) != NULL) {
+        assert_memory_equal(d, big + got, len);
+        got += len;
+        lp2p_noise_read_consume(b, len);
+      }
+      assert_int_equal(got, sizeof big);
+    }
+    if (keep) {
+      /* One allocation per buffer for all five bursts. */
+      assert_int_equal(mc.total_allocs - allocs0, 2);
+      assert_true(mc.live_bytes > base + 2 * 200000);
+      assert_int_equal(lp2p_noise_next_timeout(a), p.now + 2 * LP2P_NS_PER_S);
+      assert_int_equal(lp2p_noise_next_timeout(b), p.now + 2 * LP2P_NS_PER_S);
+      assert_int_equal(lp2p_noise_handle_timeout(a, p.now + 2 * LP2P_NS_PER_S - 1), 0);
+      assert_true(mc.live_bytes > base + 2 * 200000);
+      assert_int_equal(lp2p_noise_handle_timeout(a, p.now + 2 * LP2P_NS_PER_S), 0);
+      assert_int_equal(lp2p_noise_handle_timeout(b, p.now + 2 * LP2P_NS_PER_S), 0);
+    } else {
+      assert_int_equal(mc.total_allocs - allocs0, 10);
+    }
+    assert_int_equal(mc.live_bytes, base);
+    assert_int_equal(lp2p_noise_next_timeout(a), LP2P_TSTAMP_NONE);
+    assert_int_equal(lp2p_noise_next_timeout(b), LP2P_TSTAMP_NONE);
+    assert_int_equal(lp2p_noise_last_error(a), 0);
+    pair_free(&p);
+    assert_int_equal(mc.live_bytes, 0);
+  }
 }
 
 int main(void) {
@@ -534,6 +610,7 @@ int main(void) {
       cmocka_unit_test(test_expected_peer),
       cmocka_unit_test(test_config_checks),
       cmocka_unit_test(test_idle_memory),
+      cmocka_unit_test(test_idle_buffer_release),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

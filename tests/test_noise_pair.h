@@ -135,7 +135,8 @@ static int side_step(pair *p, int i) {
      * engine's buffer. */
     size_t cap = 0;
     uint8_t *dst = lp2p_noise_recv_buf(s->n, &cap);
-    assert_int_equal(cap, lp2p_noise_recv_room(s->n));
+    assert_true(cap <= lp2p_noise_recv_room(s->n));
+    assert_true(dst || cap == 0);
     size_t k = rand_piece(p, pipe_left(in));
     if (k > cap) k = cap;
     if (dst) memcpy(dst, in->p + in->off, k);

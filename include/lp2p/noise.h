@@ -28,7 +28,8 @@
  * Memory: the engine is a few hundred bytes when idle. Handshake state is a
  * separate allocation freed once the HANDSHAKE_DONE event is polled (or on
  * failure); the receive and send buffers grow on demand up to their limits
- * and are released whenever they become empty.
+ * and are released when they become empty (small ones at once, large ones
+ * after buffer_idle_ns, through next_timeout/handle_timeout).
  *
  * Errors from the peer never make a call fail: they end the session with a
  * sticky lp2p_noise_last_error() and a CLOSED event. Reasons:
@@ -83,6 +84,11 @@ typedef struct lp2p_noise_config {
   /** Send buffer bound: framed ciphertext not yet taken with
    * out_consume (default 262148; at least 65537). */
   size_t out_buffer_bytes_max;
+  /** How long a large (over 8 KiB) buffer that became empty is kept for
+   * reuse before it is freed from lp2p_noise_handle_timeout() (default
+   * 1 s; 0 = free at once). Keeps bulk transfers free of allocation
+   * churn while idle sessions shrink to the bare struct. */
+  uint64_t buffer_idle_ns;
 } lp2p_noise_config;
 
 typedef enum lp2p_noise_event_type {
@@ -131,8 +137,9 @@ LP2P_API void lp2p_noise_free(lp2p_noise *n);
  * LP2P_ERR_NOMEM, or the sticky error once the session is closed. */
 LP2P_API lp2p_ssize lp2p_noise_feed(lp2p_noise *n, lp2p_tstamp now,
                                     const uint8_t *p, size_t len);
-/** Zero-copy receive: a buffer of `*cap` (= recv_room) bytes inside the
- * engine to read wire bytes into directly, then hand them over with
+/** Zero-copy receive: a buffer of `*cap` bytes (at most recv_room: the
+ * spare capacity, or the rest of the frame in progress, at least 16 KiB)
+ * inside the engine to read wire bytes into directly, then hand them over with
  * lp2p_noise_recv_commit(). Valid until the next call on the engine.
  * Returns NULL with *cap 0 when there is no room, or when the buffer
  * cannot be allocated (the session then fails with LP2P_ERR_NOMEM). */
@@ -158,10 +165,12 @@ LP2P_API const uint8_t *lp2p_noise_out_peek(const lp2p_noise *n, size_t *len);
 /** Mark `len` bytes of output as sent (partial is fine; clamped). */
 LP2P_API void lp2p_noise_out_consume(lp2p_noise *n, size_t len);
 
-/** The handshake deadline, or LP2P_TSTAMP_NONE. Pure. */
+/** The earliest of the handshake deadline and the release time of an idle
+ * large buffer, or LP2P_TSTAMP_NONE. Pure. */
 LP2P_API lp2p_tstamp lp2p_noise_next_timeout(const lp2p_noise *n);
 /** Fail with LP2P_ERR_TIMEOUT if the handshake is still running at or past
- * its deadline. Idempotent. Returns 0. */
+ * its deadline; free large buffers idle for buffer_idle_ns. Idempotent.
+ * Returns 0. */
 LP2P_API int lp2p_noise_handle_timeout(lp2p_noise *n, lp2p_tstamp now);
 
 /** Pop the next event (HANDSHAKE_DONE, EOF, CLOSED in that order). Polling

@@ -10,6 +10,10 @@
 
 #define BUF_MIN 512u
 #define BUF_DEFAULT_MAX (4u * NOISE_FRAME_MAX)
+/* Empty buffers up to this size are freed at once (cheap to get back);
+ * larger ones are kept for buf_idle_ns so a busy stream does not pay an
+ * allocation (and, with glibc, mmap/munmap or heap trimming) per burst. */
+#define BUF_KEEP_MAX 8192u
 
 static size_t be16(const uint8_t *p) { return (size_t)p[0] << 8 | p[1]; }
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
@@ -20,18 +24,45 @@ void lp2p_noise_config_default(lp2p_noise_config *cfg) {
   cfg->handshake_timeout_ns = 10 * LP2P_NS_PER_S;
   cfg->recv_buffer_bytes_max = BUF_DEFAULT_MAX;
   cfg->out_buffer_bytes_max = BUF_DEFAULT_MAX;
+  cfg->buffer_idle_ns = LP2P_NS_PER_S;
 }
 
 static void release_rb(lp2p_noise *n) {
   lp2p_mem_free(n->mem, n->rb);
   n->rb = NULL;
   n->rb_cap = n->rb_head = n->rb_dec = n->rb_end = n->rb_rd = 0;
+  n->rb_idle_at = LP2P_TSTAMP_NONE;
 }
 
 static void release_tb(lp2p_noise *n) {
   lp2p_mem_free(n->mem, n->tb);
   n->tb = NULL;
   n->tb_cap = n->tb_off = n->tb_len = 0;
+  n->tb_idle_at = LP2P_TSTAMP_NONE;
+}
+
+/* The receive buffer just became empty: free it, or keep a large one
+ * until it has stayed empty for buf_idle_ns (see handle_timeout). */
+static void rb_emptied(lp2p_noise *n) {
+  if (n->rb_cap <= BUF_KEEP_MAX || n->buf_idle_ns == 0) {
+    release_rb(n);
+    return;
+  }
+  n->rb_head = n->rb_dec = n->rb_end = n->rb_rd = 0;
+  if (n->rb_idle_at == LP2P_TSTAMP_NONE) n->rb_idle_at = n->now_last;
+}
+
+static void tb_emptied(lp2p_noise *n) {
+  if (n->tb_cap <= BUF_KEEP_MAX || n->buf_idle_ns == 0) {
+    release_tb(n);
+    return;
+  }
+  n->tb_off = n->tb_len = 0;
+  if (n->tb_idle_at == LP2P_TSTAMP_NONE) n->tb_idle_at = n->now_last;
+}
+
+static lp2p_tstamp add_sat(lp2p_tstamp t, uint64_t d) {
+  return d > LP2P_TSTAMP_NONE - 1 - t ? LP2P_TSTAMP_NONE - 1 : t + d;
 }
 
 static void release_hsx(lp2p_noise *n) {
@@ -91,9 +122,10 @@ int lp2p_noise_new(lp2p_noise **out, int initiator,
   n->tb_max = cfg->out_buffer_bytes_max;
   n->deadline = LP2P_TSTAMP_NONE;
   if (cfg->handshake_timeout_ns)
-    n->deadline = cfg->handshake_timeout_ns > LP2P_TSTAMP_NONE - 1 - now
-                      ? LP2P_TSTAMP_NONE - 1
-                      : now + cfg->handshake_timeout_ns;
+    n->deadline = add_sat(now, cfg->handshake_timeout_ns);
+  n->now_last = now;
+  n->buf_idle_ns = cfg->buffer_idle_ns;
+  n->rb_idle_at = n->tb_idle_at = LP2P_TSTAMP_NONE;
   int rc = noise_hs_start(n, cfg, rng);
   if (rc) {
     lp2p_noise_free(n);
@@ -119,6 +151,7 @@ void lp2p_noise_free(lp2p_noise *n) {
 
 uint8_t *noise_tx_reserve(lp2p_noise *n, size_t need, int *err) {
   size_t pending = n->tb_len - n->tb_off;
+  n->tb_idle_at = LP2P_TSTAMP_NONE;
   if (need > n->tb_max - pending) {
     *err = LP2P_ERR_LIMIT;
     return NULL;
@@ -152,7 +185,7 @@ const uint8_t *lp2p_noise_out_peek(const lp2p_noise *n, size_t *len) {
 void lp2p_noise_out_consume(lp2p_noise *n, size_t len) {
   if (!n || !n->tb) return;
   n->tb_off += min_sz(len, n->tb_len - n->tb_off);
-  if (n->tb_off == n->tb_len) release_tb(n);
+  if (n->tb_off == n->tb_len) tb_emptied(n);
   maybe_finish(n);
 }
 
@@ -170,8 +203,8 @@ size_t lp2p_noise_write_room(const lp2p_noise *n) {
 
 lp2p_ssize lp2p_noise_write(lp2p_noise *n, lp2p_tstamp now, const uint8_t *p,
                             size_t len) {
-  (void)now;
   if (!n || (!p && len)) return LP2P_ERR_INVAL;
+  n->now_last = now;
   if (n->phase == PHASE_CLOSED) return n->err ? n->err : LP2P_ERR_CLOSED;
   if (n->phase != PHASE_TRANSPORT) return LP2P_ERR_STATE;
   if (n->wr_closed) return LP2P_ERR_CLOSED;
@@ -211,6 +244,7 @@ size_t lp2p_noise_recv_room(const lp2p_noise *n) {
 }
 
 static int rx_reserve(lp2p_noise *n, size_t k) {
+  n->rb_idle_at = LP2P_TSTAMP_NONE;
   if (n->rb_end + k <= n->rb_cap) return 0;
   if (n->rb_head > 0) { /* compact: drop consumed frames */
     size_t keep = n->rb_end - n->rb_head;
@@ -247,7 +281,7 @@ static void rx_settle(lp2p_noise *n) {
     n->rb_head += 2 + pt + NOISE_TAGLEN;
     n->rb_rd = 0;
   }
-  if (n->rb && n->rb_head == n->rb_end) release_rb(n);
+  if (n->rb && n->rb_head == n->rb_end) rb_emptied(n);
 }
 
 static void rx_process(lp2p_noise *n) {
@@ -277,8 +311,8 @@ static void rx_process(lp2p_noise *n) {
 
 lp2p_ssize lp2p_noise_feed(lp2p_noise *n, lp2p_tstamp now, const uint8_t *p,
                            size_t len) {
-  (void)now;
   if (!n || (!p && len)) return LP2P_ERR_INVAL;
+  n->now_last = now;
   if (n->phase == PHASE_CLOSED) return n->err ? n->err : LP2P_ERR_CLOSED;
   if (n->rx_eof) return LP2P_ERR_STATE;
   size_t taken = 0;
@@ -303,6 +337,16 @@ uint8_t *lp2p_noise_recv_buf(lp2p_noise *n, size_t *cap) {
   size_t room = lp2p_noise_recv_room(n);
   if (cap) *cap = 0;
   if (room == 0) return NULL;
+  /* Offer the spare capacity, or room for the frame in progress, but at
+   * least 16 KiB: a light session does not grow a full-size buffer, a bulk
+   * one grows geometrically (rx_reserve). */
+  size_t want = n->rb_cap - n->rb_end;
+  if (n->rb_end - n->rb_dec >= 2) {
+    size_t fe = n->rb_dec + 2 + be16(n->rb + n->rb_dec);
+    if (fe > n->rb_end && fe - n->rb_end > want) want = fe - n->rb_end;
+  }
+  if (want < 16384) want = 16384;
+  room = min_sz(room, want);
   if (rx_reserve(n, room) != 0) {
     noise_fail(n, LP2P_ERR_NOMEM);
     return NULL;
@@ -312,8 +356,8 @@ uint8_t *lp2p_noise_recv_buf(lp2p_noise *n, size_t *cap) {
 }
 
 int lp2p_noise_recv_commit(lp2p_noise *n, lp2p_tstamp now, size_t len) {
-  (void)now;
   if (!n) return LP2P_ERR_INVAL;
+  n->now_last = now;
   if (n->phase == PHASE_CLOSED) return n->err ? n->err : LP2P_ERR_CLOSED;
   if (n->rx_eof) return LP2P_ERR_STATE;
   if (len > lp2p_noise_recv_room(n) || n->rb_end + len > n->rb_cap)
@@ -325,8 +369,8 @@ int lp2p_noise_recv_commit(lp2p_noise *n, lp2p_tstamp now, size_t len) {
 }
 
 int lp2p_noise_feed_eof(lp2p_noise *n, lp2p_tstamp now) {
-  (void)now;
   if (!n) return LP2P_ERR_INVAL;
+  n->now_last = now;
   if (n->phase == PHASE_CLOSED) return n->err;
   if (n->rx_eof) return 0;
   if (n->rb_end != n->rb_dec) {
@@ -367,13 +411,34 @@ int lp2p_noise_read_eof(const lp2p_noise *n) {
 /* ---- time, events, state ------------------------------------------------ */
 
 lp2p_tstamp lp2p_noise_next_timeout(const lp2p_noise *n) {
-  return n && n->phase == PHASE_HANDSHAKE ? n->deadline : LP2P_TSTAMP_NONE;
+  if (!n || n->phase == PHASE_CLOSED) return LP2P_TSTAMP_NONE;
+  lp2p_tstamp t = n->phase == PHASE_HANDSHAKE ? n->deadline : LP2P_TSTAMP_NONE;
+  if (n->rb_idle_at != LP2P_TSTAMP_NONE) {
+    lp2p_tstamp r = add_sat(n->rb_idle_at, n->buf_idle_ns);
+    if (r < t) t = r;
+  }
+  if (n->tb_idle_at != LP2P_TSTAMP_NONE) {
+    lp2p_tstamp r = add_sat(n->tb_idle_at, n->buf_idle_ns);
+    if (r < t) t = r;
+  }
+  return t;
 }
 
 int lp2p_noise_handle_timeout(lp2p_noise *n, lp2p_tstamp now) {
-  if (n && n->phase == PHASE_HANDSHAKE && n->deadline != LP2P_TSTAMP_NONE &&
-      now >= n->deadline)
+  if (!n || n->phase == PHASE_CLOSED) return 0;
+  n->now_last = now;
+  if (n->phase == PHASE_HANDSHAKE && n->deadline != LP2P_TSTAMP_NONE &&
+      now >= n->deadline) {
     noise_fail(n, LP2P_ERR_TIMEOUT);
+    return 0;
+  }
+  /* Large buffers that stayed empty for buf_idle_ns: give them back. */
+  if (n->rb_idle_at != LP2P_TSTAMP_NONE &&
+      now >= add_sat(n->rb_idle_at, n->buf_idle_ns))
+    release_rb(n);
+  if (n->tb_idle_at != LP2P_TSTAMP_NONE &&
+      now >= add_sat(n->tb_idle_at, n->buf_idle_ns))
+    release_tb(n);
   return 0;
 }
 
@@ -414,8 +479,8 @@ const lp2p_peerid *lp2p_noise_remote_peer(const lp2p_noise *n) {
 }
 
 int lp2p_noise_close(lp2p_noise *n, lp2p_tstamp now) {
-  (void)now;
   if (!n) return LP2P_ERR_INVAL;
+  n->now_last = now;
   if (n->phase == PHASE_CLOSED) return n->err;
   if (n->phase == PHASE_HANDSHAKE) {
     noise_fail(n, LP2P_ERR_CLOSED);

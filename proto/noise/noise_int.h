@@ -36,6 +36,9 @@ struct lp2p_noise {
   lp2p_peerid remote;
   char *muxer; /* agreed muxer, NUL-terminated, or NULL */
   lp2p_tstamp deadline;
+  lp2p_tstamp now_last; /* latest `now` seen, stamps buffers going idle */
+  lp2p_tstamp rb_idle_at, tb_idle_at; /* NONE unless held empty */
+  uint64_t buf_idle_ns;
   size_t rb_max, tb_max;
   /* Receive buffer: [head, dec) decrypted frames (header and tag kept in
    * place, rd = read offset in the head frame's plaintext), [dec, end) raw
