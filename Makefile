@@ -47,11 +47,11 @@ tools: $(TOOL_BINS)
 # Atomic writes (tmp + mv) so parallel makes in one tree never see torn files.
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -MF $@.d -c $< -o $@.$$$$.tmp && mv $@.$$$$.tmp $@
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -MT $@ -MF $@.d -c $< -o $@.$$$$.tmp && mv $@.$$$$.tmp $@
 
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) -DLP2P_FUZZING $(CFLAGS_ALL) -MMD -MP -MF $@.d -c $< -o $@.$$$$.tmp && mv $@.$$$$.tmp $@
+	$(CC) $(CPPFLAGS_ALL) -DLP2P_FUZZING $(CFLAGS_ALL) -MMD -MP -MT $@ -MF $@.d -c $< -o $@.$$$$.tmp && mv $@.$$$$.tmp $@
 
 $(BUILD)/lib/liblp2p.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
