@@ -12,7 +12,7 @@
 void lp2p_sim_config_default(lp2p_sim_config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->tcp_mss_bytes = 1460;
-  cfg->tcp_loss_stall_ns = 200 * LP2P_NS_PER_MS;
+  cfg->tcp_loss_stall_ns = 0;
   cfg->spin_max = 1000;
   cfg->events_max = 0;
 }

@@ -168,8 +168,16 @@ static void xmit(lp2p_sim *s, sim_node *n, sim_dir *d, sim_pkt *p,
   if (p->proto == SIM_TCP) {
     /* a lost segment is retransmitted by the (abstracted) sender: model it
      * as a stall; segments stay in order, as TCP delivers them */
-    if (chance(r, c->loss_ppm))
-      at += s->cfg.tcp_loss_stall_ns;
+    if (chance(r, c->loss_ppm)) {
+      if (!p->len && !(p->flags & (SIM_F_SYN | SIM_F_FIN | SIM_F_RST))) {
+        drop(s, p, where, "drop-loss"); /* a later ACK covers it */
+        return;
+      }
+      uint64_t stall = s->cfg.tcp_loss_stall_ns;
+      if (!stall)
+        stall = 3 * (c->latency_ns + c->jitter_ns);
+      at += stall > LP2P_NS_PER_MS ? stall : LP2P_NS_PER_MS;
+    }
     if (at < d->last_tcp_arrival)
       at = d->last_tcp_arrival;
     d->last_tcp_arrival = at;

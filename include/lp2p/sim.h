@@ -58,8 +58,12 @@ typedef struct lp2p_sim lp2p_sim;
 typedef struct lp2p_sim_config {
   uint32_t tcp_mss_bytes;      /**< payload per TCP segment (1460) */
   uint64_t tcp_loss_stall_ns;  /**< a TCP segment the link "loses" arrives
-                                    this much later instead (retransmission
-                                    is modelled as a stall) (200 ms) */
+                                    this much later, and the segments behind
+                                    it wait (retransmission modelled as a
+                                    head-of-line stall); 0 = three times the
+                                    link's latency + jitter, about one round
+                                    trip (fast retransmit) (0). A lost pure
+                                    ACK is simply dropped (cumulative). */
   uint64_t spin_max;           /**< handle_timeout calls of one host at one
                                     virtual time before the run fails (1000) */
   uint64_t events_max;         /**< hard stop after this many events (0 = no

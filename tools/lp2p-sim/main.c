@@ -15,6 +15,7 @@
 
 static const scenario *const scenarios[] = {
     &scenario_tcp_punch_matrix,
+    &scenario_ping,
 };
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 
