@@ -16,6 +16,8 @@
 static const scenario *const scenarios[] = {
     &scenario_tcp_punch_matrix,
     &scenario_ping,
+    &scenario_nat_dialout,
+    &scenario_nat_dialin,
 };
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 
