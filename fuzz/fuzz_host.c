@@ -1,0 +1,400 @@
+/* Fuzz the whole host: the input plays the driver and the applications.
+ *
+ * Host A listens; host B is a real peer. A tiny in-target driver keeps a
+ * table of connections (B<->A pairs and raw connections whose other end is
+ * the input). Each op byte picks: accept a raw connection on A, feed input
+ * bytes to a raw connection, shuttle bytes between paired connections
+ * (chunk size, partial consume and a byte flip chosen by the input), EOF or
+ * reset either end, advance the clock, or an application command on either
+ * host (dial, ping, identify, perf, open/write/close/reset streams,
+ * register a protocol, close a peer, close the host). The header may
+ * choose an allocation to fail. Fuzz builds use a null AEAD, so a fuzzer
+ * that flips bytes of B's traffic reaches yamux and the services.
+ * Checks: API calls never fail for reasons other than their documented
+ * ones, events stay sane, and nothing leaks after _free. */
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef FUZZ_HOST_DEBUG
+#include <stdio.h>
+#endif
+#include "fuzz/lib/fdp.h"
+#include "lp2p/host.h"
+
+static void check(int ok) {
+  if (!ok)
+    abort();
+}
+
+static const lp2p_privkey *fixed_key(int i) {
+  static lp2p_privkey k[2];
+  static int ready[2];
+  if (!ready[i]) {
+    lp2p_rng_chacha st;
+    lp2p_rng r;
+    lp2p_rng_chacha_init(&st, 0x686f7374u, (uint64_t)i, &r);
+    check(lp2p_key_generate(&k[i], LP2P_KEY_ED25519, 0, &r) == 0);
+    ready[i] = 1;
+  }
+  return &k[i];
+}
+
+#define CONNS_MAX 8
+#define STREAMS_MAX 8
+
+typedef struct fconn {
+  int used;
+  int raw;          /* other end is the input (host A side only) */
+  uint64_t a, b;    /* conn ids on A and on B (b = 0 for raw) */
+  int a_dead, b_dead;
+} fconn;
+
+typedef struct world {
+  lp2p_host *h[2];
+  lp2p_tstamp now;
+  uint64_t listener;
+  uint16_t port;
+  fconn c[CONNS_MAX];
+  uint64_t streams[2][STREAMS_MAX];
+  lp2p_peerid id[2];
+} world;
+
+static void sa_of(int host, uint16_t port, lp2p_sockaddr *sa) {
+  memset(sa, 0, sizeof *sa);
+  sa->family = 4;
+  sa->ip[0] = 10;
+  sa->ip[3] = (uint8_t)(host + 1);
+  sa->port = port;
+}
+
+static void mark_dead(world *w, int host, uint64_t conn) {
+  for (int i = 0; i < CONNS_MAX; i++) {
+    if (!w->c[i].used)
+      continue;
+    if (host == 0 && w->c[i].a == conn)
+      w->c[i].a_dead = 1;
+    if (host == 1 && w->c[i].b == conn)
+      w->c[i].b_dead = 1;
+  }
+}
+
+/* Driver duties: drain dirty lists (bytes stay with the host until the
+ * input shuttles them), take io requests, poll events. */
+static void drain(world *w) {
+  for (int round = 0; round < 4; round++) {
+    for (int hi = 0; hi < 2; hi++) {
+      lp2p_host *h = w->h[hi];
+      uint64_t conn;
+      while (lp2p_host_poll_dirty(h, &conn))
+        (void)lp2p_host_conn_interest(h, conn);
+      lp2p_io io;
+      while (lp2p_host_poll_io(h, &io)) {
+        switch (io.kind) {
+        case LP2P_IO_LISTEN: {
+          lp2p_sockaddr b;
+          sa_of(hi, 4001, &b);
+          check(lp2p_host_listen_done(h, io.listener, 0, &b) == 0);
+          if (hi == 0) {
+            w->listener = io.listener;
+            w->port = 4001;
+          }
+          break;
+        }
+        case LP2P_IO_DIAL: {
+          /* Only B dials A; pair it up. */
+          int slot = -1;
+          for (int i = 0; i < CONNS_MAX && slot < 0; i++)
+            if (!w->c[i].used)
+              slot = i;
+          lp2p_sockaddr local;
+          sa_of(hi, (uint16_t)(50000 + slot), &local);
+          uint64_t a = 0;
+          if (hi != 1 || slot < 0 || io.addr.port != w->port || !w->listener ||
+              lp2p_host_conn_accepted(w->h[0], w->listener, &local, &io.addr,
+                                      w->now, &a) != 0) {
+            check(lp2p_host_conn_failed(h, io.conn, LP2P_ERR_REFUSED,
+                                        w->now) == 0);
+            break;
+          }
+          check(lp2p_host_conn_established(h, io.conn, &local, w->now) == 0);
+          w->c[slot] = (fconn){1, 0, a, io.conn, 0, 0};
+          break;
+        }
+        case LP2P_IO_CLOSE:
+        case LP2P_IO_RESET:
+          mark_dead(w, hi, io.conn);
+          break;
+        default:
+          break;
+        }
+      }
+      lp2p_host_event ev;
+      while (lp2p_host_poll_event(h, &ev)) {
+#ifdef FUZZ_HOST_DEBUG
+        fprintf(stderr, "host %d: %s err %d\n", hi, lp2p_host_event_name(ev.kind), ev.err);
+#endif
+        check(ev.kind >= LP2P_HOST_EV_LISTENING &&
+              ev.kind <= LP2P_HOST_EV_EVENTS_LOST);
+        check(ev.err <= 0);
+        if (ev.kind == LP2P_HOST_EV_STREAM_INBOUND ||
+            ev.kind == LP2P_HOST_EV_STREAM_OPENED)
+          check(ev.protocol != NULL);
+        if (ev.kind == LP2P_HOST_EV_STREAM_INBOUND)
+          w->streams[hi][ev.stream % STREAMS_MAX] = ev.stream;
+      }
+    }
+  }
+}
+
+/* Move up to n bytes of `from`'s output into the other side. */
+static void shuttle(world *w, fconn *c, int from, size_t n, int flip,
+                    uint8_t mask) {
+  uint64_t src = from == 0 ? c->a : c->b, dst = from == 0 ? c->b : c->a;
+  if (c->raw || (from == 0 ? c->a_dead : c->b_dead))
+    return;
+  lp2p_host *hs = w->h[from], *hd = w->h[1 - from];
+  size_t len = 0;
+  const uint8_t *p = lp2p_host_out_peek(hs, src, &len);
+  if (!len)
+    return;
+  if (n > len)
+    n = len;
+  uint8_t buf[4096];
+  if (n > sizeof buf)
+    n = sizeof buf;
+  memcpy(buf, p, n);
+  if (flip && n)
+    buf[(size_t)flip % n] ^= mask ? mask : 1;
+  check(lp2p_host_conn_out_consume(hs, src, n) == 0);
+  if (from == 0 ? c->b_dead : c->a_dead)
+    return;
+  size_t off = 0;
+  while (off < n) {
+    lp2p_ssize k = lp2p_host_conn_feed(hd, dst, w->now, buf + off, n - off);
+    if (k <= 0)
+      break; /* receiver full or gone: the rest is lost, like a reset */
+    off += (size_t)k;
+  }
+}
+
+static lp2p_maddr a_addr(world *w, int with_id) {
+  lp2p_sockaddr sa;
+  sa_of(0, w->port, &sa);
+  lp2p_maddr m;
+  check(lp2p_sockaddr_to_maddr(&m, &sa) == 0);
+  if (with_id) {
+    lp2p_maddr p2p;
+    /* /p2p/<id> binary: code 421 (0xa5 0x03), varint length, bytes */
+    uint8_t b[80];
+    size_t k = 0;
+    b[k++] = 0xa5;
+    b[k++] = 0x03;
+    b[k++] = (uint8_t)w->id[0].len;
+    memcpy(b + k, w->id[0].bytes, w->id[0].len);
+    k += w->id[0].len;
+    if (lp2p_maddr_from_bytes(&p2p, b, k) == 0)
+      lp2p_maddr_encapsulate(&m, &p2p);
+  }
+  return m;
+}
+
+static void app(world *w, fdp *f) {
+  int hi = fdp_u8(f) & 1;
+  lp2p_host *h = w->h[hi];
+  const lp2p_peerid *other = &w->id[1 - hi];
+  static const char *const protos[] = {"/echo/1.0.0", "/ipfs/ping/1.0.0",
+                                       "/fuzz/app/1.0.0", "/ipfs/id/1.0.0",
+                                       "/perf/1.0.0"};
+  uint64_t *slot = &w->streams[hi][fdp_u8(f) % STREAMS_MAX];
+  uint8_t data[64];
+  memset(data, 0x5a, sizeof data);
+  int rc;
+  switch (fdp_u8(f) % 12) {
+  case 0: {
+    lp2p_maddr m = a_addr(w, fdp_bool(f));
+    uint64_t d;
+    rc = lp2p_host_dial(w->h[1], w->now, &m, fdp_bool(f) ? LP2P_DIAL_FORCE : 0,
+                        &d);
+    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
+          rc == LP2P_ERR_STATE);
+    break;
+  }
+  case 1:
+    rc = lp2p_host_ping(h, w->now, other);
+    check(rc == 0 || rc == LP2P_ERR_NOT_FOUND || rc == LP2P_ERR_LIMIT ||
+          rc == LP2P_ERR_NOMEM || rc == LP2P_ERR_STATE);
+    break;
+  case 2:
+    rc = lp2p_host_identify(h, w->now, other);
+    check(rc <= 0);
+    break;
+  case 3:
+    rc = lp2p_host_perf(h, w->now, other, fdp_u16(f), fdp_u16(f));
+    check(rc <= 0);
+    break;
+  case 4:
+    rc = lp2p_host_open_stream(h, w->now, other, protos[fdp_u8(f) % 5], slot);
+    check(rc <= 0);
+    break;
+  case 5: {
+    lp2p_ssize k = lp2p_host_stream_write(h, w->now, *slot, data,
+                                          fdp_range(f, 0, sizeof data));
+    check(k >= 0 || k == LP2P_ERR_NOT_FOUND || k == LP2P_ERR_CLOSED ||
+          k == LP2P_ERR_RESET || k == LP2P_ERR_NOMEM);
+    break;
+  }
+  case 6: {
+    size_t len = 0;
+    lp2p_host_stream_read_peek(h, *slot, &len);
+    if (len)
+      check(lp2p_host_stream_read_consume(h, w->now, *slot,
+                                          fdp_range(f, 0, len)) == 0);
+    break;
+  }
+  case 7:
+    lp2p_host_stream_close(h, w->now, *slot);
+    break;
+  case 8:
+    lp2p_host_stream_reset(h, w->now, *slot);
+    break;
+  case 9:
+    rc = lp2p_host_register_protocol(h, protos[fdp_u8(f) % 5]);
+    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM);
+    break;
+  case 10:
+    lp2p_host_close_peer(h, w->now, other);
+    break;
+  default:
+    if (fdp_u8(f) == 0x77)
+      lp2p_host_close(h, w->now);
+    break;
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fdp f;
+  fdp_init(&f, data, size);
+  lp2p_mem_counting mc;
+  lp2p_mem_counting_init(&mc, NULL);
+  world w;
+  memset(&w, 0, sizeof w);
+  w.now = LP2P_NS_PER_S;
+  lp2p_rng_chacha rs[2];
+  lp2p_rng rng[2];
+  uint16_t fail = fdp_u16(&f);
+  for (int i = 0; i < 2; i++) {
+    lp2p_host_config c;
+    lp2p_host_config_default(&c);
+    c.identity = fixed_key(i);
+    c.conns_max = 4;
+    c.conns_pending_max = 3;
+    c.event_queue_max = 64;
+    c.yamux.streams_max = 8;
+    c.yamux.accept_backlog_max = 4;
+    c.handshake_timeout_ns = 2 * LP2P_NS_PER_S;
+    if (fdp_bool(&f))
+      c.security = LP2P_HOST_SECURITY_PLAINTEXT;
+    lp2p_rng_chacha_init(&rs[i], 7, (uint64_t)i, &rng[i]);
+    check(lp2p_host_new(&w.h[i], &c, &mc.mem, &rng[i], w.now) == 0);
+    check(lp2p_peerid_from_pubkey(&w.id[i], &fixed_key(i)->pub) == 0);
+  }
+  lp2p_maddr any;
+  lp2p_sockaddr sa;
+  sa_of(0, 0, &sa);
+  check(lp2p_sockaddr_to_maddr(&any, &sa) == 0);
+  check(lp2p_host_listen(w.h[0], &any, NULL) == 0);
+  drain(&w);
+  /* Fail one allocation from here on (0 = none). */
+  if (fail & 1)
+    mc.fail_at = mc.total_allocs + (fail >> 1);
+  for (int steps = 0; steps < 4000 && fdp_left(&f); steps++) {
+    int ci = fdp_u8(&f) % CONNS_MAX;
+    fconn *c = &w.c[ci];
+    switch (fdp_u8(&f) % 12) {
+    case 0: { /* a raw inbound connection */
+      if (c->used)
+        break;
+      lp2p_sockaddr remote;
+      sa_of(9, (uint16_t)(60000 + ci), &remote);
+      uint64_t id = 0;
+      if (w.listener &&
+          lp2p_host_conn_accepted(w.h[0], w.listener, &remote, &remote, w.now,
+                                  &id) == 0)
+        *c = (fconn){1, 1, id, 0, 0, 0};
+      break;
+    }
+    case 1: { /* input bytes into a raw connection */
+      const uint8_t *p;
+      size_t n = fdp_bytes(&f, &p, 512);
+      if (c->used && c->raw && !c->a_dead) {
+        lp2p_ssize k = lp2p_host_conn_feed(w.h[0], c->a, w.now, p, n);
+        check(k == LP2P_ERR_NOT_FOUND || (k >= 0 && (size_t)k <= n));
+        size_t len = 0;
+        lp2p_host_out_peek(w.h[0], c->a, &len);
+        if (len)
+          check(lp2p_host_conn_out_consume(w.h[0], c->a, fdp_range(&f, 0, len)) ==
+                0);
+      }
+      break;
+    }
+    case 2:
+    case 3:
+    case 4: /* shuttle real traffic, maybe with a flipped byte */
+      if (c->used) {
+        int from = fdp_bool(&f);
+        size_t n = fdp_range(&f, 1, 4096);
+        int flip = fdp_u8(&f) == 0xf1 ? (int)fdp_u16(&f) + 1 : 0;
+        shuttle(&w, c, from, n, flip, fdp_u8(&f));
+      }
+      break;
+    case 5: /* EOF */
+      if (c->used) {
+        if (fdp_bool(&f) || c->raw) {
+          if (!c->a_dead)
+            lp2p_host_conn_eof(w.h[0], c->a, w.now);
+        } else if (!c->b_dead) {
+          lp2p_host_conn_eof(w.h[1], c->b, w.now);
+        }
+      }
+      break;
+    case 6: /* reset both ends */
+      if (c->used) {
+        if (!c->a_dead)
+          lp2p_host_conn_reset(w.h[0], c->a, LP2P_ERR_RESET, w.now);
+        if (!c->raw && !c->b_dead)
+          lp2p_host_conn_reset(w.h[1], c->b, LP2P_ERR_RESET, w.now);
+        memset(c, 0, sizeof *c);
+      }
+      break;
+    case 7: /* time */
+      w.now += (uint64_t)fdp_u16(&f) * LP2P_NS_PER_MS;
+      for (int i = 0; i < 2; i++) {
+        lp2p_tstamp t = lp2p_host_next_timeout(w.h[i]);
+        if (t <= w.now)
+          check(lp2p_host_handle_timeout(w.h[i], w.now) == 0);
+      }
+      break;
+    case 8: /* let all real traffic settle (fast path to deep states) */
+      for (int round = 0; round < 64; round++) {
+        for (int i = 0; i < CONNS_MAX; i++)
+          if (w.c[i].used && !w.c[i].raw) {
+            shuttle(&w, &w.c[i], 0, 4096, 0, 0);
+            shuttle(&w, &w.c[i], 1, 4096, 0, 0);
+          }
+        drain(&w);
+      }
+      break;
+    default:
+      app(&w, &f);
+      break;
+    }
+    drain(&w);
+  }
+  lp2p_host_stats st;
+  lp2p_host_stats_get(w.h[0], &st);
+  check(st.conns <= 4 + 3 + 64);
+  lp2p_host_free(w.h[0]);
+  lp2p_host_free(w.h[1]);
+  check(mc.live_bytes == 0);
+  return 0;
+}
