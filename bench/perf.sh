@@ -110,7 +110,8 @@ HSB=$(sed -n 's/.*hs_per_s=\([0-9.]*\).*/\1/p' "$TMP/bounds")
 
 # ---- listeners --------------------------------------------------------------
 "$LP2P" listen /ip4/127.0.0.1/tcp/0 >"$TMP/cl.out" 2>"$TMP/cl.err" &
-PIDS="$PIDS $!"
+CPID=$!
+PIDS="$PIDS $CPID"
 "$NODE" "$PEER" listen >"$TMP/jl.out" 2>"$TMP/jl.err" </dev/null &
 PIDS="$PIDS $!"
 CADDR=$(wait_line "$TMP/cl.out" '^/ip4/127\.0\.0\.1/tcp/[0-9]+/p2p/' 10) ||
@@ -133,6 +134,11 @@ while [ $r -lt "$RUNS" ]; do
       echo "$v" >>"$TMP/c_$dir"
     else
       err "lp2p perf ($dir, run $r) failed: $(head -n1 "$TMP/e")"
+      if ! kill -0 "$CPID" 2>/dev/null; then
+        wait "$CPID"
+        err "lp2p listen exited with status $?: $(tail -n3 "$TMP/cl.err")"
+        exit 1
+      fi
     fi
     if "$NODE" "$PEER" perf "$JADDR" --upload $ju --download $jd --timeout 600 >"$TMP/o" 2>"$TMP/e" &&
        v=$(perf_rate "$TMP/o" $JB); then
@@ -197,5 +203,6 @@ else
   row "dial -> ping result, median" "error" "js mean iteration ${JMEAN:-?} ms" - "<= 1 ms" -
 fi
 echo "(perf: C and js processes over loopback, both cores; AEAD bound: enc+dec on one core."
-echo " connect: C = two hosts in one thread, js = two processes; iterations include a graceful close)"
+echo " connect: listener and dialer in two processes for both; C dials from its host API (no process start-up),"
+echo " js from one peer.mjs process; iterations include identify and a graceful close)"
 exit $status
