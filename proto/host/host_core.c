@@ -170,6 +170,7 @@ void lp2p_host_free(lp2p_host *h) {
     lp2p_mem_free(h->mem, h->key);
   }
   lp2p_mem_free(h->mem, h->self_pubkey);
+  lp2p_mem_free(h->mem, h->spr);
   lp2p_mem_free(h->mem, h->agent);
   lp2p_mem_free(h->mem, h->proto_version);
   lp2p_mem_free(h->mem, h);

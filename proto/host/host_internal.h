@@ -281,7 +281,11 @@ struct lp2p_host {
   uint32_t nlisteners, listeners_cap;
   hhaddr *addrs;
   uint32_t naddrs, addrs_cap;
-  uint64_t addrs_version;      /* bumps when the advertised set changes */
+  uint64_t addrs_version;      /* fingerprint of the advertised set */
+  uint8_t *spr;                /* our sealed peer record (identify field 8) */
+  size_t spr_len;
+  uint64_t spr_version;        /* addrs_version it was sealed for */
+  uint64_t spr_seq;
   uint64_t pushed_version;
 
   /* lifecycle */

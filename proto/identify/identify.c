@@ -8,6 +8,7 @@
  * Reads accumulate the message bodies (several length-prefixed messages
  * merge, see identify_msg.h) in a buffer that grows with the data, up to
  * 4 x identify_msg_bytes_max; writes go out as the window allows. */
+#include "lp2p/record.h"
 #include "lp2p/varint.h"
 #include "proto/host/host_internal.h"
 #include "proto/identify/identify_msg.h"
@@ -52,6 +53,30 @@ void id_svc_release(lp2p_host *h, hstream *s) { st_free(h, s); }
 
 /* ---- building our message --------------------------------------------- */
 
+/* Our signed peer record (RFC 0003) for the advertised addresses, sealed
+ * again only when they change. The seq is the wall-clock time in ns when
+ * the driver gave it (go-libp2p does the same), always increasing. */
+static void seal_record(lp2p_host *h, const lp2p_maddr *addrs, size_t n) {
+  if (h->spr && h->spr_version == h->addrs_version)
+    return;
+  if (n > LP2P_PEER_RECORD_ADDRS_MAX)
+    n = LP2P_PEER_RECORD_ADDRS_MAX;
+  uint64_t seq = h->unix_ns > h->spr_seq ? h->unix_ns : h->spr_seq + 1;
+  size_t need = 0;
+  lp2p_peer_record_seal(h->key, seq, addrs, n, NULL, 0, &need);
+  uint8_t *buf = need ? lp2p_mem_malloc(h->mem, need) : NULL;
+  if (!buf || lp2p_peer_record_seal(h->key, seq, addrs, n, buf, need,
+                                    &need) != 0) {
+    lp2p_mem_free(h->mem, buf);
+    return; /* sent without a record; tried again next time */
+  }
+  lp2p_mem_free(h->mem, h->spr);
+  h->spr = buf;
+  h->spr_len = need;
+  h->spr_seq = seq;
+  h->spr_version = h->addrs_version;
+}
+
 /* Encode our Identify message, varint-prefixed, into a new buffer. */
 static int build(lp2p_host *h, hconn *c, id_state *st) {
   lp2p_maddr *addrs = NULL;
@@ -83,9 +108,14 @@ static int build(lp2p_host *h, hconn *c, id_state *st) {
       pr[npr].len = h->protos[i].len;
       npr++;
     }
+  seal_record(h, addrs, naddrs);
   lp2p_maddr obs;
   lp2p_id_fields f;
   memset(&f, 0, sizeof f);
+  if (h->spr) {
+    f.signed_peer_record.p = h->spr;
+    f.signed_peer_record.len = h->spr_len;
+  }
   f.protocol_version.p = (const uint8_t *)h->proto_version;
   f.protocol_version.len = strlen(h->proto_version);
   f.agent_version.p = (const uint8_t *)h->agent;
@@ -189,6 +219,26 @@ static int apply(lp2p_host *h, hstream *s, id_state *st, lp2p_tstamp now) {
     lp2p_maddr_strip_peer_id(&m);
     if (m.len && host_peer_add_addr_bytes(h, p, m.bytes, m.len, exp) == 0)
       stored++;
+  }
+  /* A signed peer record from the peer itself certifies its addresses. */
+  if (v.has & (1u << LP2P_ID_F_SIGNED_PEER_RECORD)) {
+    lp2p_peer_record *rec = lp2p_mem_malloc(h->mem, sizeof *rec);
+    if (rec) {
+      if (lp2p_peer_record_open(v.signed_peer_record.p,
+                                v.signed_peer_record.len, rec, NULL) == 0 &&
+          lp2p_peerid_equal(&rec->peer_id, &p->id)) {
+        for (size_t i = 0; i < rec->addrs_len &&
+                           stored < h->cfg.addrs_per_peer_max;
+             i++) {
+          lp2p_maddr_strip_peer_id(&rec->addrs[i]);
+          if (rec->addrs[i].len &&
+              host_peer_add_addr_bytes(h, p, rec->addrs[i].bytes,
+                                       rec->addrs[i].len, exp) == 0)
+            stored++;
+        }
+      }
+      lp2p_mem_free(h->mem, rec);
+    }
   }
   if (v.has & (1u << LP2P_ID_F_OBSERVED_ADDR)) {
     lp2p_maddr m;
