@@ -454,5 +454,12 @@ int main(void) {
   bench_row_max("idle stream, acceptor", str_b, ctx, "B", 512);
   printf("(bound row: microseconds per X25519 DH, X25519 base-point mult, "
          "ed25519 sign, ed25519 verify; wall clock)\n");
+  bench_rates_free(&warm);
+  bench_rates_free(&tp);
+  bench_rates_free(&aead);
+  bench_rates_free(&tp2);
+  bench_rates_free(&aead2);
+  bench_costs_free(&hs);
+  bench_prims_free(&ps);
   return 0;
 }

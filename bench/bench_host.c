@@ -424,8 +424,7 @@ static void run_connect_2proc(int n, connect_result *out) {
   node b;
   node_init(&b, lp2p_backend_epoll(), 64);
   run_connect(NULL, &b, &c.addr, n / 10 + 1, out); /* warm-up */
-  bench_samples_free(&out->iter.wall);
-  bench_samples_free(&out->iter.cpu);
+  bench_costs_free(&out->iter);
   run_connect(NULL, &b, &c.addr, n, out);
   mem_wait w = {0, 0, 0, 0};
   child_stop(&c, &b, &w);
@@ -548,6 +547,8 @@ static void print_bounds(void) {
   }
   printf("bounds aead_mib_s=%.1f hs_per_s=%.1f\n",
          bench_samples_median(&aead.wall), 1e6 / bench_hs_bound_us(&ps, 0));
+  bench_rates_free(&aead);
+  bench_prims_free(&ps);
 }
 
 int main(int argc, char **argv) {
@@ -566,6 +567,7 @@ int main(int argc, char **argv) {
            "median_iter_ms=%.3f\n",
            n, cr.per_s, cr.median_ms, cr.mean_ms,
            bench_samples_median(&cr.iter.wall) / 1e3);
+    bench_costs_free(&cr.iter);
     return 0;
   }
   if (argc != 1) {
@@ -655,5 +657,9 @@ int main(int argc, char **argv) {
   printf("(connect: iterations include identify both ways and a graceful "
          "close; the crypto bound counts the Noise XX handshake only. The "
          "js-libp2p comparison is in bench/perf.sh.)\n");
+  bench_costs_free(&iters);
+  bench_costs_free(&c2.iter);
+  bench_samples_free(&lat1);
+  bench_prims_free(&ps);
   return 0;
 }

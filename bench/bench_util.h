@@ -189,6 +189,11 @@ static inline void bench_rates_add(bench_rates *rs, size_t bytes, bench_stamp a,
                                     ((double)(b.cpu_ns - a.cpu_ns) / 1e9));
 }
 
+static inline void bench_rates_free(bench_rates *rs) {
+  bench_samples_free(&rs->wall);
+  bench_samples_free(&rs->cpu);
+}
+
 /** Costs in microseconds per operation, one per interval, both clocks. */
 typedef struct bench_costs {
   bench_samples wall, cpu;
@@ -198,6 +203,11 @@ static inline void bench_costs_add(bench_costs *s, int ops, bench_stamp a,
                                    bench_stamp b) {
   bench_samples_add(&s->wall, (double)(b.wall_ns - a.wall_ns) / ops / 1e3);
   bench_samples_add(&s->cpu, (double)(b.cpu_ns - a.cpu_ns) / ops / 1e3);
+}
+
+static inline void bench_costs_free(bench_costs *s) {
+  bench_samples_free(&s->wall);
+  bench_samples_free(&s->cpu);
 }
 
 /* ---- the AEAD bound ------------------------------------------------------
@@ -286,6 +296,13 @@ static inline void bench_hs_bound_run(int batches, const lp2p_privkey *id,
     bench_costs_add(&ps->sign, BENCH_BATCH, t2, t3);
     bench_costs_add(&ps->verify, BENCH_BATCH, t3, t4);
   }
+}
+
+static inline void bench_prims_free(bench_prims *ps) {
+  bench_costs_free(&ps->dh);
+  bench_costs_free(&ps->base);
+  bench_costs_free(&ps->sign);
+  bench_costs_free(&ps->verify);
 }
 
 /** Crypto cost of one handshake (both sides), in microseconds, from the
