@@ -108,9 +108,11 @@ typedef enum lp2p_host_security {
 #define LP2P_HOST_SVC_ALL 0xfu
 
 /** Host configuration. Get one from lp2p_host_config_default, then change
- * fields. Every pointer in it is read during lp2p_host_new only (the host
- * copies what it keeps). A `*_max` of 0 is not "unlimited": use the
- * default. Times are in nanoseconds; a timeout of 0 disables it. */
+ * fields. Every pointer in it except `log` is read during lp2p_host_new
+ * only (the host copies what it keeps); `log` must outlive the host. A
+ * `*_max` of 0 is invalid, not "unlimited". Times are in nanoseconds; a
+ * timeout of 0 disables it. Streams per connection and the accept backlog
+ * are yamux.streams_max and yamux.accept_backlog_max. */
 typedef struct lp2p_host_config {
   const lp2p_privkey *identity; /**< required: the node's key (copied) */
   lp2p_host_security security;
@@ -295,13 +297,19 @@ typedef enum lp2p_host_event_kind {
   LP2P_HOST_EV_LISTENING = 1,     /**< listener, addr (bound, port resolved) */
   LP2P_HOST_EV_LISTEN_FAILED,     /**< listener, err */
   LP2P_HOST_EV_PEER_CONNECTED,    /**< peer, conn, direction (upgrade done) */
-  LP2P_HOST_EV_PEER_DISCONNECTED, /**< peer, conn, err = reason (0 = closed
-                                       normally) */
+  LP2P_HOST_EV_PEER_DISCONNECTED, /**< peer, conn, direction, err = reason
+                                       (0 = closed in order). Also reports
+                                       an inbound connection that failed
+                                       before its upgrade finished (peer
+                                       empty), so bad input is visible */
   LP2P_HOST_EV_DIAL_DONE,         /**< dial, peer, conn: a dial succeeded */
   LP2P_HOST_EV_DIAL_FAILED,       /**< dial, peer (if known), err */
-  LP2P_HOST_EV_IDENTIFY_DONE,     /**< peer, conn, err; data: peerstore
-                                       accessors (agent, protocols, addrs,
-                                       observed addr in `addr`) */
+  LP2P_HOST_EV_IDENTIFY_DONE,     /**< peer, conn, err, direction
+                                       (OUTBOUND: our request answered;
+                                       INBOUND: the peer pushed an update);
+                                       data: peerstore accessors (agent,
+                                       protocols, addrs) and `addr` = the
+                                       address the peer observed for us */
   LP2P_HOST_EV_PING_RESULT,       /**< peer, conn, rtt_ns or err */
   LP2P_HOST_EV_PERF_RESULT,       /**< peer, upload/download bytes, time_ns, err */
   LP2P_HOST_EV_STREAM_OPENED,     /**< stream, peer, protocol: remote agreed */
@@ -315,7 +323,9 @@ typedef enum lp2p_host_event_kind {
   LP2P_HOST_EV_STREAM_REMOTE_CLOSED, /**< stream: remote half-closed (EOF
                                         after the buffered bytes) */
   LP2P_HOST_EV_STREAM_CLOSED,     /**< stream: both sides closed and all
-                                       read; the id is dead */
+                                       read; the id is dead (this can happen
+                                       inside stream_close or
+                                       stream_read_consume) */
   LP2P_HOST_EV_STREAM_RESET,      /**< stream, err: reset (by either side or
                                        because its conn died); id dead */
   LP2P_HOST_EV_ADDRESS_CHANGED,   /**< the advertised address set changed */
@@ -350,7 +360,10 @@ typedef struct lp2p_host_event {
                               addr the peer observed for us (empty if none) */
 } lp2p_host_event;
 
-/** Take the next event. Returns 1 (filled *ev) or 0 (queue empty). */
+/** Take the next event. Returns 1 (filled *ev) or 0 (queue empty).
+ * While more than 3/4 of event_queue_max events wait, every connection
+ * stops reading (recv_room 0, no READ interest); polling below that
+ * threshold puts the connections on the dirty queue again. */
 LP2P_API int lp2p_host_poll_event(lp2p_host *h, lp2p_host_event *ev);
 
 /** Stable name of an event kind ("STREAM_INBOUND"). */
