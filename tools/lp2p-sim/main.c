@@ -18,6 +18,7 @@ static const scenario *const scenarios[] = {
     &scenario_ping,
     &scenario_nat_dialout,
     &scenario_nat_dialin,
+    &scenario_swarm,
 };
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 
