@@ -47,7 +47,8 @@ static lp2p_sockaddr sa(lp2p_sim *s, uint32_t node, uint16_t port) {
   return a;
 }
 
-/* ---- 1. raw TCP --------------------------------------------------------------- */
+/* ---- 1. raw TCP
+ * --------------------------------------------------------------- */
 
 #define PAIRS 100
 #define PAIR_BYTES (2u * 1024 * 1024)
@@ -63,7 +64,8 @@ static uint8_t junk[65536];
 
 static void pump(lp2p_sim *s, tpair *p) {
   while (p->ca && p->sent < PAIR_BYTES) {
-    size_t n = PAIR_BYTES - p->sent < sizeof junk ? PAIR_BYTES - p->sent : sizeof junk;
+    size_t n =
+        PAIR_BYTES - p->sent < sizeof junk ? PAIR_BYTES - p->sent : sizeof junk;
     lp2p_ssize w = lp2p_sim_tcp_send(s, p->ca, junk, n);
     if (w <= 0)
       break;
@@ -117,10 +119,11 @@ static void bench_raw(void) {
   double wall = (double)(t1.wall_ns - t0.wall_ns) / 1e9;
   double cpu = (double)(t1.cpu_ns - t0.cpu_ns) / 1e9;
   uint64_t ev = lp2p_sim_events(s);
-  printf("raw tcp: %d pairs x 2 MiB (%zu complete), %llu events in %.3f s "
-         "wall / %.3f s cpu: %.0f events/s (cpu %.0f/s), %.1f MiB/s simulated\n",
-         PAIRS, done, (unsigned long long)ev, wall, cpu, (double)ev / wall,
-         (double)ev / cpu, PAIRS * 2.0 / wall);
+  printf(
+      "raw tcp: %d pairs x 2 MiB (%zu complete), %llu events in %.3f s "
+      "wall / %.3f s cpu: %.0f events/s (cpu %.0f/s), %.1f MiB/s simulated\n",
+      PAIRS, done, (unsigned long long)ev, wall, cpu, (double)ev / wall,
+      (double)ev / cpu, PAIRS * 2.0 / wall);
   if (done != PAIRS) {
     fprintf(stderr, "bench_sim error: transfers incomplete\n");
     exit(1);
@@ -128,7 +131,8 @@ static void bench_raw(void) {
   lp2p_sim_free(s);
 }
 
-/* ---- 2./3. the host swarm -------------------------------------------------------- */
+/* ---- 2./3. the host swarm
+ * -------------------------------------------------------- */
 
 typedef struct bnode {
   uint32_t node;
@@ -227,7 +231,8 @@ static void pinger(lp2p_sim *s, void *ud, uint64_t i) {
   bnode *x = &w->n[i];
   bnode *y = &w->n[w->pubs[lp2p_rng_below(&w->rng, w->npub)]];
   if (y != x && lp2p_host_peer_conn_count(lp2p_sim_host(s, x->node), &y->id)) {
-    lp2p_host_ping(lp2p_sim_host(s, x->node), lp2p_sim_ep_clock(s, x->node), &y->id);
+    lp2p_host_ping(lp2p_sim_host(s, x->node), lp2p_sim_ep_clock(s, x->node),
+                   &y->id);
     lp2p_sim_host_kick(s, x->node);
   }
   lp2p_sim_at(s, lp2p_sim_now(s) + 10 * SEC, pinger, w, i);
@@ -259,7 +264,8 @@ static void bench_swarm(uint32_t count) {
     nc.filtering = (lp2p_sim_nat_filtering)lp2p_rng_below(&w.rng, 3);
     nc.alloc = (lp2p_sim_nat_alloc)lp2p_rng_below(&w.rng, 3);
     wan.latency_ns = (5 + lp2p_rng_below(&w.rng, 50)) * MS;
-    if ((rc = lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, &wan, &wan, &nats[i])))
+    if ((rc = lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, &wan, &wan,
+                               &nats[i])))
       die("nat_add", rc);
   }
   static lp2p_privkey key;
@@ -268,10 +274,12 @@ static void bench_swarm(uint32_t count) {
     bnode *x = &w.n[i];
     x->pub = i == 0 || lp2p_rng_below(&w.rng, 10) < 4;
     wan.latency_ns = (5 + lp2p_rng_below(&w.rng, 50)) * MS;
-    uint32_t realm = x->pub ? LP2P_SIM_INTERNET : nats[lp2p_rng_below(&w.rng, nnat)];
+    uint32_t realm =
+        x->pub ? LP2P_SIM_INTERNET : nats[lp2p_rng_below(&w.rng, nnat)];
     if ((rc = lp2p_sim_ep_add(s, realm, 0, NULL, &wan, &wan, &x->node)))
       die("ep_add", rc);
-    if ((rc = lp2p_key_generate(&key, LP2P_KEY_ED25519, 0, lp2p_sim_node_rng(s, x->node))))
+    if ((rc = lp2p_key_generate(&key, LP2P_KEY_ED25519, 0,
+                                lp2p_sim_node_rng(s, x->node))))
       die("keygen", rc);
     lp2p_peerid_from_pubkey(&x->id, &key.pub);
     lp2p_host_config cfg;

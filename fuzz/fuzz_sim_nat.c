@@ -20,7 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define EXT LP2P_SIM_IP4(20, 0, 0, 1)
 
-static uint32_t int_ip(unsigned i) { return LP2P_SIM_IP4(10, 0, 0, 2 + (i & 1)); }
+static uint32_t int_ip(unsigned i) {
+  return LP2P_SIM_IP4(10, 0, 0, 2 + (i & 1));
+}
 static uint32_t rem_ip(unsigned i) { return LP2P_SIM_IP4(30, 0, 0, 1 + i % 3); }
 static uint16_t small_port(unsigned i) { return (uint16_t)(1000 + i % 4); }
 
@@ -71,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (sim_nat_outbound(&nat, &p, now) != SIM_NAT_FORWARD)
         break;
       if (p.src_ip != EXT || p.src_port < nat.cfg.port_min ||
-          p.src_port > nat.cfg.port_max || p.dst_ip != dip || p.dst_port != dport)
+          p.src_port > nat.cfg.port_max || p.dst_ip != dip ||
+          p.dst_port != dport)
         abort();
       uint16_t ext = p.src_port;
       sim_pkt r;
@@ -96,7 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         q.src_port = sport;
         q.dst_ip = rem_ip(b);
         q.dst_port = small_port(b >> 2);
-        if (sim_nat_outbound(&nat, &q, now) == SIM_NAT_FORWARD && q.src_port != ext)
+        if (sim_nat_outbound(&nat, &q, now) == SIM_NAT_FORWARD &&
+            q.src_port != ext)
           abort();
       }
       break;
@@ -105,7 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       p.src_ip = rem_ip(a);
       p.src_port = small_port(a >> 2);
       p.dst_ip = (a & 0x80) ? EXT : rem_ip(b);
-      p.dst_port = (a & 0x40) ? small_port(b) : (uint16_t)(nat.cfg.port_min + (b % 8));
+      p.dst_port =
+          (a & 0x40) ? small_port(b) : (uint16_t)(nat.cfg.port_min + (b % 8));
       if (sim_nat_inbound(&nat, &p, now) == SIM_NAT_FORWARD &&
           (p.dst_ip >> 24) != 10)
         abort();

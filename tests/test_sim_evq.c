@@ -69,7 +69,8 @@ static void test_heap_interleaved(void **state) {
       assert_true(e.t >= now);
       now = e.t;
     }
-    assert_true(sim_evq_peek(&q) == LP2P_TSTAMP_NONE || sim_evq_peek(&q) >= now);
+    assert_true(sim_evq_peek(&q) == LP2P_TSTAMP_NONE ||
+                sim_evq_peek(&q) >= now);
   }
   sim_evq_free(&q);
 }
@@ -128,7 +129,8 @@ static void test_clock(void **state) {
       /* drift: after 1 s of virtual time the local clock moved 1 s +- ppm */
       lp2p_tstamp d0 = sim_virtual_to_local(&n, 0);
       lp2p_tstamp d1 = sim_virtual_to_local(&n, LP2P_NS_PER_S);
-      assert_true((int64_t)(d1 - d0) == (int64_t)LP2P_NS_PER_S + drifts[d] * 1000);
+      assert_true((int64_t)(d1 - d0) ==
+                  (int64_t)LP2P_NS_PER_S + drifts[d] * 1000);
     }
   }
   assert_true(sim_local_to_virtual(&n, LP2P_TSTAMP_NONE) == LP2P_TSTAMP_NONE);

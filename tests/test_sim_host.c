@@ -67,9 +67,8 @@ static int add_host(hw *w, int i, size_t budget) {
   lp2p_sim_ep_config_default(&ec);
   ec.clock_offset_ns = i ? (int64_t)(5000 * SEC) : 3;
   ec.clock_drift_ppm = i ? -500 : 700;
-  assert_int_equal(lp2p_sim_ep_add(w->s, LP2P_SIM_INTERNET, 0, &ec, &l, &l,
-                                   &w->node[i]),
-                   0);
+  assert_int_equal(
+      lp2p_sim_ep_add(w->s, LP2P_SIM_INTERNET, 0, &ec, &l, &l, &w->node[i]), 0);
   assert_int_equal(lp2p_key_generate(&key, LP2P_KEY_ED25519, 0,
                                      lp2p_sim_node_rng(w->s, w->node[i])),
                    0);
@@ -80,7 +79,8 @@ static int add_host(hw *w, int i, size_t budget) {
   return lp2p_sim_host_add(w->s, w->node[i], &cfg, budget);
 }
 
-static void maddr(hw *w, int i, uint32_t ip_override, lp2p_maddr *out, int with_id) {
+static void maddr(hw *w, int i, uint32_t ip_override, lp2p_maddr *out,
+                  int with_id) {
   char text[256], idt[LP2P_PEERID_TEXT_MAX];
   size_t n = 0;
   uint32_t ip = ip_override ? ip_override : lp2p_sim_node_ip(w->s, w->node[i]);
@@ -101,7 +101,8 @@ static void setup_pair(hw *w, uint64_t seed, size_t budget) {
   assert_int_equal(add_host(w, 1, budget), 0);
   lp2p_maddr l;
   maddr(w, 1, 0, &l, 0);
-  assert_int_equal(lp2p_host_listen(lp2p_sim_host(w->s, w->node[1]), &l, NULL), 0);
+  assert_int_equal(lp2p_host_listen(lp2p_sim_host(w->s, w->node[1]), &l, NULL),
+                   0);
   lp2p_sim_host_kick(w->s, w->node[1]);
 }
 
@@ -110,7 +111,8 @@ static void dial(hw *w) {
   maddr(w, 1, 0, &to, 1);
   uint64_t d;
   lp2p_host *h = lp2p_sim_host(w->s, w->node[0]);
-  assert_int_equal(lp2p_host_dial(h, lp2p_sim_ep_clock(w->s, w->node[0]), &to, 0, &d), 0);
+  assert_int_equal(
+      lp2p_host_dial(h, lp2p_sim_ep_clock(w->s, w->node[0]), &to, 0, &d), 0);
   lp2p_sim_host_kick(w->s, w->node[0]);
 }
 
@@ -123,7 +125,8 @@ static void test_connect_ping(void **state) {
   assert_int_equal(w.connected[0], 1);
   assert_int_equal(w.connected[1], 1);
   lp2p_host *h = lp2p_sim_host(w.s, w.node[0]);
-  assert_int_equal(lp2p_host_ping(h, lp2p_sim_ep_clock(w.s, w.node[0]), &w.id[1]), 0);
+  assert_int_equal(
+      lp2p_host_ping(h, lp2p_sim_ep_clock(w.s, w.node[0]), &w.id[1]), 0);
   lp2p_sim_host_kick(w.s, w.node[0]);
   lp2p_sim_run_until(w.s, 4 * SEC);
   assert_int_equal(w.pings, 1);
@@ -181,8 +184,8 @@ static void test_delay_and_partial_writes(void **state) {
   assert_int_equal(w.connected[0], 1);
   assert_int_equal(w.connected[1], 1);
   lp2p_host *h = lp2p_sim_host(w.s, w.node[0]);
-  assert_int_equal(lp2p_host_perf(h, lp2p_sim_ep_clock(w.s, w.node[0]), &w.id[1],
-                                  1 << 20, 1 << 20),
+  assert_int_equal(lp2p_host_perf(h, lp2p_sim_ep_clock(w.s, w.node[0]),
+                                  &w.id[1], 1 << 20, 1 << 20),
                    0);
   lp2p_sim_host_kick(w.s, w.node[0]);
   lp2p_sim_run_until(w.s, 30 * SEC);
@@ -221,7 +224,8 @@ static void test_listen_elsewhere_fails(void **state) {
   setup_pair(&w, 5, 0);
   lp2p_maddr l;
   maddr(&w, 0, LP2P_SIM_IP4(1, 2, 3, 4), &l, 0);
-  assert_int_equal(lp2p_host_listen(lp2p_sim_host(w.s, w.node[0]), &l, NULL), 0);
+  assert_int_equal(lp2p_host_listen(lp2p_sim_host(w.s, w.node[0]), &l, NULL),
+                   0);
   lp2p_sim_host_kick(w.s, w.node[0]);
   lp2p_sim_run_until(w.s, SEC);
   assert_int_equal(w.listen_failed[0], 1);

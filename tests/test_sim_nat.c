@@ -61,8 +61,8 @@ static uint16_t out(fx *f, uint8_t proto, uint8_t flags, uint32_t sip,
 
 /* Inbound from (rip, rport) to EXT:port; returns the verdict and the
  * internal destination. */
-static int in(fx *f, uint8_t proto, uint8_t flags, uint32_t rip,
-              uint16_t rport, uint16_t port, lp2p_tstamp now, uint32_t *to_ip,
+static int in(fx *f, uint8_t proto, uint8_t flags, uint32_t rip, uint16_t rport,
+              uint16_t port, lp2p_tstamp now, uint32_t *to_ip,
               uint16_t *to_port) {
   sim_pkt p;
   mk(&p, proto, flags, rip, rport, EXT, port);
@@ -110,26 +110,31 @@ static void test_filtering_behaviour(void **state) {
   /* endpoint-independent: anyone reaches a live mapping */
   nat_new(&f, LP2P_SIM_MAP_EI, LP2P_SIM_FILT_EI, LP2P_SIM_PORT_PRESERVE);
   uint16_t a = out(&f, SIM_UDP, 0, IN1, 5000, R1, 80, 0);
-  assert_int_equal(in(&f, SIM_UDP, 0, R2, 999, a, 1, &ip, &port), SIM_NAT_FORWARD);
+  assert_int_equal(in(&f, SIM_UDP, 0, R2, 999, a, 1, &ip, &port),
+                   SIM_NAT_FORWARD);
   assert_true(ip == IN1 && port == 5000);
-  assert_int_equal(in(&f, SIM_UDP, 0, R2, 999, (uint16_t)(a + 1), 1, NULL, NULL),
-                   SIM_NAT_DROP); /* no mapping there */
+  assert_int_equal(
+      in(&f, SIM_UDP, 0, R2, 999, (uint16_t)(a + 1), 1, NULL, NULL),
+      SIM_NAT_DROP); /* no mapping there */
   sim_nat_free(&f.nat);
   /* address-dependent: the remote IP must have been sent to */
   nat_new(&f, LP2P_SIM_MAP_EI, LP2P_SIM_FILT_AD, LP2P_SIM_PORT_PRESERVE);
   a = out(&f, SIM_UDP, 0, IN1, 5000, R1, 80, 0);
-  assert_int_equal(in(&f, SIM_UDP, 0, R1, 12345, a, 1, NULL, NULL), SIM_NAT_FORWARD);
+  assert_int_equal(in(&f, SIM_UDP, 0, R1, 12345, a, 1, NULL, NULL),
+                   SIM_NAT_FORWARD);
   assert_int_equal(in(&f, SIM_UDP, 0, R2, 80, a, 1, NULL, NULL), SIM_NAT_DROP);
   sim_nat_free(&f.nat);
   /* address-and-port-dependent: only the exact remote endpoint */
   nat_new(&f, LP2P_SIM_MAP_EI, LP2P_SIM_FILT_APD, LP2P_SIM_PORT_PRESERVE);
   a = out(&f, SIM_UDP, 0, IN1, 5000, R1, 80, 0);
-  assert_int_equal(in(&f, SIM_UDP, 0, R1, 80, a, 1, &ip, &port), SIM_NAT_FORWARD);
+  assert_int_equal(in(&f, SIM_UDP, 0, R1, 80, a, 1, &ip, &port),
+                   SIM_NAT_FORWARD);
   assert_true(ip == IN1 && port == 5000);
   assert_int_equal(in(&f, SIM_UDP, 0, R1, 81, a, 1, NULL, NULL), SIM_NAT_DROP);
   assert_int_equal(in(&f, SIM_UDP, 0, R2, 80, a, 1, NULL, NULL), SIM_NAT_DROP);
   /* the TCP table is separate from UDP */
-  assert_int_equal(in(&f, SIM_TCP, SIM_F_ACK, R1, 80, a, 1, NULL, NULL), SIM_NAT_DROP);
+  assert_int_equal(in(&f, SIM_TCP, SIM_F_ACK, R1, 80, a, 1, NULL, NULL),
+                   SIM_NAT_DROP);
   sim_nat_free(&f.nat);
 }
 
@@ -148,8 +153,10 @@ static void test_allocation(void **state) {
   nat_new(&f, LP2P_SIM_MAP_APD, LP2P_SIM_FILT_APD, LP2P_SIM_PORT_SEQUENTIAL);
   uint16_t p0 = out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R1, 80, 0);
   for (uint16_t i = 1; i < 20; i++) {
-    uint16_t p = out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R1, (uint16_t)(80 + i), 0);
-    uint16_t want = (uint16_t)(p0 + i > 65535 ? 1024 + (p0 + i - 65536) : p0 + i);
+    uint16_t p =
+        out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R1, (uint16_t)(80 + i), 0);
+    uint16_t want =
+        (uint16_t)(p0 + i > 65535 ? 1024 + (p0 + i - 65536) : p0 + i);
     assert_int_equal(p, want);
   }
   sim_nat_free(&f.nat);
@@ -207,9 +214,11 @@ static void test_udp_timeout_refresh(void **state) {
   uint16_t a = out(&f, SIM_UDP, 0, IN1, 5000, R1, 80, 0);
   /* outbound refresh keeps it alive past one timeout */
   assert_int_equal(out(&f, SIM_UDP, 0, IN1, 5000, R1, 80, T - 1), a);
-  assert_int_equal(in(&f, SIM_UDP, 0, R1, 80, a, 2 * T - 2, NULL, NULL), SIM_NAT_FORWARD);
+  assert_int_equal(in(&f, SIM_UDP, 0, R1, 80, a, 2 * T - 2, NULL, NULL),
+                   SIM_NAT_FORWARD);
   /* idle for a full timeout: gone */
-  assert_int_equal(in(&f, SIM_UDP, 0, R1, 80, a, 4 * T, NULL, NULL), SIM_NAT_DROP);
+  assert_int_equal(in(&f, SIM_UDP, 0, R1, 80, a, 4 * T, NULL, NULL),
+                   SIM_NAT_DROP);
   assert_int_equal(sim_nat_live_mappings(&f.nat, 4 * T), 0);
   sim_nat_free(&f.nat);
 }
@@ -225,8 +234,9 @@ static void test_tcp_timeouts(void **state) {
   assert_int_equal(sim_nat_live_mappings(&f.nat, tr + 1), 0);
   /* SYN out + SYN-ACK in: established, outlives the transitory timeout */
   a = out(&f, SIM_TCP, SIM_F_SYN, IN1, 6000, R1, 80, 0);
-  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN | SIM_F_ACK, R1, 80, a, 1, NULL, NULL),
-                   SIM_NAT_FORWARD);
+  assert_int_equal(
+      in(&f, SIM_TCP, SIM_F_SYN | SIM_F_ACK, R1, 80, a, 1, NULL, NULL),
+      SIM_NAT_FORWARD);
   assert_int_equal(sim_nat_live_mappings(&f.nat, 10 * tr), 1);
   assert_int_equal(in(&f, SIM_TCP, SIM_F_ACK, R1, 80, a, 10 * tr, NULL, NULL),
                    SIM_NAT_FORWARD);
@@ -240,16 +250,22 @@ static void test_unsolicited_syn(void **state) {
   (void)state;
   fx f;
   nat_new(&f, LP2P_SIM_MAP_EI, LP2P_SIM_FILT_APD, LP2P_SIM_PORT_PRESERVE);
-  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R1, 80, 4001, 0, NULL, NULL), SIM_NAT_DROP);
+  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R1, 80, 4001, 0, NULL, NULL),
+                   SIM_NAT_DROP);
   f.nat.cfg.syn_rst = 1;
-  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R1, 80, 4001, 0, NULL, NULL), SIM_NAT_RST);
+  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R1, 80, 4001, 0, NULL, NULL),
+                   SIM_NAT_RST);
   /* only a bare SYN is answered; ACKs, RSTs and UDP are dropped */
-  assert_int_equal(in(&f, SIM_TCP, SIM_F_ACK, R1, 80, 4001, 0, NULL, NULL), SIM_NAT_DROP);
-  assert_int_equal(in(&f, SIM_TCP, SIM_F_RST, R1, 80, 4001, 0, NULL, NULL), SIM_NAT_DROP);
-  assert_int_equal(in(&f, SIM_UDP, 0, R1, 80, 4001, 0, NULL, NULL), SIM_NAT_DROP);
+  assert_int_equal(in(&f, SIM_TCP, SIM_F_ACK, R1, 80, 4001, 0, NULL, NULL),
+                   SIM_NAT_DROP);
+  assert_int_equal(in(&f, SIM_TCP, SIM_F_RST, R1, 80, 4001, 0, NULL, NULL),
+                   SIM_NAT_DROP);
+  assert_int_equal(in(&f, SIM_UDP, 0, R1, 80, 4001, 0, NULL, NULL),
+                   SIM_NAT_DROP);
   /* a filtered SYN on a live mapping is unsolicited too */
   uint16_t a = out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R1, 80, 0);
-  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R2, 80, a, 1, NULL, NULL), SIM_NAT_RST);
+  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R2, 80, a, 1, NULL, NULL),
+                   SIM_NAT_RST);
   sim_nat_free(&f.nat);
 }
 
@@ -259,10 +275,12 @@ static void test_rst_deletes(void **state) {
   nat_new(&f, LP2P_SIM_MAP_EI, LP2P_SIM_FILT_EI, LP2P_SIM_PORT_PRESERVE);
   uint16_t a = out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R1, 80, 0);
   /* the far side's RST is forwarded, and the flow and mapping are gone */
-  assert_int_equal(in(&f, SIM_TCP, SIM_F_RST | SIM_F_ACK, R1, 80, a, 1, NULL, NULL),
-                   SIM_NAT_FORWARD);
+  assert_int_equal(
+      in(&f, SIM_TCP, SIM_F_RST | SIM_F_ACK, R1, 80, a, 1, NULL, NULL),
+      SIM_NAT_FORWARD);
   assert_int_equal(sim_nat_live_mappings(&f.nat, 2), 0);
-  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R1, 80, a, 2, NULL, NULL), SIM_NAT_DROP);
+  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R1, 80, a, 2, NULL, NULL),
+                   SIM_NAT_DROP);
   /* with a second flow on the mapping, only the reset flow goes */
   a = out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R1, 80, 3);
   out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R2, 80, 3);
@@ -285,8 +303,10 @@ static void test_inbound_session_reply_port(void **state) {
    * leave through that same port, not through a fresh mapping */
   nat_new(&f, LP2P_SIM_MAP_APD, LP2P_SIM_FILT_EI, LP2P_SIM_PORT_RANDOM);
   uint16_t a = out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R1, 80, 0);
-  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R2, 7000, a, 1, NULL, NULL), SIM_NAT_FORWARD);
-  assert_int_equal(out(&f, SIM_TCP, SIM_F_SYN | SIM_F_ACK, IN1, 4001, R2, 7000, 2), a);
+  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R2, 7000, a, 1, NULL, NULL),
+                   SIM_NAT_FORWARD);
+  assert_int_equal(
+      out(&f, SIM_TCP, SIM_F_SYN | SIM_F_ACK, IN1, 4001, R2, 7000, 2), a);
   assert_int_equal(sim_nat_live_mappings(&f.nat, 2), 1);
   sim_nat_free(&f.nat);
   /* an earlier outbound flow to R2 on its own mapping moves to the mapping
@@ -295,8 +315,10 @@ static void test_inbound_session_reply_port(void **state) {
   a = out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R1, 80, 0);
   uint16_t b = out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R2, 7000, 0);
   assert_int_not_equal(a, b);
-  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R2, 7000, a, 1, NULL, NULL), SIM_NAT_FORWARD);
-  assert_int_equal(out(&f, SIM_TCP, SIM_F_SYN | SIM_F_ACK, IN1, 4001, R2, 7000, 2), a);
+  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R2, 7000, a, 1, NULL, NULL),
+                   SIM_NAT_FORWARD);
+  assert_int_equal(
+      out(&f, SIM_TCP, SIM_F_SYN | SIM_F_ACK, IN1, 4001, R2, 7000, 2), a);
   sim_nat_free(&f.nat);
 }
 
@@ -309,7 +331,8 @@ static void test_type_names(void **state) {
                                              LP2P_SIM_PORT_RANDOM),
                       "APDM-ADF-random");
   assert_string_equal(lp2p_sim_nat_type_name((lp2p_sim_nat_mapping)7,
-                                             LP2P_SIM_FILT_AD, LP2P_SIM_PORT_RANDOM),
+                                             LP2P_SIM_FILT_AD,
+                                             LP2P_SIM_PORT_RANDOM),
                       "unknown");
 }
 

@@ -17,7 +17,8 @@
 #define MS LP2P_NS_PER_MS
 #define SEC LP2P_NS_PER_S
 
-/* ---- a recording application per endpoint ---------------------------------- */
+/* ---- a recording application per endpoint ----------------------------------
+ */
 
 typedef struct app {
   uint32_t node;
@@ -88,13 +89,15 @@ typedef struct xfer {
 
 static void xfer_pump(xfer *x) {
   while (x->sent < x->n) {
-    lp2p_ssize w = lp2p_sim_tcp_send(x->s, x->tx, x->data + x->sent, x->n - x->sent);
+    lp2p_ssize w =
+        lp2p_sim_tcp_send(x->s, x->tx, x->data + x->sent, x->n - x->sent);
     if (w <= 0)
       break;
     x->sent += (size_t)w;
   }
   for (;;) {
-    lp2p_ssize r = lp2p_sim_tcp_recv(x->s, x->rx, x->out + x->got, x->n - x->got + 1);
+    lp2p_ssize r =
+        lp2p_sim_tcp_recv(x->s, x->rx, x->out + x->got, x->n - x->got + 1);
     if (r <= 0)
       break;
     x->chunks++;
@@ -141,7 +144,8 @@ static void test_transfer_bad_link(void **state) {
   for (size_t i = 0; i < n; i++)
     data[i] = (uint8_t)(i * 131 + (i >> 11));
   xfer x = {s, ca, cb, data, n, 0, 0, got, 0, 0};
-  assert_int_equal(lp2p_sim_run(s, xfer_done, &x, lp2p_sim_now(s) + 600 * SEC), 1);
+  assert_int_equal(lp2p_sim_run(s, xfer_done, &x, lp2p_sim_now(s) + 600 * SEC),
+                   1);
   assert_memory_equal(got, data, n);
   /* delivered at random boundaries, not in the sender's pieces */
   assert_true(x.chunks > n / (128 * 1024));
@@ -173,7 +177,8 @@ static void test_refused_and_timeout(void **state) {
   lp2p_sim_sock_info info;
   lp2p_sim_sock_info_get(s, k, &info);
   assert_int_equal(info.error, LP2P_ERR_REFUSED);
-  assert_int_equal(lp2p_sim_tcp_send(s, k, (const uint8_t *)"x", 1), LP2P_ERR_REFUSED);
+  assert_int_equal(lp2p_sim_tcp_send(s, k, (const uint8_t *)"x", 1),
+                   LP2P_ERR_REFUSED);
   lp2p_sim_tcp_close(s, k);
   /* a silent host: SYN retransmitted at 1, 2, 4 ... s, then ETIMEDOUT */
   a.failed = 0;
@@ -199,13 +204,15 @@ static void test_simultaneous_open(void **state) {
   /* listeners on the punch port, dials from it (REUSEPORT), at once */
   assert_int_equal(lp2p_sim_tcp_listen(s, a.node, 4001, &la, NULL), 0);
   assert_int_equal(lp2p_sim_tcp_listen(s, b.node, 4001, &lb, NULL), 0);
-  assert_int_equal(lp2p_sim_tcp_listen(s, b.node, 4001, &lb, NULL), LP2P_ERR_INVAL);
+  assert_int_equal(lp2p_sim_tcp_listen(s, b.node, 4001, &lb, NULL),
+                   LP2P_ERR_INVAL);
   lp2p_sockaddr da = addr(s, a.node, 4001), db = addr(s, b.node, 4001);
   assert_int_equal(lp2p_sim_tcp_connect(s, a.node, 4001, &db, 0, &ka), 0);
   assert_int_equal(lp2p_sim_tcp_connect(s, b.node, 4001, &da, 0, &kb), 0);
   /* the same 4-tuple twice is refused (EADDRINUSE) */
   uint64_t dup;
-  assert_int_equal(lp2p_sim_tcp_connect(s, a.node, 4001, &db, 0, &dup), LP2P_ERR_INVAL);
+  assert_int_equal(lp2p_sim_tcp_connect(s, a.node, 4001, &db, 0, &dup),
+                   LP2P_ERR_INVAL);
   lp2p_sim_run_until(s, SEC / 2);
   /* the SYNs crossed: both connecting sockets connect, nobody accepts */
   assert_int_equal(a.connected, 1);
@@ -237,7 +244,7 @@ static void test_reuseport_listener_gets_others(void **state) {
   lp2p_sim_run_until(s, SEC);
   assert_int_equal(c.connected, 1);
   assert_int_equal(a.naccepted, 1); /* the listener took c's SYN */
-  assert_int_equal(a.failed, 1);    /* the dial from the same port failed alone */
+  assert_int_equal(a.failed, 1); /* the dial from the same port failed alone */
   lp2p_sim_sock_info info;
   lp2p_sim_sock_info_get(s, a.accepted[0], &info);
   assert_true(info.local.port == 4001 && info.established);
@@ -254,7 +261,8 @@ static void test_half_close_and_rst(void **state) {
   connect_pair(s, &a, &b, &ca, &cb);
   assert_int_equal(lp2p_sim_tcp_send(s, ca, (const uint8_t *)"abc", 3), 3);
   assert_int_equal(lp2p_sim_tcp_shutdown(s, ca), 0);
-  assert_int_equal(lp2p_sim_tcp_send(s, ca, (const uint8_t *)"x", 1), LP2P_ERR_CLOSED);
+  assert_int_equal(lp2p_sim_tcp_send(s, ca, (const uint8_t *)"x", 1),
+                   LP2P_ERR_CLOSED);
   lp2p_sim_run_until(s, lp2p_sim_now(s) + SEC);
   uint8_t buf[8];
   size_t got = 0;
@@ -275,7 +283,8 @@ static void test_half_close_and_rst(void **state) {
   assert_int_equal(r, LP2P_ERR_AGAIN);
   /* abort: the peer sees a reset */
   assert_int_equal(lp2p_sim_tcp_abort(s, cb), 0);
-  assert_int_equal(lp2p_sim_tcp_abort(s, cb), LP2P_ERR_NOT_FOUND); /* dead handle */
+  assert_int_equal(lp2p_sim_tcp_abort(s, cb),
+                   LP2P_ERR_NOT_FOUND); /* dead handle */
   lp2p_sim_run_until(s, lp2p_sim_now(s) + SEC);
   assert_int_equal(a.reset, 1);
   assert_int_equal(lp2p_sim_tcp_recv(s, ca, buf, sizeof buf), LP2P_ERR_RESET);
@@ -324,7 +333,8 @@ static void test_sndbuf_limit_and_writable(void **state) {
   connect_pair(s, &a, &b, &ca, &cb);
   uint8_t big[50000];
   memset(big, 1, sizeof big);
-  assert_int_equal(lp2p_sim_tcp_send(s, ca, big, sizeof big), 10000); /* partial */
+  assert_int_equal(lp2p_sim_tcp_send(s, ca, big, sizeof big),
+                   10000); /* partial */
   assert_int_equal(lp2p_sim_tcp_send(s, ca, big, sizeof big), LP2P_ERR_AGAIN);
   /* b does not read: the window closes, the sender stays stuck */
   lp2p_sim_run_until(s, lp2p_sim_now(s) + 30 * SEC);
@@ -332,7 +342,7 @@ static void test_sndbuf_limit_and_writable(void **state) {
   lp2p_sim_sock_info info;
   lp2p_sim_sock_info_get(s, ca, &info);
   assert_true(info.bytes_acked == 8000);
-  assert_int_equal(a.writable, 1); /* 8000 acked freed room once */
+  assert_int_equal(a.writable, 1);              /* 8000 acked freed room once */
   assert_true(info.established && !info.error); /* probes keep it alive */
   /* reading opens the window; the rest flows */
   uint8_t buf[8000];
@@ -416,7 +426,8 @@ static void test_low_ttl_syn(void **state) {
   nc.filtering = LP2P_SIM_FILT_EI;
   nc.syn_rst = 1;
   uint32_t nat;
-  assert_int_equal(lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, NULL, NULL, &nat), 0);
+  assert_int_equal(
+      lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, NULL, NULL, &nat), 0);
   app a, srv;
   ep(s, nat, NULL, &a, NULL);
   ep(s, LP2P_SIM_INTERNET, NULL, &srv, NULL);
@@ -425,7 +436,7 @@ static void test_low_ttl_syn(void **state) {
   lp2p_sockaddr d = addr(s, srv.node, 80);
   assert_int_equal(lp2p_sim_tcp_connect(s, a.node, 5555, &d, 2, &k), 0);
   lp2p_sim_run_until(s, 500 * MS);
-  assert_int_equal(srv.naccepted, 0);                /* died on the way */
+  assert_int_equal(srv.naccepted, 0);                 /* died on the way */
   assert_int_equal(lp2p_sim_nat_mappings(s, nat), 1); /* but opened the NAT */
   lp2p_sim_run_until(s, 1500 * MS);
   assert_int_equal(a.connected, 1); /* the TTL-64 retransmission connected */
@@ -446,8 +457,10 @@ static void test_nat_rst_kills_mapping(void **state) {
   lp2p_sim_nat_config_default(&nc);
   nc.syn_rst = 1;
   uint32_t nx, ny;
-  assert_int_equal(lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, NULL, NULL, &nx), 0);
-  assert_int_equal(lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, NULL, NULL, &ny), 0);
+  assert_int_equal(
+      lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, NULL, NULL, &nx), 0);
+  assert_int_equal(
+      lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, NULL, NULL, &ny), 0);
   app x, y;
   ep(s, nx, NULL, &x, NULL);
   ep(s, ny, NULL, &y, NULL);
@@ -470,7 +483,8 @@ static void test_hairpin_and_double_nat(void **state) {
   lp2p_sim_nat_config_default(&nc);
   nc.filtering = LP2P_SIM_FILT_EI;
   uint32_t outer, inner;
-  assert_int_equal(lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, NULL, NULL, &outer), 0);
+  assert_int_equal(
+      lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, NULL, NULL, &outer), 0);
   /* CGNAT: the inner NAT's external side is on the outer NAT's LAN */
   assert_int_equal(lp2p_sim_nat_add(s, outer, 0, &nc, NULL, NULL, &inner), 0);
   assert_int_equal(lp2p_sim_node_realm(s, inner), outer);
@@ -500,7 +514,8 @@ static void test_hairpin_and_double_nat(void **state) {
   /* without hairpinning the same dial goes nowhere */
   s = world(14);
   nc.hairpin = 0;
-  assert_int_equal(lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, NULL, NULL, &inner), 0);
+  assert_int_equal(
+      lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, &nc, NULL, NULL, &inner), 0);
   ep(s, inner, NULL, &a, NULL);
   ep(s, inner, NULL, &b, NULL);
   ep(s, LP2P_SIM_INTERNET, NULL, &srv, NULL);
@@ -521,7 +536,8 @@ static void test_udp_and_multicast(void **state) {
   (void)state;
   lp2p_sim *s = world(15);
   uint32_t nat;
-  assert_int_equal(lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, NULL, NULL, NULL, &nat), 0);
+  assert_int_equal(
+      lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, NULL, NULL, NULL, &nat), 0);
   app a, b, c, pub;
   ep(s, nat, NULL, &a, NULL);
   ep(s, nat, NULL, &b, NULL);
@@ -532,34 +548,45 @@ static void test_udp_and_multicast(void **state) {
   assert_int_equal(lp2p_sim_udp_open(s, b.node, 1900, &ub, NULL), 0);
   assert_int_equal(lp2p_sim_udp_open(s, c.node, 1900, &uc, NULL), 0);
   assert_int_equal(lp2p_sim_udp_open(s, pub.node, 1900, &up, NULL), 0);
-  assert_int_equal(lp2p_sim_udp_open(s, pub.node, 1900, &up, NULL), LP2P_ERR_INVAL);
+  assert_int_equal(lp2p_sim_udp_open(s, pub.node, 1900, &up, NULL),
+                   LP2P_ERR_INVAL);
   assert_int_equal(lp2p_sim_udp_join(s, ub), 0);
   assert_int_equal(lp2p_sim_udp_join(s, up), 0);
   lp2p_sockaddr g;
   memset(&g, 0, sizeof g);
   g.family = 4;
-  g.ip[0] = 239; g.ip[1] = 255; g.ip[2] = 255; g.ip[3] = 250;
+  g.ip[0] = 239;
+  g.ip[1] = 255;
+  g.ip[2] = 255;
+  g.ip[3] = 250;
   g.port = 1900;
-  assert_int_equal(lp2p_sim_udp_send(s, ua, &g, (const uint8_t *)"M-SEARCH", 8, 0), 0);
+  assert_int_equal(
+      lp2p_sim_udp_send(s, ua, &g, (const uint8_t *)"M-SEARCH", 8, 0), 0);
   lp2p_sim_run_until(s, SEC);
   uint8_t buf[32];
   lp2p_sockaddr from;
-  assert_int_equal(lp2p_sim_udp_recv(s, ub, &from, buf, sizeof buf), 8); /* joined */
+  assert_int_equal(lp2p_sim_udp_recv(s, ub, &from, buf, sizeof buf),
+                   8); /* joined */
   assert_memory_equal(buf, "M-SEARCH", 8);
-  assert_int_equal(lp2p_sim_udp_recv(s, uc, &from, buf, sizeof buf), LP2P_ERR_AGAIN);
-  assert_int_equal(lp2p_sim_udp_recv(s, up, &from, buf, sizeof buf), LP2P_ERR_AGAIN);
+  assert_int_equal(lp2p_sim_udp_recv(s, uc, &from, buf, sizeof buf),
+                   LP2P_ERR_AGAIN);
+  assert_int_equal(lp2p_sim_udp_recv(s, up, &from, buf, sizeof buf),
+                   LP2P_ERR_AGAIN);
   /* unicast out through the NAT and the answer back */
   lp2p_sockaddr dp = addr(s, pub.node, 1900);
-  assert_int_equal(lp2p_sim_udp_send(s, ua, &dp, (const uint8_t *)"ping", 4, 0), 0);
+  assert_int_equal(lp2p_sim_udp_send(s, ua, &dp, (const uint8_t *)"ping", 4, 0),
+                   0);
   lp2p_sim_run_until(s, 2 * SEC);
   assert_int_equal(lp2p_sim_udp_recv(s, up, &from, buf, sizeof buf), 4);
   assert_true(memcmp(from.ip, addr(s, nat, 0).ip, 4) == 0);
-  assert_int_equal(lp2p_sim_udp_send(s, up, &from, (const uint8_t *)"pong", 4, 0), 0);
+  assert_int_equal(
+      lp2p_sim_udp_send(s, up, &from, (const uint8_t *)"pong", 4, 0), 0);
   lp2p_sim_run_until(s, 3 * SEC);
   assert_int_equal(lp2p_sim_udp_recv(s, ua, &from, buf, sizeof buf), 4);
   assert_memory_equal(buf, "pong", 4);
   assert_int_equal(lp2p_sim_udp_close(s, ua), 0);
-  assert_int_equal(lp2p_sim_udp_recv(s, ua, &from, buf, sizeof buf), LP2P_ERR_NOT_FOUND);
+  assert_int_equal(lp2p_sim_udp_recv(s, ua, &from, buf, sizeof buf),
+                   LP2P_ERR_NOT_FOUND);
   lp2p_sim_free(s);
 }
 

@@ -69,8 +69,7 @@ uint64_t lp2p_sim_trace_hash(const lp2p_sim *s) { return s->trace; }
 uint64_t lp2p_sim_events(const lp2p_sim *s) { return s->events; }
 
 void lp2p_sim_set_trace_sink(lp2p_sim *s,
-                             void (*fn)(void *ud, const char *line),
-                             void *ud) {
+                             void (*fn)(void *ud, const char *line), void *ud) {
   s->trace_fn = fn;
   s->trace_ud = ud;
 }
@@ -103,8 +102,7 @@ void lp2p_sim_trace(lp2p_sim *s, const char *line) {
   sim_hash(s, line, strlen(line));
   if (s->trace_fn) {
     char buf[320];
-    snprintf(buf, sizeof buf, "%llu app %s", (unsigned long long)s->now,
-             line);
+    snprintf(buf, sizeof buf, "%llu app %s", (unsigned long long)s->now, line);
     s->trace_fn(s->trace_ud, buf);
   }
 }

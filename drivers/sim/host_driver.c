@@ -25,7 +25,7 @@
 #define UNIX_EPOCH_NS UINT64_C(1700000000000000000) /* a fixed 2023 date */
 
 typedef struct hconn {
-  uint64_t conn;   /* 0 = free slot */
+  uint64_t conn; /* 0 = free slot */
   uint64_t sock;
   uint8_t eof_fed;
   uint8_t connecting;
@@ -47,8 +47,8 @@ typedef struct sim_hnode {
   lp2p_tstamp timer_at, ev_at; /* virtual */
   lp2p_tstamp spin_at;
   uint64_t spin_count;
-  int closed;   /* CLOSED event seen */
-  int depth;    /* re-entrancy guard for drain */
+  int closed; /* CLOSED event seen */
+  int depth;  /* re-entrancy guard for drain */
 } sim_hnode;
 
 static lp2p_tstamp local_now(const sim_hnode *hn) {
@@ -61,7 +61,8 @@ static int chance(sim_hnode *hn, uint32_t ppm) {
 
 static void drain(sim_hnode *hn);
 
-/* ---- connection records ---------------------------------------------------- */
+/* ---- connection records ----------------------------------------------------
+ */
 
 static hconn *conn_find(sim_hnode *hn, uint64_t conn) {
   uint64_t v;
@@ -102,7 +103,8 @@ static void conn_del(sim_hnode *hn, hconn *c) {
     hn->nconns--;
 }
 
-/* ---- moving bytes ------------------------------------------------------------ */
+/* ---- moving bytes
+ * ------------------------------------------------------------ */
 
 /* The socket failed under the host: tell it, forget the conn. */
 static void conn_broken(sim_hnode *hn, hconn *c, int err) {
@@ -123,7 +125,8 @@ static void feed(sim_hnode *hn, hconn *c) {
     size_t room = lp2p_host_conn_recv_room(hn->h, conn);
     if (!room)
       return;
-    lp2p_ssize r = sim_tcp_peek(s, c->sock, buf, room < sizeof buf ? room : sizeof buf);
+    lp2p_ssize r =
+        sim_tcp_peek(s, c->sock, buf, room < sizeof buf ? room : sizeof buf);
     if (r == LP2P_ERR_AGAIN)
       return;
     if (r == 0) {
@@ -140,7 +143,8 @@ static void feed(sim_hnode *hn, hconn *c) {
       buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
       sim_hash_u64(s, 0xc0 ^ bit);
     }
-    lp2p_ssize k = lp2p_host_conn_feed(hn->h, conn, local_now(hn), buf, (size_t)r);
+    lp2p_ssize k =
+        lp2p_host_conn_feed(hn->h, conn, local_now(hn), buf, (size_t)r);
     if (k <= 0)
       return; /* full (recv_room lied) or the host forgot the conn */
     sim_tcp_consume(s, c->sock, (size_t)k);
@@ -175,7 +179,8 @@ static void flush(sim_hnode *hn, uint64_t conn) {
     feed(hn, c); /* interest may have re-opened reading */
 }
 
-/* ---- I/O requests ---------------------------------------------------------------- */
+/* ---- I/O requests
+ * ---------------------------------------------------------------- */
 
 static uint32_t sa_ip(const lp2p_sockaddr *a) {
   return (uint32_t)a->ip[0] << 24 | (uint32_t)a->ip[1] << 16 |
@@ -199,8 +204,8 @@ static void io_listen(sim_hnode *hn, const lp2p_io *io, int udp) {
     rc = LP2P_ERR_NOMEM;
   }
   if (rc != 0) {
-    lp2p_host_listen_done(hn->h, io->listener, rc == LP2P_ERR_NOMEM ? rc : LP2P_ERR_IO,
-                          NULL);
+    lp2p_host_listen_done(hn->h, io->listener,
+                          rc == LP2P_ERR_NOMEM ? rc : LP2P_ERR_IO, NULL);
     return;
   }
   lp2p_sim_sock_set_tag(s, sock, io->listener | (udp ? TAG_UDP : TAG_LISTENER));
@@ -222,8 +227,8 @@ static void io_dial(sim_hnode *hn, const lp2p_io *io) {
   uint64_t sock;
   int rc = lp2p_sim_tcp_connect(s, hn->node, lport, &io->addr, 0, &sock);
   if (rc != 0) {
-    lp2p_host_conn_failed(hn->h, io->conn, rc == LP2P_ERR_NOMEM ? rc : LP2P_ERR_IO,
-                          now);
+    lp2p_host_conn_failed(hn->h, io->conn,
+                          rc == LP2P_ERR_NOMEM ? rc : LP2P_ERR_IO, now);
     return;
   }
   hconn *c = conn_add(hn, io->conn, sock);
@@ -274,7 +279,8 @@ static void handle_io(sim_hnode *hn, const lp2p_io *io) {
   }
 }
 
-/* ---- events and checkers ------------------------------------------------------------- */
+/* ---- events and checkers
+ * ------------------------------------------------------------- */
 
 static void check_event(sim_hnode *hn, const lp2p_host_event *ev) {
   lp2p_sim *s = hn->s;
@@ -343,7 +349,8 @@ static void drain(sim_hnode *hn) {
       sim_hash_u64(s, (uint64_t)ev.kind << 32 | hn->node);
       sim_hash_u64(s, ev.conn ^ ev.stream << 20 ^ (uint64_t)(int64_t)ev.err);
       if (sim_tracing(s)) {
-        snprintf(s->line, sizeof s->line, "%llu host%u %s conn=%llu stream=%llu err=%d",
+        snprintf(s->line, sizeof s->line,
+                 "%llu host%u %s conn=%llu stream=%llu err=%d",
                  (unsigned long long)s->now, hn->node,
                  lp2p_host_event_name(ev.kind), (unsigned long long)ev.conn,
                  (unsigned long long)ev.stream, ev.err);
@@ -390,7 +397,8 @@ static void timer_event(lp2p_sim *s, void *ud, uint64_t arg) {
   drain(hn);
 }
 
-/* ---- socket notifications --------------------------------------------------------------- */
+/* ---- socket notifications
+ * --------------------------------------------------------------- */
 
 static void accept_now(sim_hnode *hn, uint64_t listener, uint64_t sock) {
   lp2p_sim_sock_info info;
@@ -442,12 +450,14 @@ static void on_listener(sim_hnode *hn, uint64_t lsock, uint64_t listener) {
   while (lp2p_sim_tcp_accept(hn->s, lsock, &sock) == 0) {
     if (hn->faults.accept_delay_max_ns) {
       delayed_accept *d = malloc(sizeof(*d));
-      uint64_t delay = sim_rand_below(&hn->fault_rng, hn->faults.accept_delay_max_ns + 1);
+      uint64_t delay =
+          sim_rand_below(&hn->fault_rng, hn->faults.accept_delay_max_ns + 1);
       if (d) {
         d->hn = hn;
         d->listener = listener;
         d->sock = sock;
-        if (sim_evq_push(&hn->s->q, hn->s->now + delay, delayed_accept_event, d, 0) == 0)
+        if (sim_evq_push(&hn->s->q, hn->s->now + delay, delayed_accept_event, d,
+                         0) == 0)
           continue;
         free(d);
       }
@@ -461,7 +471,8 @@ static void on_udp(sim_hnode *hn, uint64_t sock, uint64_t listener) {
   lp2p_sockaddr from;
   lp2p_ssize r;
   while ((r = lp2p_sim_udp_recv(hn->s, sock, &from, buf, sizeof buf)) >= 0)
-    lp2p_host_datagram_feed(hn->h, listener, &from, local_now(hn), buf, (size_t)r);
+    lp2p_host_datagram_feed(hn->h, listener, &from, local_now(hn), buf,
+                            (size_t)r);
 }
 
 static void on_sock(void *ud, lp2p_sim *s, uint64_t sock, uint64_t tag,
@@ -481,14 +492,16 @@ static void on_sock(void *ud, lp2p_sim *s, uint64_t sock, uint64_t tag,
     if (what & LP2P_SIM_SOCK_FAILED) {
       lp2p_sim_sock_info info;
       int err = lp2p_sim_sock_info_get(s, sock, &info) == 0 && info.error
-                    ? info.error : LP2P_ERR_REFUSED;
+                    ? info.error
+                    : LP2P_ERR_REFUSED;
       conn_del(hn, c);
       lp2p_sim_tcp_close(s, sock);
       lp2p_host_conn_failed(hn->h, tag, err, now);
     } else if (what & LP2P_SIM_SOCK_RESET) {
       lp2p_sim_sock_info info;
       int err = lp2p_sim_sock_info_get(s, sock, &info) == 0 && info.error
-                    ? info.error : LP2P_ERR_RESET;
+                    ? info.error
+                    : LP2P_ERR_RESET;
       conn_broken(hn, c, err);
     } else {
       if (what & LP2P_SIM_SOCK_CONNECTED) {
@@ -507,7 +520,9 @@ static void on_sock(void *ud, lp2p_sim *s, uint64_t sock, uint64_t tag,
   drain(hn);
 }
 
-/* ---- public ------------------------------------------------------------------------------- */
+/* ---- public
+ * -------------------------------------------------------------------------------
+ */
 
 static sim_hnode *hnode(const lp2p_sim *s, uint32_t node) {
   const sim_node *n = sim_node_get(s, node);
@@ -530,7 +545,8 @@ int lp2p_sim_host_add(lp2p_sim *s, uint32_t node, const lp2p_host_config *cfg,
   hn->spin_at = LP2P_TSTAMP_NONE;
   lp2p_mem_counting_init(&hn->mem, NULL);
   hn->mem.limit_bytes = mem_budget_bytes;
-  lp2p_sim_rng(s, (uint64_t)STREAM_FAULT << 24 | node, &hn->fault_st, &hn->fault_rng);
+  lp2p_sim_rng(s, (uint64_t)STREAM_FAULT << 24 | node, &hn->fault_st,
+               &hn->fault_rng);
   int rc = lp2p_host_new(&hn->h, cfg, &hn->mem.mem, &n->app_rng, local_now(hn));
   if (rc != 0) {
     free(hn);
@@ -604,8 +620,9 @@ int lp2p_sim_host_remove(lp2p_sim *s, uint32_t node) {
     sim_sock *k = &s->socks[i];
     if (k->state != SK_FREE && k->node == node && !k->app_closed &&
         (k->state == SK_LISTEN || k->state == SK_UDP))
-      k->state == SK_UDP ? lp2p_sim_udp_close(s, sim_sock_handle(s, (uint32_t)i))
-                         : lp2p_sim_tcp_close(s, sim_sock_handle(s, (uint32_t)i));
+      k->state == SK_UDP
+          ? lp2p_sim_udp_close(s, sim_sock_handle(s, (uint32_t)i))
+          : lp2p_sim_tcp_close(s, sim_sock_handle(s, (uint32_t)i));
   }
   host_stop(s, hn);
   return 0;

@@ -46,8 +46,7 @@ void lp2p_sim_nat_config_default(lp2p_sim_nat_config *c) {
   c->sessions_max = 16384;
 }
 
-#define NAT_NAME(m, f)                                                         \
-  m "-" f "-preserve", m "-" f "-seq", m "-" f "-random"
+#define NAT_NAME(m, f) m "-" f "-preserve", m "-" f "-seq", m "-" f "-random"
 #define NAT_ROW(m) NAT_NAME(m, "EIF"), NAT_NAME(m, "ADF"), NAT_NAME(m, "APDF")
 static const char *const nat_names[27] = {NAT_ROW("EIM"), NAT_ROW("ADM"),
                                           NAT_ROW("APDM")};
@@ -126,8 +125,7 @@ static uint16_t alloc_port(sim_nat *n, uint8_t proto, uint16_t int_port,
     return int_port;
   if (n->cfg.alloc == LP2P_SIM_PORT_RANDOM) {
     for (int i = 0; i < 64; i++) {
-      uint16_t p =
-          (uint16_t)(n->cfg.port_min + sim_rand_below(n->rng, range));
+      uint16_t p = (uint16_t)(n->cfg.port_min + sim_rand_below(n->rng, range));
       if (!port_used(n, proto, p, now))
         return p;
     }
@@ -219,7 +217,7 @@ static void touch(sim_nat *n, sim_nat_session *s, const sim_pkt *p, int out,
     if (p->flags & (SIM_F_FIN | SIM_F_RST))
       s->closing = 1;
     t = (s->out_syn && s->in_syn && !s->closing) ? n->cfg.tcp_established_ns
-                                                   : n->cfg.tcp_transitory_ns;
+                                                 : n->cfg.tcp_transitory_ns;
   } else {
     t = n->cfg.udp_timeout_ns;
   }
@@ -338,8 +336,8 @@ drop:
 
 static int unsolicited(sim_nat *n, const sim_pkt *p) {
   n->dropped++;
-  if (p->proto == SIM_TCP && (p->flags & (SIM_F_SYN | SIM_F_ACK | SIM_F_RST)) ==
-                                 SIM_F_SYN &&
+  if (p->proto == SIM_TCP &&
+      (p->flags & (SIM_F_SYN | SIM_F_ACK | SIM_F_RST)) == SIM_F_SYN &&
       n->cfg.syn_rst)
     return SIM_NAT_RST;
   return SIM_NAT_DROP;

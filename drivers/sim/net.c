@@ -22,7 +22,8 @@ enum { HOP_ROUTER = 1, HOP_NODE = 2 };
 
 #define INET_BASE LP2P_SIM_IP4(20, 0, 0, 0)
 
-/* ---- packets ---------------------------------------------------------------- */
+/* ---- packets ----------------------------------------------------------------
+ */
 
 sim_pkt *sim_pkt_new(size_t len) {
   sim_pkt *p = malloc(sizeof(*p) + len);
@@ -43,7 +44,8 @@ sim_pkt *sim_pkt_clone(const sim_pkt *p) {
 
 void sim_pkt_free(sim_pkt *p) { free(p); }
 
-/* ---- defaults -------------------------------------------------------------- */
+/* ---- defaults --------------------------------------------------------------
+ */
 
 void lp2p_sim_link_default(lp2p_sim_link *l) {
   memset(l, 0, sizeof(*l));
@@ -65,7 +67,8 @@ void lp2p_sim_ep_config_default(lp2p_sim_ep_config *c) {
   c->udp_queue_max = 64;
 }
 
-/* ---- trace ------------------------------------------------------------------ */
+/* ---- trace ------------------------------------------------------------------
+ */
 
 static void hash_pkt(lp2p_sim *s, const sim_pkt *p, uint64_t where, int data) {
   uint8_t h[48];
@@ -107,11 +110,11 @@ static void trace_pkt(lp2p_sim *s, const char *what, uint64_t where,
   ip_text(p->dst_ip, b);
   snprintf(s->line, sizeof s->line,
            "%llu %s %s%u %s %s:%u>%s:%u f%x seq=%llu ack=%llu len=%u ttl=%u",
-           (unsigned long long)s->now, what, (where >> 32) == HOP_ROUTER ? "r" : "n",
+           (unsigned long long)s->now, what,
+           (where >> 32) == HOP_ROUTER ? "r" : "n",
            (unsigned)(where & 0xffffffffu), p->proto == SIM_TCP ? "tcp" : "udp",
-           a, p->src_port, b, p->dst_port, p->flags,
-           (unsigned long long)p->seq, (unsigned long long)p->ack, p->len,
-           p->ttl);
+           a, p->src_port, b, p->dst_port, p->flags, (unsigned long long)p->seq,
+           (unsigned long long)p->ack, p->len, p->ttl);
   sim_trace_line(s, s->line);
 }
 
@@ -122,7 +125,8 @@ static void drop(lp2p_sim *s, sim_pkt *p, uint64_t where, const char *why) {
   sim_pkt_free(p);
 }
 
-/* ---- links ------------------------------------------------------------------- */
+/* ---- links
+ * ------------------------------------------------------------------- */
 
 static void hop_event(lp2p_sim *s, void *ud, uint64_t arg);
 
@@ -202,7 +206,9 @@ static void xmit(lp2p_sim *s, sim_node *n, sim_dir *d, sim_pkt *p,
 static uint64_t where_router(uint32_t realm) {
   return (uint64_t)HOP_ROUTER << 32 | realm;
 }
-static uint64_t where_node(uint32_t id) { return (uint64_t)HOP_NODE << 32 | id; }
+static uint64_t where_node(uint32_t id) {
+  return (uint64_t)HOP_NODE << 32 | id;
+}
 
 static void send_up(lp2p_sim *s, sim_node *n, sim_pkt *p) {
   xmit(s, n, &n->up, p, where_router(n->realm));
@@ -375,7 +381,8 @@ static void hop_event(lp2p_sim *s, void *ud, uint64_t arg) {
   at_node(s, n, p, arg);
 }
 
-/* ---- building the world ---------------------------------------------------- */
+/* ---- building the world ----------------------------------------------------
+ */
 
 static int realm_ok(const lp2p_sim *s, uint32_t realm) {
   if (realm == LP2P_SIM_INTERNET)

@@ -47,7 +47,8 @@ int sim_map_put(sim_map *m, uint64_t k1, uint64_t k2, uint64_t v);
 int sim_map_get(const sim_map *m, uint64_t k1, uint64_t k2, uint64_t *v);
 void sim_map_del(sim_map *m, uint64_t k1, uint64_t k2);
 
-/* ---- packets -------------------------------------------------------------- */
+/* ---- packets --------------------------------------------------------------
+ */
 
 #define SIM_TCP 6
 #define SIM_UDP 17
@@ -66,12 +67,12 @@ typedef struct sim_pkt {
   uint8_t ttl;
   uint32_t src_ip, dst_ip;
   uint16_t src_port, dst_port;
-  uint64_t seq;   /* TCP: first data byte (FIN: data length) */
-  uint64_t ack;   /* TCP: next byte expected (FIN counts one) */
-  uint32_t isn;   /* TCP SYN: sender's connection nonce */
+  uint64_t seq;     /* TCP: first data byte (FIN: data length) */
+  uint64_t ack;     /* TCP: next byte expected (FIN counts one) */
+  uint32_t isn;     /* TCP SYN: sender's connection nonce */
   uint32_t isn_ack; /* TCP SYN-ACK: the nonce it answers */
-  uint32_t wnd;   /* TCP: receive window */
-  uint32_t origin; /* sending endpoint node (pair partitions) */
+  uint32_t wnd;     /* TCP: receive window */
+  uint32_t origin;  /* sending endpoint node (pair partitions) */
   uint32_t len;
   uint8_t data[];
 } sim_pkt;
@@ -80,10 +81,11 @@ sim_pkt *sim_pkt_new(size_t len);
 sim_pkt *sim_pkt_clone(const sim_pkt *p);
 void sim_pkt_free(sim_pkt *p);
 
-/* ---- NAT box (nat.c): pure translation state machine ---------------------- */
+/* ---- NAT box (nat.c): pure translation state machine ----------------------
+ */
 
 typedef struct sim_nat_session {
-  uint32_t mapping;   /* index into maps */
+  uint32_t mapping; /* index into maps */
   uint32_t remote_ip;
   uint16_t remote_port;
   uint8_t live;
@@ -98,7 +100,7 @@ typedef struct sim_nat_mapping {
   uint32_t int_ip;
   uint16_t int_port;
   uint16_t ext_port;
-  uint32_t key_ip;    /* AD/APD mapping: the destination it was made for */
+  uint32_t key_ip; /* AD/APD mapping: the destination it was made for */
   uint16_t key_port;
   uint32_t sessions;  /* live sessions */
   lp2p_tstamp expiry; /* max of its sessions' expiries */
@@ -135,7 +137,7 @@ size_t sim_nat_live_mappings(const sim_nat *n, lp2p_tstamp now);
 
 typedef struct sim_dir {
   lp2p_sim_link cfg;
-  lp2p_tstamp busy_until;   /* serialisation */
+  lp2p_tstamp busy_until;       /* serialisation */
   lp2p_tstamp last_tcp_arrival; /* TCP is FIFO per direction */
   lp2p_tstamp clog_until;
   uint8_t blocked;
@@ -169,12 +171,12 @@ typedef struct sim_ring {
 typedef struct sim_sock {
   uint32_t gen;
   uint8_t state;
-  uint8_t app_closed;  /* the app gave the handle up */
-  uint8_t shut_wr;     /* app asked for FIN */
+  uint8_t app_closed; /* the app gave the handle up */
+  uint8_t shut_wr;    /* app asked for FIN */
   uint8_t fin_sent, fin_acked, fin_rcvd;
-  uint8_t want_write;  /* a send came back short: notify WRITABLE */
-  uint8_t accepted;    /* taken from the listener's queue */
-  uint8_t passive;     /* born from a listener */
+  uint8_t want_write; /* a send came back short: notify WRITABLE */
+  uint8_t accepted;   /* taken from the listener's queue */
+  uint8_t passive;    /* born from a listener */
   uint8_t mcast;
   uint8_t first_ttl;
   int err;
@@ -194,14 +196,14 @@ typedef struct sim_sock {
   /* receive side */
   sim_ring rcv;
   uint64_t rcv_nxt;
-  uint32_t last_wnd;   /* window we last advertised */
+  uint32_t last_wnd; /* window we last advertised */
   /* timers */
   uint64_t timer_gen;
   lp2p_tstamp timer_at; /* deadline (NONE = disarmed) */
   lp2p_tstamp ev_at;    /* earliest queued timer event (NONE = none) */
   uint32_t retries;
   uint64_t rto_ns, srtt_ns, rttvar_ns;
-  uint64_t timed_seq;  /* RTT sample: byte whose ACK we time (0 = none) */
+  uint64_t timed_seq; /* RTT sample: byte whose ACK we time (0 = none) */
   lp2p_tstamp timed_at;
   lp2p_tstamp syn_at;
   /* UDP */
@@ -219,7 +221,7 @@ struct sim_hnode; /* host_driver.c */
 typedef struct sim_node {
   uint8_t kind;
   uint32_t id;
-  uint32_t realm;  /* the realm it is attached to */
+  uint32_t realm; /* the realm it is attached to */
   uint32_t ip;
   sim_dir up, down;
   lp2p_rng_chacha link_rng_st;
@@ -257,7 +259,7 @@ struct lp2p_sim {
   sim_node **nodes;
   size_t nnodes, nodes_cap;
   uint32_t inet_next;
-  sim_map ips;   /* (realm, ip) -> node */
+  sim_map ips; /* (realm, ip) -> node */
   /* sockets: index 0 unused */
   sim_sock *socks;
   size_t nsocks, socks_cap;
@@ -290,6 +292,14 @@ void sim_net_free_event(sim_ev *e);
 /* tcp.c / udp.c: a packet arrived at endpoint `n` (takes ownership). */
 void sim_tcp_input(lp2p_sim *s, sim_node *n, sim_pkt *p);
 void sim_udp_input(lp2p_sim *s, sim_node *n, sim_pkt *p);
+/* tcp.c internals shared with tcp_api.c */
+void sim_tcp_unhash(lp2p_sim *s, uint32_t idx);
+uint32_t sim_tcp_rcv_wnd(const lp2p_sim *s, const sim_sock *k);
+void sim_tcp_emit(lp2p_sim *s, uint32_t idx, uint8_t flags, uint64_t seq,
+                  size_t len, uint8_t ttl);
+void sim_tcp_arm(lp2p_sim *s, uint32_t idx, lp2p_tstamp at);
+int sim_tcp_maybe_done(lp2p_sim *s, uint32_t idx);
+void sim_tcp_output(lp2p_sim *s, uint32_t idx);
 lp2p_ssize sim_tcp_peek(lp2p_sim *s, uint64_t sock, uint8_t *out, size_t cap);
 void sim_tcp_consume(lp2p_sim *s, uint64_t sock, size_t n);
 int sim_udp_joined(const lp2p_sim *s, uint32_t node, uint16_t port);

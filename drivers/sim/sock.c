@@ -207,8 +207,8 @@ static uint32_t ip_of(const lp2p_sockaddr *a) {
          (uint32_t)a->ip[2] << 8 | a->ip[3];
 }
 
-int lp2p_sim_udp_open(lp2p_sim *s, uint32_t node, uint16_t port,
-                      uint64_t *sock, lp2p_sockaddr *bound) {
+int lp2p_sim_udp_open(lp2p_sim *s, uint32_t node, uint16_t port, uint64_t *sock,
+                      lp2p_sockaddr *bound) {
   sim_node *n = sim_node_get(s, node);
   if (!n || n->kind != NODE_EP)
     return LP2P_ERR_NOT_FOUND;

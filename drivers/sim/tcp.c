@@ -33,22 +33,22 @@ static uint64_t k2_of(const sim_sock *k) {
 }
 
 /* Forget the 4-tuple (or the listening port) so new SYNs go elsewhere. */
-static void unhash(lp2p_sim *s, uint32_t idx) {
+void sim_tcp_unhash(lp2p_sim *s, uint32_t idx) {
   sim_sock *k = SK(s, idx);
   uint64_t v;
   if (sim_map_get(&s->sockmap, k1_of(k), k2_of(k), &v) && v == idx)
     sim_map_del(&s->sockmap, k1_of(k), k2_of(k));
 }
 
-static uint32_t rcv_wnd(const lp2p_sim *s, const sim_sock *k) {
+uint32_t sim_tcp_rcv_wnd(const lp2p_sim *s, const sim_sock *k) {
   const sim_node *n = sim_node_get(s, k->node);
   size_t max = n->ep.rcvbuf_bytes;
   return (uint32_t)(k->rcv.len < max ? max - k->rcv.len : 0);
 }
 
 /* Send a segment; DATA comes from the send ring at stream offset `seq`. */
-static void emit(lp2p_sim *s, uint32_t idx, uint8_t flags, uint64_t seq,
-                 size_t len, uint8_t ttl) {
+void sim_tcp_emit(lp2p_sim *s, uint32_t idx, uint8_t flags, uint64_t seq,
+                  size_t len, uint8_t ttl) {
   sim_sock *k = SK(s, idx);
   sim_node *n = node_of(s, k);
   sim_pkt *p = sim_pkt_new(len);
@@ -65,7 +65,7 @@ static void emit(lp2p_sim *s, uint32_t idx, uint8_t flags, uint64_t seq,
   p->ack = k->rcv_nxt + (k->fin_rcvd ? 1u : 0u);
   p->isn = k->isn;
   p->isn_ack = k->peer_isn;
-  p->wnd = rcv_wnd(s, k);
+  p->wnd = sim_tcp_rcv_wnd(s, k);
   k->last_wnd = p->wnd;
   if (len)
     sim_ring_copy(&k->snd, (size_t)(seq - k->snd_una), p->data, len);
@@ -90,7 +90,7 @@ static void send_rst_for(lp2p_sim *s, sim_node *n, const sim_pkt *in) {
 
 static void timer_event(lp2p_sim *s, void *ud, uint64_t arg);
 
-static void arm(lp2p_sim *s, uint32_t idx, lp2p_tstamp at) {
+void sim_tcp_arm(lp2p_sim *s, uint32_t idx, lp2p_tstamp at) {
   sim_sock *k = SK(s, idx);
   k->timer_at = at;
   if (k->ev_at != LP2P_TSTAMP_NONE && k->ev_at <= at)
@@ -107,7 +107,7 @@ static void disarm(sim_sock *k) { k->timer_at = LP2P_TSTAMP_NONE; }
  * its buffers, tell the owner. An orphan is released at once. */
 static void die(lp2p_sim *s, uint32_t idx, int err, unsigned what) {
   sim_sock *k = SK(s, idx);
-  unhash(s, idx);
+  sim_tcp_unhash(s, idx);
   k->state = SK_DEAD;
   k->err = err;
   disarm(k);
@@ -141,10 +141,10 @@ static int in_flight(const sim_sock *k) {
 }
 
 /* Release an orphan whose both directions are finished. */
-static int maybe_done(lp2p_sim *s, uint32_t idx) {
+int sim_tcp_maybe_done(lp2p_sim *s, uint32_t idx) {
   sim_sock *k = SK(s, idx);
   if (k->fin_acked && k->fin_rcvd) {
-    unhash(s, idx);
+    sim_tcp_unhash(s, idx);
     if (k->app_closed) {
       sim_sock_release(s, idx);
       return 1;
@@ -154,7 +154,7 @@ static int maybe_done(lp2p_sim *s, uint32_t idx) {
 }
 
 /* Send what the window allows, the FIN after the data, keep the timer. */
-static void output(lp2p_sim *s, uint32_t idx) {
+void sim_tcp_output(lp2p_sim *s, uint32_t idx) {
   sim_sock *k = SK(s, idx);
   if (k->state != SK_ESTABLISHED)
     return;
@@ -167,7 +167,7 @@ static void output(lp2p_sim *s, uint32_t idx) {
       len = mss;
     if (len > limit - k->snd_nxt)
       len = limit - k->snd_nxt;
-    emit(s, idx, SIM_F_ACK, k->snd_nxt, (size_t)len, 0);
+    sim_tcp_emit(s, idx, SIM_F_ACK, k->snd_nxt, (size_t)len, 0);
     if (!k->timed_seq) {
       k->timed_seq = k->snd_nxt + len;
       k->timed_at = s->now;
@@ -175,16 +175,16 @@ static void output(lp2p_sim *s, uint32_t idx) {
     k->snd_nxt += len;
   }
   if (k->shut_wr && !k->fin_sent && k->snd_nxt == end) {
-    emit(s, idx, SIM_F_ACK | SIM_F_FIN, end, 0, 0);
+    sim_tcp_emit(s, idx, SIM_F_ACK | SIM_F_FIN, end, 0, 0);
     k->fin_sent = 1;
   }
   int probe = k->snd_nxt < end && k->snd_wnd == 0 && !in_flight(k);
   if (in_flight(k) || probe) {
     if (k->timer_at == LP2P_TSTAMP_NONE)
-      arm(s, idx, s->now + (k->rto_ns ? k->rto_ns : RTO_INITIAL_NS));
+      sim_tcp_arm(s, idx, s->now + (k->rto_ns ? k->rto_ns : RTO_INITIAL_NS));
   } else if (k->app_closed && k->fin_acked) { /* FIN_WAIT_2 */
     if (k->timer_at == LP2P_TSTAMP_NONE)
-      arm(s, idx, s->now + ORPHAN_LINGER_NS);
+      sim_tcp_arm(s, idx, s->now + ORPHAN_LINGER_NS);
   } else {
     disarm(k);
   }
@@ -199,7 +199,8 @@ static void established(lp2p_sim *s, uint32_t idx) {
     k->snd_wnd = 65535;
 }
 
-/* ---- timers --------------------------------------------------------------- */
+/* ---- timers ---------------------------------------------------------------
+ */
 
 static void timer_event(lp2p_sim *s, void *ud, uint64_t arg) {
   (void)ud;
@@ -211,7 +212,7 @@ static void timer_event(lp2p_sim *s, void *ud, uint64_t arg) {
   if (k->timer_at == LP2P_TSTAMP_NONE)
     return;
   if (k->timer_at > s->now) {
-    arm(s, idx, k->timer_at);
+    sim_tcp_arm(s, idx, k->timer_at);
     return;
   }
   k->timer_at = LP2P_TSTAMP_NONE;
@@ -220,11 +221,12 @@ static void timer_event(lp2p_sim *s, void *ud, uint64_t arg) {
   switch (k->state) {
   case SK_SYN_SENT:
   case SK_SYN_RCVD: {
-    uint32_t max = k->state == SK_SYN_SENT || !k->passive ? n->ep.syn_retries
-                                                          : n->ep.synack_retries;
+    uint32_t max = k->state == SK_SYN_SENT || !k->passive
+                       ? n->ep.syn_retries
+                       : n->ep.synack_retries;
     if (k->retries >= max) {
       if (k->passive) {
-        unhash(s, idx);
+        sim_tcp_unhash(s, idx);
         sim_sock_release(s, idx);
       } else {
         die(s, idx, LP2P_ERR_TIMEOUT, LP2P_SIM_SOCK_FAILED);
@@ -232,9 +234,10 @@ static void timer_event(lp2p_sim *s, void *ud, uint64_t arg) {
       return;
     }
     k->retries++;
-    emit(s, idx, k->state == SK_SYN_SENT ? SIM_F_SYN : SIM_F_SYN | SIM_F_ACK,
-         0, 0, 0);
-    arm(s, idx, s->now + (n->ep.syn_rto_ns << k->retries));
+    sim_tcp_emit(s, idx,
+                 k->state == SK_SYN_SENT ? SIM_F_SYN : SIM_F_SYN | SIM_F_ACK, 0,
+                 0, 0);
+    sim_tcp_arm(s, idx, s->now + (n->ep.syn_rto_ns << k->retries));
     return;
   }
   case SK_ESTABLISHED:
@@ -244,36 +247,37 @@ static void timer_event(lp2p_sim *s, void *ud, uint64_t arg) {
   }
   int zero_wnd = k->snd.len > k->snd_nxt - k->snd_una && k->snd_wnd == 0;
   if (!in_flight(k) && !zero_wnd && !(k->app_closed && k->fin_acked))
-    return; /* nothing left to time */
+    return;                            /* nothing left to time */
   if (k->app_closed && k->fin_acked) { /* FIN_WAIT_2 timeout */
-    unhash(s, idx);
+    sim_tcp_unhash(s, idx);
     sim_sock_release(s, idx);
     return;
   }
   if (++k->retries > n->ep.data_retries) {
-    emit(s, idx, SIM_F_RST | SIM_F_ACK, k->snd_nxt, 0, 0);
+    sim_tcp_emit(s, idx, SIM_F_RST | SIM_F_ACK, k->snd_nxt, 0, 0);
     die(s, idx, LP2P_ERR_TIMEOUT, LP2P_SIM_SOCK_RESET);
     return;
   }
   k->rto_ns = k->rto_ns ? k->rto_ns * 2 : RTO_INITIAL_NS;
   if (k->rto_ns > RTO_MAX_NS)
     k->rto_ns = RTO_MAX_NS;
-  k->timed_seq = 0; /* Karn: no samples from retransmissions */
+  k->timed_seq = 0;   /* Karn: no samples from retransmissions */
   if (in_flight(k)) { /* go back N */
     k->snd_nxt = k->snd_una;
     if (!k->fin_acked)
       k->fin_sent = 0;
-    output(s, idx);
+    sim_tcp_output(s, idx);
     if (k->snd_nxt == k->snd_una && !k->fin_sent) /* zero window */
-      emit(s, idx, SIM_F_ACK | SIM_F_PROBE, k->snd_nxt, 0, 0);
+      sim_tcp_emit(s, idx, SIM_F_ACK | SIM_F_PROBE, k->snd_nxt, 0, 0);
   } else {
-    emit(s, idx, SIM_F_ACK | SIM_F_PROBE, k->snd_nxt, 0, 0);
+    sim_tcp_emit(s, idx, SIM_F_ACK | SIM_F_PROBE, k->snd_nxt, 0, 0);
   }
   if (k->timer_at == LP2P_TSTAMP_NONE)
-    arm(s, idx, s->now + k->rto_ns);
+    sim_tcp_arm(s, idx, s->now + k->rto_ns);
 }
 
-/* ---- input ----------------------------------------------------------------- */
+/* ---- input -----------------------------------------------------------------
+ */
 
 static void on_ack(lp2p_sim *s, uint32_t idx, const sim_pkt *p) {
   sim_sock *k = SK(s, idx);
@@ -295,7 +299,7 @@ static void on_ack(lp2p_sim *s, uint32_t idx, const sim_pkt *p) {
       k->snd_nxt = a;
   }
   k->retries = 0;
-  disarm(k); /* output() re-arms while something is in flight */
+  disarm(k); /* sim_tcp_output() re-arms while something is in flight */
 }
 
 static void on_data(lp2p_sim *s, uint32_t idx, const sim_pkt *p, int *ack,
@@ -307,7 +311,7 @@ static void on_data(lp2p_sim *s, uint32_t idx, const sim_pkt *p, int *ack,
     if (p->seq <= k->rcv_nxt && k->rcv_nxt < p->seq + p->len && !k->fin_rcvd) {
       size_t off = (size_t)(k->rcv_nxt - p->seq);
       size_t take = p->len - off;
-      uint32_t room = rcv_wnd(s, k);
+      uint32_t room = sim_tcp_rcv_wnd(s, k);
       if (take > room)
         take = room;
       if (take && sim_ring_reserve(&k->rcv, take, n->ep.rcvbuf_bytes) == 0) {
@@ -346,7 +350,7 @@ static void conn_input(lp2p_sim *s, uint32_t idx, sim_pkt *p) {
   uint8_t f = p->flags;
   if (f & SIM_F_RST) {
     if (k->state == SK_SYN_RCVD && k->passive) {
-      unhash(s, idx);
+      sim_tcp_unhash(s, idx);
       sim_sock_release(s, idx);
     } else if (k->state == SK_SYN_SENT || k->state == SK_SYN_RCVD) {
       die(s, idx, LP2P_ERR_REFUSED, LP2P_SIM_SOCK_FAILED);
@@ -356,15 +360,15 @@ static void conn_input(lp2p_sim *s, uint32_t idx, sim_pkt *p) {
     return;
   }
   if (f & SIM_F_SYN) {
-    if (!(f & SIM_F_ACK)) { /* a SYN */
+    if (!(f & SIM_F_ACK)) {          /* a SYN */
       if (k->state == SK_SYN_SENT) { /* simultaneous open */
         k->peer_isn = p->isn;
         k->state = SK_SYN_RCVD;
-        emit(s, idx, SIM_F_SYN | SIM_F_ACK, 0, 0, 0);
+        sim_tcp_emit(s, idx, SIM_F_SYN | SIM_F_ACK, 0, 0, 0);
       } else if (k->state == SK_SYN_RCVD) {
-        emit(s, idx, SIM_F_SYN | SIM_F_ACK, 0, 0, 0);
+        sim_tcp_emit(s, idx, SIM_F_SYN | SIM_F_ACK, 0, 0, 0);
       } else {
-        emit(s, idx, SIM_F_ACK, k->snd_nxt, 0, 0);
+        sim_tcp_emit(s, idx, SIM_F_ACK, k->snd_nxt, 0, 0);
       }
       return;
     }
@@ -376,10 +380,10 @@ static void conn_input(lp2p_sim *s, uint32_t idx, sim_pkt *p) {
       k->peer_isn = p->isn;
       established(s, idx);
       k->snd_wnd = p->wnd;
-      emit(s, idx, SIM_F_ACK, 0, 0, 0);
+      sim_tcp_emit(s, idx, SIM_F_ACK, 0, 0, 0);
       sim_sock_notify(s, idx, LP2P_SIM_SOCK_CONNECTED);
     } else if (k->state == SK_ESTABLISHED) {
-      emit(s, idx, SIM_F_ACK, k->snd_nxt, 0, 0);
+      sim_tcp_emit(s, idx, SIM_F_ACK, k->snd_nxt, 0, 0);
     }
     return;
   }
@@ -394,8 +398,8 @@ static void conn_input(lp2p_sim *s, uint32_t idx, sim_pkt *p) {
       uint32_t li;
       sim_sock *L = sim_sock_by_handle(s, k->listener_h, &li);
       if (!L || L->state != SK_LISTEN) {
-        emit(s, idx, SIM_F_RST | SIM_F_ACK, 0, 0, 0);
-        unhash(s, idx);
+        sim_tcp_emit(s, idx, SIM_F_RST | SIM_F_ACK, 0, 0, 0);
+        sim_tcp_unhash(s, idx);
         sim_sock_release(s, idx);
         return;
       }
@@ -410,8 +414,8 @@ static void conn_input(lp2p_sim *s, uint32_t idx, sim_pkt *p) {
   if (k->state != SK_ESTABLISHED)
     return;
   if (k->app_closed && p->len) { /* data for a closed socket: RST */
-    emit(s, idx, SIM_F_RST | SIM_F_ACK, k->snd_nxt, 0, 0);
-    unhash(s, idx);
+    sim_tcp_emit(s, idx, SIM_F_RST | SIM_F_ACK, k->snd_nxt, 0, 0);
+    sim_tcp_unhash(s, idx);
     sim_sock_release(s, idx);
     return;
   }
@@ -421,9 +425,9 @@ static void conn_input(lp2p_sim *s, uint32_t idx, sim_pkt *p) {
   on_data(s, idx, p, &ack, &what);
   k = SK(s, idx);
   if (ack)
-    emit(s, idx, SIM_F_ACK, k->snd_nxt, 0, 0);
-  output(s, idx);
-  if (maybe_done(s, idx))
+    sim_tcp_emit(s, idx, SIM_F_ACK, k->snd_nxt, 0, 0);
+  sim_tcp_output(s, idx);
+  if (sim_tcp_maybe_done(s, idx))
     return;
   k = SK(s, idx);
   if (k->want_write && k->snd.len < node_of(s, k)->ep.sndbuf_bytes) {
@@ -458,8 +462,8 @@ static void new_child(lp2p_sim *s, sim_node *n, uint32_t li, sim_pkt *p) {
     sim_sock_release(s, idx);
     return;
   }
-  emit(s, idx, SIM_F_SYN | SIM_F_ACK, 0, 0, 0);
-  arm(s, idx, s->now + n->ep.syn_rto_ns);
+  sim_tcp_emit(s, idx, SIM_F_SYN | SIM_F_ACK, 0, 0, 0);
+  sim_tcp_arm(s, idx, s->now + n->ep.syn_rto_ns);
 }
 
 void sim_tcp_input(lp2p_sim *s, sim_node *n, sim_pkt *p) {
@@ -474,259 +478,4 @@ void sim_tcp_input(lp2p_sim *s, sim_node *n, sim_pkt *p) {
     send_rst_for(s, n, p);
   }
   sim_pkt_free(p);
-}
-
-/* ---- the socket API ---------------------------------------------------------- */
-
-static uint32_t ip_of(const lp2p_sockaddr *a) {
-  return (uint32_t)a->ip[0] << 24 | (uint32_t)a->ip[1] << 16 |
-         (uint32_t)a->ip[2] << 8 | a->ip[3];
-}
-
-static uint16_t ephemeral(lp2p_sim *s, sim_node *n, uint32_t rip,
-                          uint16_t rport) {
-  for (uint32_t i = 0; i < 28232; i++) {
-    uint16_t p = n->next_ephemeral;
-    n->next_ephemeral = (uint16_t)(p >= 60999 ? 32768 : p + 1);
-    uint64_t k1 = sim_sock_k1(SIM_TCP, n->id, p);
-    if (!sim_map_get(&s->sockmap, k1, 0, NULL) &&
-        (!rip || !sim_map_get(&s->sockmap, k1, sim_sock_k2(rip, rport), NULL)))
-      return p;
-  }
-  return 0;
-}
-
-int lp2p_sim_tcp_listen(lp2p_sim *s, uint32_t node, uint16_t port,
-                        uint64_t *sock, lp2p_sockaddr *bound) {
-  sim_node *n = sim_node_get(s, node);
-  if (!n || n->kind != NODE_EP)
-    return LP2P_ERR_NOT_FOUND;
-  if (!port && !(port = ephemeral(s, n, 0, 0)))
-    return LP2P_ERR_LIMIT;
-  uint64_t k1 = sim_sock_k1(SIM_TCP, node, port);
-  if (sim_map_get(&s->sockmap, k1, 0, NULL))
-    return LP2P_ERR_INVAL;
-  uint32_t idx;
-  sim_sock *k = sim_sock_alloc(s, &idx);
-  if (!k)
-    return LP2P_ERR_NOMEM;
-  k->state = SK_LISTEN;
-  k->node = node;
-  k->lport = port;
-  if (sim_map_put(&s->sockmap, k1, 0, idx) != 0) {
-    sim_sock_release(s, idx);
-    return LP2P_ERR_NOMEM;
-  }
-  *sock = sim_sock_handle(s, idx);
-  if (bound) {
-    lp2p_sim_sock_info info;
-    lp2p_sim_sock_info_get(s, *sock, &info);
-    *bound = info.local;
-  }
-  return 0;
-}
-
-int lp2p_sim_tcp_connect(lp2p_sim *s, uint32_t node, uint16_t local_port,
-                         const lp2p_sockaddr *remote, uint8_t first_ttl,
-                         uint64_t *sock) {
-  sim_node *n = sim_node_get(s, node);
-  if (!n || n->kind != NODE_EP)
-    return LP2P_ERR_NOT_FOUND;
-  if (!remote || remote->family != 4 || !remote->port)
-    return LP2P_ERR_INVAL;
-  uint32_t rip = ip_of(remote);
-  if (!local_port && !(local_port = ephemeral(s, n, rip, remote->port)))
-    return LP2P_ERR_LIMIT;
-  uint64_t k1 = sim_sock_k1(SIM_TCP, node, local_port);
-  uint64_t k2 = sim_sock_k2(rip, remote->port);
-  if (sim_map_get(&s->sockmap, k1, k2, NULL))
-    return LP2P_ERR_INVAL; /* EADDRINUSE: that 4-tuple exists */
-  uint32_t idx;
-  sim_sock *k = sim_sock_alloc(s, &idx);
-  if (!k)
-    return LP2P_ERR_NOMEM;
-  k->state = SK_SYN_SENT;
-  k->node = node;
-  k->lport = local_port;
-  k->rip = rip;
-  k->rport = remote->port;
-  k->isn = (uint32_t)lp2p_rng_u64(&n->ep_rng);
-  k->syn_at = s->now;
-  if (sim_map_put(&s->sockmap, k1, k2, idx) != 0) {
-    sim_sock_release(s, idx);
-    return LP2P_ERR_NOMEM;
-  }
-  *sock = sim_sock_handle(s, idx);
-  emit(s, idx, SIM_F_SYN, 0, 0, first_ttl);
-  arm(s, idx, s->now + n->ep.syn_rto_ns);
-  return 0;
-}
-
-int lp2p_sim_tcp_accept(lp2p_sim *s, uint64_t listener, uint64_t *sock) {
-  uint32_t li;
-  sim_sock *L = sim_sock_by_handle(s, listener, &li);
-  if (!L || L->state != SK_LISTEN)
-    return LP2P_ERR_NOT_FOUND;
-  if (!L->q_head)
-    return LP2P_ERR_AGAIN;
-  uint32_t idx = L->q_head;
-  sim_sock *c = SK(s, idx);
-  L->q_head = c->next_q;
-  if (!L->q_head)
-    L->q_tail = 0;
-  L->q_len--;
-  c->next_q = 0;
-  c->accepted = 1;
-  *sock = sim_sock_handle(s, idx);
-  return 0;
-}
-
-static sim_sock *conn_sock(lp2p_sim *s, uint64_t h, uint32_t *idx) {
-  sim_sock *k = sim_sock_by_handle(s, h, idx);
-  if (!k || k->state == SK_LISTEN || k->state == SK_UDP || k->app_closed)
-    return NULL;
-  return k;
-}
-
-lp2p_ssize lp2p_sim_tcp_send(lp2p_sim *s, uint64_t sock, const uint8_t *p,
-                             size_t n) {
-  uint32_t idx;
-  sim_sock *k = conn_sock(s, sock, &idx);
-  if (!k)
-    return LP2P_ERR_NOT_FOUND;
-  if (k->state == SK_DEAD)
-    return k->err == LP2P_ERR_RESET ? LP2P_ERR_RESET : k->err;
-  if (k->state != SK_ESTABLISHED)
-    return LP2P_ERR_STATE;
-  if (k->shut_wr)
-    return LP2P_ERR_CLOSED;
-  size_t max = node_of(s, k)->ep.sndbuf_bytes;
-  size_t room = k->snd.len < max ? max - k->snd.len : 0;
-  size_t take = n < room ? n : room;
-  if (take && sim_ring_reserve(&k->snd, take, max) != 0)
-    take = 0;
-  if (take < n)
-    k->want_write = 1;
-  if (!take)
-    return n ? LP2P_ERR_AGAIN : 0;
-  sim_ring_push(&k->snd, p, take);
-  k->bytes_sent += take;
-  output(s, idx);
-  return (lp2p_ssize)take;
-}
-
-size_t lp2p_sim_tcp_readable(const lp2p_sim *s, uint64_t sock) {
-  const sim_sock *k = sim_sock_by_handle(s, sock, NULL);
-  return k ? k->rcv.len : 0;
-}
-
-/* Copy a random-sized chunk of the buffered bytes (so framing bugs surface:
- * DESIGN.md 5) without taking it. Returns bytes, 0 at EOF, or an error. */
-lp2p_ssize sim_tcp_peek(lp2p_sim *s, uint64_t sock, uint8_t *out, size_t cap) {
-  uint32_t idx;
-  sim_sock *k = conn_sock(s, sock, &idx);
-  if (!k)
-    return LP2P_ERR_NOT_FOUND;
-  if (k->state == SK_DEAD)
-    return k->err;
-  if (!k->rcv.len)
-    return k->fin_rcvd ? 0 : LP2P_ERR_AGAIN;
-  if (!cap)
-    return LP2P_ERR_INVAL;
-  sim_node *n = node_of(s, k);
-  size_t avail = k->rcv.len < cap ? k->rcv.len : cap;
-  size_t take = avail;
-  if (avail > 1 && (lp2p_rng_u64(&n->ep_rng) & 1))
-    take = 1 + (size_t)sim_rand_below(&n->ep_rng, avail);
-  sim_ring_copy(&k->rcv, 0, out, take);
-  return (lp2p_ssize)take;
-}
-
-void sim_tcp_consume(lp2p_sim *s, uint64_t sock, size_t n) {
-  uint32_t idx;
-  sim_sock *k = conn_sock(s, sock, &idx);
-  if (!k || k->state == SK_DEAD || !n || n > k->rcv.len)
-    return;
-  uint32_t before = k->last_wnd;
-  sim_ring_drop(&k->rcv, n);
-  uint32_t now_wnd = rcv_wnd(s, k);
-  uint32_t rcvbuf = node_of(s, k)->ep.rcvbuf_bytes;
-  /* window update when a small window opened up, or by half the buffer
-   * (receiver-side silly window avoidance, RFC 9293 3.8.6.2.2) */
-  if (k->state == SK_ESTABLISHED && !k->fin_rcvd && now_wnd > before &&
-      ((before < s->cfg.tcp_mss_bytes && now_wnd >= s->cfg.tcp_mss_bytes) ||
-       now_wnd - before >= rcvbuf / 2))
-    emit(s, idx, SIM_F_ACK, k->snd_nxt, 0, 0);
-}
-
-lp2p_ssize lp2p_sim_tcp_recv(lp2p_sim *s, uint64_t sock, uint8_t *out,
-                             size_t cap) {
-  lp2p_ssize r = sim_tcp_peek(s, sock, out, cap);
-  if (r > 0)
-    sim_tcp_consume(s, sock, (size_t)r);
-  return r;
-}
-
-int lp2p_sim_tcp_shutdown(lp2p_sim *s, uint64_t sock) {
-  uint32_t idx;
-  sim_sock *k = conn_sock(s, sock, &idx);
-  if (!k)
-    return LP2P_ERR_NOT_FOUND;
-  k->shut_wr = 1;
-  output(s, idx);
-  return 0;
-}
-
-static void close_listener(lp2p_sim *s, uint32_t li) {
-  sim_sock *L = SK(s, li);
-  unhash(s, li);
-  uint32_t c = L->q_head;
-  while (c) {
-    uint32_t next = SK(s, c)->next_q;
-    if (SK(s, c)->state == SK_ESTABLISHED)
-      emit(s, c, SIM_F_RST | SIM_F_ACK, SK(s, c)->snd_nxt, 0, 0);
-    unhash(s, c);
-    sim_sock_release(s, c);
-    c = next;
-  }
-  sim_sock_release(s, li);
-}
-
-int lp2p_sim_tcp_abort(lp2p_sim *s, uint64_t sock) {
-  uint32_t idx;
-  sim_sock *k = sim_sock_by_handle(s, sock, &idx);
-  if (!k || k->app_closed || k->state == SK_UDP)
-    return LP2P_ERR_NOT_FOUND;
-  if (k->state == SK_LISTEN) {
-    close_listener(s, idx);
-    return 0;
-  }
-  if (k->state == SK_ESTABLISHED || k->state == SK_SYN_RCVD)
-    emit(s, idx, SIM_F_RST | SIM_F_ACK, k->snd_nxt, 0, 0);
-  unhash(s, idx);
-  sim_sock_release(s, idx);
-  return 0;
-}
-
-int lp2p_sim_tcp_close(lp2p_sim *s, uint64_t sock) {
-  uint32_t idx;
-  sim_sock *k = sim_sock_by_handle(s, sock, &idx);
-  if (!k || k->app_closed || k->state == SK_UDP)
-    return LP2P_ERR_NOT_FOUND;
-  if (k->state == SK_LISTEN) {
-    close_listener(s, idx);
-    return 0;
-  }
-  if (k->state != SK_ESTABLISHED) { /* connecting or dead: nothing to say */
-    unhash(s, idx);
-    sim_sock_release(s, idx);
-    return 0;
-  }
-  if (k->rcv.len) /* unread data: Linux aborts with RST */
-    return lp2p_sim_tcp_abort(s, sock);
-  k->app_closed = 1;
-  k->shut_wr = 1;
-  output(s, idx);
-  maybe_done(s, idx);
-  return 0;
 }

@@ -56,18 +56,18 @@ typedef struct lp2p_sim lp2p_sim;
 
 /** Simulator-wide settings. Get defaults from lp2p_sim_config_default. */
 typedef struct lp2p_sim_config {
-  uint32_t tcp_mss_bytes;      /**< payload per TCP segment (1460) */
-  uint64_t tcp_loss_stall_ns;  /**< a TCP segment the link "loses" arrives
-                                    this much later, and the segments behind
-                                    it wait (retransmission modelled as a
-                                    head-of-line stall); 0 = three times the
-                                    link's latency + jitter, about one round
-                                    trip (fast retransmit) (0). A lost pure
-                                    ACK is simply dropped (cumulative). */
-  uint64_t spin_max;           /**< handle_timeout calls of one host at one
-                                    virtual time before the run fails (1000) */
-  uint64_t events_max;         /**< hard stop after this many events (0 = no
-                                    limit) */
+  uint32_t tcp_mss_bytes;     /**< payload per TCP segment (1460) */
+  uint64_t tcp_loss_stall_ns; /**< a TCP segment the link "loses" arrives
+                                   this much later, and the segments behind
+                                   it wait (retransmission modelled as a
+                                   head-of-line stall); 0 = three times the
+                                   link's latency + jitter, about one round
+                                   trip (fast retransmit) (0). A lost pure
+                                   ACK is simply dropped (cumulative). */
+  uint64_t spin_max;          /**< handle_timeout calls of one host at one
+                                   virtual time before the run fails (1000) */
+  uint64_t events_max;        /**< hard stop after this many events (0 = no
+                                   limit) */
 } lp2p_sim_config;
 
 LP2P_API void lp2p_sim_config_default(lp2p_sim_config *cfg);
@@ -124,7 +124,8 @@ LP2P_API void lp2p_sim_fail(lp2p_sim *s, const char *reason);
 /** NULL while the run is healthy, else the reason (valid until free). */
 LP2P_API const char *lp2p_sim_failed(const lp2p_sim *s);
 
-/* ---- links ----------------------------------------------------------------- */
+/* ---- links -----------------------------------------------------------------
+ */
 
 /** One direction of a link. */
 typedef struct lp2p_sim_link {
@@ -164,7 +165,8 @@ LP2P_API int lp2p_sim_link_clog(lp2p_sim *s, uint32_t node, unsigned dirs,
 LP2P_API int lp2p_sim_pair_block(lp2p_sim *s, uint32_t from, uint32_t to,
                                  int on);
 
-/* ---- NAT boxes (RFC 4787 UDP, RFC 5382 TCP) -------------------------------- */
+/* ---- NAT boxes (RFC 4787 UDP, RFC 5382 TCP) --------------------------------
+ */
 
 typedef enum lp2p_sim_nat_mapping {
   LP2P_SIM_MAP_EI = 0, /**< endpoint-independent */
@@ -188,19 +190,19 @@ typedef struct lp2p_sim_nat_config {
   lp2p_sim_nat_mapping mapping;
   lp2p_sim_nat_filtering filtering;
   lp2p_sim_nat_alloc alloc;
-  uint64_t udp_timeout_ns;          /**< idle UDP session (120 s) */
-  uint64_t tcp_transitory_ns;       /**< TCP before both SYNs / after FIN or
-                                         RST (240 s) */
-  uint64_t tcp_established_ns;      /**< established TCP (7440 s) */
-  int hairpin;                      /**< LAN -> own external IP works (1) */
-  int syn_rst;                      /**< unsolicited inbound SYN: answer RST
-                                         (1) or drop silently (0) (0) */
-  int rst_deletes;                  /**< an inbound RST matching a session
-                                         deletes it, and the mapping with its
-                                         last session (conntrack) (1) */
-  uint16_t port_min, port_max;      /**< external port range (1024..65535) */
-  uint32_t mappings_max;            /**< per protocol (4096) */
-  uint32_t sessions_max;            /**< all protocols (16384) */
+  uint64_t udp_timeout_ns;     /**< idle UDP session (120 s) */
+  uint64_t tcp_transitory_ns;  /**< TCP before both SYNs / after FIN or
+                                    RST (240 s) */
+  uint64_t tcp_established_ns; /**< established TCP (7440 s) */
+  int hairpin;                 /**< LAN -> own external IP works (1) */
+  int syn_rst;                 /**< unsolicited inbound SYN: answer RST
+                                    (1) or drop silently (0) (0) */
+  int rst_deletes;             /**< an inbound RST matching a session
+                                    deletes it, and the mapping with its
+                                    last session (conntrack) (1) */
+  uint16_t port_min, port_max; /**< external port range (1024..65535) */
+  uint32_t mappings_max;       /**< per protocol (4096) */
+  uint32_t sessions_max;       /**< all protocols (16384) */
 } lp2p_sim_nat_config;
 
 LP2P_API void lp2p_sim_nat_config_default(lp2p_sim_nat_config *cfg);
@@ -223,21 +225,22 @@ LP2P_API int lp2p_sim_nat_add(lp2p_sim *s, uint32_t realm, uint32_t ext_ip,
 /** Live mappings of a NAT (for checks). */
 LP2P_API size_t lp2p_sim_nat_mappings(const lp2p_sim *s, uint32_t nat);
 
-/* ---- endpoints --------------------------------------------------------------- */
+/* ---- endpoints
+ * --------------------------------------------------------------- */
 
 typedef struct lp2p_sim_ep_config {
-  int closed_port_rst;       /**< segment to a closed port: RST (1) or drop */
-  uint32_t sndbuf_bytes;     /**< TCP send buffer (128 KiB) */
-  uint32_t rcvbuf_bytes;     /**< TCP receive buffer / window (128 KiB) */
-  uint32_t backlog_max;      /**< accept queue per listener (128) */
-  uint32_t syn_retries;      /**< SYN retransmissions (6: 1+2+..+32 s) */
-  uint32_t synack_retries;   /**< SYN-ACK retransmissions (5) */
-  uint32_t data_retries;     /**< data retransmissions before ETIMEDOUT (8) */
-  uint64_t syn_rto_ns;       /**< first SYN retransmission (1 s) */
-  uint64_t rto_min_ns;       /**< data RTO floor (200 ms) */
-  uint32_t udp_queue_max;    /**< datagrams queued per UDP socket (64) */
-  int64_t clock_offset_ns;   /**< local clock = offset + t*(1+drift) (0) */
-  int32_t clock_drift_ppm;   /**< -1000..1000 (0) */
+  int closed_port_rst;     /**< segment to a closed port: RST (1) or drop */
+  uint32_t sndbuf_bytes;   /**< TCP send buffer (128 KiB) */
+  uint32_t rcvbuf_bytes;   /**< TCP receive buffer / window (128 KiB) */
+  uint32_t backlog_max;    /**< accept queue per listener (128) */
+  uint32_t syn_retries;    /**< SYN retransmissions (6: 1+2+..+32 s) */
+  uint32_t synack_retries; /**< SYN-ACK retransmissions (5) */
+  uint32_t data_retries;   /**< data retransmissions before ETIMEDOUT (8) */
+  uint64_t syn_rto_ns;     /**< first SYN retransmission (1 s) */
+  uint64_t rto_min_ns;     /**< data RTO floor (200 ms) */
+  uint32_t udp_queue_max;  /**< datagrams queued per UDP socket (64) */
+  int64_t clock_offset_ns; /**< local clock = offset + t*(1+drift) (0) */
+  int32_t clock_drift_ppm; /**< -1000..1000 (0) */
 } lp2p_sim_ep_config;
 
 LP2P_API void lp2p_sim_ep_config_default(lp2p_sim_ep_config *cfg);
@@ -247,8 +250,8 @@ LP2P_API void lp2p_sim_ep_config_default(lp2p_sim_ep_config *cfg);
  * LP2P_ERR_LIMIT, LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_sim_ep_add(lp2p_sim *s, uint32_t realm, uint32_t ip,
                              const lp2p_sim_ep_config *cfg,
-                             const lp2p_sim_link *up,
-                             const lp2p_sim_link *down, uint32_t *node);
+                             const lp2p_sim_link *up, const lp2p_sim_link *down,
+                             uint32_t *node);
 
 /** A node's IP (0 if unknown) and realm. */
 LP2P_API uint32_t lp2p_sim_node_ip(const lp2p_sim *s, uint32_t node);
@@ -258,11 +261,12 @@ LP2P_API lp2p_tstamp lp2p_sim_ep_clock(const lp2p_sim *s, uint32_t node);
 
 /** Socket notifications (bits of `what`). */
 #define LP2P_SIM_SOCK_CONNECTED 0x01u /**< connect finished */
-#define LP2P_SIM_SOCK_FAILED 0x02u    /**< connect failed (lp2p_sim_sock_error) */
-#define LP2P_SIM_SOCK_ACCEPT 0x04u    /**< listener: a connection is ready */
-#define LP2P_SIM_SOCK_READABLE 0x08u  /**< bytes, EOF or a datagram to read */
-#define LP2P_SIM_SOCK_WRITABLE 0x10u  /**< send buffer has room again */
-#define LP2P_SIM_SOCK_RESET 0x20u     /**< connection reset / timed out */
+#define LP2P_SIM_SOCK_FAILED 0x02u   /**< connect failed (lp2p_sim_sock_error) \
+                                      */
+#define LP2P_SIM_SOCK_ACCEPT 0x04u   /**< listener: a connection is ready */
+#define LP2P_SIM_SOCK_READABLE 0x08u /**< bytes, EOF or a datagram to read */
+#define LP2P_SIM_SOCK_WRITABLE 0x10u /**< send buffer has room again */
+#define LP2P_SIM_SOCK_RESET 0x20u    /**< connection reset / timed out */
 
 /** Callback for every socket of endpoint `node`; `tag` is the socket's
  * tag (lp2p_sim_sock_set_tag). Runs inside lp2p_sim_step; it may call any
@@ -273,7 +277,8 @@ LP2P_API int lp2p_sim_ep_on_sock(lp2p_sim *s, uint32_t node,
                                  lp2p_sim_sock_fn fn, void *ud);
 LP2P_API int lp2p_sim_sock_set_tag(lp2p_sim *s, uint64_t sock, uint64_t tag);
 
-/* ---- TCP ------------------------------------------------------------------- */
+/* ---- TCP -------------------------------------------------------------------
+ */
 
 /** Listen on `port` (0 = ephemeral). `*sock` gets the handle and `*bound`
  * (may be NULL) the address. Returns 0 or LP2P_ERR_INVAL (port in use by
@@ -304,8 +309,8 @@ LP2P_API lp2p_ssize lp2p_sim_tcp_send(lp2p_sim *s, uint64_t sock,
 /** Read up to `cap` bytes (a random chunk of what is buffered, so framing
  * bugs surface). Returns bytes (>0), 0 at EOF, LP2P_ERR_AGAIN,
  * LP2P_ERR_RESET, LP2P_ERR_NOT_FOUND. */
-LP2P_API lp2p_ssize lp2p_sim_tcp_recv(lp2p_sim *s, uint64_t sock,
-                                      uint8_t *out, size_t cap);
+LP2P_API lp2p_ssize lp2p_sim_tcp_recv(lp2p_sim *s, uint64_t sock, uint8_t *out,
+                                      size_t cap);
 /** Bytes buffered for reading. */
 LP2P_API size_t lp2p_sim_tcp_readable(const lp2p_sim *s, uint64_t sock);
 /** Half-close: FIN after the queued bytes. Returns 0 or NOT_FOUND. */
@@ -320,19 +325,20 @@ LP2P_API int lp2p_sim_tcp_abort(lp2p_sim *s, uint64_t sock);
 typedef struct lp2p_sim_sock_info {
   int listening;
   int established;
-  int eof;                 /**< FIN received */
-  int error;               /**< 0 or LP2P_ERR_REFUSED / _RESET / _TIMEOUT /
-                                _UNREACHABLE */
+  int eof;   /**< FIN received */
+  int error; /**< 0 or LP2P_ERR_REFUSED / _RESET / _TIMEOUT /
+                  _UNREACHABLE */
   lp2p_sockaddr local;
   lp2p_sockaddr remote;
-  uint64_t bytes_sent;     /**< accepted by tcp_send */
+  uint64_t bytes_sent; /**< accepted by tcp_send */
   uint64_t bytes_acked;
   uint64_t bytes_received; /**< delivered in order */
 } lp2p_sim_sock_info;
 LP2P_API int lp2p_sim_sock_info_get(const lp2p_sim *s, uint64_t sock,
                                     lp2p_sim_sock_info *out);
 
-/* ---- UDP ------------------------------------------------------------------- */
+/* ---- UDP -------------------------------------------------------------------
+ */
 
 /** The LAN multicast group (SSDP). Datagrams sent to it reach every socket
  * in the sender's realm that joined it (never crossing a NAT). */
@@ -353,14 +359,15 @@ LP2P_API lp2p_ssize lp2p_sim_udp_recv(lp2p_sim *s, uint64_t sock,
                                       size_t cap);
 LP2P_API int lp2p_sim_udp_close(lp2p_sim *s, uint64_t sock);
 
-/* ---- hosts (the sim driver) ------------------------------------------------ */
+/* ---- hosts (the sim driver) ------------------------------------------------
+ */
 
 /** Faults the sim driver injects into one host (all 0 = none). */
 typedef struct lp2p_sim_faults {
-  uint32_t dial_fail_ppm;      /**< DIAL answered with conn_failed(IO) */
+  uint32_t dial_fail_ppm;       /**< DIAL answered with conn_failed(IO) */
   uint64_t accept_delay_max_ns; /**< accepted conns reach the host later */
-  uint32_t partial_write_ppm;  /**< a write takes fewer bytes than offered */
-  uint32_t corrupt_ppm;        /**< flip one bit of a chunk fed to the host */
+  uint32_t partial_write_ppm;   /**< a write takes fewer bytes than offered */
+  uint32_t corrupt_ppm;         /**< flip one bit of a chunk fed to the host */
 } lp2p_sim_faults;
 
 /** Host events go to this application callback (after the sim's own

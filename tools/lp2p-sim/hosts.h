@@ -7,7 +7,7 @@
 typedef struct shost {
   uint32_t node;
   lp2p_peerid id;
-  lp2p_maddr listen;  /* /ip4/<node ip>/tcp/<port> once listen was asked */
+  lp2p_maddr listen; /* /ip4/<node ip>/tcp/<port> once listen was asked */
   uint64_t listener;
 } shost;
 

@@ -14,11 +14,8 @@
 #include "tools/lp2p-sim/scenario.h"
 
 static const scenario *const scenarios[] = {
-    &scenario_tcp_punch_matrix,
-    &scenario_ping,
-    &scenario_nat_dialout,
-    &scenario_nat_dialin,
-    &scenario_swarm,
+    &scenario_tcp_punch_matrix, &scenario_ping,  &scenario_nat_dialout,
+    &scenario_nat_dialin,       &scenario_swarm,
 };
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 
@@ -88,8 +85,10 @@ void scen_world_done(scen_ctx *c, lp2p_sim *s) {
 }
 
 static int usage(const char *msg) {
-  fprintf(stderr, "lp2p-sim: %s (usage: lp2p-sim --scenario NAME --seed N "
-                  "[--trace FILE] | --list)\n", msg);
+  fprintf(stderr,
+          "lp2p-sim: %s (usage: lp2p-sim --scenario NAME --seed N "
+          "[--trace FILE] | --list)\n",
+          msg);
   return 2;
 }
 

@@ -27,8 +27,7 @@ typedef struct nat_world {
 
 /* Build the world; the NAT of type t answers unsolicited SYNs with RST
  * when rst_odd and t is odd. Returns 0 or an error (recorded). */
-int nw_build(nat_world *w, scen_ctx *c, int rst_odd,
-             lp2p_sim_host_event_fn fn);
+int nw_build(nat_world *w, scen_ctx *c, int rst_odd, lp2p_sim_host_event_fn fn);
 /* Index of the NATed host on `node`, or -1. */
 int nw_index(const nat_world *w, uint32_t node);
 const char *nw_type(const nat_world *w, int t);

@@ -9,11 +9,11 @@
 
 typedef struct scen_ctx {
   uint64_t seed;
-  FILE *trace_file;    /* NULL = no trace file */
-  uint64_t trace;      /* hash over every world's trace hash */
+  FILE *trace_file; /* NULL = no trace file */
+  uint64_t trace;   /* hash over every world's trace hash */
   char **lines;
   size_t nlines, lines_cap;
-  char fail[512];      /* first failure reason ("" = none) */
+  char fail[512]; /* first failure reason ("" = none) */
   unsigned worlds;
 } scen_ctx;
 

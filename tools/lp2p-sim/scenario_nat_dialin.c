@@ -64,8 +64,9 @@ static int run(scen_ctx *c) {
   unsigned named = 0;
   for (int t = 0; t < NW_TYPES; t++) {
     int want = w.ncfg[t].syn_rst ? LP2P_ERR_REFUSED : LP2P_ERR_TIMEOUT;
-    const char *got = !w.done[t] ? "pending" : w.err[t] ? lp2p_errname(w.err[t])
-                                                        : "connected";
+    const char *got = !w.done[t] ? "pending"
+                      : w.err[t] ? lp2p_errname(w.err[t])
+                                 : "connected";
     scen_line(c, "nat %s rst=%d dialin fail %s", nw_type(&w, t),
               w.ncfg[t].syn_rst, got);
     if (!w.done[t] || w.err[t] != want || w.connected_in[t])

@@ -109,7 +109,8 @@ static int run(scen_ctx *c) {
     rc = shost_maddr(&to, lp2p_sim_node_ip(s, nb), 4001, &w.b.id);
   uint64_t dial;
   if (!rc)
-    rc = lp2p_host_dial(lp2p_sim_host(s, na), shost_now(s, &w.a), &to, 0, &dial);
+    rc =
+        lp2p_host_dial(lp2p_sim_host(s, na), shost_now(s, &w.a), &to, 0, &dial);
   if (rc) {
     scen_fail(c, "setup: %s", lp2p_errname(rc));
     scen_world_done(c, s);
@@ -139,7 +140,8 @@ static int run(scen_ctx *c) {
         w.perf.download_bytes != PERF_BYTES)
       scen_fail(c, "perf transferred the wrong amount");
   }
-  lp2p_mem_counting *ma = lp2p_sim_host_mem(s, na), *mb = lp2p_sim_host_mem(s, nb);
+  lp2p_mem_counting *ma = lp2p_sim_host_mem(s, na),
+                    *mb = lp2p_sim_host_mem(s, nb);
   scen_line(c, "mem peak_kib a=%zu b=%zu", ma->peak_bytes / 1024,
             mb->peak_bytes / 1024);
   scen_line(c, "virtual_ms %llu events %llu",

@@ -63,8 +63,8 @@ static int build(swarm *w) {
     lp2p_sim_link up;
     rand_link(w, &up, 0);
     /* one NAT in five sits behind another one (CGNAT / double NAT) */
-    uint32_t realm = i > 0 && rnd(w, 5) == 0 ? w->nats[rnd(w, i)]
-                                              : LP2P_SIM_INTERNET;
+    uint32_t realm =
+        i > 0 && rnd(w, 5) == 0 ? w->nats[rnd(w, i)] : LP2P_SIM_INTERNET;
     int rc = lp2p_sim_nat_add(s, realm, 0, &nc, &up, &up, &w->nats[i]);
     if (rc)
       return rc;
@@ -102,7 +102,8 @@ static int build(swarm *w) {
   return 0;
 }
 
-/* ---- faults and partitions ------------------------------------------------ */
+/* ---- faults and partitions ------------------------------------------------
+ */
 
 static void faults_on(lp2p_sim *s, void *ud, uint64_t arg) {
   (void)arg;
@@ -206,12 +207,12 @@ static void report(swarm *w) {
     pub += w->nodes[i].realm == LP2P_SIM_INTERNET;
   scen_line(c, "topology nodes %u public %u nats %u faults %d", w->n, pub,
             w->nnats, w->fault_profile);
-  scen_line(c, "workload dials %llu/%llu streams %llu/%llu bytes %llu pings %llu",
-            (unsigned long long)w->dials_ok, (unsigned long long)w->dials,
-            (unsigned long long)w->streams_done,
-            (unsigned long long)w->streams_opened,
-            (unsigned long long)w->bytes_checked,
-            (unsigned long long)w->pings_ok);
+  scen_line(
+      c, "workload dials %llu/%llu streams %llu/%llu bytes %llu pings %llu",
+      (unsigned long long)w->dials_ok, (unsigned long long)w->dials,
+      (unsigned long long)w->streams_done,
+      (unsigned long long)w->streams_opened,
+      (unsigned long long)w->bytes_checked, (unsigned long long)w->pings_ok);
   scen_line(c, "liveness pairs %u connected %u pinged %u", w->live_pairs,
             w->live_connected, w->live_pinged);
   size_t peak = 0;

@@ -230,8 +230,10 @@ static int run(scen_ctx *c) {
       int got = run_pair(c, &ca, &cb);
       if (got < 0)
         return scen_fail(c, "pair %d/%d: world setup failed", a, b);
-      const char *ta = lp2p_sim_nat_type_name(ca.mapping, ca.filtering, ca.alloc);
-      const char *tb = lp2p_sim_nat_type_name(cb.mapping, cb.filtering, cb.alloc);
+      const char *ta =
+          lp2p_sim_nat_type_name(ca.mapping, ca.filtering, ca.alloc);
+      const char *tb =
+          lp2p_sim_nat_type_name(cb.mapping, cb.filtering, cb.alloc);
       scen_line(c, "A %s B %s expected %s got %s", ta, tb,
                 expected ? "ok" : "fail", got ? "ok" : "fail");
       total++;

@@ -11,11 +11,11 @@
 
 typedef struct sstream {
   uint64_t id;
-  uint8_t out;        /* we are the sender */
-  uint8_t fin;        /* out: stream_close done */
-  uint64_t key;       /* (sender index << 32) | sender sequence */
-  uint32_t total;     /* bytes including the header */
-  uint32_t pos;       /* out: sent; in: received */
+  uint8_t out;    /* we are the sender */
+  uint8_t fin;    /* out: stream_close done */
+  uint64_t key;   /* (sender index << 32) | sender sequence */
+  uint32_t total; /* bytes including the header */
+  uint32_t pos;   /* out: sent; in: received */
   uint8_t hdr[SWARM_HDR];
 } sstream;
 
@@ -26,7 +26,7 @@ typedef struct snode {
   sstream *st;
   size_t nst, cap;
   uint32_t seq;
-  uint16_t *conns;    /* open connections per peer index */
+  uint16_t *conns; /* open connections per peer index */
   int closed;
 } snode;
 
@@ -43,7 +43,7 @@ typedef struct swarm {
   lp2p_rng rng;
   uint32_t n;
   snode *nodes;
-  uint32_t *by_node;  /* sim node id -> index + 1 */
+  uint32_t *by_node; /* sim node id -> index + 1 */
   uint32_t *nats;
   uint32_t nnats;
   size_t budget;

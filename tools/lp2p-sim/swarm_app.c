@@ -63,11 +63,10 @@ static lp2p_host *host(swarm *w, snode *x) {
   return lp2p_sim_host(w->s, x->h.node);
 }
 
-static lp2p_tstamp now_of(swarm *w, snode *x) {
-  return shost_now(w->s, &x->h);
-}
+static lp2p_tstamp now_of(swarm *w, snode *x) { return shost_now(w->s, &x->h); }
 
-/* ---- stream table ------------------------------------------------------------ */
+/* ---- stream table
+ * ------------------------------------------------------------ */
 
 static sstream *st_find(snode *x, uint64_t id) {
   for (size_t i = 0; i < x->nst; i++)
@@ -93,7 +92,8 @@ static sstream *st_add(snode *x, uint64_t id) {
 
 static void st_del(snode *x, sstream *t) { *t = x->st[--x->nst]; }
 
-/* ---- sending ------------------------------------------------------------------ */
+/* ---- sending
+ * ------------------------------------------------------------------ */
 
 static void pump(swarm *w, snode *x, sstream *t) {
   uint8_t buf[CHUNK];
@@ -144,7 +144,8 @@ void swarm_stream_reset_one(swarm *w, snode *x) {
   lp2p_sim_host_kick(w->s, x->h.node);
 }
 
-/* ---- receiving ---------------------------------------------------------------- */
+/* ---- receiving
+ * ---------------------------------------------------------------- */
 
 static void take(swarm *w, snode *x, sstream *t, const uint8_t *p, size_t n) {
   for (size_t i = 0; i < n; i++, t->pos++) {
@@ -196,7 +197,8 @@ static void drain_stream(swarm *w, snode *x, uint64_t id) {
   }
 }
 
-/* ---- other actions ------------------------------------------------------------ */
+/* ---- other actions
+ * ------------------------------------------------------------ */
 
 void swarm_dial(swarm *w, snode *x, snode *y) {
   lp2p_maddr to;
@@ -227,7 +229,8 @@ void swarm_close_peer(swarm *w, snode *x, snode *y) {
   lp2p_sim_host_kick(w->s, x->h.node);
 }
 
-/* ---- liveness ------------------------------------------------------------------ */
+/* ---- liveness
+ * ------------------------------------------------------------------ */
 
 static int allowed(const snode *x, const snode *y) {
   /* the NAT matrix without hole punching: a public target, or one LAN */
@@ -243,8 +246,8 @@ static void live_attempt(lp2p_sim *s, void *ud, uint64_t i) {
   lp2p_maddr to;
   shost_maddr(&to, y->ip, 4001, &y->h.id);
   l->pinging = 0;
-  if (lp2p_host_dial(host(w, x), now_of(w, x), &to, l->connected ? LP2P_DIAL_FORCE : 0,
-                     &l->dial) != 0)
+  if (lp2p_host_dial(host(w, x), now_of(w, x), &to,
+                     l->connected ? LP2P_DIAL_FORCE : 0, &l->dial) != 0)
     lp2p_sim_at(s, lp2p_sim_now(s) + LP2P_NS_PER_S, live_attempt, w, i);
   lp2p_sim_host_kick(s, x->h.node);
 }
@@ -270,7 +273,8 @@ void swarm_liveness_start(lp2p_sim *s, void *ud, uint64_t arg) {
       continue;
     w->live[k].x = xi;
     w->live[k].y = yi;
-    lp2p_sim_at(s, lp2p_sim_now(s) + k * 20 * LP2P_NS_PER_MS, live_attempt, w, k);
+    lp2p_sim_at(s, lp2p_sim_now(s) + k * 20 * LP2P_NS_PER_MS, live_attempt, w,
+                k);
     k++;
   }
   w->live_pairs = k;
@@ -307,7 +311,8 @@ static void live_ping_result(swarm *w, snode *x, snode *y, int ok) {
   }
 }
 
-/* ---- events ---------------------------------------------------------------------- */
+/* ---- events
+ * ---------------------------------------------------------------------- */
 
 void swarm_on_event(void *ud, lp2p_sim *s, uint32_t hid,
                     const lp2p_host_event *ev) {
@@ -360,11 +365,11 @@ void swarm_on_event(void *ud, lp2p_sim *s, uint32_t hid,
     drain_stream(w, x, ev->stream);
     if ((t = st_find(x, ev->stream)) && !t->out) {
       if (t->pos < SWARM_HDR || t->pos != t->total)
-        scen_fail(w->c,
-                  "node %u stream %llu: closed after %u of %u bytes (seed %llu)",
-                  x->idx, (unsigned long long)t->id, t->pos,
-                  t->pos < SWARM_HDR ? 0 : t->total,
-                  (unsigned long long)w->c->seed);
+        scen_fail(
+            w->c,
+            "node %u stream %llu: closed after %u of %u bytes (seed %llu)",
+            x->idx, (unsigned long long)t->id, t->pos,
+            t->pos < SWARM_HDR ? 0 : t->total, (unsigned long long)w->c->seed);
       lp2p_host_stream_close(host(w, x), now_of(w, x), ev->stream);
     }
     break;
@@ -389,7 +394,8 @@ void swarm_on_event(void *ud, lp2p_sim *s, uint32_t hid,
   }
 }
 
-/* ---- end ------------------------------------------------------------------------- */
+/* ---- end
+ * ------------------------------------------------------------------------- */
 
 void swarm_final_checks(swarm *w) {
   lp2p_sim *s = w->s;
