@@ -1,7 +1,11 @@
 #!/bin/bash
 # Simulator suite: every lp2p-sim scenario over a fixed seed list, each seed
-# run twice to check determinism (same seed -> same trace line). Prints TAP
-# lines "ok - <name>" / "not ok - <name>". Run with LP2P_BUILD=<build dir>.
+# run twice to check determinism (same seed -> same trace line). When a
+# second build of lp2p-sim exists (LP2P_SIM_CROSS, default build-asan: a
+# different compiler, optimisation and heap layout), the first seed of each
+# scenario must give the same trace there too: nothing may depend on
+# addresses. Prints TAP lines "ok - <name>" / "not ok - <name>". Run with
+# LP2P_BUILD=<build dir>.
 set -u
 B=${LP2P_BUILD:-build}
 SIM="$B/bin/lp2p-sim"
@@ -43,3 +47,17 @@ for sc in $scenarios; do
     fi
   done
 done
+
+CROSS=${LP2P_SIM_CROSS:-build-asan}/bin/lp2p-sim
+if [ -x "$CROSS" ] && [ "$CROSS" != "$SIM" ]; then
+  seed=${SEEDS%% *}
+  for sc in $scenarios; do
+    t1=$("$SIM" --scenario "$sc" --seed "$seed" 2>&1 | sed -n 's/^trace //p')
+    t2=$(timeout 900 "$CROSS" --scenario "$sc" --seed "$seed" 2>&1 | sed -n 's/^trace //p')
+    if [ -n "$t1" ] && [ "$t1" = "$t2" ]; then
+      echo "ok - sim $sc seed $seed same trace in $(dirname "$(dirname "$CROSS")")"
+    else
+      echo "not ok - sim $sc seed $seed same trace in $(dirname "$(dirname "$CROSS")") ($t1 vs $t2)"
+    fi
+  done
+fi

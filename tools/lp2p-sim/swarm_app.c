@@ -246,6 +246,7 @@ static void live_attempt(lp2p_sim *s, void *ud, uint64_t i) {
   lp2p_maddr to;
   shost_maddr(&to, y->ip, 4001, &y->h.id);
   l->pinging = 0;
+  w->dials++;
   if (lp2p_host_dial(host(w, x), now_of(w, x), &to,
                      l->connected ? LP2P_DIAL_FORCE : 0, &l->dial) != 0)
     lp2p_sim_at(s, lp2p_sim_now(s) + LP2P_NS_PER_S, live_attempt, w, i);
