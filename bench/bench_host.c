@@ -255,8 +255,8 @@ static void on_mem(void *ctx, node *who, const lp2p_host_event *ev) {
     w->done++;
     break;
   case LP2P_HOST_EV_DIAL_FAILED:
-    w->failed++;
-    fprintf(stderr, "bench_host: dial failed: %s\n", lp2p_strerror(ev->err));
+    if (w->failed++ < 3) /* the first few reasons; the count follows */
+      fprintf(stderr, "bench_host: dial failed: %s\n", lp2p_strerror(ev->err));
     break;
   case LP2P_HOST_EV_IDENTIFY_DONE:
     w->ident++;
