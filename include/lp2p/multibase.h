@@ -32,7 +32,9 @@ extern "C" {
 /** base58 and base36 use a quadratic big-number conversion, so their
  * input is bounded: at most this many characters to decode ... */
 #define LP2P_BASE58_MAX_CHARS 1024
-/** ... and at most this many bytes to encode (encodes to < 1024 chars). */
+/** ... and at most this many bytes to encode (base58 of that is < 1024
+ * chars; base36 needs more characters per byte, so its encoder also
+ * returns LP2P_ERR_LIMIT when the text would exceed the decode bound). */
 #define LP2P_BASE58_MAX_BYTES 740
 
 /** Bitcoin base58 ("base58btc"): leading zero bytes become '1'.
@@ -48,7 +50,8 @@ LP2P_API int lp2p_base58_decode(const char *s, size_t n, uint8_t *out,
 
 /** Encode in base `base` (a prefix char above) without the prefix.
  * Returns 0 or one of: LP2P_ERR_UNSUPPORTED (unknown base),
- * LP2P_ERR_NOSPACE, LP2P_ERR_LIMIT (base58/base36 input too long),
+ * LP2P_ERR_NOSPACE, LP2P_ERR_LIMIT (base58/base36 input too long, or
+ * text longer than LP2P_BASE58_MAX_CHARS),
  * LP2P_ERR_INVAL. */
 LP2P_API int lp2p_base_encode(char base, const uint8_t *p, size_t n, char *out,
                               size_t cap, size_t *len);

@@ -86,6 +86,11 @@ static int radix_encode(const base_def *b, const uint8_t *p, size_t n,
       carry /= b->radix;
     }
   }
+  /* Never emit text our own decoder would refuse: base36 needs more
+   * characters per byte than base58, so the byte bound alone is not
+   * enough (found by fuzz_multibase). */
+  if (zeros + nd > LP2P_BASE58_MAX_CHARS)
+    return LP2P_ERR_LIMIT;
   for (size_t i = 0; i < nd / 2; i++) {
     char t = out[i];
     out[i] = out[nd - 1 - i];
