@@ -1,0 +1,87 @@
+#!/bin/bash
+# The network verbs of the lp2p tool over loopback: listen (both drivers,
+# noise and plaintext), ping, identify, perf, and their failure modes.
+set -u
+L="${LP2P_BUILD:-build}/bin/lp2p"
+T=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT
+ok() { echo "ok - $1"; }
+nok() { echo "not ok - $1${2:+: $2}"; }
+check() { if eval "$2"; then ok "$1"; else nok "$1" "${3:-}"; fi; }
+
+# start_listener NAME ARGS... -> sets $addr (first printed line)
+start_listener() {
+  local name=$1; shift
+  "$L" listen "$@" > "$T/$name.out" 2> "$T/$name.err" &
+  pids+=($!)
+  lpid=$!
+  for _ in $(seq 50); do [ -s "$T/$name.out" ] && break; sleep 0.1; done
+  addr=$(head -n 1 "$T/$name.out")
+}
+
+if [ ! -x "$L" ]; then nok "lp2p binary exists at $L"; exit 1; fi
+
+for drv in epoll poll; do
+  start_listener "n-$drv" --driver "$drv" /ip4/127.0.0.1/tcp/0 /ip6/::1/tcp/0
+  check "listen --driver $drv prints /ip4 addr with /p2p" '[[ "$addr" =~ ^/ip4/127.0.0.1/tcp/[1-9][0-9]*/p2p/12D3Koo ]]' "$addr"
+  check "listen --driver $drv prints the /ip6 addr too" 'grep -q "^/ip6/::1/tcp/[1-9]" "$T/n-$drv.out"'
+  out=$(timeout 20 "$L" ping -n 3 "$addr" 2>&1); rc=$?
+  check "ping -n 3 via $drv listener: 3 rtt lines, exit 0" '[ $rc = 0 ] && [ "$(grep -cE "^rtt_ms [0-9]+\.[0-9]+$" <<<"$out")" = 3 ]' "rc=$rc $out"
+  v6=$(grep "^/ip6/" "$T/n-$drv.out" | head -1)
+  out=$(timeout 20 "$L" ping "$v6" 2>&1); rc=$?
+  check "ping over ipv6 ($drv)" '[ $rc = 0 ] && grep -q "^rtt_ms" <<<"$out"' "rc=$rc $out"
+  out=$(timeout 20 "$L" identify "$addr" 2>&1); rc=$?
+  id=${addr##*/p2p/}
+  check "identify ($drv): JSON with peerId, protocols, observedAddr" '[ $rc = 0 ] && grep -q "\"peerId\":\"$id\"" <<<"$out" && grep -q "\"/ipfs/ping/1.0.0\"" <<<"$out" && grep -q "\"observedAddr\":\"/ip4/127.0.0.1/tcp/" <<<"$out"' "rc=$rc $out"
+  out=$(timeout 60 "$L" perf --upload 10485760 --download 20971520 "$addr" 2>&1); rc=$?
+  check "perf ($drv): final JSON with exact byte counts" '[ $rc = 0 ] && grep -qE "^\{\"type\":\"final\",\"timeSeconds\":[0-9.]+,\"uploadBytes\":10485760,\"downloadBytes\":20971520\}$" <<<"$out"' "rc=$rc $out"
+  kill -TERM "$lpid"; wait "$lpid"; rc=$?
+  check "listen ($drv) exits 0 on SIGTERM" '[ $rc = 0 ]' "rc=$rc"
+done
+
+"$L" keygen --out "$T/key" > "$T/keyid"
+start_listener pt --plaintext --key "$T/key" /ip4/127.0.0.1/tcp/0
+check "listen --key uses the key's peer id" '[ "${addr##*/p2p/}" = "$(cat "$T/keyid")" ]' "$addr"
+out=$(timeout 20 "$L" ping --plaintext "$addr" 2>&1); rc=$?
+check "ping --plaintext" '[ $rc = 0 ] && grep -q "^rtt_ms" <<<"$out"' "rc=$rc $out"
+out=$(timeout 20 "$L" ping "$addr" 2>&1); rc=$?
+check "noise dialer vs plaintext listener fails with one line" '[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "^lp2p: ping: " <<<"$out"' "rc=$rc $out"
+out=$(timeout 20 "$L" perf --plaintext --upload 0 --download 1048576 "$addr" 2>&1); rc=$?
+check "perf --plaintext download only" '[ $rc = 0 ] && grep -q "\"uploadBytes\":0,\"downloadBytes\":1048576" <<<"$out"' "rc=$rc $out"
+
+# wrong /p2p id: the authenticated id must match
+other=$("$L" keygen --out "$T/key2")
+base=${addr%/p2p/*}
+start_listener n2 /ip4/127.0.0.1/tcp/0
+base2=${addr%/p2p/*}
+out=$(timeout 20 "$L" ping "$base2/p2p/$other" 2>&1); rc=$?
+check "ping with a wrong /p2p id exits 1 naming the mismatch" '[ $rc = 1 ] && grep -q "authenticated id differs" <<<"$out"' "rc=$rc $out"
+out=$(timeout 20 "$L" ping "$base2" 2>&1); rc=$?
+check "ping without /p2p accepts any peer" '[ $rc = 0 ]' "rc=$rc $out"
+
+# unreachable, bad input, usage
+start_listener gone /ip4/127.0.0.1/tcp/0   # a port that was ours, now closed
+kill "$lpid"; wait "$lpid" 2>/dev/null
+port=$(sed -n 's|^/ip4/127.0.0.1/tcp/\([0-9]*\)/.*|\1|p' "$T/gone.out")
+out=$(timeout 20 "$L" ping "/ip4/127.0.0.1/tcp/$port" 2>&1); rc=$?
+check "ping to a closed port exits 1 (refused)" '[ $rc = 1 ] && grep -q "refused" <<<"$out"' "rc=$rc $out"
+out=$(timeout 20 "$L" ping /ip4/1.2.3/tcp/1 2>&1); rc=$?
+check "ping with a bad multiaddr exits 1, one line" '[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
+out=$(timeout 20 "$L" ping /ip4/127.0.0.1/udp/1 2>&1); rc=$?
+check "ping over an unsupported transport exits 1" '[ $rc = 1 ]' "rc=$rc $out"
+out=$("$L" ping 2>&1); rc=$?
+check "ping without an address is a usage error" '[ $rc = 2 ]' "rc=$rc"
+out=$("$L" ping -n 0 "$addr" 2>&1); rc=$?
+check "ping -n 0 is a usage error" '[ $rc = 2 ]' "rc=$rc"
+out=$("$L" perf --upload x --download 1 "$addr" 2>&1); rc=$?
+check "perf with a non-numeric size is a usage error" '[ $rc = 2 ]' "rc=$rc"
+out=$("$L" perf "$addr" 2>&1); rc=$?
+check "perf without sizes is a usage error" '[ $rc = 2 ]' "rc=$rc"
+out=$("$L" listen --driver kqueue /ip4/127.0.0.1/tcp/0 2>&1); rc=$?
+check "listen with an unknown driver is a usage error" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
+out=$(timeout 5 "$L" listen /ip4/127.0.0.1/tcp/$port/ip4/1.2.3.4 2>&1); rc=$?
+check "listen on a bad multiaddr exits 1" '[ $rc = 1 ]' "rc=$rc $out"
+out=$(timeout 5 "$L" listen /ip4/192.0.2.1/tcp/0 2>&1); rc=$?
+check "listen on an address we do not own exits 1 with one line" '[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
