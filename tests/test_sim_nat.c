@@ -320,6 +320,18 @@ static void test_inbound_session_reply_port(void **state) {
   assert_int_equal(
       out(&f, SIM_TCP, SIM_F_SYN | SIM_F_ACK, IN1, 4001, R2, 7000, 2), a);
   sim_nat_free(&f.nat);
+  /* ... but a flow already answered through its own mapping stays there:
+   * the packet reaching the other mapping clashes and is dropped */
+  nat_new(&f, LP2P_SIM_MAP_APD, LP2P_SIM_FILT_EI, LP2P_SIM_PORT_RANDOM);
+  a = out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R1, 80, 0);
+  b = out(&f, SIM_TCP, SIM_F_SYN, IN1, 4001, R2, 7000, 0);
+  assert_int_equal(
+      in(&f, SIM_TCP, SIM_F_SYN | SIM_F_ACK, R2, 7000, b, 1, NULL, NULL),
+      SIM_NAT_FORWARD);
+  assert_int_equal(in(&f, SIM_TCP, SIM_F_SYN, R2, 7000, a, 2, NULL, NULL),
+                   SIM_NAT_DROP);
+  assert_int_equal(out(&f, SIM_TCP, SIM_F_ACK, IN1, 4001, R2, 7000, 3), b);
+  sim_nat_free(&f.nat);
 }
 
 static void test_type_names(void **state) {

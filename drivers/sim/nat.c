@@ -22,7 +22,9 @@
  *   inbound RST matching a session deletes it (rst_deletes).
  * - When an admitted inbound packet opens a session for a flow that an
  *   earlier outbound packet had bound to another mapping, the flow moves
- *   to the mapping the remote side reached (replies leave through it).
+ *   to the mapping the remote side reached (replies leave through it) if
+ *   it was never answered there; an answered flow wins and the packet is
+ *   dropped (a conntrack tuple clash).
  * Expired entries are ignored lazily and their slots reused. */
 #include <stdlib.h>
 #include <string.h>
@@ -253,23 +255,22 @@ static void kill_session(sim_nat *n, sim_nat_session *s, lp2p_tstamp now) {
     m->live = 0;
 }
 
-/* The flow (internal endpoint of `mapping`, remote) now belongs to
- * `mapping`: sessions of the same flow on other mappings (an earlier
- * outbound attempt through an address-dependent mapping) are dropped, so
- * replies leave through the port the remote side reached. */
-static void supersede(sim_nat *n, uint32_t mapping, uint32_t rip,
+/* Another mapping's live session of the same flow (internal endpoint of
+ * `mapping`, remote): -1 if none, else its index. */
+static long same_flow(const sim_nat *n, uint32_t mapping, uint32_t rip,
                       uint16_t rport, lp2p_tstamp now) {
   const sim_nat_mapping *m = &n->maps[mapping];
   for (size_t i = 0; i < n->nsess; i++) {
-    sim_nat_session *o = &n->sess[i];
+    const sim_nat_session *o = &n->sess[i];
     if (o->mapping == mapping || o->remote_ip != rip ||
         o->remote_port != rport || !sess_alive(n, o, now))
       continue;
     const sim_nat_mapping *om = &n->maps[o->mapping];
     if (om->proto == m->proto && om->int_ip == m->int_ip &&
         om->int_port == m->int_port)
-      kill_session(n, o, now);
+      return (long)i;
   }
+  return -1;
 }
 
 int sim_nat_outbound(sim_nat *n, sim_pkt *p, lp2p_tstamp now) {
@@ -371,12 +372,24 @@ int sim_nat_inbound(sim_nat *n, sim_pkt *p, lp2p_tstamp now) {
     }
     if (!admit || (p->flags & SIM_F_RST))
       return unsolicited(n, p);
+    /* The same flow already left through another mapping. If it was
+     * answered there, this packet clashes with it (conntrack drops it);
+     * if not (an unanswered SYN), the flow moves to the mapping the remote
+     * side reached, so the reply leaves through that port. */
+    long other;
+    while ((other = same_flow(n, (uint32_t)mi, p->src_ip, p->src_port, now)) >=
+           0) {
+      if (n->sess[other].seen_in) {
+        n->dropped++;
+        return SIM_NAT_DROP;
+      }
+      kill_session(n, &n->sess[other], now);
+    }
     si = new_session(n, (uint32_t)mi, p->src_ip, p->src_port, now);
     if (si < 0) {
       n->dropped++;
       return SIM_NAT_DROP;
     }
-    supersede(n, (uint32_t)mi, p->src_ip, p->src_port, now);
   }
   sim_nat_session *s = &n->sess[si];
   sim_nat_mapping *m = &n->maps[mi];

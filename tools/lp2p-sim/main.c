@@ -14,8 +14,8 @@
 #include "tools/lp2p-sim/scenario.h"
 
 static const scenario *const scenarios[] = {
-    &scenario_tcp_punch_matrix, &scenario_ping,  &scenario_nat_dialout,
-    &scenario_nat_dialin,       &scenario_swarm,
+    &scenario_tcp_punch_matrix, &scenario_tcp_punch_rst, &scenario_ping,
+    &scenario_nat_dialout,      &scenario_nat_dialin,    &scenario_swarm,
 };
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 

@@ -37,6 +37,7 @@ lp2p_sim *scen_world(scen_ctx *c, const lp2p_sim_config *cfg);
 void scen_world_done(scen_ctx *c, lp2p_sim *s);
 
 extern const scenario scenario_tcp_punch_matrix;
+extern const scenario scenario_tcp_punch_rst;
 extern const scenario scenario_ping;
 extern const scenario scenario_nat_dialout;
 extern const scenario scenario_nat_dialin;
