@@ -30,7 +30,7 @@ const UINT64_MAX = (1n << 64n) - 1n
 function usage () {
   return `usage: peer.mjs <mode> [args] [options]
 modes:
-  listen                        serve identify, ping, ${PERF}, ${ECHO}; print
+  listen [MADDR...]             serve identify, ping, ${PERF}, ${ECHO}; print
                                 "listen <maddr>/p2p/<id>" lines, then "ready";
                                 run until stdin (pipe/tty) closes or SIGTERM
   ping <maddr> [-n N]           N pings (default 1) on one connection
@@ -51,7 +51,8 @@ options (all modes):
   --plaintext                   /plaintext/2.0.0 instead of /noise
   --key HEX                     private key, libp2p protobuf encoding, hex
   --key-file FILE               the same key as raw protobuf bytes in FILE
-  --listen-addr MADDR           listen mode address (default /ip4/127.0.0.1/tcp/0)
+  --listen-addr MADDR           listen address when none is given as an
+                                argument (default /ip4/127.0.0.1/tcp/0)
   --timeout S                   whole-run limit for dialer modes (default 60)
 every mode first prints "self <peer id>".`
 }
@@ -125,7 +126,7 @@ async function makeNode (listen) {
   const privateKey = await loadKey()
   return createLibp2p({
     privateKey,
-    addresses: { listen: listen ? [opts.listenAddr] : [] },
+    addresses: { listen: listen ? (positional.length > 0 ? positional : [opts.listenAddr]) : [] },
     transports: [tcp()],
     connectionEncrypters: [opts.plaintext ? plaintext() : noise()],
     streamMuxers: [yamux({
