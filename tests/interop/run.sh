@@ -124,6 +124,15 @@ stop_listener() {
   for ((i = 0; i < 50; i++)); do kill -0 "$LPID" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$LPID" 2>/dev/null
   wait "$LPID" 2>/dev/null
+  forget "$LPID"
+}
+
+# forget PID: drop a reaped child from PIDS, so that the exit trap never
+# signals a recycled pid.
+forget() {
+  local keep=() p
+  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
 }
 
 # pair NAME CHECK LSIDE "LISTEN ARGS" DSIDE "DIAL ARGS": LSIDE/DSIDE name
@@ -142,8 +151,13 @@ pair() {
   fi
   dargs=("${dargs[@]//@ADDR@/$LADDR}")
   DOUT=$TMP/$name.dial.out; DERR=$TMP/$name.dial.err
-  timeout -k 5 180 "${dprog[@]}" "${dargs[@]}" </dev/null >"$DOUT" 2>"$DERR"
+  # in the background so that a TERM to this script is handled at once
+  timeout -k 5 180 "${dprog[@]}" "${dargs[@]}" </dev/null >"$DOUT" 2>"$DERR" 9>&- &
+  local dpid=$!
+  PIDS+=("$dpid")
+  wait "$dpid"
   DRC=$?
+  forget "$dpid"
   DID=$(sed -n 's/^self //p' "$DOUT" | head -n1)
   REASON=""
   if [ $DRC = 124 ] || [ $DRC = 137 ]; then
