@@ -346,10 +346,13 @@ static void conn_connected(lp2p_driver *d, slot *s) {
 }
 
 static void listener_accept(lp2p_driver *d, slot *ls) {
+  /* slot_new may grow (realloc) the slot table: keep no pointer into it */
+  const int lfd = ls->fd;
+  const uint64_t lid = ls->id;
   for (int i = 0; i < ACCEPTS_PER_READY; i++) {
     struct sockaddr_storage rs, lsa;
     socklen_t rl = sizeof rs, ll = sizeof lsa;
-    int fd = accept4(ls->fd, (struct sockaddr *)&rs, &rl,
+    int fd = accept4(lfd, (struct sockaddr *)&rs, &rl,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
@@ -363,7 +366,7 @@ static void listener_accept(lp2p_driver *d, slot *ls) {
     if (getsockname(fd, (struct sockaddr *)&lsa, &ll) == 0)
       drv_from_os(&local, &lsa);
     uint64_t conn = 0;
-    if (lp2p_host_conn_accepted(d->h, ls->id, &remote, &local, d->now, &conn) != 0) {
+    if (lp2p_host_conn_accepted(d->h, lid, &remote, &local, d->now, &conn) != 0) {
       close(fd); /* refused by limits: the host counted it */
       continue;
     }

@@ -21,14 +21,21 @@ typedef struct node {
   lp2p_driver *d;
 } node;
 
-static void node_start(node *n, const lp2p_backend *b, uint64_t seed) {
+static void node_start_n(node *n, const lp2p_backend *b, uint64_t seed,
+                         uint32_t per_peer) {
   lp2p_rng_chacha_init(&n->st, seed, 0, &n->rng);
   assert_int_equal(lp2p_key_generate(&n->key, LP2P_KEY_ED25519, 0, &n->rng), 0);
   lp2p_host_config cfg;
   lp2p_host_config_default(&cfg);
   cfg.identity = &n->key;
+  if (per_peer)
+    cfg.conns_per_peer_max = per_peer;
   assert_int_equal(lp2p_host_new(&n->h, &cfg, NULL, &n->rng, lp2p_clock_now()), 0);
   assert_int_equal(lp2p_driver_new(&n->d, n->h, b), 0);
+}
+
+static void node_start(node *n, const lp2p_backend *b, uint64_t seed) {
+  node_start_n(n, b, seed, 0);
 }
 
 static void node_stop(node *n) {
@@ -188,11 +195,58 @@ static void test_mixed(void **s) {
   run_pair(lp2p_backend_epoll(), lp2p_backend_poll());
 }
 
+/* 120 connections accepted in bursts: the driver's slot table grows (and
+ * moves) while a listener is accepting (a bug found at 4,096 connections
+ * by bench_host; ASan catches any stale pointer here). */
+static void run_many(const lp2p_backend *be) {
+  node a, b;
+  node_start_n(&a, be, 11, 200);
+  node_start_n(&b, be, 12, 200);
+  lp2p_maddr addr = listen_on(&a, &b);
+  with_peer_id(&addr, lp2p_host_peer_id(a.h));
+  const int want = 120; /* below the default dials_max and pending limits (128) */
+  for (int i = 0; i < want; i++) {
+    uint64_t dial;
+    assert_int_equal(lp2p_host_dial(b.h, lp2p_clock_now(), &addr, LP2P_DIAL_FORCE, &dial), 0);
+  }
+  int done = 0, in = 0;
+  lp2p_tstamp end = lp2p_clock_now() + 30 * LP2P_NS_PER_S;
+  lp2p_host_event ev;
+  while ((done < want || in < want) && lp2p_clock_now() < end) {
+    lp2p_driver_step(b.d, 1);
+    lp2p_driver_step(a.d, 1);
+    while (lp2p_host_poll_event(b.h, &ev)) {
+      assert_int_not_equal(ev.kind, LP2P_HOST_EV_DIAL_FAILED);
+      done += ev.kind == LP2P_HOST_EV_DIAL_DONE;
+    }
+    while (lp2p_host_poll_event(a.h, &ev))
+      in += ev.kind == LP2P_HOST_EV_PEER_CONNECTED;
+  }
+  assert_int_equal(done, want);
+  assert_int_equal(in, want);
+  lp2p_host_stats st;
+  lp2p_host_stats_get(a.h, &st);
+  assert_int_equal(st.conns_open, want);
+  node_stop(&b);
+  node_stop(&a);
+}
+
+static void test_many_epoll(void **s) {
+  (void)s;
+  run_many(lp2p_backend_epoll());
+}
+static void test_many_poll(void **s) {
+  (void)s;
+  run_many(lp2p_backend_poll());
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_epoll),
       cmocka_unit_test(test_poll),
       cmocka_unit_test(test_mixed),
+      cmocka_unit_test(test_many_epoll),
+      cmocka_unit_test(test_many_poll),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
