@@ -155,6 +155,9 @@ int lp2p_host_conn_out_consume(lp2p_host *h, uint64_t conn, size_t n) {
   if (n > len)
     return LP2P_ERR_INVAL;
   hstack_out_consume(c->st, n);
+  /* Output moved on: FINs held back for it may go now (host_stream.c). */
+  if (c->deferred_closes)
+    host_streams_drained(h, c, h->now);
   host_conn_pump(h, c, h->now);
   return 0;
 }

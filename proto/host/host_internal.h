@@ -81,6 +81,8 @@ typedef struct hproto {
 #define HS_READABLE_EV 0x0020u   /* READABLE queued, not yet polled */
 #define HS_CLOSE_PENDING 0x0040u /* close once the ms output is flushed */
 #define HS_PING_IN 0x0080u       /* counted in the peer's ping_in */
+#define HS_FRESH 0x0100u         /* inbound: our ms echo may be unsent */
+#define HS_CLOSE_DEFERRED 0x0200u /* FIN waits for the output to drain */
 
 typedef struct hconn hconn;
 typedef struct hpeer hpeer;
@@ -145,6 +147,7 @@ struct hconn {
   uint8_t ping_busy;          /* outbound ping stream open */
   uint8_t ping_queued;        /* pings asked while busy */
   uint8_t id_running;         /* outbound identify in flight */
+  uint16_t deferred_closes;   /* streams with HS_CLOSE_DEFERRED */
   lp2p_sockaddr remote;
   lp2p_sockaddr local;
 };
@@ -385,6 +388,8 @@ void host_stream_reset_raw(lp2p_host *h, hstream *s, lp2p_tstamp now);
 /* 1 when the remote half-closed and every byte was consumed. */
 int host_stream_eof_raw(lp2p_host *h, hstream *s);
 lp2p_tstamp host_streams_deadline(const hconn *c);
+/* The connection's output drained: send the FINs that waited for it. */
+void host_streams_drained(lp2p_host *h, hconn *c, lp2p_tstamp now);
 void host_streams_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now);
 /* Protocol table: index of `name`, adding it when `add`; UINT16_MAX when
  * absent or on failure (*err set). */

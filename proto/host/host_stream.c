@@ -23,6 +23,8 @@ static void stream_free(lp2p_host *h, hstream *s, lp2p_tstamp now) {
   if (s->next)
     s->next->prev = s->prev;
   c->nstreams--;
+  if ((s->flags & HS_CLOSE_DEFERRED) && c->deferred_closes)
+    c->deferred_closes--;
   if (c->nstreams == 0)
     c->idle_since = now;
   if ((s->flags & HS_PING_IN) && c->peer && c->peer->ping_in)
@@ -62,8 +64,9 @@ static hstream *stream_new(lp2p_host *h, hconn *c, uint32_t ys, uint8_t dir,
 
 /* Write pending multistream output into the yamux stream. Returns 1 when
  * it is all out. */
+static void fin_try(lp2p_host *h, hstream *s, lp2p_tstamp now);
+
 static int flush_ms(lp2p_host *h, hstream *s, lp2p_tstamp now) {
-  (void)h;
   if (!s->ms)
     return 1;
   lp2p_yamux *y = host_conn_yamux(s->conn);
@@ -80,12 +83,11 @@ static int flush_ms(lp2p_host *h, hstream *s, lp2p_tstamp now) {
   if (!(s->flags & HS_NEGOTIATING)) {
     lp2p_ms_free(s->ms); /* negotiation over and echo sent */
     s->ms = NULL;
-  }
-  /* A close asked for while ms bytes were queued: the FIN may follow the
-   * (lazy) proposal or the echo right away. */
-  if ((s->flags & HS_CLOSE_PENDING) && y) {
-    s->flags &= (uint16_t)~HS_CLOSE_PENDING;
-    lp2p_yamux_stream_close(y, now, s->ys);
+    /* A close asked for during the negotiation can go now. */
+    if (s->flags & HS_CLOSE_PENDING) {
+      s->flags &= (uint16_t)~HS_CLOSE_PENDING;
+      fin_try(h, s, now);
+    }
   }
   return 1;
 }
@@ -170,6 +172,7 @@ static int inbound_negotiated(lp2p_host *h, hstream *s, lp2p_tstamp now) {
   }
   s->proto = idx;
   s->svc_kind = h->protos[idx].svc;
+  s->flags |= HS_FRESH;
   if (s->svc_kind == SVC_PING) {
     hpeer *p = s->conn->peer;
     if (p && p->ping_in >= h->cfg.ping_streams_per_peer_max) {
@@ -500,18 +503,78 @@ void host_stream_consume_raw(lp2p_host *h, hstream *s, lp2p_tstamp now,
     lp2p_yamux_stream_read_consume(y, now, s->ys, n);
 }
 
-void host_stream_close_raw(lp2p_host *h, hstream *s, lp2p_tstamp now) {
-  if (s->flags & HS_LOCAL_CLOSED)
-    return;
-  s->flags |= HS_LOCAL_CLOSED;
-  if (s->ms) {
+/* When our FIN may go out. js-libp2p (3.x) mishandles two things a
+ * correct yamux peer may do, so we avoid both:
+ * - a FIN flag on a Data frame: it processes the flags first, closes the
+ *   stream's readable end and then drops the frame's data. Our yamux merges
+ *   a FIN into the stream's last frame while that frame is still queued, so
+ *   the FIN waits until the yamux output queue is empty (frames moved on to
+ *   the secure channel) and then travels as its own frame.
+ * - an inbound stream's reply and FIN arriving with our multistream echo:
+ *   its select reads the echo, then pushes the bytes that followed back into
+ *   the stream, which fails once the FIN closed it ("Cannot push data onto a
+ *   stream that is closed"). So while our echo may still be unsent (HS_FRESH)
+ *   the FIN waits until the connection's whole output was taken.
+ * Returns 1 while the FIN must wait. */
+static int fin_blocked(hstream *s, lp2p_tstamp now) {
+  size_t out = 0;
+  hstack_out_peek(s->conn->st, now, &out);
+  if (s->flags & HS_FRESH) {
+    if (out)
+      return 1;
+    s->flags &= (uint16_t)~HS_FRESH;
+  }
+  lp2p_yamux *y = host_conn_yamux(s->conn);
+  if (!y || out == 0)
+    return 0;
+  lp2p_yamux_stats st;
+  lp2p_yamux_get_stats(y, &st);
+  return st.out_queued_bytes != 0;
+}
+
+/* Send our FIN unless something holds it back; then remember it:
+ * - while the stream negotiates (HS_CLOSE_PENDING, sent from flush_ms once
+ *   the negotiation is over and our echo is out): js-libp2p's listener
+ *   reads our lazy proposal, then pushes the data after it back into the
+ *   stream, which fails when a FIN already closed it;
+ * - while fin_blocked() (HS_CLOSE_DEFERRED, retried as output drains). */
+static void fin_try(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  (void)h;
+  if (s->ms || (s->flags & HS_NEGOTIATING)) {
     s->flags |= HS_CLOSE_PENDING;
-    flush_ms(h, s, now);
+    return;
+  }
+  if (fin_blocked(s, now)) {
+    if (!(s->flags & HS_CLOSE_DEFERRED)) {
+      s->flags |= HS_CLOSE_DEFERRED;
+      s->conn->deferred_closes++;
+    }
     return;
   }
   lp2p_yamux *y = host_conn_yamux(s->conn);
   if (y)
     lp2p_yamux_stream_close(y, now, s->ys);
+}
+
+void host_streams_drained(lp2p_host *h, hconn *c, lp2p_tstamp now) {
+  if (!c->deferred_closes)
+    return;
+  for (hstream *s = c->streams; s; s = s->next) {
+    if (!(s->flags & HS_CLOSE_DEFERRED) || fin_blocked(s, now))
+      continue;
+    s->flags &= (uint16_t)~HS_CLOSE_DEFERRED;
+    c->deferred_closes--;
+    fin_try(h, s, now);
+  }
+}
+
+void host_stream_close_raw(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  if (s->flags & HS_LOCAL_CLOSED)
+    return;
+  s->flags |= HS_LOCAL_CLOSED;
+  if (s->ms)
+    flush_ms(h, s, now); /* the ms bytes go before the FIN */
+  fin_try(h, s, now);
 }
 
 void host_stream_reset_raw(lp2p_host *h, hstream *s, lp2p_tstamp now) {
