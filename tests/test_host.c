@@ -468,6 +468,47 @@ static void test_graceful_close(void **state) {
   th_free(t);
 }
 
+/* An application that stops polling events: the host stops reading its
+ * connections instead of growing or dropping its queue; once events are
+ * polled again everything flows. */
+static void test_event_backpressure(void **state) {
+  (void)state;
+  th_net *t = th_new(8);
+  lp2p_host_config c;
+  lp2p_host_config_default(&c);
+  c.event_queue_max = 16;
+  th_add(t, &c, NULL);
+  th_add(t, NULL, NULL);
+  assert_int_equal(lp2p_host_register_protocol(t->h[0], "/sink/1.0.0"), 0);
+  th_listen(t, 0);
+  th_connect(t, 1, 0);
+  memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
+  memnet_hold_events(t->net, 0, 1);
+  for (int i = 0; i < 40; i++) {
+    uint64_t id;
+    assert_int_equal(lp2p_host_open_stream(t->h[1], th_now(t), &t->id[0],
+                                           "/sink/1.0.0", &id),
+                     0);
+    assert_int_equal(
+        lp2p_host_stream_write(t->h[1], th_now(t), id, (const uint8_t *)"x", 1),
+        1);
+  }
+  memnet_run_for(t->net, LP2P_NS_PER_S);
+  /* reading stopped: host 0 holds at most its queue bound */
+  lp2p_host_stats st;
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_true(st.streams < 40);
+  assert_int_equal(st.events_lost, 0);
+  int before = th_count(t, 0, LP2P_HOST_EV_STREAM_INBOUND);
+  memnet_hold_events(t->net, 0, 0);
+  assert_true(th_wait_for(t, 0, LP2P_HOST_EV_STREAM_INBOUND, before + 40,
+                          2 * LP2P_NS_PER_S));
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.events_lost, 0);
+  assert_int_equal(th_count(t, 0, LP2P_HOST_EV_EVENTS_LOST), 0);
+  th_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connect_identify),
@@ -477,6 +518,7 @@ int main(void) {
       cmocka_unit_test(test_half_close),
       cmocka_unit_test(test_reset),
       cmocka_unit_test(test_graceful_close),
+      cmocka_unit_test(test_event_backpressure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

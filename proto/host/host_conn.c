@@ -132,7 +132,7 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
   }
   if (c->flags & HC_F_LINKED) {
     c->peer->nconns--;
-    c->flags &= (uint8_t)~HC_F_LINKED;
+    c->flags &= (uint16_t)~HC_F_LINKED;
   }
   host_peer_conn_unlink(h, c);
 }
@@ -304,7 +304,12 @@ void host_conn_pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
       return;
     int progress = 0;
     hstack_event sev;
-    while (c->st && hstack_poll_event(c->st, &sev)) {
+    if (host_ev_full(h)) {
+      c->flags |= HC_F_STALLED;
+      h->ev_paused = 1;
+      break;
+    }
+    while (c->st && !host_ev_full(h) && hstack_poll_event(c->st, &sev)) {
       progress = 1;
       switch (sev.type) {
       case HSTACK_EV_IDENTIFIED:

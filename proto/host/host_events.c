@@ -54,15 +54,31 @@ int host_ev_backpressure(const lp2p_host *h) {
   return h->ev_len >= h->cfg.event_queue_max - h->cfg.event_queue_max / 4;
 }
 
+/* A connection stops taking engine events (they stay queued in the
+ * upgrader and yamux, both bounded) once fewer than 8 slots are left;
+ * the slots are for events of timers and commands. */
+int host_ev_full(const lp2p_host *h) {
+  return h->ev_len + 8 >= h->cfg.event_queue_max;
+}
+
 static void resume_reading(lp2p_host *h) {
   /* Rare (only after the application fell behind): wake every conn whose
-   * reading was paused. */
+   * reading was paused and process what the stalled ones left queued. */
+  h->ev_paused = 0;
   uint32_t pos = 0;
   hconn *c;
-  while ((c = hid_next(&h->conns, &pos)) != NULL)
-    if (c->st && c->state != HC_ZOMBIE)
+  while ((c = hid_next(&h->conns, &pos)) != NULL) {
+    if (!c->st || c->state == HC_ZOMBIE)
+      continue;
+    if (c->flags & HC_F_STALLED) {
+      c->flags &= (uint16_t)~HC_F_STALLED;
+      host_conn_pump(h, c, h->now);
+      if (h->ev_paused)
+        return; /* full again; the rest waits for the next poll */
+    }
+    if (c->state != HC_ZOMBIE)
       host_dirty(h, c);
-  h->ev_paused = 0;
+  }
 }
 
 static const lp2p_maddr *listener_addr(const lp2p_host *h, uint64_t id) {

@@ -121,6 +121,7 @@ enum hconn_state {
 #define HC_F_IN_IO 0x20u
 #define HC_F_LINKED 0x40u       /* counted in peer->nconns */
 #define HC_F_REUSEPORT 0x80u    /* DIAL from the listen port */
+#define HC_F_STALLED 0x100u     /* stopped taking engine events: queue full */
 
 struct hconn {
   uint64_t id;
@@ -139,9 +140,9 @@ struct hconn {
   uint32_t heap_idx;          /* UINT32_MAX = not in heap */
   int32_t reason;             /* why it is closing (0 = normal) */
   uint16_t nstreams;
+  uint16_t flags;             /* HC_F_* */
   uint8_t state;              /* enum hconn_state */
   uint8_t dir;
-  uint8_t flags;              /* HC_F_* */
   uint8_t io_kind;            /* pending io (LP2P_IO_*), 0 = none */
   uint8_t last_interest;
   uint8_t ping_busy;          /* outbound ping stream open */
@@ -324,6 +325,8 @@ hevent *host_ev_push(lp2p_host *h, lp2p_host_event_kind kind);
 void host_ev_free(lp2p_host *h);
 /* Reading is paused while the queue is above 3/4 of its bound. */
 int host_ev_backpressure(const lp2p_host *h);
+/* No room for a burst of connection events: leave them in the engines. */
+int host_ev_full(const lp2p_host *h);
 
 /* ---- host_io.c ------------------------------------------------------------------ */
 void host_io_queue(lp2p_host *h, hconn *c, uint8_t kind);

@@ -31,7 +31,7 @@ void host_io_unlink(lp2p_host *h, hconn *c) {
   else
     h->io_tail = c->io_prev;
   c->io_next = c->io_prev = NULL;
-  c->flags &= (uint8_t)~HC_F_IN_IO;
+  c->flags &= (uint16_t)~HC_F_IN_IO;
 }
 
 void host_dirty(lp2p_host *h, hconn *c) {
@@ -59,7 +59,7 @@ void host_dirty_unlink(lp2p_host *h, hconn *c) {
   else
     h->dirty_tail = c->dirty_prev;
   c->dirty_next = c->dirty_prev = NULL;
-  c->flags &= (uint8_t)~HC_F_IN_DIRTY;
+  c->flags &= (uint16_t)~HC_F_IN_DIRTY;
 }
 
 int lp2p_host_poll_dirty(lp2p_host *h, uint64_t *conn) {

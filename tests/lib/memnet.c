@@ -39,6 +39,7 @@ typedef struct mhost {
   } ls[LISTENERS_MAX];
   int nls;
   uint16_t next_port;
+  int hold;
 } mhost;
 
 struct memnet {
@@ -119,6 +120,10 @@ lp2p_host *memnet_host(memnet *n, int i) { return n->hosts[i].h; }
 void memnet_on_event(memnet *n, memnet_event_fn fn, void *ud) {
   n->on_event = fn;
   n->ud = ud;
+}
+
+void memnet_hold_events(memnet *n, int host, int hold) {
+  n->hosts[host].hold = hold;
 }
 
 void memnet_set_latency(memnet *n, uint64_t ns) { n->latency_ns = ns; }
@@ -218,6 +223,8 @@ static int connect_to(memnet *n, int a, const lp2p_sockaddr *dst,
 static int deliver_events(memnet *n, int i) {
   lp2p_host_event ev;
   int any = 0;
+  if (n->hosts[i].hold)
+    return 0;
   while (lp2p_host_poll_event(n->hosts[i].h, &ev)) {
     any = 1;
     if (n->on_event)

@@ -28,6 +28,9 @@ void memnet_free(memnet *n);
 int memnet_add(memnet *n, lp2p_host *h);
 lp2p_host *memnet_host(memnet *n, int i);
 void memnet_on_event(memnet *n, memnet_event_fn fn, void *ud);
+/* Stop (hold = 1) or resume polling host i's events: an application that
+ * falls behind. */
+void memnet_hold_events(memnet *n, int host, int hold);
 /* One-way latency per hop in ns (default 1 ms). */
 void memnet_set_latency(memnet *n, uint64_t ns);
 /* Largest chunk a step moves per connection (default 64 KiB). */
