@@ -123,5 +123,10 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv);   /* listen.c */
 int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv);     /* ping.c */
 int cli_cmd_identify(cli_ctx *ctx, int argc, char **argv); /* ping.c */
 int cli_cmd_perf(cli_ctx *ctx, int argc, char **argv);     /* ping.c */
+int cli_cmd_echo(cli_ctx *ctx, int argc, char **argv);      /* streams.c */
+int cli_cmd_halfclose(cli_ctx *ctx, int argc, char **argv); /* streams.c */
+int cli_cmd_reset(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
+int cli_cmd_close(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
+int cli_cmd_connect(cli_ctx *ctx, int argc, char **argv);   /* streams.c */
 
 #endif

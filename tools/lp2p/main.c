@@ -57,6 +57,19 @@ static const cli_verb verbs[] = {
     {"perf", NULL, cli_cmd_perf,
      "[--plaintext] --upload BYTES --download BYTES MULTIADDR",
      "run /perf/1.0.0 and print the final JSON result line"},
+    /* stream diagnostics (streams.c), the C side of the interop cases */
+    {"echo", NULL, cli_cmd_echo,
+     "[--plaintext] [--key FILE] [--streams K] [--bytes B] MULTIADDR",
+     "K concurrent /echo/1.0.0 streams of B random bytes, checked byte-exact"},
+    {"halfclose", NULL, cli_cmd_halfclose, "[--plaintext] [--key FILE] MULTIADDR",
+     "read after closing our write side (perf 1000/1 MiB, then an echo)"},
+    {"reset", NULL, cli_cmd_reset, "[--plaintext] [--key FILE] MULTIADDR",
+     "reset an echo stream; the connection must survive (ping + echo)"},
+    {"close", NULL, cli_cmd_close, "[--plaintext] [--key FILE] MULTIADDR",
+     "ping, then close the connection gracefully (yamux GoAway)"},
+    {"connect", NULL, cli_cmd_connect,
+     "[--plaintext] [--key FILE] [-n N] MULTIADDR",
+     "N sequential fresh connections (dial, ping, close); prints a JSON rate"},
 };
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 
