@@ -195,6 +195,57 @@ static void test_mixed(void **s) {
   run_pair(lp2p_backend_epoll(), lp2p_backend_poll());
 }
 
+/* Write and half-close at once, while the stream is still negotiating:
+ * the FIN must still go out once the protocol is agreed, and the echo
+ * must come back complete. */
+static void run_short_echo(const lp2p_backend *be) {
+  node a, b;
+  node_start(&a, be, 21);
+  node_start(&b, be, 22);
+  lp2p_maddr addr = listen_on(&a, &b);
+  with_peer_id(&addr, lp2p_host_peer_id(a.h));
+  uint64_t dial, s;
+  assert_int_equal(lp2p_host_dial(b.h, lp2p_clock_now(), &addr, 0, &dial), 0);
+  wait_ev(&a, &b, &b, LP2P_HOST_EV_DIAL_DONE);
+  assert_int_equal(lp2p_host_open_stream(b.h, lp2p_clock_now(),
+                                         lp2p_host_peer_id(a.h), "/echo/1.0.0", &s), 0);
+  uint8_t data[1000];
+  for (size_t i = 0; i < sizeof data; i++)
+    data[i] = (uint8_t)i;
+  assert_int_equal(lp2p_host_stream_write(b.h, lp2p_clock_now(), s, data, sizeof data),
+                   (lp2p_ssize)sizeof data);
+  assert_int_equal(lp2p_host_stream_close(b.h, lp2p_clock_now(), s), 0);
+  size_t got = 0;
+  lp2p_tstamp end = lp2p_clock_now() + 10 * LP2P_NS_PER_S;
+  lp2p_host_event ev;
+  while (!(got == sizeof data && lp2p_host_stream_at_eof(b.h, s)) &&
+         lp2p_clock_now() < end) {
+    lp2p_driver_step(b.d, 1);
+    lp2p_driver_step(a.d, 1);
+    size_t len;
+    const uint8_t *p = lp2p_host_stream_read_peek(b.h, s, &len);
+    if (len) {
+      assert_true(got + len <= sizeof data);
+      assert_memory_equal(p, data + got, len);
+      got += len;
+      lp2p_host_stream_read_consume(b.h, lp2p_clock_now(), s, len);
+    }
+    while (lp2p_host_poll_event(a.h, &ev))
+      ;
+    while (lp2p_host_poll_event(b.h, &ev))
+      ;
+  }
+  assert_int_equal(got, sizeof data);
+  assert_true(lp2p_host_stream_at_eof(b.h, s));
+  node_stop(&b);
+  node_stop(&a);
+}
+
+static void test_short_echo_epoll(void **s) {
+  (void)s;
+  run_short_echo(lp2p_backend_epoll());
+}
+
 /* 120 connections accepted in bursts: the driver's slot table grows (and
  * moves) while a listener is accepting (a bug found at 4,096 connections
  * by bench_host; ASan catches any stale pointer here). */
@@ -245,6 +296,7 @@ int main(void) {
       cmocka_unit_test(test_epoll),
       cmocka_unit_test(test_poll),
       cmocka_unit_test(test_mixed),
+      cmocka_unit_test(test_short_echo_epoll),
       cmocka_unit_test(test_many_epoll),
       cmocka_unit_test(test_many_poll),
   };
