@@ -360,6 +360,124 @@ static void test_address_manager(void **state) {
   th_free(t);
 }
 
+/* The driver contract without memnet: io requests, REUSEPORT dials, dead
+ * ids, dirty queue and interest. */
+static void test_driver_contract(void **state) {
+  (void)state;
+  lp2p_rng_chacha rs;
+  lp2p_rng rng;
+  lp2p_rng_chacha_init(&rs, 99, 0, &rng);
+  lp2p_privkey k;
+  assert_int_equal(lp2p_key_generate(&k, LP2P_KEY_ED25519, 0, &rng), 0);
+  lp2p_host_config c;
+  lp2p_host_config_default(&c);
+  lp2p_host *h = NULL;
+  assert_int_equal(lp2p_host_new(&h, &c, NULL, &rng, 1), LP2P_ERR_INVAL);
+  c.identity = &k;
+  c.conns_pending_max = 0;
+  assert_int_equal(lp2p_host_new(&h, &c, NULL, &rng, 1), LP2P_ERR_INVAL);
+  c.conns_pending_max = 8;
+  assert_int_equal(lp2p_host_new(&h, &c, NULL, &rng, 1), 0);
+  assert_int_equal(lp2p_host_next_timeout(h), LP2P_TSTAMP_NONE);
+  lp2p_io io;
+  assert_int_equal(lp2p_host_poll_io(h, &io), 0);
+  /* listen: one LISTEN io, answered with the bound port */
+  lp2p_maddr m = parse("/ip4/0.0.0.0/tcp/0");
+  uint64_t lid = 0;
+  assert_int_equal(lp2p_host_listen(h, &m, &lid), 0);
+  assert_int_equal(lp2p_host_poll_io(h, &io), 1);
+  assert_int_equal(io.kind, LP2P_IO_LISTEN);
+  assert_int_equal(io.listener, lid);
+  assert_int_equal(io.addr.family, 4);
+  assert_int_equal(io.addr.port, 0);
+  lp2p_sockaddr bound = io.addr;
+  bound.port = 4100;
+  assert_int_equal(lp2p_host_poll_io(h, &io), 0);
+  assert_int_equal(lp2p_host_listen_done(h, lid, 0, &bound), 0);
+  assert_int_equal(lp2p_host_listen_done(h, lid, 0, &bound),
+                   LP2P_ERR_NOT_FOUND);
+  lp2p_host_event ev;
+  assert_int_equal(lp2p_host_poll_event(h, &ev), 1);
+  assert_int_equal(ev.kind, LP2P_HOST_EV_LISTENING);
+  lp2p_maddr want = parse("/ip4/0.0.0.0/tcp/4100");
+  assert_true(lp2p_maddr_equal(&ev.addr, &want));
+  assert_int_equal(lp2p_host_poll_event(h, &ev), 1);
+  assert_int_equal(ev.kind, LP2P_HOST_EV_ADDRESS_CHANGED);
+  assert_int_equal(lp2p_host_poll_event(h, &ev), 0);
+  /* a REUSEPORT dial binds the listen port */
+  lp2p_maddr dst = parse("/ip4/192.0.2.7/tcp/4001");
+  uint64_t d = 0;
+  assert_int_equal(lp2p_host_dial(h, 5, &dst, LP2P_DIAL_REUSEPORT, &d), 0);
+  assert_int_equal(lp2p_host_poll_io(h, &io), 1);
+  assert_int_equal(io.kind, LP2P_IO_DIAL);
+  assert_true(io.flags & LP2P_IO_REUSEPORT);
+  assert_int_equal(io.local.port, 4100);
+  assert_int_equal(io.addr.port, 4001);
+  uint64_t dconn = io.conn;
+  /* the dial deadline is armed */
+  assert_int_equal(lp2p_host_next_timeout(h), 5 + c.dial_timeout_ns);
+  assert_int_equal(lp2p_host_conn_failed(h, dconn, LP2P_ERR_REFUSED, 6), 0);
+  assert_int_equal(lp2p_host_conn_failed(h, dconn, LP2P_ERR_REFUSED, 6),
+                   LP2P_ERR_NOT_FOUND);
+  assert_int_equal(lp2p_host_poll_event(h, &ev), 1);
+  assert_int_equal(ev.kind, LP2P_HOST_EV_DIAL_FAILED);
+  assert_int_equal(ev.dial, d);
+  assert_int_equal(ev.err, LP2P_ERR_REFUSED);
+  /* an inbound connection: the host speaks first (multistream header) */
+  lp2p_sockaddr remote = bound;
+  remote.ip[0] = 10;
+  remote.port = 5555;
+  uint64_t conn = 0;
+  assert_int_equal(lp2p_host_conn_accepted(h, lid + 100, &remote, &bound, 7,
+                                           &conn),
+                   LP2P_ERR_NOT_FOUND);
+  assert_int_equal(lp2p_host_conn_accepted(h, lid, &remote, &bound, 7, &conn),
+                   0);
+  uint64_t dc = 0;
+  assert_int_equal(lp2p_host_poll_dirty(h, &dc), 1);
+  assert_int_equal(dc, conn);
+  assert_int_equal(lp2p_host_poll_dirty(h, &dc), 0);
+  unsigned interest = lp2p_host_conn_interest(h, conn);
+  assert_true(interest & LP2P_INTEREST_READ);
+  size_t len = 0;
+  const uint8_t *out = lp2p_host_out_peek(h, conn, &len);
+  assert_true(len >= 20);
+  assert_memory_equal(out, "\x13/multistream/1.0.0\n", 20);
+  assert_true(lp2p_host_conn_interest(h, conn) & LP2P_INTEREST_WRITE);
+  assert_int_equal(lp2p_host_conn_out_consume(h, conn, len + 1),
+                   LP2P_ERR_INVAL);
+  assert_int_equal(lp2p_host_conn_out_consume(h, conn, len), 0);
+  assert_false(lp2p_host_conn_interest(h, conn) & LP2P_INTEREST_WRITE);
+  assert_int_equal(lp2p_host_next_timeout(h), 7 + c.handshake_timeout_ns);
+  /* garbage: the connection is reset, the id dies with its io */
+  uint8_t junk[100];
+  memset(junk, 'Z', sizeof junk);
+  lp2p_ssize k2 = lp2p_host_conn_feed(h, conn, 8, junk, sizeof junk);
+  assert_true(k2 >= 0);
+  assert_int_equal(lp2p_host_poll_io(h, &io), 1);
+  assert_int_equal(io.kind, LP2P_IO_RESET);
+  assert_int_equal(io.conn, conn);
+  assert_int_equal(lp2p_host_conn_feed(h, conn, 9, junk, 1),
+                   LP2P_ERR_NOT_FOUND);
+  assert_int_equal(lp2p_host_conn_interest(h, conn), 0);
+  assert_int_equal(lp2p_host_conn_recv_room(h, conn), 0);
+  assert_null(lp2p_host_out_peek(h, conn, &len));
+  assert_int_equal(len, 0);
+  assert_int_equal(lp2p_host_poll_event(h, &ev), 1);
+  assert_int_equal(ev.kind, LP2P_HOST_EV_PEER_DISCONNECTED);
+  assert_int_equal(ev.conn, conn);
+  assert_int_equal(ev.err, LP2P_ERR_PROTO);
+  /* close: the listener goes away, then CLOSED */
+  assert_int_equal(lp2p_host_close(h, 10), 0);
+  assert_int_equal(lp2p_host_poll_io(h, &io), 1);
+  assert_int_equal(io.kind, LP2P_IO_UNLISTEN);
+  assert_int_equal(io.listener, lid);
+  assert_int_equal(lp2p_host_poll_event(h, &ev), 1);
+  assert_int_equal(ev.kind, LP2P_HOST_EV_CLOSED);
+  assert_int_equal(lp2p_host_listen(h, &m, NULL), LP2P_ERR_STATE);
+  lp2p_host_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_peer_id_mismatch),
@@ -369,6 +487,7 @@ int main(void) {
       cmocka_unit_test(test_idle_and_trim),
       cmocka_unit_test(test_identify_push),
       cmocka_unit_test(test_address_manager),
+      cmocka_unit_test(test_driver_contract),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
