@@ -373,7 +373,9 @@ static void test_half_close(void **state) {
   assert_int_equal(th_count(t, 1, LP2P_HOST_EV_STREAM_REMOTE_CLOSED), 1);
   assert_int_equal(th_count(t, 0, LP2P_HOST_EV_STREAM_REMOTE_CLOSED), 1);
   assert_int_equal(th_count(t, 0, LP2P_HOST_EV_STREAM_RESET), 0);
-  /* the ids are dead now */
+  /* the ids are dead now; the ended stream still reads as at EOF */
+  assert_true(lp2p_host_stream_at_eof(t->h[1], id));
+  assert_false(lp2p_host_stream_at_eof(t->h[1], id + 1));
   assert_int_equal(lp2p_host_stream_write(t->h[1], th_now(t), id,
                                           (const uint8_t *)"x", 1),
                    LP2P_ERR_NOT_FOUND);

@@ -442,7 +442,9 @@ LP2P_API const uint8_t *lp2p_host_stream_read_peek(lp2p_host *h,
  * LP2P_ERR_NOT_FOUND / LP2P_ERR_INVAL. */
 LP2P_API int lp2p_host_stream_read_consume(lp2p_host *h, lp2p_tstamp now,
                                            uint64_t stream, size_t n);
-/** 1 when the remote half-closed and every byte has been consumed. */
+/** 1 when the remote half-closed and every byte has been consumed; also 1
+ * for a stream that already ended cleanly (STREAM_CLOSED queued; the last
+ * 64 such ids are remembered), since reading its last bytes can end it. */
 LP2P_API int lp2p_host_stream_at_eof(const lp2p_host *h, uint64_t stream);
 /** Half-close (our write side; FIN after queued bytes). Reading continues
  * until REMOTE_CLOSED. Returns 0 or LP2P_ERR_NOT_FOUND. */

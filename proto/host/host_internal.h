@@ -247,6 +247,8 @@ struct lp2p_host {
   uint64_t serial;             /* dial ids, misc */
 
   hidtab conns, streams;
+  uint64_t done_ids[64];       /* app streams that ended cleanly, recent */
+  uint32_t done_pos;
   hdial *dials;
   uint32_t ndials;
   uint32_t nconns_pending;     /* DIALING + UPGRADING */

@@ -407,10 +407,13 @@ void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
       negotiation_failed(h, s, LP2P_ERR_EOF, now);
       break;
     }
-    if (s->svc_kind != SVC_APP)
+    if (s->svc_kind != SVC_APP) {
       svc_end(h, s, 0, now);
-    else if (s->flags & HS_VISIBLE)
+    } else if (s->flags & HS_VISIBLE) {
       emit(h, s, LP2P_HOST_EV_STREAM_CLOSED, 0);
+      /* remembered so lp2p_host_stream_at_eof stays true for a while */
+      h->done_ids[h->done_pos++ % 64] = s->id;
+    }
     stream_free(h, s, now);
     break;
   default:

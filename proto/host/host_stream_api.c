@@ -153,8 +153,14 @@ int lp2p_host_stream_read_consume(lp2p_host *h, lp2p_tstamp now,
 
 int lp2p_host_stream_at_eof(const lp2p_host *h, uint64_t stream) {
   hstream *s = app_stream(h, stream);
-  if (!s)
+  if (!s) {
+    /* A stream that just ended cleanly (both sides closed, all read) is
+     * gone already; it still reads as "at EOF". */
+    for (size_t i = 0; h && stream && i < 64; i++)
+      if (h->done_ids[i] == stream)
+        return 1;
     return 0;
+  }
   return host_stream_eof_raw((lp2p_host *)h, s);
 }
 
