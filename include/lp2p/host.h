@@ -311,7 +311,10 @@ typedef enum lp2p_host_event_kind {
                                        protocols, addrs) and `addr` = the
                                        address the peer observed for us */
   LP2P_HOST_EV_PING_RESULT,       /**< peer, conn, rtt_ns or err */
-  LP2P_HOST_EV_PERF_RESULT,       /**< peer, upload/download bytes, time_ns, err */
+  LP2P_HOST_EV_PERF_RESULT,       /**< peer, upload/download bytes, time_ns, err;
+                                       direction OUTBOUND: our lp2p_host_perf
+                                       client; INBOUND: a perf stream we
+                                       served (bytes in the client's terms) */
   LP2P_HOST_EV_STREAM_OPENED,     /**< stream, peer, protocol: remote agreed */
   LP2P_HOST_EV_STREAM_OPEN_FAILED,/**< stream, peer, protocol, err (the id is
                                        dead) */
@@ -356,6 +359,8 @@ typedef struct lp2p_host_event {
   uint64_t download_bytes;
   uint64_t time_ns;      /**< PERF_RESULT: stream open -> stream closed */
   uint64_t count;        /**< EVENTS_LOST */
+  int64_t goaway;        /**< PEER_DISCONNECTED: the code of the yamux GoAway
+                              the peer sent (0 = normal), -1 if it sent none */
   lp2p_maddr addr;       /**< LISTENING: bound addr; IDENTIFY_DONE: the
                               addr the peer observed for us (empty if none) */
 } lp2p_host_event;

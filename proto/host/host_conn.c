@@ -31,6 +31,7 @@ int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
     return rc;
   }
   c->dir = (uint8_t)dir;
+  c->goaway = -1;
   c->state = HC_DIALING;
   c->heap_idx = UINT32_MAX;
   c->deadline = LP2P_TSTAMP_NONE;
@@ -118,6 +119,7 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
     e->conn = c->id;
     e->err = reason;
     e->dir = (int8_t)c->dir;
+    e->a = (uint64_t)(int64_t)c->goaway;
     if (c->peer)
       e->peer = c->peer->id;
   } else if (c->dial) {
@@ -129,6 +131,7 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
     e->conn = c->id;
     e->err = reason;
     e->dir = LP2P_DIR_INBOUND;
+    e->a = (uint64_t)(int64_t)c->goaway;
   }
   if (c->flags & HC_F_LINKED) {
     c->peer->nconns--;
@@ -284,6 +287,7 @@ static void on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *y,
     break;
   case LP2P_YAMUX_EV_GOAWAY_RECEIVED:
     /* The peer is leaving: no new streams; ours finish. */
+    c->goaway = (int32_t)y->code;
     if (c->state == HC_OPEN) {
       c->state = HC_CLOSING;
       c->close_deadline = host_add_ns(now, h->cfg.close_timeout_ns);

@@ -131,6 +131,9 @@ int lp2p_host_poll_event(lp2p_host *h, lp2p_host_event *ev) {
   case LP2P_HOST_EV_PING_RESULT:
     ev->rtt_ns = e->a;
     break;
+  case LP2P_HOST_EV_PEER_DISCONNECTED:
+    ev->goaway = (int64_t)e->a;
+    break;
   case LP2P_HOST_EV_PERF_RESULT:
     ev->upload_bytes = e->a;
     ev->download_bytes = e->b;

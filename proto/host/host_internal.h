@@ -139,6 +139,7 @@ struct hconn {
   lp2p_tstamp close_deadline; /* CLOSING / DRAINING: RESET after this */
   uint32_t heap_idx;          /* UINT32_MAX = not in heap */
   int32_t reason;             /* why it is closing (0 = normal) */
+  int32_t goaway;             /* code of the peer's yamux GoAway, -1 none */
   uint16_t nstreams;
   uint16_t flags;             /* HC_F_* */
   uint8_t state;              /* enum hconn_state */

@@ -11,7 +11,7 @@
 typedef struct perf_state {
   uint8_t client;
   uint8_t hdr_off;       /* client: header bytes written */
-  uint8_t reported;      /* client: PERF_RESULT emitted */
+  uint8_t reported;      /* PERF_RESULT emitted */
   uint8_t have_hdr;      /* server: header complete */
   uint8_t hdr[LP2P_PERF_HDR_LEN];
   lp2p_perf_hdr_reader rd;
@@ -29,8 +29,12 @@ static void report(lp2p_host *h, hstream *s, perf_state *ps, int err,
   e->conn = s->conn->id;
   e->stream = s->id;
   e->err = err;
-  e->a = ps->up_done;
-  e->b = ps->down_done;
+  /* Byte counts are always in the client's terms (perf spec), so a served
+   * stream (direction inbound) reports what the client uploaded to us and
+   * what we sent it. */
+  e->dir = ps->client ? LP2P_DIR_OUTBOUND : LP2P_DIR_INBOUND;
+  e->a = ps->client ? ps->up_done : ps->down_done;
+  e->b = ps->client ? ps->down_done : ps->up_done;
   e->c = now - ps->started;
   if (s->conn->peer)
     e->peer = s->conn->peer->id;
@@ -159,8 +163,10 @@ static int server(lp2p_host *h, hstream *s, perf_state *ps, lp2p_tstamp now) {
     host_stream_reset_raw(h, s, now);
     return -1;
   }
-  if (ps->up_done == ps->up_total)
+  if (ps->up_done == ps->up_total && !(s->flags & HS_LOCAL_CLOSED)) {
     host_stream_close_raw(h, s, now);
+    report(h, s, ps, 0, now); /* served: the application may count it */
+  }
   return 0;
 }
 
@@ -173,6 +179,6 @@ int perf_svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now) {
 
 void perf_svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now) {
   perf_state *ps = s->svc;
-  if (ps && ps->client && !ps->reported)
+  if (ps && !ps->reported)
     report(h, s, ps, err ? err : LP2P_ERR_EOF, now);
 }
