@@ -187,7 +187,11 @@ typedef enum lp2p_io_kind {
   LP2P_IO_LISTEN = 1,    /**< bind+listen TCP on `addr`; answer listen_done */
   LP2P_IO_DIAL,          /**< non-blocking connect `conn` to `addr`; answer
                               conn_established or conn_failed */
-  LP2P_IO_CLOSE,         /**< output is drained: close `conn` gracefully */
+  LP2P_IO_CLOSE,         /**< output is drained: close `conn` gracefully:
+                              shutdown(SHUT_WR), then read and discard
+                              until EOF (bounded by a short timeout) before
+                              close(), so bytes still in flight from the
+                              peer do not turn the close into an RST */
   LP2P_IO_RESET,         /**< abort `conn` (RST); discard unsent bytes */
   LP2P_IO_UNLISTEN,      /**< close listener `listener` */
   LP2P_IO_UDP_OPEN,      /**< bind a UDP socket `listener` on `addr` (future) */
@@ -486,8 +490,11 @@ LP2P_API int lp2p_host_perf(lp2p_host *h, lp2p_tstamp now,
 LP2P_API int lp2p_host_identify(lp2p_host *h, lp2p_tstamp now,
                                 const lp2p_peerid *peer);
 
-/** Close every connection to `peer` gracefully (yamux GoAway, drain, CLOSE
- * io). Returns 0 or LP2P_ERR_NOT_FOUND. */
+/** Close every connection to `peer` gracefully: yamux GoAway, our streams
+ * are dropped (STREAM_RESET with LP2P_ERR_CLOSED for application streams),
+ * the output drains, then the CLOSE io (the peer sees GoAway then EOF).
+ * PEER_DISCONNECTED (err 0) is queued at once. Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
 LP2P_API int lp2p_host_close_peer(lp2p_host *h, lp2p_tstamp now,
                                   const lp2p_peerid *peer);
 /** Close one connection gracefully. */

@@ -172,15 +172,20 @@ void host_conn_abort(lp2p_host *h, hconn *c, int reason, int silent,
   finish(h, c, LP2P_IO_RESET);
 }
 
+/* Graceful close as go-libp2p and js-libp2p do it: send GoAway, stop
+ * using the streams, let the output drain, then close the socket (the peer
+ * sees GoAway then EOF: an orderly end). Waiting for the peer to finish
+ * its streams could take forever (js keeps identify/ping streams open). */
 void host_conn_close(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
   switch (c->state) {
-  case HC_OPEN: {
+  case HC_OPEN:
+  case HC_CLOSING: {
     lp2p_yamux *y = host_conn_yamux(c);
-    (void)y;
-    c->reason = reason;
-    c->state = HC_CLOSING;
+    if (y)
+      lp2p_yamux_go_away(y, now, LP2P_YAMUX_GOAWAY_NORMAL);
+    c->flags |= HC_F_CLOSE_NOW;
+    detach(h, c, reason, now);
     c->close_deadline = host_add_ns(now, h->cfg.close_timeout_ns);
-    hstack_close(c->st, now); /* GoAway; streams finish; channel closes */
     host_conn_pump(h, c, now);
     return;
   }
@@ -353,7 +358,8 @@ void host_conn_pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
     return;
   size_t out = 0;
   hstack_out_peek(c->st, now, &out);
-  if (c->state == HC_DRAINING && out == 0 && hstack_write_done(c->st)) {
+  if (c->state == HC_DRAINING && out == 0 &&
+      ((c->flags & HC_F_CLOSE_NOW) || hstack_write_done(c->st))) {
     finish(h, c, LP2P_IO_CLOSE);
     return;
   }

@@ -122,6 +122,7 @@ enum hconn_state {
 #define HC_F_LINKED 0x40u       /* counted in peer->nconns */
 #define HC_F_REUSEPORT 0x80u    /* DIAL from the listen port */
 #define HC_F_STALLED 0x100u     /* stopped taking engine events: queue full */
+#define HC_F_CLOSE_NOW 0x200u   /* our graceful close: GoAway, drain, CLOSE */
 
 struct hconn {
   uint64_t id;
@@ -347,7 +348,7 @@ void host_conn_start(lp2p_host *h, hconn *c, lp2p_tstamp now);
 /* Process everything pending on c (engine events, stream events, service
  * work), then refresh its timer and dirty state. Safe on any state. */
 void host_conn_pump(lp2p_host *h, hconn *c, lp2p_tstamp now);
-/* Graceful close (OPEN: GoAway, let streams finish, drain, CLOSE io;
+/* Graceful close (OPEN: GoAway, drop our streams, drain, CLOSE io;
  * earlier states: abort). */
 void host_conn_close(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now);
 /* Abort now: events, RESET io (or no io when `silent`: the driver already

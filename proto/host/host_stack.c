@@ -76,8 +76,6 @@ lp2p_yamux *hstack_yamux(const hstack *s) {
   return lp2p_upgrader_ready(s) ? lp2p_upgrader_yamux((hstack *)s) : NULL;
 }
 
-void hstack_close(hstack *s, lp2p_tstamp now) { lp2p_upgrader_close(s, now); }
-
 int hstack_write_done(const hstack *s) {
   return (lp2p_upgrader_state(s) & (LP2P_STATE_CLOSING | LP2P_STATE_CLOSED)) !=
          0;

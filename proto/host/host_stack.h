@@ -49,8 +49,6 @@ void hstack_handle_timeout(hstack *s, lp2p_tstamp now);
 int hstack_poll_event(hstack *s, hstack_event *ev);
 /* yamux once READY (NULL before). */
 lp2p_yamux *hstack_yamux(const hstack *s);
-/* Graceful close: GoAway, streams finish, secure channel closes. */
-void hstack_close(hstack *s, lp2p_tstamp now);
 /* 1 when our side is finished: the write side may be shut once the
  * output is drained. */
 int hstack_write_done(const hstack *s);
