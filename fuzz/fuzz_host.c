@@ -15,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef FUZZ_HOST_DEBUG
-#include <stdio.h>
-#endif
 #include "fuzz/lib/fdp.h"
 #include "lp2p/host.h"
 
@@ -130,9 +127,6 @@ static void drain(world *w) {
       }
       lp2p_host_event ev;
       while (lp2p_host_poll_event(h, &ev)) {
-#ifdef FUZZ_HOST_DEBUG
-        fprintf(stderr, "host %d: %s err %d\n", hi, lp2p_host_event_name(ev.kind), ev.err);
-#endif
         check(ev.kind >= LP2P_HOST_EV_LISTENING &&
               ev.kind <= LP2P_HOST_EV_EVENTS_LOST);
         check(ev.err <= 0);

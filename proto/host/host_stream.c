@@ -4,9 +4,6 @@
  * the yamux event dispatch, and the stream I/O used by services. The
  * application API is in host_stream_api.c. */
 #include "proto/host/host_internal.h"
-#ifdef HOST_DEBUG
-#include <stdio.h>
-#endif
 
 hstream *host_stream_get(const lp2p_host *h, uint64_t id) {
   return hid_get(&h->streams, id);
@@ -145,9 +142,6 @@ static void emit(lp2p_host *h, hstream *s, lp2p_host_event_kind k, int err) {
 /* Negotiation failed or the stream died before it finished. */
 static void negotiation_failed(lp2p_host *h, hstream *s, int err,
                                lp2p_tstamp now) {
-#ifdef HOST_DEBUG
-  fprintf(stderr, "  negotiation failed stream %u err %d dir %d\n", s->ys, err, s->dir);
-#endif
   lp2p_yamux *y = host_conn_yamux(s->conn);
   if (y)
     lp2p_yamux_stream_reset(y, now, s->ys);
@@ -331,10 +325,6 @@ static void stream_activity(lp2p_host *h, hstream *s, lp2p_tstamp now) {
 
 void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
                           lp2p_tstamp now) {
-#ifdef HOST_DEBUG
-  fprintf(stderr, "  host %p conn %llu yamux ev %d stream %u\n", (void *)h,
-          (unsigned long long)c->id, ev->type, ev->stream_id);
-#endif
   if (ev->type == LP2P_YAMUX_EV_STREAM_OPENED) {
     inbound_open(h, c, ev->stream_id, now);
     return;
