@@ -4,7 +4,6 @@
  * is in host_conn.c. */
 #include "proto/host/host_internal.h"
 
-
 int lp2p_host_conn_accepted(lp2p_host *h, uint64_t listener,
                             const lp2p_sockaddr *remote,
                             const lp2p_sockaddr *local, lp2p_tstamp now,
