@@ -22,8 +22,14 @@ int lp2p_host_register_protocol(lp2p_host *h, const char *name) {
   uint16_t i = host_proto_find(h, name, n, 1, SVC_APP, &err);
   if (i == UINT16_MAX)
     return err;
-  if (h->protos[i].svc != SVC_APP)
-    return 0; /* a built-in: nothing to change */
+  if (h->protos[i].svc != SVC_APP) {
+    if (h->protos[i].flags & HPROTO_INBOUND)
+      return 0; /* a built-in that is served: nothing to change */
+    /* A built-in whose service is switched off (lp2p_host_config.services):
+     * the application serves it now, so inbound streams reach it. Our own
+     * client side (ping, perf) names its service explicitly, unaffected. */
+    h->protos[i].svc = SVC_APP;
+  }
   if ((h->protos[i].flags & (HPROTO_INBOUND | HPROTO_ADVERTISE)) ==
       (HPROTO_INBOUND | HPROTO_ADVERTISE))
     return 0;

@@ -1,17 +1,156 @@
 /* lp2p tool: `listen` serves identify, ping, perf and echo until SIGINT or
  * SIGTERM. Each listen address is printed (with /p2p/<id>) and flushed as
- * soon as it is bound, so scripts can read the real port. */
+ * soon as it is bound, so scripts can read the real port.
+ *
+ * With --events it also prints one line per event, the line protocol the
+ * interop suite shares with its js peer (tests/interop/run.sh):
+ *   peer-connected <id> <raddr> <security> <muxer> inbound|outbound
+ *   identify <json>            what identify told us of the remote
+ *   echo-done <n> / echo-reset <n> <why>   per echo stream served
+ *   perf-done <up> <down>      per perf stream served
+ *   peer-disconnected <id> <raddr> <reason> goaway=<code|none>
+ * and serves /echo/1.0.0 itself (instead of the host's built-in echo) so
+ * it can count each stream's bytes. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tools/lp2p/node.h"
 
+#define ECHO_PROTO "/echo/1.0.0"
+#define ECHO_STREAMS_MAX 4096
+
+typedef struct echo_srv {
+  uint64_t id;
+  uint64_t bytes;
+  int closed;
+} echo_srv;
+
+typedef struct listen_st {
+  cli_node *n;
+  const char *security;
+  echo_srv *echo;
+  size_t necho;
+} listen_st;
+
+static echo_srv *echo_find(listen_st *ls, uint64_t id) {
+  for (size_t i = 0; i < ls->necho; i++)
+    if (ls->echo[i].id == id)
+      return &ls->echo[i];
+  return NULL;
+}
+
+static void echo_forget(listen_st *ls, echo_srv *e) {
+  *e = ls->echo[--ls->necho];
+}
+
+/* Echo what is readable as far as the send window allows; half-close
+ * after the client's EOF once everything went back. */
+static void echo_pump(listen_st *ls, echo_srv *e) {
+  lp2p_host *h = ls->n->h;
+  for (;;) {
+    size_t len = 0;
+    const uint8_t *p = lp2p_host_stream_read_peek(h, e->id, &len);
+    if (!len)
+      break;
+    lp2p_ssize w = lp2p_host_stream_write(h, lp2p_clock_now(), e->id, p, len);
+    if (w <= 0)
+      break;
+    e->bytes += (uint64_t)w;
+    lp2p_host_stream_read_consume(h, lp2p_clock_now(), e->id, (size_t)w);
+  }
+  if (!e->closed && lp2p_host_stream_at_eof(h, e->id)) {
+    lp2p_host_stream_close(h, lp2p_clock_now(), e->id);
+    e->closed = 1;
+    printf("echo-done %llu\n", (unsigned long long)e->bytes);
+  }
+}
+
+static void print_conn(listen_st *ls, const char *what,
+                       const lp2p_host_event *ev) {
+  char id[LP2P_PEERID_TEXT_MAX], ra[256] = "-";
+  cli_peerid_text(&ev->peer, id, sizeof id);
+  lp2p_host_conn_info ci;
+  if (lp2p_host_conn_info_get(ls->n->h, ev->conn, &ci) == 0) {
+    lp2p_maddr m;
+    if (lp2p_sockaddr_to_maddr(&m, &ci.remote) == 0)
+      cli_maddr_text(&m, ra, sizeof ra);
+  }
+  if (ev->kind == LP2P_HOST_EV_PEER_CONNECTED) {
+    printf("%s %s %s %s /yamux/1.0.0 %s\n", what, id[0] ? id : "-", ra,
+           ls->security,
+           ev->direction == LP2P_DIR_INBOUND ? "inbound" : "outbound");
+  } else {
+    printf("%s %s %s %s goaway=", what, id[0] ? id : "-", ra,
+           ev->err ? lp2p_errname(ev->err) : "closed");
+    if (ev->goaway < 0)
+      printf("none\n");
+    else
+      printf("%lld\n", (long long)ev->goaway);
+  }
+}
+
+static void on_event(listen_st *ls, const lp2p_host_event *ev) {
+  lp2p_host *h = ls->n->h;
+  echo_srv *e;
+  switch (ev->kind) {
+  case LP2P_HOST_EV_PEER_CONNECTED:
+    print_conn(ls, "peer-connected", ev);
+    break;
+  case LP2P_HOST_EV_PEER_DISCONNECTED:
+    print_conn(ls, "peer-disconnected", ev);
+    break;
+  case LP2P_HOST_EV_IDENTIFY_DONE:
+    if (!ev->err) {
+      cli_ctx c = {.verb = "listen", .usage = "", .out = {0}};
+      cli_identify_json(&c, ls->n, &ev->peer, ev->conn, ls->security);
+      printf("identify %.*s", (int)c.out.len, c.out.buf ? c.out.buf : "");
+      cli_out_free(&c.out);
+    }
+    break;
+  case LP2P_HOST_EV_PERF_RESULT:
+    if (ev->direction == LP2P_DIR_INBOUND && !ev->err)
+      printf("perf-done %llu %llu\n", (unsigned long long)ev->upload_bytes,
+             (unsigned long long)ev->download_bytes);
+    break;
+  case LP2P_HOST_EV_STREAM_INBOUND:
+    if (ls->necho == ECHO_STREAMS_MAX) {
+      lp2p_host_stream_reset(h, lp2p_clock_now(), ev->stream);
+      break;
+    }
+    ls->echo[ls->necho++] = (echo_srv){ev->stream, 0, 0};
+    echo_pump(ls, &ls->echo[ls->necho - 1]);
+    break;
+  case LP2P_HOST_EV_STREAM_READABLE:
+  case LP2P_HOST_EV_STREAM_WRITABLE:
+  case LP2P_HOST_EV_STREAM_REMOTE_CLOSED:
+    if ((e = echo_find(ls, ev->stream)))
+      echo_pump(ls, e);
+    break;
+  case LP2P_HOST_EV_STREAM_CLOSED:
+    if ((e = echo_find(ls, ev->stream)))
+      echo_forget(ls, e);
+    break;
+  case LP2P_HOST_EV_STREAM_RESET:
+    if ((e = echo_find(ls, ev->stream))) {
+      printf("echo-reset %llu %s\n", (unsigned long long)e->bytes,
+             lp2p_errname(ev->err));
+      echo_forget(ls, e);
+    }
+    break;
+  default:
+    break;
+  }
+  fflush(stdout);
+}
+
 int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   cli_opt opts[] = {{"key", 1, NULL, 0},
                     {"plaintext", 0, NULL, 0},
-                    {"driver", 1, NULL, 0}};
+                    {"driver", 1, NULL, 0},
+                    {"events", 0, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 3, &npos, 1, -1);
+  int rc = cli_parse(ctx, argc, argv, opts, 4, &npos, 1, -1);
   if (rc)
     return rc;
   lp2p_maddr ma[16];
@@ -23,11 +162,19 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
       return cli_fail(ctx, CLI_EXIT_DATA, "bad multiaddr '%s': %s", argv[i],
                       lp2p_strerror(e));
   }
+  int events = opts[3].seen;
   cli_node n;
-  rc = cli_node_start(ctx, &n, opts[0].value, opts[1].seen, opts[2].value);
-  if (rc) {
-    cli_node_stop(&n);
-    return rc;
+  rc = cli_node_start_svc(ctx, &n, opts[0].value, opts[1].seen, opts[2].value,
+                          events ? LP2P_HOST_SVC_ALL & ~LP2P_HOST_SVC_ECHO
+                                 : LP2P_HOST_SVC_ALL);
+  listen_st ls = {&n, opts[1].seen ? "/plaintext/2.0.0" : "/noise", NULL, 0};
+  if (!rc && events) {
+    ls.echo = calloc(ECHO_STREAMS_MAX, sizeof *ls.echo);
+    int e = ls.echo ? lp2p_host_register_protocol(n.h, ECHO_PROTO)
+                    : LP2P_ERR_NOMEM;
+    if (e)
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot serve echo: %s",
+                    lp2p_strerror(e));
   }
   for (int i = 0; i < npos && !rc; i++) {
     int e = lp2p_host_listen(n.h, &ma[i], NULL);
@@ -36,7 +183,8 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                     lp2p_strerror(e));
   }
   char id[LP2P_PEERID_TEXT_MAX];
-  cli_peerid_text(lp2p_host_peer_id(n.h), id, sizeof id);
+  if (!rc)
+    cli_peerid_text(lp2p_host_peer_id(n.h), id, sizeof id);
   int pending = npos;
   lp2p_host_event ev;
   while (!rc && cli_node_event(&n, &ev, -1) == 1) {
@@ -49,8 +197,11 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
     } else if (ev.kind == LP2P_HOST_EV_LISTEN_FAILED && pending > 0) {
       rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot listen: %s",
                     lp2p_strerror(ev.err));
+    } else if (events) {
+      on_event(&ls, &ev);
     }
   }
   cli_node_stop(&n);
+  free(ls.echo);
   return rc;
 }

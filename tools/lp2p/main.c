@@ -47,15 +47,16 @@ static const cli_verb verbs[] = {
     /* network verbs: a host on the real driver (node.c). listen and ping
      * stream their lines to stdout as they happen. */
     {"listen", NULL, cli_cmd_listen,
-     "[--key FILE] [--plaintext] [--driver epoll|poll] MULTIADDR...",
+     "[--key FILE] [--plaintext] [--driver epoll|poll] [--events] MULTIADDR...",
      "serve identify, ping, perf and echo; print each listen address with\n"
-     "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM"},
-    {"ping", NULL, cli_cmd_ping, "[--plaintext] [-n N] MULTIADDR",
+     "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM;\n"
+     "      --events: also one line per connection, identify, echo and perf"},
+    {"ping", NULL, cli_cmd_ping, "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "connect and ping N times (default 1): one `rtt_ms <float>` line each"},
-    {"identify", NULL, cli_cmd_identify, "[--plaintext] MULTIADDR",
+    {"identify", NULL, cli_cmd_identify, "[--plaintext] [--key FILE] MULTIADDR",
      "print the remote's identify result as one JSON object"},
     {"perf", NULL, cli_cmd_perf,
-     "[--plaintext] --upload BYTES --download BYTES MULTIADDR",
+     "[--plaintext] [--key FILE] --upload BYTES --download BYTES MULTIADDR",
      "run /perf/1.0.0 and print the final JSON result line"},
     /* stream diagnostics (streams.c), the C side of the interop cases */
     {"echo", NULL, cli_cmd_echo,

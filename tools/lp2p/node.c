@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lp2p/peerid.h"
+#include "lp2p/multibase.h"
 
 #define CONNECT_TIMEOUT_MS 20000
 #define CLOSE_WAIT_MS 2000
@@ -35,6 +36,12 @@ void cli_maddr_text(const lp2p_maddr *m, char *buf, size_t cap) {
 
 int cli_node_start(cli_ctx *ctx, cli_node *n, const char *keyfile,
                    int plaintext, const char *driver) {
+  return cli_node_start_svc(ctx, n, keyfile, plaintext, driver,
+                            LP2P_HOST_SVC_ALL);
+}
+
+int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
+                       int plaintext, const char *driver, unsigned services) {
   memset(n, 0, sizeof(*n));
   const lp2p_backend *b = lp2p_backend_by_name(driver);
   if (!b)
@@ -61,6 +68,7 @@ int cli_node_start(cli_ctx *ctx, cli_node *n, const char *keyfile,
   lp2p_host_config cfg;
   lp2p_host_config_default(&cfg);
   cfg.identity = n->key;
+  cfg.services = services;
   cfg.security =
       plaintext ? LP2P_HOST_SECURITY_PLAINTEXT : LP2P_HOST_SECURITY_NOISE;
   rc = lp2p_host_new(&n->h, &cfg, NULL, &n->rng, lp2p_clock_now());
@@ -146,6 +154,7 @@ int cli_node_connect(cli_ctx *ctx, cli_node *n, const char *text,
         continue;
       if (ev.kind == LP2P_HOST_EV_DIAL_DONE) {
         *peer = ev.peer;
+        n->last_conn = ev.conn;
         return 0;
       }
       if (ev.kind == LP2P_HOST_EV_DIAL_FAILED) {
@@ -165,4 +174,90 @@ int cli_node_connect(cli_ctx *ctx, cli_node *n, const char *text,
                     text);
   return cli_fail(ctx, CLI_EXIT_DATA, "cannot connect to %s: %s", text,
                   lp2p_strerror(last));
+}
+
+/* JSON string with the escapes RFC 8259 requires. */
+static void json_str(cli_ctx *ctx, const char *s) {
+  cli_printf(ctx, "\"");
+  for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+    if (*p == '"' || *p == '\\')
+      cli_printf(ctx, "\\%c", *p);
+    else if (*p < 0x20)
+      cli_printf(ctx, "\\u%04x", *p);
+    else
+      cli_printf(ctx, "%c", *p);
+  }
+  cli_printf(ctx, "\"");
+}
+
+static void json_addr(cli_ctx *ctx, const char *key, const lp2p_maddr *m) {
+  char text[1024];
+  cli_printf(ctx, ",\"%s\":", key);
+  if (m && m->len) {
+    cli_maddr_text(m, text, sizeof text);
+    json_str(ctx, text);
+  } else {
+    cli_printf(ctx, "null");
+  }
+}
+
+void cli_identify_json(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer,
+                       uint64_t conn, const char *security) {
+  char text[1024];
+  cli_peerid_text(peer, text, sizeof text);
+  cli_printf(ctx, "{\"peerId\":");
+  json_str(ctx, text);
+  cli_printf(ctx, ",\"agentVersion\":");
+  json_str(ctx, lp2p_host_peer_agent(n->h, peer));
+  cli_printf(ctx, ",\"protocolVersion\":");
+  json_str(ctx, lp2p_host_peer_protocol_version(n->h, peer));
+  cli_printf(ctx, ",\"protocols\":[");
+  size_t np = lp2p_host_peer_protocol_count(n->h, peer);
+  for (size_t i = 0; i < np; i++) {
+    if (i)
+      cli_printf(ctx, ",");
+    json_str(ctx, lp2p_host_peer_protocol(n->h, peer, i));
+  }
+  cli_printf(ctx, "],\"listenAddrs\":[");
+  lp2p_maddr addrs[32];
+  size_t na = 0;
+  lp2p_host_peer_addrs(n->h, lp2p_clock_now(), peer, addrs, 32, &na);
+  for (size_t i = 0; i < na && i < 32; i++) {
+    cli_maddr_text(&addrs[i], text, sizeof text);
+    if (i)
+      cli_printf(ctx, ",");
+    json_str(ctx, text);
+  }
+  cli_printf(ctx, "]");
+  lp2p_maddr obs = {0};
+  lp2p_host_peer_observed_addr(n->h, peer, &obs);
+  json_addr(ctx, "observedAddr", &obs);
+  lp2p_host_conn_info ci;
+  lp2p_maddr local = {0}, remote = {0};
+  if (lp2p_host_conn_info_get(n->h, conn ? conn : n->last_conn, &ci) == 0) {
+    lp2p_sockaddr_to_maddr(&local, &ci.local);
+    lp2p_sockaddr_to_maddr(&remote, &ci.remote);
+  }
+  json_addr(ctx, "localAddr", &local);
+  json_addr(ctx, "remoteAddr", &remote);
+  cli_printf(ctx, ",\"encryption\":");
+  if (security)
+    json_str(ctx, security);
+  else
+    cli_printf(ctx, "null");
+  cli_printf(ctx, ",\"publicKey\":");
+  lp2p_pubkey pk;
+  uint8_t pb[LP2P_PUBKEY_PB_MAX];
+  size_t pbl = 0;
+  char hex[2 * LP2P_PUBKEY_PB_MAX + 1];
+  size_t hl = 0;
+  if (lp2p_host_peer_pubkey(n->h, peer, &pk) == 0 &&
+      lp2p_pubkey_marshal(&pk, pb, sizeof pb, &pbl) == 0 &&
+      lp2p_hex_encode(pb, pbl, hex, sizeof hex, &hl) == 0) {
+    hex[hl] = 0;
+    json_str(ctx, hex);
+  } else {
+    cli_printf(ctx, "null");
+  }
+  cli_printf(ctx, "}\n");
 }

@@ -12,6 +12,7 @@ typedef struct cli_node {
   lp2p_driver *d;
   lp2p_rng rng;
   lp2p_privkey *key;
+  uint64_t last_conn; /* connection of the last cli_node_connect */
 } cli_node;
 
 /** Set by SIGINT/SIGTERM once cli_node_start installed the handlers. */
@@ -22,6 +23,16 @@ extern volatile int cli_node_stop_flag;
  * code after one error line. */
 int cli_node_start(cli_ctx *ctx, cli_node *n, const char *keyfile,
                    int plaintext, const char *driver);
+/** Same with a services mask (LP2P_HOST_SVC_*). */
+int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
+                       int plaintext, const char *driver, unsigned services);
+/** Append the identify result for `peer` as one JSON line to ctx->out:
+ * peerId, agentVersion, protocolVersion, protocols, listenAddrs,
+ * observedAddr (what the peer observed of us), and of the connection
+ * `conn` (0 = any): localAddr, remoteAddr, encryption (`security`, may be
+ * NULL), publicKey (hex PublicKey protobuf). */
+void cli_identify_json(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer,
+                       uint64_t conn, const char *security);
 /** Close the host gracefully (bounded wait) and free everything. */
 void cli_node_stop(cli_node *n);
 /** Step the driver until an event arrives (1), the deadline passes (0) or a

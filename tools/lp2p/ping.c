@@ -21,9 +21,10 @@ static void map_short_n(int argc, char **argv) {
 
 int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv) {
   map_short_n(argc, argv);
-  cli_opt opts[] = {{"plaintext", 0, NULL, 0}, {"n", 1, NULL, 0}};
+  cli_opt opts[] = {{"plaintext", 0, NULL, 0}, {"n", 1, NULL, 0},
+                    {"key", 1, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 2, &npos, 1, 1);
+  int rc = cli_parse(ctx, argc, argv, opts, 3, &npos, 1, 1);
   if (rc)
     return rc;
   uint64_t count = 1;
@@ -32,7 +33,7 @@ int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv) {
     return cli_fail(ctx, CLI_EXIT_USAGE, "-n needs a count in 1..1000000");
   cli_node n;
   lp2p_peerid peer;
-  rc = cli_node_start(ctx, &n, NULL, opts[0].seen, NULL);
+  rc = cli_node_start(ctx, &n, opts[2].value, opts[0].seen, NULL);
   if (!rc)
     rc = cli_node_connect(ctx, &n, argv[0], &peer);
   for (uint64_t i = 0; !rc && i < count; i++) {
@@ -62,29 +63,15 @@ int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv) {
   return rc;
 }
 
-/* JSON string with the escapes RFC 8259 requires. */
-static void json_str(cli_ctx *ctx, const char *s) {
-  cli_printf(ctx, "\"");
-  for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-    if (*p == '"' || *p == '\\')
-      cli_printf(ctx, "\\%c", *p);
-    else if (*p < 0x20)
-      cli_printf(ctx, "\\u%04x", *p);
-    else
-      cli_printf(ctx, "%c", *p);
-  }
-  cli_printf(ctx, "\"");
-}
-
 int cli_cmd_identify(cli_ctx *ctx, int argc, char **argv) {
-  cli_opt opts[] = {{"plaintext", 0, NULL, 0}};
+  cli_opt opts[] = {{"plaintext", 0, NULL, 0}, {"key", 1, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 1, &npos, 1, 1);
+  int rc = cli_parse(ctx, argc, argv, opts, 2, &npos, 1, 1);
   if (rc)
     return rc;
   cli_node n;
   lp2p_peerid peer;
-  rc = cli_node_start(ctx, &n, NULL, opts[0].seen, NULL);
+  rc = cli_node_start(ctx, &n, opts[1].value, opts[0].seen, NULL);
   if (!rc)
     rc = cli_node_connect(ctx, &n, argv[0], &peer);
   lp2p_host_event ev;
@@ -103,42 +90,9 @@ int cli_cmd_identify(cli_ctx *ctx, int argc, char **argv) {
       rc = cli_fail(ctx, CLI_EXIT_DATA, "identify failed: %s",
                     lp2p_strerror(ev.err));
   }
-  if (!rc) {
-    char text[1024];
-    cli_peerid_text(&peer, text, sizeof text);
-    cli_printf(ctx, "{\"peerId\":");
-    json_str(ctx, text);
-    cli_printf(ctx, ",\"agentVersion\":");
-    json_str(ctx, lp2p_host_peer_agent(n.h, &peer));
-    cli_printf(ctx, ",\"protocolVersion\":");
-    json_str(ctx, lp2p_host_peer_protocol_version(n.h, &peer));
-    cli_printf(ctx, ",\"protocols\":[");
-    size_t np = lp2p_host_peer_protocol_count(n.h, &peer);
-    for (size_t i = 0; i < np; i++) {
-      if (i)
-        cli_printf(ctx, ",");
-      json_str(ctx, lp2p_host_peer_protocol(n.h, &peer, i));
-    }
-    cli_printf(ctx, "],\"listenAddrs\":[");
-    lp2p_maddr addrs[32];
-    size_t na = 0;
-    lp2p_host_peer_addrs(n.h, lp2p_clock_now(), &peer, addrs, 32, &na);
-    for (size_t i = 0; i < na && i < 32; i++) {
-      cli_maddr_text(&addrs[i], text, sizeof text);
-      if (i)
-        cli_printf(ctx, ",");
-      json_str(ctx, text);
-    }
-    cli_printf(ctx, "],\"observedAddr\":");
-    lp2p_maddr obs;
-    if (lp2p_host_peer_observed_addr(n.h, &peer, &obs) == 0) {
-      cli_maddr_text(&obs, text, sizeof text);
-      json_str(ctx, text);
-    } else {
-      cli_printf(ctx, "null");
-    }
-    cli_printf(ctx, "}\n");
-  }
+  if (!rc)
+    cli_identify_json(ctx, &n, &peer, 0,
+                      opts[0].seen ? "/plaintext/2.0.0" : "/noise");
   cli_node_stop(&n);
   return rc;
 }
@@ -146,9 +100,10 @@ int cli_cmd_identify(cli_ctx *ctx, int argc, char **argv) {
 int cli_cmd_perf(cli_ctx *ctx, int argc, char **argv) {
   cli_opt opts[] = {{"plaintext", 0, NULL, 0},
                     {"upload", 1, NULL, 0},
-                    {"download", 1, NULL, 0}};
+                    {"download", 1, NULL, 0},
+                    {"key", 1, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 3, &npos, 1, 1);
+  int rc = cli_parse(ctx, argc, argv, opts, 4, &npos, 1, 1);
   if (rc)
     return rc;
   uint64_t up = 0, down = 0;
@@ -158,7 +113,7 @@ int cli_cmd_perf(cli_ctx *ctx, int argc, char **argv) {
     return cli_fail(ctx, CLI_EXIT_USAGE, "byte counts must be decimal numbers");
   cli_node n;
   lp2p_peerid peer;
-  rc = cli_node_start(ctx, &n, NULL, opts[0].seen, NULL);
+  rc = cli_node_start(ctx, &n, opts[3].value, opts[0].seen, NULL);
   if (!rc)
     rc = cli_node_connect(ctx, &n, argv[0], &peer);
   if (!rc) {
