@@ -80,7 +80,31 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
   return 0;
 }
 
+/* Before hanging up, let the remote finish what it started on our last
+ * connection (its identify of us, typically): wait until the connection
+ * has no open streams, at least LINGER_MIN_MS, at most LINGER_MAX_MS. */
+#define LINGER_MIN_MS 20
+#define LINGER_MAX_MS 1000
+static void linger(cli_node *n) {
+  lp2p_host_conn_info ci;
+  lp2p_tstamp t0 = lp2p_clock_now();
+  lp2p_host_event ev;
+  while (!cli_node_stop_flag &&
+         lp2p_host_conn_info_get(n->h, n->last_conn, &ci) == 0 &&
+         ci.state == LP2P_CONN_OPEN) {
+    lp2p_tstamp el = lp2p_clock_now() - t0;
+    if (el >= LINGER_MAX_MS * LP2P_NS_PER_MS ||
+        (ci.streams == 0 && el >= LINGER_MIN_MS * LP2P_NS_PER_MS))
+      break;
+    lp2p_driver_step(n->d, 5);
+    while (lp2p_host_poll_event(n->h, &ev))
+      ;
+  }
+}
+
 void cli_node_stop(cli_node *n) {
+  if (n->h && n->d && n->last_conn)
+    linger(n);
   if (n->h && n->d) {
     lp2p_host_close(n->h, lp2p_clock_now());
     lp2p_tstamp end = lp2p_clock_now() + CLOSE_WAIT_MS * LP2P_NS_PER_MS;
