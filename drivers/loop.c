@@ -19,7 +19,12 @@
 #define READS_PER_READY 8    /* fairness: bounded work per ready socket */
 #define ACCEPTS_PER_READY 64 /* accept bursts are bounded */
 
-enum { K_FREE = 0, K_LISTEN, K_CONN, K_UDP };
+/* K_LINGER: a gracefully closed connection, write side shut down, read
+ * and discarded until the peer's EOF (or LINGER_NS): closing a socket with
+ * unread input sends RST, which would turn a graceful close into an abort
+ * for the peer (js-libp2p reports it as "aborted"). */
+enum { K_FREE = 0, K_LISTEN, K_CONN, K_UDP, K_LINGER };
+#define LINGER_NS (2 * LP2P_NS_PER_S)
 
 typedef struct slot {
   int fd;
@@ -29,6 +34,7 @@ typedef struct slot {
   unsigned registered; /* interest given to the backend */
   uint32_t gen;
   uint64_t id;        /* host conn or listener id */
+  lp2p_tstamp linger_until; /* K_LINGER: close by then at the latest */
   uint8_t *pend;      /* bytes read but not yet taken by the host */
   size_t pend_len;
 } slot;
@@ -50,6 +56,7 @@ struct lp2p_driver {
   size_t nfree;
   idmap map;
   lp2p_tstamp now;
+  size_t nlinger;     /* K_LINGER slots */
   uint8_t rbuf[READ_BUF_BYTES];
 };
 
@@ -192,6 +199,15 @@ static slot *slot_find(lp2p_driver *d, uint64_t id, int listener) {
 static void slot_close(lp2p_driver *d, slot *s, int rst) {
   if (s->kind == K_FREE)
     return;
+  if (s->kind == K_LINGER) {
+    d->nlinger--;
+    if (s->registered)
+      d->b->del(d->bs, s->fd);
+    close(s->fd);
+    s->kind = K_FREE;
+    d->free_list[d->nfree++] = (uint32_t)(s - d->slots);
+    return;
+  }
   if (s->registered || s->kind != K_CONN)
     d->b->del(d->bs, s->fd);
   if (rst) {
@@ -232,11 +248,17 @@ static void conn_dead(lp2p_driver *d, slot *s, int err) {
 }
 
 /* Writes what the host has for this connection, then sets interest. */
+static int feed_pending(lp2p_driver *d, slot *s);
+
 static void conn_flush(lp2p_driver *d, slot *s) {
   if (s->connecting) {
     set_interest(d, s, LP2P_POLL_WRITE);
     return;
   }
+  /* bytes read earlier but refused for lack of room: offer them again as
+   * soon as the host has room (it marks the conn dirty when room opens) */
+  if (s->pend_len && lp2p_host_conn_recv_room(d->h, s->id) > 0)
+    feed_pending(d, s);
   for (;;) {
     size_t len = 0;
     const uint8_t *p = lp2p_host_out_peek(d->h, s->id, &len);
@@ -497,6 +519,55 @@ static void io_send_datagram(lp2p_driver *d, const lp2p_io *io) {
                (struct sockaddr *)&ss, sl);
 }
 
+/* Graceful close: FIN now, then drain the peer's last bytes until its EOF
+ * so the kernel never answers them with RST. The slot leaves the id map
+ * (the host already forgot the conn). */
+static void linger_start(lp2p_driver *d, slot *s) {
+  if (s->eof || shutdown(s->fd, SHUT_WR) != 0) {
+    slot_close(d, s, 0);
+    return;
+  }
+  map_del(&d->map, key_of(s->id, 0));
+  free(s->pend);
+  s->pend = NULL;
+  s->pend_len = 0;
+  s->kind = K_LINGER;
+  s->linger_until = d->now + LINGER_NS;
+  d->nlinger++;
+  set_interest(d, s, LP2P_POLL_READ);
+}
+
+static void linger_read(lp2p_driver *d, slot *s) {
+  for (int i = 0; i < READS_PER_READY; i++) {
+    ssize_t r = recv(s->fd, d->rbuf, sizeof d->rbuf, MSG_DONTWAIT);
+    if (r > 0)
+      continue;
+    if (r < 0 && (errno == EINTR))
+      continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return;
+    slot_close(d, s, 0); /* EOF or error: done */
+    return;
+  }
+}
+
+/* Closes lingering sockets whose time is up; returns the next deadline. */
+static lp2p_tstamp linger_expire(lp2p_driver *d) {
+  lp2p_tstamp next = LP2P_TSTAMP_NONE;
+  if (!d->nlinger)
+    return next;
+  for (size_t i = 0; i < d->nslots; i++) {
+    slot *s = &d->slots[i];
+    if (s->kind != K_LINGER)
+      continue;
+    if (s->linger_until <= d->now)
+      slot_close(d, s, 0);
+    else if (s->linger_until < next)
+      next = s->linger_until;
+  }
+  return next;
+}
+
 static void handle_io(lp2p_driver *d, const lp2p_io *io) {
   slot *s;
   switch (io->kind) {
@@ -510,9 +581,12 @@ static void handle_io(lp2p_driver *d, const lp2p_io *io) {
     io_dial(d, io);
     break;
   case LP2P_IO_CLOSE:
+    if ((s = slot_find(d, io->conn, 0)))
+      linger_start(d, s);
+    break;
   case LP2P_IO_RESET:
     if ((s = slot_find(d, io->conn, 0)))
-      slot_close(d, s, io->kind == LP2P_IO_RESET);
+      slot_close(d, s, 1);
     break;
   case LP2P_IO_UNLISTEN:
     if ((s = slot_find(d, io->listener, 1)))
@@ -592,6 +666,9 @@ void lp2p_driver_ready(lp2p_driver *d, uint64_t tag, unsigned events) {
   case K_UDP:
     udp_read(d, s);
     break;
+  case K_LINGER:
+    linger_read(d, s);
+    break;
   case K_CONN:
     if (s->connecting) {
       conn_connected(d, s);
@@ -615,19 +692,24 @@ static int ms_until(lp2p_tstamp now, lp2p_tstamp t) {
   return ms > 3600000 ? 3600000 : (int)ms;
 }
 
+static lp2p_tstamp next_deadline(lp2p_driver *d) {
+  lp2p_tstamp a = lp2p_host_next_timeout(d->h), b = linger_expire(d);
+  return a < b ? a : b;
+}
+
 int lp2p_driver_service(lp2p_driver *d) {
   d->now = lp2p_clock_now();
   if (lp2p_host_next_timeout(d->h) <= d->now)
     lp2p_host_handle_timeout(d->h, d->now);
   drain(d);
-  return ms_until(d->now, lp2p_host_next_timeout(d->h));
+  return ms_until(d->now, next_deadline(d));
 }
 
 void lp2p_driver_flush(lp2p_driver *d) { drain(d); }
 
 int lp2p_driver_step(lp2p_driver *d, int max_wait_ms) {
   drain(d);
-  int wait = ms_until(d->now, lp2p_host_next_timeout(d->h));
+  int wait = ms_until(d->now, next_deadline(d));
   if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms))
     wait = max_wait_ms;
   lp2p_poll_ready ready[128];

@@ -164,6 +164,9 @@ static void run_pair(const lp2p_backend *ba, const lp2p_backend *bb) {
   /* graceful close: both sides see the disconnect */
   assert_int_equal(lp2p_host_close_peer(b.h, lp2p_clock_now(), lp2p_host_peer_id(a.h)), 0);
   ev = wait_ev(&a, &b, &a, LP2P_HOST_EV_PEER_DISCONNECTED);
+  /* graceful on the wire too: GoAway(normal) seen, no RST */
+  assert_int_equal(ev.err, 0);
+  assert_int_equal(ev.goaway, 0);
   node_stop(&a);
 
   /* the port is closed now: dialing it is refused */

@@ -85,3 +85,27 @@ out=$(timeout 5 "$L" listen /ip4/127.0.0.1/tcp/$port/ip4/1.2.3.4 2>&1); rc=$?
 check "listen on a bad multiaddr exits 1" '[ $rc = 1 ]' "rc=$rc $out"
 out=$(timeout 5 "$L" listen /ip4/192.0.2.1/tcp/0 2>&1); rc=$?
 check "listen on an address we do not own exits 1 with one line" '[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
+
+# listen --events: the line protocol the interop suite reads
+start_listener ev --events /ip4/127.0.0.1/tcp/0
+"$L" keygen --out "$T/evkey" > "$T/evid"
+did=$(cat "$T/evid")
+out=$(timeout 30 "$L" echo --key "$T/evkey" --streams 3 --bytes 300000 "$addr" 2>&1); rc=$?
+check "echo --streams 3 --bytes 300000 (past the initial window)" '[ $rc = 0 ] && [ "$out" = "echo ok 3" ]' "rc=$rc $out"
+out=$(timeout 30 "$L" perf --key "$T/evkey" --upload 1000 --download 2000 "$addr" 2>&1); rc=$?
+out=$(timeout 30 "$L" close --key "$T/evkey" "$addr" 2>&1); rc=$?
+check "close: graceful" '[ $rc = 0 ] && [ "$out" = "close ok" ]' "rc=$rc $out"
+sleep 0.5
+check "--events: peer-connected line with security and muxer" 'grep -qE "^peer-connected $did /ip4/127.0.0.1/tcp/[0-9]+ /noise /yamux/1.0.0 inbound$" "$T/ev.out"' "$(cat "$T/ev.out")"
+check "--events: one echo-done per echo stream" '[ "$(grep -c "^echo-done 300000$" "$T/ev.out")" = 3 ]'
+check "--events: perf-done in the client's terms" 'grep -q "^perf-done 1000 2000$" "$T/ev.out"'
+check "--events: identify of the dialer" 'grep -q "^identify {\"peerId\":\"$did\"" "$T/ev.out"'
+check "--events: graceful close seen with goaway=0" 'grep -qE "^peer-disconnected $did .* goaway=0$" "$T/ev.out"'
+out=$(timeout 30 "$L" reset "$addr" 2>&1); rc=$?
+check "reset: the connection survives a stream reset" '[ $rc = 0 ] && [ "$out" = "reset ok" ]' "rc=$rc $out"
+sleep 0.3
+check "--events: echo-reset line" 'grep -q "^echo-reset " "$T/ev.out"'
+out=$(timeout 30 "$L" connect -n 5 "$addr" 2>&1); rc=$?
+check "connect -n 5" '[ $rc = 0 ] && grep -q "^connect ok 5$" <<<"$out"' "rc=$rc $out"
+out=$(timeout 30 "$L" halfclose "$addr" 2>&1); rc=$?
+check "halfclose" '[ $rc = 0 ] && [ "$out" = "halfclose ok" ]' "rc=$rc $out"
