@@ -72,3 +72,13 @@ int cli_parse(cli_ctx *ctx, int argc, char **argv, cli_opt *opts, size_t nopts,
   *npos = n;
   return 0;
 }
+
+void cli_map_short_n(int argc, char **argv) {
+  static char long_n[] = "--n";
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      return;
+    if (strcmp(argv[i], "-n") == 0)
+      argv[i] = long_n;
+  }
+}

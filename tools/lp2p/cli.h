@@ -100,6 +100,10 @@ typedef struct cli_opt {
 int cli_parse(cli_ctx *ctx, int argc, char **argv, cli_opt *opts, size_t nopts,
               int *npos, int min_pos, int max_pos);
 
+/** `-n N` (the conventional count flag of ping-like verbs) becomes `--n N`
+ * for cli_parse, which knows only long options. */
+void cli_map_short_n(int argc, char **argv);
+
 /* ---- keys (keys.c) ----------------------------------------------------- */
 
 /** Load a PrivateKey protobuf file into *k. Returns 0 or CLI_EXIT_DATA. */

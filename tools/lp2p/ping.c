@@ -7,20 +7,8 @@
 #define PING_TIMEOUT_MS 15000
 #define IDENTIFY_TIMEOUT_MS 15000
 
-/* `-n N` is the conventional ping count flag; cli_parse knows only long
- * options, so map it to --n. */
-static void map_short_n(int argc, char **argv) {
-  static char long_n[] = "--n";
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--") == 0)
-      return;
-    if (strcmp(argv[i], "-n") == 0)
-      argv[i] = long_n;
-  }
-}
-
 int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv) {
-  map_short_n(argc, argv);
+  cli_map_short_n(argc, argv);
   cli_opt opts[] = {{"plaintext", 0, NULL, 0}, {"n", 1, NULL, 0},
                     {"key", 1, NULL, 0}};
   int npos = 0;

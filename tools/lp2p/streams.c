@@ -149,6 +149,25 @@ static int ping_once(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer) {
   return 0;
 }
 
+/* Graceful hang-up of every connection to `peer`; 0 once it is gone
+ * without error, else a CLI exit code after one error line. */
+static int hang_up(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer) {
+  lp2p_host_close_peer(n->h, lp2p_clock_now(), peer);
+  lp2p_host_event ev;
+  int got;
+  while ((got = cli_node_event(n, &ev, IDLE_FAIL_MS)) == 1 &&
+         ev.kind != LP2P_HOST_EV_PEER_DISCONNECTED)
+    ;
+  if (got != 1)
+    return cli_fail(ctx, CLI_EXIT_DATA, "the connection did not close");
+  if (ev.err)
+    return cli_fail(ctx, CLI_EXIT_DATA, "close was not graceful: %s",
+                    lp2p_strerror(ev.err));
+  if (lp2p_host_peer_conn_count(n->h, peer) != 0)
+    return cli_fail(ctx, CLI_EXIT_DATA, "connection still listed after close");
+  return 0;
+}
+
 /* Options shared by the stream verbs: --plaintext, --key. */
 static int start_and_connect(cli_ctx *ctx, cli_node *n, const cli_opt *opts,
                              const char *addr, lp2p_peerid *peer) {
@@ -289,21 +308,8 @@ int cli_cmd_close(cli_ctx *ctx, int argc, char **argv) {
   rc = start_and_connect(ctx, &n, opts, argv[0], &peer);
   if (!rc)
     rc = ping_once(ctx, &n, &peer);
-  lp2p_host_event ev;
-  if (!rc) {
-    lp2p_host_close_peer(n.h, lp2p_clock_now(), &peer);
-    int got;
-    while ((got = cli_node_event(&n, &ev, IDLE_FAIL_MS)) == 1 &&
-           ev.kind != LP2P_HOST_EV_PEER_DISCONNECTED)
-      ;
-    if (got != 1)
-      rc = cli_fail(ctx, CLI_EXIT_DATA, "the connection did not close");
-    else if (ev.err)
-      rc = cli_fail(ctx, CLI_EXIT_DATA, "close was not graceful: %s",
-                    lp2p_strerror(ev.err));
-    else if (lp2p_host_peer_conn_count(n.h, &peer) != 0)
-      rc = cli_fail(ctx, CLI_EXIT_DATA, "connection still listed after close");
-  }
+  if (!rc)
+    rc = hang_up(ctx, &n, &peer);
   if (!rc)
     cli_printf(ctx, "close ok\n");
   cli_node_stop(&n);
@@ -311,10 +317,7 @@ int cli_cmd_close(cli_ctx *ctx, int argc, char **argv) {
 }
 
 int cli_cmd_connect(cli_ctx *ctx, int argc, char **argv) {
-  static char long_n[] = "--n";
-  for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
-    if (strcmp(argv[i], "-n") == 0)
-      argv[i] = long_n;
+  cli_map_short_n(argc, argv);
   cli_opt opts[] = {{"plaintext", 0, NULL, 0}, {"key", 1, NULL, 0},
                     {"n", 1, NULL, 0}};
   int npos = 0;
@@ -333,17 +336,8 @@ int cli_cmd_connect(cli_ctx *ctx, int argc, char **argv) {
     rc = cli_node_connect(ctx, &n, argv[0], &peer);
     if (!rc)
       rc = ping_once(ctx, &n, &peer);
-    if (rc)
-      break;
-    lp2p_host_close_peer(n.h, lp2p_clock_now(), &peer);
-    lp2p_host_event ev;
-    int got;
-    while ((got = cli_node_event(&n, &ev, IDLE_FAIL_MS)) == 1 &&
-           ev.kind != LP2P_HOST_EV_PEER_DISCONNECTED)
-      ;
-    if (got != 1)
-      rc = cli_fail(ctx, CLI_EXIT_DATA, "connection %llu did not close",
-                    (unsigned long long)i + 1);
+    if (!rc)
+      rc = hang_up(ctx, &n, &peer);
   }
   if (!rc) {
     double t = (double)(lp2p_clock_now() - t0) / 1e9;
