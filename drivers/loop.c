@@ -19,11 +19,15 @@
 #define READS_PER_READY 8    /* fairness: bounded work per ready socket */
 #define ACCEPTS_PER_READY 64 /* accept bursts are bounded */
 
-/* K_LINGER: a gracefully closed connection, write side shut down, read
- * and discarded until the peer's EOF (or LINGER_NS): closing a socket with
- * unread input sends RST, which would turn a graceful close into an abort
- * for the peer (js-libp2p reports it as "aborted"). */
+/* K_LINGER: a gracefully closed connection. Its last bytes (a yamux
+ * GoAway) are out; the FIN follows after the peer's EOF or GRACE_NS, so a
+ * peer that handles "last frame + EOF in one read" racily (js-libp2p may
+ * see the EOF first and report no GoAway) gets them apart; then input is
+ * read and discarded until the peer's EOF (or LINGER_NS): closing a socket
+ * with unread input sends RST, which would turn a graceful close into an
+ * abort for the peer. */
 enum { K_FREE = 0, K_LISTEN, K_CONN, K_UDP, K_LINGER };
+#define GRACE_NS (50 * LP2P_NS_PER_MS)
 #define LINGER_NS (2 * LP2P_NS_PER_S)
 
 typedef struct slot {
@@ -34,7 +38,8 @@ typedef struct slot {
   unsigned registered; /* interest given to the backend */
   uint32_t gen;
   uint64_t id;        /* host conn or listener id */
-  lp2p_tstamp linger_until; /* K_LINGER: close by then at the latest */
+  lp2p_tstamp linger_until; /* K_LINGER: next step (FIN, then close) */
+  uint8_t fin_sent;          /* K_LINGER: shutdown(SHUT_WR) done */
   uint8_t *pend;      /* bytes read but not yet taken by the host */
   size_t pend_len;
 } slot;
@@ -523,7 +528,7 @@ static void io_send_datagram(lp2p_driver *d, const lp2p_io *io) {
  * so the kernel never answers them with RST. The slot leaves the id map
  * (the host already forgot the conn). */
 static void linger_start(lp2p_driver *d, slot *s) {
-  if (s->eof || shutdown(s->fd, SHUT_WR) != 0) {
+  if (s->eof) { /* the peer is gone already: nothing to wait for */
     slot_close(d, s, 0);
     return;
   }
@@ -532,9 +537,17 @@ static void linger_start(lp2p_driver *d, slot *s) {
   s->pend = NULL;
   s->pend_len = 0;
   s->kind = K_LINGER;
-  s->linger_until = d->now + LINGER_NS;
+  s->fin_sent = 0;
+  s->linger_until = d->now + GRACE_NS;
   d->nlinger++;
   set_interest(d, s, LP2P_POLL_READ);
+}
+
+static void linger_fin(lp2p_driver *d, slot *s) {
+  s->fin_sent = 1;
+  s->linger_until = d->now + LINGER_NS;
+  if (shutdown(s->fd, SHUT_WR) != 0)
+    slot_close(d, s, 0);
 }
 
 static void linger_read(lp2p_driver *d, slot *s) {
@@ -546,6 +559,8 @@ static void linger_read(lp2p_driver *d, slot *s) {
       continue;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
       return;
+    if (r == 0 && !s->fin_sent)
+      shutdown(s->fd, SHUT_WR); /* the peer closed first: answer, done */
     slot_close(d, s, 0); /* EOF or error: done */
     return;
   }
@@ -560,9 +575,13 @@ static lp2p_tstamp linger_expire(lp2p_driver *d) {
     slot *s = &d->slots[i];
     if (s->kind != K_LINGER)
       continue;
-    if (s->linger_until <= d->now)
-      slot_close(d, s, 0);
-    else if (s->linger_until < next)
+    if (s->linger_until <= d->now) {
+      if (s->fin_sent)
+        slot_close(d, s, 0);
+      else
+        linger_fin(d, s);
+    }
+    if (s->kind == K_LINGER && s->linger_until < next)
       next = s->linger_until;
   }
   return next;
@@ -706,6 +725,8 @@ int lp2p_driver_service(lp2p_driver *d) {
 }
 
 void lp2p_driver_flush(lp2p_driver *d) { drain(d); }
+
+size_t lp2p_driver_closing(const lp2p_driver *d) { return d->nlinger; }
 
 int lp2p_driver_step(lp2p_driver *d, int max_wait_ms) {
   drain(d);

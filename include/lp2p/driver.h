@@ -72,6 +72,12 @@ LP2P_API int lp2p_driver_step(lp2p_driver *d, int max_wait_ms);
  * ...): drains output and I/O requests without waiting. */
 LP2P_API void lp2p_driver_flush(lp2p_driver *d);
 
+/** Sockets still finishing a graceful close (FIN sent after a short grace,
+ * the peer's last bytes drained until its EOF, at most ~2 s). A program
+ * about to exit steps the driver until this is 0 so that its peers see
+ * clean closes; lp2p_driver_free closes them at once. */
+LP2P_API size_t lp2p_driver_closing(const lp2p_driver *d);
+
 /** For embedders that run their own loop with their own backend vtable:
  * report readiness of a descriptor previously given to the backend's
  * add/mod (by its tag), then call lp2p_driver_service. */

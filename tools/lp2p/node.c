@@ -118,6 +118,9 @@ void cli_node_stop(cli_node *n) {
       if (!closed)
         lp2p_driver_step(n->d, 50);
     }
+    /* let graceful closes finish on the wire (bounded by the driver) */
+    while (lp2p_driver_closing(n->d) && lp2p_clock_now() < end + 3 * LP2P_NS_PER_S)
+      lp2p_driver_step(n->d, 50);
   }
   lp2p_driver_free(n->d);
   lp2p_host_free(n->h);
