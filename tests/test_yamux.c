@@ -279,6 +279,27 @@ static void test_goaway_error_received(void **state) {
   expect_bad(in, HB, 1, NULL, LP2P_ERR_GOAWAY, -1);
 }
 
+/* Data, FIN and RST in one read, before any event was polled: the RST
+ * drops the unread bytes, so the stream reports a reset, never a clean
+ * REMOTE_CLOSED whose promised bytes are gone. */
+static void test_rst_after_fin_unread(void **state) {
+  (void)state;
+  uint8_t in[64];
+  size_t n = 0;
+  n += yt_frame(in + n, 0, LP2P_YAMUX_FLAG_SYN, 1, 3);
+  memcpy(in + n, "abc", 3), n += 3;
+  n += yt_frame(in + n, 1, LP2P_YAMUX_FLAG_FIN, 1, 0);
+  n += yt_frame(in + n, 1, LP2P_YAMUX_FLAG_RST, 1, 0);
+  lp2p_yamux_config cfg = yt_quiet_config();
+  lp2p_yamux *y;
+  assert_int_equal(lp2p_yamux_new(&y, 0, &cfg, NULL, 0), 0);
+  assert_int_equal(lp2p_yamux_feed(y, 1, in, n), (lp2p_ssize)n);
+  char log[256] = "";
+  yt_log_events(y, log, sizeof log);
+  assert_string_equal(log, "OPENED 1;RESET 1;STREAM_CLOSED 1;");
+  lp2p_yamux_free(y);
+}
+
 /* SYNs past accept_backlog_max are reset and counted, never fatal. */
 static void test_syn_flood_backlog(void **state) {
   (void)state;
@@ -372,6 +393,7 @@ int main(void) {
       cmocka_unit_test(test_bad_data_after_fin),
       cmocka_unit_test(test_goaway_error_received),
       cmocka_unit_test(test_syn_flood_backlog),
+      cmocka_unit_test(test_rst_after_fin_unread),
       cmocka_unit_test(test_syn_flood_streams_max),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

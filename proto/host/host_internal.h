@@ -83,6 +83,8 @@ typedef struct hproto {
 #define HS_PING_IN 0x0080u       /* counted in the peer's ping_in */
 #define HS_FRESH 0x0100u         /* inbound: our ms echo may be unsent */
 #define HS_CLOSE_DEFERRED 0x0200u /* FIN waits for the output to drain */
+#define HS_EOF_UNSURE 0x0400u /* peer's FIN seen, yamux stream gone: its
+                                 CLOSED (clean) or RESET event decides */
 
 typedef struct hconn hconn;
 typedef struct hpeer hpeer;

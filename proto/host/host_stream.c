@@ -323,6 +323,33 @@ static void stream_activity(lp2p_host *h, hstream *s, lp2p_tstamp now) {
     app_readable(h, s);
 }
 
+/* The peer's FIN. The upgrader queues yamux events while it feeds the
+ * rest of the input, so by now a RST that came after the FIN may have
+ * dropped the unread bytes (yamux spec "Closing a stream": RST is an abrupt
+ * end). A clean end is reported only when it still holds: yamux keeps the
+ * stream and it is not reset. When yamux already forgot the stream, its
+ * CLOSED (clean: everything was read) or RESET event follows in the same
+ * queue and decides. remote_eof returns -1 when the stream was freed. */
+static int remote_eof(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  s->flags = (uint16_t)((s->flags & ~HS_EOF_UNSURE) | HS_REMOTE_CLOSED);
+  if (s->flags & HS_NEGOTIATING)
+    return negotiate(h, s, now) < 0 ? -1 : 0;
+  if (s->svc_kind != SVC_APP)
+    return svc_activity(h, s, now) < 0 ? -1 : 0;
+  if (s->flags & HS_VISIBLE)
+    emit(h, s, LP2P_HOST_EV_STREAM_REMOTE_CLOSED, 0);
+  return 0;
+}
+
+static void remote_closed(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  int st = lp2p_yamux_stream_status(host_conn_yamux(s->conn), s->ys);
+  if (st == LP2P_ERR_NOT_FOUND)
+    s->flags |= HS_EOF_UNSURE;
+  else if (st >= 0 && !((unsigned)st & LP2P_YAMUX_STREAM_RESET))
+    remote_eof(h, s, now);
+  /* else: reset, the RESET event follows */
+}
+
 void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
                           lp2p_tstamp now) {
   if (ev->type == LP2P_YAMUX_EV_STREAM_OPENED) {
@@ -370,16 +397,7 @@ void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
     }
     break;
   case LP2P_YAMUX_EV_STREAM_REMOTE_CLOSED:
-    s->flags |= HS_REMOTE_CLOSED;
-    if (s->flags & HS_NEGOTIATING) {
-      negotiate(h, s, now);
-      break;
-    }
-    if (s->svc_kind != SVC_APP) {
-      svc_activity(h, s, now);
-    } else if (s->flags & HS_VISIBLE) {
-      emit(h, s, LP2P_HOST_EV_STREAM_REMOTE_CLOSED, 0);
-    }
+    remote_closed(h, s, now);
     break;
   case LP2P_YAMUX_EV_STREAM_RESET:
     if (s->flags & HS_NEGOTIATING) {
@@ -393,6 +411,9 @@ void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
     stream_free(h, s, now);
     break;
   case LP2P_YAMUX_EV_STREAM_CLOSED:
+    /* the FIN was a clean end after all */
+    if ((s->flags & HS_EOF_UNSURE) && remote_eof(h, s, now) < 0)
+      break;
     if (s->flags & HS_NEGOTIATING) {
       negotiation_failed(h, s, LP2P_ERR_EOF, now);
       break;

@@ -28,7 +28,9 @@ static void remote_reset(lp2p_yamux *y, ymx_stream *s) {
     return;
   ymx_rbuf_drop(y, s, s->buffered);
   s->flags |= YS_RESET;
-  s->ev &= (uint8_t) ~(YE_READABLE | YE_WRITABLE);
+  /* The bytes a pending READABLE or REMOTE_CLOSED (EOF after them) spoke
+   * of are gone: only the reset is reported. */
+  s->ev &= (uint8_t) ~(YE_READABLE | YE_WRITABLE | YE_REMOTE_CLOSED);
   ymx_ev(y, s, YE_RESET);
   ymx_check_done(y, s);
 }

@@ -172,7 +172,7 @@ int lp2p_yamux_stream_reset(lp2p_yamux *y, lp2p_tstamp now, uint32_t id) {
   if (was_blocked)
     y->last_input = now;
   s->flags |= YS_RESET;
-  s->ev &= (uint8_t) ~(YE_READABLE | YE_WRITABLE);
+  s->ev &= (uint8_t) ~(YE_READABLE | YE_WRITABLE | YE_REMOTE_CLOSED);
   rc = ymx_out_ctrl(y, LP2P_YAMUX_TYPE_WINDOW_UPDATE, LP2P_YAMUX_FLAG_RST, id,
                     0);
   if (rc)
