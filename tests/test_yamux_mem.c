@@ -150,6 +150,14 @@ static void test_idle_stream_budget(void **state) {
                      (lp2p_ssize)sizeof buf);
   assert_int_equal(pm_run(&p), 0);
   assert_int_equal(p.b_got, NIDLE * sizeof buf);
+  /* a drained large output buffer is kept while the session is busy and
+   * freed from handle_timeout once idle: the deadline is announced */
+  lp2p_tstamp due = lp2p_yamux_next_timeout(p.a);
+  assert_true(due <= LP2P_NS_PER_S);
+  assert_int_equal(lp2p_yamux_handle_timeout(p.a, due), 0);
+  due = lp2p_yamux_next_timeout(p.b);
+  if (due <= LP2P_NS_PER_S)
+    assert_int_equal(lp2p_yamux_handle_timeout(p.b, due), 0);
   assert_true((p.mb.live_bytes - base_b) / NIDLE <= STREAM_BUDGET);
   assert_true((p.ma.live_bytes - base_a) / NIDLE <= STREAM_BUDGET);
   /* closing every stream returns to the idle session */
@@ -160,6 +168,10 @@ static void test_idle_stream_budget(void **state) {
   assert_int_equal(pm_run(&p), 0);
   lp2p_yamux_get_stats(p.a, &st);
   assert_int_equal(st.streams, 0);
+  /* idle again: the kept output buffers go at their deadline */
+  lp2p_tstamp t = 2 * LP2P_NS_PER_S;
+  assert_int_equal(lp2p_yamux_handle_timeout(p.a, t), 0);
+  assert_int_equal(lp2p_yamux_handle_timeout(p.b, t), 0);
   assert_true(p.ma.live_bytes <= base_a + YT_SLACK);
   assert_true(p.mb.live_bytes <= base_b + YT_SLACK);
   pm_free(&p);

@@ -10,6 +10,11 @@
 #define YMX_CTRL_RESERVE (64u * 1024u)
 /* A drained output buffer up to this size is kept to avoid churn. */
 #define YMX_OUT_KEEP_BYTES 1024u
+/* A drained output buffer larger than YMX_OUT_KEEP_BYTES is kept while the
+ * session is busy and freed once no input came for this long: freeing it
+ * after every drain cost an mmap/munmap pair per window of a bulk
+ * transfer (~25% of the throughput, bench_engines). */
+#define YMX_OUT_IDLE_NS 1000000000ull
 #define YMX_OUT_MIN_BYTES 256u
 /* Receive chunk sizes: small frames share a chunk, big frames get their
  * own of at most this size. */

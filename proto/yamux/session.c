@@ -131,9 +131,23 @@ size_t lp2p_yamux_recv_room(const lp2p_yamux *y) {
   return room > SIZE_MAX ? SIZE_MAX : (size_t)room;
 }
 
+/* When a kept (drained, large) output buffer is to be freed. */
+static lp2p_tstamp spare_out_at(const lp2p_yamux *y) {
+  if (!y->out || y->out_cap <= YMX_OUT_KEEP_BYTES || ymx_out_queued(y))
+    return LP2P_TSTAMP_NONE;
+  return add_sat(y->last_input, YMX_OUT_IDLE_NS);
+}
+
+static lp2p_tstamp timers_at(const lp2p_yamux *y);
+
 lp2p_tstamp lp2p_yamux_next_timeout(const lp2p_yamux *y) {
   if (!y || y->closed)
     return LP2P_TSTAMP_NONE;
+  lp2p_tstamp a = timers_at(y), b = spare_out_at(y);
+  return a < b ? a : b;
+}
+
+static lp2p_tstamp timers_at(const lp2p_yamux *y) {
   if (y->ping_outstanding) {
     /* While we refuse input ourselves, the peer cannot be judged dead. */
     if (!y->cfg.ping_timeout_ns || ymx_input_blocked(y))
@@ -150,12 +164,17 @@ int lp2p_yamux_handle_timeout(lp2p_yamux *y, lp2p_tstamp now) {
     return LP2P_ERR_INVAL;
   if (y->closed)
     return 0;
+  if (now >= spare_out_at(y)) {
+    lp2p_mem_free(y->mem, y->out);
+    y->out = NULL;
+    y->out_cap = 0;
+  }
   if (y->ping_outstanding) {
     if (ymx_input_blocked(y)) {
       y->last_input = now;
       return 0;
     }
-    lp2p_tstamp due = lp2p_yamux_next_timeout(y);
+    lp2p_tstamp due = timers_at(y);
     if (due != LP2P_TSTAMP_NONE && now >= due)
       ymx_fail(y, LP2P_ERR_TIMEOUT, -1); /* dead peer: no goodbye */
     return 0;
