@@ -459,6 +459,48 @@ static void test_reset_after_close(void **state) {
   th_free(t);
 }
 
+/* The FIN and the RST come in separate reads, while the application has
+ * not polled yet: the host queued REMOTE_CLOSED with bytes still unread,
+ * then the RST dropped them. The queued clean end must not be delivered
+ * (the swarm simulation saw "closed after 163840 of 164353" and then a
+ * RESET): the listener sees the stream reset, never REMOTE_CLOSED. */
+static void test_reset_after_eof_queued(void **state) {
+  (void)state;
+  rpc r;
+  th_net *t = rpc_setup(&r, 9);
+  uint64_t id;
+  assert_int_equal(lp2p_host_open_stream(t->h[1], th_now(t), &t->id[0],
+                                         "/test/rpc/1.0.0", &id),
+                   0);
+  assert_int_equal(
+      lp2p_host_stream_write(t->h[1], th_now(t), id, (const uint8_t *)"ab", 2),
+      2);
+  assert_true(th_wait_for(t, 0, LP2P_HOST_EV_STREAM_INBOUND, 1, LP2P_NS_PER_S));
+  memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
+  assert_int_equal(r.n0, 2);
+  /* the listener's application stops polling: data and FIN arrive */
+  memnet_hold_events(t->net, 0, 1);
+  assert_int_equal(lp2p_host_stream_write(t->h[1], th_now(t), id,
+                                          (const uint8_t *)"cdefgh", 6),
+                   6);
+  assert_int_equal(lp2p_host_stream_close(t->h[1], th_now(t), id), 0);
+  memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
+  assert_false(lp2p_host_stream_at_eof(t->h[0], r.in_stream)); /* unread */
+  /* then the RST, in a later read, drops the 6 unread bytes */
+  assert_int_equal(lp2p_host_stream_reset(t->h[1], th_now(t), id), 0);
+  memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
+  memnet_hold_events(t->net, 0, 0);
+  assert_true(th_wait_for(t, 0, LP2P_HOST_EV_STREAM_RESET, 1, LP2P_NS_PER_S));
+  assert_int_equal(th_find(t, 0, LP2P_HOST_EV_STREAM_RESET, 0)->stream,
+                   r.in_stream);
+  assert_int_equal(th_count(t, 0, LP2P_HOST_EV_STREAM_REMOTE_CLOSED), 0);
+  assert_int_equal(th_count(t, 0, LP2P_HOST_EV_STREAM_CLOSED), 0);
+  assert_int_equal(r.n0, 2);
+  assert_false(r.replied);
+  assert_false(lp2p_host_stream_at_eof(t->h[0], r.in_stream));
+  th_free(t);
+}
+
 static int all_pipes_closed(void *ud) {
   th_net *t = ud;
   return memnet_pipes_open(t->net) == 0 &&
@@ -553,6 +595,7 @@ int main(void) {
       cmocka_unit_test(test_half_close),
       cmocka_unit_test(test_reset),
       cmocka_unit_test(test_reset_after_close),
+      cmocka_unit_test(test_reset_after_eof_queued),
       cmocka_unit_test(test_graceful_close),
       cmocka_unit_test(test_event_backpressure),
   };

@@ -44,6 +44,20 @@ hevent *host_ev_push(lp2p_host *h, lp2p_host_event_kind kind) {
   return e;
 }
 
+void host_ev_cancel(lp2p_host *h, uint64_t stream,
+                    lp2p_host_event_kind kind) {
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < h->ev_len; i++) {
+    const hevent *e = &h->ev[(h->ev_head + i) % h->ev_cap];
+    if (e->kind == (uint8_t)kind && e->stream == stream)
+      continue;
+    if (kept != i)
+      h->ev[(h->ev_head + kept) % h->ev_cap] = *e;
+    kept++;
+  }
+  h->ev_len = kept;
+}
+
 void host_ev_free(lp2p_host *h) {
   lp2p_mem_free(h->mem, h->ev);
   h->ev = NULL;
@@ -142,10 +156,13 @@ int lp2p_host_poll_event(lp2p_host *h, lp2p_host_event *ev) {
   default:
     break;
   }
-  if (ev->kind == LP2P_HOST_EV_STREAM_READABLE) {
+  if (ev->kind == LP2P_HOST_EV_STREAM_READABLE ||
+      ev->kind == LP2P_HOST_EV_STREAM_REMOTE_CLOSED) {
     hstream *s = host_stream_get(h, e->stream);
     if (s)
-      s->flags &= (uint16_t)~HS_READABLE_EV;
+      s->flags &= (uint16_t)~(ev->kind == LP2P_HOST_EV_STREAM_READABLE
+                                  ? HS_READABLE_EV
+                                  : HS_EOF_EV);
   }
   if (h->ev_paused && !host_ev_backpressure(h))
     resume_reading(h);

@@ -85,6 +85,7 @@ typedef struct hproto {
 #define HS_CLOSE_DEFERRED 0x0200u /* FIN waits for the output to drain */
 #define HS_EOF_UNSURE 0x0400u /* peer's FIN seen, yamux stream gone: its
                                  CLOSED (clean) or RESET event decides */
+#define HS_EOF_EV 0x0800u /* REMOTE_CLOSED queued, not yet polled */
 
 typedef struct hconn hconn;
 typedef struct hpeer hpeer;
@@ -329,6 +330,8 @@ static inline lp2p_tstamp host_add_ns(lp2p_tstamp now, uint64_t ns) {
  * (EVENTS_LOST reports the count); the result is never NULL. */
 hevent *host_ev_push(lp2p_host *h, lp2p_host_event_kind kind);
 void host_ev_free(lp2p_host *h);
+/* Take back the queued, not yet polled events of `kind` for `stream`. */
+void host_ev_cancel(lp2p_host *h, uint64_t stream, lp2p_host_event_kind kind);
 /* Reading is paused while the queue is above 3/4 of its bound. */
 int host_ev_backpressure(const lp2p_host *h);
 /* No room for a burst of connection events: leave them in the engines. */

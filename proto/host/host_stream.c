@@ -336,9 +336,25 @@ static int remote_eof(lp2p_host *h, hstream *s, lp2p_tstamp now) {
     return negotiate(h, s, now) < 0 ? -1 : 0;
   if (s->svc_kind != SVC_APP)
     return svc_activity(h, s, now) < 0 ? -1 : 0;
-  if (s->flags & HS_VISIBLE)
+  if (s->flags & HS_VISIBLE) {
     emit(h, s, LP2P_HOST_EV_STREAM_REMOTE_CLOSED, 0);
+    s->flags |= HS_EOF_EV;
+  }
   return 0;
+}
+
+/* A reset (the peer's, ours, or the connection's end) after a clean end
+ * was queued but before the application polled it: the reset dropped the
+ * bytes still unread (or the application will never read them), so the
+ * promise "everything up to the FIN is readable" no longer holds. The
+ * queued REMOTE_CLOSED is taken back; the application sees only the
+ * reset. Seen when the FIN and the RST come in separate reads that the
+ * host processes before the application polls. */
+static void eof_revoke(lp2p_host *h, hstream *s) {
+  if (!(s->flags & HS_EOF_EV))
+    return;
+  s->flags &= (uint16_t)~HS_EOF_EV;
+  host_ev_cancel(h, s->id, LP2P_HOST_EV_STREAM_REMOTE_CLOSED);
 }
 
 static void remote_closed(lp2p_host *h, hstream *s, lp2p_tstamp now) {
@@ -404,6 +420,7 @@ void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
       negotiation_failed(h, s, LP2P_ERR_RESET, now);
       break;
     }
+    eof_revoke(h, s);
     if (s->svc_kind != SVC_APP)
       svc_end(h, s, LP2P_ERR_RESET, now);
     else if (s->flags & HS_VISIBLE)
@@ -445,6 +462,7 @@ void host_streams_drop(lp2p_host *h, hconn *c, int err, lp2p_tstamp now) {
     } else if (s->svc_kind != SVC_APP) {
       svc_end(h, s, err, now);
     } else if (s->flags & HS_VISIBLE) {
+      eof_revoke(h, s);
       emit(h, s, LP2P_HOST_EV_STREAM_RESET, err);
     }
     stream_free(h, s, now);
@@ -592,6 +610,7 @@ void host_stream_close_raw(lp2p_host *h, hstream *s, lp2p_tstamp now) {
 }
 
 void host_stream_reset_raw(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  eof_revoke(h, s);
   lp2p_yamux *y = host_conn_yamux(s->conn);
   if (y)
     lp2p_yamux_stream_reset(y, now, s->ys);
