@@ -6,8 +6,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "lp2p/driver.h"
@@ -249,6 +255,104 @@ static void test_short_echo_epoll(void **s) {
   run_short_echo(lp2p_backend_epoll());
 }
 
+/* lp2p_driver_run serves until its stop flag is set (a pure server): a
+ * forked child queues a listen on a port picked here, then runs; the
+ * parent pings it, then SIGTERM sets the flag and the child exits 0. */
+static volatile int run_stop;
+static void on_term(int sig) {
+  (void)sig;
+  run_stop = 1;
+}
+
+static uint16_t free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, (struct sockaddr *)&a, sizeof a);
+  socklen_t l = sizeof a;
+  getsockname(fd, (struct sockaddr *)&a, &l);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static void test_driver_run(void **st) {
+  (void)st;
+  uint16_t port = free_port();
+  char text[64];
+  snprintf(text, sizeof text, "/ip4/127.0.0.1/tcp/%u", port);
+  lp2p_maddr addr;
+  assert_int_equal(lp2p_maddr_parse(&addr, text, strlen(text)), 0);
+  int ready[2];
+  assert_int_equal(pipe(ready), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    signal(SIGTERM, on_term);
+    node a;
+    lp2p_rng_chacha_init(&a.st, 41, 0, &a.rng);
+    lp2p_key_generate(&a.key, LP2P_KEY_ED25519, 0, &a.rng);
+    lp2p_host_config cfg;
+    lp2p_host_config_default(&cfg);
+    cfg.identity = &a.key;
+    int rc = lp2p_host_new(&a.h, &cfg, NULL, &a.rng, lp2p_clock_now());
+    if (rc == 0)
+      rc = lp2p_host_listen(a.h, &addr, NULL);
+    if (write(ready[1], "r", 1) != 1)
+      rc = -1;
+    if (rc == 0)
+      rc = lp2p_driver_run(a.h, lp2p_backend_poll(), &run_stop);
+    lp2p_host_free(a.h);
+    _exit(rc == 0 ? 0 : 1);
+  }
+  char c;
+  assert_int_equal(read(ready[0], &c, 1), 1);
+  node b;
+  node_start(&b, lp2p_backend_epoll(), 42);
+  uint64_t dial;
+  lp2p_host_event ev;
+  lp2p_peerid peer;
+  int up = 0;
+  /* the child binds as soon as its loop starts: retry refused dials */
+  for (int tries = 0; tries < 50 && !up; tries++) {
+    assert_int_equal(lp2p_host_dial(b.h, lp2p_clock_now(), &addr, 0, &dial), 0);
+    int done = 0;
+    while (!done) {
+      lp2p_driver_step(b.d, 10);
+      while (lp2p_host_poll_event(b.h, &ev)) {
+        if (ev.kind == LP2P_HOST_EV_DIAL_DONE) {
+          done = up = 1;
+          peer = ev.peer;
+        }
+        if (ev.kind == LP2P_HOST_EV_DIAL_FAILED)
+          done = 1;
+      }
+    }
+    if (!up)
+      usleep(20000);
+  }
+  int pinged = 0;
+  if (up && lp2p_host_ping(b.h, lp2p_clock_now(), &peer) == 0) {
+    lp2p_tstamp end = lp2p_clock_now() + 10 * LP2P_NS_PER_S;
+    while (!pinged && lp2p_clock_now() < end) {
+      lp2p_driver_step(b.d, 10);
+      while (lp2p_host_poll_event(b.h, &ev))
+        if (ev.kind == LP2P_HOST_EV_PING_RESULT)
+          pinged = ev.err == 0 ? 1 : -1;
+    }
+  }
+  node_stop(&b);
+  kill(pid, SIGTERM); /* before any assertion: never leave the child */
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  close(ready[0]);
+  close(ready[1]);
+  assert_true(up);
+  assert_int_equal(pinged, 1);
+}
+
 /* 120 connections accepted in bursts: the driver's slot table grows (and
  * moves) while a listener is accepting (a bug found at 4,096 connections
  * by bench_host; ASan catches any stale pointer here). */
@@ -300,6 +404,7 @@ int main(void) {
       cmocka_unit_test(test_poll),
       cmocka_unit_test(test_mixed),
       cmocka_unit_test(test_short_echo_epoll),
+      cmocka_unit_test(test_driver_run),
       cmocka_unit_test(test_many_epoll),
       cmocka_unit_test(test_many_poll),
   };
