@@ -153,6 +153,30 @@ int cli_node_event(cli_node *n, lp2p_host_event *ev, int deadline_ms) {
   }
 }
 
+#define PING_TIMEOUT_MS 15000
+
+int cli_node_ping(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer,
+                  uint64_t *rtt_ns) {
+  int e = lp2p_host_ping(n->h, lp2p_clock_now(), peer);
+  if (e)
+    return cli_fail(ctx, CLI_EXIT_DATA, "ping: %s", lp2p_strerror(e));
+  lp2p_host_event ev;
+  int got;
+  while ((got = cli_node_event(n, &ev, PING_TIMEOUT_MS)) == 1 &&
+         ev.kind != LP2P_HOST_EV_PING_RESULT &&
+         ev.kind != LP2P_HOST_EV_PEER_DISCONNECTED)
+    ;
+  if (got != 1)
+    return cli_fail(ctx, CLI_EXIT_DATA, "no pong within %d ms",
+                    PING_TIMEOUT_MS);
+  if (ev.kind == LP2P_HOST_EV_PEER_DISCONNECTED || ev.err)
+    return cli_fail(ctx, CLI_EXIT_DATA, "ping failed: %s",
+                    lp2p_strerror(ev.err ? ev.err : LP2P_ERR_CLOSED));
+  if (rtt_ns)
+    *rtt_ns = ev.rtt_ns;
+  return 0;
+}
+
 int cli_node_connect(cli_ctx *ctx, cli_node *n, const char *text,
                      lp2p_peerid *peer) {
   lp2p_maddr ma, addrs[LP2P_RESOLVE_RESULTS_MAX];

@@ -43,6 +43,11 @@ int cli_node_event(cli_node *n, lp2p_host_event *ev, int deadline_ms);
  * address, unreachable, peer id mismatch, timeout) after one error line. */
 int cli_node_connect(cli_ctx *ctx, cli_node *n, const char *text,
                      lp2p_peerid *peer);
+/** One ping round trip to `peer` (the host reuses one ping stream per
+ * connection). *rtt_ns gets the RTT (may be NULL). Returns 0 or
+ * CLI_EXIT_DATA after one error line (no pong in time, connection lost). */
+int cli_node_ping(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer,
+                  uint64_t *rtt_ns);
 /** Append the base58 form of `id` to buf (NUL-terminated). */
 void cli_peerid_text(const lp2p_peerid *id, char *buf, size_t cap);
 /** Multiaddr text (NUL-terminated; "" when invalid). */

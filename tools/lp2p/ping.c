@@ -4,7 +4,6 @@
 
 #include "tools/lp2p/node.h"
 
-#define PING_TIMEOUT_MS 15000
 #define IDENTIFY_TIMEOUT_MS 15000
 
 int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv) {
@@ -25,25 +24,10 @@ int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv) {
   if (!rc)
     rc = cli_node_connect(ctx, &n, argv[0], &peer);
   for (uint64_t i = 0; !rc && i < count; i++) {
-    int e = lp2p_host_ping(n.h, lp2p_clock_now(), &peer);
-    if (e) {
-      rc = cli_fail(ctx, CLI_EXIT_DATA, "ping: %s", lp2p_strerror(e));
-      break;
-    }
-    lp2p_host_event ev;
-    int got;
-    while ((got = cli_node_event(&n, &ev, PING_TIMEOUT_MS)) == 1 &&
-           ev.kind != LP2P_HOST_EV_PING_RESULT &&
-           ev.kind != LP2P_HOST_EV_PEER_DISCONNECTED)
-      ;
-    if (got != 1)
-      rc = cli_fail(ctx, CLI_EXIT_DATA, "no pong within %d ms",
-                    PING_TIMEOUT_MS);
-    else if (ev.kind == LP2P_HOST_EV_PEER_DISCONNECTED || ev.err)
-      rc = cli_fail(ctx, CLI_EXIT_DATA, "ping failed: %s",
-                    lp2p_strerror(ev.err ? ev.err : LP2P_ERR_CLOSED));
-    else {
-      printf("rtt_ms %.3f\n", (double)ev.rtt_ns / 1e6);
+    uint64_t rtt = 0;
+    rc = cli_node_ping(ctx, &n, &peer, &rtt);
+    if (!rc) {
+      printf("rtt_ms %.3f\n", (double)rtt / 1e6);
       fflush(stdout);
     }
   }

@@ -137,18 +137,6 @@ static int wait_kind(cli_ctx *ctx, cli_node *n, lp2p_host_event_kind kind,
   return 0;
 }
 
-static int ping_once(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer) {
-  lp2p_host_event ev;
-  int e = lp2p_host_ping(n->h, lp2p_clock_now(), peer);
-  if (e)
-    return cli_fail(ctx, CLI_EXIT_DATA, "ping: %s", lp2p_strerror(e));
-  if (!wait_kind(ctx, n, LP2P_HOST_EV_PING_RESULT, &ev))
-    return CLI_EXIT_DATA;
-  if (ev.err)
-    return cli_fail(ctx, CLI_EXIT_DATA, "ping failed: %s", lp2p_strerror(ev.err));
-  return 0;
-}
-
 /* Graceful hang-up of every connection to `peer`; 0 once it is gone
  * without error, else a CLI exit code after one error line. */
 static int hang_up(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer) {
@@ -267,16 +255,16 @@ int cli_cmd_reset(cli_ctx *ctx, int argc, char **argv) {
                                 ev.kind == LP2P_HOST_EV_STREAM_CLOSED))
       rc = cli_fail(ctx, CLI_EXIT_DATA, "echo stream ended before the reset");
   }
-  lp2p_host_conn_info before, after;
+  lp2p_host_conn_info after;
   if (!rc) {
     lp2p_host_stream_info si;
     lp2p_host_stream_info_get(n.h, s, &si);
-    lp2p_host_conn_info_get(n.h, si.conn, &before);
     lp2p_host_stream_reset(n.h, lp2p_clock_now(), s);
     /* let the reset travel, then the connection must still be usable */
     lp2p_tstamp end = lp2p_clock_now() + 100 * LP2P_NS_PER_MS;
-    while (lp2p_clock_now() < end && cli_node_event(&n, &ev, 20) >= 0)
-      if (ev.kind == LP2P_HOST_EV_PEER_DISCONNECTED)
+    int got;
+    while (lp2p_clock_now() < end && (got = cli_node_event(&n, &ev, 20)) >= 0)
+      if (got == 1 && ev.kind == LP2P_HOST_EV_PEER_DISCONNECTED)
         rc = cli_fail(ctx, CLI_EXIT_DATA, "connection closed by a stream reset");
     if (!rc && lp2p_host_peer_conn_count(n.h, &peer) != 1)
       rc = cli_fail(ctx, CLI_EXIT_DATA, "connection gone after the reset");
@@ -286,7 +274,7 @@ int cli_cmd_reset(cli_ctx *ctx, int argc, char **argv) {
                : cli_fail(ctx, CLI_EXIT_DATA, "connection replaced after the reset");
   }
   if (!rc)
-    rc = ping_once(ctx, &n, &peer);
+    rc = cli_node_ping(ctx, &n, &peer, NULL);
   if (!rc)
     rc = echo_run(ctx, &n, &peer, 1, 10000);
   if (!rc && lp2p_host_peer_conn_count(n.h, &peer) != 1)
@@ -307,7 +295,7 @@ int cli_cmd_close(cli_ctx *ctx, int argc, char **argv) {
   lp2p_peerid peer;
   rc = start_and_connect(ctx, &n, opts, argv[0], &peer);
   if (!rc)
-    rc = ping_once(ctx, &n, &peer);
+    rc = cli_node_ping(ctx, &n, &peer, NULL);
   if (!rc)
     rc = hang_up(ctx, &n, &peer);
   if (!rc)
@@ -335,7 +323,7 @@ int cli_cmd_connect(cli_ctx *ctx, int argc, char **argv) {
     lp2p_peerid peer;
     rc = cli_node_connect(ctx, &n, argv[0], &peer);
     if (!rc)
-      rc = ping_once(ctx, &n, &peer);
+      rc = cli_node_ping(ctx, &n, &peer, NULL);
     if (!rc)
       rc = hang_up(ctx, &n, &peer);
   }
