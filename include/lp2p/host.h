@@ -98,14 +98,31 @@ typedef enum lp2p_host_security {
   LP2P_HOST_SECURITY_NOISE_PLAINTEXT = 2  /**< both, Noise preferred */
 } lp2p_host_security;
 
-/** Built-in services (bits of lp2p_host_config.services). Identify is
- * always answered; the bit controls the automatic identify of every new
- * connection and identify/push. */
-#define LP2P_HOST_SVC_IDENTIFY 0x1u
-#define LP2P_HOST_SVC_PING 0x2u
-#define LP2P_HOST_SVC_PERF 0x4u /**< perf server (the client is always on) */
-#define LP2P_HOST_SVC_ECHO 0x8u
-#define LP2P_HOST_SVC_ALL 0xfu
+/** Identify (/ipfs/id/1.0.0, /ipfs/id/push/1.0.0). Identify is always
+ * answered (every libp2p peer runs it). */
+typedef struct lp2p_host_identify_config {
+  int auto_identify;         /**< identify every new connection and push
+                                  our changes (1) */
+  uint32_t msg_bytes_max;    /**< one identify message (8192) */
+  uint64_t timeout_ns;       /**< one identify exchange (10 s) */
+} lp2p_host_identify_config;
+
+/** Ping (/ipfs/ping/1.0.0). The client (lp2p_host_ping) is always on. */
+typedef struct lp2p_host_ping_config {
+  int serve;                 /**< answer inbound pings (1) */
+  uint32_t streams_per_peer_max; /**< inbound ping streams per peer (2) */
+  uint64_t timeout_ns;       /**< one round trip (10 s) */
+} lp2p_host_ping_config;
+
+/** Perf (/perf/1.0.0). The client (lp2p_host_perf) is always on. */
+typedef struct lp2p_host_perf_config {
+  int serve;                 /**< serve perf requests (1) */
+} lp2p_host_perf_config;
+
+/** Echo (/echo/1.0.0), a test service: every byte read is written back. */
+typedef struct lp2p_host_echo_config {
+  int serve;                 /**< serve echo streams (1) */
+} lp2p_host_echo_config;
 
 /** Host configuration. Get one from lp2p_host_config_default, then change
  * fields. Every pointer in it except `log` is read during lp2p_host_new
@@ -116,7 +133,6 @@ typedef enum lp2p_host_security {
 typedef struct lp2p_host_config {
   const lp2p_privkey *identity; /**< required: the node's key (copied) */
   lp2p_host_security security;
-  unsigned services;            /**< LP2P_HOST_SVC_* (default ALL) */
   const char *agent_version;    /**< identify agentVersion (default "lp2p/<version>") */
   const char *protocol_version; /**< identify protocolVersion (default "ipfs/0.1.0") */
 
@@ -132,8 +148,8 @@ typedef struct lp2p_host_config {
   lp2p_yamux_config yamux;      /**< per-connection muxer limits, windows
                                      and keepalive (yamux defaults) */
   uint32_t streams_max;         /**< host-wide stream table (65536) */
-  uint32_t ping_streams_per_peer_max; /**< inbound ping streams per peer (2) */
-  uint32_t protocols_max;       /**< protocol table entries (64) */
+  uint32_t protocols_max;       /**< application protocol table entries (64;
+                                     services' own protocols are extra) */
 
   /* queues */
   uint32_t event_queue_max;     /**< application events (4096) */
@@ -143,7 +159,6 @@ typedef struct lp2p_host_config {
   uint32_t addrs_per_peer_max;  /**< stored addrs per peer (16) */
   uint32_t protocols_per_peer_max; /**< stored protocols per peer (128) */
   uint32_t host_addrs_max;      /**< address manager entries (64) */
-  uint32_t identify_msg_bytes_max; /**< one identify message (8192) */
   uint32_t observed_confirm_min;   /**< distinct peers that must report an
                                         observed addr before it is CONFIRMED (4) */
   int advertise_observed;       /**< advertise CONFIRMED observed addrs (0) */
@@ -154,9 +169,13 @@ typedef struct lp2p_host_config {
   uint64_t dial_timeout_ns;        /**< DIAL io -> established (15 s) */
   uint64_t idle_timeout_ns;        /**< no streams for this long: close (0) */
   uint64_t stream_negotiate_timeout_ns; /**< per-stream ms (10 s) */
-  uint64_t identify_timeout_ns;    /**< identify exchange (10 s) */
-  uint64_t ping_timeout_ns;        /**< one ping round trip (10 s) */
   uint64_t close_timeout_ns;       /**< graceful close drain, then RESET (5 s) */
+
+  /* services (each a folder in proto/, registered in host_builtin.c) */
+  lp2p_host_identify_config identify;
+  lp2p_host_ping_config ping;
+  lp2p_host_perf_config perf;
+  lp2p_host_echo_config echo;
 
   const lp2p_log *log;             /**< optional */
 } lp2p_host_config;

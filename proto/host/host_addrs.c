@@ -82,7 +82,7 @@ void host_addrs_changed(lp2p_host *h, lp2p_tstamp now) {
     return;
   h->addrs_version = v;
   host_ev_push(h, LP2P_HOST_EV_ADDRESS_CHANGED);
-  id_push_all(h, now);
+  host_svc_local_changed(h, HSVC_LOCAL_ADDRS, now);
 }
 
 int host_addr_set_listen(lp2p_host *h, uint64_t listener,

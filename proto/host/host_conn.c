@@ -33,8 +33,7 @@ int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
   c->dir = (uint8_t)dir;
   c->goaway = -1;
   c->state = HC_DIALING;
-  c->heap_idx = UINT32_MAX;
-  c->deadline = LP2P_TSTAMP_NONE;
+  host_timer_init(&c->tm, HT_CONN);
   c->upgrade_deadline = LP2P_TSTAMP_NONE;
   c->idle_since = LP2P_TSTAMP_NONE;
   c->close_deadline = LP2P_TSTAMP_NONE;
@@ -48,7 +47,8 @@ int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
 void host_conn_free(lp2p_host *h, hconn *c) {
   host_io_unlink(h, c);
   host_dirty_unlink(h, c);
-  host_heap_remove(h, c);
+  host_touched_unlink(h, c);
+  host_timer_remove(h, &c->tm);
   hid_del(&h->conns, c->id);
   hstack_free(c->st);
   lp2p_mem_free(h->mem, c);
@@ -61,9 +61,10 @@ void host_conns_free(lp2p_host *h) {
   uint32_t pos = 0;
   hconn *c;
   while ((c = hid_next(&h->conns, &pos)) != NULL) {
-    /* Streams first: their service state is owned by them. */
-    while (c->streams)
-      host_stream_reset_raw(h, c->streams, h->now);
+    /* Streams first: services free their per-stream state (and, with the
+     * connection no longer OPEN, cannot open new streams on it). */
+    c->state = HC_DRAINING;
+    host_streams_drop(h, c, LP2P_ERR_CLOSED, h->now);
     hstack_free(c->st);
     lp2p_mem_free(h->mem, c);
   }
@@ -122,6 +123,7 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
     e->a = (uint64_t)(int64_t)c->goaway;
     if (c->peer)
       e->peer = c->peer->id;
+    host_svc_peer_disconnected(h, c, reason, now);
   } else if (c->dial) {
     host_dial_conn_failed(h, c, reason ? reason : LP2P_ERR_CLOSED, now);
   } else if (c->dir == LP2P_DIR_INBOUND) {
@@ -145,7 +147,7 @@ static void finish(lp2p_host *h, hconn *c, uint8_t io) {
   hstack_free(c->st);
   c->st = NULL;
   c->state = HC_ZOMBIE;
-  host_heap_remove(h, c);
+  host_timer_remove(h, &c->tm);
   host_dirty_unlink(h, c);
   if (io == 0) {
     host_conn_free(h, c);
@@ -259,8 +261,9 @@ static void on_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
       host_peer_add_addr_bytes(h, p, m.bytes, m.len,
                                host_add_ns(now, h->cfg.peer_addr_ttl_ns));
   }
-  if (h->cfg.services & LP2P_HOST_SVC_IDENTIFY)
-    id_request(h, c, now);
+  host_svc_peer_connected(h, c, now);
+  if (c->state != HC_OPEN)
+    return; /* a service closed it */
   if (h->closing)
     host_conn_close(h, c, 0, now);
   else
@@ -307,7 +310,21 @@ static void on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *y,
   }
 }
 
+static void pump(lp2p_host *h, hconn *c, lp2p_tstamp now);
+
+/* Pumps nest (a graceful close inside a pump pumps again); connections
+ * that services touch meanwhile are pumped when the outermost call leaves
+ * (host_svc.c). */
 void host_conn_pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
+  hconn *prev = h->pumping;
+  host_enter(h);
+  h->pumping = c;
+  pump(h, c, now);
+  h->pumping = prev;
+  host_leave(h, now);
+}
+
+static void pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   for (int guard = 0; guard < 64; guard++) {
     if (!c->st || c->state == HC_ZOMBIE)
       return;

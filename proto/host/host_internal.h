@@ -1,5 +1,6 @@
-/* lp2p_host internals shared by proto/host/ files and the services in
- * proto/identify, proto/ping, proto/perf, proto/echo. Not public.
+/* lp2p_host internals shared by proto/host/ files (and, for the peerstore
+ * and events, by services; their stream I/O goes through
+ * host_service.h). Not public.
  *
  * Layout of the object (all reachable from lp2p_host):
  *   idtab conns / streams / dials : id -> object, O(1), ids never reused
@@ -7,7 +8,10 @@
  *            own the buffers), linked into: its peer's conn list, the io
  *            FIFO, the dirty FIFO and the deadline heap
  *   hstream: one yamux stream with its per-stream multistream engine and
- *            its service state, linked into its conn's stream list
+ *            its owner (application or a service, with the service's
+ *            opaque pointer), linked into its conn's stream list
+ *   htimer : one entry of the host's deadline heap (connections, dials and
+ *            services), so next_timeout is O(1)
  *   hpeer  : peerstore entry (hash table by peer id, LRU of unconnected)
  *   event ring, listener array, address manager array, protocol table. */
 #ifndef LP2P_PROTO_HOST_INTERNAL_H
@@ -18,6 +22,7 @@
 #include "lp2p/host.h"
 #include "lp2p/ms.h"
 #include "lp2p/yamux.h"
+#include "proto/host/host_service.h"
 #include "proto/host/host_stack.h"
 
 /* ---- id tables ---------------------------------------------------------- */
@@ -50,24 +55,37 @@ void hid_del(hidtab *t, uint64_t id);
 /* Iterate live objects: *pos starts at 0; NULL at the end. */
 void *hid_next(const hidtab *t, uint32_t *pos);
 
+/* ---- timers --------------------------------------------------------------- */
+
+enum htimer_kind { HT_CONN = 1, HT_SVC, HT_DIAL };
+
+typedef struct htimer {
+  lp2p_tstamp deadline;   /* LP2P_TSTAMP_NONE = not in the heap */
+  uint32_t heap_idx;      /* UINT32_MAX = not in the heap */
+  uint8_t kind;           /* enum htimer_kind: which struct embeds it */
+} htimer;
+
+/* ---- services ------------------------------------------------------------- */
+
+typedef struct hsvc {
+  const hsvc_ops *ops;
+  void *state;
+  htimer tm;
+} hsvc;
+
 /* ---- protocols ---------------------------------------------------------- */
 
-enum hsvc {
-  SVC_APP = 0,
-  SVC_IDENTIFY,
-  SVC_PUSH,
-  SVC_PING,
-  SVC_PERF,
-  SVC_ECHO
-};
+#define HPROTO_INBOUND HSVC_P_INBOUND     /* we accept inbound streams */
+#define HPROTO_ADVERTISE HSVC_P_ADVERTISE /* listed in identify */
+#define HPROTO_LIMITED HSVC_P_LIMITED     /* allowed on limited conns */
 
-#define HPROTO_INBOUND 0x1u   /* we accept inbound streams for it */
-#define HPROTO_ADVERTISE 0x2u /* listed in identify */
+/* Owner of a protocol or stream: 0 = the application, else service + 1. */
+#define HOWNER_APP 0
 
 typedef struct hproto {
   char *name;
   uint16_t len;
-  uint8_t svc;
+  uint8_t owner;          /* HOWNER_APP or service index + 1 */
   uint8_t flags;
 } hproto;
 
@@ -80,7 +98,7 @@ typedef struct hproto {
 #define HS_WANT_WRITABLE 0x0010u /* a write was short: tell WRITABLE */
 #define HS_READABLE_EV 0x0020u   /* READABLE queued, not yet polled */
 #define HS_CLOSE_PENDING 0x0040u /* close once the ms output is flushed */
-#define HS_PING_IN 0x0080u       /* counted in the peer's ping_in */
+#define HS_SVC_DEADLINE 0x0080u  /* the service set the deadline */
 #define HS_FRESH 0x0100u         /* inbound: our ms echo may be unsent */
 #define HS_CLOSE_DEFERRED 0x0200u /* FIN waits for the output to drain */
 #define HS_EOF_UNSURE 0x0400u /* peer's FIN seen, yamux stream gone: its
@@ -95,13 +113,13 @@ typedef struct hstream {
   hconn *conn;
   struct hstream *next, *prev; /* conn's list */
   lp2p_ms *ms;                 /* per-stream multistream, while negotiating */
-  void *svc;                   /* service state (owned, kind-specific) */
+  void *ud;                    /* the owning service's pointer */
   lp2p_tstamp deadline;        /* negotiation / service timeout */
   lp2p_tstamp opened;
   uint32_t ys;                 /* yamux stream id */
   uint16_t proto;              /* index in h->protos; UINT16_MAX = none */
   uint16_t flags;              /* HS_* */
-  uint8_t svc_kind;            /* enum hsvc */
+  uint8_t owner;               /* HOWNER_APP or service index + 1 */
   uint8_t dir;                 /* LP2P_DIR_* */
 } hstream;
 
@@ -126,22 +144,23 @@ enum hconn_state {
 #define HC_F_REUSEPORT 0x80u    /* DIAL from the listen port */
 #define HC_F_STALLED 0x100u     /* stopped taking engine events: queue full */
 #define HC_F_CLOSE_NOW 0x200u   /* our graceful close: GoAway, drain, CLOSE */
+#define HC_F_TOUCHED 0x400u     /* in the touched list: pump when unwound */
 
 struct hconn {
+  htimer tm;                  /* first: the heap entry (min of all timers) */
   uint64_t id;
   hstack *st;                 /* NULL while dialing and when zombie */
   hpeer *peer;                /* set when the remote is authenticated */
   hconn *peer_next, *peer_prev;
   hconn *io_next, *io_prev;
   hconn *dirty_next, *dirty_prev;
+  hconn *touched_next;        /* h->touched list (HC_F_TOUCHED) */
   hstream *streams;
   struct hdial *dial;         /* dial this connection serves */
   lp2p_tstamp opened;
-  lp2p_tstamp deadline;       /* cached min of all timers; NONE = none */
   lp2p_tstamp upgrade_deadline; /* dial or handshake deadline */
   lp2p_tstamp idle_since;     /* NONE while streams are open */
   lp2p_tstamp close_deadline; /* CLOSING / DRAINING: RESET after this */
-  uint32_t heap_idx;          /* UINT32_MAX = not in heap */
   int32_t reason;             /* why it is closing (0 = normal) */
   int32_t goaway;             /* code of the peer's yamux GoAway, -1 none */
   uint16_t nstreams;
@@ -150,9 +169,6 @@ struct hconn {
   uint8_t dir;
   uint8_t io_kind;            /* pending io (LP2P_IO_*), 0 = none */
   uint8_t last_interest;
-  uint8_t ping_busy;          /* outbound ping stream open */
-  uint8_t ping_queued;        /* pings asked while busy */
-  uint8_t id_running;         /* outbound identify in flight */
   uint16_t deferred_closes;   /* streams with HS_CLOSE_DEFERRED */
   lp2p_sockaddr remote;
   lp2p_sockaddr local;
@@ -197,7 +213,6 @@ struct hpeer {
   uint16_t pubkey_len;
   uint16_t observed_len;
   uint16_t nconns;             /* OPEN / CLOSING connections */
-  uint16_t ping_in;            /* inbound ping streams, all conns */
   uint8_t in_lru;
   uint8_t identified;          /* identify data arrived at least once */
 };
@@ -264,9 +279,19 @@ struct lp2p_host {
   hconn *io_head, *io_tail;
   hconn *dirty_head, *dirty_tail;
 
-  /* deadline heap (min by hconn.deadline) */
-  hconn **heap;
+  /* connections touched by services inside hooks, pumped when the
+   * outermost host call unwinds (host_svc_touch) */
+  hconn *touched;
+  hconn *pumping;              /* the connection host_conn_pump is in */
+  uint32_t depth;              /* nesting of pumps / hooks */
+
+  /* deadline heap (min by htimer.deadline) */
+  htimer **heap;
   uint32_t heap_len, heap_cap;
+
+  /* services (host_builtin.c), in registration order */
+  hsvc *svcs;
+  uint32_t nsvcs;
 
   /* events */
   hevent *ev;
@@ -279,7 +304,8 @@ struct lp2p_host {
   hproto *protos;
   uint16_t nprotos;
   uint16_t protos_cap;
-  uint16_t proto_identify, proto_push, proto_ping, proto_perf, proto_echo;
+  uint16_t nprotos_svc;        /* registered by services: not in
+                                  protocols_max (that bounds the app) */
 
   /* peerstore */
   hpeer **buckets;
@@ -293,11 +319,6 @@ struct lp2p_host {
   hhaddr *addrs;
   uint32_t naddrs, addrs_cap;
   uint64_t addrs_version;      /* fingerprint of the advertised set */
-  uint8_t *spr;                /* our sealed peer record (identify field 8) */
-  size_t spr_len;
-  uint64_t spr_version;        /* addrs_version it was sealed for */
-  uint64_t spr_seq;
-  uint64_t pushed_version;
 
   /* lifecycle */
   int closing;
@@ -309,11 +330,6 @@ struct lp2p_host {
 
 /* ---- host_core.c ------------------------------------------------------------- */
 void host_log(lp2p_host *h, int level, const char *msg);
-/* Recompute c's deadline and fix its heap position. */
-void host_conn_timer(lp2p_host *h, hconn *c);
-void host_heap_remove(lp2p_host *h, hconn *c);
-/* Make room for n connections in the heap. Returns 0 or NOMEM. */
-int host_heap_reserve(lp2p_host *h, uint32_t n);
 void host_maybe_finish_close(lp2p_host *h);
 static inline void host_now(lp2p_host *h, lp2p_tstamp now) {
   if (now > h->now)
@@ -324,6 +340,18 @@ static inline lp2p_tstamp host_add_ns(lp2p_tstamp now, uint64_t ns) {
                  : (now > LP2P_TSTAMP_NONE - 1 - ns ? LP2P_TSTAMP_NONE - 1
                                                    : now + ns);
 }
+
+/* ---- host_timer.c ---------------------------------------------------------------- */
+/* The one deadline heap. host_timer_set moves t to `deadline` (NONE takes
+ * it out); O(log n), a no-op when unchanged. Capacity comes from
+ * host_heap_reserve, called when the owner of a timer is created. */
+void host_timer_init(htimer *t, uint8_t kind);
+void host_timer_set(lp2p_host *h, htimer *t, lp2p_tstamp deadline);
+void host_timer_remove(lp2p_host *h, htimer *t);
+/* Make room for n timers in the heap. Returns 0 or NOMEM. */
+int host_heap_reserve(lp2p_host *h, uint32_t n);
+/* Recompute c's deadline (min of its timers) and fix its heap position. */
+void host_conn_timer(lp2p_host *h, hconn *c);
 
 /* ---- host_events.c ----------------------------------------------------------- */
 /* Queue an event. Over event_queue_max it is dropped and counted
@@ -379,23 +407,25 @@ void host_listener_remove(lp2p_host *h, uint64_t id);
 
 /* ---- host_stream.c ------------------------------------------------------------- */
 hstream *host_stream_get(const lp2p_host *h, uint64_t id);
-/* Open an outbound stream for protocol index `proto` on c (lazy ms). */
-int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t svc,
-                     lp2p_tstamp now, hstream **out);
+/* Open an outbound stream for protocol index `proto` on c (lazy ms),
+ * owned by `owner` (HOWNER_APP or service + 1) with its pointer `ud`. */
+int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t owner,
+                     void *ud, lp2p_tstamp now, hstream **out);
 /* yamux event dispatch for one conn. */
 void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
                           lp2p_tstamp now);
 /* Free every stream of c (conn going away): STREAM_RESET for visible app
  * streams, failure results for services. */
 void host_streams_drop(lp2p_host *h, hconn *c, int err, lp2p_tstamp now);
-/* Stream I/O for services (no pumping: the caller's pump loop does it). */
+/* Stream I/O (no pumping: callers pump or touch the connection). */
 lp2p_ssize host_stream_write_raw(lp2p_host *h, hstream *s, lp2p_tstamp now,
                                  const uint8_t *p, size_t n);
 const uint8_t *host_stream_peek_raw(lp2p_host *h, hstream *s, size_t *len);
 void host_stream_consume_raw(lp2p_host *h, hstream *s, lp2p_tstamp now,
                              size_t n);
 void host_stream_close_raw(lp2p_host *h, hstream *s, lp2p_tstamp now);
-/* Reset and forget the stream (no event). Do not touch s afterwards. */
+/* Reset and forget the stream (no event, no stream_end for its service).
+ * Do not touch s afterwards. */
 void host_stream_reset_raw(lp2p_host *h, hstream *s, lp2p_tstamp now);
 /* 1 when the remote half-closed and every byte was consumed. */
 int host_stream_eof_raw(lp2p_host *h, hstream *s);
@@ -406,7 +436,7 @@ void host_streams_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now);
 /* Protocol table: index of `name`, adding it when `add`; UINT16_MAX when
  * absent or on failure (*err set). */
 uint16_t host_proto_find(lp2p_host *h, const char *name, size_t len, int add,
-                         uint8_t svc, int *err);
+                         uint8_t owner, int *err);
 void host_protos_free(lp2p_host *h);
 
 /* ---- host_peerstore.c ------------------------------------------------------------ */
@@ -437,41 +467,36 @@ void host_addr_observed(lp2p_host *h, const lp2p_peerid *from,
 void host_addrs_changed(lp2p_host *h, lp2p_tstamp now);
 int host_sockaddr_unspecified(const lp2p_sockaddr *sa);
 
-/* ---- services (proto/identify, ping, perf, echo) ------------------------------- */
-/* Each service reacts to its stream: start (negotiated inbound, or right
- * after a lazy outbound open), activity (readable / writable / remote
- * closed), end (the stream is going away: err 0 = closed normally; the
- * service must not touch the stream after), timeout. start, activity and
- * timeout return 0, or -1 when they reset (freed) the stream. */
-int svc_start(lp2p_host *h, hstream *s, lp2p_tstamp now);
-int svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
-void svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now);
-int svc_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now);
-/* Free s->svc and whatever it owns (called when the stream is freed). */
-void svc_release(lp2p_host *h, hstream *s);
-void id_svc_release(lp2p_host *h, hstream *s);
+/* ---- host_svc.c: the service registry and hook dispatch ---------------------- */
+/* Register the services of host_builtin.c (init hooks). */
+int host_svcs_init(lp2p_host *h);
+/* fini hooks (every stream was ended before). */
+void host_svcs_free(lp2p_host *h);
+/* Hooks run with the depth raised: connections services touch are pumped
+ * when the outermost call leaves. */
+void host_enter(lp2p_host *h);
+void host_leave(lp2p_host *h, lp2p_tstamp now);
+/* A service wrote to or opened a stream on c: pump c once the outermost
+ * call unwinds (no recursion into the same connection). */
+void host_svc_touch(lp2p_host *h, hconn *c);
+/* Forget c in the touched list (it is being freed). */
+void host_touched_unlink(lp2p_host *h, hconn *c);
+/* Stream hooks for streams a service owns (s->owner != HOWNER_APP). Each
+ * returns 1 when s is still alive afterwards, 0 when the hook ended it. */
+int host_svc_stream_start(lp2p_host *h, hstream *s, lp2p_tstamp now);
+int host_svc_stream_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
+int host_svc_stream_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now);
+/* s is unlinked (its id is dead): tell its service (stream_end). */
+void host_svc_stream_end(lp2p_host *h, uint8_t owner, uint64_t id, void *ud,
+                         int err, lp2p_tstamp now);
+void host_svc_peer_connected(lp2p_host *h, hconn *c, lp2p_tstamp now);
+void host_svc_peer_disconnected(lp2p_host *h, hconn *c, int err,
+                                lp2p_tstamp now);
+void host_svc_local_changed(lp2p_host *h, unsigned what, lp2p_tstamp now);
+void host_svc_timeout(lp2p_host *h, hsvc *v, lp2p_tstamp now);
 
-int id_svc_start(lp2p_host *h, hstream *s, lp2p_tstamp now);
-int id_svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
-void id_svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now);
-int id_svc_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now);
-/* Identify the peer of c (outbound /ipfs/id/1.0.0). */
-int id_request(lp2p_host *h, hconn *c, lp2p_tstamp now);
-/* Push our identify to every identified peer that supports push. */
-void id_push_all(lp2p_host *h, lp2p_tstamp now);
-
-int ping_svc_start(lp2p_host *h, hstream *s, lp2p_tstamp now);
-int ping_svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
-void ping_svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now);
-int ping_svc_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now);
-int ping_request(lp2p_host *h, hconn *c, lp2p_tstamp now);
-
-int perf_svc_start(lp2p_host *h, hstream *s, lp2p_tstamp now);
-int perf_svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
-void perf_svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now);
-int perf_request(lp2p_host *h, hconn *c, uint64_t up, uint64_t down,
-                 lp2p_tstamp now);
-
-int echo_svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
+/* ---- host_builtin.c: the one list of compiled-in services ------------------- */
+extern const hsvc_ops *const host_builtin_svcs[];
+extern const uint32_t host_builtin_nsvcs;
 
 #endif

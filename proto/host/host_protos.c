@@ -1,11 +1,11 @@
-/* The protocol table: every protocol id the host knows (built-in
- * services, registered application protocols, protocols we opened streams
+/* The protocol table: every protocol id the host knows (services'
+ * protocols, registered application protocols, protocols we opened streams
  * for), interned once so events can point at stable names. */
 #include "proto/host/host_internal.h"
 
 
 uint16_t host_proto_find(lp2p_host *h, const char *name, size_t len, int add,
-                         uint8_t svc, int *err) {
+                         uint8_t owner, int *err) {
   *err = 0;
   for (uint16_t i = 0; i < h->nprotos; i++)
     if (h->protos[i].len == len && memcmp(h->protos[i].name, name, len) == 0)
@@ -19,8 +19,9 @@ uint16_t host_proto_find(lp2p_host *h, const char *name, size_t len, int add,
     *err = LP2P_ERR_INVAL;
     return UINT16_MAX;
   }
-  /* Built-ins do not count against protocols_max. */
-  if (h->nprotos >= h->cfg.protocols_max + 8) {
+  /* Services' protocols do not count against protocols_max (it bounds
+   * what the application and remote peers can add). */
+  if (h->nprotos >= h->cfg.protocols_max + h->nprotos_svc) {
     *err = LP2P_ERR_LIMIT;
     return UINT16_MAX;
   }
@@ -45,7 +46,7 @@ uint16_t host_proto_find(lp2p_host *h, const char *name, size_t len, int add,
   hproto *p = &h->protos[h->nprotos];
   p->name = c;
   p->len = (uint16_t)len;
-  p->svc = svc;
+  p->owner = owner;
   p->flags = 0;
   return h->nprotos++;
 }

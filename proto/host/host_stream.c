@@ -10,8 +10,12 @@ hstream *host_stream_get(const lp2p_host *h, uint64_t id) {
 }
 
 /* Unlink and free. The yamux stream (if any) must already be dealt with;
- * later yamux events naming its id find nothing and are ignored. */
-static void stream_free(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+ * later yamux events naming its id find nothing and are ignored. The
+ * owning service hears of the end (stream_end with `err`) when `notify`:
+ * always, except when it reset the stream itself. The hook runs after the
+ * stream is gone, so it may do anything the service API allows. */
+static void stream_free(lp2p_host *h, hstream *s, int err, int notify,
+                        lp2p_tstamp now) {
   hconn *c = s->conn;
   if (s->prev)
     s->prev->next = s->next;
@@ -24,12 +28,14 @@ static void stream_free(lp2p_host *h, hstream *s, lp2p_tstamp now) {
     c->deferred_closes--;
   if (c->nstreams == 0)
     c->idle_since = now;
-  if ((s->flags & HS_PING_IN) && c->peer && c->peer->ping_in)
-    c->peer->ping_in--;
   hid_del(&h->streams, s->id);
   lp2p_ms_free(s->ms);
-  svc_release(h, s);
+  uint8_t owner = s->owner;
+  uint64_t id = s->id;
+  void *ud = s->ud;
   lp2p_mem_free(h->mem, s);
+  if (notify && owner != HOWNER_APP)
+    host_svc_stream_end(h, owner, id, ud, err, now);
 }
 
 static hstream *stream_new(lp2p_host *h, hconn *c, uint32_t ys, uint8_t dir,
@@ -89,8 +95,8 @@ static int flush_ms(lp2p_host *h, hstream *s, lp2p_tstamp now) {
   return 1;
 }
 
-int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t svc,
-                     lp2p_tstamp now, hstream **out) {
+int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t owner,
+                     void *ud, lp2p_tstamp now, hstream **out) {
   *out = NULL;
   lp2p_yamux *y = host_conn_yamux(c);
   if (!y || c->state != HC_OPEN)
@@ -107,7 +113,8 @@ int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t svc,
     return rc;
   }
   s->proto = proto;
-  s->svc_kind = svc;
+  s->owner = owner;
+  s->ud = ud;
   s->flags |= HS_NEGOTIATING;
   lp2p_ms_config mc;
   lp2p_ms_config_default(&mc);
@@ -118,7 +125,7 @@ int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t svc,
     rc = lp2p_ms_propose(s->ms, names, 1, 1);
   if (rc) {
     lp2p_yamux_stream_reset(y, now, ys);
-    stream_free(h, s, now);
+    stream_free(h, s, 0, 0, now);
     return rc == LP2P_ERR_NOMEM ? rc : LP2P_ERR_INVAL;
   }
   flush_ms(h, s, now);
@@ -145,13 +152,10 @@ static void negotiation_failed(lp2p_host *h, hstream *s, int err,
   lp2p_yamux *y = host_conn_yamux(s->conn);
   if (y)
     lp2p_yamux_stream_reset(y, now, s->ys);
-  if (s->dir == LP2P_DIR_OUTBOUND) {
-    if (s->svc_kind == SVC_APP)
-      emit(h, s, LP2P_HOST_EV_STREAM_OPEN_FAILED, err);
-    else
-      svc_end(h, s, err, now);
-  }
-  stream_free(h, s, now);
+  if (s->dir == LP2P_DIR_OUTBOUND && s->owner == HOWNER_APP)
+    emit(h, s, LP2P_HOST_EV_STREAM_OPEN_FAILED, err);
+  /* An inbound stream has no owner yet; an outbound one's service hears. */
+  stream_free(h, s, err, 1, now);
 }
 
 /* Returns 0, or -1 when the stream was freed. */
@@ -165,23 +169,10 @@ static int inbound_negotiated(lp2p_host *h, hstream *s, lp2p_tstamp now) {
     return -1;
   }
   s->proto = idx;
-  s->svc_kind = h->protos[idx].svc;
+  s->owner = h->protos[idx].owner;
   s->flags |= HS_FRESH;
-  if (s->svc_kind == SVC_PING) {
-    hpeer *p = s->conn->peer;
-    if (p && p->ping_in >= h->cfg.ping_streams_per_peer_max) {
-      /* ping spec: accept at most a couple of streams per peer. */
-      h->stats.streams_refused++;
-      negotiation_failed(h, s, LP2P_ERR_LIMIT, now);
-      return -1;
-    }
-    if (p) {
-      p->ping_in++;
-      s->flags |= HS_PING_IN;
-    }
-  }
   s->deadline = LP2P_TSTAMP_NONE;
-  if (s->svc_kind == SVC_APP) {
+  if (s->owner == HOWNER_APP) {
     s->flags |= HS_VISIBLE;
     emit(h, s, LP2P_HOST_EV_STREAM_INBOUND, 0);
     size_t len = 0;
@@ -192,7 +183,7 @@ static int inbound_negotiated(lp2p_host *h, hstream *s, lp2p_tstamp now) {
     }
     return 0;
   }
-  return svc_start(h, s, now);
+  return host_svc_stream_start(h, s, now) ? 0 : -1;
 }
 
 /* Feed buffered stream bytes to the ms engine. Returns 1 when the stream
@@ -232,11 +223,10 @@ static int negotiate(lp2p_host *h, hstream *s, lp2p_tstamp now) {
           return 1;
         }
         flush_ms(h, s, now);
-        /* identify and ping keep the deadline they set at open. */
-        if (s->svc_kind == SVC_APP || s->svc_kind == SVC_PERF ||
-            s->svc_kind == SVC_ECHO)
+        /* A deadline the service set (identify, ping) stays. */
+        if (!(s->flags & HS_SVC_DEADLINE))
           s->deadline = LP2P_TSTAMP_NONE;
-        if (s->svc_kind == SVC_APP)
+        if (s->owner == HOWNER_APP)
           emit(h, s, LP2P_HOST_EV_STREAM_OPENED, 0);
         return 1;
       }
@@ -272,7 +262,7 @@ static void inbound_open(lp2p_host *h, hconn *c, uint32_t ys,
     names = lp2p_mem_malloc(h->mem, h->nprotos * sizeof *names);
     if (!names) {
       lp2p_yamux_stream_reset(y, now, ys);
-      stream_free(h, s, now);
+      stream_free(h, s, 0, 0, now);
       return;
     }
   }
@@ -292,7 +282,7 @@ static void inbound_open(lp2p_host *h, hconn *c, uint32_t ys,
     lp2p_mem_free(h->mem, names);
   if (err) {
     lp2p_yamux_stream_reset(y, now, ys);
-    stream_free(h, s, now);
+    stream_free(h, s, 0, 0, now);
     return;
   }
   s->flags |= HS_NEGOTIATING;
@@ -313,8 +303,8 @@ static void stream_activity(lp2p_host *h, hstream *s, lp2p_tstamp now) {
   }
   if (!flush_ms(h, s, now))
     return;
-  if (s->svc_kind != SVC_APP) {
-    svc_activity(h, s, now);
+  if (s->owner != HOWNER_APP) {
+    host_svc_stream_activity(h, s, now);
     return;
   }
   size_t len = 0;
@@ -334,8 +324,8 @@ static int remote_eof(lp2p_host *h, hstream *s, lp2p_tstamp now) {
   s->flags = (uint16_t)((s->flags & ~HS_EOF_UNSURE) | HS_REMOTE_CLOSED);
   if (s->flags & HS_NEGOTIATING)
     return negotiate(h, s, now) < 0 ? -1 : 0;
-  if (s->svc_kind != SVC_APP)
-    return svc_activity(h, s, now) < 0 ? -1 : 0;
+  if (s->owner != HOWNER_APP)
+    return host_svc_stream_activity(h, s, now) ? 0 : -1;
   if (s->flags & HS_VISIBLE) {
     emit(h, s, LP2P_HOST_EV_STREAM_REMOTE_CLOSED, 0);
     s->flags |= HS_EOF_EV;
@@ -405,8 +395,8 @@ void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
       if (s->dir == LP2P_DIR_INBOUND)
         break;
     }
-    if (s->svc_kind != SVC_APP) {
-      svc_activity(h, s, now);
+    if (s->owner != HOWNER_APP) {
+      host_svc_stream_activity(h, s, now);
     } else if (s->flags & HS_WANT_WRITABLE) {
       s->flags &= (uint16_t)~HS_WANT_WRITABLE;
       emit(h, s, LP2P_HOST_EV_STREAM_WRITABLE, 0);
@@ -421,11 +411,9 @@ void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
       break;
     }
     eof_revoke(h, s);
-    if (s->svc_kind != SVC_APP)
-      svc_end(h, s, LP2P_ERR_RESET, now);
-    else if (s->flags & HS_VISIBLE)
+    if (s->owner == HOWNER_APP && (s->flags & HS_VISIBLE))
       emit(h, s, LP2P_HOST_EV_STREAM_RESET, LP2P_ERR_RESET);
-    stream_free(h, s, now);
+    stream_free(h, s, LP2P_ERR_RESET, 1, now);
     break;
   case LP2P_YAMUX_EV_STREAM_CLOSED:
     /* the FIN was a clean end after all */
@@ -435,14 +423,12 @@ void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
       negotiation_failed(h, s, LP2P_ERR_EOF, now);
       break;
     }
-    if (s->svc_kind != SVC_APP) {
-      svc_end(h, s, 0, now);
-    } else if (s->flags & HS_VISIBLE) {
+    if (s->owner == HOWNER_APP && (s->flags & HS_VISIBLE)) {
       emit(h, s, LP2P_HOST_EV_STREAM_CLOSED, 0);
       /* remembered so lp2p_host_stream_at_eof stays true for a while */
       h->done_ids[h->done_pos++ % 64] = s->id;
     }
-    stream_free(h, s, now);
+    stream_free(h, s, 0, 1, now);
     break;
   default:
     break;
@@ -452,20 +438,16 @@ void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
 void host_streams_drop(lp2p_host *h, hconn *c, int err, lp2p_tstamp now) {
   while (c->streams) {
     hstream *s = c->streams;
-    if (s->flags & HS_NEGOTIATING) {
-      if (s->dir == LP2P_DIR_OUTBOUND) {
-        if (s->svc_kind == SVC_APP)
+    if (s->owner == HOWNER_APP) {
+      if (s->flags & HS_NEGOTIATING) {
+        if (s->dir == LP2P_DIR_OUTBOUND)
           emit(h, s, LP2P_HOST_EV_STREAM_OPEN_FAILED, err);
-        else
-          svc_end(h, s, err, now);
+      } else if (s->flags & HS_VISIBLE) {
+        eof_revoke(h, s);
+        emit(h, s, LP2P_HOST_EV_STREAM_RESET, err);
       }
-    } else if (s->svc_kind != SVC_APP) {
-      svc_end(h, s, err, now);
-    } else if (s->flags & HS_VISIBLE) {
-      eof_revoke(h, s);
-      emit(h, s, LP2P_HOST_EV_STREAM_RESET, err);
     }
-    stream_free(h, s, now);
+    stream_free(h, s, err, 1, now);
   }
 }
 
@@ -479,19 +461,24 @@ lp2p_tstamp host_streams_deadline(const hconn *c) {
   return d;
 }
 
+/* A timeout hook may end or open any stream, so the scan starts over after
+ * each one; every round clears or frees the stream it handles, and a
+ * budget stops a hook that keeps re-arming a past deadline. */
 void host_streams_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now) {
-  hstream *s = c->streams;
-  while (s) {
-    hstream *next = s->next;
-    if (s->deadline <= now) {
-      if (s->flags & HS_NEGOTIATING) {
-        negotiation_failed(h, s, LP2P_ERR_TIMEOUT, now);
-      } else {
-        s->deadline = LP2P_TSTAMP_NONE;
-        svc_timeout(h, s, now);
-      }
+  for (uint32_t budget = 2u * c->nstreams + 2; budget; budget--) {
+    hstream *s = c->streams;
+    while (s && s->deadline > now)
+      s = s->next;
+    if (!s)
+      return;
+    if (s->flags & HS_NEGOTIATING) {
+      negotiation_failed(h, s, LP2P_ERR_TIMEOUT, now);
+      continue;
     }
-    s = next;
+    s->deadline = LP2P_TSTAMP_NONE;
+    s->flags &= (uint16_t)~HS_SVC_DEADLINE;
+    if (s->owner != HOWNER_APP)
+      host_svc_stream_timeout(h, s, now);
   }
 }
 
@@ -614,7 +601,7 @@ void host_stream_reset_raw(lp2p_host *h, hstream *s, lp2p_tstamp now) {
   lp2p_yamux *y = host_conn_yamux(s->conn);
   if (y)
     lp2p_yamux_stream_reset(y, now, s->ys);
-  stream_free(h, s, now);
+  stream_free(h, s, 0, 0, now);
 }
 
 int host_stream_eof_raw(lp2p_host *h, hstream *s) {

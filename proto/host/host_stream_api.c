@@ -1,5 +1,6 @@
-/* Application commands on streams and services: the protocol registry,
- * open_stream, stream read / write / close / reset, ping, perf, identify.
+/* Application commands on streams: the protocol registry, open_stream,
+ * stream read / write / close / reset. (The services' own commands, such
+ * as lp2p_host_ping, live in their folders.)
  * Every command that touches a connection ends with host_conn_pump so the
  * connection's output and timers are up to date for the driver. */
 #include "proto/host/host_internal.h"
@@ -19,22 +20,23 @@ int lp2p_host_register_protocol(lp2p_host *h, const char *name) {
   if (!h || !name_ok(name, &n))
     return LP2P_ERR_INVAL;
   int err = 0;
-  uint16_t i = host_proto_find(h, name, n, 1, SVC_APP, &err);
+  uint16_t i = host_proto_find(h, name, n, 1, HOWNER_APP, &err);
   if (i == UINT16_MAX)
     return err;
-  if (h->protos[i].svc != SVC_APP) {
+  if (h->protos[i].owner != HOWNER_APP) {
     if (h->protos[i].flags & HPROTO_INBOUND)
-      return 0; /* a built-in that is served: nothing to change */
-    /* A built-in whose service is switched off (lp2p_host_config.services):
-     * the application serves it now, so inbound streams reach it. Our own
-     * client side (ping, perf) names its service explicitly, unaffected. */
-    h->protos[i].svc = SVC_APP;
+      return 0; /* a service serves it: nothing to change */
+    /* A service protocol that is not served (e.g. ping.serve = 0): the
+     * application serves it now, so inbound streams reach it. The
+     * service's own client streams name their owner explicitly. */
+    h->protos[i].owner = HOWNER_APP;
   }
   if ((h->protos[i].flags & (HPROTO_INBOUND | HPROTO_ADVERTISE)) ==
       (HPROTO_INBOUND | HPROTO_ADVERTISE))
     return 0;
   h->protos[i].flags |= HPROTO_INBOUND | HPROTO_ADVERTISE;
-  id_push_all(h, h->now); /* identify spec: push on protocol changes */
+  /* identify spec: push on protocol changes */
+  host_svc_local_changed(h, HSVC_LOCAL_PROTOCOLS, h->now);
   return 0;
 }
 
@@ -43,12 +45,12 @@ int lp2p_host_unregister_protocol(lp2p_host *h, const char *name) {
   if (!h || !name_ok(name, &n))
     return LP2P_ERR_INVAL;
   int err = 0;
-  uint16_t i = host_proto_find(h, name, n, 0, SVC_APP, &err);
-  if (i == UINT16_MAX || h->protos[i].svc != SVC_APP ||
+  uint16_t i = host_proto_find(h, name, n, 0, HOWNER_APP, &err);
+  if (i == UINT16_MAX || h->protos[i].owner != HOWNER_APP ||
       !(h->protos[i].flags & HPROTO_INBOUND))
     return LP2P_ERR_NOT_FOUND;
   h->protos[i].flags &= (uint8_t)~(HPROTO_INBOUND | HPROTO_ADVERTISE);
-  id_push_all(h, h->now);
+  host_svc_local_changed(h, HSVC_LOCAL_PROTOCOLS, h->now);
   return 0;
 }
 
@@ -71,11 +73,11 @@ int lp2p_host_open_stream_on(lp2p_host *h, lp2p_tstamp now, uint64_t conn,
   if (!c || c->state != HC_OPEN)
     return c ? LP2P_ERR_STATE : LP2P_ERR_NOT_FOUND;
   int err = 0;
-  uint16_t i = host_proto_find(h, protocol, n, 1, SVC_APP, &err);
+  uint16_t i = host_proto_find(h, protocol, n, 1, HOWNER_APP, &err);
   if (i == UINT16_MAX)
     return err;
   hstream *s;
-  int rc = host_stream_open(h, c, i, SVC_APP, now, &s);
+  int rc = host_stream_open(h, c, i, HOWNER_APP, NULL, now, &s);
   if (rc)
     return rc;
   s->flags |= HS_VISIBLE;
@@ -101,7 +103,7 @@ int lp2p_host_open_stream(lp2p_host *h, lp2p_tstamp now,
 /* An application stream (visible, not a service) or NULL. */
 static hstream *app_stream(const lp2p_host *h, uint64_t id) {
   hstream *s = h ? host_stream_get(h, id) : NULL;
-  if (!s || !(s->flags & HS_VISIBLE) || s->svc_kind != SVC_APP)
+  if (!s || !(s->flags & HS_VISIBLE) || s->owner != HOWNER_APP)
     return NULL;
   return s;
 }
@@ -210,49 +212,4 @@ int lp2p_host_stream_info_get(const lp2p_host *h, uint64_t stream,
   out->protocol = s->proto < h->nprotos ? h->protos[s->proto].name : NULL;
   out->direction = s->dir;
   return 0;
-}
-
-/* ---- services ---------------------------------------------------------- */
-
-static int with_peer_conn(lp2p_host *h, lp2p_tstamp now,
-                          const lp2p_peerid *peer, hconn **out) {
-  if (!h || !peer)
-    return LP2P_ERR_INVAL;
-  host_now(h, now);
-  if (h->closing)
-    return LP2P_ERR_STATE;
-  *out = peer_conn(h, peer);
-  return *out ? 0 : LP2P_ERR_NOT_FOUND;
-}
-
-int lp2p_host_ping(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer) {
-  hconn *c;
-  int rc = with_peer_conn(h, now, peer, &c);
-  if (rc)
-    return rc;
-  rc = ping_request(h, c, now);
-  host_conn_pump(h, c, now);
-  return rc;
-}
-
-int lp2p_host_perf(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer,
-                   uint64_t upload_bytes, uint64_t download_bytes) {
-  hconn *c;
-  int rc = with_peer_conn(h, now, peer, &c);
-  if (rc)
-    return rc;
-  rc = perf_request(h, c, upload_bytes, download_bytes, now);
-  host_conn_pump(h, c, now);
-  return rc;
-}
-
-int lp2p_host_identify(lp2p_host *h, lp2p_tstamp now,
-                       const lp2p_peerid *peer) {
-  hconn *c;
-  int rc = with_peer_conn(h, now, peer, &c);
-  if (rc)
-    return rc;
-  rc = id_request(h, c, now);
-  host_conn_pump(h, c, now);
-  return rc;
 }

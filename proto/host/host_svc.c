@@ -1,73 +1,244 @@
-/* Dispatch from the stream layer to the built-in services. */
+/* The service registry and hook dispatch (DESIGN §3a "Services"; the
+ * interface is host_service.h). The host calls hooks through the vtables
+ * of the services listed in host_builtin.c; it knows nothing of any one
+ * service. After every hook the service's timer is re-read.
+ *
+ * Deferred pumping: hooks run with h->depth raised. A service that writes
+ * to a stream of another connection (or of this one from a timer) only
+ * marks that connection touched; the touched ones are pumped when the
+ * outermost call leaves, so a hook is never re-entered from inside its own
+ * call into the host. */
 #include "proto/host/host_internal.h"
 
-int svc_start(lp2p_host *h, hstream *s, lp2p_tstamp now) {
-  switch (s->svc_kind) {
-  case SVC_IDENTIFY:
-  case SVC_PUSH:
-    return id_svc_start(h, s, now);
-  case SVC_PING:
-    return ping_svc_start(h, s, now);
-  case SVC_PERF:
-    return perf_svc_start(h, s, now);
-  case SVC_ECHO:
-    return echo_svc_activity(h, s, now);
-  default:
-    return 0;
-  }
+/* ---- registry ------------------------------------------------------------ */
+
+static void svc_timer(lp2p_host *h, hsvc *v) {
+  if (v->ops->next_timeout)
+    host_timer_set(h, &v->tm, v->ops->next_timeout(v->state));
 }
 
-int svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now) {
-  switch (s->svc_kind) {
-  case SVC_IDENTIFY:
-  case SVC_PUSH:
-    return id_svc_activity(h, s, now);
-  case SVC_PING:
-    return ping_svc_activity(h, s, now);
-  case SVC_PERF:
-    return perf_svc_activity(h, s, now);
-  case SVC_ECHO:
-    return echo_svc_activity(h, s, now);
-  default:
-    return 0;
+int host_svcs_init(lp2p_host *h) {
+  h->svcs = lp2p_mem_calloc(h->mem, host_builtin_nsvcs, sizeof *h->svcs);
+  if (!h->svcs)
+    return LP2P_ERR_NOMEM;
+  int rc = host_heap_reserve(h, host_builtin_nsvcs);
+  if (rc)
+    return rc;
+  for (uint32_t i = 0; i < host_builtin_nsvcs; i++) {
+    hsvc *v = &h->svcs[i];
+    v->ops = host_builtin_svcs[i];
+    host_timer_init(&v->tm, HT_SVC);
+    h->nsvcs = i + 1; /* fini runs for every service whose init ran */
+    rc = v->ops->init(h, i, &v->state);
+    if (rc)
+      return rc;
+    svc_timer(h, v);
   }
+  return 0;
 }
 
-void svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now) {
-  switch (s->svc_kind) {
-  case SVC_IDENTIFY:
-  case SVC_PUSH:
-    id_svc_end(h, s, err, now);
-    break;
-  case SVC_PING:
-    ping_svc_end(h, s, err, now);
-    break;
-  case SVC_PERF:
-    perf_svc_end(h, s, err, now);
-    break;
-  default:
-    break;
+void host_svcs_free(lp2p_host *h) {
+  for (uint32_t i = h->nsvcs; i-- > 0;) {
+    hsvc *v = &h->svcs[i];
+    host_timer_remove(h, &v->tm);
+    if (v->ops->fini)
+      v->ops->fini(h, v->state);
   }
+  lp2p_mem_free(h->mem, h->svcs);
+  h->svcs = NULL;
+  h->nsvcs = 0;
 }
 
-int svc_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now) {
-  switch (s->svc_kind) {
-  case SVC_IDENTIFY:
-  case SVC_PUSH:
-    return id_svc_timeout(h, s, now);
-  case SVC_PING:
-    return ping_svc_timeout(h, s, now);
-  default:
-    host_stream_reset_raw(h, s, now);
-    return -1;
-  }
+void *host_svc_state(const lp2p_host *h, const hsvc_ops *ops,
+                     uint32_t *svc) {
+  for (uint32_t i = 0; i < h->nsvcs; i++)
+    if (h->svcs[i].ops == ops) {
+      if (svc)
+        *svc = i;
+      return h->svcs[i].state;
+    }
+  return NULL;
 }
 
-void svc_release(lp2p_host *h, hstream *s) {
-  if (!s->svc)
+uint16_t host_svc_add_protocol(lp2p_host *h, uint32_t svc, const char *name,
+                               unsigned flags, int *err) {
+  size_t len = strlen(name);
+  uint16_t i = host_proto_find(h, name, len, 0, 0, err);
+  if (i == UINT16_MAX) {
+    /* Service protocols do not count against protocols_max. */
+    h->nprotos_svc++;
+    i = host_proto_find(h, name, len, 1, (uint8_t)(svc + 1), err);
+    if (i == UINT16_MAX) {
+      h->nprotos_svc--;
+      return i;
+    }
+  }
+  h->protos[i].owner = (uint8_t)(svc + 1);
+  h->protos[i].flags = (uint8_t)flags;
+  *err = 0;
+  return i;
+}
+
+/* ---- depth and deferred pumping ------------------------------------------- */
+
+void host_enter(lp2p_host *h) { h->depth++; }
+
+void host_leave(lp2p_host *h, lp2p_tstamp now) {
+  if (h->depth > 1) {
+    host_leave(h, now);
     return;
-  if (s->svc_kind == SVC_IDENTIFY || s->svc_kind == SVC_PUSH)
-    id_svc_release(h, s);
-  lp2p_mem_free(h->mem, s->svc);
-  s->svc = NULL;
+  }
+  /* Outermost: pump what services touched (pumping can touch more; the
+   * depth stays raised so none of it recurses). */
+  while (h->touched) {
+    hconn *c = h->touched;
+    h->touched = c->touched_next;
+    c->touched_next = NULL;
+    c->flags &= (uint16_t)~HC_F_TOUCHED;
+    host_conn_pump(h, c, now);
+  }
+  h->depth = 0;
 }
+
+void host_svc_touch(lp2p_host *h, hconn *c) {
+  if (c == h->pumping || (c->flags & HC_F_TOUCHED))
+    return; /* its pump loop is running and will see the output */
+  if (h->depth == 0) {
+    host_conn_pump(h, c, h->now);
+    return;
+  }
+  c->flags |= HC_F_TOUCHED;
+  c->touched_next = h->touched;
+  h->touched = c;
+}
+
+void host_touched_unlink(lp2p_host *h, hconn *c) {
+  if (!(c->flags & HC_F_TOUCHED))
+    return;
+  for (hconn **pp = &h->touched; *pp; pp = &(*pp)->touched_next)
+    if (*pp == c) {
+      *pp = c->touched_next;
+      break;
+    }
+  c->flags &= (uint16_t)~HC_F_TOUCHED;
+}
+
+/* ---- stream hooks ---------------------------------------------------------- */
+
+static hsvc *owner_svc(lp2p_host *h, uint8_t owner) {
+  return owner && owner <= h->nsvcs ? &h->svcs[owner - 1] : NULL;
+}
+
+int host_svc_stream_start(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  hsvc *v = owner_svc(h, s->owner);
+  uint64_t id = s->id;
+  if (!v || !v->ops->stream_start) {
+    host_stream_reset_raw(h, s, now);
+    return 0;
+  }
+  host_enter(h);
+  v->ops->stream_start(h, v->state, id, s->conn->id, s->proto, now);
+  svc_timer(h, v);
+  host_leave(h, now);
+  return host_stream_get(h, id) == s;
+}
+
+int host_svc_stream_activity(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  hsvc *v = owner_svc(h, s->owner);
+  uint64_t id = s->id;
+  if (!v || !v->ops->stream_activity)
+    return 1;
+  host_enter(h);
+  v->ops->stream_activity(h, v->state, id, s->ud, now);
+  svc_timer(h, v);
+  host_leave(h, now);
+  return host_stream_get(h, id) == s;
+}
+
+int host_svc_stream_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  hsvc *v = owner_svc(h, s->owner);
+  uint64_t id = s->id;
+  if (!v || !v->ops->stream_timeout) {
+    if (v && v->ops->stream_end) {
+      void *ud = s->ud;
+      uint8_t owner = s->owner;
+      host_stream_reset_raw(h, s, now);
+      host_svc_stream_end(h, owner, id, ud, LP2P_ERR_TIMEOUT, now);
+    } else {
+      host_stream_reset_raw(h, s, now);
+    }
+    return 0;
+  }
+  host_enter(h);
+  v->ops->stream_timeout(h, v->state, id, s->ud, now);
+  svc_timer(h, v);
+  host_leave(h, now);
+  return host_stream_get(h, id) == s;
+}
+
+void host_svc_stream_end(lp2p_host *h, uint8_t owner, uint64_t id, void *ud,
+                         int err, lp2p_tstamp now) {
+  hsvc *v = owner_svc(h, owner);
+  if (!v || !v->ops->stream_end)
+    return;
+  host_enter(h);
+  v->ops->stream_end(h, v->state, id, ud, err, now);
+  svc_timer(h, v);
+  host_leave(h, now);
+}
+
+/* ---- peer, address and timer hooks ------------------------------------------ */
+
+/* Every service's hook `field`, with the depth raised; leaves at the end
+ * (these run from places where no pump is on the stack, or inside one:
+ * host_leave only pumps when the depth comes back to zero). */
+#define EACH_SVC(h, now, field, ...)                                           \
+  do {                                                                         \
+    host_enter(h);                                                             \
+    for (uint32_t i_ = 0; i_ < (h)->nsvcs; i_++) {                             \
+      hsvc *v_ = &(h)->svcs[i_];                                               \
+      if (v_->ops->field) {                                                    \
+        v_->ops->field((h), v_->state, __VA_ARGS__);                           \
+        svc_timer((h), v_);                                                    \
+      }                                                                        \
+    }                                                                          \
+    host_leave((h), (now));                                                    \
+  } while (0)
+
+void host_svc_peer_connected(lp2p_host *h, hconn *c, lp2p_tstamp now) {
+  uint64_t id = c->id;
+  EACH_SVC(h, now, peer_connected, id, now);
+}
+
+void host_svc_notify_identified(lp2p_host *h, uint64_t conn,
+                                lp2p_tstamp now) {
+  EACH_SVC(h, now, peer_identified, conn, now);
+}
+
+void host_svc_peer_disconnected(lp2p_host *h, hconn *c, int err,
+                                lp2p_tstamp now) {
+  if (!c->peer)
+    return;
+  lp2p_peerid peer = c->peer->id;
+  uint64_t id = c->id;
+  EACH_SVC(h, now, peer_disconnected, id, &peer, err, now);
+}
+
+void host_svc_local_changed(lp2p_host *h, unsigned what, lp2p_tstamp now) {
+  EACH_SVC(h, now, local_changed, what, now);
+}
+
+void host_svc_timeout(lp2p_host *h, hsvc *v, lp2p_tstamp now) {
+  host_enter(h);
+  if (v->ops->handle_timeout)
+    v->ops->handle_timeout(h, v->state, now);
+  svc_timer(h, v);
+  host_leave(h, now);
+}
+
+void host_svc_timer_update(lp2p_host *h, uint32_t svc) {
+  if (svc < h->nsvcs)
+    svc_timer(h, &h->svcs[svc]);
+}
+
+void host_svc_count_refused(lp2p_host *h) { h->stats.streams_refused++; }

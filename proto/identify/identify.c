@@ -7,7 +7,14 @@
  *   PUSH_IN  inbound  /ipfs/id/push: read until EOF, apply present fields
  * Reads accumulate the message bodies (several length-prefixed messages
  * merge, see identify_msg.h) in a buffer that grows with the data, up to
- * 4 x identify_msg_bytes_max; writes go out as the window allows. */
+ * 4 x identify.msg_bytes_max; writes go out as the window allows.
+ *
+ * As a service: every new connection is identified (peer_connected), our
+ * changes are pushed (local_changed), and a completed identify tells the
+ * other services (host_svc_notify_identified). One outbound identify per
+ * connection: lp2p_host_identify joins one already running (js-libp2p
+ * accepts a single inbound identify stream per connection and resets a
+ * second one). */
 #include "lp2p/record.h"
 #include "lp2p/varint.h"
 #include "proto/host/host_internal.h"
@@ -15,7 +22,18 @@
 
 enum { ID_REQ = 1, ID_RESP, ID_PUSH_OUT, ID_PUSH_IN };
 
+typedef struct id_svc {
+  uint32_t svc;
+  uint16_t proto_id, proto_push;
+  uint8_t *spr;          /* our sealed peer record (identify field 8) */
+  size_t spr_len;
+  uint64_t spr_version;  /* h->addrs_version it was sealed for */
+  uint64_t spr_seq;
+} id_svc;
+
 typedef struct id_state {
+  uint64_t conn;
+  uint8_t dir;
   uint8_t role;
   uint8_t done;
   uint8_t *buf;        /* outgoing message, or accumulated bodies */
@@ -26,42 +44,47 @@ typedef struct id_state {
 
 #define ADDRS_SENT_MAX 32
 
-static id_state *state_new(lp2p_host *h, hstream *s, uint8_t role,
-                           lp2p_tstamp now) {
+static id_state *state_new(lp2p_host *h, uint64_t conn, uint8_t role) {
   id_state *st = lp2p_mem_calloc(h->mem, 1, sizeof *st);
   if (!st)
     return NULL;
+  st->conn = conn;
   st->role = role;
-  s->svc = st;
-  s->deadline = host_add_ns(now, h->cfg.identify_timeout_ns);
+  st->dir = role == ID_REQ || role == ID_PUSH_OUT ? LP2P_DIR_OUTBOUND
+                                                  : LP2P_DIR_INBOUND;
   if (role == ID_REQ || role == ID_PUSH_IN)
-    lp2p_id_reader_init(&st->rd, NULL, 4 * (size_t)h->cfg.identify_msg_bytes_max,
-                        h->cfg.identify_msg_bytes_max);
+    lp2p_id_reader_init(&st->rd, NULL,
+                        4 * (size_t)h->cfg.identify.msg_bytes_max,
+                        h->cfg.identify.msg_bytes_max);
   return st;
 }
 
-static void st_free(lp2p_host *h, hstream *s) {
-  id_state *st = s->svc;
+static void st_free(lp2p_host *h, id_state *st) {
   if (!st)
     return;
   lp2p_mem_free(h->mem, st->buf);
-  st->buf = NULL;
-  st->alloc = 0;
+  lp2p_mem_free(h->mem, st);
 }
 
-void id_svc_release(lp2p_host *h, hstream *s) { st_free(h, s); }
+/* Reset the stream and forget its state. */
+static void st_drop(lp2p_host *h, uint64_t stream, id_state *st,
+                    lp2p_tstamp now) {
+  host_svc_reset(h, stream, now);
+  st_free(h, st);
+}
 
 /* ---- building our message --------------------------------------------- */
 
 /* Our signed peer record (RFC 0003) for the advertised addresses, sealed
  * again only when they change. The seq is the wall-clock time in ns when
  * the driver gave it (go-libp2p does the same), always increasing. */
-static void seal_record(lp2p_host *h, const lp2p_maddr *addrs, size_t n) {
-  if (h->spr && h->spr_version == h->addrs_version)
+static void seal_record(lp2p_host *h, id_svc *v, const lp2p_maddr *addrs,
+                        size_t n) {
+  if (v->spr && v->spr_version == h->addrs_version)
     return;
   if (n > LP2P_PEER_RECORD_ADDRS_MAX)
     n = LP2P_PEER_RECORD_ADDRS_MAX;
-  uint64_t seq = h->unix_ns > h->spr_seq ? h->unix_ns : h->spr_seq + 1;
+  uint64_t seq = h->unix_ns > v->spr_seq ? h->unix_ns : v->spr_seq + 1;
   size_t need = 0;
   lp2p_peer_record_seal(h->key, seq, addrs, n, NULL, 0, &need);
   uint8_t *buf = need ? lp2p_mem_malloc(h->mem, need) : NULL;
@@ -70,15 +93,15 @@ static void seal_record(lp2p_host *h, const lp2p_maddr *addrs, size_t n) {
     lp2p_mem_free(h->mem, buf);
     return; /* sent without a record; tried again next time */
   }
-  lp2p_mem_free(h->mem, h->spr);
-  h->spr = buf;
-  h->spr_len = need;
-  h->spr_seq = seq;
-  h->spr_version = h->addrs_version;
+  lp2p_mem_free(h->mem, v->spr);
+  v->spr = buf;
+  v->spr_len = need;
+  v->spr_seq = seq;
+  v->spr_version = h->addrs_version;
 }
 
 /* Encode our Identify message, varint-prefixed, into a new buffer. */
-static int build(lp2p_host *h, hconn *c, id_state *st) {
+static int build(lp2p_host *h, id_svc *v, id_state *st) {
   lp2p_maddr *addrs = NULL;
   lp2p_id_slice *la = NULL, *pr = NULL;
   size_t naddrs = 0;
@@ -108,13 +131,13 @@ static int build(lp2p_host *h, hconn *c, id_state *st) {
       pr[npr].len = h->protos[i].len;
       npr++;
     }
-  seal_record(h, addrs, naddrs);
+  seal_record(h, v, addrs, naddrs);
   lp2p_maddr obs;
   lp2p_id_fields f;
   memset(&f, 0, sizeof f);
-  if (h->spr) {
-    f.signed_peer_record.p = h->spr;
-    f.signed_peer_record.len = h->spr_len;
+  if (v->spr) {
+    f.signed_peer_record.p = v->spr;
+    f.signed_peer_record.len = v->spr_len;
   }
   f.protocol_version.p = (const uint8_t *)h->proto_version;
   f.protocol_version.len = strlen(h->proto_version);
@@ -122,7 +145,7 @@ static int build(lp2p_host *h, hconn *c, id_state *st) {
   f.agent_version.len = strlen(h->agent);
   f.public_key.p = h->self_pubkey;
   f.public_key.len = h->self_pubkey_len;
-  if (lp2p_sockaddr_to_maddr(&obs, &c->remote) == 0) {
+  if (host_svc_conn_remote(h, st->conn, &obs) == 0) {
     f.observed_addr.p = obs.bytes;
     f.observed_addr.len = obs.len;
   }
@@ -150,17 +173,19 @@ out:
 
 /* ---- applying a received message ---------------------------------------- */
 
-static void done_event(lp2p_host *h, hstream *s, int err) {
+static void done_event(lp2p_host *h, id_state *st, int err) {
   hevent *e = host_ev_push(h, LP2P_HOST_EV_IDENTIFY_DONE);
-  e->conn = s->conn->id;
+  e->conn = st->conn;
   e->err = err;
-  e->dir = (int8_t)(s->dir);
-  if (s->conn->peer)
-    e->peer = s->conn->peer->id;
+  e->dir = (int8_t)st->dir;
+  const lp2p_peerid *p = host_svc_conn_peer(h, st->conn);
+  if (p)
+    e->peer = *p;
 }
 
-static int apply(lp2p_host *h, hstream *s, id_state *st, lp2p_tstamp now) {
-  hpeer *p = s->conn->peer;
+static int apply(lp2p_host *h, id_state *st, lp2p_tstamp now) {
+  const lp2p_peerid *pid = host_svc_conn_peer(h, st->conn);
+  hpeer *p = pid ? host_peer_find(h, pid) : NULL;
   if (!p)
     return LP2P_ERR_STATE;
   lp2p_id_limits lim;
@@ -254,76 +279,93 @@ static int apply(lp2p_host *h, hstream *s, id_state *st, lp2p_tstamp now) {
 
 /* ---- stream roles ----------------------------------------------------------- */
 
-int id_request(lp2p_host *h, hconn *c, lp2p_tstamp now) {
-  hstream *s;
-  int rc = host_stream_open(h, c, h->proto_identify, SVC_IDENTIFY, now, &s);
+static void id_activity(lp2p_host *h, void *state, uint64_t stream, void *ud,
+                        lp2p_tstamp now);
+
+/* Open an outbound identify or push stream with its state. */
+static int open_role(lp2p_host *h, id_svc *v, uint64_t conn, uint8_t role,
+                     lp2p_tstamp now, uint64_t *stream, id_state **out) {
+  id_state *st = state_new(h, conn, role);
+  if (!st)
+    return LP2P_ERR_NOMEM;
+  int rc = host_svc_open(h, v->svc, conn,
+                         role == ID_REQ ? v->proto_id : v->proto_push, st,
+                         now, stream);
+  if (rc) {
+    st_free(h, st);
+    return rc;
+  }
+  host_svc_stream_deadline(h, *stream,
+                           host_add_ns(now, h->cfg.identify.timeout_ns));
+  *out = st;
+  return 0;
+}
+
+/* Identify the peer of conn, or join the identify already running on it. */
+static int request(lp2p_host *h, id_svc *v, uint64_t conn, lp2p_tstamp now) {
+  uint64_t pos = 0;
+  hsvc_stream_info info;
+  while (host_svc_stream_next(h, v->svc, conn, &pos, &info)) {
+    const id_state *o = info.ud;
+    if (o && o->role == ID_REQ && !o->done)
+      return 0; /* its IDENTIFY_DONE answers this call too */
+  }
+  uint64_t stream;
+  id_state *st;
+  int rc = open_role(h, v, conn, ID_REQ, now, &stream, &st);
   if (rc)
     return rc;
-  if (!state_new(h, s, ID_REQ, now)) {
-    host_stream_reset_raw(h, s, now);
-    return LP2P_ERR_NOMEM;
-  }
   /* We send nothing: the FIN follows the (lazy) proposal. */
-  host_stream_close_raw(h, s, now);
+  host_svc_close(h, stream, now);
   return 0;
 }
 
-static int push_one(lp2p_host *h, hconn *c, lp2p_tstamp now) {
-  hstream *s;
-  int rc = host_stream_open(h, c, h->proto_push, SVC_PUSH, now, &s);
+static int push_one(lp2p_host *h, id_svc *v, uint64_t conn,
+                    lp2p_tstamp now) {
+  uint64_t stream;
+  id_state *st;
+  int rc = open_role(h, v, conn, ID_PUSH_OUT, now, &stream, &st);
   if (rc)
     return rc;
-  id_state *st = state_new(h, s, ID_PUSH_OUT, now);
-  if (!st || build(h, c, st) != 0) {
-    host_stream_reset_raw(h, s, now);
+  if (build(h, v, st) != 0) {
+    st_drop(h, stream, st, now);
     return LP2P_ERR_NOMEM;
   }
-  id_svc_activity(h, s, now);
+  id_activity(h, v, stream, st, now);
   return 0;
 }
 
-void id_push_all(lp2p_host *h, lp2p_tstamp now) {
-  if (!(h->cfg.services & LP2P_HOST_SVC_IDENTIFY) || h->closing)
-    return;
+/* identify spec, "identify/push": tell every identified peer that
+ * supports push (once per peer, on its best connection). */
+static void push_all(lp2p_host *h, id_svc *v, lp2p_tstamp now) {
   uint32_t pos = 0;
-  hconn *c;
-  while ((c = hid_next(&h->conns, &pos)) != NULL) {
-    if (c->state != HC_OPEN || !c->peer || !c->peer->identified)
+  uint64_t conn;
+  while ((conn = host_svc_conn_next(h, &pos)) != 0) {
+    const lp2p_peerid *pid = host_svc_conn_peer(h, conn);
+    hpeer *p = pid ? host_peer_find(h, pid) : NULL;
+    if (!p || !p->identified || host_svc_peer_conn(h, pid) != conn)
       continue;
-    if (host_peer_best_conn(h, c->peer) != c)
+    if (!lp2p_host_peer_supports(h, pid, LP2P_ID_PUSH_PROTOCOL))
       continue;
-    if (!lp2p_host_peer_supports(h, &c->peer->id, LP2P_ID_PUSH_PROTOCOL))
-      continue;
-    push_one(h, c, now);
-    host_conn_pump(h, c, now);
+    push_one(h, v, conn, now);
   }
 }
 
-int id_svc_start(lp2p_host *h, hstream *s, lp2p_tstamp now) {
-  uint8_t role = s->svc_kind == SVC_PUSH ? ID_PUSH_IN : ID_RESP;
-  id_state *st = state_new(h, s, role, now);
-  if (!st || (role == ID_RESP && build(h, s->conn, st) != 0)) {
-    host_stream_reset_raw(h, s, now);
-    return -1;
-  }
-  return id_svc_activity(h, s, now);
-}
-
-static int write_role(lp2p_host *h, hstream *s, id_state *st,
+static int write_role(lp2p_host *h, uint64_t s, id_state *st,
                       lp2p_tstamp now) {
   while (st->off < st->len) {
-    lp2p_ssize w = host_stream_write_raw(h, s, now, st->buf + st->off,
-                                         st->len - st->off);
+    lp2p_ssize w = host_svc_write(h, s, now, st->buf + st->off,
+                                  st->len - st->off);
     if (w < 0) {
-      host_stream_reset_raw(h, s, now);
+      st_drop(h, s, st, now);
       return -1;
     }
     if (w == 0)
       return 0;
     st->off += (size_t)w;
   }
-  if (!(s->flags & HS_LOCAL_CLOSED)) {
-    host_stream_close_raw(h, s, now);
+  if (!host_svc_local_closed(h, s)) {
+    host_svc_close(h, s, now);
     lp2p_mem_free(h->mem, st->buf);
     st->buf = NULL;
     st->len = st->off = 0;
@@ -331,21 +373,29 @@ static int write_role(lp2p_host *h, hstream *s, id_state *st,
   /* Whatever the peer sends on this stream is dropped. */
   for (;;) {
     size_t len = 0;
-    host_stream_peek_raw(h, s, &len);
+    host_svc_peek(h, s, &len);
     if (!len)
       break;
-    host_stream_consume_raw(h, s, now, len);
+    host_svc_consume(h, s, now, len);
   }
   return 0;
 }
 
-static int read_role(lp2p_host *h, hstream *s, id_state *st,
+/* Finish a reader role with `err`: the result event once. */
+static void read_done(lp2p_host *h, id_state *st, int err) {
+  if (st->done)
+    return;
+  st->done = 1;
+  done_event(h, st, err);
+}
+
+static int read_role(lp2p_host *h, uint64_t s, id_state *st,
                      lp2p_tstamp now) {
   if (st->done)
     return 0;
   for (;;) {
     size_t len = 0;
-    const uint8_t *p = host_stream_peek_raw(h, s, &len);
+    const uint8_t *p = host_svc_peek(h, s, &len);
     if (!len)
       break;
     /* Storage for what this chunk can add, never above the limit. */
@@ -360,10 +410,8 @@ static int read_role(lp2p_host *h, hstream *s, id_state *st,
         ncap = st->rd.cap;
       uint8_t *nb = lp2p_mem_realloc(h->mem, st->buf, st->alloc, ncap);
       if (!nb) {
-        if (st->role == ID_REQ)
-          done_event(h, s, LP2P_ERR_NOMEM);
-        st->done = 1;
-        host_stream_reset_raw(h, s, now);
+        read_done(h, st, LP2P_ERR_NOMEM);
+        st_drop(h, s, st, now);
         return -1;
       }
       st->buf = nb;
@@ -372,65 +420,153 @@ static int read_role(lp2p_host *h, hstream *s, id_state *st,
     }
     lp2p_ssize k = lp2p_id_reader_feed(&st->rd, p, len);
     if (k < 0) {
-      done_event(h, s, (int)k);
-      st->done = 1;
-      host_stream_reset_raw(h, s, now);
+      read_done(h, st, (int)k);
+      st_drop(h, s, st, now);
       return -1;
     }
-    host_stream_consume_raw(h, s, now, (size_t)k);
+    host_svc_consume(h, s, now, (size_t)k);
   }
-  if (!host_stream_eof_raw(h, s) || st->done)
+  if (!host_svc_at_eof(h, s))
     return 0;
-  st->done = 1;
   int rc = lp2p_id_reader_finish(&st->rd);
   if (rc == 0)
-    rc = apply(h, s, st, now);
-  if (st->role == ID_REQ)
-    s->conn->id_running = 0;
-  done_event(h, s, rc);
+    rc = apply(h, st, now);
+  read_done(h, st, rc);
   lp2p_mem_free(h->mem, st->buf);
   st->buf = NULL;
   st->alloc = 0;
-  s->deadline = LP2P_TSTAMP_NONE;
+  host_svc_stream_deadline(h, s, LP2P_TSTAMP_NONE);
   if (rc) {
-    host_stream_reset_raw(h, s, now);
+    st_drop(h, s, st, now);
     return -1;
   }
-  host_stream_close_raw(h, s, now); /* PUSH_IN: our side too */
+  host_svc_close(h, s, now); /* PUSH_IN: our side too */
+  host_svc_notify_identified(h, st->conn, now);
   return 0;
 }
 
-int id_svc_activity(lp2p_host *h, hstream *s, lp2p_tstamp now) {
-  id_state *st = s->svc;
-  if (!st)
-    return 0;
-  if (st->role == ID_RESP || st->role == ID_PUSH_OUT)
-    return write_role(h, s, st, now);
-  return read_role(h, s, st, now);
-}
-
-void id_svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now) {
-  (void)now;
-  id_state *st = s->svc;
+static void id_activity(lp2p_host *h, void *state, uint64_t stream, void *ud,
+                        lp2p_tstamp now) {
+  (void)state;
+  id_state *st = ud;
   if (!st)
     return;
-  if ((st->role == ID_REQ || st->role == ID_PUSH_IN) && !st->done) {
-    st->done = 1;
-    if (st->role == ID_REQ)
-      s->conn->id_running = 0;
-    done_event(h, s, err ? err : LP2P_ERR_EOF);
-  }
-  st_free(h, s);
+  if (st->role == ID_RESP || st->role == ID_PUSH_OUT)
+    write_role(h, stream, st, now);
+  else
+    read_role(h, stream, st, now);
 }
 
-int id_svc_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now) {
-  id_state *st = s->svc;
-  if (st && (st->role == ID_REQ || st->role == ID_PUSH_IN) && !st->done) {
-    st->done = 1;
-    done_event(h, s, LP2P_ERR_TIMEOUT);
+static void id_start(lp2p_host *h, void *state, uint64_t stream,
+                     uint64_t conn, uint16_t proto, lp2p_tstamp now) {
+  id_svc *v = state;
+  uint8_t role = proto == v->proto_push ? ID_PUSH_IN : ID_RESP;
+  id_state *st = state_new(h, conn, role);
+  if (!st) {
+    host_svc_reset(h, stream, now);
+    return;
   }
-  if (st)
-    st_free(h, s);
-  host_stream_reset_raw(h, s, now);
-  return -1;
+  if (role == ID_RESP && build(h, v, st) != 0) {
+    st_drop(h, stream, st, now);
+    return;
+  }
+  host_svc_stream_set_ud(h, stream, st);
+  host_svc_stream_deadline(h, stream,
+                           host_add_ns(now, h->cfg.identify.timeout_ns));
+  id_activity(h, state, stream, st, now);
+}
+
+static void id_end(lp2p_host *h, void *state, uint64_t stream, void *ud,
+                   int err, lp2p_tstamp now) {
+  (void)state;
+  (void)stream;
+  (void)now;
+  id_state *st = ud;
+  if (!st)
+    return;
+  if (st->role == ID_REQ || st->role == ID_PUSH_IN)
+    read_done(h, st, err ? err : LP2P_ERR_EOF);
+  st_free(h, st);
+}
+
+static void id_timeout(lp2p_host *h, void *state, uint64_t stream, void *ud,
+                       lp2p_tstamp now) {
+  (void)state;
+  id_state *st = ud;
+  if (st && (st->role == ID_REQ || st->role == ID_PUSH_IN))
+    read_done(h, st, LP2P_ERR_TIMEOUT);
+  st_drop(h, stream, st, now);
+}
+
+static void id_peer_connected(lp2p_host *h, void *state, uint64_t conn,
+                              lp2p_tstamp now) {
+  if (h->cfg.identify.auto_identify)
+    request(h, state, conn, now);
+}
+
+static void id_local_changed(lp2p_host *h, void *state, unsigned what,
+                             lp2p_tstamp now) {
+  (void)what;
+  if (h->cfg.identify.auto_identify && !h->closing)
+    push_all(h, state, now);
+}
+
+static int id_init(lp2p_host *h, uint32_t svc, void **state) {
+  id_svc *v = lp2p_mem_calloc(h->mem, 1, sizeof *v);
+  if (!v)
+    return LP2P_ERR_NOMEM;
+  *state = v;
+  v->svc = svc;
+  const lp2p_host_identify_config *c = &h->cfg.identify;
+  if (c->msg_bytes_max < 64 || c->msg_bytes_max > (1u << 20))
+    return LP2P_ERR_INVAL;
+  int err = 0;
+  /* Identify is always answered (identify spec: every peer runs it). */
+  v->proto_id = host_svc_add_protocol(h, svc, LP2P_ID_PROTOCOL,
+                                      HSVC_P_INBOUND | HSVC_P_ADVERTISE |
+                                          HSVC_P_LIMITED,
+                                      &err);
+  if (err)
+    return err;
+  v->proto_push = host_svc_add_protocol(
+      h, svc, LP2P_ID_PUSH_PROTOCOL,
+      c->auto_identify ? HSVC_P_INBOUND | HSVC_P_ADVERTISE | HSVC_P_LIMITED
+                       : 0,
+      &err);
+  return err;
+}
+
+static void id_fini(lp2p_host *h, void *state) {
+  id_svc *v = state;
+  if (!v)
+    return;
+  lp2p_mem_free(h->mem, v->spr);
+  lp2p_mem_free(h->mem, v);
+}
+
+const hsvc_ops host_svc_identify_ops = {
+    .name = "identify",
+    .init = id_init,
+    .fini = id_fini,
+    .stream_start = id_start,
+    .stream_activity = id_activity,
+    .stream_end = id_end,
+    .stream_timeout = id_timeout,
+    .peer_connected = id_peer_connected,
+    .local_changed = id_local_changed,
+};
+
+int lp2p_host_identify(lp2p_host *h, lp2p_tstamp now,
+                       const lp2p_peerid *peer) {
+  uint64_t conn;
+  int rc = host_svc_command_conn(h, now, peer, &conn);
+  if (rc)
+    return rc;
+  id_svc *v = host_svc_state(h, &host_svc_identify_ops, NULL);
+  if (!v)
+    return LP2P_ERR_UNSUPPORTED;
+  host_enter(h);
+  rc = request(h, v, conn, now);
+  host_leave(h, now);
+  return rc;
 }

@@ -165,8 +165,7 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   int events = opts[3].seen;
   cli_node n;
   rc = cli_node_start_svc(ctx, &n, opts[0].value, opts[1].seen, opts[2].value,
-                          events ? LP2P_HOST_SVC_ALL & ~LP2P_HOST_SVC_ECHO
-                                 : LP2P_HOST_SVC_ALL);
+                          !events);
   listen_st ls = {&n, opts[1].seen ? "/plaintext/2.0.0" : "/noise", NULL, 0};
   if (!rc && events) {
     ls.echo = calloc(ECHO_STREAMS_MAX, sizeof *ls.echo);

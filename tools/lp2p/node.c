@@ -36,12 +36,11 @@ void cli_maddr_text(const lp2p_maddr *m, char *buf, size_t cap) {
 
 int cli_node_start(cli_ctx *ctx, cli_node *n, const char *keyfile,
                    int plaintext, const char *driver) {
-  return cli_node_start_svc(ctx, n, keyfile, plaintext, driver,
-                            LP2P_HOST_SVC_ALL);
+  return cli_node_start_svc(ctx, n, keyfile, plaintext, driver, 1);
 }
 
 int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
-                       int plaintext, const char *driver, unsigned services) {
+                       int plaintext, const char *driver, int serve_echo) {
   memset(n, 0, sizeof(*n));
   const lp2p_backend *b = lp2p_backend_by_name(driver);
   if (!b)
@@ -68,7 +67,7 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
   lp2p_host_config cfg;
   lp2p_host_config_default(&cfg);
   cfg.identity = n->key;
-  cfg.services = services;
+  cfg.echo.serve = serve_echo;
   cfg.security =
       plaintext ? LP2P_HOST_SECURITY_PLAINTEXT : LP2P_HOST_SECURITY_NOISE;
   rc = lp2p_host_new(&n->h, &cfg, NULL, &n->rng, lp2p_clock_now());

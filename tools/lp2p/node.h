@@ -23,9 +23,10 @@ extern volatile int cli_node_stop_flag;
  * code after one error line. */
 int cli_node_start(cli_ctx *ctx, cli_node *n, const char *keyfile,
                    int plaintext, const char *driver);
-/** Same with a services mask (LP2P_HOST_SVC_*). */
+/** Same, choosing whether the built-in echo service serves /echo/1.0.0
+ * (listen --events serves it itself, to report each stream). */
 int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
-                       int plaintext, const char *driver, unsigned services);
+                       int plaintext, const char *driver, int serve_echo);
 /** Append the identify result for `peer` as one JSON line to ctx->out:
  * peerId, agentVersion, protocolVersion, protocols, listenAddrs,
  * observedAddr (what the peer observed of us), and of the connection

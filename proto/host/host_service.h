@@ -1,0 +1,169 @@
+/* The host's internal service interface (DESIGN §3a "Services").
+ *
+ * Every protocol above the muxer (identify, ping, perf, echo, and the
+ * NAT-traversal stack to come) is a service: a const vtable of hooks plus
+ * a state object the service allocates itself. The host core has no field
+ * and no switch for any service: it keeps an array of registered services
+ * and calls their hooks; services keep their own state keyed by connection,
+ * peer and stream ids, and hang one opaque pointer (`ud`) on each stream
+ * they own.
+ *
+ * This is not a public callback API: services are compiled in and listed
+ * in host_builtin.c, so the engine contract of DESIGN §2 (no callbacks but
+ * mem, rng and log) holds for library users.
+ *
+ * Re-entrancy. Services call the host only through the id-based functions
+ * below. They may call them from inside any hook: stream I/O never pumps a
+ * connection recursively; touched connections are pumped once the
+ * outermost host call returns (host_svc_touch). A stream or connection id
+ * may die inside any call; the functions answer NOT_FOUND for dead ids. */
+#ifndef LP2P_PROTO_HOST_SERVICE_H
+#define LP2P_PROTO_HOST_SERVICE_H
+
+#include "lp2p/host.h"
+
+/* Protocol flags for host_svc_add_protocol. */
+#define HSVC_P_INBOUND 0x1u   /* accept inbound streams for it */
+#define HSVC_P_ADVERTISE 0x2u /* list it in identify */
+#define HSVC_P_LIMITED 0x4u   /* may run on limited (relayed) connections */
+
+/* What changed, for local_changed. */
+#define HSVC_LOCAL_ADDRS 0x1u     /* our advertised addresses */
+#define HSVC_LOCAL_PROTOCOLS 0x2u /* the protocols we serve */
+
+typedef struct hsvc_ops {
+  const char *name;
+  /* Allocate the state, register protocols (host_svc_add_protocol).
+   * Returns 0 or an error (host_new fails with it). `svc` is the service's
+   * handle for every call below. */
+  int (*init)(lp2p_host *h, uint32_t svc, void **state);
+  /* Free the state (streams were ended before). */
+  void (*fini)(lp2p_host *h, void *state);
+
+  /* An inbound stream negotiated one of our protocols (`proto` is the
+   * index host_svc_add_protocol returned). Attach state with
+   * host_svc_stream_set_ud, or reset the stream. */
+  void (*stream_start)(lp2p_host *h, void *state, uint64_t stream,
+                       uint64_t conn, uint16_t proto, lp2p_tstamp now);
+  /* Readable, writable or remote-closed: look at the stream. For an
+   * outbound stream this is also called once the lazy proposal is out. */
+  void (*stream_activity)(lp2p_host *h, void *state, uint64_t stream,
+                          void *ud, lp2p_tstamp now);
+  /* The stream is gone (err 0: closed cleanly both ways; else why, e.g.
+   * the remote reset it, its connection died, or negotiation failed).
+   * Called once for every stream the service did not reset itself; free
+   * `ud` here. */
+  void (*stream_end)(lp2p_host *h, void *state, uint64_t stream, void *ud,
+                     int err, lp2p_tstamp now);
+  /* The deadline set with host_svc_stream_deadline passed. NULL: reset. */
+  void (*stream_timeout)(lp2p_host *h, void *state, uint64_t stream,
+                         void *ud, lp2p_tstamp now);
+
+  /* Peer hooks (conn is OPEN; its peer is authenticated). */
+  void (*peer_connected)(lp2p_host *h, void *state, uint64_t conn,
+                         lp2p_tstamp now);
+  void (*peer_identified)(lp2p_host *h, void *state, uint64_t conn,
+                          lp2p_tstamp now);
+  void (*peer_disconnected)(lp2p_host *h, void *state, uint64_t conn,
+                            const lp2p_peerid *peer, int err,
+                            lp2p_tstamp now);
+  /* Our advertised addresses or served protocols changed (HSVC_LOCAL_*). */
+  void (*local_changed)(lp2p_host *h, void *state, unsigned what,
+                        lp2p_tstamp now);
+  /* Activity on a raw socket the service owns. */
+  void (*raw_activity)(lp2p_host *h, void *state, uint64_t raw,
+                       unsigned what, lp2p_tstamp now);
+
+  /* Service timer: pure; the host re-reads it after every hook. */
+  lp2p_tstamp (*next_timeout)(const void *state);
+  void (*handle_timeout)(lp2p_host *h, void *state, lp2p_tstamp now);
+} hsvc_ops;
+
+/* ---- registration ------------------------------------------------------- */
+
+/* Add a protocol the service serves or speaks. Returns its index (stable
+ * for the host's life) or UINT16_MAX with *err set. */
+uint16_t host_svc_add_protocol(lp2p_host *h, uint32_t svc, const char *name,
+                               unsigned flags, int *err);
+/* The service's state, found by its ops (for public entry points such as
+ * lp2p_host_ping). NULL when the service is not registered. */
+void *host_svc_state(const lp2p_host *h, const hsvc_ops *ops,
+                     uint32_t *svc);
+
+/* ---- streams (id-based, safe inside hooks) ------------------------------ */
+
+/* Open an outbound stream for protocol `proto` on conn (lazy multistream
+ * proposal: data may follow at once). Returns 0 or STATE (conn not open),
+ * LIMIT, NOMEM, NOT_FOUND. stream_activity follows once the proposal is
+ * out; stream_end follows if the remote refuses the protocol. */
+int host_svc_open(lp2p_host *h, uint32_t svc, uint64_t conn, uint16_t proto,
+                  void *ud, lp2p_tstamp now, uint64_t *stream);
+void host_svc_stream_set_ud(lp2p_host *h, uint64_t stream, void *ud);
+/* Writes as much as the window allows (0 = full: WRITABLE activity
+ * follows). Returns bytes, or CLOSED / NOT_FOUND. */
+lp2p_ssize host_svc_write(lp2p_host *h, uint64_t stream, lp2p_tstamp now,
+                          const uint8_t *p, size_t n);
+const uint8_t *host_svc_peek(lp2p_host *h, uint64_t stream, size_t *len);
+void host_svc_consume(lp2p_host *h, uint64_t stream, lp2p_tstamp now,
+                      size_t n);
+/* 1 when the remote half-closed and every byte was consumed. */
+int host_svc_at_eof(lp2p_host *h, uint64_t stream);
+/* 1 once the remote half-closed (bytes may still be buffered). */
+int host_svc_remote_closed(lp2p_host *h, uint64_t stream);
+/* 1 once we half-closed. */
+int host_svc_local_closed(lp2p_host *h, uint64_t stream);
+/* Half-close our side (the FIN goes after the buffered bytes). */
+void host_svc_close(lp2p_host *h, uint64_t stream, lp2p_tstamp now);
+/* Reset and forget the stream. No stream_end follows: free `ud` yourself. */
+void host_svc_reset(lp2p_host *h, uint64_t stream, lp2p_tstamp now);
+/* Deadline for stream_timeout (LP2P_TSTAMP_NONE clears it). */
+void host_svc_stream_deadline(lp2p_host *h, uint64_t stream,
+                              lp2p_tstamp deadline);
+
+typedef struct hsvc_stream_info {
+  uint64_t conn;
+  void *ud;
+  uint16_t proto;
+  uint8_t dir;
+} hsvc_stream_info;
+/* Iterate the service's streams on conn: *pos = 0 to start; returns the
+ * next stream id or 0 at the end. Do not open or end streams meanwhile. */
+uint64_t host_svc_stream_next(const lp2p_host *h, uint32_t svc,
+                              uint64_t conn, uint64_t *pos,
+                              hsvc_stream_info *info);
+/* Streams of this service for `proto` in direction `dir` on all OPEN
+ * connections to the peer of conn (bounds per peer, e.g. the ping spec). */
+uint32_t host_svc_peer_streams(const lp2p_host *h, uint32_t svc,
+                               uint64_t conn, uint16_t proto, int dir);
+
+/* ---- connections and peers ------------------------------------------------ */
+
+/* The best OPEN connection to a peer, 0 if none. */
+uint64_t host_svc_peer_conn(const lp2p_host *h, const lp2p_peerid *peer);
+/* For a service's public command on a peer (lp2p_host_ping ...): advance
+ * the clock, check the arguments and find the connection. Returns 0 or
+ * INVAL (no host or peer), STATE (the host is closing), NOT_FOUND. */
+int host_svc_command_conn(lp2p_host *h, lp2p_tstamp now,
+                          const lp2p_peerid *peer, uint64_t *conn);
+/* Peer of an OPEN connection (NULL if none / not open). */
+const lp2p_peerid *host_svc_conn_peer(const lp2p_host *h, uint64_t conn);
+/* The remote address of a connection (for identify's observedAddr).
+ * Returns 0 or NOT_FOUND. */
+int host_svc_conn_remote(const lp2p_host *h, uint64_t conn,
+                         lp2p_maddr *out);
+/* Iterate OPEN connections: *pos = 0 to start; 0 at the end. */
+uint64_t host_svc_conn_next(const lp2p_host *h, uint32_t *pos);
+/* The identify service announces that it learnt a peer's data: every
+ * service's peer_identified hook runs. */
+void host_svc_notify_identified(lp2p_host *h, uint64_t conn,
+                                lp2p_tstamp now);
+
+/* ---- events, timers, accounting ------------------------------------------- */
+
+/* Count a refused inbound stream in the host stats. */
+void host_svc_count_refused(lp2p_host *h);
+/* Re-read the service's next_timeout (call after changing it outside a
+ * hook; the host does it after every hook). */
+void host_svc_timer_update(lp2p_host *h, uint32_t svc);
+
+#endif
