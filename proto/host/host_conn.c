@@ -19,7 +19,7 @@ lp2p_yamux *host_conn_yamux(const hconn *c) {
 int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
                   hconn **out) {
   *out = NULL;
-  int rc = host_heap_reserve(h, h->conns.used + 1);
+  int rc = host_heap_reserve(h, h->conns.used + 1 + h->nsvcs);
   if (rc)
     return rc;
   hconn *c = lp2p_mem_calloc(h->mem, 1, sizeof *c);

@@ -470,6 +470,10 @@ int host_sockaddr_unspecified(const lp2p_sockaddr *sa);
 /* ---- host_svc.c: the service registry and hook dispatch ---------------------- */
 /* Register the services of host_builtin.c (init hooks). */
 int host_svcs_init(lp2p_host *h);
+/* Register one more service (its init runs now). Used for the built-ins
+ * and by tests that bring their own service. Returns 0 or INVAL, LIMIT,
+ * NOMEM, or what init returned (the service is then finished at free). */
+int host_svc_register(lp2p_host *h, const hsvc_ops *ops, uint32_t *svc);
 /* fini hooks (every stream was ended before). */
 void host_svcs_free(lp2p_host *h);
 /* Hooks run with the depth raised: connections services touch are pumped

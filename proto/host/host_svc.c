@@ -17,22 +17,46 @@ static void svc_timer(lp2p_host *h, hsvc *v) {
     host_timer_set(h, &v->tm, v->ops->next_timeout(v->state));
 }
 
-int host_svcs_init(lp2p_host *h) {
-  h->svcs = lp2p_mem_calloc(h->mem, host_builtin_nsvcs, sizeof *h->svcs);
-  if (!h->svcs)
+/* Stream and protocol owners are a byte: service index + 1. */
+#define SVCS_MAX 254u
+
+int host_svc_register(lp2p_host *h, const hsvc_ops *ops, uint32_t *svc) {
+  if (!ops || !ops->init)
+    return LP2P_ERR_INVAL;
+  if (h->nsvcs >= SVCS_MAX)
+    return LP2P_ERR_LIMIT;
+  hsvc *n = lp2p_mem_realloc(h->mem, h->svcs, h->nsvcs * sizeof *n,
+                             (h->nsvcs + 1) * sizeof *n);
+  if (!n)
     return LP2P_ERR_NOMEM;
-  int rc = host_heap_reserve(h, host_builtin_nsvcs);
+  /* The heap points at the service timers: re-seat them. */
+  for (uint32_t i = 0; i < h->nsvcs; i++)
+    if (n[i].tm.heap_idx != UINT32_MAX)
+      h->heap[n[i].tm.heap_idx] = &n[i].tm;
+  h->svcs = n;
+  int rc = host_heap_reserve(h, h->conns.used + h->nsvcs + 1);
   if (rc)
     return rc;
+  uint32_t i = h->nsvcs;
+  hsvc *v = &h->svcs[i];
+  memset(v, 0, sizeof *v);
+  v->ops = ops;
+  host_timer_init(&v->tm, HT_SVC);
+  h->nsvcs = i + 1; /* fini runs for every service whose init ran */
+  rc = ops->init(h, i, &v->state);
+  if (rc)
+    return rc;
+  svc_timer(h, v);
+  if (svc)
+    *svc = i;
+  return 0;
+}
+
+int host_svcs_init(lp2p_host *h) {
   for (uint32_t i = 0; i < host_builtin_nsvcs; i++) {
-    hsvc *v = &h->svcs[i];
-    v->ops = host_builtin_svcs[i];
-    host_timer_init(&v->tm, HT_SVC);
-    h->nsvcs = i + 1; /* fini runs for every service whose init ran */
-    rc = v->ops->init(h, i, &v->state);
+    int rc = host_svc_register(h, host_builtin_svcs[i], NULL);
     if (rc)
       return rc;
-    svc_timer(h, v);
   }
   return 0;
 }
