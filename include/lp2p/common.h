@@ -83,7 +83,9 @@ typedef struct lp2p_log {
   X(SIGNATURE, -23, 1, "invalid signature")                                    \
   X(KEY_TYPE, -24, 0, "unsupported key type")                                  \
   X(GOAWAY, -25, 1, "session closed by peer (go away)")                        \
-  X(INTERNAL, -26, 1, "internal error")
+  X(INTERNAL, -26, 1, "internal error")                                        \
+  X(CARRIER_CLOSED, -27, 0, "carrier stream closed")                           \
+  X(LIMITED, -28, 0, "not allowed on a limited connection")
 
 enum lp2p_err {
 #define LP2P_ERR_ENUM_(name, value, fatal, text) LP2P_ERR_##name = (value),

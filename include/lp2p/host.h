@@ -516,6 +516,14 @@ LP2P_API int lp2p_host_identify(lp2p_host *h, lp2p_tstamp now,
  * LP2P_ERR_NOT_FOUND. */
 LP2P_API int lp2p_host_close_peer(lp2p_host *h, lp2p_tstamp now,
                                   const lp2p_peerid *peer);
+/** Allow (1) or forbid (0, the default for application protocols) the
+ * protocol `name` on limited connections (relayed circuits with a data or
+ * time budget, circuit relay v2 spec). Streams for a forbidden protocol
+ * are not opened there (LP2P_ERR_LIMITED) nor accepted. Identify and ping
+ * are allowed by default, as in go-libp2p and js-libp2p. Returns 0 or
+ * LP2P_ERR_INVAL, LP2P_ERR_LIMIT (protocol table full), LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_allow_limited(lp2p_host *h, const char *name,
+                                     int allow);
 /** Close one connection gracefully. */
 LP2P_API int lp2p_host_conn_close(lp2p_host *h, lp2p_tstamp now,
                                   uint64_t conn);
@@ -537,8 +545,16 @@ typedef struct lp2p_host_conn_info {
   lp2p_host_conn_state state;
   int direction;
   lp2p_peerid peer;       /**< empty before the upgrade */
-  lp2p_sockaddr remote;
+  lp2p_sockaddr remote;   /**< socket connections (family 0 when carried) */
   lp2p_sockaddr local;
+  lp2p_maddr remote_addr; /**< the remote endpoint as a multiaddr: the
+                               socket address, or for a connection carried
+                               in a stream (a relayed circuit) what its
+                               carrier named, e.g. /p2p/R/p2p-circuit */
+  int carried;            /**< 1: runs inside a stream of another conn */
+  int limited;            /**< 1: under a data or time budget (relayed);
+                               only protocols allowed on limited
+                               connections run on it */
   uint32_t streams;       /**< open streams */
   lp2p_tstamp opened;     /**< when the socket was established/accepted */
 } lp2p_host_conn_info;

@@ -45,6 +45,7 @@ int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
 }
 
 void host_conn_free(lp2p_host *h, hconn *c) {
+  host_carrier_free(h, c);
   host_io_unlink(h, c);
   host_dirty_unlink(h, c);
   host_touched_unlink(h, c);
@@ -60,6 +61,11 @@ void host_conn_free(lp2p_host *h, hconn *c) {
 void host_conns_free(lp2p_host *h) {
   uint32_t pos = 0;
   hconn *c;
+  /* Carried connections first let go of their carrier streams, so freeing
+   * those streams below touches no freed connection. */
+  while ((c = hid_next(&h->conns, &pos)) != NULL)
+    host_carrier_free(h, c);
+  pos = 0;
   while ((c = hid_next(&h->conns, &pos)) != NULL) {
     /* Streams first: services free their per-stream state (and, with the
      * connection no longer OPEN, cannot open new streams on it). */
@@ -75,6 +81,8 @@ void host_conn_start(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   const lp2p_peerid *expected = NULL;
   if (c->dial && c->dial->peer.len)
     expected = &c->dial->peer;
+  else if (c->car && c->car->expect.len)
+    expected = &c->car->expect;
   c->opened = now;
   c->state = HC_UPGRADING;
   c->upgrade_deadline = host_add_ns(now, h->cfg.handshake_timeout_ns);
@@ -91,10 +99,19 @@ hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p) {
   (void)h;
   if (!p)
     return NULL;
+  /* Unlimited connections first (a relayed one has a budget), then the
+   * most recent. */
   hconn *best = NULL;
-  for (hconn *c = p->conns; c; c = c->peer_next)
-    if (c->state == HC_OPEN && (!best || c->opened > best->opened))
-      best = c;
+  for (hconn *c = p->conns; c; c = c->peer_next) {
+    if (c->state != HC_OPEN)
+      continue;
+    if (best) {
+      int lb = host_conn_limited(best), lc = host_conn_limited(c);
+      if (lc > lb || (lc == lb && c->opened <= best->opened))
+        continue;
+    }
+    best = c;
+  }
   return best;
 }
 
@@ -149,6 +166,11 @@ static void finish(lp2p_host *h, hconn *c, uint8_t io) {
   c->state = HC_ZOMBIE;
   host_timer_remove(h, &c->tm);
   host_dirty_unlink(h, c);
+  if (c->car) {
+    /* No driver: the host ends the carrier stream itself, now. */
+    host_carrier_finish(h, c, io, h->now);
+    io = 0;
+  }
   if (io == 0) {
     host_conn_free(h, c);
     return;
@@ -166,6 +188,8 @@ void host_conn_abort(lp2p_host *h, hconn *c, int reason, int silent,
   uint8_t was = c->state;
   int io_taken = (c->flags & HC_F_IO_TAKEN) != 0;
   detach(h, c, reason, now);
+  if (reason == LP2P_ERR_EOF && c->car)
+    reason = LP2P_ERR_CARRIER_CLOSED;
   if (silent || (was == HC_DIALING && !io_taken)) {
     /* The driver already dropped the socket, or never saw the DIAL. */
     finish(h, c, 0);
@@ -205,6 +229,9 @@ void host_conn_close(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
 static void mux_done(lp2p_host *h, hconn *c, int err, lp2p_tstamp now) {
   c->flags |= HC_F_MUX_DONE;
   int reason = err ? err : c->reason;
+  /* A carried connection's bytes end when its carrier stream does. */
+  if (reason == LP2P_ERR_EOF && c->car)
+    reason = LP2P_ERR_CARRIER_CLOSED;
   detach(h, c, reason, now);
   if (c->state == HC_DRAINING && c->close_deadline == LP2P_TSTAMP_NONE)
     c->close_deadline = host_add_ns(now, h->cfg.close_timeout_ns);
@@ -319,7 +346,20 @@ void host_conn_pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   hconn *prev = h->pumping;
   host_enter(h);
   h->pumping = c;
-  pump(h, c, now);
+  if (c->car) {
+    /* Moving output into the carrier can let the pump finish a close, and
+     * taking input can make more output: a few rounds until quiet. */
+    uint64_t id = c->id;
+    for (int round = 0; round < 4 && c; round++) {
+      host_carrier_pull(h, c, now);
+      pump(h, c, now);
+      c = host_conn_get(h, id);
+      if (!c || !c->car || !host_carrier_push(h, c, now))
+        break;
+    }
+  } else {
+    pump(h, c, now);
+  }
   h->pumping = prev;
   host_leave(h, now);
 }
@@ -385,8 +425,8 @@ static void pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   unsigned interest = host_conn_interest_of(h, c) & LP2P_INTEREST_READ;
   if (out)
     interest |= LP2P_INTEREST_WRITE;
-  if (out || interest != c->last_interest)
-    host_dirty(h, c);
+  if (!c->car && (out || interest != c->last_interest))
+    host_dirty(h, c); /* a carried connection has no socket to drive */
   c->last_interest = (uint8_t)interest;
   host_conn_timer(h, c);
 }
@@ -412,6 +452,10 @@ void host_conn_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now) {
     }
     break;
   case HC_OPEN:
+    if (c->car && now >= c->car->deadline) {
+      host_conn_close(h, c, LP2P_ERR_LIMIT, now); /* time budget spent */
+      return;
+    }
     if (c->idle_since != LP2P_TSTAMP_NONE && h->cfg.idle_timeout_ns &&
         now >= host_add_ns(c->idle_since, h->cfg.idle_timeout_ns)) {
       h->stats.conns_trimmed++;

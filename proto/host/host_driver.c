@@ -48,6 +48,8 @@ int lp2p_host_conn_established(lp2p_host *h, uint64_t conn,
   hconn *c = host_conn_get(h, conn);
   if (!c)
     return LP2P_ERR_NOT_FOUND;
+  if (c->car)
+    return LP2P_ERR_STATE; /* no socket: the host carries it */
   if (c->state != HC_DIALING)
     return LP2P_ERR_STATE;
   if (local)
@@ -65,6 +67,8 @@ int lp2p_host_conn_failed(lp2p_host *h, uint64_t conn, int err,
   hconn *c = host_conn_get(h, conn);
   if (!c)
     return LP2P_ERR_NOT_FOUND;
+  if (c->car)
+    return LP2P_ERR_STATE; /* no socket: the host carries it */
   host_conn_abort(h, c, err < 0 ? err : LP2P_ERR_IO, 1, now);
   return 0;
 }
@@ -77,6 +81,8 @@ lp2p_ssize lp2p_host_conn_feed(lp2p_host *h, uint64_t conn, lp2p_tstamp now,
   hconn *c = host_conn_get(h, conn);
   if (!c)
     return LP2P_ERR_NOT_FOUND;
+  if (c->car)
+    return LP2P_ERR_STATE; /* no socket: the host carries it */
   if (c->state == HC_DIALING)
     return LP2P_ERR_STATE;
   if (!c->st || c->state == HC_ZOMBIE || c->state == HC_DRAINING)
@@ -99,6 +105,8 @@ int lp2p_host_conn_eof(lp2p_host *h, uint64_t conn, lp2p_tstamp now) {
   hconn *c = host_conn_get(h, conn);
   if (!c)
     return LP2P_ERR_NOT_FOUND;
+  if (c->car)
+    return LP2P_ERR_STATE; /* no socket: the host carries it */
   if (c->flags & HC_F_EOF)
     return 0;
   c->flags |= HC_F_EOF;
@@ -116,6 +124,8 @@ int lp2p_host_conn_reset(lp2p_host *h, uint64_t conn, int err,
   hconn *c = host_conn_get(h, conn);
   if (!c)
     return LP2P_ERR_NOT_FOUND;
+  if (c->car)
+    return LP2P_ERR_STATE; /* no socket: the host carries it */
   host_conn_abort(h, c, err < 0 ? err : LP2P_ERR_RESET, 1, now);
   return 0;
 }
@@ -147,6 +157,8 @@ int lp2p_host_conn_out_consume(lp2p_host *h, uint64_t conn, size_t n) {
   hconn *c = host_conn_get(h, conn);
   if (!c)
     return LP2P_ERR_NOT_FOUND;
+  if (c->car)
+    return LP2P_ERR_STATE; /* no socket: the host carries it */
   if (!c->st || c->state == HC_ZOMBIE)
     return n ? LP2P_ERR_INVAL : 0;
   size_t len = 0;
@@ -188,6 +200,13 @@ int lp2p_host_conn_info_get(const lp2p_host *h, uint64_t conn,
     out->peer = c->peer->id;
   out->remote = c->remote;
   out->local = c->local;
+  if (c->car) {
+    out->remote_addr = c->car->remote;
+    out->carried = 1;
+    out->limited = host_conn_limited(c);
+  } else {
+    lp2p_sockaddr_to_maddr(&out->remote_addr, &c->remote);
+  }
   out->streams = c->nstreams;
   out->opened = c->opened;
   return 0;

@@ -79,8 +79,10 @@ typedef struct hsvc {
 #define HPROTO_ADVERTISE HSVC_P_ADVERTISE /* listed in identify */
 #define HPROTO_LIMITED HSVC_P_LIMITED     /* allowed on limited conns */
 
-/* Owner of a protocol or stream: 0 = the application, else service + 1. */
+/* Owner of a protocol or stream: 0 = the application, else service + 1;
+ * a stream that carries another connection belongs to the host itself. */
 #define HOWNER_APP 0
+#define HOWNER_CARRIER 255
 
 typedef struct hproto {
   char *name;
@@ -125,6 +127,16 @@ typedef struct hstream {
 
 /* ---- connections -------------------------------------------------------- */
 
+/* A connection carried inside a stream of another connection (a relayed
+ * circuit, host_carrier.c). Socket connections have none. */
+typedef struct hcarrier {
+  uint64_t stream;          /* the carrier stream; 0 once it is gone */
+  lp2p_peerid expect;       /* outbound: the peer we must reach */
+  lp2p_maddr remote;        /* the endpoint, e.g. /p2p/R/p2p-circuit */
+  uint64_t bytes_left;      /* data budget both ways, UINT64_MAX = none */
+  lp2p_tstamp deadline;     /* time budget, LP2P_TSTAMP_NONE = none */
+} hcarrier;
+
 enum hconn_state {
   HC_DIALING = LP2P_CONN_DIALING,     /* DIAL io queued or connecting */
   HC_UPGRADING = LP2P_CONN_UPGRADING, /* security / muxer negotiation */
@@ -157,6 +169,7 @@ struct hconn {
   hconn *touched_next;        /* h->touched list (HC_F_TOUCHED) */
   hstream *streams;
   struct hdial *dial;         /* dial this connection serves */
+  hcarrier *car;              /* NULL: a driver socket carries it */
   lp2p_tstamp opened;
   lp2p_tstamp upgrade_deadline; /* dial or handshake deadline */
   lp2p_tstamp idle_since;     /* NONE while streams are open */
@@ -466,6 +479,27 @@ void host_addr_observed(lp2p_host *h, const lp2p_peerid *from,
 /* Re-derive the advertised set; on change: ADDRESS_CHANGED + push. */
 void host_addrs_changed(lp2p_host *h, lp2p_tstamp now);
 int host_sockaddr_unspecified(const lp2p_sockaddr *sa);
+
+/* ---- host_carrier.c: connections inside streams ------------------------------- */
+/* Around the pump of a carried connection: take input from the carrier
+ * stream (pull) and move output into it (push). */
+void host_carrier_pull(lp2p_host *h, hconn *c, lp2p_tstamp now);
+size_t host_carrier_push(lp2p_host *h, hconn *c, lp2p_tstamp now);
+/* The connection ends with socket io `io` (CLOSE: FIN the carrier stream
+ * and let it drain; RESET or 0: reset it). */
+void host_carrier_finish(lp2p_host *h, hconn *c, uint8_t io,
+                         lp2p_tstamp now);
+/* Free c->car and detach the stream from c. */
+void host_carrier_free(lp2p_host *h, hconn *c);
+/* Hooks of a carrier stream (owner HOWNER_CARRIER). */
+void host_carrier_stream_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
+void host_carrier_stream_end(lp2p_host *h, void *ud, int err,
+                             lp2p_tstamp now);
+/* 1 when the connection runs under a data or time budget. */
+static inline int host_conn_limited(const hconn *c) {
+  return c->car && (c->car->bytes_left != UINT64_MAX ||
+                    c->car->deadline != LP2P_TSTAMP_NONE);
+}
 
 /* ---- host_svc.c: the service registry and hook dispatch ---------------------- */
 /* Register the services of host_builtin.c (init hooks). */

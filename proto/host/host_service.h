@@ -158,6 +158,30 @@ uint64_t host_svc_conn_next(const lp2p_host *h, uint32_t *pos);
 void host_svc_notify_identified(lp2p_host *h, uint64_t conn,
                                 lp2p_tstamp now);
 
+/* ---- carriers ------------------------------------------------------------ */
+
+typedef struct hsvc_carrier_limits {
+  uint64_t bytes_max;    /* data both ways (0 = no budget) */
+  uint64_t duration_ns;  /* time from attach (0 = no budget) */
+} hsvc_carrier_limits;
+
+/* Turn `stream` (the service's, on another connection) into the carrier of
+ * a new connection: its bytes are the new connection's bytes, upgraded as
+ * usual (multistream, Noise or plaintext, yamux). dir OUTBOUND dials and
+ * needs `expect`, the peer at the far end; INBOUND listens. `remote` names
+ * the endpoint (e.g. /p2p/RELAY/p2p-circuit/p2p/PEER). With limits, the
+ * connection is limited: new streams prefer other connections and only
+ * protocols allowed on limited connections run on it. The stream then
+ * belongs to the host (no more hooks for it); when it ends, the carried
+ * connection ends with LP2P_ERR_CARRIER_CLOSED. Bytes the stream already
+ * buffered are the first bytes of the connection. Returns 0 (and the new
+ * connection's id) or INVAL, NOT_FOUND, STATE, LIMIT, NOMEM. */
+int host_svc_carrier_attach(lp2p_host *h, uint64_t stream, int dir,
+                            const lp2p_peerid *expect,
+                            const lp2p_maddr *remote,
+                            const hsvc_carrier_limits *lim, lp2p_tstamp now,
+                            uint64_t *conn);
+
 /* ---- events, timers, accounting ------------------------------------------- */
 
 /* Count a refused inbound stream in the host stats. */

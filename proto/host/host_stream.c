@@ -101,6 +101,8 @@ int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t owner,
   lp2p_yamux *y = host_conn_yamux(c);
   if (!y || c->state != HC_OPEN)
     return LP2P_ERR_STATE;
+  if (host_conn_limited(c) && !(h->protos[proto].flags & HPROTO_LIMITED))
+    return LP2P_ERR_LIMITED;
   if (h->streams.used >= h->cfg.streams_max)
     return LP2P_ERR_LIMIT;
   uint32_t ys;
@@ -266,9 +268,12 @@ static void inbound_open(lp2p_host *h, hconn *c, uint32_t ys,
       return;
     }
   }
+  /* On a limited connection only the protocols allowed there. */
   size_t n = 0;
+  uint8_t need = (uint8_t)(HPROTO_INBOUND |
+                           (host_conn_limited(c) ? HPROTO_LIMITED : 0));
   for (uint16_t i = 0; i < h->nprotos; i++)
-    if (h->protos[i].flags & HPROTO_INBOUND)
+    if ((h->protos[i].flags & need) == need)
       names[n++] = h->protos[i].name;
   lp2p_ms_config mc;
   lp2p_ms_config_default(&mc);

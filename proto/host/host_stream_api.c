@@ -54,6 +54,21 @@ int lp2p_host_unregister_protocol(lp2p_host *h, const char *name) {
   return 0;
 }
 
+int lp2p_host_allow_limited(lp2p_host *h, const char *name, int allow) {
+  size_t n;
+  if (!h || !name_ok(name, &n))
+    return LP2P_ERR_INVAL;
+  int err = 0;
+  uint16_t i = host_proto_find(h, name, n, 1, HOWNER_APP, &err);
+  if (i == UINT16_MAX)
+    return err;
+  if (allow)
+    h->protos[i].flags |= HPROTO_LIMITED;
+  else
+    h->protos[i].flags &= (uint8_t)~HPROTO_LIMITED;
+  return 0;
+}
+
 static hconn *peer_conn(lp2p_host *h, const lp2p_peerid *peer) {
   hpeer *p = peer ? host_peer_find(h, peer) : NULL;
   return host_peer_best_conn(h, p);

@@ -170,6 +170,10 @@ int host_svc_stream_start(lp2p_host *h, hstream *s, lp2p_tstamp now) {
 int host_svc_stream_activity(lp2p_host *h, hstream *s, lp2p_tstamp now) {
   hsvc *v = owner_svc(h, s->owner);
   uint64_t id = s->id;
+  if (s->owner == HOWNER_CARRIER) {
+    host_carrier_stream_activity(h, s, now);
+    return host_stream_get(h, id) == s;
+  }
   if (!v || !v->ops->stream_activity)
     return 1;
   host_enter(h);
@@ -202,6 +206,10 @@ int host_svc_stream_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now) {
 
 void host_svc_stream_end(lp2p_host *h, uint8_t owner, uint64_t id, void *ud,
                          int err, lp2p_tstamp now) {
+  if (owner == HOWNER_CARRIER) {
+    host_carrier_stream_end(h, ud, err, now);
+    return;
+  }
   hsvc *v = owner_svc(h, owner);
   if (!v || !v->ops->stream_end)
     return;

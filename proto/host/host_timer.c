@@ -108,6 +108,8 @@ void host_conn_timer(lp2p_host *h, hconn *c) {
   case HC_OPEN:
     if (c->idle_since != LP2P_TSTAMP_NONE && h->cfg.idle_timeout_ns)
       d = host_add_ns(c->idle_since, h->cfg.idle_timeout_ns);
+    if (c->car)
+      d = min_ts(d, c->car->deadline); /* time budget */
     break;
   case HC_CLOSING:
   case HC_DRAINING:

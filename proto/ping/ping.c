@@ -219,9 +219,13 @@ static int ping_init(lp2p_host *h, uint32_t svc, void **state) {
   if (h->cfg.ping.serve && !h->cfg.ping.streams_per_peer_max)
     return LP2P_ERR_INVAL;
   int err = 0;
+  /* Ping runs on limited (relayed) connections too, as in go-libp2p and
+   * js-libp2p: it is how one checks a circuit. */
   v->proto = host_svc_add_protocol(
       h, svc, LP2P_PING_PROTOCOL,
-      h->cfg.ping.serve ? HSVC_P_INBOUND | HSVC_P_ADVERTISE : 0, &err);
+      HSVC_P_LIMITED |
+          (h->cfg.ping.serve ? HSVC_P_INBOUND | HSVC_P_ADVERTISE : 0),
+      &err);
   return err;
 }
 
