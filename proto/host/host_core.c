@@ -87,6 +87,8 @@ int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,
     return LP2P_ERR_NOMEM;
   h->mem = mem;
   h->rng = *rng;
+  /* Secret per host, so peers cannot aim ids at one hash bucket. */
+  h->rng.fill(h->rng.ctx, h->hash_key, sizeof h->hash_key);
   h->cfg = *cfg;
   h->cfg.identity = NULL;
   h->cfg.agent_version = NULL;
