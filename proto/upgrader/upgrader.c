@@ -116,7 +116,7 @@ int lp2p_upgrader_new(lp2p_upgrader **out, int is_dialer,
       cfg->events_max == 0)
     return LP2P_ERR_INVAL;
   if (cfg->security != LP2P_UPGRADER_SECURITY_NOISE &&
-      !sec_supported(SEC_PLAINTEXT))
+      !sec_supported(UPG_PLAINTEXT_ID))
     return LP2P_ERR_UNSUPPORTED;
   lp2p_upgrader *u = lp2p_mem_calloc(mem, 1, sizeof *u);
   if (!u)

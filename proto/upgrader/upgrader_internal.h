@@ -3,9 +3,9 @@
 #define LP2P_UPGRADER_INTERNAL_H
 
 #include "lp2p/upgrader.h"
+#include "proto/upgrader/sec_ops.h"
 
 enum { PH_UPGRADING = 0, PH_READY = 1, PH_CLOSED = 2 };
-enum { SEC_NONE = 0, SEC_NOISE = 1, SEC_PLAINTEXT = 2 };
 
 #define UPG_PLAINTEXT_ID LP2P_PLAINTEXT_PROTOCOL_ID
 
@@ -45,7 +45,7 @@ struct lp2p_upgrader {
   lp2p_tstamp now, deadline;
   int err;
   uint8_t dialer, phase, security, lazy, early_muxer, has_expected;
-  uint8_t sec_kind, sec_done, sec_eof_passed, closing, sec_closing, closed_ev;
+  uint8_t sec_done, sec_eof_passed, closing, sec_closing, closed_ev;
   uint64_t stream_timeout_ns;
   size_t streams_max, events_max;
   lp2p_ms_config ms_cfg;
@@ -55,6 +55,7 @@ struct lp2p_upgrader {
   lp2p_ms *ms_sec; /* raw: security negotiation */
   lp2p_ms *ms_mux; /* secure channel: muxer negotiation */
   void *sec;       /* lp2p_noise or lp2p_plaintext */
+  const sec_ops *sec_ops; /* chosen with the protocol; NULL before */
   const char *sec_name;
   lp2p_yamux *yamux;
   lp2p_peerid peer;
@@ -78,7 +79,7 @@ int upg_pump(lp2p_upgrader *u);
 int upg_push(lp2p_upgrader *u, const uevent *e, int bounded);
 void upg_events_free(lp2p_upgrader *u);
 
-/* sec.c: one interface over lp2p_noise and lp2p_plaintext. */
+/* sec.c: one interface over the security engines (sec_ops.h). */
 int sec_start(lp2p_upgrader *u, const char *proto);
 void sec_free(lp2p_upgrader *u);
 lp2p_ssize sec_feed(lp2p_upgrader *u, const uint8_t *p, size_t n);
@@ -94,7 +95,7 @@ const uint8_t *sec_read_peek(const lp2p_upgrader *u, size_t *len);
 void sec_read_consume(lp2p_upgrader *u, size_t n);
 int sec_read_eof(const lp2p_upgrader *u);
 int sec_close(lp2p_upgrader *u);
-int sec_supported(int kind);
+int sec_supported(const char *proto);
 
 /* streams.c */
 int st_on_yamux_event(lp2p_upgrader *u, const lp2p_yamux_event *ev);
