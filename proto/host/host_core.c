@@ -131,7 +131,6 @@ int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,
   h->upcfg.security = (lp2p_upgrader_security)cfg->security;
   h->upcfg.early_muxer = 1;
   h->upcfg.upgrade_timeout_ns = 0;          /* handshake_timeout_ns, ours */
-  h->upcfg.stream_negotiate_timeout_ns = 0; /* the host negotiates streams */
   h->upcfg.yamux = cfg->yamux;
   /* Built-in protocols, always in the table (clients use them too). */
   if ((rc = add_service(h, LP2P_ID_PROTOCOL, SVC_IDENTIFY, LP2P_HOST_SVC_ALL,
