@@ -10,8 +10,15 @@ WERROR  ?=
 SAN     ?=
 SECONDS ?= 60
 
+# The one version number: liblp2p.so.$(VERSION) with SONAME
+# liblp2p.so.$(SOMAJOR) (the major changes on ABI breaks; 0.x promises
+# none yet), lp2p.pc's Version and lp2p_version().
+VERSION := 0.2.0
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME  := liblp2p.so.$(SOMAJOR)
+
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wconversion $(WERROR)
-CPPFLAGS_ALL := -Iinclude -I. -D_DEFAULT_SOURCE
+CPPFLAGS_ALL := -Iinclude -I. -D_DEFAULT_SOURCE -DLP2P_VERSION_TEXT='"$(VERSION)"'
 CFLAGS_ALL   := -std=c11 $(OPT) -fPIC -fvisibility=hidden $(WARN) $(SAN) $(EXTRA_CFLAGS)
 LIBS    := -lsodium -lbearssl -lsecp256k1 -lm -lpthread
 
@@ -57,9 +64,21 @@ $(BUILD)/lib/liblp2p.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@.$$$$.tmp && ar rcs $@.$$$$.tmp $^ && mv $@.$$$$.tmp $@
 
-$(BUILD)/lib/liblp2p.so: $(LIB_OBJS)
+# The real file carries the full version; the SONAME link is what programs
+# load at run time, the unversioned link what `-llp2p` finds at link time.
+$(BUILD)/lib/liblp2p.so.$(VERSION): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(SAN) -o $@.$$$$.tmp $^ $(LIBS) && mv $@.$$$$.tmp $@
+	$(CC) -shared $(SAN) -Wl,-soname,$(SONAME) -o $@.$$$$.tmp $^ $(LIBS) && mv $@.$$$$.tmp $@
+
+$(BUILD)/lib/$(SONAME): $(BUILD)/lib/liblp2p.so.$(VERSION)
+	ln -sfn liblp2p.so.$(VERSION) $@
+
+$(BUILD)/lib/liblp2p.so: $(BUILD)/lib/$(SONAME)
+	ln -sfn $(SONAME) $@
+
+# lp2p_version() is compiled from VERSION: rebuild it when the Makefile
+# changes.
+$(BUILD)/obj/proto/common/err.o $(BUILD)/fuzzobj/proto/common/err.o: Makefile
 
 $(BUILD)/lib/liblp2p-fuzz.a: $(FUZZ_LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -132,9 +151,11 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/include/lp2p $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/lp2p/*.h $(DESTDIR)$(PREFIX)/include/lp2p/
 	install -m 644 $(BUILD)/lib/liblp2p.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/lib/liblp2p.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/lib/liblp2p.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sfn liblp2p.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(PREFIX)/lib/liblp2p.so
 	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' mk/lp2p.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lp2p.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' mk/lp2p.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lp2p.pc
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -8,6 +8,9 @@
  *   multistream, the handshake and yamux (fuzz builds use a null AEAD).
  * - pair: two real upgraders; the input picks chunk sizes, partial
  *   consumes, byte flips on the wire, clock jumps and stream commands.
+ * Stream commands are yamux calls on lp2p_upgrader_yamux() followed by
+ * lp2p_upgrader_flush(), as the host makes them; per-stream protocol
+ * negotiation is fuzzed where it lives (fuzz_multistream, fuzz_host).
  * Checks: fed counts in range, output/state agreement, no event after
  * CLOSED, and nothing leaks after free. */
 #include <stdlib.h>
@@ -34,8 +37,6 @@ static const lp2p_privkey *fixed_key(int i) {
   return &k[i];
 }
 
-static const char *const SERVE[] = {"/echo/1.0.0", "/ipfs/ping/1.0.0"};
-
 typedef struct side {
   lp2p_upgrader *u;
   int closed, dead;
@@ -44,6 +45,15 @@ typedef struct side {
   uint8_t wire[1 << 16]; /* bytes written, not yet delivered (pair mode) */
   size_t wire_len;
 } side;
+
+/* After a yamux call: move its bytes through the upgrader. NOMEM from
+ * either ends the side. Returns the call's result. */
+static int after(side *s, lp2p_tstamp now, int r) {
+  int f = lp2p_upgrader_flush(s->u, now);
+  if (r == LP2P_ERR_NOMEM || f == LP2P_ERR_NOMEM)
+    s->dead = 1;
+  return r;
+}
 
 static void events(side *s, lp2p_tstamp now) {
   lp2p_upgrader_event ev;
@@ -54,14 +64,11 @@ static void events(side *s, lp2p_tstamp now) {
       check(ev.err == lp2p_upgrader_last_error(s->u));
     } else if (ev.type == LP2P_UPGRADER_EV_PEER_IDENTIFIED) {
       check(ev.peer && ev.key && lp2p_peerid_matches_pubkey(ev.peer, ev.key));
-    } else if (ev.type == LP2P_UPGRADER_EV_STREAM_NEGOTIATED) {
-      check(ev.protocol && strlen(ev.protocol) == ev.protocol_len);
     } else if (ev.type == LP2P_UPGRADER_EV_YAMUX &&
                ev.yamux.type == LP2P_YAMUX_EV_STREAM_OPENED) {
-      int r = lp2p_upgrader_stream_handle(s->u, now, ev.yamux.stream_id,
-                                          SERVE, 2);
-      if (r == LP2P_ERR_NOMEM)
-        s->dead = 1;
+      int r = after(s, now,
+                    lp2p_yamux_stream_accept(lp2p_upgrader_yamux(s->u), now,
+                                             ev.yamux.stream_id));
       if (r == 0 && s->nstreams < 4)
         s->streams[s->nstreams++] = ev.yamux.stream_id;
     }
@@ -78,45 +85,45 @@ static void command(side *s, fdp *f, lp2p_tstamp *now, uint8_t op) {
       r = lp2p_upgrader_handle_timeout(s->u, *now);
     break;
   }
-  case 1: { /* open + select */
+  case 1: { /* open */
     uint32_t id;
-    r = lp2p_upgrader_stream_open(s->u, *now, &id);
-    if (r == 0) {
-      int lazy = fdp_bool(f);
-      const char *p[] = {fdp_bool(f) ? "/nope" : SERVE[0], SERVE[0]};
-      r = lp2p_upgrader_stream_select(s->u, *now, id, p, lazy ? 1 : 2, lazy);
-      if (s->nstreams < 4)
-        s->streams[s->nstreams++] = id;
-    }
+    lp2p_yamux *y = lp2p_upgrader_yamux(s->u);
+    if (y && after(s, *now, lp2p_yamux_stream_open(y, *now, &id)) == 0 &&
+        s->nstreams < 4)
+      s->streams[s->nstreams++] = id;
     break;
   }
   case 2: { /* write */
-    if (!s->nstreams)
+    lp2p_yamux *y = lp2p_upgrader_yamux(s->u);
+    if (!s->nstreams || !y)
       break;
     uint32_t id = s->streams[fdp_range(f, 0, s->nstreams - 1)];
     static const uint8_t data[4096];
-    lp2p_ssize w = lp2p_upgrader_stream_write(s->u, *now, id, data,
-                                              fdp_range(f, 0, sizeof data));
-    r = w < 0 ? (int)w : 0;
+    lp2p_ssize w = lp2p_yamux_stream_write(y, *now, id, data,
+                                           fdp_range(f, 0, sizeof data));
+    after(s, *now, w < 0 ? (int)w : 0);
     break;
   }
   case 3: { /* read */
-    for (size_t i = 0; i < s->nstreams; i++) {
+    lp2p_yamux *y = lp2p_upgrader_yamux(s->u);
+    for (size_t i = 0; y && i < s->nstreams; i++) {
       size_t len;
-      while (lp2p_upgrader_stream_read_peek(s->u, s->streams[i], &len)) {
-        r = lp2p_upgrader_stream_read_consume(s->u, *now, s->streams[i], len);
-        if (r)
+      while (lp2p_yamux_stream_read_peek(y, s->streams[i], &len)) {
+        if (after(s, *now, lp2p_yamux_stream_read_consume(y, *now,
+                                                          s->streams[i],
+                                                          len)))
           break;
       }
     }
     break;
   }
   case 4: { /* close / reset a stream */
-    if (!s->nstreams)
+    lp2p_yamux *y = lp2p_upgrader_yamux(s->u);
+    if (!s->nstreams || !y)
       break;
     uint32_t id = s->streams[fdp_range(f, 0, s->nstreams - 1)];
-    r = fdp_bool(f) ? lp2p_upgrader_stream_close(s->u, *now, id)
-                    : lp2p_upgrader_stream_reset(s->u, *now, id);
+    after(s, *now, fdp_bool(f) ? lp2p_yamux_stream_close(y, *now, id)
+                               : lp2p_yamux_stream_reset(y, *now, id));
     break;
   }
   case 5:

@@ -16,6 +16,22 @@ static void test_errors(void **s) {
   assert_false(lp2p_err_is_fatal(LP2P_ERR_AGAIN));
   assert_string_equal(lp2p_strerror(-9999), "unknown error");
   assert_true(lp2p_err_is_fatal(-9999));
+  /* Refused-by-a-limit and timed-out are ordinary results; an engine that
+   * a peer pushed over a limit ends itself (see test_ms, test_yamux). */
+  assert_false(lp2p_err_is_fatal(LP2P_ERR_LIMIT));
+  assert_false(lp2p_err_is_fatal(LP2P_ERR_TIMEOUT));
+  /* The whole table: exactly these codes leave an engine dead. */
+  static const int fatal[] = {LP2P_ERR_NOMEM,     LP2P_ERR_PROTO,
+                              LP2P_ERR_CRYPTO,    LP2P_ERR_PEER_ID_MISMATCH,
+                              LP2P_ERR_IO,        LP2P_ERR_SIGNATURE,
+                              LP2P_ERR_GOAWAY,    LP2P_ERR_INTERNAL};
+  for (int e = 0; e >= LP2P_ERR_INTERNAL; e--) {
+    int want = 0;
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+      want |= fatal[i] == e;
+    assert_int_equal(lp2p_err_is_fatal(e), want);
+    assert_string_not_equal(lp2p_strerror(e), "unknown error");
+  }
 }
 
 static void test_arena(void **s) {

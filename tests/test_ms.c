@@ -391,6 +391,47 @@ static void test_bad_too_many_proposals(void **st) {
   BAD(0, HDR "\x03/x\n\x03/y\n\x03/z\n\x03/a\n", 0, LP2P_ERR_LIMIT);
 }
 
+/* LIMIT is a non-fatal code (common.h), so what ends the engine is the
+ * engine's own decision: an API call over a limit leaves it usable, a peer
+ * over a limit kills it (sticky error, `na` goodbye, then CLOSED). */
+static void test_limit_api_vs_peer(void **st) {
+  (void)st;
+  assert_false(lp2p_err_is_fatal(LP2P_ERR_LIMIT));
+  lp2p_ms_config cfg;
+  lp2p_ms_config_default(&cfg);
+  cfg.proposals_max = 2;
+  lp2p_ms *ms = NULL;
+  assert_int_equal(lp2p_ms_new(&ms, 1, &cfg, NULL, 0), 0);
+  const char *p3[] = {"/a", "/b", "/c"};
+  assert_int_equal(lp2p_ms_propose(ms, p3, 3, 0), LP2P_ERR_LIMIT);
+  assert_int_equal(lp2p_ms_last_error(ms), 0);
+  assert_false(lp2p_ms_state(ms) & LP2P_STATE_CLOSED);
+  assert_int_equal(lp2p_ms_propose(ms, p3, 2, 0), 0); /* still usable */
+  assert_non_null(lp2p_ms_out_peek(ms, NULL));
+  lp2p_ms_free(ms);
+  /* The same code from the peer's side: three refusals with max 2. */
+  const char *protos[] = {"/a"};
+  cfg.protocols = protos;
+  cfg.protocols_len = 1;
+  assert_int_equal(lp2p_ms_new(&ms, 0, &cfg, NULL, 0), 0);
+  const char in[] = HDR "\x03/x\n\x03/y\n\x03/z\n";
+  size_t len;
+  lp2p_ms_out_consume(ms, 1000); /* our header */
+  assert_int_equal(lp2p_ms_feed(ms, 0, (const uint8_t *)in, sizeof in - 1),
+                   sizeof in - 1);
+  assert_int_equal(lp2p_ms_last_error(ms), LP2P_ERR_LIMIT);
+  const uint8_t *o = lp2p_ms_out_peek(ms, &len);
+  assert_non_null(o); /* na, na, and the goodbye na */
+  assert_true(len >= 4);
+  assert_memory_equal(o + len - 4, "\x03na\n", 4);
+  assert_int_equal(lp2p_ms_state(ms),
+                   LP2P_STATE_HAS_OUTPUT | LP2P_STATE_CLOSING);
+  lp2p_ms_out_consume(ms, len);
+  assert_int_equal(lp2p_ms_state(ms), LP2P_STATE_CLOSED);
+  assert_int_equal(lp2p_ms_recv_room(ms), 0);
+  lp2p_ms_free(ms);
+}
+
 static void test_bad_dialer_answers(void **st) {
   (void)st;
   BAD(1, HDR "\x03/b\n", 0, LP2P_ERR_PROTO); /* neither echo nor na */
@@ -720,6 +761,7 @@ int main(void) {
       cmocka_unit_test(test_bad_newline),
       cmocka_unit_test(test_bad_header),
       cmocka_unit_test(test_bad_too_many_proposals),
+      cmocka_unit_test(test_limit_api_vs_peer),
       cmocka_unit_test(test_bad_dialer_answers),
       cmocka_unit_test(test_limit_goodbye_na),
       cmocka_unit_test(test_ls_answer_layouts),

@@ -1,7 +1,7 @@
 /* Upgrader tests: two upgraders shuttled through a seeded random
  * re-chunking pipe (1 byte .. 64 KiB pieces, random partial out_consume),
- * with a small application on top that opens streams, negotiates their
- * protocols and moves data end to end. */
+ * with a small application on top that opens yamux streams, negotiates
+ * their protocols with lp2p_ms and moves data end to end. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,20 +43,16 @@ static void full_case_sec(uint64_t seed, lp2p_upgrader_config *dc,
   assert_true(lp2p_peerid_equal(lp2p_upgrader_remote_peer(w.n[0].u), &p1));
   uint8_t *data[STREAMS];
   for (int k = 0; k < nstreams; k++) {
-    uint32_t id;
-    assert_int_equal(lp2p_upgrader_stream_open(w.n[0].u, w.now, &id), 0);
-    app_stream *s = app_find(&w.n[0], id, 1);
-    data[k] = pattern(bytes, (uint8_t)k);
-    s->send = data[k];
-    s->send_len = bytes;
     const char *want[] = {k % 2 ? "/nope/1" : "/echo/1.0.0", "/echo/1.0.0"};
     size_t nwant = lazy ? 1 : 2;
     if (lazy)
       want[0] = "/echo/1.0.0";
-    assert_int_equal(lp2p_upgrader_stream_select(w.n[0].u, w.now, id, want,
-                                                 nwant, lazy),
-                     0);
-    assert_true(lp2p_upgrader_stream_negotiating(w.n[0].u, id));
+    app_stream *s = NULL;
+    assert_int_equal(app_select(&w, &w.n[0], want, nwant, lazy, &s), 0);
+    data[k] = pattern(bytes, (uint8_t)k);
+    s->send = data[k];
+    s->send_len = bytes;
+    assert_non_null(s->ms);
   }
   run(&w, 200000);
   for (int k = 0; k < nstreams; k++) {
@@ -298,14 +294,7 @@ static void test_api_errors(void **st) {
   assert_null(u);
   base_cfg(&dc, 0);
   assert_int_equal(lp2p_upgrader_new(&u, 1, &dc, NULL, &g.r[0], 0), 0);
-  /* before READY the stream API refuses */
-  uint32_t id = 0;
-  assert_int_equal(lp2p_upgrader_stream_open(u, 0, &id), LP2P_ERR_STATE);
-  const char *p[] = {"/x"};
-  assert_int_equal(lp2p_upgrader_stream_select(u, 0, 1, p, 1, 0),
-                   LP2P_ERR_STATE);
-  assert_int_equal(lp2p_upgrader_stream_write(u, 0, 1, (const uint8_t *)"a", 1),
-                   LP2P_ERR_STATE);
+  /* before READY there is no session to open streams on */
   assert_null(lp2p_upgrader_yamux(u));
   assert_null(lp2p_upgrader_remote_peer(u));
   assert_int_equal(lp2p_upgrader_ready(u), 0);
@@ -335,23 +324,16 @@ static void test_stream_refused(void **st) {
   w.n[1].nserve = 2;
   run(&w, 20000);
   assert_true(w.n[0].ready && w.n[1].ready);
-  uint32_t id;
-  assert_int_equal(lp2p_upgrader_stream_open(w.n[0].u, w.now, &id), 0);
-  app_stream *s = app_find(&w.n[0], id, 1);
+  app_stream *s = NULL;
   const char *want[] = {"/a/1", "/b/1"};
-  assert_int_equal(lp2p_upgrader_stream_select(w.n[0].u, w.now, id, want, 2,
-                                               0),
-                   0);
-  assert_int_equal(lp2p_upgrader_stream_select(w.n[0].u, w.now, id, want, 2,
-                                               0),
-                   LP2P_ERR_STATE);
-  assert_int_equal(lp2p_upgrader_stream_write(w.n[0].u, w.now, id,
-                                              (const uint8_t *)"x", 1),
-                   LP2P_ERR_AGAIN);
+  assert_int_equal(app_select(&w, &w.n[0], want, 2, 0, &s), 0);
+  uint32_t id = s->id;
+  assert_int_equal(lp2p_ms_propose(s->ms, want, 2, 0), LP2P_ERR_STATE);
   run(&w, 20000);
   assert_true(s->failed);
   assert_int_equal(s->fail_err, LP2P_ERR_UNSUPPORTED);
-  assert_false(lp2p_upgrader_stream_negotiating(w.n[0].u, id));
+  assert_null(s->ms);
+  assert_int_equal(s->recv.len, 0); /* nothing leaked to the application */
   app_stream *e = app_find(&w.n[1], id, 0);
   assert_non_null(e);
   assert_true(e->failed);
@@ -403,22 +385,18 @@ static void test_stream_negotiation_timeout(void **st) {
   lp2p_upgrader_config dc, lc;
   base_cfg(&dc, 0);
   base_cfg(&lc, 1);
-  dc.stream_negotiate_timeout_ns = 50000;
   rngs g;
   rngs_init(&g, 41);
   world w;
   world_init(&w, 41, &dc, &lc, NULL, g.r);
+  w.n[0].stream_timeout_ns = 50000;
   run(&w, 20000); /* listener has no `serve`: inbound streams hang */
   assert_true(w.n[0].ready && w.n[1].ready);
-  uint32_t id;
-  assert_int_equal(lp2p_upgrader_stream_open(w.n[0].u, w.now, &id), 0);
-  app_stream *s = app_find(&w.n[0], id, 1);
+  app_stream *s = NULL;
   const char *want[] = {"/echo/1.0.0"};
-  assert_int_equal(lp2p_upgrader_stream_select(w.n[0].u, w.now, id, want, 1,
-                                               0),
-                   0);
+  assert_int_equal(app_select(&w, &w.n[0], want, 1, 0, &s), 0);
   lp2p_tstamp deadline = w.now + 50000;
-  assert_true(lp2p_upgrader_next_timeout(w.n[0].u) <= deadline);
+  assert_int_equal(lp2p_ms_next_timeout(s->ms), deadline);
   run(&w, 20);
   assert_true(w.now < deadline);
   assert_false(s->failed);
@@ -447,12 +425,10 @@ static void test_tampered_transport(void **st) {
   w.n[1].nserve = 2;
   run(&w, 20000);
   assert_true(w.n[0].ready && w.n[1].ready);
-  uint32_t id;
-  assert_int_equal(lp2p_upgrader_stream_open(w.n[0].u, w.now, &id), 0);
+  app_stream *s = NULL;
   const char *want[] = {"/echo/1.0.0"};
-  assert_int_equal(lp2p_upgrader_stream_select(w.n[0].u, w.now, id, want, 1,
-                                               1),
-                   0);
+  assert_int_equal(app_select(&w, &w.n[0], want, 1, 1, &s), 0);
+  assert_int_equal(ms_step(&w, &w.n[0], s), 1); /* the proposal goes out */
   size_t len;
   const uint8_t *o = lp2p_upgrader_out_peek(w.n[0].u, &len);
   assert_non_null(o);
@@ -487,6 +463,7 @@ static void alloc_sweep(int variant) {
     c.fail_at = n;
     world w;
     memset(&w, 0, sizeof w);
+    w.mem = &c.mem;
     lp2p_rng_chacha_init(&w.st, 21, 1, &w.r);
     w.now = 1000;
     w.n[0].tx = &w.wire[0];
@@ -501,19 +478,16 @@ static void alloc_sweep(int variant) {
       run(&w, 20000);
       uint8_t msg[] = "hello through every layer";
       if (w.n[0].ready && !w.n[0].closed) {
-        uint32_t id;
-        int r = lp2p_upgrader_stream_open(w.n[0].u, w.now, &id);
-        if (r == 0) {
-          app_stream *s = app_find(&w.n[0], id, 1);
+        app_stream *s = NULL;
+        int r = app_select(&w, &w.n[0], SERVE, 1, 1, &s);
+        if (s) {
           s->send = msg;
           s->send_len = sizeof msg;
-          r = lp2p_upgrader_stream_select(w.n[0].u, w.now, id, SERVE, 1, 1);
         }
         if (r)
           nomem |= r == LP2P_ERR_NOMEM;
         else
           run(&w, 20000);
-        app_stream *s = app_find(&w.n[0], id, 0);
         ok = s && s->recv.len == sizeof msg && s->closed;
       }
       for (int i = 0; i < 2; i++)

@@ -1,6 +1,9 @@
 /* Pair harness for the upgrader tests: identity keys, a byte pipe, and a
  * world of two upgraders shuttled through a seeded random re-chunker with
- * a small application on top (stream handlers, echo, senders). */
+ * a small application on top (stream handlers, echo, senders). The
+ * application negotiates each stream's protocol itself with an lp2p_ms
+ * engine over the yamux stream (lp2p_upgrader_yamux + _flush), the way the
+ * host does. */
 #ifndef TEST_UPGRADER_PAIR_H
 #define TEST_UPGRADER_PAIR_H
 
@@ -14,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "lp2p/ms.h"
 #include "lp2p/upgrader.h"
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -72,6 +76,8 @@ static void buf_free(buf *b) {
 typedef struct app_stream {
   int used;
   uint32_t id;
+  lp2p_ms *ms; /* while the stream's protocol is negotiated */
+  int lazy, ms_eof;
   int negotiated, failed, fail_err, closed, remote_closed, close_sent;
   char proto[64];
   const uint8_t *send; /* outbound data (dialer streams) */
@@ -89,12 +95,14 @@ typedef struct node {
   lp2p_peerid peer;
   const char *const *serve;
   size_t nserve;
+  uint64_t stream_timeout_ns; /* per-stream negotiation deadline, 0 none */
   app_stream s[STREAMS];
   int events_after_close;
 } node;
 
 typedef struct world {
   node n[2];
+  const lp2p_mem *mem; /* also for the per-stream engines */
   buf wire[2];
   lp2p_rng_chacha st;
   lp2p_rng r;
@@ -126,6 +134,124 @@ static app_stream *app_find(node *n, uint32_t id, int create) {
   return NULL;
 }
 
+/* After a call on the yamux session: move its bytes and events through
+ * the upgrader. NOMEM (from the call or the flush) ends the node. */
+static int after(world *w, node *n, int r) {
+  int f = lp2p_upgrader_flush(n->u, w->now);
+  if (r == LP2P_ERR_NOMEM || f == LP2P_ERR_NOMEM)
+    n->fatal = LP2P_ERR_NOMEM;
+  return r;
+}
+
+/* Attach a multistream engine to stream s: a dialer proposes `protos`, a
+ * listener serves them (and accepts the stream). Returns 0 or the
+ * lp2p_ms / yamux error. */
+static int app_attach(world *w, node *n, app_stream *s, int dialer,
+                      const char *const *protos, size_t np, int lazy) {
+  lp2p_ms_config mc;
+  lp2p_ms_config_default(&mc);
+  mc.timeout_ns = n->stream_timeout_ns;
+  if (!dialer) {
+    mc.protocols = protos;
+    mc.protocols_len = np;
+    int r = after(w, n, lp2p_yamux_stream_accept(lp2p_upgrader_yamux(n->u),
+                                                 w->now, s->id));
+    if (r)
+      return r;
+  }
+  int r = lp2p_ms_new(&s->ms, dialer, &mc, w->mem, w->now);
+  if (r == 0 && dialer)
+    r = lp2p_ms_propose(s->ms, protos, np, lazy);
+  if (r) {
+    lp2p_ms_free(s->ms);
+    s->ms = NULL;
+    return r;
+  }
+  s->lazy = lazy;
+  return 0;
+}
+
+/* Open an outbound stream and propose `protos` on it. Returns 0 or the
+ * yamux / lp2p_ms error; *out gets the application's stream. */
+static int app_select(world *w, node *n, const char *const *protos, size_t np,
+                      int lazy, app_stream **out) {
+  uint32_t id;
+  lp2p_yamux *y = lp2p_upgrader_yamux(n->u);
+  if (!y)
+    return LP2P_ERR_STATE;
+  int r = after(w, n, lp2p_yamux_stream_open(y, w->now, &id));
+  if (r)
+    return r;
+  app_stream *s = app_find(n, id, 1);
+  *out = s;
+  return app_attach(w, n, s, 1, protos, np, lazy);
+}
+
+/* One step of a stream's negotiation: the engine's output into the
+ * stream, the stream's bytes into the engine (it takes only its own
+ * messages: what follows stays for the application), its deadline, its
+ * outcome. Returns 1 if anything moved. */
+static int ms_step(world *w, node *n, app_stream *s) {
+  lp2p_yamux *y = lp2p_upgrader_yamux(n->u);
+  int moved = 0;
+  size_t len;
+  const uint8_t *p;
+  while ((p = lp2p_ms_out_peek(s->ms, &len)) != NULL) {
+    lp2p_ssize r = lp2p_yamux_stream_write(y, w->now, s->id, p, len);
+    after(w, n, r < 0 ? (int)r : 0);
+    if (r <= 0)
+      break; /* blocked (WRITABLE follows) or stream gone */
+    lp2p_ms_out_consume(s->ms, (size_t)r);
+    moved = 1;
+  }
+  while ((lp2p_ms_state(s->ms) & LP2P_STATE_WANT_READ) &&
+         (p = lp2p_yamux_stream_read_peek(y, s->id, &len)) != NULL) {
+    lp2p_ssize r = lp2p_ms_feed(s->ms, w->now, p, len);
+    if (r < 0) { /* only NOMEM: the engine is dead */
+      assert_int_equal(r, LP2P_ERR_NOMEM);
+      n->fatal = (int)r;
+      return 1;
+    }
+    if (r == 0)
+      break;
+    after(w, n, lp2p_yamux_stream_read_consume(y, w->now, s->id, (size_t)r));
+    moved = 1;
+  }
+  if (s->remote_closed && !s->ms_eof &&
+      (lp2p_ms_state(s->ms) & LP2P_STATE_WANT_READ) &&
+      !lp2p_yamux_stream_read_peek(y, s->id, &len)) {
+    s->ms_eof = 1;
+    (void)lp2p_ms_feed_eof(s->ms, w->now);
+    moved = 1;
+  }
+  if (lp2p_ms_next_timeout(s->ms) <= w->now)
+    (void)lp2p_ms_handle_timeout(s->ms, w->now);
+  lp2p_ms_event ev;
+  int failed = 0;
+  while (lp2p_ms_poll_event(s->ms, &ev)) {
+    moved = 1;
+    if (ev.type == LP2P_MS_EV_NEGOTIATED) {
+      assert_false(s->negotiated);
+      s->negotiated = 1;
+      assert_int_equal(strlen(ev.protocol), ev.protocol_len);
+      strcpy(s->proto, ev.protocol);
+    } else if (ev.type == LP2P_MS_EV_FAILED) {
+      s->failed = 1;
+      s->fail_err = ev.err;
+      failed = 1;
+    }
+  }
+  if (failed) { /* no goodbye on a stream: reset it */
+    lp2p_ms_free(s->ms);
+    s->ms = NULL;
+    after(w, n, lp2p_yamux_stream_reset(y, w->now, s->id));
+  } else if (s->negotiated && !lp2p_ms_out_peek(s->ms, &len)) {
+    lp2p_ms_free(s->ms); /* echo out: the stream is the application's */
+    s->ms = NULL;
+  }
+  return moved;
+}
+
 static void on_event(world *w, node *n, const lp2p_upgrader_event *ev) {
   if (n->closed)
     n->events_after_close++;
@@ -151,33 +277,16 @@ static void on_event(world *w, node *n, const lp2p_upgrader_event *ev) {
     n->closed_err = ev->err;
     assert_int_equal(ev->err, lp2p_upgrader_last_error(n->u));
     break;
-  case LP2P_UPGRADER_EV_STREAM_NEGOTIATED: {
-    app_stream *s = app_find(n, ev->stream_id, 0);
-    assert_non_null(s);
-    assert_false(s->negotiated);
-    s->negotiated = 1;
-    assert_int_equal(strlen(ev->protocol), ev->protocol_len);
-    strcpy(s->proto, ev->protocol);
-    break;
-  }
-  case LP2P_UPGRADER_EV_STREAM_NEGOTIATION_FAILED: {
-    app_stream *s = app_find(n, ev->stream_id, 0);
-    assert_non_null(s);
-    s->failed = 1;
-    s->fail_err = ev->err;
-    break;
-  }
   case LP2P_UPGRADER_EV_YAMUX: {
     const lp2p_yamux_event *y = &ev->yamux;
     if (y->type == LP2P_YAMUX_EV_STREAM_OPENED) {
       app_stream *s = app_find(n, y->stream_id, 1);
       s->echo = n->serve != NULL; /* without handlers: a silent peer */
       if (n->serve) {
-        int r = lp2p_upgrader_stream_handle(n->u, w->now, y->stream_id,
-                                            n->serve, n->nserve);
+        int r = app_attach(w, n, s, 0, n->serve, n->nserve, 0);
         if (r == LP2P_ERR_NOMEM)
           n->fatal = r;
-        else if (r == LP2P_ERR_STATE) /* only once the connection died */
+        else if (r == LP2P_ERR_CLOSED) /* only once the connection died */
           assert_true(lp2p_upgrader_last_error(n->u) < 0);
         else
           assert_int_equal(r, 0);
@@ -189,8 +298,15 @@ static void on_event(world *w, node *n, const lp2p_upgrader_event *ev) {
     } else if (y->type == LP2P_YAMUX_EV_STREAM_CLOSED ||
                y->type == LP2P_YAMUX_EV_STREAM_RESET) {
       app_stream *s = app_find(n, y->stream_id, 0);
-      if (s)
+      if (s) {
         s->closed = 1;
+        if (s->ms) { /* gone while negotiating */
+          lp2p_ms_free(s->ms);
+          s->ms = NULL;
+          s->failed = 1;
+          s->fail_err = LP2P_ERR_RESET;
+        }
+      }
     }
     break;
   }
@@ -204,54 +320,55 @@ static int app_step(world *w, node *n) {
   int moved = 0;
   if (!n->ready || n->closed || n->fatal)
     return 0;
+  lp2p_yamux *y = lp2p_upgrader_yamux(n->u);
   for (int i = 0; i < STREAMS; i++) {
     app_stream *s = &n->s[i];
     if (!s->used || s->closed || s->failed)
       continue;
+    if (s->ms) {
+      moved |= ms_step(w, n, s);
+      if (n->fatal)
+        return 1;
+      if (s->failed)
+        continue;
+    }
+    /* While negotiating the stream's bytes are the engine's; a lazy
+     * dialer may write (and finish) once its proposal is out. */
+    int may_write = !s->ms || (s->lazy && !lp2p_ms_out_peek(s->ms, NULL));
     size_t len;
     const uint8_t *d;
-    while ((d = lp2p_upgrader_stream_read_peek(n->u, s->id, &len)) != NULL) {
+    while (!s->ms &&
+           (d = lp2p_yamux_stream_read_peek(y, s->id, &len)) != NULL) {
       size_t k = lp2p_rng_below(&w->r, 2) ? len : piece(w, len);
       buf_put(&s->recv, d, k);
-      int r = lp2p_upgrader_stream_read_consume(n->u, w->now, s->id, k);
-      if (r == LP2P_ERR_NOMEM) {
-        n->fatal = r;
+      int r = after(w, n, lp2p_yamux_stream_read_consume(y, w->now, s->id, k));
+      if (n->fatal)
         return 1;
-      }
       assert_int_equal(r, 0);
       moved = 1;
     }
     const uint8_t *src = s->echo ? s->recv.p : s->send;
     size_t total = s->echo ? s->recv.len : s->send_len;
     size_t *done = s->echo ? &s->echoed : &s->sent;
-    if (*done < total) {
-      lp2p_ssize r = lp2p_upgrader_stream_write(n->u, w->now, s->id,
-                                                src + *done,
-                                                piece(w, total - *done));
-      if (r == LP2P_ERR_NOMEM) {
-        n->fatal = (int)r;
+    if (*done < total && may_write) {
+      lp2p_ssize r = lp2p_yamux_stream_write(y, w->now, s->id, src + *done,
+                                             piece(w, total - *done));
+      after(w, n, r < 0 ? (int)r : 0);
+      if (n->fatal)
         return 1;
-      }
-      if (r == LP2P_ERR_AGAIN)
-        continue;
       assert_true(r >= 0);
       *done += (size_t)r;
       moved |= r > 0;
     }
     int finished = s->echo ? s->remote_closed : 1;
-    if (*done == total && finished && !s->close_sent &&
+    if (*done == total && finished && !s->close_sent && may_write &&
         (s->echo || s->send)) {
-      int r = lp2p_upgrader_stream_close(n->u, w->now, s->id);
-      if (r == LP2P_ERR_NOMEM) {
-        n->fatal = r;
+      int r = after(w, n, lp2p_yamux_stream_close(y, w->now, s->id));
+      if (n->fatal)
         return 1;
-      }
-      if (r == 0) {
-        s->close_sent = 1;
-        moved = 1;
-      } else {
-        assert_int_equal(r, LP2P_ERR_AGAIN);
-      }
+      assert_int_equal(r, 0);
+      s->close_sent = 1;
+      moved = 1;
     }
   }
   return moved;
@@ -328,6 +445,7 @@ static void world_init(world *w, uint64_t seed, const lp2p_upgrader_config *dc,
                        const lp2p_upgrader_config *lc, const lp2p_mem *mem,
                        lp2p_rng *rngs) {
   memset(w, 0, sizeof *w);
+  w->mem = mem;
   lp2p_rng_chacha_init(&w->st, seed, 1, &w->r);
   w->now = 1000;
   w->n[0].tx = &w->wire[0];
@@ -341,8 +459,10 @@ static void world_init(world *w, uint64_t seed, const lp2p_upgrader_config *dc,
 static void world_free(world *w) {
   for (int i = 0; i < 2; i++) {
     lp2p_upgrader_free(w->n[i].u);
-    for (int j = 0; j < STREAMS; j++)
+    for (int j = 0; j < STREAMS; j++) {
+      lp2p_ms_free(w->n[i].s[j].ms);
       buf_free(&w->n[i].s[j].recv);
+    }
     buf_free(&w->wire[i]);
   }
 }

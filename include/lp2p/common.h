@@ -55,18 +55,27 @@ typedef struct lp2p_log {
 /* ---- errors ------------------------------------------------------------
  * X(name, value, fatal, text). A fatal error leaves an engine dead: after it
  * only _free is allowed. Non-fatal errors are ordinary results (a codec
- * rejecting input, a full buffer, a stream reset). */
+ * rejecting input, a full buffer, a stream reset, a call refused by a
+ * configured limit, a timed-out operation).
+ *
+ * LIMIT and TIMEOUT are non-fatal: an API call refused by a limit (too many
+ * streams, dials, proposals) or a timed-out request leaves the engine
+ * usable. Fatality describes the code, not who caused it: when a PEER
+ * crosses a limit or lets a deadline pass, the engine itself ends (sticky
+ * last_error = LIMIT or TIMEOUT, its goodbye, a CLOSED event), so check
+ * lp2p_X_state() / last_error, never lp2p_err_is_fatal(), to learn whether
+ * an engine is still alive. */
 #define LP2P_ERRORS(X)                                                         \
   X(OK, 0, 0, "ok")                                                            \
   X(INVAL, -1, 0, "invalid argument")                                          \
   X(NOMEM, -2, 1, "out of memory")                                             \
-  X(LIMIT, -3, 1, "configured limit exceeded")                                 \
+  X(LIMIT, -3, 0, "configured limit exceeded")                                 \
   X(PROTO, -4, 1, "protocol violation")                                        \
   X(CRYPTO, -5, 1, "cryptographic failure")                                    \
   X(AGAIN, -6, 0, "try again later")                                           \
   X(CLOSED, -7, 0, "closed")                                                   \
   X(STATE, -8, 0, "operation not allowed in this state")                       \
-  X(TIMEOUT, -9, 1, "timed out")                                               \
+  X(TIMEOUT, -9, 0, "timed out")                                               \
   X(UNSUPPORTED, -10, 0, "protocol not supported")                             \
   X(PEER_ID_MISMATCH, -11, 1, "peer id mismatch")                              \
   X(TRUNCATED, -12, 0, "input truncated")                                      \
@@ -97,7 +106,9 @@ enum lp2p_err {
 LP2P_API const char *lp2p_strerror(int err);
 /** The symbolic name of `err` ("LP2P_ERR_LIMIT"). Never NULL. */
 LP2P_API const char *lp2p_errname(int err);
-/** Nonzero if `err` leaves an engine dead (only _free allowed after it). */
+/** Nonzero if `err` returned from a call always means the engine is dead
+ * (only _free allowed after it): NOMEM, PROTO, CRYPTO, IO, GOAWAY ...;
+ * unknown codes count as fatal. LIMIT and TIMEOUT are not: see above. */
 LP2P_API int lp2p_err_is_fatal(int err);
 
 /* ---- engine state flags (lp2p_X_state) -------------------------------- */

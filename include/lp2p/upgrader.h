@@ -18,20 +18,14 @@
  * what follows goes to the next layer in the same call.
  *
  * Events: PEER_IDENTIFIED (security done: remote peer id and public key),
- * READY (yamux up: streams may be opened), then stream events: yamux events
- * are passed through unchanged (LP2P_UPGRADER_EV_YAMUX), and per-stream
- * protocol negotiation reports STREAM_NEGOTIATED / STREAM_NEGOTIATION_FAILED.
- * CLOSED is always the last event.
+ * READY (yamux up: streams may be opened), then yamux events passed through
+ * unchanged (LP2P_UPGRADER_EV_YAMUX). CLOSED is always the last event.
  *
- * Streams: use the lp2p_upgrader_stream_* wrappers (they run the yamux call
- * and then move the resulting bytes through the security layer). A stream
- * can carry a multistream-select engine of its own: lp2p_upgrader_stream_
- * select() (dialer side, optionally lazy) or lp2p_upgrader_stream_handle()
- * (listener side). While it negotiates, the stream's data belongs to it
- * (read_peek shows nothing; READABLE events are withheld); once agreed the
- * engine is freed and any bytes that followed the negotiation stay in the
- * stream for the application, announced by a READABLE after
- * STREAM_NEGOTIATED. On failure the stream is reset.
+ * Streams: after READY, use the yamux session (lp2p_upgrader_yamux()) for
+ * stream calls and then lp2p_upgrader_flush() to move the resulting bytes
+ * through the security layer. Per-stream protocol negotiation is the
+ * application's: run an lp2p_ms engine over the stream's bytes, as the
+ * host does (proto/host).
  *
  * Drain order after every mutating call (DESIGN.md section 2): out_peek /
  * out_consume until empty, then poll_event until 0, then next_timeout.
@@ -88,14 +82,10 @@ typedef struct lp2p_upgrader_config {
   /** Raw connection -> READY deadline from lp2p_upgrader_new(); 0 = none
    * (default 10 s). Expiry: LP2P_ERR_TIMEOUT. */
   uint64_t upgrade_timeout_ns;
-  /** Deadline of each per-stream negotiation; 0 = none (default 10 s). */
-  uint64_t stream_negotiate_timeout_ns;
-  /** Per-stream negotiations running at once (default 64). */
-  size_t stream_negotiations_max;
   /** Queued events (default 1024). */
   size_t events_max;
-  /** Limits of every multistream engine (timeout and protocols fields are
-   * ignored: the upgrader sets them). */
+  /** Limits of the security and muxer multistream engines (timeout and
+   * protocols fields are ignored: the upgrader sets them). */
   lp2p_ms_config ms;
   /** Noise limits (identity, expected_peer, muxers and the handshake
    * timeout are ignored: the upgrader sets them). */
@@ -120,15 +110,8 @@ typedef enum lp2p_upgrader_event_type {
    * _TIMEOUT, _PEER_ID_MISMATCH, _CRYPTO, _SIGNATURE, _EOF, _TRUNCATED,
    * _GOAWAY, _CLOSED, _NOMEM ...). Always the last event. */
   LP2P_UPGRADER_EV_CLOSED = 3,
-  /** A per-stream negotiation agreed: `stream_id`, `protocol` (valid
-   * until the next poll_event) and `index` into the list that was given. */
-  LP2P_UPGRADER_EV_STREAM_NEGOTIATED = 4,
-  /** A per-stream negotiation failed (`stream_id`, `err`:
-   * LP2P_ERR_UNSUPPORTED, _PROTO, _LIMIT, _TIMEOUT, _EOF, _TRUNCATED,
-   * _RESET). The stream was reset (or was already gone). */
-  LP2P_UPGRADER_EV_STREAM_NEGOTIATION_FAILED = 5,
-  /** A yamux event, unchanged, in `yamux` (READABLE of a stream that is
-   * still negotiating is withheld). */
+  /* 4 and 5 were per-stream negotiation events (removed). */
+  /** A yamux event, unchanged, in `yamux`. */
   LP2P_UPGRADER_EV_YAMUX = 6
 } lp2p_upgrader_event_type;
 
@@ -138,10 +121,9 @@ typedef struct lp2p_upgrader_event {
   /** PEER_IDENTIFIED: engine-owned, valid until lp2p_upgrader_free(). */
   const lp2p_peerid *peer;
   const lp2p_pubkey *key;
-  /** PEER_IDENTIFIED, READY, STREAM_NEGOTIATED: NUL-terminated. */
+  /** PEER_IDENTIFIED, READY: NUL-terminated. */
   const char *protocol;
   size_t protocol_len;
-  size_t index;
   int early_muxer;
   uint32_t stream_id;
   lp2p_yamux_event yamux;
@@ -160,7 +142,7 @@ LP2P_API int lp2p_upgrader_new(lp2p_upgrader **out, int is_dialer,
                                const lp2p_upgrader_config *cfg,
                                const lp2p_mem *mem, const lp2p_rng *rng,
                                lp2p_tstamp now);
-/** Free everything (engines, queued events, streams). NULL-safe. */
+/** Free everything (engines, queued events). NULL-safe. */
 LP2P_API void lp2p_upgrader_free(lp2p_upgrader *u);
 
 /** Feed raw bytes from the connection. Returns the bytes taken (fewer than
@@ -185,8 +167,8 @@ LP2P_API const uint8_t *lp2p_upgrader_out_peek(const lp2p_upgrader *u,
  * call that carried one. */
 LP2P_API void lp2p_upgrader_out_consume(lp2p_upgrader *u, size_t n);
 
-/** Earliest deadline of the upgrade, the engines and the per-stream
- * negotiations, or LP2P_TSTAMP_NONE. Pure. */
+/** Earliest deadline of the upgrade and the engines, or
+ * LP2P_TSTAMP_NONE. Pure. */
 LP2P_API lp2p_tstamp lp2p_upgrader_next_timeout(const lp2p_upgrader *u);
 /** Run what is due. Idempotent. Returns 0 or LP2P_ERR_NOMEM (fatal). */
 LP2P_API int lp2p_upgrader_handle_timeout(lp2p_upgrader *u,
@@ -210,9 +192,9 @@ LP2P_API int lp2p_upgrader_ready(const lp2p_upgrader *u);
 LP2P_API const lp2p_peerid *lp2p_upgrader_remote_peer(
     const lp2p_upgrader *u);
 LP2P_API const lp2p_pubkey *lp2p_upgrader_remote_key(const lp2p_upgrader *u);
-/** The yamux session after READY, else NULL, for queries (stats, stream
- * status, windows, user pointers). After calling anything that changes it
- * directly, call lp2p_upgrader_flush(). */
+/** The yamux session after READY, else NULL: open, accept, write, read,
+ * close and reset streams on it (and query stats, windows, user pointers).
+ * After calling anything that changes it, call lp2p_upgrader_flush(). */
 LP2P_API lp2p_yamux *lp2p_upgrader_yamux(lp2p_upgrader *u);
 /** Move pending bytes and events between the layers (done by every
  * upgrader call already). Returns 0 or LP2P_ERR_NOMEM (fatal). */
@@ -223,58 +205,6 @@ LP2P_API int lp2p_upgrader_flush(lp2p_upgrader *u, lp2p_tstamp now);
  * Before READY it abandons the upgrade (CLOSED, LP2P_ERR_CLOSED). Returns 0
  * or LP2P_ERR_NOMEM (fatal). */
 LP2P_API int lp2p_upgrader_close(lp2p_upgrader *u, lp2p_tstamp now);
-
-/* ---- streams (after READY; LP2P_ERR_STATE before) -------------------- */
-
-/** Open an outbound yamux stream. Returns 0 or the yamux errors
- * (LP2P_ERR_LIMIT, _CLOSED, _NOMEM) or LP2P_ERR_STATE. */
-LP2P_API int lp2p_upgrader_stream_open(lp2p_upgrader *u, lp2p_tstamp now,
-                                       uint32_t *id);
-/** Dialer side of a per-stream negotiation on stream `id`: propose
- * `protocols[0..n)` (copied). With `lazy` (n == 1) writes are accepted at
- * once and go out right behind the proposal. Returns 0 or one of:
- * LP2P_ERR_INVAL, LP2P_ERR_STATE (not READY, or the stream negotiates
- * already), LP2P_ERR_NOT_FOUND, LP2P_ERR_LIMIT (stream_negotiations_max
- * running or too many proposals; nothing changes), LP2P_ERR_NOMEM. */
-LP2P_API int lp2p_upgrader_stream_select(lp2p_upgrader *u, lp2p_tstamp now,
-                                         uint32_t id,
-                                         const char *const *protocols,
-                                         size_t n, int lazy);
-/** Listener side: answer the proposals on inbound stream `id` with the
- * protocols in `protocols[0..n)` (copied); also accepts (ACKs) the
- * stream. Same returns as lp2p_upgrader_stream_select. */
-LP2P_API int lp2p_upgrader_stream_handle(lp2p_upgrader *u, lp2p_tstamp now,
-                                         uint32_t id,
-                                         const char *const *protocols,
-                                         size_t n);
-/** 1 while stream `id` has a negotiation running. */
-LP2P_API int lp2p_upgrader_stream_negotiating(const lp2p_upgrader *u,
-                                              uint32_t id);
-
-/** Write to a stream. While its negotiation runs: LP2P_ERR_AGAIN (wait
- * for STREAM_NEGOTIATED) unless it was a lazy select; 0 while the
- * negotiation's own bytes are still queued. Otherwise as
- * lp2p_yamux_stream_write. */
-LP2P_API lp2p_ssize lp2p_upgrader_stream_write(lp2p_upgrader *u,
-                                               lp2p_tstamp now, uint32_t id,
-                                               const uint8_t *p, size_t n);
-/** Zero-copy read (NULL while negotiating); as lp2p_yamux_stream_read_peek. */
-LP2P_API const uint8_t *lp2p_upgrader_stream_read_peek(
-    const lp2p_upgrader *u, uint32_t id, size_t *len);
-/** As lp2p_yamux_stream_read_consume (LP2P_ERR_STATE while negotiating). */
-LP2P_API int lp2p_upgrader_stream_read_consume(lp2p_upgrader *u,
-                                               lp2p_tstamp now, uint32_t id,
-                                               size_t n);
-/** As lp2p_yamux_stream_accept / _close / _reset. Resetting a negotiating
- * stream ends its negotiation (no event for it). Closing (FIN) one is
- * allowed for a lazy select whose proposal is queued (the answer is still
- * read); otherwise it returns LP2P_ERR_AGAIN until STREAM_NEGOTIATED. */
-LP2P_API int lp2p_upgrader_stream_accept(lp2p_upgrader *u, lp2p_tstamp now,
-                                         uint32_t id);
-LP2P_API int lp2p_upgrader_stream_close(lp2p_upgrader *u, lp2p_tstamp now,
-                                        uint32_t id);
-LP2P_API int lp2p_upgrader_stream_reset(lp2p_upgrader *u, lp2p_tstamp now,
-                                        uint32_t id);
 
 #ifdef __cplusplus
 }

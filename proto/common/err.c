@@ -38,4 +38,9 @@ int lp2p_err_is_fatal(int err) {
   }
 }
 
-const char *lp2p_version(void) { return "0.1.0"; }
+/* VERSION in the Makefile is the one source (also the .so name and
+ * lp2p.pc), passed in as LP2P_VERSION_TEXT. */
+#ifndef LP2P_VERSION_TEXT
+#error "LP2P_VERSION_TEXT is defined by the Makefile from VERSION"
+#endif
+const char *lp2p_version(void) { return LP2P_VERSION_TEXT; }

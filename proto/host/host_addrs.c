@@ -3,6 +3,7 @@
  * and addresses peers observed for us through identify (collected, and
  * advertised only when confirmed by enough distinct peers and
  * advertise_observed is set). lp2p_host_addrs() derives what we advertise. */
+#include "proto/common/keyed_hash.h"
 #include "proto/host/host_internal.h"
 
 #define OBS_SEEN_MAX 8u
@@ -109,12 +110,10 @@ int host_addr_set_listen(lp2p_host *h, uint64_t listener,
   return 0;
 }
 
-static uint32_t peer_fp(const lp2p_peerid *id) {
-  uint32_t x = 2166136261u;
-  for (size_t i = 0; i < id->len; i++) {
-    x ^= id->bytes[i];
-    x *= 16777619u;
-  }
+/* Keyed, so a peer cannot pick an id whose fingerprint equals another
+ * observer's and have that observer's report dropped. 0 is never used. */
+static uint32_t peer_fp(const lp2p_host *h, const lp2p_peerid *id) {
+  uint32_t x = (uint32_t)lp2p_keyed_hash(h->hash_key, id->bytes, id->len);
   return x ? x : 1;
 }
 
@@ -127,7 +126,7 @@ void host_addr_observed(lp2p_host *h, const lp2p_peerid *from,
     if (!a)
       return; /* table full of better-confirmed addresses: ignore */
   }
-  uint32_t fp = peer_fp(from);
+  uint32_t fp = peer_fp(h, from);
   uint32_t k = a->observers < OBS_SEEN_MAX ? a->observers : OBS_SEEN_MAX;
   for (uint32_t i = 0; i < k; i++)
     if (a->seen[i] == fp)

@@ -71,6 +71,8 @@ int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,
     return LP2P_ERR_NOMEM;
   h->mem = mem;
   h->rng = *rng;
+  /* Secret per host, so peers cannot aim ids at one hash bucket. */
+  h->rng.fill(h->rng.ctx, h->hash_key, sizeof h->hash_key);
   h->cfg = *cfg;
   h->cfg.identity = NULL;
   h->cfg.agent_version = NULL;
@@ -113,7 +115,6 @@ int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,
   h->upcfg.security = (lp2p_upgrader_security)cfg->security;
   h->upcfg.early_muxer = 1;
   h->upcfg.upgrade_timeout_ns = 0;          /* handshake_timeout_ns, ours */
-  h->upcfg.stream_negotiate_timeout_ns = 0; /* the host negotiates streams */
   h->upcfg.yamux = cfg->yamux;
   rc = host_svcs_init(h);
   if (rc)

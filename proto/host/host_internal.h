@@ -267,6 +267,7 @@ typedef struct hevent {
 struct lp2p_host {
   const lp2p_mem *mem;
   lp2p_rng rng;
+  uint8_t hash_key[16];        /* keys peer-chosen tables; from rng */
   lp2p_host_config cfg;        /* pointers in it are cleared */
   lp2p_privkey *key;
   lp2p_peerid self;

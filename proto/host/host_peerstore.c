@@ -2,21 +2,19 @@
  * key, identify data), keyed by peer id in a chained hash table. Entries of
  * peers without connections sit in an LRU list and are evicted oldest
  * first when peers_max is reached; connected peers are never evicted. */
+#include "proto/common/keyed_hash.h"
 #include "proto/host/host_internal.h"
 
-static uint32_t peer_hash(const lp2p_peerid *id) {
-  uint32_t x = 2166136261u; /* FNV-1a */
-  for (size_t i = 0; i < id->len; i++) {
-    x ^= id->bytes[i];
-    x *= 16777619u;
-  }
-  return x;
+/* Keyed (SipHash): peers choose their ids, so an unkeyed hash would let
+ * them fill one chain. */
+static uint32_t peer_hash(const lp2p_host *h, const lp2p_peerid *id) {
+  return (uint32_t)lp2p_keyed_hash(h->hash_key, id->bytes, id->len);
 }
 
 hpeer *host_peer_find(const lp2p_host *h, const lp2p_peerid *id) {
   if (!h->nbuckets || !id || id->len == 0)
     return NULL;
-  hpeer *p = h->buckets[peer_hash(id) & (h->nbuckets - 1)];
+  hpeer *p = h->buckets[peer_hash(h, id) & (h->nbuckets - 1)];
   for (; p; p = p->hnext)
     if (lp2p_peerid_equal(&p->id, id))
       return p;
@@ -63,7 +61,7 @@ static void peer_free_data(lp2p_host *h, hpeer *p) {
 }
 
 static void peer_remove(lp2p_host *h, hpeer *p) {
-  hpeer **pp = &h->buckets[peer_hash(&p->id) & (h->nbuckets - 1)];
+  hpeer **pp = &h->buckets[peer_hash(h, &p->id) & (h->nbuckets - 1)];
   while (*pp && *pp != p)
     pp = &(*pp)->hnext;
   if (*pp)
@@ -83,7 +81,7 @@ static int rehash(lp2p_host *h) {
     hpeer *p = h->buckets[i];
     while (p) {
       hpeer *next = p->hnext;
-      uint32_t k = peer_hash(&p->id) & (nb - 1);
+      uint32_t k = peer_hash(h, &p->id) & (nb - 1);
       p->hnext = b[k];
       b[k] = p;
       p = next;
@@ -122,7 +120,7 @@ hpeer *host_peer_get(lp2p_host *h, const lp2p_peerid *id, int *err) {
     return NULL;
   }
   p->id = *id;
-  uint32_t k = peer_hash(id) & (h->nbuckets - 1);
+  uint32_t k = peer_hash(h, id) & (h->nbuckets - 1);
   p->hnext = h->buckets[k];
   h->buckets[k] = p;
   h->npeers++;

@@ -1,14 +1,12 @@
 /* The upgrader's event queue: a ring that grows on demand. Pass-through
  * yamux events are bounded by events_max (beyond it they wait inside
  * yamux); the upgrader's own events are bounded by their sources (a few
- * per connection, two per stream negotiation) and always fit. */
+ * per connection) and always fit. */
 #include <string.h>
 
 #include "proto/upgrader/upgrader_internal.h"
 
-int upg_push(lp2p_upgrader *u, const uevent *e, int bounded) {
-  if (bounded && u->ev_len >= u->events_max)
-    return LP2P_ERR_LIMIT;
+int upg_push(lp2p_upgrader *u, const uevent *e) {
   if (u->ev_len == u->ev_cap) {
     size_t cap = u->ev_cap ? u->ev_cap * 2 : 8;
     uevent *q = lp2p_mem_malloc(u->mem, cap * sizeof *q);
@@ -27,12 +25,8 @@ int upg_push(lp2p_upgrader *u, const uevent *e, int bounded) {
 }
 
 void upg_events_free(lp2p_upgrader *u) {
-  for (size_t i = 0; i < u->ev_len; i++)
-    lp2p_mem_free(u->mem, u->evq[(u->ev_head + i) % u->ev_cap].name);
   lp2p_mem_free(u->mem, u->evq);
-  lp2p_mem_free(u->mem, u->held_name);
   u->evq = NULL;
-  u->held_name = NULL;
   u->ev_len = u->ev_cap = u->ev_head = 0;
 }
 
@@ -49,36 +43,20 @@ int lp2p_upgrader_poll_event(lp2p_upgrader *u, lp2p_upgrader_event *ev) {
   if (!u || !ev)
     return 0;
   memset(ev, 0, sizeof *ev);
-  lp2p_mem_free(u->mem, u->held_name);
-  u->held_name = NULL;
   uevent e;
-  for (;;) {
-    if (!pop(u, &e)) {
-      /* The queue was full while yamux had more: pull it now. */
-      if (u->yamux && u->phase != PH_CLOSED && (upg_pump(u), pop(u, &e)))
-        break;
-      if (u->closed_ev == 1) {
-        u->closed_ev = 2;
-        ev->type = LP2P_UPGRADER_EV_CLOSED;
-        ev->err = u->err;
-        return 1;
-      }
-      return 0;
+  if (!pop(u, &e)) {
+    /* The queue was full while yamux had more: pull it now. */
+    if (!(u->yamux && u->phase != PH_CLOSED && (upg_pump(u), pop(u, &e)))) {
+      if (u->closed_ev != 1)
+        return 0;
+      u->closed_ev = 2;
+      ev->type = LP2P_UPGRADER_EV_CLOSED;
+      ev->err = u->err;
+      return 1;
     }
-    /* Data of a stream that negotiates belongs to its engine; this
-     * READABLE was queued before the negotiation started. */
-    if (e.type == LP2P_UPGRADER_EV_YAMUX &&
-        e.y.type == LP2P_YAMUX_EV_STREAM_READABLE) {
-      ustream *s = st_find(u, e.y.stream_id);
-      if (s && !s->done)
-        continue;
-    }
-    break;
   }
   ev->type = (lp2p_upgrader_event_type)e.type;
-  ev->err = e.err;
   ev->stream_id = e.stream_id;
-  ev->index = e.index;
   ev->early_muxer = e.early;
   ev->yamux = e.y;
   switch (e.type) {
@@ -89,10 +67,6 @@ int lp2p_upgrader_poll_event(lp2p_upgrader *u, lp2p_upgrader_event *ev) {
     break;
   case LP2P_UPGRADER_EV_READY:
     ev->protocol = LP2P_YAMUX_PROTOCOL_ID;
-    break;
-  case LP2P_UPGRADER_EV_STREAM_NEGOTIATED:
-    u->held_name = e.name;
-    ev->protocol = e.name;
     break;
   default:
     break;

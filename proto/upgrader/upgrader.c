@@ -23,8 +23,6 @@ void lp2p_upgrader_config_default(lp2p_upgrader_config *cfg) {
   cfg->security = LP2P_UPGRADER_SECURITY_NOISE;
   cfg->early_muxer = 1;
   cfg->upgrade_timeout_ns = 10 * LP2P_NS_PER_S;
-  cfg->stream_negotiate_timeout_ns = 10 * LP2P_NS_PER_S;
-  cfg->stream_negotiations_max = 64;
   cfg->events_max = 1024;
   lp2p_ms_config_default(&cfg->ms);
   lp2p_noise_config_default(&cfg->noise);
@@ -45,7 +43,7 @@ static int push_simple(lp2p_upgrader *u, int type, int early) {
   memset(&e, 0, sizeof e);
   e.type = (uint8_t)type;
   e.early = early;
-  int r = upg_push(u, &e, 0);
+  int r = upg_push(u, &e);
   if (r)
     upg_fail(u, r);
   return r;
@@ -116,7 +114,7 @@ int lp2p_upgrader_new(lp2p_upgrader **out, int is_dialer,
       cfg->events_max == 0)
     return LP2P_ERR_INVAL;
   if (cfg->security != LP2P_UPGRADER_SECURITY_NOISE &&
-      !sec_supported(SEC_PLAINTEXT))
+      !sec_supported(UPG_PLAINTEXT_ID))
     return LP2P_ERR_UNSUPPORTED;
   lp2p_upgrader *u = lp2p_mem_calloc(mem, 1, sizeof *u);
   if (!u)
@@ -138,8 +136,6 @@ int lp2p_upgrader_new(lp2p_upgrader **out, int is_dialer,
     u->deadline = now > LP2P_TSTAMP_NONE - cfg->upgrade_timeout_ns
                       ? LP2P_TSTAMP_NONE - 1
                       : now + cfg->upgrade_timeout_ns;
-  u->stream_timeout_ns = cfg->stream_negotiate_timeout_ns;
-  u->streams_max = cfg->stream_negotiations_max;
   u->events_max = cfg->events_max;
   u->ms_cfg = cfg->ms;
   u->noise_cfg = cfg->noise;
@@ -163,7 +159,6 @@ int lp2p_upgrader_new(lp2p_upgrader **out, int is_dialer,
 void lp2p_upgrader_free(lp2p_upgrader *u) {
   if (!u)
     return;
-  st_free_all(u);
   lp2p_ms_free(u->ms_sec);
   lp2p_ms_free(u->ms_mux);
   sec_free(u);
@@ -328,14 +323,12 @@ static int yamux_events(lp2p_upgrader *u) {
   while (u->phase != PH_CLOSED && u->ev_len < u->events_max &&
          lp2p_yamux_poll_event(u->yamux, &ev)) {
     moved = 1;
-    if (st_on_yamux_event(u, &ev))
-      continue; /* consumed by a stream negotiation */
     uevent e;
     memset(&e, 0, sizeof e);
     e.type = LP2P_UPGRADER_EV_YAMUX;
     e.stream_id = ev.stream_id;
     e.y = ev;
-    int r = upg_push(u, &e, 0); /* room was checked above */
+    int r = upg_push(u, &e); /* room was checked above */
     if (r) {
       upg_fail(u, r);
       break;
@@ -371,7 +364,6 @@ int upg_pump(lp2p_upgrader *u) {
       moved |= ms_mux_events(u);
       if (u->yamux && u->phase != PH_CLOSED) {
         moved |= yamux_events(u);
-        moved |= st_flush_all(u);
       }
     }
     if (!moved)
@@ -483,7 +475,7 @@ lp2p_tstamp lp2p_upgrader_next_timeout(const lp2p_upgrader *u) {
     t = tmin(t, sec_next_timeout(u));
   if (u->yamux)
     t = tmin(t, lp2p_yamux_next_timeout(u->yamux));
-  return tmin(t, st_next_timeout(u));
+  return t;
 }
 
 int lp2p_upgrader_handle_timeout(lp2p_upgrader *u, lp2p_tstamp now) {
@@ -502,7 +494,6 @@ int lp2p_upgrader_handle_timeout(lp2p_upgrader *u, lp2p_tstamp now) {
   if (u->yamux && lp2p_yamux_handle_timeout(u->yamux, now) ==
                       LP2P_ERR_NOMEM)
     upg_fail(u, LP2P_ERR_NOMEM);
-  st_handle_timeout(u);
   return upg_pump(u);
 }
 

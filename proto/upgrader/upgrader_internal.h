@@ -3,9 +3,9 @@
 #define LP2P_UPGRADER_INTERNAL_H
 
 #include "lp2p/upgrader.h"
+#include "proto/upgrader/sec_ops.h"
 
 enum { PH_UPGRADING = 0, PH_READY = 1, PH_CLOSED = 2 };
-enum { SEC_NONE = 0, SEC_NOISE = 1, SEC_PLAINTEXT = 2 };
 
 #define UPG_PLAINTEXT_ID LP2P_PLAINTEXT_PROTOCOL_ID
 
@@ -19,23 +19,13 @@ typedef struct sec_event {
   const char *muxer; /* engine-owned, NULL when none agreed */
 } sec_event;
 
-/* A queued event. `name` is owned (heap) for STREAM_NEGOTIATED. */
+/* A queued event. */
 typedef struct uevent {
   uint8_t type;
-  int err;
-  uint32_t stream_id;
-  size_t index;
   int early;
-  char *name;
+  uint32_t stream_id;
   lp2p_yamux_event y;
 } uevent;
-
-/* A stream with a multistream engine attached. */
-typedef struct ustream {
-  uint32_t id;
-  uint8_t dialer, lazy, done;
-  lp2p_ms *ms;
-} ustream;
 
 struct lp2p_upgrader {
   const lp2p_mem *mem;
@@ -45,9 +35,8 @@ struct lp2p_upgrader {
   lp2p_tstamp now, deadline;
   int err;
   uint8_t dialer, phase, security, lazy, early_muxer, has_expected;
-  uint8_t sec_kind, sec_done, sec_eof_passed, closing, sec_closing, closed_ev;
-  uint64_t stream_timeout_ns;
-  size_t streams_max, events_max;
+  uint8_t sec_done, sec_eof_passed, closing, sec_closing, closed_ev;
+  size_t events_max;
   lp2p_ms_config ms_cfg;
   lp2p_noise_config noise_cfg;
   lp2p_plaintext_config plaintext_cfg;
@@ -55,6 +44,7 @@ struct lp2p_upgrader {
   lp2p_ms *ms_sec; /* raw: security negotiation */
   lp2p_ms *ms_mux; /* secure channel: muxer negotiation */
   void *sec;       /* lp2p_noise or lp2p_plaintext */
+  const sec_ops *sec_ops; /* chosen with the protocol; NULL before */
   const char *sec_name;
   lp2p_yamux *yamux;
   lp2p_peerid peer;
@@ -62,23 +52,19 @@ struct lp2p_upgrader {
   /* event ring */
   uevent *evq;
   size_t ev_head, ev_len, ev_cap;
-  char *held_name; /* protocol of the last polled STREAM_NEGOTIATED */
-  /* streams negotiating */
-  ustream *st;
-  size_t st_len, st_cap;
 };
 
 /* upgrader.c */
 void upg_fail(lp2p_upgrader *u, int err);
 int upg_pump(lp2p_upgrader *u);
 
-/* events.c: own events ignore events_max (bounded by their sources);
- * pass-through yamux events respect it. Return 0 or LP2P_ERR_NOMEM /
- * LP2P_ERR_LIMIT (yamux event refused: queue full). */
-int upg_push(lp2p_upgrader *u, const uevent *e, int bounded);
+/* events.c: the queue grows on demand; callers keep pass-through yamux
+ * events within events_max (yamux holds the rest). Returns 0 or
+ * LP2P_ERR_NOMEM. */
+int upg_push(lp2p_upgrader *u, const uevent *e);
 void upg_events_free(lp2p_upgrader *u);
 
-/* sec.c: one interface over lp2p_noise and lp2p_plaintext. */
+/* sec.c: one interface over the security engines (sec_ops.h). */
 int sec_start(lp2p_upgrader *u, const char *proto);
 void sec_free(lp2p_upgrader *u);
 lp2p_ssize sec_feed(lp2p_upgrader *u, const uint8_t *p, size_t n);
@@ -94,14 +80,6 @@ const uint8_t *sec_read_peek(const lp2p_upgrader *u, size_t *len);
 void sec_read_consume(lp2p_upgrader *u, size_t n);
 int sec_read_eof(const lp2p_upgrader *u);
 int sec_close(lp2p_upgrader *u);
-int sec_supported(int kind);
-
-/* streams.c */
-int st_on_yamux_event(lp2p_upgrader *u, const lp2p_yamux_event *ev);
-int st_flush_all(lp2p_upgrader *u);
-lp2p_tstamp st_next_timeout(const lp2p_upgrader *u);
-void st_handle_timeout(lp2p_upgrader *u);
-void st_free_all(lp2p_upgrader *u);
-ustream *st_find(const lp2p_upgrader *u, uint32_t id);
+int sec_supported(const char *proto);
 
 #endif
