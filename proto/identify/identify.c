@@ -151,6 +151,9 @@ out:
 /* ---- applying a received message ---------------------------------------- */
 
 static void done_event(lp2p_host *h, hstream *s, int err) {
+  const id_state *st = s->svc;
+  if (st && st->role == ID_REQ) /* every end of a request passes here */
+    s->conn->id_running = 0;
   hevent *e = host_ev_push(h, LP2P_HOST_EV_IDENTIFY_DONE);
   e->conn = s->conn->id;
   e->err = err;
@@ -255,6 +258,11 @@ static int apply(lp2p_host *h, hstream *s, id_state *st, lp2p_tstamp now) {
 /* ---- stream roles ----------------------------------------------------------- */
 
 int id_request(lp2p_host *h, hconn *c, lp2p_tstamp now) {
+  /* One outbound identify per connection: a request while one runs joins
+   * it (its IDENTIFY_DONE answers both). Peers may accept only one inbound
+   * identify stream per connection at a time (js-libp2p resets a second). */
+  if (c->id_running)
+    return 0;
   hstream *s;
   int rc = host_stream_open(h, c, h->proto_identify, SVC_IDENTIFY, now, &s);
   if (rc)
@@ -263,6 +271,7 @@ int id_request(lp2p_host *h, hconn *c, lp2p_tstamp now) {
     host_stream_reset_raw(h, s, now);
     return LP2P_ERR_NOMEM;
   }
+  c->id_running = 1;
   /* We send nothing: the FIN follows the (lazy) proposal. */
   host_stream_close_raw(h, s, now);
   return 0;
@@ -385,8 +394,6 @@ static int read_role(lp2p_host *h, hstream *s, id_state *st,
   int rc = lp2p_id_reader_finish(&st->rd);
   if (rc == 0)
     rc = apply(h, s, st, now);
-  if (st->role == ID_REQ)
-    s->conn->id_running = 0;
   done_event(h, s, rc);
   lp2p_mem_free(h->mem, st->buf);
   st->buf = NULL;
@@ -416,8 +423,6 @@ void id_svc_end(lp2p_host *h, hstream *s, int err, lp2p_tstamp now) {
     return;
   if ((st->role == ID_REQ || st->role == ID_PUSH_IN) && !st->done) {
     st->done = 1;
-    if (st->role == ID_REQ)
-      s->conn->id_running = 0;
     done_event(h, s, err ? err : LP2P_ERR_EOF);
   }
   st_free(h, s);
