@@ -101,6 +101,10 @@ check "--events: one echo-done per echo stream" '[ "$(grep -c "^echo-done 300000
 check "--events: perf-done in the client's terms" 'grep -q "^perf-done 1000 2000$" "$T/ev.out"'
 check "--events: identify of the dialer" 'grep -q "^identify {\"peerId\":\"$did\"" "$T/ev.out"'
 check "--events: graceful close seen with goaway=0" 'grep -qE "^peer-disconnected $did .* goaway=0$" "$T/ev.out"'
+# each connection's disconnect line names the same remote address as its
+# connect line (the host has forgotten the connection by then)
+conn_addrs() { sed -n "s|^$1 $did \(/ip4/127.0.0.1/tcp/[0-9]*\) .*|\1|p" "$T/ev.out" | sort; }
+check "--events: peer-disconnected names the remote address" '[ -n "$(conn_addrs peer-connected)" ] && [ "$(conn_addrs peer-connected)" = "$(conn_addrs peer-disconnected)" ]' "$(grep "^peer-" "$T/ev.out")"
 out=$(timeout 30 "$L" reset "$addr" 2>&1); rc=$?
 check "reset: the connection survives a stream reset" '[ $rc = 0 ] && [ "$out" = "reset ok" ]' "rc=$rc $out"
 sleep 0.3
