@@ -113,3 +113,17 @@ out=$(timeout 30 "$L" connect -n 5 "$addr" 2>&1); rc=$?
 check "connect -n 5" '[ $rc = 0 ] && grep -q "^connect ok 5$" <<<"$out"' "rc=$rc $out"
 out=$(timeout 30 "$L" halfclose "$addr" 2>&1); rc=$?
 check "halfclose" '[ $rc = 0 ] && [ "$out" = "halfclose ok" ]' "rc=$rc $out"
+
+# connect -n: sequential connections never overlap. A relay in front of a
+# listener counts the sockets open at once: the next dial starts only after
+# the previous socket is closed (FIN both ways), so at most 1.
+start_listener seq /ip4/127.0.0.1/tcp/0
+lport=$(sed -n 's|^/ip4/127.0.0.1/tcp/\([0-9]*\)/.*|\1|p' "$T/seq.out")
+perl "$(dirname "$0")/connproxy.pl" "$lport" > "$T/proxy.out" 2> "$T/proxy.err" &
+ppid=$!; pids+=($ppid)
+for _ in $(seq 50); do [ -s "$T/proxy.out" ] && break; sleep 0.1; done
+pport=$(sed -n 's/^port //p' "$T/proxy.out")
+out=$(timeout 60 "$L" connect -n 20 "/ip4/127.0.0.1/tcp/$pport/p2p/${addr##*/p2p/}" 2>&1); rc=$?
+kill -TERM "$ppid"; wait "$ppid" 2>/dev/null
+check "connect -n 20 through a counting relay" '[ $rc = 0 ] && grep -q "^connect ok 20$" <<<"$out"' "rc=$rc $out"
+check "connect -n 20: one connection open at a time" 'grep -q "^total 20 max 1$" "$T/proxy.out"' "$(tail -n1 "$T/proxy.out") $(head -n1 "$T/proxy.err")"

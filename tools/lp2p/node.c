@@ -102,6 +102,13 @@ static void linger(cli_node *n) {
   }
 }
 
+void cli_node_wait_closes(cli_node *n, int max_ms) {
+  lp2p_tstamp end = lp2p_clock_now() + (lp2p_tstamp)max_ms * LP2P_NS_PER_MS;
+  /* events stay queued for the verb */
+  while (lp2p_driver_closing(n->d) && lp2p_clock_now() < end)
+    lp2p_driver_step(n->d, 50);
+}
+
 void cli_node_stop(cli_node *n) {
   if (n->h && n->d && n->last_conn)
     linger(n);
@@ -119,8 +126,7 @@ void cli_node_stop(cli_node *n) {
         lp2p_driver_step(n->d, 50);
     }
     /* let graceful closes finish on the wire (bounded by the driver) */
-    while (lp2p_driver_closing(n->d) && lp2p_clock_now() < end + 3 * LP2P_NS_PER_S)
-      lp2p_driver_step(n->d, 50);
+    cli_node_wait_closes(n, 3000);
   }
   lp2p_driver_free(n->d);
   lp2p_host_free(n->h);

@@ -33,6 +33,9 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
  * NULL), publicKey (hex PublicKey protobuf). */
 void cli_identify_json(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer,
                        uint64_t conn, const char *security);
+/** Step the driver until every gracefully closed socket is closed (FIN
+ * sent, the peer's EOF read), at most max_ms. */
+void cli_node_wait_closes(cli_node *n, int max_ms);
 /** Close the host gracefully (bounded wait) and free everything. */
 void cli_node_stop(cli_node *n);
 /** Step the driver until an event arrives (1), the deadline passes (0) or a
