@@ -67,6 +67,16 @@ kill "$lpid"; wait "$lpid" 2>/dev/null
 port=$(sed -n 's|^/ip4/127.0.0.1/tcp/\([0-9]*\)/.*|\1|p' "$T/gone.out")
 out=$(timeout 20 "$L" ping "/ip4/127.0.0.1/tcp/$port" 2>&1); rc=$?
 check "ping to a closed port exits 1 (refused)" '[ $rc = 1 ] && grep -q "refused" <<<"$out"' "rc=$rc $out"
+check "without LP2P_LOG a failed dial prints only its error line" '[ "$(wc -l <<<"$out")" = 1 ]' "$out"
+# LP2P_LOG: the host's log on stderr, "<time> <level> <module> <ids> <text>"
+out=$(LP2P_LOG=info timeout 20 "$L" ping "/ip4/127.0.0.1/tcp/$port" 2>&1 >/dev/null); rc=$?
+check "LP2P_LOG=info: a refused dial is logged with its reason" '[ $rc = 1 ] && grep -qE "^[0-9]+\.[0-9]{6} info host conn=[0-9]+ peer=- dial failed: connection refused$" <<<"$out"' "rc=$rc $out"
+out=$(LP2P_LOG=error timeout 20 "$L" ping "/ip4/127.0.0.1/tcp/$port" 2>&1 >/dev/null); rc=$?
+check "LP2P_LOG=error: info lines are dropped" '[ $rc = 1 ] && ! grep -q " info " <<<"$out"' "rc=$rc $out"
+out=$(LP2P_LOG=loud "$L" ping "/ip4/127.0.0.1/tcp/$port" 2>&1); rc=$?
+check "LP2P_LOG with an unknown level: exit 2, one line" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "^lp2p: LP2P_LOG: unknown level .loud." <<<"$out"' "rc=$rc $out"
+out=$(LP2P_LOG=loud "${L%/lp2p}/lp2p-sim" --list 2>&1); rc=$?
+check "lp2p-sim: LP2P_LOG with an unknown level: exit 2" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
 out=$(timeout 20 "$L" ping /ip4/1.2.3/tcp/1 2>&1); rc=$?
 check "ping with a bad multiaddr exits 1, one line" '[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
 out=$(timeout 20 "$L" ping /ip4/127.0.0.1/udp/1 2>&1); rc=$?

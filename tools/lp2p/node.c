@@ -14,6 +14,7 @@
 #define RESOLVE_TIMEOUT_MS 3000
 
 volatile int cli_node_stop_flag;
+const lp2p_log *cli_log;
 
 static void on_signal(int sig) {
   (void)sig;
@@ -68,6 +69,7 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
   lp2p_host_config cfg;
   lp2p_host_config_default(&cfg);
   cfg.identity = n->key;
+  cfg.log = cli_log;
   cfg.services = services;
   cfg.security =
       plaintext ? LP2P_HOST_SECURITY_PLAINTEXT : LP2P_HOST_SECURITY_NOISE;

@@ -15,6 +15,9 @@ typedef struct cli_node {
   uint64_t last_conn; /* connection of the last cli_node_connect */
 } cli_node;
 
+/** Log sink for every host the tool starts (LP2P_LOG), or NULL. */
+extern const lp2p_log *cli_log;
+
 /** Set by SIGINT/SIGTERM once cli_node_start installed the handlers. */
 extern volatile int cli_node_stop_flag;
 
