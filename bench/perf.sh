@@ -115,7 +115,9 @@ bounds
 "$LP2P" listen /ip4/127.0.0.1/tcp/0 >"$TMP/cl.out" 2>"$TMP/cl.err" &
 CPID=$!
 PIDS="$PIDS $CPID"
-"$NODE" "$PEER" listen >"$TMP/jl.out" 2>"$TMP/jl.err" </dev/null &
+# the js listener also serves the connect-rate reference: stock js takes
+# only 5 connections/s from one host
+"$NODE" "$PEER" listen --inbound-per-second 100000 >"$TMP/jl.out" 2>"$TMP/jl.err" </dev/null &
 PIDS="$PIDS $!"
 CADDR=$(wait_line "$TMP/cl.out" '^/ip4/127\.0\.0\.1/tcp/[0-9]+/p2p/' 10) ||
   { echo "perf.sh: lp2p listen printed no address: $(head -n1 "$TMP/cl.err")" >&2; exit 1; }

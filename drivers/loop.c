@@ -9,7 +9,11 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/sockios.h> /* SIOCOUTQ */
+#endif
 
 #include "drivers/sockaddr.h"
 #include "lp2p/driver.h"
@@ -20,14 +24,19 @@
 #define ACCEPTS_PER_READY 64 /* accept bursts are bounded */
 
 /* K_LINGER: a gracefully closed connection. Its last bytes (a yamux
- * GoAway) are out; the FIN follows after the peer's EOF or GRACE_NS, so a
- * peer that handles "last frame + EOF in one read" racily (js-libp2p may
- * see the EOF first and report no GoAway) gets them apart; then input is
- * read and discarded until the peer's EOF (or LINGER_NS): closing a socket
- * with unread input sends RST, which would turn a graceful close into an
- * abort for the peer. */
+ * GoAway) are out; the FIN follows after the peer's EOF, or once the peer
+ * has acknowledged all our bytes and GRACE_MIN_NS passed, at the latest
+ * after GRACE_NS. That keeps "last frame" and "EOF" apart for a peer that
+ * handles both in one read racily (js-libp2p may see the EOF first and
+ * report no GoAway), without holding the socket longer: a peer that waits
+ * for our FIN (lp2p itself) and peers that count sockets per peer see it
+ * close within a few ms. Then input is read and discarded until the peer's
+ * EOF (or LINGER_NS): closing a socket with unread input sends RST, which
+ * would turn a graceful close into an abort for the peer. */
 enum { K_FREE = 0, K_LISTEN, K_CONN, K_UDP, K_LINGER };
+#define GRACE_MIN_NS (5 * LP2P_NS_PER_MS)
 #define GRACE_NS (50 * LP2P_NS_PER_MS)
+#define GRACE_POLL_NS (1 * LP2P_NS_PER_MS)
 #define LINGER_NS (2 * LP2P_NS_PER_S)
 
 typedef struct slot {
@@ -39,6 +48,7 @@ typedef struct slot {
   uint32_t gen;
   uint64_t id;        /* host conn or listener id */
   lp2p_tstamp linger_until; /* K_LINGER: next step (FIN, then close) */
+  lp2p_tstamp grace_end;     /* K_LINGER: FIN at the latest */
   uint8_t fin_sent;          /* K_LINGER: shutdown(SHUT_WR) done */
   uint8_t *pend;      /* bytes read but not yet taken by the host */
   size_t pend_len;
@@ -538,9 +548,22 @@ static void linger_start(lp2p_driver *d, slot *s) {
   s->pend_len = 0;
   s->kind = K_LINGER;
   s->fin_sent = 0;
-  s->linger_until = d->now + GRACE_NS;
+  s->linger_until = d->now + GRACE_MIN_NS;
+  s->grace_end = d->now + GRACE_NS;
   d->nlinger++;
   set_interest(d, s, LP2P_POLL_READ);
+}
+
+/* 1 when the peer has acknowledged every byte we sent (Linux SIOCOUTQ:
+ * unsent + unacknowledged bytes); without that query, after the grace. */
+static int output_acked(const slot *s) {
+#ifdef SIOCOUTQ
+  int q = 0;
+  return ioctl(s->fd, SIOCOUTQ, &q) == 0 && q == 0;
+#else
+  (void)s;
+  return 0;
+#endif
 }
 
 static void linger_fin(lp2p_driver *d, slot *s) {
@@ -578,8 +601,12 @@ static lp2p_tstamp linger_expire(lp2p_driver *d) {
     if (s->linger_until <= d->now) {
       if (s->fin_sent)
         slot_close(d, s, 0);
-      else
+      else if (output_acked(s) || s->grace_end <= d->now)
         linger_fin(d, s);
+      else /* our last bytes are still on their way: look again soon */
+        s->linger_until = d->now + GRACE_POLL_NS < s->grace_end
+                              ? d->now + GRACE_POLL_NS
+                              : s->grace_end;
     }
     if (s->kind == K_LINGER && s->linger_until < next)
       next = s->linger_until;

@@ -3,8 +3,7 @@
  * timer runs from the host's heap, it can write to streams of other
  * connections from inside a hook (the host pumps them when the outermost
  * call unwinds, never re-entering the service), and each stream's state
- * is handed back exactly once. Also: lp2p_host_identify joins the
- * identify already running on a connection. */
+ * is handed back exactly once. Services follow their config. */
 #include "proto/host/host_internal.h"
 #include "tests/test_host_util.h"
 
@@ -286,39 +285,6 @@ static void test_hooks_and_fanout(void **state) {
   assert_int_equal(ud_live, 0);
 }
 
-/* js-libp2p takes one inbound identify stream per connection: a user's
- * lp2p_host_identify while the automatic identify runs must not open a
- * second one. Both calls are answered by the one IDENTIFY_DONE. */
-static void test_identify_joins(void **state) {
-  (void)state;
-  th_net *t = th_new(11);
-  assert_non_null(th_add(t, NULL, NULL));
-  assert_non_null(th_add(t, NULL, NULL));
-  th_listen(t, 1);
-  uint64_t dial = 0;
-  assert_int_equal(
-      lp2p_host_dial(t->h[0], th_now(t), &t->listen[1], 0, &dial), 0);
-  assert_true(th_wait_for(t, 0, LP2P_HOST_EV_PEER_CONNECTED, 1,
-                          5 * LP2P_NS_PER_S));
-  assert_int_equal(th_count(t, 0, LP2P_HOST_EV_IDENTIFY_DONE), 0);
-  assert_int_equal(lp2p_host_identify(t->h[0], th_now(t), &t->id[1]), 0);
-  assert_int_equal(lp2p_host_identify(t->h[0], th_now(t), &t->id[1]), 0);
-  memnet_run_for(t->net, 2 * LP2P_NS_PER_S);
-  int outbound = 0;
-  for (int i = 0; i < t->nev[0]; i++)
-    if (t->ev[0][i].kind == LP2P_HOST_EV_IDENTIFY_DONE &&
-        t->ev[0][i].dir == LP2P_DIR_OUTBOUND) {
-      assert_int_equal(t->ev[0][i].err, 0);
-      outbound++;
-    }
-  assert_int_equal(outbound, 1);
-  /* Once it finished, a new call identifies again. */
-  assert_int_equal(lp2p_host_identify(t->h[0], th_now(t), &t->id[1]), 0);
-  memnet_run_for(t->net, 2 * LP2P_NS_PER_S);
-  assert_int_equal(th_count(t, 0, LP2P_HOST_EV_IDENTIFY_DONE), 2);
-  th_free(t);
-}
-
 /* Services can be switched off by config: a host that does not serve ping
  * refuses the protocol, and the application may serve it instead. */
 static void test_service_config(void **state) {
@@ -357,7 +323,6 @@ static void test_service_config(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hooks_and_fanout),
-      cmocka_unit_test(test_identify_joins),
       cmocka_unit_test(test_service_config),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,7 +46,16 @@ typedef struct lp2p_rng {
   void *ctx;
 } lp2p_rng;
 
-/** Optional injected log sink (level: 0 error .. 3 debug). */
+/** Log levels, most severe first; a sink drops levels above its own. */
+#define LP2P_LOG_ERROR 0
+#define LP2P_LOG_WARN 1
+#define LP2P_LOG_INFO 2
+#define LP2P_LOG_DEBUG 3
+#define LP2P_LOG_TRACE 4
+
+/** Optional injected log sink: `level` is an LP2P_LOG_*, `msg` one line
+ * without newline, "<module> [<id>=<value> ...] <text>", valid only during
+ * the call. */
 typedef struct lp2p_log {
   void (*write)(void *ud, int level, const char *msg);
   void *ud;

@@ -117,6 +117,14 @@ LP2P_API lp2p_tstamp lp2p_clock_now(void);
 /** Wall clock in ns since the Unix epoch (for lp2p_host_set_unix_time). */
 LP2P_API uint64_t lp2p_clock_unix_ns(void);
 
+/** The LP2P_LOG_* level named `name` ("error", "warn", "info", "debug",
+ * "trace"), or -1 for anything else (NULL too). */
+LP2P_API int lp2p_log_level_parse(const char *name);
+/** Make `log` a sink that prints each event up to `max_level` as one line
+ * on stderr: "<seconds since this call, 6 decimals> <level> <msg>". The
+ * sink keeps no pointer to `log`; the time origin is process-wide. */
+LP2P_API void lp2p_log_stderr(lp2p_log *log, int max_level);
+
 #ifdef __cplusplus
 }
 #endif

@@ -505,7 +505,10 @@ LP2P_API int lp2p_host_perf(lp2p_host *h, lp2p_tstamp now,
                             const lp2p_peerid *peer, uint64_t upload_bytes,
                             uint64_t download_bytes);
 /** Identify `peer` again (it also runs automatically on every new
- * connection). IDENTIFY_DONE follows. Returns 0 or LP2P_ERR_NOT_FOUND. */
+ * connection). IDENTIFY_DONE follows. While an identify of ours is still
+ * running on the connection this joins it (one outbound identify stream per
+ * connection: peers may reset a second) and its IDENTIFY_DONE is the
+ * answer. Returns 0 or LP2P_ERR_NOT_FOUND. */
 LP2P_API int lp2p_host_identify(lp2p_host *h, lp2p_tstamp now,
                                 const lp2p_peerid *peer);
 

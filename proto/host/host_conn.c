@@ -122,6 +122,14 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
     return;
   uint8_t was = c->state;
   c->reason = reason;
+  if (!c->dial) { /* a dial attempt's end is logged as the dial's */
+    if (reason)
+      host_logf(h, LP2P_LOG_INFO, "host conn=%U peer=%P closed: %E", c->id,
+                c->peer ? &c->peer->id : NULL, reason);
+    else
+      host_logf(h, LP2P_LOG_INFO, "host conn=%U peer=%P closed gracefully",
+                c->id, c->peer ? &c->peer->id : NULL);
+  }
   c->state = HC_DRAINING;
   h->nconns_dead++;
   if (was == HC_DIALING || was == HC_UPGRADING) {

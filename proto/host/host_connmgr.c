@@ -151,6 +151,8 @@ static int dial_attempt(lp2p_host *h, hdial *d, lp2p_tstamp now) {
 }
 
 static void dial_fail(lp2p_host *h, hdial *d, int err) {
+  host_logf(h, LP2P_LOG_DEBUG, "host dial=%U peer=%P dial ended: %E", d->id,
+            &d->peer, err);
   hevent *e = host_ev_push(h, LP2P_HOST_EV_DIAL_FAILED);
   e->dial = d->id;
   e->err = err;
@@ -179,6 +181,8 @@ void host_dial_conn_failed(lp2p_host *h, hconn *c, int err, lp2p_tstamp now) {
     return;
   d->conn = NULL;
   d->last_err = err;
+  host_logf(h, LP2P_LOG_INFO, "host conn=%U peer=%P dial failed: %E", c->id,
+            &d->peer, err);
   /* Try the next known address; a wrong peer at one address (a stale
    * entry) does not condemn the others. */
   while (!h->closing && ++d->cur < d->naddrs) {

@@ -1,6 +1,8 @@
-/* lp2p_host core: configuration, creation and teardown, stats and the
- * graceful close of the whole host. Timers are in host_timer.c, services
- * in host_svc.c. */
+/* lp2p_host core: configuration, creation and teardown, logging, stats
+ * and the graceful close of the whole host. Timers are in host_timer.c,
+ * services in host_svc.c. */
+#include <stdarg.h>
+
 #include "proto/host/host_internal.h"
 
 void lp2p_host_config_default(lp2p_host_config *cfg) {
@@ -39,6 +41,85 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
 void host_log(lp2p_host *h, int level, const char *msg) {
   if (h->cfg.log && h->cfg.log->write)
     h->cfg.log->write(h->cfg.log->ud, level, msg);
+}
+
+#define LOG_LINE_MAX 256
+
+typedef struct logbuf {
+  char b[LOG_LINE_MAX];
+  size_t n;
+} logbuf;
+
+static void lb_puts(logbuf *lb, const char *s) {
+  for (; s && *s && lb->n + 1 < sizeof lb->b; s++)
+    lb->b[lb->n++] = *s;
+}
+
+static void lb_putu(logbuf *lb, uint64_t v) {
+  char d[24];
+  size_t k = sizeof d;
+  d[--k] = 0;
+  do {
+    d[--k] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  lb_puts(lb, d + k);
+}
+
+void host_logf(lp2p_host *h, int level, const char *fmt, ...) {
+  if (!h->cfg.log || !h->cfg.log->write)
+    return; /* nothing formatted when nobody listens */
+  logbuf lb;
+  lb.n = 0;
+  va_list ap;
+  va_start(ap, fmt);
+  for (const char *p = fmt; *p; p++) {
+    if (*p != '%' || !p[1]) {
+      char c[2] = {*p, 0};
+      lb_puts(&lb, c);
+      continue;
+    }
+    switch (*++p) {
+    case 's': {
+      const char *a = va_arg(ap, const char *);
+      lb_puts(&lb, a ? a : "-");
+      break;
+    }
+    case 'd': {
+      int v = va_arg(ap, int);
+      if (v < 0)
+        lb_puts(&lb, "-");
+      lb_putu(&lb, v < 0 ? (uint64_t)(-(int64_t)v) : (uint64_t)v);
+      break;
+    }
+    case 'u':
+      lb_putu(&lb, va_arg(ap, unsigned));
+      break;
+    case 'U':
+      lb_putu(&lb, va_arg(ap, uint64_t));
+      break;
+    case 'E':
+      lb_puts(&lb, lp2p_strerror(va_arg(ap, int)));
+      break;
+    case 'P': {
+      const lp2p_peerid *id = va_arg(ap, const lp2p_peerid *);
+      char t[LP2P_PEERID_TEXT_MAX];
+      size_t len = 0;
+      if (!id || !id->len ||
+          lp2p_peerid_to_base58(id, t, sizeof t, &len) != 0 || len >= sizeof t)
+        len = 0;
+      t[len] = 0;
+      lb_puts(&lb, len ? t : "-");
+      break;
+    }
+    default: /* %% and unknown verbs print themselves */
+      lb_puts(&lb, (char[2]){*p, 0});
+      break;
+    }
+  }
+  va_end(ap);
+  lb.b[lb.n] = 0;
+  h->cfg.log->write(h->cfg.log->ud, level, lb.b);
 }
 
 static char *dup_str(const lp2p_mem *mem, const char *s) {

@@ -344,6 +344,11 @@ struct lp2p_host {
 
 /* ---- host_core.c ------------------------------------------------------------- */
 void host_log(lp2p_host *h, int level, const char *msg);
+/* host_log with a tiny bounded format (no stdio in proto/): %s string
+ * (NULL = "-"), %d int, %u unsigned, %U uint64_t, %E an LP2P_ERR_* as its
+ * lp2p_strerror text, %P const lp2p_peerid * as base58 ("-" when empty),
+ * %% a percent sign. Longer messages are cut. */
+void host_logf(lp2p_host *h, int level, const char *fmt, ...);
 void host_maybe_finish_close(lp2p_host *h);
 static inline void host_now(lp2p_host *h, lp2p_tstamp now) {
   if (now > h->now)

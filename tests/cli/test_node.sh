@@ -67,6 +67,16 @@ kill "$lpid"; wait "$lpid" 2>/dev/null
 port=$(sed -n 's|^/ip4/127.0.0.1/tcp/\([0-9]*\)/.*|\1|p' "$T/gone.out")
 out=$(timeout 20 "$L" ping "/ip4/127.0.0.1/tcp/$port" 2>&1); rc=$?
 check "ping to a closed port exits 1 (refused)" '[ $rc = 1 ] && grep -q "refused" <<<"$out"' "rc=$rc $out"
+check "without LP2P_LOG a failed dial prints only its error line" '[ "$(wc -l <<<"$out")" = 1 ]' "$out"
+# LP2P_LOG: the host's log on stderr, "<time> <level> <module> <ids> <text>"
+out=$(LP2P_LOG=info timeout 20 "$L" ping "/ip4/127.0.0.1/tcp/$port" 2>&1 >/dev/null); rc=$?
+check "LP2P_LOG=info: a refused dial is logged with its reason" '[ $rc = 1 ] && grep -qE "^[0-9]+\.[0-9]{6} info host conn=[0-9]+ peer=- dial failed: connection refused$" <<<"$out"' "rc=$rc $out"
+out=$(LP2P_LOG=error timeout 20 "$L" ping "/ip4/127.0.0.1/tcp/$port" 2>&1 >/dev/null); rc=$?
+check "LP2P_LOG=error: info lines are dropped" '[ $rc = 1 ] && ! grep -q " info " <<<"$out"' "rc=$rc $out"
+out=$(LP2P_LOG=loud "$L" ping "/ip4/127.0.0.1/tcp/$port" 2>&1); rc=$?
+check "LP2P_LOG with an unknown level: exit 2, one line" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "^lp2p: LP2P_LOG: unknown level .loud." <<<"$out"' "rc=$rc $out"
+out=$(LP2P_LOG=loud "${L%/lp2p}/lp2p-sim" --list 2>&1); rc=$?
+check "lp2p-sim: LP2P_LOG with an unknown level: exit 2" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
 out=$(timeout 20 "$L" ping /ip4/1.2.3/tcp/1 2>&1); rc=$?
 check "ping with a bad multiaddr exits 1, one line" '[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
 out=$(timeout 20 "$L" ping /ip4/127.0.0.1/udp/1 2>&1); rc=$?
@@ -101,6 +111,10 @@ check "--events: one echo-done per echo stream" '[ "$(grep -c "^echo-done 300000
 check "--events: perf-done in the client's terms" 'grep -q "^perf-done 1000 2000$" "$T/ev.out"'
 check "--events: identify of the dialer" 'grep -q "^identify {\"peerId\":\"$did\"" "$T/ev.out"'
 check "--events: graceful close seen with goaway=0" 'grep -qE "^peer-disconnected $did .* goaway=0$" "$T/ev.out"'
+# each connection's disconnect line names the same remote address as its
+# connect line (the host has forgotten the connection by then)
+conn_addrs() { sed -n "s|^$1 $did \(/ip4/127.0.0.1/tcp/[0-9]*\) .*|\1|p" "$T/ev.out" | sort; }
+check "--events: peer-disconnected names the remote address" '[ -n "$(conn_addrs peer-connected)" ] && [ "$(conn_addrs peer-connected)" = "$(conn_addrs peer-disconnected)" ]' "$(grep "^peer-" "$T/ev.out")"
 out=$(timeout 30 "$L" reset "$addr" 2>&1); rc=$?
 check "reset: the connection survives a stream reset" '[ $rc = 0 ] && [ "$out" = "reset ok" ]' "rc=$rc $out"
 sleep 0.3
@@ -109,3 +123,17 @@ out=$(timeout 30 "$L" connect -n 5 "$addr" 2>&1); rc=$?
 check "connect -n 5" '[ $rc = 0 ] && grep -q "^connect ok 5$" <<<"$out"' "rc=$rc $out"
 out=$(timeout 30 "$L" halfclose "$addr" 2>&1); rc=$?
 check "halfclose" '[ $rc = 0 ] && [ "$out" = "halfclose ok" ]' "rc=$rc $out"
+
+# connect -n: sequential connections never overlap. A relay in front of a
+# listener counts the sockets open at once: the next dial starts only after
+# the previous socket is closed (FIN both ways), so at most 1.
+start_listener seq /ip4/127.0.0.1/tcp/0
+lport=$(sed -n 's|^/ip4/127.0.0.1/tcp/\([0-9]*\)/.*|\1|p' "$T/seq.out")
+perl "$(dirname "$0")/connproxy.pl" "$lport" > "$T/proxy.out" 2> "$T/proxy.err" &
+ppid=$!; pids+=($ppid)
+for _ in $(seq 50); do [ -s "$T/proxy.out" ] && break; sleep 0.1; done
+pport=$(sed -n 's/^port //p' "$T/proxy.out")
+out=$(timeout 60 "$L" connect -n 20 "/ip4/127.0.0.1/tcp/$pport/p2p/${addr##*/p2p/}" 2>&1); rc=$?
+kill -TERM "$ppid"; wait "$ppid" 2>/dev/null
+check "connect -n 20 through a counting relay" '[ $rc = 0 ] && grep -q "^connect ok 20$" <<<"$out"' "rc=$rc $out"
+check "connect -n 20: one connection open at a time" 'grep -q "^total 20 max 1$" "$T/proxy.out"' "$(tail -n1 "$T/proxy.out") $(head -n1 "$T/proxy.err")"

@@ -23,10 +23,13 @@ int shost_add(lp2p_sim *s, uint32_t node, size_t budget_bytes,
   lp2p_host_config cfg;
   lp2p_host_config_default(&cfg);
   cfg.identity = &key;
+  cfg.log = shost_log;
   if (tweak)
     tweak(&cfg, ud);
   return lp2p_sim_host_add(s, node, &cfg, budget_bytes);
 }
+
+const lp2p_log *shost_log;
 
 int shost_maddr(lp2p_maddr *out, uint32_t ip, uint16_t port,
                 const lp2p_peerid *id) {

@@ -14,6 +14,9 @@ typedef struct shost {
 /* Put a host on endpoint `node`: an Ed25519 key from the node's RNG, the
  * default config changed by `tweak` (may be NULL), a memory budget.
  * Returns 0 or an LP2P_ERR_*. */
+/** Log sink given to every host shost_add creates (LP2P_LOG), or NULL. */
+extern const lp2p_log *shost_log;
+
 int shost_add(lp2p_sim *s, uint32_t node, size_t budget_bytes,
               void (*tweak)(lp2p_host_config *cfg, void *ud), void *ud,
               shost *out);

@@ -8,9 +8,12 @@
  * exit 2. The same seed always gives the same output. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lp2p/driver.h"
+#include "tools/lp2p-sim/hosts.h"
 #include "tools/lp2p-sim/scenario.h"
 
 static const scenario *const scenarios[] = {
@@ -95,6 +98,19 @@ static int usage(const char *msg) {
 int main(int argc, char **argv) {
   const char *name = NULL, *seed_text = NULL, *trace_path = NULL;
   int list = 0;
+  /* LP2P_LOG=error|warn|info|debug|trace: the hosts' log on stderr */
+  static lp2p_log log;
+  const char *lv = getenv("LP2P_LOG");
+  if (lv && *lv) {
+    int level = lp2p_log_level_parse(lv);
+    if (level < 0) {
+      fprintf(stderr, "lp2p-sim: LP2P_LOG: unknown level '%s' "
+                      "(error|warn|info|debug|trace)\n", lv);
+      return 2;
+    }
+    lp2p_log_stderr(&log, level);
+    shost_log = &log;
+  }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--list")) {

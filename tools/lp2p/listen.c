@@ -26,12 +26,46 @@ typedef struct echo_srv {
   int closed;
 } echo_srv;
 
+/* The remote address of each connection we reported as connected: the
+ * host forgets a connection before its PEER_DISCONNECTED reaches us, so
+ * peer-disconnected prints the address remembered here. */
+typedef struct conn_addr {
+  uint64_t conn;
+  char text[256];
+} conn_addr;
+
 typedef struct listen_st {
   cli_node *n;
   const char *security;
   echo_srv *echo;
   size_t necho;
+  conn_addr *addrs;
+  size_t naddrs, addrs_cap;
 } listen_st;
+
+static void addr_remember(listen_st *ls, uint64_t conn, const char *text) {
+  if (ls->naddrs == ls->addrs_cap) {
+    size_t ncap = ls->addrs_cap ? 2 * ls->addrs_cap : 16;
+    conn_addr *na = realloc(ls->addrs, ncap * sizeof *na);
+    if (!na)
+      return; /* printed as "-" later, nothing else is lost */
+    ls->addrs = na;
+    ls->addrs_cap = ncap;
+  }
+  conn_addr *a = &ls->addrs[ls->naddrs++];
+  a->conn = conn;
+  snprintf(a->text, sizeof a->text, "%s", text);
+}
+
+/* Copies the remembered address of `conn` into buf and forgets it. */
+static void addr_take(listen_st *ls, uint64_t conn, char *buf, size_t cap) {
+  for (size_t i = 0; i < ls->naddrs; i++)
+    if (ls->addrs[i].conn == conn) {
+      snprintf(buf, cap, "%s", ls->addrs[i].text);
+      ls->addrs[i] = ls->addrs[--ls->naddrs];
+      return;
+    }
+}
 
 static echo_srv *echo_find(listen_st *ls, uint64_t id) {
   for (size_t i = 0; i < ls->necho; i++)
@@ -76,6 +110,10 @@ static void print_conn(listen_st *ls, const char *what,
     if (lp2p_sockaddr_to_maddr(&m, &ci.remote) == 0)
       cli_maddr_text(&m, ra, sizeof ra);
   }
+  if (ev->kind == LP2P_HOST_EV_PEER_CONNECTED)
+    addr_remember(ls, ev->conn, ra);
+  else
+    addr_take(ls, ev->conn, ra, sizeof ra);
   if (ev->kind == LP2P_HOST_EV_PEER_CONNECTED) {
     printf("%s %s %s %s /yamux/1.0.0 %s\n", what, id[0] ? id : "-", ra,
            ls->security,
@@ -166,7 +204,8 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   cli_node n;
   rc = cli_node_start_svc(ctx, &n, opts[0].value, opts[1].seen, opts[2].value,
                           !events);
-  listen_st ls = {&n, opts[1].seen ? "/plaintext/2.0.0" : "/noise", NULL, 0};
+  listen_st ls = {&n, opts[1].seen ? "/plaintext/2.0.0" : "/noise", NULL, 0,
+                  NULL, 0, 0};
   if (!rc && events) {
     ls.echo = calloc(ECHO_STREAMS_MAX, sizeof *ls.echo);
     int e = ls.echo ? lp2p_host_register_protocol(n.h, ECHO_PROTO)
@@ -202,5 +241,6 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   }
   cli_node_stop(&n);
   free(ls.echo);
+  free(ls.addrs);
   return rc;
 }

@@ -6,10 +6,11 @@
  * record.c). To add a verb, write `int cli_cmd_x(cli_ctx *, int, char **)`
  * in its own file, declare it in cli.h and add one row here. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "tools/lp2p/cli.h"
+#include "tools/lp2p/node.h"
 
 typedef struct cli_verb {
   const char *group; /* first word */
@@ -177,6 +178,20 @@ static int run_verb(const cli_verb *v, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  /* LP2P_LOG=error|warn|info|debug|trace: the host's log on stderr, one
+   * line per event; checked first so a typo never goes unnoticed */
+  static lp2p_log log;
+  const char *lv = getenv("LP2P_LOG");
+  if (lv && *lv) {
+    int level = lp2p_log_level_parse(lv);
+    if (level < 0) {
+      cli_error_line("LP2P_LOG: unknown level '%s' (error|warn|info|debug|"
+                     "trace)", lv);
+      return CLI_EXIT_USAGE;
+    }
+    lp2p_log_stderr(&log, level);
+    cli_log = &log;
+  }
   if (argc < 2) {
     print_usage(stderr);
     return CLI_EXIT_USAGE;

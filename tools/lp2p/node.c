@@ -14,6 +14,7 @@
 #define RESOLVE_TIMEOUT_MS 3000
 
 volatile int cli_node_stop_flag;
+const lp2p_log *cli_log;
 
 static void on_signal(int sig) {
   (void)sig;
@@ -68,6 +69,7 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
   lp2p_host_config_default(&cfg);
   cfg.identity = n->key;
   cfg.echo.serve = serve_echo;
+  cfg.log = cli_log;
   cfg.security =
       plaintext ? LP2P_HOST_SECURITY_PLAINTEXT : LP2P_HOST_SECURITY_NOISE;
   rc = lp2p_host_new(&n->h, &cfg, NULL, &n->rng, lp2p_clock_now());
@@ -101,6 +103,13 @@ static void linger(cli_node *n) {
   }
 }
 
+void cli_node_wait_closes(cli_node *n, int max_ms) {
+  lp2p_tstamp end = lp2p_clock_now() + (lp2p_tstamp)max_ms * LP2P_NS_PER_MS;
+  /* events stay queued for the verb */
+  while (lp2p_driver_closing(n->d) && lp2p_clock_now() < end)
+    lp2p_driver_step(n->d, 50);
+}
+
 void cli_node_stop(cli_node *n) {
   if (n->h && n->d && n->last_conn)
     linger(n);
@@ -118,8 +127,7 @@ void cli_node_stop(cli_node *n) {
         lp2p_driver_step(n->d, 50);
     }
     /* let graceful closes finish on the wire (bounded by the driver) */
-    while (lp2p_driver_closing(n->d) && lp2p_clock_now() < end + 3 * LP2P_NS_PER_S)
-      lp2p_driver_step(n->d, 50);
+    cli_node_wait_closes(n, 3000);
   }
   lp2p_driver_free(n->d);
   lp2p_host_free(n->h);

@@ -15,6 +15,9 @@ typedef struct cli_node {
   uint64_t last_conn; /* connection of the last cli_node_connect */
 } cli_node;
 
+/** Log sink for every host the tool starts (LP2P_LOG), or NULL. */
+extern const lp2p_log *cli_log;
+
 /** Set by SIGINT/SIGTERM once cli_node_start installed the handlers. */
 extern volatile int cli_node_stop_flag;
 
@@ -34,6 +37,9 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
  * NULL), publicKey (hex PublicKey protobuf). */
 void cli_identify_json(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer,
                        uint64_t conn, const char *security);
+/** Step the driver until every gracefully closed socket is closed (FIN
+ * sent, the peer's EOF read), at most max_ms. */
+void cli_node_wait_closes(cli_node *n, int max_ms);
 /** Close the host gracefully (bounded wait) and free everything. */
 void cli_node_stop(cli_node *n);
 /** Step the driver until an event arrives (1), the deadline passes (0) or a

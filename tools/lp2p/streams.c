@@ -12,6 +12,8 @@
 #define ECHO_PROTO "/echo/1.0.0"
 #define STEP_MS 50
 #define IDLE_FAIL_MS 30000
+/* above the driver's own bound on a graceful close (FIN grace + 2 s) */
+#define CLOSE_WAIT_MS 3000
 
 typedef struct echo_st {
   uint64_t id;
@@ -326,6 +328,11 @@ int cli_cmd_connect(cli_ctx *ctx, int argc, char **argv) {
       rc = cli_node_ping(ctx, &n, &peer, NULL);
     if (!rc)
       rc = hang_up(ctx, &n, &peer);
+    /* Sequential means sequential: the next dial starts only once this
+     * socket is closed, so a peer that limits connections per peer (or
+     * counts sockets) never sees two of ours at once. */
+    if (!rc)
+      cli_node_wait_closes(&n, CLOSE_WAIT_MS);
   }
   if (!rc) {
     double t = (double)(lp2p_clock_now() - t0) / 1e9;
