@@ -22,6 +22,7 @@
 #include "lp2p/host.h"
 #include "lp2p/ms.h"
 #include "lp2p/yamux.h"
+#include "proto/common/ilist.h"
 #include "proto/host/host_service.h"
 #include "proto/host/host_stack.h"
 

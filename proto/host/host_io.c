@@ -1,7 +1,7 @@
 /* Driver-facing queues: the io FIFO (DIAL / CLOSE / RESET per connection,
  * LISTEN / UNLISTEN per listener) and the dirty FIFO (connections whose
  * output or readiness interest changed). Both are intrusive doubly linked
- * lists through hconn, so queueing never allocates and never fails, and a
+ * lists through hconn (proto/common/ilist.h), so queueing never allocates and never fails, and a
  * driver touches only connections that changed. */
 #include "proto/host/host_internal.h"
 
@@ -10,27 +10,13 @@ void host_io_queue(lp2p_host *h, hconn *c, uint8_t kind) {
   if (c->flags & HC_F_IN_IO)
     return;
   c->flags |= HC_F_IN_IO;
-  c->io_next = NULL;
-  c->io_prev = h->io_tail;
-  if (h->io_tail)
-    h->io_tail->io_next = c;
-  else
-    h->io_head = c;
-  h->io_tail = c;
+  IFIFO_PUSH_BACK(h->io_head, h->io_tail, c, io_next, io_prev);
 }
 
 void host_io_unlink(lp2p_host *h, hconn *c) {
   if (!(c->flags & HC_F_IN_IO))
     return;
-  if (c->io_prev)
-    c->io_prev->io_next = c->io_next;
-  else
-    h->io_head = c->io_next;
-  if (c->io_next)
-    c->io_next->io_prev = c->io_prev;
-  else
-    h->io_tail = c->io_prev;
-  c->io_next = c->io_prev = NULL;
+  IFIFO_REMOVE(h->io_head, h->io_tail, c, io_next, io_prev);
   c->flags &= (uint16_t)~HC_F_IN_IO;
 }
 
@@ -38,27 +24,13 @@ void host_dirty(lp2p_host *h, hconn *c) {
   if (c->flags & HC_F_IN_DIRTY)
     return;
   c->flags |= HC_F_IN_DIRTY;
-  c->dirty_next = NULL;
-  c->dirty_prev = h->dirty_tail;
-  if (h->dirty_tail)
-    h->dirty_tail->dirty_next = c;
-  else
-    h->dirty_head = c;
-  h->dirty_tail = c;
+  IFIFO_PUSH_BACK(h->dirty_head, h->dirty_tail, c, dirty_next, dirty_prev);
 }
 
 void host_dirty_unlink(lp2p_host *h, hconn *c) {
   if (!(c->flags & HC_F_IN_DIRTY))
     return;
-  if (c->dirty_prev)
-    c->dirty_prev->dirty_next = c->dirty_next;
-  else
-    h->dirty_head = c->dirty_next;
-  if (c->dirty_next)
-    c->dirty_next->dirty_prev = c->dirty_prev;
-  else
-    h->dirty_tail = c->dirty_prev;
-  c->dirty_next = c->dirty_prev = NULL;
+  IFIFO_REMOVE(h->dirty_head, h->dirty_tail, c, dirty_next, dirty_prev);
   c->flags &= (uint16_t)~HC_F_IN_DIRTY;
 }
 

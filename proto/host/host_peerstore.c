@@ -24,28 +24,14 @@ hpeer *host_peer_find(const lp2p_host *h, const lp2p_peerid *id) {
 static void lru_unlink(lp2p_host *h, hpeer *p) {
   if (!p->in_lru)
     return;
-  if (p->lru_prev)
-    p->lru_prev->lru_next = p->lru_next;
-  else
-    h->lru_head = p->lru_next;
-  if (p->lru_next)
-    p->lru_next->lru_prev = p->lru_prev;
-  else
-    h->lru_tail = p->lru_prev;
-  p->lru_next = p->lru_prev = NULL;
+  IFIFO_REMOVE(h->lru_head, h->lru_tail, p, lru_next, lru_prev);
   p->in_lru = 0;
 }
 
 static void lru_append(lp2p_host *h, hpeer *p) {
   if (p->in_lru)
     return;
-  p->lru_next = NULL;
-  p->lru_prev = h->lru_tail;
-  if (h->lru_tail)
-    h->lru_tail->lru_next = p;
-  else
-    h->lru_head = p;
-  h->lru_tail = p;
+  IFIFO_PUSH_BACK(h->lru_head, h->lru_tail, p, lru_next, lru_prev);
   p->in_lru = 1;
 }
 
@@ -130,11 +116,7 @@ hpeer *host_peer_get(lp2p_host *h, const lp2p_peerid *id, int *err) {
 
 void host_peer_conn_link(lp2p_host *h, hpeer *p, hconn *c) {
   c->peer = p;
-  c->peer_prev = NULL;
-  c->peer_next = p->conns;
-  if (p->conns)
-    p->conns->peer_prev = c;
-  p->conns = c;
+  ILIST_PUSH_FRONT(p->conns, c, peer_next, peer_prev);
   lru_unlink(h, p);
 }
 
@@ -142,13 +124,7 @@ void host_peer_conn_unlink(lp2p_host *h, hconn *c) {
   hpeer *p = c->peer;
   if (!p)
     return;
-  if (c->peer_prev)
-    c->peer_prev->peer_next = c->peer_next;
-  else
-    p->conns = c->peer_next;
-  if (c->peer_next)
-    c->peer_next->peer_prev = c->peer_prev;
-  c->peer_next = c->peer_prev = NULL;
+  ILIST_REMOVE(p->conns, c, peer_next, peer_prev);
   c->peer = NULL;
   if (!p->conns)
     lru_append(h, p);

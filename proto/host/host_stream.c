@@ -17,12 +17,7 @@ hstream *host_stream_get(const lp2p_host *h, uint64_t id) {
 static void stream_free(lp2p_host *h, hstream *s, int err, int notify,
                         lp2p_tstamp now) {
   hconn *c = s->conn;
-  if (s->prev)
-    s->prev->next = s->next;
-  else
-    c->streams = s->next;
-  if (s->next)
-    s->next->prev = s->prev;
+  ILIST_REMOVE(c->streams, s, next, prev);
   c->nstreams--;
   if ((s->flags & HS_CLOSE_DEFERRED) && c->deferred_closes)
     c->deferred_closes--;
@@ -56,10 +51,7 @@ static hstream *stream_new(lp2p_host *h, hconn *c, uint32_t ys, uint8_t dir,
   s->proto = UINT16_MAX;
   s->opened = now;
   s->deadline = host_add_ns(now, h->cfg.stream_negotiate_timeout_ns);
-  s->next = c->streams;
-  if (c->streams)
-    c->streams->prev = s;
-  c->streams = s;
+  ILIST_PUSH_FRONT(c->streams, s, next, prev);
   c->nstreams++;
   c->idle_since = LP2P_TSTAMP_NONE;
   return s;
@@ -379,13 +371,8 @@ void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
       break;
     }
   if (s && s != c->streams) {
-    s->prev->next = s->next;
-    if (s->next)
-      s->next->prev = s->prev;
-    s->prev = NULL;
-    s->next = c->streams;
-    c->streams->prev = s;
-    c->streams = s;
+    ILIST_REMOVE(c->streams, s, next, prev);
+    ILIST_PUSH_FRONT(c->streams, s, next, prev);
   }
   if (!s || s->conn != c || s->ys != ev->stream_id)
     return; /* a stream we already forgot */
