@@ -171,7 +171,7 @@ typedef struct lp2p_host_config {
   uint64_t stream_negotiate_timeout_ns; /**< per-stream ms (10 s) */
   uint64_t close_timeout_ns;       /**< graceful close drain, then RESET (5 s) */
 
-  /* services (each a folder in proto/, registered in host_builtin.c) */
+  /* services (each a folder in proto/, registered in proto/services/builtin.c) */
   lp2p_host_identify_config identify;
   lp2p_host_ping_config ping;
   lp2p_host_perf_config perf;

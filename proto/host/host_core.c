@@ -140,7 +140,7 @@ static int config_ok(const lp2p_host_config *c) {
          c->security <= LP2P_HOST_SECURITY_NOISE_PLAINTEXT;
 }
 
-int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,
+int host_create(lp2p_host **out, const lp2p_host_config *cfg,
                   const lp2p_mem *mem, const lp2p_rng *rng, lp2p_tstamp now) {
   if (!out)
     return LP2P_ERR_INVAL;
@@ -197,9 +197,6 @@ int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,
   h->upcfg.early_muxer = 1;
   h->upcfg.upgrade_timeout_ns = 0;          /* handshake_timeout_ns, ours */
   h->upcfg.yamux = cfg->yamux;
-  rc = host_svcs_init(h);
-  if (rc)
-    goto fail;
   *out = h;
   return 0;
 fail:

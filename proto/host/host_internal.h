@@ -304,7 +304,7 @@ struct lp2p_host {
   htimer **heap;
   uint32_t heap_len, heap_cap;
 
-  /* services (host_builtin.c), in registration order */
+  /* services, in registration order */
   hsvc *svcs;
   uint32_t nsvcs;
 
@@ -509,8 +509,10 @@ static inline int host_conn_limited(const hconn *c) {
 }
 
 /* ---- host_svc.c: the service registry and hook dispatch ---------------------- */
-/* Register the services of host_builtin.c (init hooks). */
-int host_svcs_init(lp2p_host *h);
+/* The host without any service (lp2p_host_new is this plus the built-in
+ * services, proto/services/builtin.c). Same contract as lp2p_host_new. */
+int host_create(lp2p_host **out, const lp2p_host_config *cfg,
+                const lp2p_mem *mem, const lp2p_rng *rng, lp2p_tstamp now);
 /* Register one more service (its init runs now). Used for the built-ins
  * and by tests that bring their own service. Returns 0 or INVAL, LIMIT,
  * NOMEM, or what init returned (the service is then finished at free). */
@@ -539,9 +541,5 @@ void host_svc_peer_disconnected(lp2p_host *h, hconn *c, int err,
                                 lp2p_tstamp now);
 void host_svc_local_changed(lp2p_host *h, unsigned what, lp2p_tstamp now);
 void host_svc_timeout(lp2p_host *h, hsvc *v, lp2p_tstamp now);
-
-/* ---- host_builtin.c: the one list of compiled-in services ------------------- */
-extern const hsvc_ops *const host_builtin_svcs[];
-extern const uint32_t host_builtin_nsvcs;
 
 #endif

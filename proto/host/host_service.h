@@ -9,7 +9,7 @@
  * they own.
  *
  * This is not a public callback API: services are compiled in and listed
- * in host_builtin.c, so the engine contract of DESIGN §2 (no callbacks but
+ * in proto/services/builtin.c, so the engine contract of DESIGN §2 (no callbacks but
  * mem, rng and log) holds for library users.
  *
  * Re-entrancy. Services call the host only through the id-based functions

@@ -1,7 +1,7 @@
 /* The service registry and hook dispatch (DESIGN §3a "Services"; the
  * interface is host_service.h). The host calls hooks through the vtables
- * of the services listed in host_builtin.c; it knows nothing of any one
- * service. After every hook the service's timer is re-read.
+ * registered with it (the built-ins by proto/services/builtin.c, the layer
+ * above both); it knows nothing of any one service. After every hook the service's timer is re-read.
  *
  * Deferred pumping: hooks run with h->depth raised. A service that writes
  * to a stream of another connection (or of this one from a timer) only
@@ -49,15 +49,6 @@ int host_svc_register(lp2p_host *h, const hsvc_ops *ops, uint32_t *svc) {
   svc_timer(h, v);
   if (svc)
     *svc = i;
-  return 0;
-}
-
-int host_svcs_init(lp2p_host *h) {
-  for (uint32_t i = 0; i < host_builtin_nsvcs; i++) {
-    int rc = host_svc_register(h, host_builtin_svcs[i], NULL);
-    if (rc)
-      return rc;
-  }
   return 0;
 }
 

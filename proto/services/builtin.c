@@ -1,0 +1,35 @@
+/* The built-in services and lp2p_host_new: the one place that knows both
+ * the host and its services, one layer above each, so the host core never
+ * names a service (arrows point down only: services -> host, this file ->
+ * both). A new protocol is one folder in proto/ plus one line here. The
+ * order is the registration order (identify first: it answers before
+ * anything else asks). */
+#include "proto/host/host_internal.h"
+
+extern const hsvc_ops host_svc_identify_ops;
+extern const hsvc_ops host_svc_ping_ops;
+extern const hsvc_ops host_svc_perf_ops;
+extern const hsvc_ops host_svc_echo_ops;
+
+static const hsvc_ops *const builtin[] = {
+    &host_svc_identify_ops,
+    &host_svc_ping_ops,
+    &host_svc_perf_ops,
+    &host_svc_echo_ops,
+};
+
+int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,
+                  const lp2p_mem *mem, const lp2p_rng *rng, lp2p_tstamp now) {
+  int rc = host_create(out, cfg, mem, rng, now);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++) {
+    rc = host_svc_register(*out, builtin[i], NULL);
+    if (rc) {
+      lp2p_host_free(*out);
+      *out = NULL;
+      return rc;
+    }
+  }
+  return 0;
+}
