@@ -3,6 +3,7 @@
  * O(log n) for 10,000 connections), timeouts, stats and the graceful
  * close of the whole host. */
 #include "proto/host/host_internal.h"
+#include "proto/host/host_raw.h"
 #include "proto/identify/identify_msg.h"
 #include "proto/perf/perf_wire.h"
 #include "proto/ping/ping_wire.h"
@@ -37,6 +38,12 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   cfg->identify_timeout_ns = 10 * LP2P_NS_PER_S;
   cfg->ping_timeout_ns = 10 * LP2P_NS_PER_S;
   cfg->close_timeout_ns = 5 * LP2P_NS_PER_S;
+  cfg->raws_max = 256;
+  cfg->raw_send_bytes_max = 256 * 1024;
+  cfg->raw_recv_bytes_max = 256 * 1024;
+  cfg->udp_queue_max = 64;
+  cfg->udp_datagram_bytes_max = 2048;
+  cfg->udp_send_queue_max = 256;
 }
 
 void host_log(lp2p_host *h, int level, const char *msg) {
@@ -61,7 +68,12 @@ static int config_ok(const lp2p_host_config *c) {
          c->protocols_per_peer_max <= 4096 && c->host_addrs_max &&
          c->identify_msg_bytes_max >= 64 &&
          c->identify_msg_bytes_max <= (1u << 20) &&
-         c->security <= LP2P_HOST_SECURITY_NOISE_PLAINTEXT;
+         c->security <= LP2P_HOST_SECURITY_NOISE_PLAINTEXT && c->raws_max &&
+         c->raws_max <= (1u << 20) && c->raw_send_bytes_max &&
+         c->raw_send_bytes_max <= (1u << 30) && c->raw_recv_bytes_max &&
+         c->raw_recv_bytes_max <= (1u << 30) && c->udp_queue_max &&
+         c->udp_datagram_bytes_max && c->udp_datagram_bytes_max <= 65535 &&
+         c->udp_send_queue_max;
 }
 
 static int add_service(lp2p_host *h, const char *name, uint8_t svc,
@@ -161,6 +173,7 @@ void lp2p_host_free(lp2p_host *h) {
   host_addrs_free(h);
   host_protos_free(h);
   host_ev_free(h);
+  host_raw_free(h);
   hid_free(&h->conns, h->mem);
   hid_free(&h->streams, h->mem);
   lp2p_mem_free(h->mem, h->heap);
