@@ -22,8 +22,12 @@
  *      lp2p_host_conn_out_consume(h, conn, n) (partial is fine), repeat until
  *      out_peek shows 0 bytes or the socket would block; then set the
  *      socket's readiness interest from lp2p_host_conn_interest(h, conn);
+ *      the same for raw TCP sockets with lp2p_host_raw_poll_dirty and the
+ *      lp2p_host_raw_* twins of these calls;
  *   2. while lp2p_host_poll_io(h, &io) returns 1: perform the request
- *      (LISTEN, DIAL, CLOSE, RESET, UNLISTEN, UDP_OPEN, SEND_DATAGRAM);
+ *      (LISTEN, DIAL, CLOSE, RESET, UNLISTEN, and for raw sockets
+ *      RAW_LISTEN, RAW_DIAL, RAW_SHUTDOWN, RAW_CLOSE, RAW_RESET, UDP_OPEN,
+ *      SEND_DATAGRAM, UDP_JOIN);
  *   3. (application) while lp2p_host_poll_event(h, &ev) returns 1: handle;
  *   4. sleep until lp2p_host_next_timeout(h) (rounded up) or socket
  *      readiness, then call lp2p_host_handle_timeout(h, now) when due.
