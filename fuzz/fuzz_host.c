@@ -16,16 +16,21 @@
  * that flips bytes of B's traffic reaches yamux and the services.
  * Checks: API calls never fail for reasons other than their documented
  * ones, events stay sane, and nothing leaks after _free. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz/lib/fdp.h"
 #include "lp2p/host.h"
 
-static void check(int ok) {
-  if (!ok)
+/* Names the failed check's line, since inlining blurs abort()'s. */
+static void check_at(int ok, int line) {
+  if (!ok) {
+    fprintf(stderr, "fuzz_host: check failed at line %d\n", line);
     abort();
+  }
 }
+#define check(ok) check_at((ok), __LINE__)
 
 static const lp2p_privkey *fixed_key(int i) {
   static lp2p_privkey k[2];
@@ -228,17 +233,19 @@ static void raw_op(world *w, fdp *f) {
   switch (fdp_u8(f) % 16) {
   case 0:
     rc = lp2p_host_raw_listen(h, &a, fdp_u8(f), r);
-    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM);
+    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
+          rc == LP2P_ERR_STATE);
     break;
   case 1:
     rc = lp2p_host_raw_connect(h, w->now, &a, fdp_bool(f) ? &a : NULL,
                                fdp_u8(f) & 1, fdp_u8(f), r);
     check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
-          rc == LP2P_ERR_INVAL);
+          rc == LP2P_ERR_INVAL || rc == LP2P_ERR_STATE);
     break;
   case 2:
     rc = lp2p_host_udp_open(h, &a, fdp_u8(f), r);
-    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM);
+    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
+          rc == LP2P_ERR_STATE);
     break;
   case 3: { /* the driver answers a pending raw io */
     int i = fdp_u8(f) % RAWS_MAX;
@@ -396,7 +403,8 @@ static void app(world *w, fdp *f) {
     break;
   case 9:
     rc = lp2p_host_register_protocol(h, protos[fdp_u8(f) % 5]);
-    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM);
+    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
+          rc == LP2P_ERR_STATE);
     break;
   case 10:
     lp2p_host_close_peer(h, w->now, other);
