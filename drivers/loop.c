@@ -15,6 +15,7 @@
 #include <linux/sockios.h> /* SIOCOUTQ */
 #endif
 
+#include "drivers/host_ops.h"
 #include "drivers/sockaddr.h"
 #include "lp2p/driver.h"
 #include "lp2p/host.h"
@@ -33,7 +34,10 @@
  * close within a few ms. Then input is read and discarded until the peer's
  * EOF (or LINGER_NS): closing a socket with unread input sends RST, which
  * would turn a graceful close into an abort for the peer. */
-enum { K_FREE = 0, K_LISTEN, K_CONN, K_UDP, K_LINGER };
+enum { K_FREE = 0, K_LISTEN, K_CONN, K_UDP, K_LINGER,
+       K_RAW,        /* raw TCP connection (host raw id) */
+       K_RAW_LISTEN, /* raw TCP listener */
+       K_WATCH };    /* an application descriptor (lp2p_driver_watch) */
 #define GRACE_MIN_NS (5 * LP2P_NS_PER_MS)
 #define GRACE_NS (50 * LP2P_NS_PER_MS)
 #define GRACE_POLL_NS (1 * LP2P_NS_PER_MS)
@@ -52,6 +56,9 @@ typedef struct slot {
   uint8_t fin_sent;          /* K_LINGER: shutdown(SHUT_WR) done */
   uint8_t *pend;      /* bytes read but not yet taken by the host */
   size_t pend_len;
+  const drv_sock_ops *ops; /* K_CONN / K_RAW: which host calls answer */
+  unsigned wev;       /* K_WATCH: readiness not yet polled (queued) */
+  uint64_t wtag;      /* K_WATCH: the application's tag */
 } slot;
 
 /* Open-addressing map: key (host id << 1 | is_listener) -> slot index. */
@@ -72,6 +79,8 @@ struct lp2p_driver {
   idmap map;
   lp2p_tstamp now;
   size_t nlinger;     /* K_LINGER slots */
+  uint32_t *wq;       /* K_WATCH slots with readiness to report */
+  size_t nwq, nwatch;
   uint8_t rbuf[READ_BUF_BYTES];
 };
 
@@ -158,9 +167,25 @@ static void map_del(idmap *m, uint64_t key) {
   }
 }
 
-static uint64_t key_of(uint64_t id, int listener) {
-  return id << 1 | (listener ? 1u : 0u);
+/* Map key: host id plus its namespace (DRV_NS_*): conn, listener and raw
+ * ids are unique only within their own table. */
+static uint64_t key_of(uint64_t id, unsigned ns) { return id << 2 | ns; }
+
+static unsigned ns_of(uint8_t kind) {
+  switch (kind) {
+  case K_CONN:
+    return DRV_NS_CONN;
+  case K_LISTEN:
+    return DRV_NS_LISTENER;
+  case K_WATCH:
+    return DRV_NS_WATCH;
+  default:
+    return DRV_NS_RAW;
+  }
 }
+
+/* Byte sockets whose readiness interest follows the host's. */
+static int is_stream(uint8_t kind) { return kind == K_CONN || kind == K_RAW; }
 
 /* ---- slots --------------------------------------------------------------- */
 
@@ -195,7 +220,8 @@ static slot *slot_new(lp2p_driver *d, int fd, uint8_t kind, uint64_t id) {
   s->fd = fd;
   s->kind = kind;
   s->id = id;
-  if (map_put(&d->map, key_of(id, kind != K_CONN), idx) != 0) {
+  s->ops = kind == K_RAW ? &drv_raw_ops : &drv_conn_ops;
+  if (map_put(&d->map, key_of(id, ns_of(kind)), idx) != 0) {
     s->kind = K_FREE;
     d->free_list[d->nfree++] = idx;
     return NULL;
@@ -203,9 +229,9 @@ static slot *slot_new(lp2p_driver *d, int fd, uint8_t kind, uint64_t id) {
   return s;
 }
 
-static slot *slot_find(lp2p_driver *d, uint64_t id, int listener) {
+static slot *slot_find(lp2p_driver *d, uint64_t id, unsigned ns) {
   uint32_t idx;
-  if (!map_get(&d->map, key_of(id, listener), &idx))
+  if (!map_get(&d->map, key_of(id, ns), &idx))
     return NULL;
   return &d->slots[idx];
 }
@@ -223,14 +249,17 @@ static void slot_close(lp2p_driver *d, slot *s, int rst) {
     d->free_list[d->nfree++] = (uint32_t)(s - d->slots);
     return;
   }
-  if (s->registered || s->kind != K_CONN)
+  if (s->registered || !is_stream(s->kind))
     d->b->del(d->bs, s->fd);
   if (rst) {
     struct linger lg = {1, 0};
     setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }
-  close(s->fd);
-  map_del(&d->map, key_of(s->id, s->kind != K_CONN));
+  if (s->kind != K_WATCH) /* the application owns watched descriptors */
+    close(s->fd);
+  else
+    d->nwatch--;
+  map_del(&d->map, key_of(s->id, ns_of(s->kind)));
   free(s->pend);
   s->pend = NULL;
   s->kind = K_FREE;
@@ -258,8 +287,9 @@ static void tune_tcp(int fd) {
 
 static void conn_dead(lp2p_driver *d, slot *s, int err) {
   uint64_t id = s->id;
+  const drv_sock_ops *ops = s->ops;
   slot_close(d, s, 0);
-  lp2p_host_conn_reset(d->h, id, err, d->now);
+  ops->broken(d->h, id, err, d->now);
 }
 
 /* Writes what the host has for this connection, then sets interest. */
@@ -272,11 +302,14 @@ static void conn_flush(lp2p_driver *d, slot *s) {
   }
   /* bytes read earlier but refused for lack of room: offer them again as
    * soon as the host has room (it marks the conn dirty when room opens) */
-  if (s->pend_len && lp2p_host_conn_recv_room(d->h, s->id) > 0)
+  const drv_sock_ops *ops = s->ops;
+  if (s->pend_len && ops->recv_room(d->h, s->id) > 0)
     feed_pending(d, s);
+  if (s->kind == K_FREE)
+    return;
   for (;;) {
     size_t len = 0;
-    const uint8_t *p = lp2p_host_out_peek(d->h, s->id, &len);
+    const uint8_t *p = ops->out_peek(d->h, s->id, &len);
     if (!len)
       break;
     ssize_t w = send(s->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -288,17 +321,16 @@ static void conn_flush(lp2p_driver *d, slot *s) {
       conn_dead(d, s, drv_errno_to_err(errno));
       return;
     }
-    lp2p_host_conn_out_consume(d->h, s->id, (size_t)w);
+    ops->out_consume(d->h, s->id, (size_t)w);
     if ((size_t)w < len)
       break;
   }
-  unsigned hi = lp2p_host_conn_interest(d->h, s->id);
+  unsigned hi = ops->interest(d->h, s->id);
   unsigned want = 0;
-  if ((hi & LP2P_INTEREST_READ) && !s->eof &&
-      lp2p_host_conn_recv_room(d->h, s->id) > 0)
+  if ((hi & LP2P_INTEREST_READ) && !s->eof && ops->recv_room(d->h, s->id) > 0)
     want |= LP2P_POLL_READ;
   size_t left = 0;
-  lp2p_host_out_peek(d->h, s->id, &left);
+  ops->out_peek(d->h, s->id, &left);
   if ((hi & LP2P_INTEREST_WRITE) || left)
     want |= LP2P_POLL_WRITE;
   set_interest(d, s, want);
@@ -307,7 +339,7 @@ static void conn_flush(lp2p_driver *d, slot *s) {
 /* Offers pending bytes to the host; returns 1 if all were taken. */
 static int feed_pending(lp2p_driver *d, slot *s) {
   while (s->pend_len) {
-    lp2p_ssize k = lp2p_host_conn_feed(d->h, s->id, d->now, s->pend, s->pend_len);
+    lp2p_ssize k = s->ops->feed(d->h, s->id, d->now, s->pend, s->pend_len);
     if (k <= 0)
       return 0;
     memmove(s->pend, s->pend + k, s->pend_len - (size_t)k);
@@ -323,7 +355,7 @@ static void conn_read(lp2p_driver *d, slot *s) {
   for (int i = 0; i < READS_PER_READY && !s->eof; i++) {
     if (s->pend_len && !feed_pending(d, s))
       return;
-    size_t room = lp2p_host_conn_recv_room(d->h, id);
+    size_t room = s->ops->recv_room(d->h, id);
     if (!room)
       return;
     if (room > sizeof d->rbuf)
@@ -338,10 +370,10 @@ static void conn_read(lp2p_driver *d, slot *s) {
     }
     if (r == 0) {
       s->eof = 1;
-      lp2p_host_conn_eof(d->h, id, d->now);
+      s->ops->eof(d->h, id, d->now);
       return;
     }
-    lp2p_ssize k = lp2p_host_conn_feed(d->h, id, d->now, d->rbuf, (size_t)r);
+    lp2p_ssize k = s->ops->feed(d->h, id, d->now, d->rbuf, (size_t)r);
     if (k < 0) /* the host forgot the conn: it will send CLOSE/RESET */
       return;
     if ((size_t)k < (size_t)r) {
@@ -367,9 +399,10 @@ static void conn_connected(lp2p_driver *d, slot *s) {
   if (err == EINPROGRESS)
     return;
   uint64_t id = s->id;
+  const drv_sock_ops *ops = s->ops;
   if (err) {
     slot_close(d, s, 0);
-    lp2p_host_conn_failed(d->h, id, drv_errno_to_err(err), d->now);
+    ops->failed(d->h, id, drv_errno_to_err(err), d->now);
     return;
   }
   s->connecting = 0;
@@ -379,13 +412,15 @@ static void conn_connected(lp2p_driver *d, slot *s) {
   memset(&local, 0, sizeof local);
   if (getsockname(s->fd, (struct sockaddr *)&ss, &sl) == 0)
     drv_from_os(&local, &ss);
-  lp2p_host_conn_established(d->h, id, local.family ? &local : NULL, d->now);
+  ops->established(d->h, id, local.family ? &local : NULL, d->now);
 }
 
 static void listener_accept(lp2p_driver *d, slot *ls) {
   /* slot_new may grow (realloc) the slot table: keep no pointer into it */
   const int lfd = ls->fd;
   const uint64_t lid = ls->id;
+  const uint8_t kind = ls->kind == K_RAW_LISTEN ? K_RAW : K_CONN;
+  const drv_sock_ops *ops = kind == K_RAW ? &drv_raw_ops : &drv_conn_ops;
   for (int i = 0; i < ACCEPTS_PER_READY; i++) {
     struct sockaddr_storage rs, lsa;
     socklen_t rl = sizeof rs, ll = sizeof lsa;
@@ -403,14 +438,14 @@ static void listener_accept(lp2p_driver *d, slot *ls) {
     if (getsockname(fd, (struct sockaddr *)&lsa, &ll) == 0)
       drv_from_os(&local, &lsa);
     uint64_t conn = 0;
-    if (lp2p_host_conn_accepted(d->h, lid, &remote, &local, d->now, &conn) != 0) {
+    if (ops->accepted(d->h, lid, &remote, &local, d->now, &conn) != 0) {
       close(fd); /* refused by limits: the host counted it */
       continue;
     }
-    slot *s = slot_new(d, fd, K_CONN, conn);
+    slot *s = slot_new(d, fd, kind, conn);
     if (!s) {
       close(fd);
-      lp2p_host_conn_reset(d->h, conn, LP2P_ERR_NOMEM, d->now);
+      ops->broken(d->h, conn, LP2P_ERR_NOMEM, d->now);
       continue;
     }
     conn_flush(d, s);
@@ -446,7 +481,11 @@ static void reuse(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 }
 
-static void io_listen(lp2p_driver *d, const lp2p_io *io, int udp) {
+/* LISTEN (libp2p listener), RAW_LISTEN and UDP_OPEN: bind, listen, then
+ * answer listen_done (libp2p) or raw_bound (raw sockets). */
+static void io_listen(lp2p_driver *d, const lp2p_io *io, uint8_t kind) {
+  const int udp = kind == K_UDP, raw = kind != K_LISTEN;
+  const uint64_t id = raw ? io->raw : io->listener;
   struct sockaddr_storage ss;
   socklen_t sl = drv_to_os(&io->addr, &ss);
   int fd = open_socket(io->addr.family, udp ? SOCK_DGRAM : SOCK_STREAM);
@@ -454,7 +493,12 @@ static void io_listen(lp2p_driver *d, const lp2p_io *io, int udp) {
   if (fd < 0) {
     err = drv_errno_to_err(errno);
   } else {
-    reuse(fd);
+    if (!raw || (io->flags & LP2P_IO_REUSEPORT))
+      reuse(fd);
+    else if (!udp) { /* a restarted raw server must not wait for TIME_WAIT */
+      int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    }
     if (io->addr.family == 6) {
       int one = 1;
       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
@@ -463,57 +507,81 @@ static void io_listen(lp2p_driver *d, const lp2p_io *io, int udp) {
         (!udp && listen(fd, 1024) != 0))
       err = drv_errno_to_err(errno);
   }
+  slot *s = NULL;
+  if (!err && !(s = slot_new(d, fd, kind, id)))
+    err = LP2P_ERR_NOMEM;
   if (err) {
     if (fd >= 0)
       close(fd);
-    lp2p_host_listen_done(d->h, io->listener, err, NULL);
+    if (raw)
+      lp2p_host_raw_bound(d->h, id, err, NULL, d->now);
+    else
+      lp2p_host_listen_done(d->h, id, err, NULL);
     return;
   }
   lp2p_sockaddr bound;
   sl = sizeof ss;
   getsockname(fd, (struct sockaddr *)&ss, &sl);
   drv_from_os(&bound, &ss);
-  slot *s = slot_new(d, fd, udp ? K_UDP : K_LISTEN, io->listener);
-  if (!s) {
-    close(fd);
-    lp2p_host_listen_done(d->h, io->listener, LP2P_ERR_NOMEM, NULL);
-    return;
-  }
   set_interest(d, s, LP2P_POLL_READ);
-  lp2p_host_listen_done(d->h, io->listener, 0, &bound);
+  if (raw)
+    lp2p_host_raw_bound(d->h, id, 0, &bound, d->now);
+  else
+    lp2p_host_listen_done(d->h, id, 0, &bound);
 }
 
-static void io_dial(lp2p_driver *d, const lp2p_io *io) {
+/* The IP TTL (IPv4) or hop limit (IPv6) of later packets; 0 = the
+ * system default (-1 asks the kernel for its route default). */
+static void set_ttl(int fd, int family, int ttl) {
+  if (family == 6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl);
+  else
+    setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
+}
+
+/* DIAL and RAW_DIAL: non-blocking connect, optionally from a bound local
+ * port (REUSEPORT: beside our listener, DESIGN 5b). */
+static void io_dial(lp2p_driver *d, const lp2p_io *io, uint8_t kind) {
+  const drv_sock_ops *ops = kind == K_RAW ? &drv_raw_ops : &drv_conn_ops;
+  const uint64_t id = kind == K_RAW ? io->raw : io->conn;
   struct sockaddr_storage ss;
   socklen_t sl = drv_to_os(&io->addr, &ss);
   int fd = open_socket(io->addr.family, SOCK_STREAM);
   if (fd < 0) {
-    lp2p_host_conn_failed(d->h, io->conn, drv_errno_to_err(errno), d->now);
+    ops->failed(d->h, id, drv_errno_to_err(errno), d->now);
     return;
   }
   tune_tcp(fd);
-  if (io->flags & LP2P_IO_REUSEPORT) {
+  if (io->flags & (LP2P_IO_REUSEPORT | LP2P_IO_BIND_LOCAL)) {
     struct sockaddr_storage ls;
     socklen_t ll = drv_to_os(&io->local, &ls);
-    reuse(fd);
+    if (io->flags & LP2P_IO_REUSEPORT)
+      reuse(fd);
     if (bind(fd, (struct sockaddr *)&ls, ll) != 0) {
       int e = errno;
       close(fd);
-      lp2p_host_conn_failed(d->h, io->conn, drv_errno_to_err(e), d->now);
+      ops->failed(d->h, id, drv_errno_to_err(e), d->now);
       return;
     }
   }
+  /* DESIGN 5b: the first SYN leaves with a low TTL (it opens our NAT's
+   * mapping without reaching the far NAT); the kernel retransmits the SYN
+   * with the TTL in force then, so the default is restored right after. */
+  if (io->ttl)
+    set_ttl(fd, io->addr.family, io->ttl);
   int r = connect(fd, (struct sockaddr *)&ss, sl);
-  if (r != 0 && errno != EINPROGRESS) {
-    int e = errno;
+  int e = errno;
+  if (io->ttl)
+    set_ttl(fd, io->addr.family, -1);
+  if (r != 0 && e != EINPROGRESS) {
     close(fd);
-    lp2p_host_conn_failed(d->h, io->conn, drv_errno_to_err(e), d->now);
+    ops->failed(d->h, id, drv_errno_to_err(e), d->now);
     return;
   }
-  slot *s = slot_new(d, fd, K_CONN, io->conn);
+  slot *s = slot_new(d, fd, kind, id);
   if (!s) {
     close(fd);
-    lp2p_host_conn_failed(d->h, io->conn, LP2P_ERR_NOMEM, d->now);
+    ops->failed(d->h, id, LP2P_ERR_NOMEM, d->now);
     return;
   }
   s->connecting = 1;
@@ -523,15 +591,59 @@ static void io_dial(lp2p_driver *d, const lp2p_io *io) {
     set_interest(d, s, LP2P_POLL_WRITE);
 }
 
+/* One datagram; its TTL rides along as ancillary data (IP_TTL, RFC 3542
+ * IPV6_HOPLIMIT) so it applies to this datagram only. */
 static void io_send_datagram(lp2p_driver *d, const lp2p_io *io) {
-  slot *s = slot_find(d, io->listener, 1);
+  slot *s = slot_find(d, io->raw, DRV_NS_RAW);
   if (!s || s->kind != K_UDP)
     return;
   struct sockaddr_storage ss;
   socklen_t sl = drv_to_os(&io->addr, &ss);
+  struct iovec iov = {(void *)(uintptr_t)io->data, io->len};
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_name = &ss;
+  mh.msg_namelen = sl;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } cm;
+  if (io->ttl) {
+    int ttl = io->ttl;
+    memset(&cm, 0, sizeof cm);
+    mh.msg_control = cm.buf;
+    mh.msg_controllen = sizeof cm.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = io->addr.family == 6 ? IPPROTO_IPV6 : IPPROTO_IP;
+    c->cmsg_type = io->addr.family == 6 ? IPV6_HOPLIMIT : IP_TTL;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &ttl, sizeof ttl);
+  }
   /* datagrams are best effort: a full buffer drops, like the network */
-  (void)sendto(s->fd, io->data, io->len, MSG_DONTWAIT | MSG_NOSIGNAL,
-               (struct sockaddr *)&ss, sl);
+  (void)sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void io_udp_join(lp2p_driver *d, const lp2p_io *io) {
+  slot *s = slot_find(d, io->raw, DRV_NS_RAW);
+  if (!s || s->kind != K_UDP)
+    return;
+  struct ip_mreq mr;
+  memset(&mr, 0, sizeof mr);
+  memcpy(&mr.imr_multiaddr.s_addr, io->addr.ip, 4);
+  mr.imr_interface.s_addr = htonl(INADDR_ANY);
+  int err = 0;
+  if (setsockopt(s->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr) != 0)
+    err = drv_errno_to_err(errno);
+  lp2p_host_udp_joined(d->h, io->raw, err, d->now);
+}
+
+/* RAW_SHUTDOWN: the host drained the output; FIN now, keep reading. */
+static void io_raw_shutdown(lp2p_driver *d, const lp2p_io *io) {
+  slot *s = slot_find(d, io->raw, DRV_NS_RAW);
+  if (s && s->kind == K_RAW && shutdown(s->fd, SHUT_WR) != 0)
+    conn_dead(d, s, drv_errno_to_err(errno));
 }
 
 /* Graceful close: FIN now, then drain the peer's last bytes until its EOF
@@ -618,13 +730,19 @@ static void handle_io(lp2p_driver *d, const lp2p_io *io) {
   slot *s;
   switch (io->kind) {
   case LP2P_IO_LISTEN:
-    io_listen(d, io, 0);
+    io_listen(d, io, K_LISTEN);
     break;
   case LP2P_IO_UDP_OPEN:
-    io_listen(d, io, 1);
+    io_listen(d, io, K_UDP);
+    break;
+  case LP2P_IO_RAW_LISTEN:
+    io_listen(d, io, K_RAW_LISTEN);
     break;
   case LP2P_IO_DIAL:
-    io_dial(d, io);
+    io_dial(d, io, K_CONN);
+    break;
+  case LP2P_IO_RAW_DIAL:
+    io_dial(d, io, K_RAW);
     break;
   case LP2P_IO_CLOSE:
     if ((s = slot_find(d, io->conn, 0)))
@@ -635,11 +753,24 @@ static void handle_io(lp2p_driver *d, const lp2p_io *io) {
       slot_close(d, s, 1);
     break;
   case LP2P_IO_UNLISTEN:
-    if ((s = slot_find(d, io->listener, 1)))
+    if ((s = slot_find(d, io->listener, DRV_NS_LISTENER)))
       slot_close(d, s, 0);
     break;
   case LP2P_IO_SEND_DATAGRAM:
     io_send_datagram(d, io);
+    break;
+  case LP2P_IO_UDP_JOIN:
+    io_udp_join(d, io);
+    break;
+  case LP2P_IO_RAW_SHUTDOWN:
+    io_raw_shutdown(d, io);
+    break;
+  case LP2P_IO_RAW_CLOSE:
+  case LP2P_IO_RAW_RESET:
+    /* a raw connection closes only after both FINs (host_raw.c), so a
+     * plain close() never discards unread input into an RST */
+    if ((s = slot_find(d, io->raw, DRV_NS_RAW)))
+      slot_close(d, s, io->kind == LP2P_IO_RAW_RESET && s->kind == K_RAW);
     break;
   }
 }
@@ -651,8 +782,14 @@ static void drain(lp2p_driver *d) {
     progress = 0;
     uint64_t c;
     while (lp2p_host_poll_dirty(d->h, &c)) {
-      slot *s = slot_find(d, c, 0);
+      slot *s = slot_find(d, c, DRV_NS_CONN);
       if (s)
+        conn_flush(d, s);
+      progress = 1;
+    }
+    while (lp2p_host_raw_poll_dirty(d->h, &c)) {
+      slot *s = slot_find(d, c, DRV_NS_RAW);
+      if (s && s->kind == K_RAW)
         conn_flush(d, s);
       progress = 1;
     }
@@ -695,7 +832,76 @@ void lp2p_driver_free(lp2p_driver *d) {
   free(d->free_list);
   free(d->map.keys);
   free(d->map.vals);
+  free(d->wq);
   free(d);
+}
+
+/* ---- watched application descriptors ------------------------------------- */
+
+/* Readiness of a watched descriptor is queued once per slot until the
+ * application polls it, so the queue is bounded by the watch count. */
+static void watch_ready(lp2p_driver *d, slot *s, unsigned events) {
+  if (!s->wev)
+    d->wq[d->nwq++] = (uint32_t)(s - d->slots);
+  s->wev |= events ? events : LP2P_POLL_READ;
+}
+
+int lp2p_driver_watch(lp2p_driver *d, int fd, unsigned events, uint64_t tag) {
+  if (!d || fd < 0 || !(events & (LP2P_POLL_READ | LP2P_POLL_WRITE)))
+    return LP2P_ERR_INVAL;
+  if (slot_find(d, (uint64_t)fd, DRV_NS_WATCH))
+    return LP2P_ERR_INVAL; /* already watched: unwatch first */
+  uint32_t *nq = realloc(d->wq, (d->nwatch + 1) * sizeof *nq);
+  if (!nq)
+    return LP2P_ERR_NOMEM;
+  d->wq = nq;
+  slot *s = slot_new(d, fd, K_WATCH, (uint64_t)fd);
+  if (!s)
+    return LP2P_ERR_NOMEM;
+  d->nwatch++;
+  s->wtag = tag;
+  unsigned want = events & (LP2P_POLL_READ | LP2P_POLL_WRITE);
+  int rc = d->b->add(d->bs, fd, want, tag_of(d, s));
+  if (rc != 0) {
+    s->registered = 0;
+    slot_close(d, s, 0);
+    return rc;
+  }
+  s->registered = want;
+  return 0;
+}
+
+int lp2p_driver_unwatch(lp2p_driver *d, int fd) {
+  slot *s = d && fd >= 0 ? slot_find(d, (uint64_t)fd, DRV_NS_WATCH) : NULL;
+  if (!s)
+    return LP2P_ERR_NOT_FOUND;
+  uint32_t idx = (uint32_t)(s - d->slots);
+  for (size_t i = 0; i < d->nwq; i++)
+    if (d->wq[i] == idx) {
+      memmove(&d->wq[i], &d->wq[i + 1], (d->nwq - i - 1) * sizeof *d->wq);
+      d->nwq--;
+      break;
+    }
+  s->wev = 0;
+  slot_close(d, s, 0);
+  return 0;
+}
+
+int lp2p_driver_poll_watch(lp2p_driver *d, uint64_t *tag, unsigned *events) {
+  while (d && d->nwq) {
+    slot *s = &d->slots[d->wq[0]];
+    memmove(&d->wq[0], &d->wq[1], (d->nwq - 1) * sizeof *d->wq);
+    d->nwq--;
+    if (s->kind != K_WATCH || !s->wev)
+      continue;
+    if (tag)
+      *tag = s->wtag;
+    if (events)
+      *events = s->wev;
+    s->wev = 0;
+    return 1;
+  }
+  return 0;
 }
 
 void lp2p_driver_ready(lp2p_driver *d, uint64_t tag, unsigned events) {
@@ -707,8 +913,12 @@ void lp2p_driver_ready(lp2p_driver *d, uint64_t tag, unsigned events) {
     return; /* stale readiness for a slot closed earlier this round */
   switch (s->kind) {
   case K_LISTEN:
+  case K_RAW_LISTEN:
     listener_accept(d, s);
     break;
+  case K_WATCH:
+    watch_ready(d, s, events);
+    return; /* the host has nothing new to drain */
   case K_UDP:
     udp_read(d, s);
     break;
@@ -716,13 +926,14 @@ void lp2p_driver_ready(lp2p_driver *d, uint64_t tag, unsigned events) {
     linger_read(d, s);
     break;
   case K_CONN:
+  case K_RAW:
     if (s->connecting) {
       conn_connected(d, s);
       break;
     }
     if (events & LP2P_POLL_READ)
       conn_read(d, s);
-    if (s->kind == K_CONN && s->gen == (uint32_t)(tag >> 32))
+    if (is_stream(s->kind) && s->gen == (uint32_t)(tag >> 32))
       conn_flush(d, s);
     break;
   }

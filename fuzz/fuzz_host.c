@@ -7,21 +7,30 @@
  * (chunk size, partial consume and a byte flip chosen by the input), EOF or
  * reset either end, advance the clock, or an application command on either
  * host (dial, ping, identify, perf, open/write/close/reset streams,
- * register a protocol, close a peer, close the host). The header may
+ * register a protocol, close a peer, close the host), or raw-socket work
+ * on A: raw listen / connect / UDP open and close, random driver answers
+ * to their io (bound, failed, established, accepted, joined), input bytes
+ * and datagrams fed, EOF and aborts, partial output consumes, writes,
+ * reads and sends by the application, stale ids. The header may
  * choose an allocation to fail. Fuzz builds use a null AEAD, so a fuzzer
  * that flips bytes of B's traffic reaches yamux and the services.
  * Checks: API calls never fail for reasons other than their documented
  * ones, events stay sane, and nothing leaks after _free. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz/lib/fdp.h"
 #include "lp2p/host.h"
 
-static void check(int ok) {
-  if (!ok)
+/* Names the failed check's line, since inlining blurs abort()'s. */
+static void check_at(int ok, int line) {
+  if (!ok) {
+    fprintf(stderr, "fuzz_host: check failed at line %d\n", line);
     abort();
+  }
 }
+#define check(ok) check_at((ok), __LINE__)
 
 static const lp2p_privkey *fixed_key(int i) {
   static lp2p_privkey k[2];
@@ -38,6 +47,8 @@ static const lp2p_privkey *fixed_key(int i) {
 
 #define CONNS_MAX 8
 #define STREAMS_MAX 8
+#define RAWS_MAX 8
+#define RAW_BUF_MAX 4096 /* raw_*_bytes_max of A: small, so bounds hit */
 
 typedef struct fconn {
   int used;
@@ -54,6 +65,9 @@ typedef struct world {
   fconn c[CONNS_MAX];
   uint64_t streams[2][STREAMS_MAX];
   lp2p_peerid id[2];
+  uint64_t raw[RAWS_MAX];      /* raw ids of A (may be dead: stale ids) */
+  uint64_t raw_pend[RAWS_MAX]; /* raw io awaiting a driver answer */
+  uint8_t raw_pend_kind[RAWS_MAX];
 } world;
 
 static void sa_of(int host, uint16_t port, lp2p_sockaddr *sa) {
@@ -121,6 +135,17 @@ static void drain(world *w) {
         case LP2P_IO_RESET:
           mark_dead(w, hi, io.conn);
           break;
+        case LP2P_IO_RAW_LISTEN:
+        case LP2P_IO_RAW_DIAL:
+        case LP2P_IO_UDP_OPEN:
+        case LP2P_IO_UDP_JOIN: /* answered later, by the input */
+          check(io.raw != 0);
+          w->raw_pend[io.raw % RAWS_MAX] = io.raw;
+          w->raw_pend_kind[io.raw % RAWS_MAX] = (uint8_t)io.kind;
+          break;
+        case LP2P_IO_SEND_DATAGRAM:
+          check(io.data != NULL && io.len <= 2048);
+          break;
         default:
           break;
         }
@@ -128,7 +153,9 @@ static void drain(world *w) {
       lp2p_host_event ev;
       while (lp2p_host_poll_event(h, &ev)) {
         check(ev.kind >= LP2P_HOST_EV_LISTENING &&
-              ev.kind <= LP2P_HOST_EV_EVENTS_LOST);
+              ev.kind <= LP2P_HOST_EV_UDP_JOINED);
+        if (ev.kind >= LP2P_HOST_EV_RAW_LISTENING)
+          check(ev.raw != 0);
         check(ev.err <= 0);
         if (ev.kind == LP2P_HOST_EV_STREAM_INBOUND ||
             ev.kind == LP2P_HOST_EV_STREAM_OPENED)
@@ -192,6 +219,129 @@ static lp2p_maddr a_addr(world *w, int with_id) {
   return m;
 }
 
+/* A raw-socket step on host A: the input plays the application and the
+ * driver at once, with ids that may be stale. */
+static void raw_op(world *w, fdp *f) {
+  lp2p_host *h = w->h[0];
+  uint64_t *r = &w->raw[fdp_u8(f) % RAWS_MAX];
+  lp2p_sockaddr a;
+  sa_of(fdp_u8(f) & 3, fdp_u16(f), &a);
+  const uint8_t *p;
+  size_t n, len;
+  lp2p_ssize k;
+  int rc;
+  switch (fdp_u8(f) % 16) {
+  case 0:
+    rc = lp2p_host_raw_listen(h, &a, fdp_u8(f), r);
+    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
+          rc == LP2P_ERR_STATE);
+    break;
+  case 1:
+    rc = lp2p_host_raw_connect(h, w->now, &a, fdp_bool(f) ? &a : NULL,
+                               fdp_u8(f) & 1, fdp_u8(f), r);
+    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
+          rc == LP2P_ERR_INVAL || rc == LP2P_ERR_STATE);
+    break;
+  case 2:
+    rc = lp2p_host_udp_open(h, &a, fdp_u8(f), r);
+    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
+          rc == LP2P_ERR_STATE);
+    break;
+  case 3: { /* the driver answers a pending raw io */
+    int i = fdp_u8(f) % RAWS_MAX;
+    uint64_t id = w->raw_pend[i];
+    int err = fdp_bool(f) ? 0 : LP2P_ERR_REFUSED;
+    switch (w->raw_pend_kind[i]) {
+    case LP2P_IO_RAW_DIAL:
+      err ? lp2p_host_raw_failed(h, id, err, w->now)
+          : lp2p_host_raw_established(h, id, &a, w->now);
+      break;
+    case LP2P_IO_UDP_JOIN:
+      lp2p_host_udp_joined(h, id, err, w->now);
+      break;
+    default:
+      lp2p_host_raw_bound(h, id, err, &a, w->now);
+      break;
+    }
+    w->raw_pend[i] = 0;
+    break;
+  }
+  case 4: { /* a raw listener accepts */
+    uint64_t id = 0;
+    rc = lp2p_host_raw_accepted(h, *r, &a, &a, w->now, &id);
+    check(rc == 0 || rc == LP2P_ERR_NOT_FOUND || rc == LP2P_ERR_LIMIT ||
+          rc == LP2P_ERR_NOMEM);
+    if (rc == 0)
+      w->raw[fdp_u8(f) % RAWS_MAX] = id;
+    break;
+  }
+  case 5:
+    n = fdp_bytes(f, &p, 1024);
+    k = lp2p_host_raw_feed(h, *r, w->now, p, n);
+    check(k == LP2P_ERR_NOT_FOUND || k == LP2P_ERR_STATE ||
+          (k >= 0 && (size_t)k <= n));
+    break;
+  case 6:
+    fdp_bool(f) ? lp2p_host_raw_eof(h, *r, w->now)
+                : lp2p_host_raw_aborted(h, *r, LP2P_ERR_RESET, w->now);
+    break;
+  case 7: /* the driver writes part of the output */
+    lp2p_host_raw_out_peek(h, *r, &len);
+    check(len <= RAW_BUF_MAX);
+    rc = lp2p_host_raw_out_consume(h, *r, fdp_range(f, 0, len));
+    check(rc == 0 || rc == LP2P_ERR_NOT_FOUND);
+    break;
+  case 8:
+    n = fdp_bytes(f, &p, 2048);
+    k = lp2p_host_raw_write(h, w->now, *r, p, n);
+    check(k == LP2P_ERR_NOT_FOUND || k == LP2P_ERR_INVAL ||
+          k == LP2P_ERR_CLOSED || (k >= 0 && (size_t)k <= n));
+    break;
+  case 9:
+    lp2p_host_raw_read_peek(h, *r, &len);
+    check(len <= RAW_BUF_MAX);
+    rc = lp2p_host_raw_read_consume(h, w->now, *r, fdp_range(f, 0, len));
+    check(rc == 0 || rc == LP2P_ERR_NOT_FOUND || rc == LP2P_ERR_INVAL);
+    break;
+  case 10:
+    fdp_bool(f) ? lp2p_host_raw_close(h, w->now, *r)
+                : lp2p_host_raw_reset(h, w->now, *r);
+    break;
+  case 11:
+    n = fdp_bytes(f, &p, 3000);
+    rc = lp2p_host_udp_send(h, *r, &a, fdp_u8(f), p, n);
+    check(rc <= 0);
+    break;
+  case 12:
+    n = fdp_bytes(f, &p, 3000);
+    check(lp2p_host_datagram_feed(h, *r, &a, w->now, p, n) <= 0);
+    break;
+  case 13: {
+    lp2p_sockaddr from;
+    lp2p_host_udp_recv_peek(h, *r, &from, &len);
+    check(len <= 2048);
+    lp2p_host_udp_recv_consume(h, *r);
+    break;
+  }
+  case 14:
+    a.ip[0] = (uint8_t)(0xe0 | (a.ip[0] & 0x1f));
+    check(lp2p_host_udp_join(h, *r, &a) <= 0);
+    break;
+  default: { /* the driver's view stays within the bounds */
+    uint64_t id;
+    while (lp2p_host_raw_poll_dirty(h, &id)) {
+      (void)lp2p_host_raw_interest(h, id);
+      check(lp2p_host_raw_recv_room(h, id) <= RAW_BUF_MAX);
+    }
+    lp2p_host_raw_info info;
+    if (lp2p_host_raw_info_get(h, *r, &info) == 0)
+      check(info.recv_buffered <= RAW_BUF_MAX &&
+            info.send_buffered <= RAW_BUF_MAX);
+    break;
+  }
+  }
+}
+
 static void app(world *w, fdp *f) {
   int hi = fdp_u8(f) & 1;
   lp2p_host *h = w->h[hi];
@@ -253,7 +403,8 @@ static void app(world *w, fdp *f) {
     break;
   case 9:
     rc = lp2p_host_register_protocol(h, protos[fdp_u8(f) % 5]);
-    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM);
+    check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
+          rc == LP2P_ERR_STATE);
     break;
   case 10:
     lp2p_host_close_peer(h, w->now, other);
@@ -286,6 +437,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.yamux.streams_max = 8;
     c.yamux.accept_backlog_max = 4;
     c.handshake_timeout_ns = 2 * LP2P_NS_PER_S;
+    c.raws_max = 6;
+    c.raw_send_bytes_max = RAW_BUF_MAX;
+    c.raw_recv_bytes_max = RAW_BUF_MAX;
+    c.udp_queue_max = 4;
+    c.udp_send_queue_max = 4;
     if (fdp_bool(&f))
       c.security = LP2P_HOST_SECURITY_PLAINTEXT;
     lp2p_rng_chacha_init(&rs[i], 7, (uint64_t)i, &rng[i]);
@@ -304,7 +460,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int steps = 0; steps < 4000 && fdp_left(&f); steps++) {
     int ci = fdp_u8(&f) % CONNS_MAX;
     fconn *c = &w.c[ci];
-    switch (fdp_u8(&f) % 12) {
+    switch (fdp_u8(&f) % 14) {
     case 0: { /* a raw inbound connection */
       if (c->used)
         break;
@@ -377,6 +533,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           }
         drain(&w);
       }
+      break;
+    case 12:
+    case 13:
+      raw_op(&w, &f);
       break;
     default:
       app(&w, &f);

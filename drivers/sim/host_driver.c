@@ -16,17 +16,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/host_ops.h"
 #include "drivers/sim/sim_internal.h"
 
 #define STREAM_FAULT 5u
 #define TAG_LISTENER (UINT64_C(1) << 63)
 #define TAG_UDP (UINT64_C(1) << 62)
+#define TAG_RAW (UINT64_C(1) << 61) /* a raw TCP socket or listener */
+#define TAG_IDS (TAG_RAW - 1)
 #define FEED_CHUNK_MAX 65536
 #define UNIX_EPOCH_NS UINT64_C(1700000000000000000) /* a fixed 2023 date */
 
+/* A byte socket of the host: a libp2p connection or a raw TCP connection
+ * (ns DRV_NS_CONN / DRV_NS_RAW, answered through `ops`). */
 typedef struct hconn {
-  uint64_t conn; /* 0 = free slot */
+  uint64_t conn; /* host id; 0 = free slot */
   uint64_t sock;
+  const drv_sock_ops *ops;
+  uint8_t ns;
   uint8_t eof_fed;
   uint8_t connecting;
 } hconn;
@@ -41,8 +48,8 @@ typedef struct sim_hnode {
   lp2p_sim_faults faults;
   hconn *conns;
   size_t nconns, conns_cap;
-  sim_map conn_idx;  /* (conn id, 0) -> index in conns */
-  sim_map listeners; /* (listener id, 0) -> socket handle */
+  sim_map conn_idx;  /* (host id, ns) -> index in conns */
+  sim_map listeners; /* (listener or raw id, ns) -> socket handle */
   sim_map dead_streams;
   lp2p_tstamp timer_at, ev_at; /* virtual */
   lp2p_tstamp spin_at;
@@ -64,14 +71,15 @@ static void drain(sim_hnode *hn);
 /* ---- connection records ----------------------------------------------------
  */
 
-static hconn *conn_find(sim_hnode *hn, uint64_t conn) {
+static hconn *conn_find(sim_hnode *hn, uint64_t conn, uint8_t ns) {
   uint64_t v;
-  if (!conn || !sim_map_get(&hn->conn_idx, conn, 0, &v))
+  if (!conn || !sim_map_get(&hn->conn_idx, conn, ns, &v))
     return NULL;
   return &hn->conns[v];
 }
 
-static hconn *conn_add(sim_hnode *hn, uint64_t conn, uint64_t sock) {
+static hconn *conn_add(sim_hnode *hn, uint64_t conn, uint8_t ns,
+                       uint64_t sock) {
   size_t i;
   for (i = 0; i < hn->nconns && hn->conns[i].conn; i++)
     ;
@@ -86,18 +94,21 @@ static hconn *conn_add(sim_hnode *hn, uint64_t conn, uint64_t sock) {
     }
     hn->nconns++;
   }
-  if (sim_map_put(&hn->conn_idx, conn, 0, i) != 0)
+  if (sim_map_put(&hn->conn_idx, conn, ns, i) != 0)
     return NULL;
   hconn *c = &hn->conns[i];
   memset(c, 0, sizeof(*c));
   c->conn = conn;
   c->sock = sock;
-  lp2p_sim_sock_set_tag(hn->s, sock, conn);
+  c->ns = ns;
+  c->ops = ns == DRV_NS_RAW ? &drv_raw_ops : &drv_conn_ops;
+  lp2p_sim_sock_set_tag(hn->s, sock, ns == DRV_NS_RAW ? TAG_RAW | conn : conn);
+  sim_sock_set_host(hn->s, sock);
   return c;
 }
 
 static void conn_del(sim_hnode *hn, hconn *c) {
-  sim_map_del(&hn->conn_idx, c->conn, 0);
+  sim_map_del(&hn->conn_idx, c->conn, c->ns);
   c->conn = 0;
   while (hn->nconns && !hn->conns[hn->nconns - 1].conn)
     hn->nconns--;
@@ -109,20 +120,23 @@ static void conn_del(sim_hnode *hn, hconn *c) {
 /* The socket failed under the host: tell it, forget the conn. */
 static void conn_broken(sim_hnode *hn, hconn *c, int err) {
   uint64_t conn = c->conn, sock = c->sock;
+  const drv_sock_ops *ops = c->ops;
   conn_del(hn, c);
   lp2p_sim_tcp_close(hn->s, sock);
-  lp2p_host_conn_reset(hn->h, conn, err, local_now(hn));
+  ops->broken(hn->h, conn, err, local_now(hn));
 }
 
 static void feed(sim_hnode *hn, hconn *c) {
   lp2p_sim *s = hn->s;
   uint8_t buf[FEED_CHUNK_MAX];
   uint64_t conn = c->conn;
+  const uint8_t ns = c->ns;
+  const drv_sock_ops *ops = c->ops;
   for (int guard = 0; guard < 1024; guard++) {
-    c = conn_find(hn, conn);
+    c = conn_find(hn, conn, ns);
     if (!c || c->connecting || c->eof_fed)
       return;
-    size_t room = lp2p_host_conn_recv_room(hn->h, conn);
+    size_t room = ops->recv_room(hn->h, conn);
     if (!room)
       return;
     lp2p_ssize r =
@@ -131,7 +145,7 @@ static void feed(sim_hnode *hn, hconn *c) {
       return;
     if (r == 0) {
       c->eof_fed = 1;
-      lp2p_host_conn_eof(hn->h, conn, local_now(hn));
+      ops->eof(hn->h, conn, local_now(hn));
       return;
     }
     if (r < 0) {
@@ -143,21 +157,21 @@ static void feed(sim_hnode *hn, hconn *c) {
       buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
       sim_hash_u64(s, 0xc0 ^ bit);
     }
-    lp2p_ssize k =
-        lp2p_host_conn_feed(hn->h, conn, local_now(hn), buf, (size_t)r);
+    lp2p_ssize k = ops->feed(hn->h, conn, local_now(hn), buf, (size_t)r);
     if (k <= 0)
       return; /* full (recv_room lied) or the host forgot the conn */
     sim_tcp_consume(s, c->sock, (size_t)k);
   }
 }
 
-static void flush(sim_hnode *hn, uint64_t conn) {
-  hconn *c = conn_find(hn, conn);
+static void flush(sim_hnode *hn, uint64_t conn, uint8_t ns) {
+  hconn *c = conn_find(hn, conn, ns);
   if (!c || c->connecting)
     return;
+  const drv_sock_ops *ops = c->ops;
   for (;;) {
     size_t len = 0;
-    const uint8_t *p = lp2p_host_out_peek(hn->h, conn, &len);
+    const uint8_t *p = ops->out_peek(hn->h, conn, &len);
     if (!len)
       break;
     size_t n = len;
@@ -170,8 +184,8 @@ static void flush(sim_hnode *hn, uint64_t conn) {
       conn_broken(hn, c, (int)w == LP2P_ERR_CLOSED ? LP2P_ERR_IO : (int)w);
       return;
     }
-    lp2p_host_conn_out_consume(hn->h, conn, (size_t)w);
-    c = conn_find(hn, conn);
+    ops->out_consume(hn->h, conn, (size_t)w);
+    c = conn_find(hn, conn, ns);
     if (!c || (size_t)w < n)
       break;
   }
@@ -187,8 +201,14 @@ static uint32_t sa_ip(const lp2p_sockaddr *a) {
          (uint32_t)a->ip[2] << 8 | a->ip[3];
 }
 
-static void io_listen(sim_hnode *hn, const lp2p_io *io, int udp) {
+/* LISTEN, RAW_LISTEN and UDP_OPEN (kind: 0 libp2p listener, 1 raw
+ * listener, 2 UDP). The sim's ports are shared by the node's host and its
+ * application, like one OS's. */
+static void io_listen(sim_hnode *hn, const lp2p_io *io, int kind) {
   lp2p_sim *s = hn->s;
+  const int udp = kind == 2;
+  const uint64_t id = kind ? io->raw : io->listener;
+  const uint8_t ns = kind ? DRV_NS_RAW : DRV_NS_LISTENER;
   uint32_t ip = lp2p_sim_node_ip(s, hn->node);
   uint64_t sock = 0;
   lp2p_sockaddr bound;
@@ -199,45 +219,75 @@ static void io_listen(sim_hnode *hn, const lp2p_io *io, int udp) {
     rc = lp2p_sim_udp_open(s, hn->node, io->addr.port, &sock, &bound);
   else
     rc = lp2p_sim_tcp_listen(s, hn->node, io->addr.port, &sock, &bound);
-  if (rc == 0 && sim_map_put(&hn->listeners, io->listener, 0, sock) != 0) {
+  if (rc == 0 && sim_map_put(&hn->listeners, id, ns, sock) != 0) {
     udp ? lp2p_sim_udp_close(s, sock) : lp2p_sim_tcp_close(s, sock);
     rc = LP2P_ERR_NOMEM;
   }
   if (rc != 0) {
-    lp2p_host_listen_done(hn->h, io->listener,
-                          rc == LP2P_ERR_NOMEM ? rc : LP2P_ERR_IO, NULL);
+    rc = rc == LP2P_ERR_NOMEM ? rc : LP2P_ERR_IO;
+    if (kind)
+      lp2p_host_raw_bound(hn->h, id, rc, NULL, local_now(hn));
+    else
+      lp2p_host_listen_done(hn->h, id, rc, NULL);
     return;
   }
-  lp2p_sim_sock_set_tag(s, sock, io->listener | (udp ? TAG_UDP : TAG_LISTENER));
-  lp2p_host_listen_done(hn->h, io->listener, 0, &bound);
+  sim_sock_set_host(s, sock);
+  lp2p_sim_sock_set_tag(s, sock,
+                        id | (udp ? TAG_UDP
+                                  : TAG_LISTENER | (kind ? TAG_RAW : 0)));
+  if (kind)
+    lp2p_host_raw_bound(hn->h, id, 0, &bound, local_now(hn));
+  else
+    lp2p_host_listen_done(hn->h, id, 0, &bound);
 }
 
-static void io_dial(sim_hnode *hn, const lp2p_io *io) {
+/* DIAL and RAW_DIAL; `ttl` reaches the sim's first-SYN TTL (DESIGN 5b). */
+static void io_dial(sim_hnode *hn, const lp2p_io *io, uint8_t ns) {
   lp2p_sim *s = hn->s;
   lp2p_tstamp now = local_now(hn);
+  const drv_sock_ops *ops = ns == DRV_NS_RAW ? &drv_raw_ops : &drv_conn_ops;
+  const uint64_t id = ns == DRV_NS_RAW ? io->raw : io->conn;
   if (chance(hn, hn->faults.dial_fail_ppm)) {
-    lp2p_host_conn_failed(hn->h, io->conn, LP2P_ERR_IO, now);
+    ops->failed(hn->h, id, LP2P_ERR_IO, now);
     return;
   }
   if (io->addr.family != 4) {
-    lp2p_host_conn_failed(hn->h, io->conn, LP2P_ERR_UNREACHABLE, now);
+    ops->failed(hn->h, id, LP2P_ERR_UNREACHABLE, now);
     return;
   }
-  uint16_t lport = (io->flags & LP2P_IO_REUSEPORT) ? io->local.port : 0;
+  uint16_t lport = (io->flags & (LP2P_IO_REUSEPORT | LP2P_IO_BIND_LOCAL))
+                       ? io->local.port
+                       : 0;
   uint64_t sock;
-  int rc = lp2p_sim_tcp_connect(s, hn->node, lport, &io->addr, 0, &sock);
+  int rc = lp2p_sim_tcp_connect(s, hn->node, lport, &io->addr, io->ttl, &sock);
   if (rc != 0) {
-    lp2p_host_conn_failed(hn->h, io->conn,
-                          rc == LP2P_ERR_NOMEM ? rc : LP2P_ERR_IO, now);
+    ops->failed(hn->h, id, rc == LP2P_ERR_NOMEM ? rc : LP2P_ERR_IO, now);
     return;
   }
-  hconn *c = conn_add(hn, io->conn, sock);
+  hconn *c = conn_add(hn, id, ns, sock);
   if (!c) {
     lp2p_sim_tcp_abort(s, sock);
-    lp2p_host_conn_failed(hn->h, io->conn, LP2P_ERR_NOMEM, now);
+    ops->failed(hn->h, id, LP2P_ERR_NOMEM, now);
     return;
   }
   c->connecting = 1;
+}
+
+/* RAW_CLOSE / RAW_RESET: a raw connection, listener or UDP socket. */
+static void io_raw_end(sim_hnode *hn, const lp2p_io *io) {
+  lp2p_sim *s = hn->s;
+  hconn *c = conn_find(hn, io->raw, DRV_NS_RAW);
+  uint64_t sock;
+  if (c) {
+    sock = c->sock;
+    conn_del(hn, c);
+    io->kind == LP2P_IO_RAW_RESET ? lp2p_sim_tcp_abort(s, sock)
+                                  : lp2p_sim_tcp_close(s, sock);
+  } else if (sim_map_get(&hn->listeners, io->raw, DRV_NS_RAW, &sock)) {
+    sim_map_del(&hn->listeners, io->raw, DRV_NS_RAW);
+    if (lp2p_sim_tcp_close(s, sock) != 0)
+      lp2p_sim_udp_close(s, sock);
+  }
 }
 
 static void handle_io(sim_hnode *hn, const lp2p_io *io) {
@@ -248,15 +298,21 @@ static void handle_io(sim_hnode *hn, const lp2p_io *io) {
   case LP2P_IO_LISTEN:
     io_listen(hn, io, 0);
     break;
-  case LP2P_IO_UDP_OPEN:
+  case LP2P_IO_RAW_LISTEN:
     io_listen(hn, io, 1);
     break;
+  case LP2P_IO_UDP_OPEN:
+    io_listen(hn, io, 2);
+    break;
   case LP2P_IO_DIAL:
-    io_dial(hn, io);
+    io_dial(hn, io, DRV_NS_CONN);
+    break;
+  case LP2P_IO_RAW_DIAL:
+    io_dial(hn, io, DRV_NS_RAW);
     break;
   case LP2P_IO_CLOSE:
   case LP2P_IO_RESET:
-    if ((c = conn_find(hn, io->conn))) {
+    if ((c = conn_find(hn, io->conn, DRV_NS_CONN))) {
       sock = c->sock;
       conn_del(hn, c);
       if (io->kind == LP2P_IO_RESET)
@@ -265,16 +321,33 @@ static void handle_io(sim_hnode *hn, const lp2p_io *io) {
         lp2p_sim_tcp_close(s, sock);
     }
     break;
+  case LP2P_IO_RAW_SHUTDOWN:
+    if ((c = conn_find(hn, io->raw, DRV_NS_RAW)))
+      lp2p_sim_tcp_shutdown(s, c->sock);
+    break;
+  case LP2P_IO_RAW_CLOSE:
+  case LP2P_IO_RAW_RESET:
+    io_raw_end(hn, io);
+    break;
   case LP2P_IO_UNLISTEN:
-    if (sim_map_get(&hn->listeners, io->listener, 0, &sock)) {
-      sim_map_del(&hn->listeners, io->listener, 0);
+    if (sim_map_get(&hn->listeners, io->listener, DRV_NS_LISTENER, &sock)) {
+      sim_map_del(&hn->listeners, io->listener, DRV_NS_LISTENER);
       if (lp2p_sim_tcp_close(s, sock) != 0)
         lp2p_sim_udp_close(s, sock);
     }
     break;
   case LP2P_IO_SEND_DATAGRAM:
-    if (sim_map_get(&hn->listeners, io->listener, 0, &sock))
-      lp2p_sim_udp_send(s, sock, &io->addr, io->data, io->len, 0);
+    if (sim_map_get(&hn->listeners, io->raw, DRV_NS_RAW, &sock))
+      lp2p_sim_udp_send(s, sock, &io->addr, io->data, io->len, io->ttl);
+    break;
+  case LP2P_IO_UDP_JOIN:
+    /* The sim has one multicast group per LAN (LP2P_SIM_MCAST_IP). */
+    if (sim_map_get(&hn->listeners, io->raw, DRV_NS_RAW, &sock))
+      lp2p_host_udp_joined(
+          hn->h, io->raw,
+          sa_ip(&io->addr) != LP2P_SIM_MCAST_IP ? LP2P_ERR_UNSUPPORTED
+                                                : lp2p_sim_udp_join(s, sock),
+          local_now(hn));
     break;
   }
 }
@@ -336,7 +409,11 @@ static void drain(sim_hnode *hn) {
     progress = 0;
     uint64_t c;
     while (lp2p_host_poll_dirty(hn->h, &c)) {
-      flush(hn, c);
+      flush(hn, c, DRV_NS_CONN);
+      progress = 1;
+    }
+    while (hn->h && lp2p_host_raw_poll_dirty(hn->h, &c)) {
+      flush(hn, c, DRV_NS_RAW);
       progress = 1;
     }
     lp2p_io io;
@@ -400,7 +477,10 @@ static void timer_event(lp2p_sim *s, void *ud, uint64_t arg) {
 /* ---- socket notifications
  * --------------------------------------------------------------- */
 
+/* `listener` is the host id, with TAG_RAW for a raw listener. */
 static void accept_now(sim_hnode *hn, uint64_t listener, uint64_t sock) {
+  const uint8_t ns = (listener & TAG_RAW) ? DRV_NS_RAW : DRV_NS_CONN;
+  const drv_sock_ops *ops = ns == DRV_NS_RAW ? &drv_raw_ops : &drv_conn_ops;
   lp2p_sim_sock_info info;
   if (lp2p_sim_sock_info_get(hn->s, sock, &info) != 0)
     return;
@@ -409,15 +489,15 @@ static void accept_now(sim_hnode *hn, uint64_t listener, uint64_t sock) {
     return;
   }
   uint64_t conn = 0;
-  if (lp2p_host_conn_accepted(hn->h, listener, &info.remote, &info.local,
-                              local_now(hn), &conn) != 0) {
+  if (ops->accepted(hn->h, listener & TAG_IDS, &info.remote, &info.local,
+                    local_now(hn), &conn) != 0) {
     lp2p_sim_tcp_close(hn->s, sock); /* refused by limits */
     return;
   }
-  hconn *c = conn_add(hn, conn, sock);
+  hconn *c = conn_add(hn, conn, ns, sock);
   if (!c) {
     lp2p_sim_tcp_abort(hn->s, sock);
-    lp2p_host_conn_reset(hn->h, conn, LP2P_ERR_NOMEM, local_now(hn));
+    ops->broken(hn->h, conn, LP2P_ERR_NOMEM, local_now(hn));
     return;
   }
   feed(hn, c);
@@ -467,7 +547,7 @@ static void on_listener(sim_hnode *hn, uint64_t lsock, uint64_t listener) {
 }
 
 static void on_udp(sim_hnode *hn, uint64_t sock, uint64_t listener) {
-  uint8_t buf[2048];
+  static uint8_t buf[65536]; /* any IPv4 datagram; one thread */
   lp2p_sockaddr from;
   lp2p_ssize r;
   while ((r = lp2p_sim_udp_recv(hn->s, sock, &from, buf, sizeof buf)) >= 0)
@@ -485,9 +565,12 @@ static void on_sock(void *ud, lp2p_sim *s, uint64_t sock, uint64_t tag,
   } else if (tag & TAG_UDP) {
     on_udp(hn, sock, tag & ~TAG_UDP);
   } else {
-    hconn *c = conn_find(hn, tag);
+    const uint8_t ns = (tag & TAG_RAW) ? DRV_NS_RAW : DRV_NS_CONN;
+    tag &= TAG_IDS;
+    hconn *c = conn_find(hn, tag, ns);
     if (!c || c->sock != sock)
       return;
+    const drv_sock_ops *ops = c->ops;
     lp2p_tstamp now = local_now(hn);
     if (what & LP2P_SIM_SOCK_FAILED) {
       lp2p_sim_sock_info info;
@@ -496,7 +579,7 @@ static void on_sock(void *ud, lp2p_sim *s, uint64_t sock, uint64_t tag,
                     : LP2P_ERR_REFUSED;
       conn_del(hn, c);
       lp2p_sim_tcp_close(s, sock);
-      lp2p_host_conn_failed(hn->h, tag, err, now);
+      ops->failed(hn->h, tag, err, now);
     } else if (what & LP2P_SIM_SOCK_RESET) {
       lp2p_sim_sock_info info;
       int err = lp2p_sim_sock_info_get(s, sock, &info) == 0 && info.error
@@ -508,13 +591,13 @@ static void on_sock(void *ud, lp2p_sim *s, uint64_t sock, uint64_t tag,
         lp2p_sim_sock_info info;
         lp2p_sim_sock_info_get(s, sock, &info);
         c->connecting = 0;
-        lp2p_host_conn_established(hn->h, tag, &info.local, now);
+        ops->established(hn->h, tag, &info.local, now);
       }
-      if ((c = conn_find(hn, tag)) && (what & LP2P_SIM_SOCK_READABLE))
+      if ((c = conn_find(hn, tag, ns)) && (what & LP2P_SIM_SOCK_READABLE))
         feed(hn, c);
-      if ((c = conn_find(hn, tag)) &&
+      if ((c = conn_find(hn, tag, ns)) &&
           (what & (LP2P_SIM_SOCK_WRITABLE | LP2P_SIM_SOCK_CONNECTED)))
-        flush(hn, tag);
+        flush(hn, tag, ns);
     }
   }
   drain(hn);
@@ -554,7 +637,8 @@ int lp2p_sim_host_add(lp2p_sim *s, uint32_t node, const lp2p_host_config *cfg,
   }
   lp2p_host_set_unix_time(hn->h, UNIX_EPOCH_NS + local_now(hn));
   n->host = hn;
-  lp2p_sim_ep_on_sock(s, node, on_sock, hn);
+  n->host_sock_fn = on_sock; /* the app keeps lp2p_sim_ep_on_sock */
+  n->host_sock_ud = hn;
   drain(hn);
   return 0;
 }
@@ -619,7 +703,7 @@ int lp2p_sim_host_remove(lp2p_sim *s, uint32_t node) {
   for (size_t i = 1; i < s->nsocks; i++) {
     sim_sock *k = &s->socks[i];
     if (k->state != SK_FREE && k->node == node && !k->app_closed &&
-        (k->state == SK_LISTEN || k->state == SK_UDP))
+        k->host_owned && (k->state == SK_LISTEN || k->state == SK_UDP))
       k->state == SK_UDP
           ? lp2p_sim_udp_close(s, sim_sock_handle(s, (uint32_t)i))
           : lp2p_sim_tcp_close(s, sim_sock_handle(s, (uint32_t)i));

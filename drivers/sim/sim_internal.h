@@ -179,6 +179,7 @@ typedef struct sim_sock {
   uint8_t passive;    /* born from a listener */
   uint8_t mcast;
   uint8_t first_ttl;
+  uint8_t host_owned; /* the node's host (sim driver) holds it, not the app */
   int err;
   uint32_t node;
   uint16_t lport;
@@ -235,8 +236,10 @@ typedef struct sim_node {
   lp2p_rng ep_rng;
   lp2p_rng_chacha app_rng_st; /* the host's / application's stream */
   lp2p_rng app_rng;
-  lp2p_sim_sock_fn sock_fn;
+  lp2p_sim_sock_fn sock_fn;  /* the application's sockets */
   void *sock_ud;
+  lp2p_sim_sock_fn host_sock_fn; /* the host's sockets (host_driver.c) */
+  void *host_sock_ud;
   uint16_t next_ephemeral;
   struct sim_hnode *host;
 } sim_node;
@@ -312,6 +315,9 @@ uint64_t sim_sock_handle(const lp2p_sim *s, uint32_t idx);
 uint64_t sim_sock_k1(uint8_t proto, uint32_t node, uint16_t lport);
 uint64_t sim_sock_k2(uint32_t rip, uint16_t rport);
 void sim_sock_notify(lp2p_sim *s, uint32_t idx, unsigned what);
+/* Route a socket's notifications to the node's host driver instead of the
+ * application callback, so both can own sockets on one node. */
+int sim_sock_set_host(lp2p_sim *s, uint64_t sock);
 void sim_ring_free(sim_ring *r);
 int sim_ring_reserve(sim_ring *r, size_t need, size_t max);
 void sim_ring_push(sim_ring *r, const uint8_t *p, size_t n);

@@ -137,9 +137,20 @@ void sim_sock_notify(lp2p_sim *s, uint32_t idx, unsigned what) {
   if (k->app_closed || (k->passive && !k->accepted))
     return; /* nobody holds this handle */
   sim_node *n = sim_node_get(s, k->node);
-  if (!n || !n->sock_fn)
+  if (!n)
     return;
-  n->sock_fn(n->sock_ud, s, sim_sock_handle(s, idx), k->tag, what);
+  lp2p_sim_sock_fn fn = k->host_owned ? n->host_sock_fn : n->sock_fn;
+  if (fn)
+    fn(k->host_owned ? n->host_sock_ud : n->sock_ud, s,
+       sim_sock_handle(s, idx), k->tag, what);
+}
+
+int sim_sock_set_host(lp2p_sim *s, uint64_t sock) {
+  sim_sock *k = sim_sock_by_handle(s, sock, NULL);
+  if (!k)
+    return LP2P_ERR_NOT_FOUND;
+  k->host_owned = 1;
+  return 0;
 }
 
 void sim_sock_free_all(lp2p_sim *s) {

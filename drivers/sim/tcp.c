@@ -450,6 +450,7 @@ static void new_child(lp2p_sim *s, sim_node *n, uint32_t li, sim_pkt *p) {
   c->state = SK_SYN_RCVD;
   c->passive = 1;
   c->listener_h = lh;
+  c->host_owned = SK(s, li)->host_owned; /* whoever owns the listener */
   c->node = n->id;
   c->lport = p->dst_port;
   c->rip = p->src_ip;

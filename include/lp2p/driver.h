@@ -78,6 +78,27 @@ LP2P_API void lp2p_driver_flush(lp2p_driver *d);
  * clean closes; lp2p_driver_free closes them at once. */
 LP2P_API size_t lp2p_driver_closing(const lp2p_driver *d);
 
+/** Watch an application descriptor (stdin, a pipe, a signalfd, a socket
+ * the application owns) in the same loop as the host, so a program such
+ * as a port forwarder needs no second poller. `events` is LP2P_POLL_READ
+ * and/or LP2P_POLL_WRITE; `tag` is returned with its readiness. The
+ * driver never reads, writes or closes `fd`; unwatch it before closing
+ * it. Readiness is level-triggered: it is reported again after every
+ * step while the descriptor stays ready. Returns 0 or LP2P_ERR_INVAL
+ * (bad fd, no events, already watched), LP2P_ERR_NOMEM, or the backend's
+ * error. */
+LP2P_API int lp2p_driver_watch(lp2p_driver *d, int fd, unsigned events,
+                               uint64_t tag);
+/** Stop watching `fd` (pending readiness is dropped). Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_driver_unwatch(lp2p_driver *d, int fd);
+/** Take the next ready watched descriptor seen by lp2p_driver_step (or
+ * lp2p_driver_ready): `*tag` and `*events` (LP2P_POLL_*). Call after each
+ * step, next to lp2p_host_poll_event. At most one entry per watch is
+ * queued. Returns 1 or 0 (none). */
+LP2P_API int lp2p_driver_poll_watch(lp2p_driver *d, uint64_t *tag,
+                                    unsigned *events);
+
 /** For embedders that run their own loop with their own backend vtable:
  * report readiness of a descriptor previously given to the backend's
  * add/mod (by its tag), then call lp2p_driver_service. */

@@ -22,8 +22,12 @@
  *      lp2p_host_conn_out_consume(h, conn, n) (partial is fine), repeat until
  *      out_peek shows 0 bytes or the socket would block; then set the
  *      socket's readiness interest from lp2p_host_conn_interest(h, conn);
+ *      the same for raw TCP sockets with lp2p_host_raw_poll_dirty and the
+ *      lp2p_host_raw_* twins of these calls;
  *   2. while lp2p_host_poll_io(h, &io) returns 1: perform the request
- *      (LISTEN, DIAL, CLOSE, RESET, UNLISTEN, UDP_OPEN, SEND_DATAGRAM);
+ *      (LISTEN, DIAL, CLOSE, RESET, UNLISTEN, and for raw sockets
+ *      RAW_LISTEN, RAW_DIAL, RAW_SHUTDOWN, RAW_CLOSE, RAW_RESET, UDP_OPEN,
+ *      SEND_DATAGRAM, UDP_JOIN);
  *   3. (application) while lp2p_host_poll_event(h, &ev) returns 1: handle;
  *   4. sleep until lp2p_host_next_timeout(h) (rounded up) or socket
  *      readiness, then call lp2p_host_handle_timeout(h, now) when due.
@@ -171,6 +175,16 @@ typedef struct lp2p_host_config {
   uint64_t stream_negotiate_timeout_ns; /**< per-stream ms (10 s) */
   uint64_t close_timeout_ns;       /**< graceful close drain, then RESET (5 s) */
 
+  /* raw sockets (section "raw sockets") */
+  uint32_t raws_max;               /**< raw listeners + connections + UDP
+                                        sockets, all owners (256) */
+  uint32_t raw_send_bytes_max;     /**< per raw TCP connection (256 KiB) */
+  uint32_t raw_recv_bytes_max;     /**< per raw TCP connection (256 KiB) */
+  uint32_t udp_queue_max;          /**< received datagrams per UDP socket (64) */
+  uint32_t udp_datagram_bytes_max; /**< largest datagram kept (2048) */
+  uint32_t udp_send_queue_max;     /**< datagrams waiting for the driver,
+                                        all sockets (256) */
+
   /* services (each a folder in proto/, registered in proto/services/builtin.c) */
   lp2p_host_identify_config identify;
   lp2p_host_ping_config ping;
@@ -213,14 +227,38 @@ typedef enum lp2p_io_kind {
                               peer do not turn the close into an RST */
   LP2P_IO_RESET,         /**< abort `conn` (RST); discard unsent bytes */
   LP2P_IO_UNLISTEN,      /**< close listener `listener` */
-  LP2P_IO_UDP_OPEN,      /**< bind a UDP socket `listener` on `addr` (future) */
-  LP2P_IO_SEND_DATAGRAM  /**< send data[0..len) from UDP socket `listener`
-                              to `addr` (future) */
+  LP2P_IO_UDP_OPEN,      /**< bind UDP socket `raw` on `addr` (flag
+                              REUSEPORT: SO_REUSEADDR + SO_REUSEPORT);
+                              answer lp2p_host_raw_bound */
+  LP2P_IO_SEND_DATAGRAM, /**< send data[0..len) from UDP socket `raw` to
+                              `addr` with IP TTL `ttl` (0 = the system
+                              default); best effort, no answer */
+  LP2P_IO_RAW_LISTEN,    /**< bind+listen raw TCP listener `raw` on `addr`
+                              (flag REUSEPORT as for UDP_OPEN); answer
+                              lp2p_host_raw_bound */
+  LP2P_IO_RAW_DIAL,      /**< non-blocking connect raw TCP `raw` to `addr`;
+                              flag REUSEPORT: bind `local` first with
+                              SO_REUSEADDR + SO_REUSEPORT; `ttl` != 0: the
+                              first SYN carries that TTL, retransmissions
+                              the default (DESIGN.md 5b); answer
+                              lp2p_host_raw_established or _failed */
+  LP2P_IO_RAW_SHUTDOWN,  /**< output of raw TCP `raw` is drained: send FIN
+                              (shutdown(SHUT_WR)); keep reading */
+  LP2P_IO_RAW_CLOSE,     /**< close raw socket `raw` (listener, UDP, or a
+                              TCP connection whose both directions ended);
+                              the id is dead */
+  LP2P_IO_RAW_RESET,     /**< abort raw TCP `raw` (RST, SO_LINGER 0); the
+                              id is dead */
+  LP2P_IO_UDP_JOIN       /**< join multicast group `addr` (IPv4) on UDP
+                              socket `raw`; answer lp2p_host_udp_joined */
 } lp2p_io_kind;
 
 /** DIAL flag: bind `local` (the listen port) with SO_REUSEADDR and
- * SO_REUSEPORT before connecting (TCP hole punching). */
+ * SO_REUSEPORT before connecting (TCP hole punching). Also on RAW_LISTEN,
+ * RAW_DIAL and UDP_OPEN. */
 #define LP2P_IO_REUSEPORT 0x1u
+/** RAW_DIAL flag: bind `local` before connecting (without REUSEPORT). */
+#define LP2P_IO_BIND_LOCAL 0x2u
 
 /** One I/O request. Pointers (data) stay valid until the next call into
  * the host. */
@@ -228,11 +266,16 @@ typedef struct lp2p_io {
   lp2p_io_kind kind;
   unsigned flags;          /**< LP2P_IO_REUSEPORT */
   uint64_t conn;           /**< DIAL, CLOSE, RESET */
-  uint64_t listener;       /**< LISTEN, UNLISTEN, UDP_OPEN, SEND_DATAGRAM */
-  lp2p_sockaddr addr;      /**< LISTEN/UDP_OPEN: bind; DIAL/SEND_DATAGRAM: remote */
-  lp2p_sockaddr local;     /**< DIAL with REUSEPORT: local bind address */
+  uint64_t listener;       /**< LISTEN, UNLISTEN */
+  uint64_t raw;            /**< the RAW_* and UDP_* kinds, SEND_DATAGRAM */
+  lp2p_sockaddr addr;      /**< LISTEN/RAW_LISTEN/UDP_OPEN: bind;
+                                DIAL/RAW_DIAL/SEND_DATAGRAM: remote;
+                                UDP_JOIN: group */
+  lp2p_sockaddr local;     /**< DIAL/RAW_DIAL with REUSEPORT or BIND_LOCAL:
+                                local bind address */
   const uint8_t *data;     /**< SEND_DATAGRAM payload */
   size_t len;
+  uint8_t ttl;             /**< SEND_DATAGRAM, RAW_DIAL: 0 = default */
 } lp2p_io;
 
 /** Take the next I/O request. Returns 1 (filled `*out`) or 0 (none). */
@@ -302,12 +345,77 @@ LP2P_API unsigned lp2p_host_conn_interest(const lp2p_host *h, uint64_t conn);
  * out_peek is empty and interest 0. */
 LP2P_API int lp2p_host_poll_dirty(lp2p_host *h, uint64_t *conn);
 
-/** A UDP datagram arrived on socket `listener` (not used yet: ignored).
- * Returns 0. */
-LP2P_API int lp2p_host_datagram_feed(lp2p_host *h, uint64_t listener,
+/** A UDP datagram arrived on raw UDP socket `udp`. It is queued (copied)
+ * when the socket's queue has room (udp_queue_max datagrams of at most
+ * udp_datagram_bytes_max bytes), else dropped and counted, as the network
+ * would. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_datagram_feed(lp2p_host *h, uint64_t udp,
                                      const lp2p_sockaddr *from,
                                      lp2p_tstamp now, const uint8_t *p,
                                      size_t n);
+
+/* ---- driver side: raw sockets ------------------------------------------
+ * Raw sockets (see "raw sockets" below) have their own id space: a raw id
+ * and a conn id may be equal numbers. Per raw TCP connection the driver
+ * calls the same shapes as for connections: lp2p_host_raw_feed / _eof /
+ * _aborted (conn_reset's twin), lp2p_host_raw_out_peek / _out_consume,
+ * lp2p_host_raw_recv_room, lp2p_host_raw_interest, and takes changed raw
+ * sockets from
+ * lp2p_host_raw_poll_dirty in step 1 of the drain order. */
+
+/** Answer to RAW_LISTEN or UDP_OPEN: err 0 and the bound address (port 0
+ * resolved), or a negative LP2P_ERR_* (the id is then dead). Produces
+ * RAW_LISTENING / UDP_READY or RAW_FAILED. Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_raw_bound(lp2p_host *h, uint64_t raw, int err,
+                                 const lp2p_sockaddr *bound, lp2p_tstamp now);
+/** Raw listener `listener` accepted a TCP connection. On 0, `*raw` is the
+ * new raw id (same owner as the listener; RAW_ACCEPTED follows). Returns 0
+ * or LP2P_ERR_LIMIT (raws_max: the driver closes the socket at once),
+ * LP2P_ERR_NOMEM (same), LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_raw_accepted(lp2p_host *h, uint64_t listener,
+                                    const lp2p_sockaddr *remote,
+                                    const lp2p_sockaddr *local,
+                                    lp2p_tstamp now, uint64_t *raw);
+/** A RAW_DIAL connected (`local` may be NULL). RAW_CONNECTED follows.
+ * Returns 0 or LP2P_ERR_NOT_FOUND / LP2P_ERR_STATE. */
+LP2P_API int lp2p_host_raw_established(lp2p_host *h, uint64_t raw,
+                                       const lp2p_sockaddr *local,
+                                       lp2p_tstamp now);
+/** A RAW_DIAL failed (err LP2P_ERR_REFUSED, ...). The id is dead, no io
+ * follows; RAW_FAILED is reported. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_raw_failed(lp2p_host *h, uint64_t raw, int err,
+                                  lp2p_tstamp now);
+/** Bytes received on raw TCP `raw`. Returns how many were taken (at most
+ * raw_recv_room; the driver keeps the rest) or LP2P_ERR_NOT_FOUND. */
+LP2P_API lp2p_ssize lp2p_host_raw_feed(lp2p_host *h, uint64_t raw,
+                                       lp2p_tstamp now, const uint8_t *p,
+                                       size_t n);
+/** The peer sent FIN. RAW_REMOTE_CLOSED follows. Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_raw_eof(lp2p_host *h, uint64_t raw, lp2p_tstamp now);
+/** The socket failed (ECONNRESET, ...). The id is dead, no io follows;
+ * RAW_CLOSED with err is reported. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_raw_aborted(lp2p_host *h, uint64_t raw, int err,
+                                   lp2p_tstamp now);
+/** How many bytes raw_feed takes now (0 = stop reading). */
+LP2P_API size_t lp2p_host_raw_recv_room(const lp2p_host *h, uint64_t raw);
+/** Output waiting on raw TCP `raw` (zero-copy; valid until the next call
+ * into the host). NULL with *len 0 when none or unknown. */
+LP2P_API const uint8_t *lp2p_host_raw_out_peek(lp2p_host *h, uint64_t raw,
+                                               size_t *len);
+/** `n` bytes of raw_out_peek were written. Returns 0 or LP2P_ERR_NOT_FOUND
+ * / LP2P_ERR_INVAL (n too big). */
+LP2P_API int lp2p_host_raw_out_consume(lp2p_host *h, uint64_t raw, size_t n);
+/** LP2P_INTEREST_* the driver should wait for on raw TCP `raw`. */
+LP2P_API unsigned lp2p_host_raw_interest(const lp2p_host *h, uint64_t raw);
+/** Next raw socket whose output or interest changed. Returns 1 (sets
+ * *raw) or 0. Ids may be dead by now (empty output, interest 0). */
+LP2P_API int lp2p_host_raw_poll_dirty(lp2p_host *h, uint64_t *raw);
+/** Answer to UDP_JOIN: err 0 or why the group could not be joined.
+ * UDP_JOINED follows. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_udp_joined(lp2p_host *h, uint64_t udp, int err,
+                                  lp2p_tstamp now);
 
 /** Earliest deadline (LP2P_TSTAMP_NONE if none). Pure and O(1). */
 LP2P_API lp2p_tstamp lp2p_host_next_timeout(const lp2p_host *h);
@@ -356,8 +464,25 @@ typedef enum lp2p_host_event_kind {
                                        because its conn died); id dead */
   LP2P_HOST_EV_ADDRESS_CHANGED,   /**< the advertised address set changed */
   LP2P_HOST_EV_CLOSED,            /**< lp2p_host_close finished */
-  LP2P_HOST_EV_EVENTS_LOST        /**< `count` events were dropped because
+  LP2P_HOST_EV_EVENTS_LOST,       /**< `count` events were dropped because
                                        the queue was full */
+  /* raw sockets (only those the application owns; `raw` names them).
+   * Also drain lp2p_host_raw_poll_dirty in step 1 of the drain order. */
+  LP2P_HOST_EV_RAW_LISTENING,     /**< raw: listener bound (raw_info: local) */
+  LP2P_HOST_EV_RAW_ACCEPTED,      /**< raw (new connection), listener */
+  LP2P_HOST_EV_RAW_CONNECTED,     /**< raw: our raw_connect succeeded */
+  LP2P_HOST_EV_RAW_READABLE,      /**< raw: raw_read_peek has new bytes */
+  LP2P_HOST_EV_RAW_WRITABLE,      /**< raw: a short write now has room */
+  LP2P_HOST_EV_RAW_REMOTE_CLOSED, /**< raw: the peer sent FIN (after the
+                                       buffered bytes) */
+  LP2P_HOST_EV_RAW_CLOSED,        /**< raw, err: the connection ended; err
+                                       0: both sides closed and all read;
+                                       else reset or failed. The id is dead */
+  LP2P_HOST_EV_RAW_FAILED,        /**< raw, err: listen, bind or connect
+                                       failed; the id is dead */
+  LP2P_HOST_EV_UDP_READY,         /**< raw: UDP socket bound */
+  LP2P_HOST_EV_UDP_READABLE,      /**< raw: a datagram is queued */
+  LP2P_HOST_EV_UDP_JOINED         /**< raw, err: multicast join answered */
 } lp2p_host_event_kind;
 
 /** Direction of a connection or stream. */
@@ -375,6 +500,7 @@ typedef struct lp2p_host_event {
   uint64_t stream;
   uint64_t listener;
   uint64_t dial;
+  uint64_t raw;          /**< RAW_* and UDP_* events */
   lp2p_peerid peer;      /**< empty (len 0) when unknown */
   const char *protocol;
   uint64_t rtt_ns;       /**< PING_RESULT */
@@ -583,6 +709,120 @@ typedef struct lp2p_host_stats {
   uint64_t streams_refused;  /**< inbound streams reset by limits */
 } lp2p_host_stats;
 LP2P_API void lp2p_host_stats_get(const lp2p_host *h, lp2p_host_stats *out);
+
+/* ---- raw sockets ---------------------------------------------------------
+ * Plain TCP listeners and connections (no libp2p upgrade) and UDP sockets,
+ * owned by the application (these calls) or by a host service (internal
+ * calls with the service as owner; their activity goes to the service,
+ * never to the event queue). The driver does the socket work through the
+ * RAW_* / UDP_* io kinds. Payload stays in the host: a raw TCP connection
+ * has a send buffer (raw_send_bytes_max) and a receive buffer
+ * (raw_recv_bytes_max): a peer that never reads stops our writes (short
+ * writes, RAW_WRITABLE later) and a reader that never consumes stops
+ * reading the socket, so memory stays bounded either way. Raw ids are
+ * never 0 and never reused; a call naming an id the host no longer knows
+ * returns LP2P_ERR_NOT_FOUND. */
+
+/** Raw flag: SO_REUSEADDR + SO_REUSEPORT (listen beside a dial from the
+ * same port, DESIGN.md 5b hole punching). */
+#define LP2P_RAW_REUSEPORT 0x1u
+
+/** Open a raw TCP listener on `bind` (port 0 = any). RAW_LISTENING or
+ * RAW_FAILED follows. `*raw` gets the id. Returns 0 or LP2P_ERR_INVAL
+ * (family not 4 or 6), LP2P_ERR_LIMIT (raws_max), LP2P_ERR_NOMEM,
+ * LP2P_ERR_STATE (host closing). */
+LP2P_API int lp2p_host_raw_listen(lp2p_host *h, const lp2p_sockaddr *bind,
+                                  unsigned flags, uint64_t *raw);
+/** Open a raw TCP connection to `remote`, from `local` when not NULL (with
+ * LP2P_RAW_REUSEPORT: beside our listener on that port). `first_ttl` 0 =
+ * default; else the first SYN's IP TTL (enough to open our own NAT's
+ * mapping without reaching the far NAT, DESIGN.md 5b). RAW_CONNECTED or
+ * RAW_FAILED follows; writes are accepted at once (buffered). Returns 0 or
+ * LP2P_ERR_INVAL, LP2P_ERR_LIMIT, LP2P_ERR_NOMEM, LP2P_ERR_STATE. */
+LP2P_API int lp2p_host_raw_connect(lp2p_host *h, lp2p_tstamp now,
+                                   const lp2p_sockaddr *remote,
+                                   const lp2p_sockaddr *local, unsigned flags,
+                                   uint8_t first_ttl, uint64_t *raw);
+/** Queue bytes on a raw TCP connection. Returns bytes accepted (may be
+ * < n, or 0 when the send buffer is full: RAW_WRITABLE follows), or
+ * LP2P_ERR_NOT_FOUND, LP2P_ERR_INVAL (a listener or UDP socket),
+ * LP2P_ERR_CLOSED (after raw_close). */
+LP2P_API lp2p_ssize lp2p_host_raw_write(lp2p_host *h, lp2p_tstamp now,
+                                        uint64_t raw, const uint8_t *p,
+                                        size_t n);
+/** Received bytes not yet consumed (zero-copy; valid until the next call
+ * into the host). NULL with *len 0 when none. */
+LP2P_API const uint8_t *lp2p_host_raw_read_peek(lp2p_host *h, uint64_t raw,
+                                                size_t *len);
+/** Drop `n` peeked bytes (re-opens reading). May end the connection
+ * (RAW_CLOSED err 0) when it was the last of a closed one. Returns 0 or
+ * LP2P_ERR_NOT_FOUND / LP2P_ERR_INVAL. */
+LP2P_API int lp2p_host_raw_read_consume(lp2p_host *h, lp2p_tstamp now,
+                                        uint64_t raw, size_t n);
+/** 1 when the peer sent FIN and every byte was consumed. */
+LP2P_API int lp2p_host_raw_at_eof(const lp2p_host *h, uint64_t raw);
+/** Raw TCP connection: half-close (FIN after the queued bytes; reading
+ * goes on until RAW_REMOTE_CLOSED, and RAW_CLOSED err 0 ends it).
+ * Listener or UDP socket: close it now (no event; the id is dead).
+ * Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_raw_close(lp2p_host *h, lp2p_tstamp now, uint64_t raw);
+/** Abort (RST for TCP; a plain close otherwise). No further event; the id
+ * is dead. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_raw_reset(lp2p_host *h, lp2p_tstamp now, uint64_t raw);
+
+typedef enum lp2p_raw_kind {
+  LP2P_RAW_LISTENER = 1,
+  LP2P_RAW_TCP,
+  LP2P_RAW_UDP
+} lp2p_raw_kind;
+
+/** Raw socket facts. */
+typedef struct lp2p_host_raw_info {
+  lp2p_raw_kind kind;
+  int direction;         /**< TCP: LP2P_DIR_* */
+  int connected;         /**< TCP established / bound */
+  uint64_t listener;     /**< TCP accepted: its listener */
+  lp2p_sockaddr local;   /**< bound / local address (family 0 = unknown) */
+  lp2p_sockaddr remote;  /**< TCP: the peer */
+  size_t recv_buffered;  /**< TCP bytes / UDP datagrams waiting */
+  size_t send_buffered;  /**< TCP bytes not yet taken by the driver */
+  uint64_t dropped;      /**< UDP datagrams dropped (queue full, too big) */
+} lp2p_host_raw_info;
+/** Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_raw_info_get(const lp2p_host *h, uint64_t raw,
+                                    lp2p_host_raw_info *out);
+
+/** Open a UDP socket bound to `bind` (port 0 = any; flags
+ * LP2P_RAW_REUSEPORT). UDP_READY or RAW_FAILED follows. Returns 0 or
+ * LP2P_ERR_INVAL, LP2P_ERR_LIMIT, LP2P_ERR_NOMEM, LP2P_ERR_STATE. */
+LP2P_API int lp2p_host_udp_open(lp2p_host *h, const lp2p_sockaddr *bind,
+                                unsigned flags, uint64_t *raw);
+/** Send one datagram (copied) to `to` with IP TTL `ttl` (0 = default).
+ * Best effort, like UDP. Returns 0 or LP2P_ERR_NOT_FOUND, LP2P_ERR_INVAL
+ * (not UDP, empty `to`, larger than udp_datagram_bytes_max),
+ * LP2P_ERR_AGAIN (udp_send_queue_max datagrams wait for the driver),
+ * LP2P_ERR_STATE (not bound yet), LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_udp_send(lp2p_host *h, uint64_t raw,
+                                const lp2p_sockaddr *to, uint8_t ttl,
+                                const uint8_t *p, size_t n);
+/** Join IPv4 multicast `group` (e.g. 239.255.255.250 for SSDP).
+ * UDP_JOINED (err) follows. Returns 0 or LP2P_ERR_NOT_FOUND,
+ * LP2P_ERR_INVAL (not UDP or not an IPv4 multicast address),
+ * LP2P_ERR_STATE (not bound yet). */
+LP2P_API int lp2p_host_udp_join(lp2p_host *h, uint64_t raw,
+                                const lp2p_sockaddr *group);
+/** The oldest queued datagram (zero-copy; valid until the next call into
+ * the host) and its sender in *from (may be NULL). NULL with *len 0 when
+ * none. */
+LP2P_API const uint8_t *lp2p_host_udp_recv_peek(lp2p_host *h, uint64_t raw,
+                                                lp2p_sockaddr *from,
+                                                size_t *len);
+/** Drop the oldest queued datagram. Returns 0 or LP2P_ERR_NOT_FOUND /
+ * LP2P_ERR_AGAIN (queue empty). */
+LP2P_API int lp2p_host_udp_recv_consume(lp2p_host *h, uint64_t raw);
+/** Close a UDP socket (queued datagrams are dropped; the id is dead).
+ * Same as lp2p_host_raw_close. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_udp_close(lp2p_host *h, uint64_t raw);
 
 /* ---- peerstore ---------------------------------------------------------- */
 

@@ -1,9 +1,10 @@
 /* lp2p_host core: configuration, creation and teardown, logging, stats
  * and the graceful close of the whole host. Timers are in host_timer.c,
- * services in host_svc.c. */
+ * services in host_svc.c, raw sockets in host_raw*.c. */
 #include <stdarg.h>
 
 #include "proto/host/host_internal.h"
+#include "proto/host/host_raw.h"
 
 void lp2p_host_config_default(lp2p_host_config *cfg) {
   if (!cfg)
@@ -36,6 +37,12 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   cfg->ping.timeout_ns = 10 * LP2P_NS_PER_S;
   cfg->perf.serve = 1;
   cfg->echo.serve = 1;
+  cfg->raws_max = 256;
+  cfg->raw_send_bytes_max = 256 * 1024;
+  cfg->raw_recv_bytes_max = 256 * 1024;
+  cfg->udp_queue_max = 64;
+  cfg->udp_datagram_bytes_max = 2048;
+  cfg->udp_send_queue_max = 256;
 }
 
 void host_log(lp2p_host *h, int level, const char *msg) {
@@ -137,7 +144,12 @@ static int config_ok(const lp2p_host_config *c) {
          c->event_queue_max >= 16 && c->peers_max && c->addrs_per_peer_max &&
          c->addrs_per_peer_max <= 1024 && c->protocols_per_peer_max &&
          c->protocols_per_peer_max <= 4096 && c->host_addrs_max &&
-         c->security <= LP2P_HOST_SECURITY_NOISE_PLAINTEXT;
+         c->security <= LP2P_HOST_SECURITY_NOISE_PLAINTEXT && c->raws_max &&
+         c->raws_max <= (1u << 20) && c->raw_send_bytes_max &&
+         c->raw_send_bytes_max <= (1u << 30) && c->raw_recv_bytes_max &&
+         c->raw_recv_bytes_max <= (1u << 30) && c->udp_queue_max &&
+         c->udp_datagram_bytes_max && c->udp_datagram_bytes_max <= 65535 &&
+         c->udp_send_queue_max;
 }
 
 int host_create(lp2p_host **out, const lp2p_host_config *cfg,
@@ -217,6 +229,7 @@ void lp2p_host_free(lp2p_host *h) {
   host_addrs_free(h);
   host_protos_free(h);
   host_ev_free(h);
+  host_raw_free(h);
   hid_free(&h->conns, h->mem);
   hid_free(&h->streams, h->mem);
   lp2p_mem_free(h->mem, h->heap);

@@ -173,18 +173,6 @@ int lp2p_host_conn_out_consume(lp2p_host *h, uint64_t conn, size_t n) {
   return 0;
 }
 
-int lp2p_host_datagram_feed(lp2p_host *h, uint64_t listener,
-                            const lp2p_sockaddr *from, lp2p_tstamp now,
-                            const uint8_t *p, size_t n) {
-  (void)listener;
-  (void)from;
-  (void)p;
-  (void)n;
-  if (h)
-    host_now(h, now);
-  return 0;
-}
-
 int lp2p_host_conn_info_get(const lp2p_host *h, uint64_t conn,
                             lp2p_host_conn_info *out) {
   if (!h || !out)

@@ -8,6 +8,7 @@
  * the queue overflow. Events that would still overflow it (timers, local
  * commands) are dropped and counted; EVENTS_LOST reports the count. */
 #include "proto/host/host_internal.h"
+#include "proto/host/host_raw.h"
 
 static int ev_grow(lp2p_host *h) {
   uint32_t max = h->cfg.event_queue_max;
@@ -154,6 +155,10 @@ int lp2p_host_poll_event(lp2p_host *h, lp2p_host_event *ev) {
     ev->time_ns = e->c;
     break;
   default:
+    if (ev->kind >= LP2P_HOST_EV_RAW_LISTENING) { /* host_raw.c */
+      ev->raw = e->a;
+      host_raw_event_polled(h, ev);
+    }
     break;
   }
   if (ev->kind == LP2P_HOST_EV_STREAM_READABLE ||
@@ -191,6 +196,17 @@ const char *lp2p_host_event_name(lp2p_host_event_kind k) {
   case LP2P_HOST_EV_ADDRESS_CHANGED: return "ADDRESS_CHANGED";
   case LP2P_HOST_EV_CLOSED: return "CLOSED";
   case LP2P_HOST_EV_EVENTS_LOST: return "EVENTS_LOST";
+  case LP2P_HOST_EV_RAW_LISTENING: return "RAW_LISTENING";
+  case LP2P_HOST_EV_RAW_ACCEPTED: return "RAW_ACCEPTED";
+  case LP2P_HOST_EV_RAW_CONNECTED: return "RAW_CONNECTED";
+  case LP2P_HOST_EV_RAW_READABLE: return "RAW_READABLE";
+  case LP2P_HOST_EV_RAW_WRITABLE: return "RAW_WRITABLE";
+  case LP2P_HOST_EV_RAW_REMOTE_CLOSED: return "RAW_REMOTE_CLOSED";
+  case LP2P_HOST_EV_RAW_CLOSED: return "RAW_CLOSED";
+  case LP2P_HOST_EV_RAW_FAILED: return "RAW_FAILED";
+  case LP2P_HOST_EV_UDP_READY: return "UDP_READY";
+  case LP2P_HOST_EV_UDP_READABLE: return "UDP_READABLE";
+  case LP2P_HOST_EV_UDP_JOINED: return "UDP_JOINED";
   }
   return "UNKNOWN";
 }

@@ -341,6 +341,8 @@ struct lp2p_host {
   lp2p_tstamp close_deadline;
 
   lp2p_host_stats stats;
+
+  struct hraw_state *rawst;    /* raw sockets (host_raw.h), lazily */
 };
 
 /* ---- host_core.c ------------------------------------------------------------- */

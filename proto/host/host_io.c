@@ -4,6 +4,7 @@
  * lists through hconn (proto/common/ilist.h), so queueing never allocates and never fails, and a
  * driver touches only connections that changed. */
 #include "proto/host/host_internal.h"
+#include "proto/host/host_raw.h"
 
 void host_io_queue(lp2p_host *h, hconn *c, uint8_t kind) {
   c->io_kind = kind;
@@ -54,6 +55,8 @@ int lp2p_host_poll_io(lp2p_host *h, lp2p_io *out) {
   if (!h || !out)
     return 0;
   memset(out, 0, sizeof *out);
+  if (host_raw_poll_io(h, out)) /* raw sockets (host_raw.c) */
+    return 1;
   /* Listeners first: there are few, and a LISTEN must precede dials that
    * want to reuse its port. */
   for (uint32_t i = 0; i < h->nlisteners; i++) {

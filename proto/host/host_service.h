@@ -70,7 +70,11 @@ typedef struct hsvc_ops {
   /* Our advertised addresses or served protocols changed (HSVC_LOCAL_*). */
   void (*local_changed)(lp2p_host *h, void *state, unsigned what,
                         lp2p_tstamp now);
-  /* Activity on a raw socket the service owns. */
+  /* Activity on a raw socket the service owns (created with the
+   * host_raw_listen / host_raw_connect / host_udp_open of host_raw.h and
+   * owner = svc + 1; its I/O is the public lp2p_host_raw_* / udp_* calls):
+   * `what` is the LP2P_HOST_EV_RAW_* / UDP_* kind an application owner
+   * would have seen, `raw` the socket (for RAW_ACCEPTED the new one). */
   void (*raw_activity)(lp2p_host *h, void *state, uint64_t raw,
                        unsigned what, lp2p_tstamp now);
 

@@ -9,6 +9,7 @@
  * outermost call leaves, so a hook is never re-entered from inside its own
  * call into the host. */
 #include "proto/host/host_internal.h"
+#include "proto/host/host_raw.h"
 
 /* ---- registry ------------------------------------------------------------ */
 
@@ -245,6 +246,17 @@ void host_svc_peer_disconnected(lp2p_host *h, hconn *c, int err,
   lp2p_peerid peer = c->peer->id;
   uint64_t id = c->id;
   EACH_SVC(h, now, peer_disconnected, id, &peer, err, now);
+}
+
+void host_svc_raw_activity(lp2p_host *h, uint32_t owner, uint64_t raw,
+                           unsigned what, lp2p_tstamp now) {
+  hsvc *v = owner <= 255 ? owner_svc(h, (uint8_t)owner) : NULL;
+  if (!v || !v->ops->raw_activity)
+    return;
+  host_enter(h);
+  v->ops->raw_activity(h, v->state, raw, what, now);
+  svc_timer(h, v);
+  host_leave(h, now);
 }
 
 void host_svc_local_changed(lp2p_host *h, unsigned what, lp2p_tstamp now) {
