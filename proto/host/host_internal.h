@@ -253,15 +253,9 @@ typedef struct hhaddr {
 
 /* ---- events ---------------------------------------------------------------- */
 
-typedef struct hevent {
-  uint8_t kind;
-  int8_t dir;
-  uint16_t proto;
-  int32_t err;
-  uint64_t conn, stream, listener, dial;
-  uint64_t a, b, c;            /* rtt / upload, download, time / count */
-  lp2p_peerid peer;
-} hevent;
+/* Queued events are the public struct, filled when pushed (DESIGN §3a
+ * "Events"): polling copies it out and clears per-stream flags. */
+typedef lp2p_host_event hevent;
 
 /* ---- the host ---------------------------------------------------------------- */
 
