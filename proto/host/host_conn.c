@@ -358,13 +358,16 @@ void host_conn_pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
     /* Moving output into the carrier can let the pump finish a close, and
      * taking input can make more output: a few rounds until quiet. */
     uint64_t id = c->id;
-    for (int round = 0; round < 4 && c; round++) {
+    for (int round = 0; round < 4; round++) {
       host_carrier_pull(h, c, now);
       pump(h, c, now);
-      c = host_conn_get(h, id);
+      c = host_conn_get(h, id); /* the pump may have freed it */
       if (!c || !c->car || !host_carrier_push(h, c, now))
         break;
     }
+    if (c && c->car && c->car->spent &&
+        (c->state == HC_OPEN || c->state == HC_UPGRADING))
+      host_conn_close(h, c, LP2P_ERR_LIMIT, now);
   } else {
     pump(h, c, now);
   }

@@ -136,6 +136,7 @@ typedef struct hcarrier {
   lp2p_maddr remote;        /* the endpoint, e.g. /p2p/R/p2p-circuit */
   uint64_t bytes_left;      /* data budget both ways, UINT64_MAX = none */
   lp2p_tstamp deadline;     /* time budget, LP2P_TSTAMP_NONE = none */
+  uint8_t spent;            /* the data budget ran out: close with LIMIT */
 } hcarrier;
 
 enum hconn_state {
