@@ -176,13 +176,14 @@ void host_carrier_finish(lp2p_host *h, hconn *c, uint8_t io,
   hstream *s = carrier_stream(h, c);
   if (!s)
     return;
+  hconn *outer = s->conn; /* a reset frees s */
   s->ud = NULL; /* the stream outlives c while it drains */
   c->car->stream = 0;
   if (io == LP2P_IO_CLOSE)
     host_stream_close_raw(h, s, now);
   else
     host_stream_reset_raw(h, s, now);
-  host_svc_touch(h, s->conn);
+  host_svc_touch(h, outer);
 }
 
 void host_carrier_free(lp2p_host *h, hconn *c) {

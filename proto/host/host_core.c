@@ -222,6 +222,8 @@ void lp2p_host_free(lp2p_host *h) {
   /* Raised for good: service hooks that run while streams are ended never
    * pump (connections are being freed). */
   h->depth += 2;
+  /* Connections are freed without leaving the heap: forget it first. */
+  h->heap_len = 0;
   host_conns_free(h);
   host_svcs_free(h);
   host_dials_free(h);
