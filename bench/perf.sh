@@ -71,22 +71,7 @@ if ! bash "$INTEROP/setup.sh" >"$TMP/setup.log" 2>&1; then
   exit 1
 fi
 
-# wait_line FILE REGEX SECONDS: print the first matching line of FILE.
-wait_line() {
-  i=0
-  while [ $i -lt $(($3 * 10)) ]; do
-    l=$(grep -m1 -E -- "$2" "$1" 2>/dev/null) && { printf '%s\n' "$l"; return 0; }
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
-
-median() {
-  sort -g | awk '{ a[NR] = $1 } END {
-    if (NR == 0) { print "nan"; exit }
-    if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
+. "$ROOT/mk/bench-lib.sh"
 
 # json_num LINE FIELD: a numeric field of a one-line JSON object.
 json_num() {

@@ -45,19 +45,7 @@ for b in old new; do
     { echo "compare.sh: bench_idle does not build against $b" >&2; exit 1; }
 done
 
-wait_line() {
-  i=0
-  while [ $i -lt $(($3 * 10)) ]; do
-    l=$(grep -m1 -E -- "$2" "$1" 2>/dev/null) && { printf '%s\n' "$l"; return 0; }
-    sleep 0.1; i=$((i + 1))
-  done
-  return 1
-}
-median() {
-  sort -g | awk '{ a[NR] = $1 } END {
-    if (NR == 0) { print "nan"; exit }
-    if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
+. "$ROOT/mk/bench-lib.sh"
 field() { printf '%s\n' "$1" | sed -n "s/.*$2=\([0-9.eE+-]*\).*/\1/p"; }
 
 BYTES=$((MIB * 1048576))

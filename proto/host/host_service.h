@@ -144,11 +144,17 @@ uint32_t host_svc_peer_streams(const lp2p_host *h, uint32_t svc,
 
 /* The best OPEN connection to a peer, 0 if none. */
 uint64_t host_svc_peer_conn(const lp2p_host *h, const lp2p_peerid *peer);
-/* For a service's public command on a peer (lp2p_host_ping ...): advance
- * the clock, check the arguments and find the connection. Returns 0 or
- * INVAL (no host or peer), STATE (the host is closing), NOT_FOUND. */
-int host_svc_command_conn(lp2p_host *h, lp2p_tstamp now,
-                          const lp2p_peerid *peer, uint64_t *conn);
+/* A service's public command on a peer (lp2p_host_ping ...): advance the
+ * clock, check the arguments, find the best connection to `peer` and run
+ * fn(h, state of the service `ops`, conn, arg, now) as a hook would run
+ * (connections it touches are pumped when it returns). Returns fn's
+ * result or INVAL (no host or peer), STATE (the host is closing),
+ * NOT_FOUND (not connected), UNSUPPORTED (the service is not there). */
+typedef int (*hsvc_command_fn)(lp2p_host *h, void *state, uint64_t conn,
+                               const void *arg, lp2p_tstamp now);
+int host_svc_command(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer,
+                     const hsvc_ops *ops, hsvc_command_fn fn,
+                     const void *arg);
 /* Peer of an OPEN connection (NULL if none / not open). */
 const lp2p_peerid *host_svc_conn_peer(const lp2p_host *h, uint64_t conn);
 /* The remote address of a connection (for identify's observedAddr).

@@ -15,13 +15,20 @@ static int name_ok(const char *name, size_t *len) {
   return 1;
 }
 
-int lp2p_host_register_protocol(lp2p_host *h, const char *name) {
+/* The table entry of `name`, added for the application if new. */
+static int app_proto(lp2p_host *h, const char *name, uint16_t *i) {
   size_t n;
   if (!h || !name_ok(name, &n))
     return LP2P_ERR_INVAL;
   int err = 0;
-  uint16_t i = host_proto_find(h, name, n, 1, HOWNER_APP, &err);
-  if (i == UINT16_MAX)
+  *i = host_proto_find(h, name, n, 1, HOWNER_APP, &err);
+  return *i == UINT16_MAX ? err : 0;
+}
+
+int lp2p_host_register_protocol(lp2p_host *h, const char *name) {
+  uint16_t i;
+  int err = app_proto(h, name, &i);
+  if (err)
     return err;
   if (h->protos[i].owner != HOWNER_APP) {
     if (h->protos[i].flags & HPROTO_INBOUND)
@@ -55,12 +62,9 @@ int lp2p_host_unregister_protocol(lp2p_host *h, const char *name) {
 }
 
 int lp2p_host_allow_limited(lp2p_host *h, const char *name, int allow) {
-  size_t n;
-  if (!h || !name_ok(name, &n))
-    return LP2P_ERR_INVAL;
-  int err = 0;
-  uint16_t i = host_proto_find(h, name, n, 1, HOWNER_APP, &err);
-  if (i == UINT16_MAX)
+  uint16_t i;
+  int err = app_proto(h, name, &i);
+  if (err)
     return err;
   if (allow)
     h->protos[i].flags |= HPROTO_LIMITED;

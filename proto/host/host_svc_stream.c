@@ -152,16 +152,24 @@ uint64_t host_svc_peer_conn(const lp2p_host *h, const lp2p_peerid *peer) {
   return c ? c->id : 0;
 }
 
-int host_svc_command_conn(lp2p_host *h, lp2p_tstamp now,
-                          const lp2p_peerid *peer, uint64_t *conn) {
-  *conn = 0;
+int host_svc_command(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer,
+                     const hsvc_ops *ops, hsvc_command_fn fn,
+                     const void *arg) {
   if (!h || !peer)
     return LP2P_ERR_INVAL;
   host_now(h, now);
   if (h->closing)
     return LP2P_ERR_STATE;
-  *conn = host_svc_peer_conn(h, peer);
-  return *conn ? 0 : LP2P_ERR_NOT_FOUND;
+  uint64_t conn = host_svc_peer_conn(h, peer);
+  if (!conn)
+    return LP2P_ERR_NOT_FOUND;
+  void *state = host_svc_state(h, ops, NULL);
+  if (!state)
+    return LP2P_ERR_UNSUPPORTED;
+  host_enter(h);
+  int rc = fn(h, state, conn, arg, now);
+  host_leave(h, now);
+  return rc;
 }
 
 const lp2p_peerid *host_svc_conn_peer(const lp2p_host *h, uint64_t conn) {

@@ -556,17 +556,14 @@ const hsvc_ops host_svc_identify_ops = {
     .local_changed = id_local_changed,
 };
 
+static int id_cmd(lp2p_host *h, void *state, uint64_t conn, const void *arg,
+                  lp2p_tstamp now) {
+  (void)arg;
+  return request(h, state, conn, now);
+}
+
 int lp2p_host_identify(lp2p_host *h, lp2p_tstamp now,
                        const lp2p_peerid *peer) {
-  uint64_t conn;
-  int rc = host_svc_command_conn(h, now, peer, &conn);
-  if (rc)
-    return rc;
-  id_svc *v = host_svc_state(h, &host_svc_identify_ops, NULL);
-  if (!v)
-    return LP2P_ERR_UNSUPPORTED;
-  host_enter(h);
-  rc = request(h, v, conn, now);
-  host_leave(h, now);
-  return rc;
+  return host_svc_command(h, now, peer, &host_svc_identify_ops, id_cmd,
+                          NULL);
 }

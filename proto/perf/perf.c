@@ -211,32 +211,32 @@ const hsvc_ops host_svc_perf_ops = {
     .stream_end = perf_end,
 };
 
-int lp2p_host_perf(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer,
-                   uint64_t upload_bytes, uint64_t download_bytes) {
-  uint64_t conn;
-  int rc = host_svc_command_conn(h, now, peer, &conn);
-  if (rc)
-    return rc;
-  perf_svc *v = host_svc_state(h, &host_svc_perf_ops, NULL);
-  if (!v)
-    return LP2P_ERR_UNSUPPORTED;
+/* arg: {upload bytes, download bytes} */
+static int perf_cmd(lp2p_host *h, void *state, uint64_t conn,
+                    const void *arg, lp2p_tstamp now) {
+  perf_svc *v = state;
+  const uint64_t *sizes = arg;
   perf_state *ps = lp2p_mem_calloc(h->mem, 1, sizeof *ps);
   if (!ps)
     return LP2P_ERR_NOMEM;
-  host_enter(h);
   uint64_t stream;
-  rc = host_svc_open(h, v->svc, conn, v->proto, ps, now, &stream);
+  int rc = host_svc_open(h, v->svc, conn, v->proto, ps, now, &stream);
   if (rc) {
     lp2p_mem_free(h->mem, ps);
-  } else {
-    ps->conn = conn;
-    ps->client = 1;
-    ps->up_total = upload_bytes;
-    ps->down_total = download_bytes;
-    ps->started = now;
-    lp2p_perf_hdr_encode(ps->hdr, download_bytes);
-    perf_activity(h, v, stream, ps, now);
+    return rc;
   }
-  host_leave(h, now);
-  return rc;
+  ps->conn = conn;
+  ps->client = 1;
+  ps->up_total = sizes[0];
+  ps->down_total = sizes[1];
+  ps->started = now;
+  lp2p_perf_hdr_encode(ps->hdr, sizes[1]);
+  perf_activity(h, v, stream, ps, now);
+  return 0;
+}
+
+int lp2p_host_perf(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer,
+                   uint64_t upload_bytes, uint64_t download_bytes) {
+  const uint64_t sizes[2] = {upload_bytes, download_bytes};
+  return host_svc_command(h, now, peer, &host_svc_perf_ops, perf_cmd, sizes);
 }

@@ -285,16 +285,12 @@ static int request(lp2p_host *h, ping_svc *v, uint64_t conn,
   return 0;
 }
 
+static int ping_cmd(lp2p_host *h, void *state, uint64_t conn,
+                    const void *arg, lp2p_tstamp now) {
+  (void)arg;
+  return request(h, state, conn, now);
+}
+
 int lp2p_host_ping(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer) {
-  uint64_t conn;
-  int rc = host_svc_command_conn(h, now, peer, &conn);
-  if (rc)
-    return rc;
-  ping_svc *v = host_svc_state(h, &host_svc_ping_ops, NULL);
-  if (!v)
-    return LP2P_ERR_UNSUPPORTED;
-  host_enter(h);
-  rc = request(h, v, conn, now);
-  host_leave(h, now);
-  return rc;
+  return host_svc_command(h, now, peer, &host_svc_ping_ops, ping_cmd, NULL);
 }
