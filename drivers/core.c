@@ -396,8 +396,9 @@ static void handle_io(drv_core *c, const lp2p_io *io) {
   }
 }
 
-void drv_core_drain(drv_core *c) {
-  for (int progress = 1; progress;) {
+int drv_core_drain(drv_core *c) {
+  int any = 0;
+  for (int progress = 1; progress; any |= progress) {
     progress = 0;
     uint64_t id;
     while (lp2p_host_poll_dirty(c->host, &id)) {
@@ -420,9 +421,10 @@ void drv_core_drain(drv_core *c) {
     if (c->be->round) {
       int rc = c->be->round(c->b);
       if (rc < 0)
-        return;
+        return 1;
       if (rc > 0)
         progress = 1;
     }
   }
+  return any;
 }

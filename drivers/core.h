@@ -119,8 +119,9 @@ void drv_core_init(drv_core *c, lp2p_host *h, const drv_backend *be,
 void drv_core_fini(drv_core *c);
 
 /* Drain order (DESIGN.md 2): dirty connections' and raw sockets' output,
- * then io requests (then be->round), repeated while any made progress. */
-void drv_core_drain(drv_core *c);
+ * then io requests (then be->round), repeated while any made progress.
+ * Returns 1 if there was any work. */
+int drv_core_drain(drv_core *c);
 
 /* Record i of the table (0 <= i < c->nrecs), or NULL if free. */
 drv_rec *drv_core_rec(drv_core *c, size_t i);
