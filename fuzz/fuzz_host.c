@@ -155,11 +155,11 @@ static void drain(world *w) {
         check(ev.kind >= LP2P_HOST_EV_LISTENING &&
               ev.kind <= LP2P_HOST_EV_UDP_JOINED);
         if (ev.kind >= LP2P_HOST_EV_RAW_LISTENING)
-          check(ev.raw != 0);
+          check(ev.u.raw.id != 0);
         check(ev.err <= 0);
         if (ev.kind == LP2P_HOST_EV_STREAM_INBOUND ||
             ev.kind == LP2P_HOST_EV_STREAM_OPENED)
-          check(ev.protocol != NULL);
+          check(ev.u.stream.protocol != NULL);
         if (ev.kind == LP2P_HOST_EV_STREAM_INBOUND)
           w->streams[hi][ev.stream % STREAMS_MAX] = ev.stream;
       }
