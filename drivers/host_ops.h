@@ -32,6 +32,6 @@ extern const drv_sock_ops drv_raw_ops;  /* lp2p_host_raw_* */
 
 /* Namespaces of driver-side id tables: host ids are unique only within
  * one of these. */
-enum { DRV_NS_CONN = 0, DRV_NS_LISTENER, DRV_NS_RAW, DRV_NS_WATCH };
+enum { DRV_NS_CONN = 0, DRV_NS_LISTENER, DRV_NS_RAW };
 
 #endif

@@ -1,8 +1,13 @@
-/* memnet: see memnet.h. Test-only code (libc allocation is fine here). */
+/* memnet: see memnet.h. Test-only code (libc allocation is fine here).
+ * memnet is a backend of the shared driver core (drivers/core.h): the core
+ * takes the hosts' io, keeps the id tables and moves bytes; memnet only
+ * supplies the socket verbs on its in-memory pipes and the virtual clock. */
 #include "tests/lib/memnet.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "drivers/core.h"
 
 #define HOSTS_MAX 64
 #define LISTENERS_MAX 8
@@ -14,25 +19,30 @@ typedef struct seg {
   uint8_t data[];
 } seg;
 
-/* One side of a TCP connection. */
+/* One side of a TCP connection; its index is the driver core's handle. */
 typedef struct ep {
   int used;
   int host;         /* -1 = raw test client */
-  uint64_t conn;    /* host's conn id */
+  drv_ref ref;      /* the host's core record */
   int peer;         /* other side's endpoint index */
   seg *head, *tail; /* bytes in flight towards the peer */
   int fin_sent;     /* we closed our sending side (after the queue) */
   int fin_delivered;
   int closed;       /* host took CLOSE: socket gone */
   int reset;        /* RESET io or raw reset */
-  int gone;         /* host side forgotten (reset / failed delivered) */
+  int gone;         /* host side forgotten (ended, or reset delivered) */
+  int refused;      /* dialled a listener that refused: reads reset */
   uint8_t *raw_in;  /* raw client: what it received */
   size_t raw_len, raw_cap;
-  int dialing;      /* host dial answered next step */
 } ep;
 
+struct memnet;
+
 typedef struct mhost {
+  struct memnet *n;
+  int idx;
   lp2p_host *h;
+  drv_core *core; /* the shared driver core; memnet fills in its verbs */
   struct {
     uint64_t id;
     uint16_t port;
@@ -54,6 +64,7 @@ struct memnet {
   memnet_event_fn on_event;
   void *ud;
   uint64_t moved;
+  int progress; /* set by the socket verbs: something moved */
 };
 
 static uint64_t rnd(memnet *n) {
@@ -104,15 +115,12 @@ void memnet_free(memnet *n) {
     ep_clear(&n->eps[i]);
     free(n->eps[i].raw_in);
   }
+  for (int i = 0; i < n->nhosts; i++) {
+    drv_core_fini(n->hosts[i].core);
+    free(n->hosts[i].core);
+  }
   free(n->eps);
   free(n);
-}
-
-int memnet_add(memnet *n, lp2p_host *h) {
-  int i = n->nhosts++;
-  n->hosts[i].h = h;
-  n->hosts[i].next_port = 40000;
-  return i;
 }
 
 lp2p_host *memnet_host(memnet *n, int i) { return n->hosts[i].h; }
@@ -153,16 +161,6 @@ static int ep_new(memnet *n) {
   return i;
 }
 
-/* Endpoint of (host, conn): linear search is fine at test sizes, but keep
- * it cheap by scanning from the end (recent connections are hot). */
-static int ep_find(memnet *n, int host, uint64_t conn) {
-  for (int i = n->neps - 1; i >= 0; i--)
-    if (n->eps[i].used && n->eps[i].host == host && n->eps[i].conn == conn &&
-        !n->eps[i].gone)
-      return i;
-  return -1;
-}
-
 static void push(memnet *n, ep *e, const uint8_t *p, size_t len) {
   seg *s = malloc(sizeof *s + len);
   s->next = NULL;
@@ -195,7 +193,7 @@ static int listener_port_host(memnet *n, const lp2p_sockaddr *sa, int *host,
 }
 
 /* Connect endpoint `a` (already created) to a listener. Returns the
- * listener-side endpoint, or -1 (refused). */
+ * listener-side endpoint, -1 (nothing listens) or -2 (the host refused). */
 static int connect_to(memnet *n, int a, const lp2p_sockaddr *dst,
                       lp2p_sockaddr *local_out) {
   int lh;
@@ -207,186 +205,264 @@ static int connect_to(memnet *n, int a, const lp2p_sockaddr *dst,
   memnet_addr(n, src_host < 0 ? 99 : src_host,
               (uint16_t)(50000 + (a % 10000)), &remote);
   *local_out = remote;
-  uint64_t conn = 0;
-  if (lp2p_host_conn_accepted(n->hosts[lh].h, lid, &remote, dst, n->now,
-                              &conn) != 0)
-    return -2;
   int b = ep_new(n);
   n->eps[b].host = lh;
-  n->eps[b].conn = conn;
+  drv_ref ref;
+  if (drv_core_accept(n->hosts[lh].core, 0, lid, (drv_handle)b, &remote, dst,
+                      &ref) != 0)
+    return -2; /* b was ended (gone) by the core */
+  n->eps[b].ref = ref;
   n->eps[b].peer = a;
   n->eps[a].peer = b;
   return b;
 }
 
+/* ---- the core's socket verbs on memnet pipes -------------------------------- */
+
+static lp2p_tstamp mn_now(void *b) { return ((mhost *)b)->n->now; }
+
+static int mn_listen(void *b, drv_ref ref, int kind, const lp2p_io *io,
+                     drv_handle *h, lp2p_sockaddr *bound) {
+  mhost *mh = b;
+  (void)ref;
+  if (kind != DRV_K_LISTEN)
+    return LP2P_ERR_UNSUPPORTED; /* memnet carries libp2p connections only */
+  memnet_addr(mh->n, mh->idx, io->addr.port ? io->addr.port : mh->next_port++,
+              bound);
+  if (io->addr.family == 4 && io->addr.ip[0] == 0)
+    memset(bound->ip, 0, 4); /* keep 0.0.0.0 */
+  if (mh->nls >= LISTENERS_MAX)
+    return LP2P_ERR_IO;
+  mh->ls[mh->nls].id = io->listener;
+  mh->ls[mh->nls].port = bound->port;
+  mh->nls++;
+  *h = io->listener;
+  return 0;
+}
+
+/* Dials connect at once, through the listener's host (refused: the dialer
+ * sees the connection reset on its first read). */
+static int mn_connect(void *b, drv_ref ref, const lp2p_io *io, drv_handle *h,
+                      lp2p_sockaddr *local) {
+  mhost *mh = b;
+  memnet *n = mh->n;
+  if (io->kind != LP2P_IO_DIAL)
+    return LP2P_ERR_UNSUPPORTED;
+  int a = ep_new(n);
+  n->eps[a].host = mh->idx;
+  n->eps[a].ref = ref;
+  int peer = connect_to(n, a, &io->addr, local);
+  if (peer == -1) {
+    n->eps[a].gone = 1;
+    return LP2P_ERR_REFUSED;
+  }
+  if (peer == -2)
+    n->eps[a].refused = 1;
+  *h = (drv_handle)a;
+  return 1;
+}
+
+/* Output is re-chunked at random boundaries; sometimes a write is partial
+ * (the host must re-dirty the conn). */
+static int mn_send(void *b, drv_handle h, const uint8_t *p, size_t len,
+                   size_t *took) {
+  memnet *n = ((mhost *)b)->n;
+  ep *e = &n->eps[h];
+  size_t k = rnd_len(n, len < n->chunk_max ? len : n->chunk_max);
+  if (!e->closed && !e->refused)
+    push(n, e, p, k);
+  *took = k;
+  n->progress = 1;
+  return rnd(n) % 8 == 0 ? LP2P_ERR_AGAIN : 0;
+}
+
+/* Peeks the due bytes of the peer's queue, one random chunk of one
+ * segment; then the peer's FIN (EOF, or a reset). */
+static lp2p_ssize mn_recv(void *b, drv_handle h, uint8_t *buf, size_t cap) {
+  memnet *n = ((mhost *)b)->n;
+  ep *d = &n->eps[h];
+  if (d->refused) {
+    d->gone = 1;
+    n->progress = 1;
+    return LP2P_ERR_RESET;
+  }
+  if (d->peer < 0)
+    return LP2P_ERR_AGAIN;
+  ep *e = &n->eps[d->peer];
+  if (e->head) {
+    seg *s = e->head;
+    if (s->at > n->now)
+      return LP2P_ERR_AGAIN;
+    size_t left = s->len - s->off, max = n->chunk_max < cap ? n->chunk_max : cap;
+    size_t k = rnd_len(n, left < max ? left : max);
+    memcpy(buf, s->data + s->off, k);
+    return (lp2p_ssize)k;
+  }
+  if (!e->fin_sent || e->fin_delivered)
+    return LP2P_ERR_AGAIN;
+  e->fin_delivered = 1;
+  n->progress = 1;
+  if (e->reset) {
+    d->gone = 1;
+    return LP2P_ERR_RESET;
+  }
+  return 0;
+}
+
+static void mn_consume(void *b, drv_handle h, size_t k) {
+  memnet *n = ((mhost *)b)->n;
+  ep *e = &n->eps[n->eps[h].peer];
+  seg *s = e->head;
+  s->off += k;
+  n->progress = 1;
+  if (s->off == s->len) {
+    e->head = s->next;
+    if (!e->head)
+      e->tail = NULL;
+    free(s);
+  }
+}
+
+static int mn_shutdown(void *b, drv_handle h) {
+  (void)b;
+  (void)h;
+  return LP2P_ERR_UNSUPPORTED; /* no raw connections on memnet */
+}
+
+/* CLOSE and RESET (GRACEFUL / ABORT): our FIN follows the queued bytes, or
+ * the queue is dropped and the peer sees a reset. An endpoint that saw
+ * the peer's reset is gone already: nothing to send. */
+static void mn_end(void *b, drv_handle h, int kind, int how, int peer_eof) {
+  mhost *mh = b;
+  (void)peer_eof;
+  if (kind != DRV_K_STREAM) {
+    for (int k = 0; k < mh->nls; k++)
+      if (mh->ls[k].id == h)
+        mh->ls[k] = mh->ls[--mh->nls];
+    return;
+  }
+  ep *e = &mh->n->eps[h];
+  if (e->gone)
+    return;
+  if (how == DRV_END_ABORT) {
+    e->reset = 1;
+    ep_clear(e); /* unsent bytes are discarded */
+  }
+  e->fin_sent = 1;
+  e->closed = 1;
+  e->gone = 1;
+}
+
+static void mn_udp_send(void *b, drv_handle h, const lp2p_io *io) {
+  (void)b;
+  (void)h;
+  (void)io;
+}
+
+static lp2p_ssize mn_udp_recv(void *b, drv_handle h, lp2p_sockaddr *from,
+                              uint8_t *buf, size_t cap) {
+  (void)b;
+  (void)h;
+  (void)from;
+  (void)buf;
+  (void)cap;
+  return LP2P_ERR_AGAIN;
+}
+
+static int mn_udp_join(void *b, drv_handle h, const lp2p_sockaddr *group) {
+  (void)b;
+  (void)h;
+  (void)group;
+  return LP2P_ERR_UNSUPPORTED;
+}
+
 /* Events count as progress: the application may have acted on them. */
-static int deliver_events(memnet *n, int i) {
+static int mn_round(void *b) {
+  mhost *mh = b;
   lp2p_host_event ev;
   int any = 0;
-  if (n->hosts[i].hold)
+  if (mh->hold)
     return 0;
-  while (lp2p_host_poll_event(n->hosts[i].h, &ev)) {
+  while (lp2p_host_poll_event(mh->h, &ev)) {
     any = 1;
-    if (n->on_event)
-      n->on_event(n->ud, i, &ev);
+    if (mh->n->on_event)
+      mh->n->on_event(mh->n->ud, mh->idx, &ev);
   }
   return any;
 }
 
-static int do_io(memnet *n, int i) {
+/* Pipes notify nobody: the core reads after each flush, and memnet's step
+ * offers due bytes to every receiver. */
+static const drv_backend memnet_backend = {
+    .listen = mn_listen,
+    .connect = mn_connect,
+    .send = mn_send,
+    .recv = mn_recv,
+    .consume = mn_consume,
+    .shutdown = mn_shutdown,
+    .end = mn_end,
+    .udp_send = mn_udp_send,
+    .udp_recv = mn_udp_recv,
+    .udp_join = mn_udp_join,
+    .want = NULL,
+    .now = mn_now,
+    .round = mn_round,
+    .reads_max = 1u << 20,
+    .short_read_drains = 0,
+};
+
+int memnet_add(memnet *n, lp2p_host *h) {
+  int i = n->nhosts++;
   mhost *mh = &n->hosts[i];
-  lp2p_io io;
-  int progress = 0;
-  while (lp2p_host_poll_io(mh->h, &io)) {
-    progress = 1;
-    switch (io.kind) {
-    case LP2P_IO_LISTEN: {
-      lp2p_sockaddr b = io.addr;
-      memnet_addr(n, i, io.addr.port ? io.addr.port : mh->next_port++, &b);
-      if (io.addr.family == 4 && io.addr.ip[0] == 0)
-        b.ip[0] = b.ip[1] = b.ip[2] = b.ip[3] = 0; /* keep 0.0.0.0 */
-      if (mh->nls < LISTENERS_MAX) {
-        mh->ls[mh->nls].id = io.listener;
-        mh->ls[mh->nls].port = b.port;
-        mh->nls++;
-        lp2p_host_listen_done(mh->h, io.listener, 0, &b);
-      } else {
-        lp2p_host_listen_done(mh->h, io.listener, LP2P_ERR_IO, NULL);
-      }
-      break;
-    }
-    case LP2P_IO_UNLISTEN:
-      for (int k = 0; k < mh->nls; k++)
-        if (mh->ls[k].id == io.listener)
-          mh->ls[k] = mh->ls[--mh->nls];
-      break;
-    case LP2P_IO_DIAL: {
-      int a = ep_new(n);
-      n->eps[a].host = i;
-      n->eps[a].conn = io.conn;
-      lp2p_sockaddr local;
-      int b = connect_to(n, a, &io.addr, &local);
-      if (b == -1) {
-        n->eps[a].gone = 1;
-        lp2p_host_conn_failed(mh->h, io.conn, LP2P_ERR_REFUSED, n->now);
-      } else {
-        lp2p_host_conn_established(mh->h, io.conn, &local, n->now);
-        if (b == -2) {
-          /* The listener refused after accept: the dialer sees a reset. */
-          n->eps[a].gone = 1;
-          lp2p_host_conn_reset(mh->h, io.conn, LP2P_ERR_RESET, n->now);
-        }
-      }
-      break;
-    }
-    case LP2P_IO_CLOSE:
-    case LP2P_IO_RESET: {
-      int e = ep_find(n, i, io.conn);
-      if (e < 0)
-        break;
-      if (io.kind == LP2P_IO_RESET) {
-        n->eps[e].reset = 1;
-        ep_clear(&n->eps[e]); /* unsent bytes are discarded */
-      }
-      n->eps[e].fin_sent = 1;
-      n->eps[e].closed = 1;
-      n->eps[e].gone = 1;
-      break;
-    }
-    default:
-      break;
-    }
-  }
-  return progress;
+  mh->n = n;
+  mh->idx = i;
+  mh->h = h;
+  mh->next_port = 40000;
+  mh->core = malloc(sizeof *mh->core);
+  drv_core_init(mh->core, h, &memnet_backend, mh);
+  return i;
 }
 
-static int do_output(memnet *n, int i) {
-  mhost *mh = &n->hosts[i];
-  uint64_t conn;
-  int progress = 0;
-  while (lp2p_host_poll_dirty(mh->h, &conn)) {
-    int e = ep_find(n, i, conn);
-    for (int rounds = 0; rounds < 64; rounds++) {
-      size_t len = 0;
-      const uint8_t *p = lp2p_host_out_peek(mh->h, conn, &len);
-      if (!len)
-        break;
-      size_t k = rnd_len(n, len < n->chunk_max ? len : n->chunk_max);
-      if (e >= 0 && !n->eps[e].closed)
-        push(n, &n->eps[e], p, k);
-      lp2p_host_conn_out_consume(mh->h, conn, k);
-      progress = 1;
-      if (rnd(n) % 8 == 0)
-        break; /* a partial write: the host must re-dirty the conn */
-    }
-    (void)lp2p_host_conn_interest(mh->h, conn);
-  }
-  return progress;
-}
-
-/* Move due bytes from e towards its peer. */
+/* Move due bytes from e towards its peer: a raw client collects them; a
+ * host's core reads them (and the FIN); a receiver that is gone drops
+ * them. */
 static int do_deliver(memnet *n, int ei) {
   ep *e = &n->eps[ei];
+  if (e->refused && !e->gone) { /* the dialer learns of the refusal */
+    n->progress = 0;
+    drv_core_read(n->hosts[e->host].core, e->ref);
+    return n->progress;
+  }
   if (e->peer < 0)
     return 0;
   ep *d = &n->eps[e->peer];
+  if (d->host >= 0 && !d->gone && !d->reset) {
+    n->progress = 0;
+    drv_core_read(n->hosts[d->host].core, d->ref);
+    return n->progress;
+  }
   int progress = 0;
   while (e->head && e->head->at <= n->now) {
     seg *s = e->head;
-    if (d->reset || (d->host >= 0 && d->gone)) {
-      /* The receiver is gone: bytes vanish. */
-      e->head = s->next;
-      if (!e->head)
-        e->tail = NULL;
-      free(s);
-      continue;
-    }
-    size_t left = s->len - s->off;
-    if (d->host < 0) {
+    if (d->host < 0 && !d->reset) {
+      size_t left = s->len - s->off;
       if (d->raw_len + left > d->raw_cap) {
         d->raw_cap = (d->raw_len + left) * 2;
         d->raw_in = realloc(d->raw_in, d->raw_cap);
       }
       memcpy(d->raw_in + d->raw_len, s->data + s->off, left);
       d->raw_len += left;
-      s->off = s->len;
-    } else {
-      lp2p_host *h = n->hosts[d->host].h;
-      size_t room = lp2p_host_conn_recv_room(h, d->conn);
-      if (room == 0)
-        break;
-      size_t k = rnd_len(n, left < n->chunk_max ? left : n->chunk_max);
-      lp2p_ssize took = lp2p_host_conn_feed(h, d->conn, n->now,
-                                            s->data + s->off, k);
-      if (took < 0) {
-        /* unknown conn (host forgot it): drop */
-        s->off = s->len;
-      } else {
-        s->off += (size_t)took;
-        if (took == 0)
-          break;
-      }
-    }
+    } /* else the receiver is gone: bytes vanish */
+    e->head = s->next;
+    if (!e->head)
+      e->tail = NULL;
+    free(s);
     progress = 1;
-    if (s->off == s->len) {
-      e->head = s->next;
-      if (!e->head)
-        e->tail = NULL;
-      free(s);
-    }
   }
   if (!e->head && e->fin_sent && !e->fin_delivered) {
     e->fin_delivered = 1;
     progress = 1;
-    if (d->host >= 0 && !d->gone) {
-      lp2p_host *h = n->hosts[d->host].h;
-      if (e->reset) {
-        d->gone = 1;
-        lp2p_host_conn_reset(h, d->conn, LP2P_ERR_RESET, n->now);
-      } else {
-        lp2p_host_conn_eof(h, d->conn, n->now);
-      }
-    } else if (d->host < 0) {
+    if (d->host < 0) {
       d->closed = 1;
       if (e->reset)
         d->reset = 1;
@@ -398,10 +474,8 @@ static int do_deliver(memnet *n, int ei) {
 static int step(memnet *n) {
   int progress = 0;
   for (int i = 0; i < n->nhosts; i++) {
-    progress |= do_output(n, i);
-    progress |= do_io(n, i);
-    progress |= do_output(n, i);
-    progress |= deliver_events(n, i);
+    n->progress = 0;
+    progress |= drv_core_drain(n->hosts[i].core) | n->progress;
   }
   for (int e = 0; e < n->neps; e++)
     progress |= do_deliver(n, e);
