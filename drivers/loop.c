@@ -250,8 +250,16 @@ static lp2p_tstamp next_deadline(lp2p_driver *d) {
   return a < b ? a : b;
 }
 
-int lp2p_driver_service(lp2p_driver *d) {
+/* Both clocks once per iteration: the monotonic one for deadlines and the
+ * wall clock for what the host stamps or expires (peer-record seq, relay
+ * reservations), so a wall-clock step is seen within one iteration. */
+static void read_clocks(lp2p_driver *d) {
   d->now = lp2p_clock_now();
+  lp2p_host_set_unix_time(d->h, lp2p_clock_unix_ns());
+}
+
+int lp2p_driver_service(lp2p_driver *d) {
+  read_clocks(d);
   if (lp2p_host_next_timeout(d->h) <= d->now)
     lp2p_host_handle_timeout(d->h, d->now);
   drain(d);
@@ -271,7 +279,7 @@ int lp2p_driver_step(lp2p_driver *d, int max_wait_ms) {
   int n = d->b->wait(d->bs, wait, ready, 128);
   if (n < 0)
     return n;
-  d->now = lp2p_clock_now(); /* once per iteration */
+  read_clocks(d); /* once per iteration */
   for (int i = 0; i < n; i++)
     lp2p_driver_ready(d, ready[i].tag, ready[i].events);
   if (lp2p_host_next_timeout(d->h) <= d->now)

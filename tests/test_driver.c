@@ -18,6 +18,7 @@
 
 #include "lp2p/driver.h"
 #include "lp2p/host.h"
+#include "proto/host/host_internal.h"
 
 typedef struct node {
   lp2p_privkey key;
@@ -392,6 +393,22 @@ static void run_many(const lp2p_backend *be) {
   node_stop(&a);
 }
 
+/* The loop feeds the wall clock on every iteration, not only at start:
+ * what the host stamps with it (peer-record seq, reservation expiry) must
+ * follow the real time. */
+static void test_wall_clock_fed(void **st) {
+  (void)st;
+  node n;
+  node_start(&n, lp2p_backend_epoll(), 77);
+  uint64_t t0 = n.h->unix_ns;
+  assert_true(t0 > 0);
+  uint64_t until = lp2p_clock_unix_ns() + 20 * LP2P_NS_PER_MS;
+  while (lp2p_clock_unix_ns() < until)
+    lp2p_driver_step(n.d, 5);
+  assert_true(n.h->unix_ns > t0);
+  node_stop(&n);
+}
+
 static void test_many_epoll(void **s) {
   (void)s;
   run_many(lp2p_backend_epoll());
@@ -408,6 +425,7 @@ int main(void) {
       cmocka_unit_test(test_mixed),
       cmocka_unit_test(test_short_echo_epoll),
       cmocka_unit_test(test_driver_run),
+      cmocka_unit_test(test_wall_clock_fed),
       cmocka_unit_test(test_many_epoll),
       cmocka_unit_test(test_many_poll),
   };

@@ -275,6 +275,10 @@ static void drain(sim_hnode *hn) {
   if (hn->depth) /* an app callback issued commands: the outer loop goes on */
     return;
   hn->depth++;
+  /* The node's wall clock goes with its local clock (offset and drift
+   * applied), fed before every drain as a real driver feeds it. */
+  if (hn->h)
+    lp2p_host_set_unix_time(hn->h, UNIX_EPOCH_NS + local_now(hn));
   if (hn->h && !hn->s->fail_reason)
     drv_core_drain(&hn->core);
   hn->depth--;
