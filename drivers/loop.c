@@ -15,6 +15,7 @@
 #include <linux/sockios.h> /* SIOCOUTQ */
 #endif
 
+#include "drivers/dns_files.h"
 #include "drivers/host_ops.h"
 #include "drivers/sockaddr.h"
 #include "lp2p/driver.h"
@@ -816,6 +817,7 @@ int lp2p_driver_new(lp2p_driver **out, lp2p_host *h, const lp2p_backend *b) {
   }
   d->now = lp2p_clock_now();
   lp2p_host_set_unix_time(h, lp2p_clock_unix_ns());
+  drv_dns_configure(h); /* /etc/hosts + resolv.conf, once */
   *out = d;
   drain(d);
   return 0;
