@@ -40,7 +40,7 @@ LIBFUZZ_DIR := build-libfuzzer
 LIBFUZZ_BINS := $(FUZZ_NAMES:%=$(LIBFUZZ_DIR)/%)
 
 .PHONY: all deps lib tools tests fuzz-replay test test-asan check-purity fuzz \
-        fuzz-run bench demo sim-soak install clean format
+        fuzz-run bench bench-compare demo sim-soak install clean format
 
 all: deps lib tools
 
@@ -138,6 +138,12 @@ bench: all
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/lib/liblp2p.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LIBS)
+
+# Old and new side by side: `make bench-compare OLD=<git rev>`.
+OLD ?= HEAD~1
+bench-compare: all
+	@$(MAKE) --no-print-directory $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
+	@sh mk/bench-compare.sh $(OLD) $(BUILD)
 
 # Random-seed soak of the simulator scenarios: `make sim-soak SEEDS=N`.
 SEEDS ?= 100

@@ -106,7 +106,7 @@ static void on_listen(void *ctx, node *who, const lp2p_host_event *ev) {
   listen_wait *w = ctx;
   (void)who;
   if (ev->kind == LP2P_HOST_EV_LISTENING) {
-    w->addr = ev->addr;
+    lp2p_host_listener_addr(who->h, ev->u.listen.listener, &w->addr);
     w->done = 1;
   } else if (ev->kind == LP2P_HOST_EV_LISTEN_FAILED) {
     bench_die("listen failed: %s", lp2p_strerror(ev->err));
@@ -153,14 +153,14 @@ static void on_connect_ping(void *ctx, node *who, const lp2p_host_event *ev) {
   (void)who;
   switch (ev->kind) {
   case LP2P_HOST_EV_DIAL_DONE:
-    if (ev->dial == w->dial) {
+    if (ev->u.dial.id == w->dial) {
       w->dial_done = 1;
       w->conn = ev->conn;
       w->peer = ev->peer;
     }
     break;
   case LP2P_HOST_EV_DIAL_FAILED:
-    if (ev->dial == w->dial)
+    if (ev->u.dial.id == w->dial)
       bench_die("dial failed: %s", lp2p_strerror(ev->err));
     break;
   case LP2P_HOST_EV_PING_RESULT:

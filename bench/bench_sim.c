@@ -166,7 +166,7 @@ static void on_host(void *ud, lp2p_sim *s, uint32_t hid,
   case LP2P_HOST_EV_PEER_CONNECTED:
     w->connected++;
     x->peers_open++;
-    if (ev->direction == LP2P_DIR_OUTBOUND &&
+    if (ev->u.connected.direction == LP2P_DIR_OUTBOUND &&
         lp2p_host_open_stream(h, now, &ev->peer, "/bench/1.0.0", &sid) == 0) {
       lp2p_host_stream_write(h, now, sid, payload, sizeof payload);
       lp2p_host_stream_close(h, now, sid);

@@ -64,12 +64,17 @@ static int run(lp2p_host *h, lp2p_driver *d, const lp2p_maddr *target) {
     lp2p_host_event ev;
     while (lp2p_host_poll_event(h, &ev)) {
       switch (ev.kind) {
-      case LP2P_HOST_EV_LISTENING:
-        if (!target)
-          print_addr(&ev.addr, lp2p_host_peer_id(h));
-        else if ((rc = lp2p_host_dial(h, lp2p_clock_now(), target, 0, NULL)))
-          return fail("dial", rc);
+      case LP2P_HOST_EV_LISTENING: {
+        lp2p_maddr bound;
+        if (target) {
+          if ((rc = lp2p_host_dial(h, lp2p_clock_now(), target, 0, NULL)))
+            return fail("dial", rc);
+        } else if (lp2p_host_listener_addr(h, ev.u.listen.listener,
+                                           &bound) == 0) {
+          print_addr(&bound, lp2p_host_peer_id(h));
+        }
         break;
+      }
       case LP2P_HOST_EV_LISTEN_FAILED:
         return fail("listen", ev.err);
       case LP2P_HOST_EV_DIAL_FAILED:
@@ -81,7 +86,7 @@ static int run(lp2p_host *h, lp2p_driver *d, const lp2p_maddr *target) {
       case LP2P_HOST_EV_PING_RESULT:
         if (ev.err)
           return fail("ping", ev.err);
-        printf("rtt_ms %.3f\n", (double)ev.rtt_ns / 1e6);
+        printf("rtt_ms %.3f\n", (double)ev.u.ping.rtt_ns / 1e6);
         return 1;
       default:
         break;

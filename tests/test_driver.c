@@ -79,9 +79,12 @@ static lp2p_maddr listen_on(node *a, node *b) {
   uint16_t port = 0;
   int fam = 0, udp = 0;
   uint8_t ip[16];
-  assert_int_equal(lp2p_maddr_to_ip_port(&ev.addr, &fam, ip, &port, &udp), 0);
+  lp2p_maddr bound;
+  assert_int_equal(lp2p_host_listener_addr(a->h, ev.u.listen.listener, &bound),
+                   0);
+  assert_int_equal(lp2p_maddr_to_ip_port(&bound, &fam, ip, &port, &udp), 0);
   assert_true(port != 0);
-  return ev.addr;
+  return bound;
 }
 
 static void with_peer_id(lp2p_maddr *ma, const lp2p_peerid *id) {
@@ -119,7 +122,7 @@ static void run_pair(const lp2p_backend *ba, const lp2p_backend *bb) {
   assert_int_equal(lp2p_host_ping(b.h, lp2p_clock_now(), lp2p_host_peer_id(a.h)), 0);
   ev = wait_ev(&a, &b, &b, LP2P_HOST_EV_PING_RESULT);
   assert_int_equal(ev.err, 0);
-  assert_true(ev.rtt_ns > 0);
+  assert_true(ev.u.ping.rtt_ns > 0);
 
   /* an echo stream carries 1 MiB byte-exact */
   uint64_t s;
@@ -164,15 +167,15 @@ static void run_pair(const lp2p_backend *ba, const lp2p_backend *bb) {
                                   8u << 20, 8u << 20), 0);
   ev = wait_ev(&a, &b, &b, LP2P_HOST_EV_PERF_RESULT);
   assert_int_equal(ev.err, 0);
-  assert_int_equal(ev.upload_bytes, 8u << 20);
-  assert_int_equal(ev.download_bytes, 8u << 20);
+  assert_int_equal(ev.u.perf.upload_bytes, 8u << 20);
+  assert_int_equal(ev.u.perf.download_bytes, 8u << 20);
 
   /* graceful close: both sides see the disconnect */
   assert_int_equal(lp2p_host_close_peer(b.h, lp2p_clock_now(), lp2p_host_peer_id(a.h)), 0);
   ev = wait_ev(&a, &b, &a, LP2P_HOST_EV_PEER_DISCONNECTED);
   /* graceful on the wire too: GoAway(normal) seen, no RST */
   assert_int_equal(ev.err, 0);
-  assert_int_equal(ev.goaway, 0);
+  assert_int_equal(ev.u.disconnected.goaway, 0);
   node_stop(&a);
 
   /* the port is closed now: dialing it is refused */

@@ -306,7 +306,7 @@ static void rpc_read(th_net *t, int host, uint64_t id, char *dst, size_t *n) {
 static void rpc_hook(th_net *t, int host, const lp2p_host_event *ev) {
   rpc *r = t->ud;
   if (host == 0 && ev->kind == LP2P_HOST_EV_STREAM_INBOUND) {
-    assert_string_equal(ev->protocol, "/test/rpc/1.0.0");
+    assert_string_equal(ev->u.stream.protocol, "/test/rpc/1.0.0");
     assert_true(lp2p_peerid_equal(&ev->peer, &t->id[1]));
     r->in_stream = ev->stream;
     if (r->mode == 1)

@@ -54,22 +54,43 @@ static inline void th_on_event(void *ud, int host, const lp2p_host_event *ev) {
     memset(e, 0, sizeof *e);
     e->kind = ev->kind;
     e->err = ev->err;
-    e->dir = ev->direction;
+    e->dir = lp2p_host_event_direction(ev);
     e->conn = ev->conn;
     e->stream = ev->stream;
-    e->dial = ev->dial;
-    e->listener = ev->listener;
     e->peer = ev->peer;
-    if (ev->protocol)
-      snprintf(e->protocol, sizeof e->protocol, "%s", ev->protocol);
-    e->rtt_ns = ev->rtt_ns;
-    e->up = ev->upload_bytes;
-    e->down = ev->download_bytes;
-    e->time_ns = ev->time_ns;
-    e->addr = ev->addr;
+    switch (ev->kind) {
+    case LP2P_HOST_EV_DIAL_DONE:
+    case LP2P_HOST_EV_DIAL_FAILED:
+      e->dial = ev->u.dial.id;
+      break;
+    case LP2P_HOST_EV_LISTENING:
+    case LP2P_HOST_EV_LISTEN_FAILED:
+      e->listener = ev->u.listen.listener;
+      lp2p_host_listener_addr(t->h[host], e->listener, &e->addr);
+      break;
+    case LP2P_HOST_EV_IDENTIFY_DONE:
+      lp2p_host_peer_observed_addr(t->h[host], &ev->peer, &e->addr);
+      break;
+    case LP2P_HOST_EV_PING_RESULT:
+      e->rtt_ns = ev->u.ping.rtt_ns;
+      break;
+    case LP2P_HOST_EV_PERF_RESULT:
+      e->up = ev->u.perf.upload_bytes;
+      e->down = ev->u.perf.download_bytes;
+      e->time_ns = ev->u.perf.time_ns;
+      break;
+    default:
+      if (ev->kind >= LP2P_HOST_EV_STREAM_OPENED &&
+          ev->kind <= LP2P_HOST_EV_STREAM_RESET && ev->u.stream.protocol)
+        snprintf(e->protocol, sizeof e->protocol, "%s",
+                 ev->u.stream.protocol);
+      break;
+    }
   }
   if (ev->kind == LP2P_HOST_EV_LISTENING) {
-    lp2p_maddr m = ev->addr, p2p;
+    lp2p_maddr m, p2p;
+    assert_int_equal(
+        lp2p_host_listener_addr(t->h[host], ev->u.listen.listener, &m), 0);
     char txt[160];
     char id[LP2P_PEERID_TEXT_MAX];
     size_t n = 0;

@@ -77,7 +77,7 @@ static lp2p_host_event wait_for(rnode *n, lp2p_host_event_kind kind,
     while (lp2p_host_poll_event(n->h, &ev)) {
       if (on_ev)
         on_ev(n, &ev, ud);
-      if (ev.kind == kind && (!raw || ev.raw == raw))
+      if (ev.kind == kind && (!raw || ev.u.raw.id == raw))
         return ev;
     }
   }
@@ -99,16 +99,16 @@ static void echo_ev(rnode *n, const lp2p_host_event *ev, void *ud) {
   echo *e = ud;
   lp2p_tstamp now = lp2p_clock_now();
   if (ev->kind == LP2P_HOST_EV_RAW_ACCEPTED)
-    e->srv = ev->raw;
+    e->srv = ev->u.raw.id;
   if (ev->kind == LP2P_HOST_EV_RAW_CLOSED) {
     if (ev->err)
       e->bad = 1;
-    if (ev->raw == e->cli)
+    if (ev->u.raw.id == e->cli)
       e->cli_closed_ev = 1;
-    if (ev->raw == e->srv)
+    if (ev->u.raw.id == e->srv)
       e->srv_closed_ev = 1;
   }
-  if (ev->kind == LP2P_HOST_EV_RAW_REMOTE_CLOSED && ev->raw == e->srv)
+  if (ev->kind == LP2P_HOST_EV_RAW_REMOTE_CLOSED && ev->u.raw.id == e->srv)
     e->srv_eof = 1;
   /* server: echo what it can, consume only what was written back */
   size_t len;
@@ -196,7 +196,7 @@ static void test_echo_poll(void **st) {
 static void capture_accept(rnode *n, const lp2p_host_event *ev, void *ud) {
   (void)n;
   if (ev->kind == LP2P_HOST_EV_RAW_ACCEPTED)
-    *(uint64_t *)ud = ev->raw;
+    *(uint64_t *)ud = ev->u.raw.id;
 }
 
 static void run_reset(const lp2p_backend *b) {
@@ -594,7 +594,8 @@ static void test_service_owner(void **st) {
     lp2p_driver_step(n.d, 5);
     lp2p_host_event ev;
     while (lp2p_host_poll_event(n.h, &ev))
-      if (ev.raw == l || ev.kind == LP2P_HOST_EV_RAW_ACCEPTED)
+      if ((ev.kind >= LP2P_HOST_EV_RAW_LISTENING && ev.u.raw.id == l) ||
+          ev.kind == LP2P_HOST_EV_RAW_ACCEPTED)
         app_saw_service = 1;
     accepted = rs->last_what == LP2P_HOST_EV_RAW_ACCEPTED;
   }

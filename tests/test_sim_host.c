@@ -51,7 +51,7 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
   case LP2P_HOST_EV_PING_RESULT:
     w->pings++;
     w->ping_err = ev->err;
-    w->rtt_ns = ev->rtt_ns;
+    w->rtt_ns = ev->u.ping.rtt_ns;
     break;
   default:
     break;

@@ -103,7 +103,7 @@ static void on_host(void *ud, lp2p_sim *s, uint32_t hid,
   lp2p_tstamp now = lp2p_sim_ep_clock(s, hid);
   switch (ev->kind) {
   case LP2P_HOST_EV_RAW_ACCEPTED:
-    w->srv_conn = ev->raw;
+    w->srv_conn = ev->u.raw.id;
     w->host_accepts++;
     break;
   case LP2P_HOST_EV_RAW_CONNECTED:
@@ -127,16 +127,16 @@ static void on_host(void *ud, lp2p_sim *s, uint32_t hid,
     lp2p_sockaddr from;
     size_t len;
     const uint8_t *p;
-    while ((p = lp2p_host_udp_recv_peek(h, ev->raw, &from, &len))) {
+    while ((p = lp2p_host_udp_recv_peek(h, ev->u.raw.id, &from, &len))) {
       if (is_srv && w->srv_ngot < 8) {
         snprintf(w->srv_got[w->srv_ngot++], 16, "%.*s", (int)len,
                  (const char *)p);
         w->srv_from = from;
-        lp2p_host_udp_send(h, ev->raw, &from, 0, (const uint8_t *)"reply", 5);
+        lp2p_host_udp_send(h, ev->u.raw.id, &from, 0, (const uint8_t *)"reply", 5);
       } else if (!is_srv && len == 5 && !memcmp(p, "reply", 5)) {
         w->cli_got_reply++;
       }
-      lp2p_host_udp_recv_consume(h, ev->raw);
+      lp2p_host_udp_recv_consume(h, ev->u.raw.id);
     }
     break;
   }

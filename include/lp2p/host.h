@@ -443,8 +443,8 @@ typedef enum lp2p_host_event_kind {
                                        (OUTBOUND: our request answered;
                                        INBOUND: the peer pushed an update);
                                        data: peerstore accessors (agent,
-                                       protocols, addrs) and `addr` = the
-                                       address the peer observed for us */
+                                       protocols, addrs,
+                                       lp2p_host_peer_observed_addr) */
   LP2P_HOST_EV_PING_RESULT,       /**< peer, conn, rtt_ns or err */
   LP2P_HOST_EV_PERF_RESULT,       /**< peer, upload/download bytes, time_ns, err;
                                        direction OUTBOUND: our lp2p_host_perf
@@ -493,36 +493,63 @@ typedef enum lp2p_host_event_kind {
 #define LP2P_DIR_INBOUND 0
 #define LP2P_DIR_OUTBOUND 1
 
-/** One event (a tagged union flattened into common fields; each kind's
- * doc says which fields it sets, the rest are 0). `protocol` points into
- * the host's protocol table and stays valid until lp2p_host_free. */
+/** One event: a small header, then the kind's own fields in `u` (filled
+ * when the event is queued). Header fields a kind does not use are 0 /
+ * empty. Bulky results are fetched by id, never copied into events: a
+ * listener's bound address with lp2p_host_listener_addr, what a peer
+ * observed for us with lp2p_host_peer_observed_addr, identify data with
+ * the peerstore accessors. `u.stream.protocol` points into the host's
+ * protocol table and stays valid until lp2p_host_free. */
 typedef struct lp2p_host_event {
   lp2p_host_event_kind kind;
-  int err;               /**< 0 or LP2P_ERR_* (reason) */
-  int direction;         /**< LP2P_DIR_* */
-  uint64_t conn;
-  uint64_t stream;
-  uint64_t listener;
-  uint64_t dial;
-  uint64_t raw;          /**< RAW_* and UDP_* events */
+  int err;               /**< 0 or LP2P_ERR_* (the reason) */
+  uint64_t conn;         /**< connection (0 = none) */
+  uint64_t stream;       /**< stream (0 = none) */
   lp2p_peerid peer;      /**< empty (len 0) when unknown */
-  const char *protocol;
-  uint64_t rtt_ns;       /**< PING_RESULT */
-  uint64_t upload_bytes; /**< PERF_RESULT */
-  uint64_t download_bytes;
-  uint64_t time_ns;      /**< PERF_RESULT: stream open -> stream closed */
-  uint64_t count;        /**< EVENTS_LOST */
-  int64_t goaway;        /**< PEER_DISCONNECTED: the code of the yamux GoAway
-                              the peer sent (0 = normal), -1 if it sent none */
-  lp2p_maddr addr;       /**< LISTENING: bound addr; IDENTIFY_DONE: the
-                              addr the peer observed for us (empty if none) */
+  union {
+    /** LISTENING, LISTEN_FAILED */
+    struct { uint64_t listener; } listen;
+    /** PEER_CONNECTED */
+    struct { int direction; } connected;
+    /** PEER_DISCONNECTED: goaway = the code of the yamux GoAway the peer
+     * sent (0 = normal), -1 if it sent none */
+    struct { int direction; int64_t goaway; } disconnected;
+    /** DIAL_DONE, DIAL_FAILED */
+    struct { uint64_t id; } dial;
+    /** IDENTIFY_DONE: OUTBOUND = our request answered, INBOUND = a push */
+    struct { int direction; } identify;
+    /** PING_RESULT */
+    struct { uint64_t rtt_ns; } ping;
+    /** PERF_RESULT: bytes in the client's terms; time from stream open to
+     * close; OUTBOUND = our lp2p_host_perf, INBOUND = a stream we served */
+    struct {
+      int direction;
+      uint64_t upload_bytes, download_bytes, time_ns;
+    } perf;
+    /** STREAM_* */
+    struct { int direction; const char *protocol; } stream;
+    /** EVENTS_LOST */
+    struct { uint64_t count; } lost;
+    /** RAW_*, UDP_*: id = the raw socket (RAW_ACCEPTED: the new
+     * connection, listener = its listener) */
+    struct { uint64_t id; uint64_t listener; int direction; } raw;
+  } u;
 } lp2p_host_event;
+
+/** The bound address of listener `listener` (after LISTENING). Returns 0
+ * or LP2P_ERR_INVAL, LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_listener_addr(const lp2p_host *h, uint64_t listener,
+                                     lp2p_maddr *out);
 
 /** Take the next event. Returns 1 (filled *ev) or 0 (queue empty).
  * While more than 3/4 of event_queue_max events wait, every connection
  * stops reading (recv_room 0, no READ interest); polling below that
  * threshold puts the connections on the dirty queue again. */
 LP2P_API int lp2p_host_poll_event(lp2p_host *h, lp2p_host_event *ev);
+
+/** The direction (LP2P_DIR_*) an event of this kind carries, or -1 when
+ * its kind has none. */
+LP2P_API int lp2p_host_event_direction(const lp2p_host_event *ev);
 
 /** Stable name of an event kind ("STREAM_INBOUND"). */
 LP2P_API const char *lp2p_host_event_name(lp2p_host_event_kind k);

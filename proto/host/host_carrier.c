@@ -24,8 +24,9 @@ static hstream *carrier_stream(const lp2p_host *h, const hconn *c) {
 }
 
 /* Data budget (circuit relay v2 spec, "Reservation": a relay limits the
- * bytes relayed per connection). Over it: close with LIMIT. */
-static void spend(lp2p_host *h, hconn *c, size_t n, lp2p_tstamp now) {
+ * bytes relayed per connection). Spent: host_conn_pump closes the
+ * connection with LIMIT once its pump is over (never from inside). */
+static void spend(hconn *c, size_t n) {
   hcarrier *k = c->car;
   if (k->bytes_left == UINT64_MAX)
     return;
@@ -34,8 +35,7 @@ static void spend(lp2p_host *h, hconn *c, size_t n, lp2p_tstamp now) {
     return;
   }
   k->bytes_left = 0;
-  if (c->state == HC_OPEN || c->state == HC_UPGRADING)
-    host_conn_close(h, c, LP2P_ERR_LIMIT, now);
+  k->spent = 1;
 }
 
 int host_svc_carrier_attach(lp2p_host *h, uint64_t stream, int dir,
@@ -107,7 +107,7 @@ void host_carrier_pull(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   }
   if (took) {
     host_svc_touch(h, s->conn); /* window updates for the carrier */
-    spend(h, c, took, now);
+    spend(c, took);
   }
   /* The carrier's FIN after its last byte: the carried connection's EOF. */
   if (host_stream_eof_raw(h, s) && !(c->flags & HC_F_EOF) && c->st &&
@@ -140,7 +140,7 @@ size_t host_carrier_push(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   }
   if (moved) {
     host_svc_touch(h, s->conn);
-    spend(h, c, moved, now);
+    spend(c, moved);
   }
   return moved;
 }

@@ -144,8 +144,8 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
     hevent *e = host_ev_push(h, LP2P_HOST_EV_PEER_DISCONNECTED);
     e->conn = c->id;
     e->err = reason;
-    e->dir = (int8_t)c->dir;
-    e->a = (uint64_t)(int64_t)c->goaway;
+    e->u.disconnected.direction = c->dir;
+    e->u.disconnected.goaway = c->goaway;
     if (c->peer)
       e->peer = c->peer->id;
     host_svc_peer_disconnected(h, c, reason, now);
@@ -157,8 +157,8 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
     hevent *e = host_ev_push(h, LP2P_HOST_EV_PEER_DISCONNECTED);
     e->conn = c->id;
     e->err = reason;
-    e->dir = LP2P_DIR_INBOUND;
-    e->a = (uint64_t)(int64_t)c->goaway;
+    e->u.disconnected.direction = LP2P_DIR_INBOUND;
+    e->u.disconnected.goaway = c->goaway;
   }
   if (c->flags & HC_F_LINKED) {
     c->peer->nconns--;
@@ -286,7 +286,7 @@ static void on_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   hevent *e = host_ev_push(h, LP2P_HOST_EV_PEER_CONNECTED);
   e->conn = c->id;
   e->peer = p->id;
-  e->dir = (int8_t)c->dir;
+  e->u.connected.direction = c->dir;
   if (c->dial)
     host_dial_conn_open(h, c, now);
   /* Remember where an outbound connection reached the peer. */
@@ -358,13 +358,16 @@ void host_conn_pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
     /* Moving output into the carrier can let the pump finish a close, and
      * taking input can make more output: a few rounds until quiet. */
     uint64_t id = c->id;
-    for (int round = 0; round < 4 && c; round++) {
+    for (int round = 0; round < 4; round++) {
       host_carrier_pull(h, c, now);
       pump(h, c, now);
-      c = host_conn_get(h, id);
+      c = host_conn_get(h, id); /* the pump may have freed it */
       if (!c || !c->car || !host_carrier_push(h, c, now))
         break;
     }
+    if (c && c->car && c->car->spent &&
+        (c->state == HC_OPEN || c->state == HC_UPGRADING))
+      host_conn_close(h, c, LP2P_ERR_LIMIT, now);
   } else {
     pump(h, c, now);
   }

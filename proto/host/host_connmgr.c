@@ -79,7 +79,7 @@ int lp2p_host_listen_done(lp2p_host *h, uint64_t listener, int err,
     if (lp2p_sockaddr_to_maddr(&m, &l->want) == 0)
       host_addr_set_listen(h, listener, &m, LP2P_ADDR_FAILED);
     hevent *e = host_ev_push(h, LP2P_HOST_EV_LISTEN_FAILED);
-    e->listener = listener;
+    e->u.listen.listener = listener;
     e->err = err < 0 ? err : LP2P_ERR_IO;
     return 0;
   }
@@ -90,7 +90,7 @@ int lp2p_host_listen_done(lp2p_host *h, uint64_t listener, int err,
   if (lp2p_sockaddr_to_maddr(&m, &l->bound) == 0)
     host_addr_set_listen(h, listener, &m, LP2P_ADDR_ACTIVE);
   hevent *e = host_ev_push(h, LP2P_HOST_EV_LISTENING);
-  e->listener = listener;
+  e->u.listen.listener = listener;
   if (h->closing) {
     l->io = LP2P_IO_UNLISTEN;
     l->live = 0;
@@ -154,7 +154,7 @@ void host_dial_fail(lp2p_host *h, hdial *d, int err) {
   host_logf(h, LP2P_LOG_DEBUG, "host dial=%U peer=%P dial ended: %E", d->id,
             &d->peer, err);
   hevent *e = host_ev_push(h, LP2P_HOST_EV_DIAL_FAILED);
-  e->dial = d->id;
+  e->u.dial.id = d->id;
   e->err = err;
   e->peer = d->peer;
   host_dial_unlink(h, d);
@@ -167,7 +167,7 @@ void host_dial_conn_open(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   if (!d)
     return;
   hevent *e = host_ev_push(h, LP2P_HOST_EV_DIAL_DONE);
-  e->dial = d->id;
+  e->u.dial.id = d->id;
   e->conn = c->id;
   if (c->peer)
     e->peer = c->peer->id;
@@ -239,10 +239,10 @@ int host_dial_precheck(lp2p_host *h, const lp2p_peerid *peer,
     hconn *best = host_peer_best_conn(h, p);
     if (best) {
       hevent *e = host_ev_push(h, LP2P_HOST_EV_DIAL_DONE);
-      e->dial = ++h->serial;
+      e->u.dial.id = ++h->serial;
       e->conn = best->id;
       e->peer = *peer;
-      *dial = e->dial;
+      *dial = e->u.dial.id;
       return 0;
     }
     for (hdial *d = h->dials; d; d = d->next) {

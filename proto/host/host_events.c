@@ -1,7 +1,7 @@
-/* The application event queue: a ring of compact internal events that
- * grows on demand up to event_queue_max. Public events are expanded from
- * them at poll time (peer ids are copied in, listener addresses and
- * protocol names looked up), so an event costs ~150 bytes while queued.
+/* The application event queue: a ring of events that grows on demand up
+ * to event_queue_max. Each event is filled when it is pushed (a small
+ * header and the kind's fields; nothing bulky: addresses are fetched by
+ * id), so an event costs ~130 bytes while queued and polling is a copy.
  *
  * Backpressure: while the queue is above 3/4 of its bound, every
  * connection reports recv_room 0 / no READ interest, so peers cannot make
@@ -40,8 +40,7 @@ hevent *host_ev_push(lp2p_host *h, lp2p_host_event_kind kind) {
   hevent *e = &h->ev[(h->ev_head + h->ev_len) % h->ev_cap];
   h->ev_len++;
   memset(e, 0, sizeof *e);
-  e->kind = (uint8_t)kind;
-  e->proto = UINT16_MAX;
+  e->kind = kind;
   return e;
 }
 
@@ -50,7 +49,7 @@ void host_ev_cancel(lp2p_host *h, uint64_t stream,
   uint32_t kept = 0;
   for (uint32_t i = 0; i < h->ev_len; i++) {
     const hevent *e = &h->ev[(h->ev_head + i) % h->ev_cap];
-    if (e->kind == (uint8_t)kind && e->stream == stream)
+    if (e->kind == kind && e->stream == stream)
       continue;
     if (kept != i)
       h->ev[(h->ev_head + kept) % h->ev_cap] = *e;
@@ -96,74 +95,39 @@ static void resume_reading(lp2p_host *h) {
   }
 }
 
-static const lp2p_maddr *listener_addr(const lp2p_host *h, uint64_t id) {
+int lp2p_host_listener_addr(const lp2p_host *h, uint64_t listener,
+                            lp2p_maddr *out) {
+  if (!h || !out)
+    return LP2P_ERR_INVAL;
   for (uint32_t i = 0; i < h->naddrs; i++)
-    if (h->addrs[i].kind == LP2P_ADDR_LISTEN && h->addrs[i].listener == id)
-      return &h->addrs[i].addr;
-  return NULL;
+    if (h->addrs[i].kind == LP2P_ADDR_LISTEN &&
+        h->addrs[i].listener == listener) {
+      *out = h->addrs[i].addr;
+      return 0;
+    }
+  return LP2P_ERR_NOT_FOUND;
 }
 
 int lp2p_host_poll_event(lp2p_host *h, lp2p_host_event *ev) {
   if (!h || !ev)
     return 0;
-  memset(ev, 0, sizeof *ev);
   if (h->ev_lost) {
+    memset(ev, 0, sizeof *ev);
     ev->kind = LP2P_HOST_EV_EVENTS_LOST;
-    ev->count = h->ev_lost;
+    ev->u.lost.count = h->ev_lost;
     h->ev_lost = 0;
     return 1;
   }
   if (h->ev_len == 0)
     return 0;
-  hevent *e = &h->ev[h->ev_head];
+  *ev = h->ev[h->ev_head];
   h->ev_head = (h->ev_head + 1) % h->ev_cap;
   h->ev_len--;
-  ev->kind = (lp2p_host_event_kind)e->kind;
-  ev->err = e->err;
-  ev->direction = e->dir;
-  ev->conn = e->conn;
-  ev->stream = e->stream;
-  ev->listener = e->listener;
-  ev->dial = e->dial;
-  ev->peer = e->peer;
-  if (e->proto != UINT16_MAX && e->proto < h->nprotos)
-    ev->protocol = h->protos[e->proto].name;
-  switch (ev->kind) {
-  case LP2P_HOST_EV_LISTENING: {
-    const lp2p_maddr *ma = listener_addr(h, e->listener);
-    if (ma)
-      ev->addr = *ma;
-    break;
-  }
-  case LP2P_HOST_EV_IDENTIFY_DONE: {
-    hpeer *p = host_peer_find(h, &e->peer);
-    if (p && p->observed && p->observed_len <= sizeof ev->addr.bytes) {
-      memcpy(ev->addr.bytes, p->observed, p->observed_len);
-      ev->addr.len = p->observed_len;
-    }
-    break;
-  }
-  case LP2P_HOST_EV_PING_RESULT:
-    ev->rtt_ns = e->a;
-    break;
-  case LP2P_HOST_EV_PEER_DISCONNECTED:
-    ev->goaway = (int64_t)e->a;
-    break;
-  case LP2P_HOST_EV_PERF_RESULT:
-    ev->upload_bytes = e->a;
-    ev->download_bytes = e->b;
-    ev->time_ns = e->c;
-    break;
-  default:
-    if (ev->kind >= LP2P_HOST_EV_RAW_LISTENING) { /* host_raw.c */
-      ev->raw = e->a;
-      host_raw_event_polled(h, ev);
-    }
-    break;
-  }
+  if (ev->kind >= LP2P_HOST_EV_RAW_LISTENING) /* host_raw.c */
+    host_raw_event_polled(h, ev);
   if (ev->kind == LP2P_HOST_EV_STREAM_READABLE ||
       ev->kind == LP2P_HOST_EV_STREAM_REMOTE_CLOSED) {
-    hstream *s = host_stream_get(h, e->stream);
+    hstream *s = host_stream_get(h, ev->stream);
     if (s)
       s->flags &= (uint16_t)~(ev->kind == LP2P_HOST_EV_STREAM_READABLE
                                   ? HS_READABLE_EV
@@ -172,6 +136,32 @@ int lp2p_host_poll_event(lp2p_host *h, lp2p_host_event *ev) {
   if (h->ev_paused && !host_ev_backpressure(h))
     resume_reading(h);
   return 1;
+}
+
+int lp2p_host_event_direction(const lp2p_host_event *ev) {
+  if (!ev)
+    return -1;
+  switch (ev->kind) {
+  case LP2P_HOST_EV_PEER_CONNECTED:
+    return ev->u.connected.direction;
+  case LP2P_HOST_EV_PEER_DISCONNECTED:
+    return ev->u.disconnected.direction;
+  case LP2P_HOST_EV_IDENTIFY_DONE:
+    return ev->u.identify.direction;
+  case LP2P_HOST_EV_PERF_RESULT:
+    return ev->u.perf.direction;
+  case LP2P_HOST_EV_STREAM_OPENED:
+  case LP2P_HOST_EV_STREAM_OPEN_FAILED:
+  case LP2P_HOST_EV_STREAM_INBOUND:
+  case LP2P_HOST_EV_STREAM_READABLE:
+  case LP2P_HOST_EV_STREAM_WRITABLE:
+  case LP2P_HOST_EV_STREAM_REMOTE_CLOSED:
+  case LP2P_HOST_EV_STREAM_CLOSED:
+  case LP2P_HOST_EV_STREAM_RESET:
+    return ev->u.stream.direction;
+  default:
+    return ev->kind >= LP2P_HOST_EV_RAW_LISTENING ? ev->u.raw.direction : -1;
+  }
 }
 
 const char *lp2p_host_event_name(lp2p_host_event_kind k) {

@@ -136,6 +136,7 @@ typedef struct hcarrier {
   lp2p_maddr remote;        /* the endpoint, e.g. /p2p/R/p2p-circuit */
   uint64_t bytes_left;      /* data budget both ways, UINT64_MAX = none */
   lp2p_tstamp deadline;     /* time budget, LP2P_TSTAMP_NONE = none */
+  uint8_t spent;            /* the data budget ran out: close with LIMIT */
 } hcarrier;
 
 enum hconn_state {
@@ -255,15 +256,9 @@ typedef struct hhaddr {
 
 /* ---- events ---------------------------------------------------------------- */
 
-typedef struct hevent {
-  uint8_t kind;
-  int8_t dir;
-  uint16_t proto;
-  int32_t err;
-  uint64_t conn, stream, listener, dial;
-  uint64_t a, b, c;            /* rtt / upload, download, time / count */
-  lp2p_peerid peer;
-} hevent;
+/* Queued events are the public struct, filled when pushed (DESIGN §3a
+ * "Events"): polling copies it out and clears per-stream flags. */
+typedef lp2p_host_event hevent;
 
 /* ---- the host ---------------------------------------------------------------- */
 

@@ -212,10 +212,10 @@ void host_raw_notify(lp2p_host *h, hraw *r, lp2p_host_event_kind what,
     r->flags |= HR_F_READABLE_EV;
   }
   hevent *e = host_ev_push(h, what);
-  e->a = r->id;
-  e->listener = r->listener;
+  e->u.raw.id = r->id;
+  e->u.raw.listener = r->listener;
   e->err = err;
-  e->dir = (int8_t)r->dir;
+  e->u.raw.direction = r->dir;
 }
 
 uint32_t host_raw_room(const lp2p_host *h, const hraw *r) {
@@ -329,7 +329,7 @@ void host_raw_event_polled(lp2p_host *h, const lp2p_host_event *ev) {
   if (ev->kind != LP2P_HOST_EV_RAW_READABLE &&
       ev->kind != LP2P_HOST_EV_UDP_READABLE)
     return;
-  hraw *r = host_raw_get(h, ev->raw);
+  hraw *r = host_raw_get(h, ev->u.raw.id);
   if (r)
     r->flags &= (uint16_t)~HR_F_READABLE_EV;
 }

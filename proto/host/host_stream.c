@@ -134,8 +134,9 @@ static void emit(lp2p_host *h, hstream *s, lp2p_host_event_kind k, int err) {
   e->stream = s->id;
   e->conn = s->conn->id;
   e->err = err;
-  e->dir = (int8_t)s->dir;
-  e->proto = s->proto;
+  e->u.stream.direction = s->dir;
+  e->u.stream.protocol = s->proto < h->nprotos ? h->protos[s->proto].name
+                                               : NULL;
   if (s->conn->peer)
     e->peer = s->conn->peer->id;
 }

@@ -101,7 +101,7 @@ void host_enter(lp2p_host *h) { h->depth++; }
 
 void host_leave(lp2p_host *h, lp2p_tstamp now) {
   if (h->depth > 1) {
-    host_leave(h, now);
+    h->depth--;
     return;
   }
   /* Outermost: pump what services touched (pumping can touch more; the

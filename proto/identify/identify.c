@@ -177,7 +177,7 @@ static void done_event(lp2p_host *h, id_state *st, int err) {
   hevent *e = host_ev_push(h, LP2P_HOST_EV_IDENTIFY_DONE);
   e->conn = st->conn;
   e->err = err;
-  e->dir = (int8_t)st->dir;
+  e->u.identify.direction = st->dir;
   const lp2p_peerid *p = host_svc_conn_peer(h, st->conn);
   if (p)
     e->peer = *p;

@@ -38,10 +38,10 @@ static void report(lp2p_host *h, uint64_t stream, perf_state *ps, int err,
   /* Byte counts are always in the client's terms (perf spec), so a served
    * stream (direction inbound) reports what the client uploaded to us and
    * what we sent it. */
-  e->dir = ps->client ? LP2P_DIR_OUTBOUND : LP2P_DIR_INBOUND;
-  e->a = ps->client ? ps->up_done : ps->down_done;
-  e->b = ps->client ? ps->down_done : ps->up_done;
-  e->c = now - ps->started;
+  e->u.perf.direction = ps->client ? LP2P_DIR_OUTBOUND : LP2P_DIR_INBOUND;
+  e->u.perf.upload_bytes = ps->client ? ps->up_done : ps->down_done;
+  e->u.perf.download_bytes = ps->client ? ps->down_done : ps->up_done;
+  e->u.perf.time_ns = now - ps->started;
   const lp2p_peerid *p = host_svc_conn_peer(h, ps->conn);
   if (p)
     e->peer = *p;

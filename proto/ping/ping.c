@@ -31,7 +31,7 @@ static void result(lp2p_host *h, uint64_t conn, int err, uint64_t rtt) {
   hevent *e = host_ev_push(h, LP2P_HOST_EV_PING_RESULT);
   e->conn = conn;
   e->err = err;
-  e->a = rtt;
+  e->u.ping.rtt_ns = rtt;
   const lp2p_peerid *p = host_svc_conn_peer(h, conn);
   if (p)
     e->peer = *p;

@@ -115,7 +115,9 @@ static void copy(lp2p_host *h, leg *from, leg *to, lp2p_tstamp now) {
     if (!len)
       break;
     lp2p_ssize w = host_svc_write(h, to->stream, now, p, len);
-    if (w <= 0)
+    if (w < 0)
+      w = (lp2p_ssize)len; /* the other side is closed: drop what comes */
+    if (w == 0)
       break;
     host_svc_consume(h, from->stream, now, (size_t)w);
   }

@@ -21,7 +21,9 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
   if (hid != w->pub.node)
     return;
   for (t = 0; t < NW_TYPES; t++) {
-    if (!w->dial[t] || ev->dial != w->dial[t] || w->done[t])
+    if ((ev->kind != LP2P_HOST_EV_DIAL_DONE &&
+         ev->kind != LP2P_HOST_EV_DIAL_FAILED) ||
+        !w->dial[t] || ev->u.dial.id != w->dial[t] || w->done[t])
       continue;
     if (ev->kind == LP2P_HOST_EV_DIAL_FAILED) {
       w->done[t] = 1;

@@ -28,7 +28,7 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
       w->ndone++;
       break;
     }
-    w->observed[t] = ev->addr;
+    lp2p_host_peer_observed_addr(h, &ev->peer, &w->observed[t]);
     if (lp2p_host_ping(h, shost_now(s, &w->h[t]), &w->pub.id) != 0) {
       w->done[t] = 1;
       w->err[t] = LP2P_ERR_STATE;
@@ -38,7 +38,7 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
   case LP2P_HOST_EV_PING_RESULT:
     w->done[t] = 1;
     w->err[t] = ev->err;
-    w->rtt_ns[t] = ev->rtt_ns;
+    w->rtt_ns[t] = ev->u.ping.rtt_ns;
     w->ndone++;
     break;
   default:

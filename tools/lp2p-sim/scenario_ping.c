@@ -52,7 +52,7 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
       break;
     }
     w->pinged = 1;
-    w->rtt_ns = ev->rtt_ns;
+    w->rtt_ns = ev->u.ping.rtt_ns;
     if (lp2p_host_perf(ha, shost_now(s, &w->a), &w->b.id, PERF_BYTES,
                        PERF_BYTES) != 0)
       scen_fail(w->c, "perf refused");
@@ -133,11 +133,12 @@ static int run(scen_ctx *c) {
   }
   if (w.perfed) {
     scen_line(c, "perf err=%s up=%llu down=%llu time_ms=%llu",
-              lp2p_errname(w.perf.err), (unsigned long long)w.perf.upload_bytes,
-              (unsigned long long)w.perf.download_bytes,
-              (unsigned long long)(w.perf.time_ns / LP2P_NS_PER_MS));
-    if (w.perf.err || w.perf.upload_bytes != PERF_BYTES ||
-        w.perf.download_bytes != PERF_BYTES)
+              lp2p_errname(w.perf.err),
+              (unsigned long long)w.perf.u.perf.upload_bytes,
+              (unsigned long long)w.perf.u.perf.download_bytes,
+              (unsigned long long)(w.perf.u.perf.time_ns / LP2P_NS_PER_MS));
+    if (w.perf.err || w.perf.u.perf.upload_bytes != PERF_BYTES ||
+        w.perf.u.perf.download_bytes != PERF_BYTES)
       scen_fail(c, "perf transferred the wrong amount");
   }
   lp2p_mem_counting *ma = lp2p_sim_host_mem(s, na),

@@ -336,10 +336,10 @@ void swarm_on_event(void *ud, lp2p_sim *s, uint32_t hid,
     break;
   case LP2P_HOST_EV_DIAL_DONE:
     w->dials_ok++;
-    live_dial_result(w, x, ev->dial, 1);
+    live_dial_result(w, x, ev->u.dial.id, 1);
     break;
   case LP2P_HOST_EV_DIAL_FAILED:
-    live_dial_result(w, x, ev->dial, 0);
+    live_dial_result(w, x, ev->u.dial.id, 0);
     break;
   case LP2P_HOST_EV_PING_RESULT:
     if (!ev->err)

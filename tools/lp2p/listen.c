@@ -117,14 +117,15 @@ static void print_conn(listen_st *ls, const char *what,
   if (ev->kind == LP2P_HOST_EV_PEER_CONNECTED) {
     printf("%s %s %s %s /yamux/1.0.0 %s\n", what, id[0] ? id : "-", ra,
            ls->security,
-           ev->direction == LP2P_DIR_INBOUND ? "inbound" : "outbound");
+           ev->u.connected.direction == LP2P_DIR_INBOUND ? "inbound"
+                                                         : "outbound");
   } else {
     printf("%s %s %s %s goaway=", what, id[0] ? id : "-", ra,
            ev->err ? lp2p_errname(ev->err) : "closed");
-    if (ev->goaway < 0)
+    if (ev->u.disconnected.goaway < 0)
       printf("none\n");
     else
-      printf("%lld\n", (long long)ev->goaway);
+      printf("%lld\n", (long long)ev->u.disconnected.goaway);
   }
 }
 
@@ -147,9 +148,10 @@ static void on_event(listen_st *ls, const lp2p_host_event *ev) {
     }
     break;
   case LP2P_HOST_EV_PERF_RESULT:
-    if (ev->direction == LP2P_DIR_INBOUND && !ev->err)
-      printf("perf-done %llu %llu\n", (unsigned long long)ev->upload_bytes,
-             (unsigned long long)ev->download_bytes);
+    if (ev->u.perf.direction == LP2P_DIR_INBOUND && !ev->err)
+      printf("perf-done %llu %llu\n",
+             (unsigned long long)ev->u.perf.upload_bytes,
+             (unsigned long long)ev->u.perf.download_bytes);
     break;
   case LP2P_HOST_EV_STREAM_INBOUND:
     if (ls->necho == ECHO_STREAMS_MAX) {
@@ -228,7 +230,10 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   while (!rc && cli_node_event(&n, &ev, -1) == 1) {
     if (ev.kind == LP2P_HOST_EV_LISTENING) {
       char a[1024];
-      cli_maddr_text(&ev.addr, a, sizeof a);
+      lp2p_maddr bound;
+      memset(&bound, 0, sizeof bound);
+      lp2p_host_listener_addr(n.h, ev.u.listen.listener, &bound);
+      cli_maddr_text(&bound, a, sizeof a);
       printf("%s/p2p/%s\n", a, id);
       fflush(stdout);
       pending--;

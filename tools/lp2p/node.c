@@ -179,7 +179,7 @@ int cli_node_ping(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer,
     return cli_fail(ctx, CLI_EXIT_DATA, "ping failed: %s",
                     lp2p_strerror(ev.err ? ev.err : LP2P_ERR_CLOSED));
   if (rtt_ns)
-    *rtt_ns = ev.rtt_ns;
+    *rtt_ns = ev.u.ping.rtt_ns;
   return 0;
 }
 
@@ -200,7 +200,9 @@ int cli_node_connect(cli_ctx *ctx, cli_node *n, const char *text,
     int got;
     last = LP2P_ERR_TIMEOUT;
     while ((got = cli_node_event(n, &ev, CONNECT_TIMEOUT_MS)) == 1) {
-      if (ev.dial != dial)
+      if ((ev.kind != LP2P_HOST_EV_DIAL_DONE &&
+           ev.kind != LP2P_HOST_EV_DIAL_FAILED) ||
+          ev.u.dial.id != dial)
         continue;
       if (ev.kind == LP2P_HOST_EV_DIAL_DONE) {
         *peer = ev.peer;

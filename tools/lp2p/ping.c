@@ -108,8 +108,9 @@ int cli_cmd_perf(cli_ctx *ctx, int argc, char **argv) {
       cli_printf(ctx,
                  "{\"type\":\"final\",\"timeSeconds\":%.6f,\"uploadBytes\":%"
                  "llu,\"downloadBytes\":%llu}\n",
-                 (double)ev.time_ns / 1e9, (unsigned long long)ev.upload_bytes,
-                 (unsigned long long)ev.download_bytes);
+                 (double)ev.u.perf.time_ns / 1e9,
+                 (unsigned long long)ev.u.perf.upload_bytes,
+                 (unsigned long long)ev.u.perf.download_bytes);
     break;
   }
   if (!rc && got != 1)

@@ -213,10 +213,10 @@ int cli_cmd_halfclose(cli_ctx *ctx, int argc, char **argv) {
       rc = cli_fail(ctx, CLI_EXIT_DATA, "perf: %s", lp2p_strerror(e));
     else if (!wait_kind(ctx, &n, LP2P_HOST_EV_PERF_RESULT, &ev))
       rc = CLI_EXIT_DATA;
-    else if (ev.err || ev.download_bytes != (1u << 20))
+    else if (ev.err || ev.u.perf.download_bytes != (1u << 20))
       rc = cli_fail(ctx, CLI_EXIT_DATA, "perf after half-close: %s, %llu bytes",
                     lp2p_strerror(ev.err),
-                    (unsigned long long)ev.download_bytes);
+                    (unsigned long long)ev.u.perf.download_bytes);
   }
   if (!rc)
     rc = echo_run(ctx, &n, &peer, 1, 200000);
