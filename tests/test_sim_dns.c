@@ -37,7 +37,10 @@ static void on_host(void *ud, lp2p_sim *s, uint32_t hid,
                     const lp2p_host_event *ev) {
   world *w = ud;
   (void)s;
-  if (hid != w->a || ev->dial != w->dial || !w->dial)
+  if (hid != w->a || !w->dial ||
+      (ev->kind != LP2P_HOST_EV_DIAL_DONE &&
+       ev->kind != LP2P_HOST_EV_DIAL_FAILED) ||
+      ev->u.dial.id != w->dial)
     return;
   if (ev->kind == LP2P_HOST_EV_DIAL_DONE) {
     w->done = 1;
