@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "drivers/dns_files.h"
 #include "drivers/loop_internal.h"
 #include "lp2p/host.h"
 
@@ -105,6 +106,7 @@ int lp2p_driver_new(lp2p_driver **out, lp2p_host *h, const lp2p_backend *b) {
   drv_core_init(&d->core, h, &loop_backend, d);
   d->now = lp2p_clock_now();
   lp2p_host_set_unix_time(h, lp2p_clock_unix_ns());
+  drv_dns_configure(h); /* /etc/hosts + resolv.conf, once */
   *out = d;
   drain(d);
   return 0;

@@ -52,9 +52,16 @@ static void test_peer_id_mismatch(void **state) {
                    LP2P_ERR_UNSUPPORTED);
   assert_int_equal(lp2p_host_listen(t->h[1], &udp, NULL),
                    LP2P_ERR_UNSUPPORTED);
+  /* a name is accepted (the DNS service resolves it without blocking);
+   * with no DNS server and no hosts entry the dial fails, saying so */
   lp2p_maddr dns = parse("/dns4/example.com/tcp/4000");
-  assert_int_equal(lp2p_host_dial(t->h[1], th_now(t), &dns, 0, &d),
-                   LP2P_ERR_UNSUPPORTED);
+  int failed = th_count(t, 1, LP2P_HOST_EV_DIAL_FAILED);
+  assert_int_equal(lp2p_host_dial(t->h[1], th_now(t), &dns, 0, &d), 0);
+  assert_true(th_wait_for(t, 1, LP2P_HOST_EV_DIAL_FAILED, failed + 1,
+                          LP2P_NS_PER_S));
+  const th_ev *f = th_find(t, 1, LP2P_HOST_EV_DIAL_FAILED, failed);
+  assert_non_null(f);
+  assert_int_equal(f->err, LP2P_ERR_NO_RESOLVER);
   th_free(t);
 }
 

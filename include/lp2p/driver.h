@@ -53,6 +53,9 @@ typedef struct lp2p_driver lp2p_driver;
 /** Create a driver for `h` over backend `b` (lp2p_backend_epoll() or
  * lp2p_backend_poll(), or the embedder's own vtable whose add/mod/del
  * mirror descriptors into its loop). SIGPIPE is never raised (MSG_NOSIGNAL).
+ * It reads /etc/hosts and /etc/resolv.conf once (env LP2P_HOSTS and
+ * LP2P_RESOLV_CONF name other files) and gives them to the host's
+ * resolver (lp2p_host_dns_configure), so dials to /dns* names work.
  * Returns 0 or LP2P_ERR_NOMEM / LP2P_ERR_IO. */
 LP2P_API int lp2p_driver_new(lp2p_driver **out, struct lp2p_host *h,
                              const lp2p_backend *b);
@@ -112,26 +115,6 @@ LP2P_API int lp2p_driver_service(lp2p_driver *d);
  * LP2P_ERR_IO / LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_driver_run(struct lp2p_host *h, const lp2p_backend *b,
                              volatile int *stop);
-
-/* ---- name resolution (drivers/resolve.c) ------------------------------- */
-
-struct lp2p_maddr;
-#define LP2P_DNSADDR_DEPTH_MAX 4   /**< /dnsaddr recursion bound */
-#define LP2P_RESOLVE_RESULTS_MAX 32
-
-/** Resolve /dns, /dns4, /dns6 and /dnsaddr multiaddrs into /ip4 and /ip6
- * ones; anything else is copied through. /etc/hosts is consulted first;
- * then the DNS codec (include/lp2p/dns.h) over UDP to the first nameserver
- * of /etc/resolv.conf (override the file with env LP2P_RESOLV_CONF).
- * /dnsaddr follows `dnsaddr=` TXT records of _dnsaddr.<name>, keeps only
- * entries whose trailing /p2p matches the input's (when it has one), and
- * recurses at most LP2P_DNSADDR_DEPTH_MAX levels. Blocking, bounded by
- * timeout_ms per query. `*n` gets the results written (<= cap). Returns 0
- * or one of: LP2P_ERR_NOT_FOUND (no address), LP2P_ERR_TIMEOUT,
- * LP2P_ERR_LIMIT (recursion bound), LP2P_ERR_PARSE, LP2P_ERR_IO. */
-LP2P_API int lp2p_resolve_maddr(const struct lp2p_maddr *in,
-                                struct lp2p_maddr *out, size_t cap, size_t *n,
-                                int timeout_ms);
 
 /** Monotonic clock in ns (CLOCK_MONOTONIC). */
 LP2P_API lp2p_tstamp lp2p_clock_now(void);

@@ -60,6 +60,7 @@
 
 #include "lp2p/common.h"
 #include "lp2p/crypto.h"
+#include "lp2p/dns.h"
 #include "lp2p/multiaddr.h"
 #include "lp2p/peerid.h"
 #include "lp2p/yamux.h"
@@ -190,6 +191,9 @@ typedef struct lp2p_host_config {
   lp2p_host_ping_config ping;
   lp2p_host_perf_config perf;
   lp2p_host_echo_config echo;
+  lp2p_dns_config dns;          /**< the resolver behind dials to /dns,
+                                     /dns4, /dns6 and /dnsaddr addresses
+                                     (lp2p_host_dns_configure) */
 
   const lp2p_log *log;             /**< optional */
 } lp2p_host_config;
@@ -575,7 +579,9 @@ LP2P_API int lp2p_host_listen(lp2p_host *h, const lp2p_maddr *ma,
  * used for TCP hole punching). Implies FORCE. */
 #define LP2P_DIAL_REUSEPORT 0x2u
 
-/** Dial a multiaddr (/ip4|/ip6 ../tcp/.., optionally ending in /p2p/<id>:
+/** Dial a multiaddr (/ip4|/ip6 ../tcp/.., or a name: /dns|/dns4|/dns6
+ * <name>/tcp/.. or /dnsaddr/<name>, resolved without blocking, section
+ * "names"; optionally ending in /p2p/<id>:
  * then the authenticated peer must be that id, else DIAL_FAILED with
  * LP2P_ERR_PEER_ID_MISMATCH). Without FORCE an established connection to
  * that peer is reused (DIAL_DONE is queued at once) and a dial already in
@@ -850,6 +856,29 @@ LP2P_API int lp2p_host_udp_recv_consume(lp2p_host *h, uint64_t raw);
 /** Close a UDP socket (queued datagrams are dropped; the id is dead).
  * Same as lp2p_host_raw_close. Returns 0 or LP2P_ERR_NOT_FOUND. */
 LP2P_API int lp2p_host_udp_close(lp2p_host *h, uint64_t raw);
+
+/* ---- names ---------------------------------------------------------------
+ * lp2p_host_dial accepts /dns/<name>, /dns4/<name>, /dns6/<name> and
+ * /dnsaddr/<name> addresses without blocking: the host's DNS service looks
+ * the name up in the hosts text first, then asks the servers over a UDP
+ * socket the host owns (so the driver needs nothing special), and the dial
+ * goes on with the addresses found, or ends in DIAL_FAILED with the reason:
+ * LP2P_ERR_NOT_FOUND (NXDOMAIN, no usable record), LP2P_ERR_TIMEOUT,
+ * LP2P_ERR_NO_RESOLVER (no server configured and no hosts entry),
+ * LP2P_ERR_LIMIT (the /dnsaddr recursion bound or a query bound),
+ * LP2P_ERR_UNSUPPORTED (names found, none dialable over TCP). Limits are
+ * in lp2p_host_config.dns. */
+
+/** Give the resolver its inputs: the text of a hosts(5) file (copied; may
+ * be NULL/0) and the DNS servers to ask (lp2p_dns_resolv_conf_parse reads
+ * them from resolv.conf text). The epoll/poll driver calls this once in
+ * lp2p_driver_new with /etc/hosts and /etc/resolv.conf; call it again to
+ * replace both. Returns 0 or LP2P_ERR_INVAL, LP2P_ERR_NOMEM,
+ * LP2P_ERR_UNSUPPORTED (the host runs no DNS service). */
+LP2P_API int lp2p_host_dns_configure(lp2p_host *h, const char *hosts_text,
+                                     size_t len,
+                                     const lp2p_sockaddr *servers,
+                                     size_t nservers);
 
 /* ---- peerstore ---------------------------------------------------------- */
 

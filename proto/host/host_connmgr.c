@@ -102,7 +102,7 @@ int lp2p_host_listen_done(lp2p_host *h, uint64_t listener, int err,
 
 /* ---- dials ------------------------------------------------------------------ */
 
-static void dial_unlink(lp2p_host *h, hdial *d) {
+void host_dial_unlink(lp2p_host *h, hdial *d) {
   hdial **pp = &h->dials;
   while (*pp && *pp != d)
     pp = &(*pp)->next;
@@ -115,7 +115,7 @@ static void dial_unlink(lp2p_host *h, hdial *d) {
 
 void host_dials_free(lp2p_host *h) {
   while (h->dials)
-    dial_unlink(h, h->dials);
+    host_dial_unlink(h, h->dials);
 }
 
 static int live_conns(const lp2p_host *h) {
@@ -150,14 +150,14 @@ static int dial_attempt(lp2p_host *h, hdial *d, lp2p_tstamp now) {
   return 0;
 }
 
-static void dial_fail(lp2p_host *h, hdial *d, int err) {
+void host_dial_fail(lp2p_host *h, hdial *d, int err) {
   host_logf(h, LP2P_LOG_DEBUG, "host dial=%U peer=%P dial ended: %E", d->id,
             &d->peer, err);
   hevent *e = host_ev_push(h, LP2P_HOST_EV_DIAL_FAILED);
   e->u.dial.id = d->id;
   e->err = err;
   e->peer = d->peer;
-  dial_unlink(h, d);
+  host_dial_unlink(h, d);
 }
 
 void host_dial_conn_open(lp2p_host *h, hconn *c, lp2p_tstamp now) {
@@ -171,7 +171,7 @@ void host_dial_conn_open(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   e->conn = c->id;
   if (c->peer)
     e->peer = c->peer->id;
-  dial_unlink(h, d);
+  host_dial_unlink(h, d);
 }
 
 void host_dial_conn_failed(lp2p_host *h, hconn *c, int err, lp2p_tstamp now) {
@@ -189,20 +189,22 @@ void host_dial_conn_failed(lp2p_host *h, hconn *c, int err, lp2p_tstamp now) {
     if (dial_attempt(h, d, now) == 0)
       return;
   }
-  dial_fail(h, d, err);
+  host_dial_fail(h, d, err);
 }
 
-static hdial *dial_new(lp2p_host *h, const lp2p_peerid *peer, unsigned flags,
-                       const lp2p_sockaddr *addrs, size_t n) {
+hdial *host_dial_new(lp2p_host *h, const lp2p_peerid *peer, unsigned flags,
+                     const lp2p_sockaddr *addrs, size_t n) {
   hdial *d = lp2p_mem_calloc(h->mem, 1, sizeof *d);
   if (!d)
     return NULL;
-  d->addrs = lp2p_mem_malloc(h->mem, n * sizeof *addrs);
-  if (!d->addrs) {
-    lp2p_mem_free(h->mem, d);
-    return NULL;
+  if (n) { /* a resolving dial gets its candidates later */
+    d->addrs = lp2p_mem_malloc(h->mem, n * sizeof *addrs);
+    if (!d->addrs) {
+      lp2p_mem_free(h->mem, d);
+      return NULL;
+    }
+    memcpy(d->addrs, addrs, n * sizeof *addrs);
   }
-  memcpy(d->addrs, addrs, n * sizeof *addrs);
   d->naddrs = (uint16_t)n;
   d->flags = (uint8_t)flags;
   d->id = ++h->serial;
@@ -219,8 +221,11 @@ static int same_sa(const lp2p_sockaddr *a, const lp2p_sockaddr *b) {
          memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
 }
 
-/* Shared front half of dial and dial_peer: reuse, coalescing, limits. */
-static int dial_common(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer,
+/* Shared front half of every dial: reuse of an established connection,
+ * coalescing with a dial in flight, limits. Returns 0 with *dial set when
+ * the dial was answered or joined, 1 when a new dial may start, or an
+ * error. */
+int host_dial_precheck(lp2p_host *h, const lp2p_peerid *peer,
                        const lp2p_sockaddr *addrs, size_t naddrs,
                        unsigned flags, uint64_t *dial) {
   if (h->closing)
@@ -261,16 +266,35 @@ static int dial_common(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer,
     return LP2P_ERR_LIMIT;
   if (p && p->nconns >= h->cfg.conns_per_peer_max)
     return LP2P_ERR_LIMIT;
-  hdial *d = dial_new(h, peer, flags, addrs, naddrs);
+  return 1;
+}
+
+static int dial_common(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer,
+                       const lp2p_sockaddr *addrs, size_t naddrs,
+                       unsigned flags, uint64_t *dial) {
+  int rc = host_dial_precheck(h, peer, addrs, naddrs, flags, dial);
+  if (rc != 1)
+    return rc;
+  if (flags & LP2P_DIAL_REUSEPORT)
+    flags |= LP2P_DIAL_FORCE;
+  hdial *d = host_dial_new(h, peer, flags, addrs, naddrs);
   if (!d)
     return LP2P_ERR_NOMEM;
-  int rc = dial_attempt(h, d, now);
+  rc = dial_attempt(h, d, now);
   if (rc) {
-    dial_unlink(h, d);
+    host_dial_unlink(h, d);
     return rc;
   }
   *dial = d->id;
   return 0;
+}
+
+int host_dial_start(lp2p_host *h, hdial *d, lp2p_tstamp now) {
+  int rc = LP2P_ERR_NOT_FOUND;
+  for (; d->cur < d->naddrs; d->cur++)
+    if ((rc = dial_attempt(h, d, now)) == 0)
+      return 0;
+  return rc;
 }
 
 int lp2p_host_dial(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
@@ -284,7 +308,8 @@ int lp2p_host_dial(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
   host_now(h, now);
   lp2p_sockaddr sa;
   int rc = lp2p_sockaddr_from_maddr(&sa, ma);
-  if (rc)
+  int dns = rc == LP2P_ERR_UNSUPPORTED && host_maddr_is_dns(ma);
+  if (rc && !dns)
     return rc;
   lp2p_peerid peer;
   const uint8_t *idb;
@@ -295,6 +320,9 @@ int lp2p_host_dial(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
       return LP2P_ERR_INVAL;
     has_peer = 1;
   }
+  if (dns) /* host_resolve.c: a service resolves, the dial waits */
+    return host_dial_resolve(h, now, ma, has_peer ? &peer : NULL, flags,
+                             dial);
   return dial_common(h, now, has_peer ? &peer : NULL, &sa, 1, flags, dial);
 }
 

@@ -37,6 +37,7 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   cfg->ping.timeout_ns = 10 * LP2P_NS_PER_S;
   cfg->perf.serve = 1;
   cfg->echo.serve = 1;
+  lp2p_dns_config_default(&cfg->dns);
   cfg->raws_max = 256;
   cfg->raw_send_bytes_max = 256 * 1024;
   cfg->raw_recv_bytes_max = 256 * 1024;
@@ -307,6 +308,7 @@ int lp2p_host_close(lp2p_host *h, lp2p_tstamp now) {
   hconn *c;
   while ((c = hid_next(&h->conns, &pos)) != NULL)
     host_conn_close(h, c, 0, now);
+  host_dials_cancel_resolving(h);
   host_maybe_finish_close(h);
   return 0;
 }

@@ -199,6 +199,8 @@ typedef struct hdial {
   uint8_t *addrs;              /* remaining candidates: packed sockaddrs */
   uint16_t naddrs, cur;
   uint8_t flags;
+  uint8_t resolving;           /* waiting for host_dial_resolved */
+  uint8_t resolver;            /* the service asked (index) */
   int32_t last_err;
 } hdial;
 
@@ -504,6 +506,33 @@ static inline int host_conn_limited(const hconn *c) {
   return c->car && (c->car->bytes_left != UINT64_MAX ||
                     c->car->deadline != LP2P_TSTAMP_NONE);
 }
+
+/* ---- host_connmgr.c: dials ------------------------------------------------- */
+hdial *host_dial_new(lp2p_host *h, const lp2p_peerid *peer, unsigned flags,
+                     const lp2p_sockaddr *addrs, size_t n);
+void host_dial_unlink(lp2p_host *h, hdial *d);
+/* DIAL_FAILED with err, and the dial is gone. */
+void host_dial_fail(lp2p_host *h, hdial *d, int err);
+/* Reuse, coalescing and limits before a new dial: 0 (answered or joined:
+ * *dial set), 1 (go on) or an error. */
+int host_dial_precheck(lp2p_host *h, const lp2p_peerid *peer,
+                       const lp2p_sockaddr *addrs, size_t naddrs,
+                       unsigned flags, uint64_t *dial);
+/* Attempt d's candidates from d->cur on until one starts. Returns 0 or
+ * the last attempt's error. */
+int host_dial_start(lp2p_host *h, hdial *d, lp2p_tstamp now);
+
+/* ---- host_resolve.c: dials to /dns* addresses ------------------------------ */
+/* 1 when ma starts with /dns, /dns4, /dns6 or /dnsaddr. */
+int host_maddr_is_dns(const lp2p_maddr *ma);
+/* Start a dial in the RESOLVING state and ask the first service with a
+ * resolve hook. Same returns as lp2p_host_dial. */
+int host_dial_resolve(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
+                      const lp2p_peerid *peer, unsigned flags,
+                      uint64_t *dial);
+/* The host is closing: end the dials still resolving (LP2P_ERR_CLOSED)
+ * and tell their resolvers. */
+void host_dials_cancel_resolving(lp2p_host *h);
 
 /* ---- host_svc.c: the service registry and hook dispatch ---------------------- */
 /* The host without any service (lp2p_host_new is this plus the built-in

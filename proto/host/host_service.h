@@ -78,6 +78,17 @@ typedef struct hsvc_ops {
   void (*raw_activity)(lp2p_host *h, void *state, uint64_t raw,
                        unsigned what, lp2p_tstamp now);
 
+  /* Resolve a name for dial `dial` (`ma` starts with /dns, /dns4, /dns6
+   * or /dnsaddr; lp2p_host_dial asks the first service that has this
+   * hook). Answer with host_dial_resolved, later or from inside this
+   * call. Returns 0, or an error that lp2p_host_dial returns (then the
+   * dial must not have been answered). */
+  int (*resolve)(lp2p_host *h, void *state, uint64_t dial,
+                 const lp2p_maddr *ma, lp2p_tstamp now);
+  /* The dial ended while resolving (the host is closing): forget it; an
+   * answer now gets NOT_FOUND. */
+  void (*resolve_cancel)(lp2p_host *h, void *state, uint64_t dial);
+
   /* Service timer: pure; the host re-reads it after every hook. */
   lp2p_tstamp (*next_timeout)(const void *state);
   void (*handle_timeout)(lp2p_host *h, void *state, lp2p_tstamp now);
@@ -191,6 +202,16 @@ int host_svc_carrier_attach(lp2p_host *h, uint64_t stream, int dir,
                             const lp2p_maddr *remote,
                             const hsvc_carrier_limits *lim, lp2p_tstamp now,
                             uint64_t *conn);
+
+/* ---- dials to names (host_resolve.c) -------------------------------------- */
+
+/* The answer to a resolve hook: err 0 and the addresses (dialled in order,
+ * those with another peer's /p2p skipped), or why the name gave nothing
+ * (LP2P_ERR_NOT_FOUND, LP2P_ERR_TIMEOUT, LP2P_ERR_NO_RESOLVER ...): the
+ * dial fails with that reason (DIAL_FAILED). Returns 0 or NOT_FOUND (the
+ * dial is gone: cancelled or the host closed), INVAL. */
+int host_dial_resolved(lp2p_host *h, uint64_t dial, const lp2p_maddr *addrs,
+                       size_t n, int err, lp2p_tstamp now);
 
 /* ---- events, timers, accounting ------------------------------------------- */
 

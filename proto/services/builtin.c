@@ -10,12 +10,14 @@ extern const hsvc_ops host_svc_identify_ops;
 extern const hsvc_ops host_svc_ping_ops;
 extern const hsvc_ops host_svc_perf_ops;
 extern const hsvc_ops host_svc_echo_ops;
+extern const hsvc_ops host_svc_dns_ops;
 
 static const hsvc_ops *const builtin[] = {
     &host_svc_identify_ops,
     &host_svc_ping_ops,
     &host_svc_perf_ops,
     &host_svc_echo_ops,
+    &host_svc_dns_ops, /* resolves dials to /dns* names */
 };
 
 int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,

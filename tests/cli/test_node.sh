@@ -29,6 +29,13 @@ for drv in epoll poll; do
   check "listen --driver $drv prints the /ip6 addr too" 'grep -q "^/ip6/::1/tcp/[1-9]" "$T/n-$drv.out"'
   out=$(timeout 20 "$L" ping -n 3 "$addr" 2>&1); rc=$?
   check "ping -n 3 via $drv listener: 3 rtt lines, exit 0" '[ $rc = 0 ] && [ "$(grep -cE "^rtt_ms [0-9]+\.[0-9]+$" <<<"$out")" = 3 ]' "rc=$rc $out"
+  # names are resolved inside the host's loop (no blocking resolver)
+  id=${addr##*/p2p/}; tport=${addr#/ip4/127.0.0.1/tcp/}; tport=${tport%%/*}
+  out=$(timeout 20 "$L" ping "/dns4/localhost/tcp/$tport/p2p/$id" 2>&1); rc=$?
+  check "ping /dns4/localhost/tcp/PORT/p2p/ID ($drv listener)" '[ $rc = 0 ] && grep -q "^rtt_ms" <<<"$out"' "rc=$rc $out"
+  printf '# test hosts\n127.0.0.1 node.lp2p.test\n' > "$T/hosts"
+  out=$(LP2P_HOSTS="$T/hosts" LP2P_RESOLV_CONF=/dev/null timeout 20 "$L" ping "/dns/node.lp2p.test/tcp/$tport/p2p/$id" 2>&1); rc=$?
+  check "ping /dns/NAME from LP2P_HOSTS without any DNS server ($drv)" '[ $rc = 0 ] && grep -q "^rtt_ms" <<<"$out"' "rc=$rc $out"
   v6=$(grep "^/ip6/" "$T/n-$drv.out" | head -1)
   out=$(timeout 20 "$L" ping "$v6" 2>&1); rc=$?
   check "ping over ipv6 ($drv)" '[ $rc = 0 ] && grep -q "^rtt_ms" <<<"$out"' "rc=$rc $out"
@@ -79,6 +86,8 @@ out=$(LP2P_LOG=loud "${L%/lp2p}/lp2p-sim" --list 2>&1); rc=$?
 check "lp2p-sim: LP2P_LOG with an unknown level: exit 2" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
 out=$(timeout 20 "$L" ping /ip4/1.2.3/tcp/1 2>&1); rc=$?
 check "ping with a bad multiaddr exits 1, one line" '[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
+out=$(LP2P_HOSTS=/dev/null LP2P_RESOLV_CONF=/dev/null timeout 20 "$L" ping /dns4/nothing.lp2p.test/tcp/1 2>&1); rc=$?
+check "ping a name with no DNS server configured exits 1 naming it" '[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "no DNS server configured" <<<"$out"' "rc=$rc $out"
 out=$(timeout 20 "$L" ping /ip4/127.0.0.1/udp/1 2>&1); rc=$?
 check "ping over an unsupported transport exits 1" '[ $rc = 1 ]' "rc=$rc $out"
 out=$("$L" ping 2>&1); rc=$?

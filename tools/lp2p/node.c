@@ -11,7 +11,6 @@
 
 #define CONNECT_TIMEOUT_MS 20000
 #define CLOSE_WAIT_MS 2000
-#define RESOLVE_TIMEOUT_MS 3000
 
 volatile int cli_node_stop_flag;
 const lp2p_log *cli_log;
@@ -186,27 +185,20 @@ int cli_node_ping(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer,
 
 int cli_node_connect(cli_ctx *ctx, cli_node *n, const char *text,
                      lp2p_peerid *peer) {
-  lp2p_maddr ma, addrs[LP2P_RESOLVE_RESULTS_MAX];
+  lp2p_maddr ma;
   int rc = lp2p_maddr_parse(&ma, text, strlen(text));
   if (rc)
     return cli_fail(ctx, CLI_EXIT_DATA, "bad multiaddr '%s': %s", text,
                     lp2p_strerror(rc));
-  size_t na = 0;
-  rc = lp2p_resolve_maddr(&ma, addrs, LP2P_RESOLVE_RESULTS_MAX, &na,
-                          RESOLVE_TIMEOUT_MS);
-  if (rc)
-    return cli_fail(ctx, CLI_EXIT_DATA, "cannot resolve '%s': %s", text,
-                    lp2p_strerror(rc));
-  int last = LP2P_ERR_UNREACHABLE;
-  for (size_t i = 0; i < na; i++) {
-    uint64_t dial = 0;
-    rc = lp2p_host_dial(n->h, lp2p_clock_now(), &addrs[i], 0, &dial);
-    if (rc) {
-      last = rc;
-      continue;
-    }
+  /* /dns* names go to the host as they are: its DNS service resolves them
+   * inside the loop (hosts file, then the resolv.conf servers). */
+  uint64_t dial = 0;
+  int last = lp2p_host_dial(n->h, lp2p_clock_now(), &ma, 0, &dial);
+  if (!last) {
+    lp2p_driver_flush(n->d);
     lp2p_host_event ev;
     int got;
+    last = LP2P_ERR_TIMEOUT;
     while ((got = cli_node_event(n, &ev, CONNECT_TIMEOUT_MS)) == 1) {
       if ((ev.kind != LP2P_HOST_EV_DIAL_DONE &&
            ev.kind != LP2P_HOST_EV_DIAL_FAILED) ||
@@ -224,8 +216,6 @@ int cli_node_connect(cli_ctx *ctx, cli_node *n, const char *text,
     }
     if (got == -1)
       return cli_fail(ctx, CLI_EXIT_DATA, "interrupted");
-    if (got == 0)
-      last = LP2P_ERR_TIMEOUT;
   }
   if (last == LP2P_ERR_PEER_ID_MISMATCH)
     return cli_fail(ctx, CLI_EXIT_DATA,

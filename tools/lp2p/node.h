@@ -45,7 +45,8 @@ void cli_node_stop(cli_node *n);
 /** Step the driver until an event arrives (1), the deadline passes (0) or a
  * stop signal arrives (-1). deadline_ms < 0: none. */
 int cli_node_event(cli_node *n, lp2p_host_event *ev, int deadline_ms);
-/** Parse (and DNS-resolve) `text`, dial it and wait for the connection.
+/** Parse `text`, dial it (the host resolves /dns* names) and wait for the
+ * connection.
  * *peer gets the authenticated peer id. Returns 0 or CLI_EXIT_DATA (bad
  * address, unreachable, peer id mismatch, timeout) after one error line. */
 int cli_node_connect(cli_ctx *ctx, cli_node *n, const char *text,
