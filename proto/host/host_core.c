@@ -6,9 +6,7 @@
 #include "proto/host/host_internal.h"
 #include "proto/host/host_raw.h"
 
-void lp2p_host_config_default(lp2p_host_config *cfg) {
-  if (!cfg)
-    return;
+void host_config_default(lp2p_host_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   cfg->security = LP2P_HOST_SECURITY_NOISE;
   cfg->conns_max = 1024;
@@ -29,15 +27,6 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   cfg->dial_timeout_ns = 15 * LP2P_NS_PER_S;
   cfg->stream_negotiate_timeout_ns = 10 * LP2P_NS_PER_S;
   cfg->close_timeout_ns = 5 * LP2P_NS_PER_S;
-  cfg->identify.auto_identify = 1;
-  cfg->identify.msg_bytes_max = 8192;
-  cfg->identify.timeout_ns = 10 * LP2P_NS_PER_S;
-  cfg->ping.serve = 1;
-  cfg->ping.streams_per_peer_max = 2;
-  cfg->ping.timeout_ns = 10 * LP2P_NS_PER_S;
-  cfg->perf.serve = 1;
-  cfg->echo.serve = 1;
-  lp2p_dns_config_default(&cfg->dns);
   cfg->raws_max = 256;
   cfg->raw_send_bytes_max = 256 * 1024;
   cfg->raw_recv_bytes_max = 256 * 1024;

@@ -535,6 +535,9 @@ int host_dial_resolve(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
 void host_dials_cancel_resolving(lp2p_host *h);
 
 /* ---- host_svc.c: the service registry and hook dispatch ---------------------- */
+/* The core's part of lp2p_host_config_default (the services' nested
+ * configs are defaulted by proto/services/builtin.c). */
+void host_config_default(lp2p_host_config *cfg);
 /* The host without any service (lp2p_host_new is this plus the built-in
  * services, proto/services/builtin.c). Same contract as lp2p_host_new. */
 int host_create(lp2p_host **out, const lp2p_host_config *cfg,

@@ -1,7 +1,7 @@
-/* The built-in services and lp2p_host_new: the one place that knows both
- * the host and its services, one layer above each, so the host core never
- * names a service (arrows point down only: services -> host, this file ->
- * both). A new protocol is one folder in proto/ plus one line here. The
+/* The built-in services, their config defaults and lp2p_host_new: the one
+ * place that knows both the host and its services, one layer above each,
+ * so the host core never names a service (arrows point down only:
+ * services -> host, this file -> both). A new protocol is one folder in proto/ plus one line here. The
  * order is the registration order (identify first: it answers before
  * anything else asks). */
 #include "proto/host/host_internal.h"
@@ -19,6 +19,23 @@ static const hsvc_ops *const builtin[] = {
     &host_svc_echo_ops,
     &host_svc_dns_ops, /* resolves dials to /dns* names */
 };
+
+/* The core's defaults, then each service's (their config structs are
+ * nested in lp2p_host_config). */
+void lp2p_host_config_default(lp2p_host_config *cfg) {
+  if (!cfg)
+    return;
+  host_config_default(cfg);
+  cfg->identify.auto_identify = 1;
+  cfg->identify.msg_bytes_max = 8192;
+  cfg->identify.timeout_ns = 10 * LP2P_NS_PER_S;
+  cfg->ping.serve = 1;
+  cfg->ping.streams_per_peer_max = 2;
+  cfg->ping.timeout_ns = 10 * LP2P_NS_PER_S;
+  cfg->perf.serve = 1;
+  cfg->echo.serve = 1;
+  lp2p_dns_config_default(&cfg->dns);
+}
 
 int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,
                   const lp2p_mem *mem, const lp2p_rng *rng, lp2p_tstamp now) {
