@@ -225,6 +225,63 @@ static void run_reset(const lp2p_backend *b) {
   stop(&n);
 }
 
+/* ---- lp2p_host_close ends raw sockets too ----------------------------------- */
+
+typedef struct closing {
+  uint64_t srv;
+  uint64_t closed[8];
+  int nclosed, host_closed;
+} closing;
+
+static void closing_ev(rnode *n, const lp2p_host_event *ev, void *ud) {
+  (void)n;
+  closing *c = ud;
+  if (ev->kind == LP2P_HOST_EV_RAW_ACCEPTED)
+    c->srv = ev->u.raw.id;
+  if (ev->kind == LP2P_HOST_EV_RAW_CLOSED && c->nclosed < 8) {
+    assert_int_equal(ev->err, LP2P_ERR_CLOSED);
+    c->closed[c->nclosed++] = ev->u.raw.id;
+  }
+  if (ev->kind == LP2P_HOST_EV_CLOSED)
+    c->host_closed = 1;
+}
+
+static int closed_has(const closing *c, uint64_t id) {
+  for (int i = 0; i < c->nclosed; i++)
+    if (c->closed[i] == id)
+      return 1;
+  return 0;
+}
+
+static void test_host_close_ends_raw(void **st) {
+  (void)st;
+  rnode n;
+  start(&n, lp2p_backend_epoll());
+  lp2p_sockaddr bind = loop4(0);
+  uint64_t l, cli, udp;
+  closing c;
+  memset(&c, 0, sizeof c);
+  assert_int_equal(lp2p_host_raw_listen(n.h, &bind, 0, &l), 0);
+  wait_for(&n, LP2P_HOST_EV_RAW_LISTENING, l, NULL, NULL);
+  assert_int_equal(lp2p_host_udp_open(n.h, &bind, 0, &udp), 0);
+  wait_for(&n, LP2P_HOST_EV_UDP_READY, udp, NULL, NULL);
+  lp2p_host_raw_info li;
+  lp2p_host_raw_info_get(n.h, l, &li);
+  lp2p_sockaddr to = loop4(li.local.port);
+  assert_int_equal(
+      lp2p_host_raw_connect(n.h, lp2p_clock_now(), &to, NULL, 0, 0, &cli), 0);
+  wait_for(&n, LP2P_HOST_EV_RAW_CONNECTED, cli, closing_ev, &c);
+  while (!c.srv)
+    wait_for(&n, LP2P_HOST_EV_RAW_ACCEPTED, 0, closing_ev, &c);
+  assert_int_equal(lp2p_host_close(n.h, lp2p_clock_now()), 0);
+  wait_for(&n, LP2P_HOST_EV_CLOSED, 0, closing_ev, &c);
+  /* every raw socket was ended and told, before the host reported CLOSED */
+  assert_true(closed_has(&c, l) && closed_has(&c, udp) &&
+              closed_has(&c, cli) && closed_has(&c, c.srv));
+  assert_int_equal(lp2p_host_raw_info_get(n.h, cli, &li), LP2P_ERR_NOT_FOUND);
+  stop(&n);
+}
+
 static void test_reset_epoll(void **st) {
   (void)st;
   run_reset(lp2p_backend_epoll());
@@ -626,6 +683,7 @@ int main(void) {
       cmocka_unit_test(test_udp_epoll),     cmocka_unit_test(test_udp_poll),
       cmocka_unit_test(test_multicast),     cmocka_unit_test(test_watch_epoll),
       cmocka_unit_test(test_watch_poll),    cmocka_unit_test(test_service_owner),
+      cmocka_unit_test(test_host_close_ends_raw),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

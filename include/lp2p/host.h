@@ -481,7 +481,10 @@ typedef enum lp2p_host_event_kind {
                                        buffered bytes) */
   LP2P_HOST_EV_RAW_CLOSED,        /**< raw, err: the connection ended; err
                                        0: both sides closed and all read;
-                                       else reset or failed. The id is dead */
+                                       else reset or failed; LP2P_ERR_CLOSED
+                                       for any raw socket (listener, UDP too)
+                                       that lp2p_host_close ended. The id is
+                                       dead */
   LP2P_HOST_EV_RAW_FAILED,        /**< raw, err: listen, bind or connect
                                        failed; the id is dead */
   LP2P_HOST_EV_UDP_READY,         /**< raw: UDP socket bound */
@@ -691,6 +694,7 @@ LP2P_API int lp2p_host_conn_close(lp2p_host *h, lp2p_tstamp now,
                                   uint64_t conn);
 /** Close the whole host gracefully: UNLISTEN every listener, cancel dials,
  * GoAway + drain + CLOSE every connection (RESET after close_timeout_ns),
+ * close every raw socket (RAW_CLOSED with LP2P_ERR_CLOSED to its owner),
  * then the CLOSED event. New commands then return LP2P_ERR_STATE. Returns 0. */
 LP2P_API int lp2p_host_close(lp2p_host *h, lp2p_tstamp now);
 

@@ -264,7 +264,7 @@ void lp2p_host_stats_get(const lp2p_host *h, lp2p_host_stats *out) {
 void host_maybe_finish_close(lp2p_host *h) {
   if (!h->closing || h->closed_ev)
     return;
-  if (h->conns.used || h->dials)
+  if (h->conns.used || h->dials || host_raw_open_count(h))
     return;
   for (uint32_t i = 0; i < h->nlisteners; i++)
     if (h->listeners[i].io || (h->listeners[i].status == LP2P_ADDR_PENDING))
@@ -298,6 +298,7 @@ int lp2p_host_close(lp2p_host *h, lp2p_tstamp now) {
   while ((c = hid_next(&h->conns, &pos)) != NULL)
     host_conn_close(h, c, 0, now);
   host_dials_cancel_resolving(h);
+  host_raw_close_all(h, now);
   host_maybe_finish_close(h);
   return 0;
 }

@@ -299,11 +299,34 @@ int host_raw_poll_io(lp2p_host *h, lp2p_io *out) {
     host_raw_progress(h, r, h->now);
     break;
   default: /* RAW_CLOSE / RAW_RESET: the id is dead now */
-    if (r->state == HR_ZOMBIE)
+    if (r->state == HR_ZOMBIE) {
       raw_release(h, r);
+      host_maybe_finish_close(h); /* a closing host waits for its sockets */
+    }
     break;
   }
   return 1;
+}
+
+void host_raw_close_all(lp2p_host *h, lp2p_tstamp now) {
+  hraw_state *st = h->rawst;
+  if (!st)
+    return;
+  uint32_t pos = 0;
+  hraw *r;
+  while ((r = hid_next(&st->ids, &pos)) != NULL) {
+    if (r->state == HR_ZOMBIE)
+      continue;
+    uint64_t id = r->id;
+    host_raw_notify(h, r, LP2P_HOST_EV_RAW_CLOSED, LP2P_ERR_CLOSED, now);
+    r = host_raw_get(h, id); /* the owner may have closed it meanwhile */
+    if (r)
+      host_raw_kill(h, r, LP2P_IO_RAW_CLOSE);
+  }
+}
+
+int host_raw_open_count(const lp2p_host *h) {
+  return h->rawst ? (int)h->rawst->ids.used : 0;
 }
 
 void host_raw_free(lp2p_host *h) {

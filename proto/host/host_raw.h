@@ -90,6 +90,11 @@ void host_raw_notify(lp2p_host *h, hraw *r, lp2p_host_event_kind what,
  * output, and end the connection when both directions are done. */
 void host_raw_progress(lp2p_host *h, hraw *r, lp2p_tstamp now);
 uint32_t host_raw_room(const lp2p_host *h, const hraw *r);
+/* lp2p_host_close: every raw socket ends (its owner sees RAW_CLOSED with
+ * LP2P_ERR_CLOSED); sockets the driver holds get their RAW_CLOSE io. */
+void host_raw_close_all(lp2p_host *h, lp2p_tstamp now);
+/* Raw sockets alive or waiting for their closing io. */
+int host_raw_open_count(const lp2p_host *h);
 /* Hooks for the host core. */
 int host_raw_poll_io(lp2p_host *h, lp2p_io *out);
 void host_raw_free(lp2p_host *h);
