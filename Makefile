@@ -131,17 +131,20 @@ fuzz: deps
 fuzz-run: fuzz
 	@mk/fuzz-run.sh $(LIBFUZZ_DIR) $(SECONDS) $(FUZZ_NAMES)
 
+# `make bench OLD=<git rev>` also runs the old/new comparison below.
 bench: all
 	@$(MAKE) --no-print-directory $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 	@mk/run-bench.sh $(BUILD)
+	@if [ -n "$(OLD)" ]; then sh mk/bench-compare.sh $(OLD) $(BUILD); fi
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/lib/liblp2p.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LIBS)
 
 # Old and new side by side: `make bench-compare OLD=<git rev>`.
-OLD ?= HEAD~1
+OLD ?=
 bench-compare: all
+	@[ -n "$(OLD)" ] || { echo "bench-compare: give OLD=<git rev>" >&2; exit 2; }
 	@$(MAKE) --no-print-directory $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 	@sh mk/bench-compare.sh $(OLD) $(BUILD)
 
