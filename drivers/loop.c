@@ -74,6 +74,10 @@ void loop_slot_close(lp2p_driver *d, int fd, int rst) {
       d->b->del(d->bs, fd);
     if (s->kind == F_LINGER)
       d->nlinger--;
+    if (s->paused_until) { /* a listener closed during its backoff */
+      s->paused_until = 0;
+      d->npaused--;
+    }
     if (s->kind == F_WATCH) {
       d->nwatch--;
       s->kind = F_FREE;
@@ -105,6 +109,7 @@ int lp2p_driver_new(lp2p_driver **out, lp2p_host *h, const lp2p_backend *b) {
   }
   drv_core_init(&d->core, h, &loop_backend, d);
   d->now = lp2p_clock_now();
+  loop_fds_init(d); /* the spare descriptor for accept at EMFILE */
   lp2p_host_set_unix_time(h, lp2p_clock_unix_ns());
   drv_dns_configure(h); /* /etc/hosts + resolv.conf, once */
   *out = d;
@@ -119,6 +124,7 @@ void lp2p_driver_free(lp2p_driver *d) {
     if (d->fds[i].kind != F_FREE)
       loop_slot_close(d, (int)i, 0);
   d->b->destroy(d->bs);
+  loop_fds_fini(d);
   drv_core_fini(&d->core);
   free(d->fds);
   free(d->wq);
@@ -249,6 +255,9 @@ static int ms_until(lp2p_tstamp now, lp2p_tstamp t) {
 
 static lp2p_tstamp next_deadline(lp2p_driver *d) {
   lp2p_tstamp a = lp2p_host_next_timeout(d->h), b = loop_linger_expire(d);
+  lp2p_tstamp c = loop_fds_expire(d); /* paused listeners come back */
+  if (c < b)
+    b = c;
   return a < b ? a : b;
 }
 

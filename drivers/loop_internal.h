@@ -29,6 +29,8 @@ typedef struct fdslot {
   lp2p_tstamp grace_end;     /* F_LINGER: FIN at the latest */
   unsigned wev;              /* F_WATCH: readiness not yet polled */
   uint64_t wtag;             /* F_WATCH: the application's tag */
+  lp2p_tstamp paused_until;  /* F_CORE listener unwatched after EMFILE
+                                (loop_fds.c); 0 = watched */
 } fdslot;
 
 struct lp2p_driver {
@@ -41,6 +43,14 @@ struct lp2p_driver {
   size_t nlinger; /* F_LINGER slots */
   int *wq;        /* F_WATCH descriptors with readiness to report */
   size_t nwq, nwatch;
+  /* descriptor exhaustion (loop_fds.c) */
+  int spare_fd;              /* /dev/null, given up to refuse at EMFILE */
+  size_t npaused;            /* listeners with paused_until set */
+  lp2p_tstamp backoff_ns;    /* next pause; doubles, reset by an accept */
+  lp2p_driver_stats stats;
+  const lp2p_log *log;
+  lp2p_tstamp log_at;        /* last refusal line (rate limit) */
+  uint64_t log_refused;      /* refusals not yet in a log line */
   drv_core core;
 };
 
@@ -58,6 +68,17 @@ void loop_slot_close(lp2p_driver *d, int fd, int rst);
 /* Readiness of descriptors the core knows. */
 void loop_accept(lp2p_driver *d, int lfd, const drv_rec *l);
 void loop_connect_done(lp2p_driver *d, int fd, drv_ref ref);
+
+/* loop_fds.c: accept at the descriptor limit */
+void loop_fds_init(lp2p_driver *d);
+void loop_fds_fini(lp2p_driver *d);
+/* accept failed with `err` (errno): refuse what waits on listener `lfd`
+ * or pause it. Returns 1 if accepting may go on (one refused), 0 if not. */
+int loop_fds_exhausted(lp2p_driver *d, int lfd, int err);
+/* An accept succeeded: the backoff starts small again. */
+void loop_fds_accepted(lp2p_driver *d);
+/* Re-watches paused listeners whose time is up; the next deadline. */
+lp2p_tstamp loop_fds_expire(lp2p_driver *d);
 
 /* loop_linger.c */
 void loop_linger_start(lp2p_driver *d, int fd);

@@ -157,10 +157,18 @@ void loop_accept(lp2p_driver *d, int lfd, const drv_rec *l) {
     int fd = accept4(lfd, (struct sockaddr *)&rs, &rl,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED)
+      int e = errno;
+      if (e == EINTR || e == ECONNABORTED)
         continue;
-      return; /* EAGAIN, or EMFILE: retry on the next readiness */
+      /* Out of descriptors or buffers: the connection stays queued and
+       * the listener ready, so just returning would spin (loop_fds.c). */
+      if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        if (loop_fds_exhausted(d, lfd, e))
+          continue;
+      }
+      return; /* EAGAIN: the backlog is empty */
     }
+    loop_fds_accepted(d);
     tune_tcp(fd);
     lp2p_sockaddr remote, local;
     drv_from_os(&remote, &rs);

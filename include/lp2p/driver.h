@@ -45,6 +45,7 @@ LP2P_API const lp2p_backend *lp2p_backend_by_name(const char *name);
 /* ---- the generic loop over a backend (drivers/loop.c) ------------------- */
 
 struct lp2p_host;
+struct lp2p_host_config;
 
 /** A driver: owns the sockets of one lp2p_host and moves bytes, time and
  * readiness between them and the host. Not thread-safe; one per host. */
@@ -56,6 +57,13 @@ typedef struct lp2p_driver lp2p_driver;
  * It reads /etc/hosts and /etc/resolv.conf once (env LP2P_HOSTS and
  * LP2P_RESOLV_CONF name other files) and gives them to the host's
  * resolver (lp2p_host_dns_configure), so dials to /dns* names work.
+ * It keeps one spare descriptor (/dev/null) for accept at the fd limit:
+ * on EMFILE / ENFILE it frees the spare, accepts the waiting connection
+ * and resets it at once, so peers are refused promptly and the loop does
+ * not spin (lp2p_driver_stats; if even that fails the listener pauses for
+ * a backoff of 50 ms doubling up to 1 s). Fit the host's limits under the
+ * fd limit first (lp2p_driver_fit_limits) so the host refuses by its
+ * limits before the kernel does.
  * Returns 0 or LP2P_ERR_NOMEM / LP2P_ERR_IO. */
 LP2P_API int lp2p_driver_new(lp2p_driver **out, struct lp2p_host *h,
                              const lp2p_backend *b);
@@ -115,6 +123,56 @@ LP2P_API int lp2p_driver_service(lp2p_driver *d);
  * LP2P_ERR_IO / LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_driver_run(struct lp2p_host *h, const lp2p_backend *b,
                              volatile int *stop);
+
+/* ---- descriptor limits (issue 9) ----------------------------------------- */
+
+/** Descriptors lp2p_driver_fit_limits keeps out of the connections' share
+ * besides a further 1/8 of what is left: stdio, the poller, the driver's
+ * spare descriptor (see lp2p_driver_new), listeners, the DNS and other
+ * UDP sockets, and files the program opens later. The 1/8 is for sockets
+ * that outlive their connection (a graceful close lingers up to ~2 s). */
+#define LP2P_FD_RESERVE 32
+
+/** What lp2p_driver_fit_limits found and did. */
+typedef struct lp2p_fd_limits {
+  uint64_t fds_max;  /**< RLIMIT_NOFILE soft limit now (UINT64_MAX: none) */
+  uint64_t fds_open; /**< descriptors already open (0 if unknown) */
+  uint64_t reserve;  /**< kept out of conns_max + raws_max */
+  int raised;        /**< the soft limit was raised to the hard one */
+  int fitted;        /**< conns_max / raws_max were lowered */
+} lp2p_fd_limits;
+
+/** Raise the process's RLIMIT_NOFILE soft limit to its hard limit, then
+ * fit `cfg` (may be NULL: only raise) under it: conns_max + raws_max at
+ * most the limit minus the descriptors already open minus a reserve
+ * (LP2P_FD_RESERVE plus 1/8 of the rest), raws_max at most a quarter of
+ * that when both do not fit, conns_pending_max at most conns_max. Limits
+ * already below are kept. Call it before lp2p_host_new; with cfg->log set
+ * it logs the result at info ("driver fds=... conns_max=..."). Without
+ * it a host whose conns_max exceeds the fd limit hits EMFILE, and the
+ * driver then refuses connections at once (lp2p_driver_stats) instead of
+ * the host refusing by its limits. `out` (may be NULL) gets what was
+ * found. Process-wide: call it once, from the main thread. Returns 0 or
+ * LP2P_ERR_IO (getrlimit failed). */
+LP2P_API int lp2p_driver_fit_limits(struct lp2p_host_config *cfg,
+                                    lp2p_fd_limits *out);
+
+/** Driver counters (monotonic). */
+typedef struct lp2p_driver_stats {
+  uint64_t accepts_refused_fds; /**< connections accepted and closed at
+                                     once (RST) because the process or the
+                                     system was out of descriptors
+                                     (EMFILE / ENFILE): "fd limit" */
+  uint64_t accept_pauses;       /**< listeners unwatched for a backoff
+                                     because even that refusal failed */
+} lp2p_driver_stats;
+/** The driver's counters. */
+LP2P_API void lp2p_driver_stats_get(const lp2p_driver *d,
+                                    lp2p_driver_stats *out);
+/** Log driver-side events (refusals at the fd limit, at info, at most one
+ * line a second) to `log` (NULL: none). Give it the host's log. `log`
+ * must outlive the driver. */
+LP2P_API void lp2p_driver_set_log(lp2p_driver *d, const lp2p_log *log);
 
 /** Monotonic clock in ns (CLOCK_MONOTONIC). */
 LP2P_API lp2p_tstamp lp2p_clock_now(void);

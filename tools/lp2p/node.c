@@ -71,9 +71,16 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
   cfg.log = cli_log;
   cfg.security =
       plaintext ? LP2P_HOST_SECURITY_PLAINTEXT : LP2P_HOST_SECURITY_NOISE;
+  /* The soft fd limit (often 1024) is the default conns_max: raise it to
+   * the hard limit and fit the limits under it, so the host refuses by
+   * its limits before accept() fails with EMFILE (README "Limits"). The
+   * result is logged at info (LP2P_LOG=info). */
+  lp2p_driver_fit_limits(&cfg, NULL);
   rc = lp2p_host_new(&n->h, &cfg, NULL, &n->rng, lp2p_clock_now());
   if (rc == 0)
     rc = lp2p_driver_new(&n->d, n->h, b);
+  if (rc == 0)
+    lp2p_driver_set_log(n->d, cli_log);
   if (rc)
     return cli_fail(ctx, CLI_EXIT_DATA, "cannot start the node: %s",
                     lp2p_strerror(rc));
