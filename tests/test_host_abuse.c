@@ -306,13 +306,30 @@ static void honest_under_flood(flood *f, int from, int to) {
   assert_true(e->up == mib10 && e->down == mib10);
 }
 
+/* Counts info lines that contain `want`. */
+typedef struct log_grep {
+  const char *want;
+  int hits;
+} log_grep;
+
+static void log_grep_write(void *ud, int level, const char *msg) {
+  log_grep *g = ud;
+  if (level == LP2P_LOG_INFO && strstr(msg, g->want))
+    g->hits++;
+}
+
 /* 200 idle sockets from one IP, then from 200 IPs (and more all along):
  * honest peers still connect, ping and perf. Before issue 9, 128 idle
  * sockets refused every newcomer. */
 static void test_idle_socket_flood(void **state) {
   (void)state;
   th_net *t = th_new(26);
-  th_add(t, NULL, NULL); /* defaults: the limits under test */
+  log_grep g = {"ip=10.1.0.0 refused: conns_pending_per_ip_max", 0};
+  lp2p_log lg = {log_grep_write, &g};
+  lp2p_host_config c;
+  lp2p_host_config_default(&c); /* defaults: the limits under test */
+  c.log = &lg;
+  th_add(t, &c, NULL);
   th_add(t, NULL, NULL);
   th_add(t, NULL, NULL);
   th_listen(t, 0);
@@ -324,6 +341,7 @@ static void test_idle_socket_flood(void **state) {
   lp2p_host_stats st;
   lp2p_host_stats_get(t->h[0], &st);
   assert_int_equal(st.inbound_refused_ip, 192);
+  assert_int_equal(g.hits, 192); /* each refusal logged with its source */
   assert_int_equal(st.conns_pending_inbound, 8);
   f.per_step = 0;
   honest_under_flood(&f, 1, 0);
@@ -456,6 +474,18 @@ static void test_authenticated_flood_trimmed(void **state) {
   lp2p_host_stats_get(t->h[0], &st);
   assert_int_equal(st.conns_displaced, 1);
   assert_true(st.conns_open <= 128);
+  /* the displaced source (now 7) cannot come back by displacing another
+   * source's (8): refused at conns_max */
+  int shrunk = 0;
+  for (int i = 1; i <= ATTACKERS; i++)
+    if (lp2p_host_peer_conn_count(t->h[0], &t->id[i]) == 7)
+      shrunk = i;
+  assert_true(shrunk > 0);
+  memnet_addr(t->net, shrunk, 0, &src);
+  assert_int_equal(
+      memnet_raw_connect_from(t->net, 0, listen_port(t, 0), &src), -1);
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.inbound_refused_conns, 1);
   /* the grace period ends: trimming down to the low water mark */
   memnet_run_for(t->net, 61 * LP2P_NS_PER_S);
   lp2p_host_stats_get(t->h[0], &st);

@@ -180,7 +180,10 @@ static hconn *displace_pick(lp2p_host *h, const srckey *k, lp2p_tstamp now) {
   uint32_t pending, mine;
   src_count(h, k, &pending, &mine);
   /* Nothing changed since the last full scan found no source big enough:
-   * answer at once (a flood of accepts at the limit stays O(1) each). */
+   * answer at once, so a flood of accepts at the limit costs O(n) each
+   * (the trim_pick above), not O(n^2). The OPEN set is what the cache
+   * follows; a stream that opens or closes meanwhile (protection) is seen
+   * at the next change of the set. */
   if (h->displace_gen == h->open_gen && h->displace_max < mine + 2)
     return NULL;
   uint32_t most = 0;

@@ -219,6 +219,7 @@ int host_create(lp2p_host **out, const lp2p_host_config *cfg,
   hid_init(&h->conns, 2 * cfg->conns_max + cfg->conns_pending_max +
                           cfg->conns_outbound_pending_max + 64);
   host_timer_init(&h->trim_tm, HT_TRIM);
+  h->displace_gen = UINT64_MAX; /* no displacement scan yet */
   hid_init(&h->streams, cfg->streams_max);
   int rc = LP2P_ERR_NOMEM;
   h->key = lp2p_mem_malloc(mem, sizeof *h->key);
