@@ -54,6 +54,9 @@ static void side_init(side *s, uint32_t conns) {
   cfg.identity = &s->key;
   cfg.conns_max = conns + 64;
   cfg.conns_pending_max = conns + 64;
+  cfg.conns_outbound_pending_max = conns + 64;
+  /* idle connections are what we measure: no trimming */
+  cfg.conns_high_water = cfg.conns_low_water = 0;
   cfg.conns_per_peer_max = conns + 64;
   cfg.dials_max = conns + 64;
   cfg.event_queue_max = 1u << 16;

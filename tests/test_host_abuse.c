@@ -94,13 +94,16 @@ static void test_handshake_timeout_and_slowloris(void **state) {
   }
   assert_true(memnet_raw_closed(t->net, slow));
   assert_true(memnet_raw_closed(t->net, quiet));
-  /* dropped at the handshake deadline (10 s), not before */
+  /* the talking one is dropped at the handshake deadline (10 s), not
+   * before */
   assert_true(th_now(t) >= t0 + 10 * LP2P_NS_PER_S);
   assert_true(th_now(t) < t0 + 11 * LP2P_NS_PER_S);
   assert_true(memnet_raw_was_reset(t->net, slow));
   lp2p_host_stats st;
   lp2p_host_stats_get(t->h[0], &st);
-  assert_int_equal(st.handshake_timeouts, 2);
+  /* the silent one already at its progress deadline (3 s) */
+  assert_int_equal(st.handshake_timeouts, 1);
+  assert_int_equal(st.inbound_progress_timeouts, 1);
   assert_int_equal(st.conns_pending, 0);
   int timeouts = 0;
   for (int i = 0; i < th_count(t, 0, LP2P_HOST_EV_PEER_DISCONNECTED); i++)
@@ -178,6 +181,7 @@ static void test_connection_flood(void **state) {
   lp2p_host_config_default(&c);
   c.conns_max = 64;
   c.conns_pending_max = 16;
+  c.conns_pending_per_ip_max = 64; /* one source: test the table itself */
   th_add(t, &c, &mc.mem);
   th_add(t, NULL, NULL);
   th_add(t, NULL, NULL);
@@ -193,12 +197,19 @@ static void test_connection_flood(void **state) {
       accepted++;
       memnet_raw_send(t->net, eps[i], "\x13/multistream/1.0.0\n", 20);
     }
+    /* the first ones' bytes arrive before the rest connect: talking
+     * peers are never evicted for newcomers (silent ones would be) */
+    if (i == 15)
+      memnet_run_for(t->net, 10 * LP2P_NS_PER_MS);
   }
   memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
   assert_int_equal(accepted, 16);
   lp2p_host_stats st;
   lp2p_host_stats_get(t->h[0], &st);
   assert_int_equal(st.inbound_refused, 500 - 16);
+  /* every pending peer has sent bytes: nothing to evict, so refused */
+  assert_int_equal(st.inbound_refused_pending, 500 - 16);
+  assert_int_equal(st.inbound_evicted_stale, 0);
   assert_int_equal(st.conns_pending, 16);
   /* bounded memory: 16 half-open connections */
   size_t per = (mc.live_bytes - base) / 16;
@@ -214,6 +225,278 @@ static void test_connection_flood(void **state) {
   ping_ok(t, 2, 0);
   th_free(t);
   assert_int_equal(mc.live_bytes, 0);
+}
+
+/* ---- pending-table floods and trimming (issue 9) ----------------------------- */
+
+/* An attacker with many source addresses: each idle socket from a new
+ * IP (10.1.x.y), sending nothing. */
+typedef struct flood {
+  th_net *t;
+  int victim;
+  uint16_t port;
+  uint32_t next_ip;  /* distinct sources handed out so far */
+  int per_step;      /* sockets opened per step while the honest peer works */
+  int opened, refused;
+} flood;
+
+static void flood_open(flood *f, int n, int same_ip) {
+  for (int i = 0; i < n; i++) {
+    lp2p_sockaddr src;
+    memset(&src, 0, sizeof src);
+    src.family = 4;
+    src.ip[0] = 10;
+    src.ip[1] = 1;
+    uint32_t k = same_ip ? 0 : f->next_ip++;
+    src.ip[2] = (uint8_t)(k >> 8);
+    src.ip[3] = (uint8_t)(k & 0xff);
+    if (memnet_raw_connect_from(f->t->net, f->victim, f->port, &src) >= 0)
+      f->opened++;
+    else
+      f->refused++;
+  }
+}
+
+typedef struct under_flood {
+  flood *f;
+  int host;
+  lp2p_host_event_kind k;
+  int count;
+} under_flood;
+
+/* Wait for `count` events of kind k on `host` while the flood goes on:
+ * per_step new sockets every 2 ms of virtual time. */
+static int wait_under_flood(flood *f, int host, lp2p_host_event_kind k,
+                            int count, uint64_t max_ns) {
+  th_net *t = f->t;
+  lp2p_tstamp end = th_now(t) + max_ns;
+  while (th_now(t) < end) {
+    if (th_count(t, host, k) >= count)
+      return 1;
+    flood_open(f, f->per_step, 0);
+    th_wait_for(t, host, k, count, 2 * LP2P_NS_PER_MS);
+  }
+  return th_count(t, host, k) >= count;
+}
+
+/* The honest peer `from` connects to `to`, pings and runs a 10 MiB perf
+ * while the flood goes on. */
+static void honest_under_flood(flood *f, int from, int to) {
+  th_net *t = f->t;
+  uint64_t dial;
+  int conns = th_count(t, from, LP2P_HOST_EV_PEER_CONNECTED);
+  assert_int_equal(
+      lp2p_host_dial(t->h[from], th_now(t), &t->listen[to], 0, &dial), 0);
+  assert_true(wait_under_flood(f, from, LP2P_HOST_EV_PEER_CONNECTED, conns + 1,
+                               5 * LP2P_NS_PER_S));
+  assert_int_equal(th_count(t, from, LP2P_HOST_EV_DIAL_FAILED), 0);
+  int pings = th_count(t, from, LP2P_HOST_EV_PING_RESULT);
+  assert_int_equal(lp2p_host_ping(t->h[from], th_now(t), &t->id[to]), 0);
+  assert_true(wait_under_flood(f, from, LP2P_HOST_EV_PING_RESULT, pings + 1,
+                               2 * LP2P_NS_PER_S));
+  assert_int_equal(th_find(t, from, LP2P_HOST_EV_PING_RESULT, pings)->err, 0);
+  const uint64_t mib10 = 10u << 20;
+  int perfs = th_count(t, from, LP2P_HOST_EV_PERF_RESULT);
+  assert_int_equal(
+      lp2p_host_perf(t->h[from], th_now(t), &t->id[to], mib10, mib10), 0);
+  assert_true(wait_under_flood(f, from, LP2P_HOST_EV_PERF_RESULT, perfs + 1,
+                               20 * LP2P_NS_PER_S));
+  const th_ev *e = th_find(t, from, LP2P_HOST_EV_PERF_RESULT, perfs);
+  assert_int_equal(e->err, 0);
+  assert_true(e->up == mib10 && e->down == mib10);
+}
+
+/* Counts info lines that contain `want`. */
+typedef struct log_grep {
+  const char *want;
+  int hits;
+} log_grep;
+
+static void log_grep_write(void *ud, int level, const char *msg) {
+  log_grep *g = ud;
+  if (level == LP2P_LOG_INFO && strstr(msg, g->want))
+    g->hits++;
+}
+
+/* 200 idle sockets from one IP, then from 200 IPs (and more all along):
+ * honest peers still connect, ping and perf. Before issue 9, 128 idle
+ * sockets refused every newcomer. */
+static void test_idle_socket_flood(void **state) {
+  (void)state;
+  th_net *t = th_new(26);
+  log_grep g = {"ip=10.1.0.0 refused: conns_pending_per_ip_max", 0};
+  lp2p_log lg = {log_grep_write, &g};
+  lp2p_host_config c;
+  lp2p_host_config_default(&c); /* defaults: the limits under test */
+  c.log = &lg;
+  th_add(t, &c, NULL);
+  th_add(t, NULL, NULL);
+  th_add(t, NULL, NULL);
+  th_listen(t, 0);
+  flood f = {t, 0, listen_port(t, 0), 0, 0, 0, 0};
+
+  /* one source: the per-IP pending cap (8) holds it */
+  flood_open(&f, 200, 1);
+  assert_int_equal(f.opened, 8);
+  lp2p_host_stats st;
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.inbound_refused_ip, 192);
+  assert_int_equal(g.hits, 192); /* each refusal logged with its source */
+  assert_int_equal(st.conns_pending_inbound, 8);
+  f.per_step = 0;
+  honest_under_flood(&f, 1, 0);
+  /* silent sockets go at the progress deadline (3 s), long before the
+   * handshake timeout (10 s) */
+  memnet_run_for(t->net, 3500 * LP2P_NS_PER_MS);
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.inbound_progress_timeouts, 8);
+  assert_int_equal(st.handshake_timeouts, 0);
+  assert_int_equal(st.conns_pending_inbound, 0);
+
+  /* 200 sources: the table (128) fills, then each newcomer evicts the
+   * stalest silent one instead of being refused */
+  f.opened = f.refused = 0;
+  flood_open(&f, 200, 0);
+  assert_int_equal(f.opened, 200);
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.conns_pending_inbound, 128);
+  assert_int_equal(st.inbound_evicted_stale, 72);
+  /* the flood goes on (8 new sources every 2 ms) while another peer
+   * connects, pings and perfs */
+  f.per_step = 8;
+  honest_under_flood(&f, 2, 0);
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_true(st.inbound_evicted_stale > 72);
+  assert_true(st.conns_pending_inbound <= 128);
+  assert_int_equal(st.inbound_refused_pending, 0);
+  assert_int_equal(st.conns_open, 2);
+  /* the first honest peer was never disturbed */
+  ping_ok(t, 1, 0);
+  th_free(t);
+}
+
+/* Our own dial goes out while the inbound pending table is full of peers
+ * that talk (so nothing can be evicted and newcomers are refused). */
+static void test_dial_while_inbound_flooded(void **state) {
+  (void)state;
+  th_net *t = th_new(27);
+  th_add(t, NULL, NULL);
+  th_add(t, NULL, NULL);
+  th_listen(t, 0);
+  th_listen(t, 1);
+  flood f = {t, 0, listen_port(t, 0), 0, 0, 0, 0};
+  for (int i = 0; i < 128; i++) {
+    lp2p_sockaddr src;
+    memset(&src, 0, sizeof src);
+    src.family = 4;
+    src.ip[0] = 10;
+    src.ip[1] = 2;
+    src.ip[3] = (uint8_t)i;
+    int ep = memnet_raw_connect_from(t->net, 0, f.port, &src);
+    assert_true(ep >= 0);
+    memnet_raw_send(t->net, ep, "\x13/multistream/1.0.0\n", 20);
+  }
+  memnet_run_for(t->net, 10 * LP2P_NS_PER_MS);
+  flood_open(&f, 5, 0);
+  assert_int_equal(f.refused, 5);
+  lp2p_host_stats st;
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.conns_pending_inbound, 128);
+  assert_int_equal(st.inbound_refused_pending, 5);
+  /* the table is full, yet our dial runs on its own budget */
+  th_connect(t, 0, 1);
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.conns_pending_inbound, 128);
+  ping_ok(t, 0, 1);
+  th_free(t);
+}
+
+/* Authenticated flood, scaled down from 1,024 connections of 128
+ * identities against conns_max 1024 to 128 connections of 16 identities
+ * (8 each, one IP each) against conns_max 128, high water 32, low water
+ * 24. Fresh connections are in their grace period, so the honest peer
+ * gets its slot by displacing one of the biggest source's; once the grace
+ * period ends trimming brings the count under the high water mark, and a
+ * connection with an application stream survives it. */
+#define ATTACKERS 16
+static void test_authenticated_flood_trimmed(void **state) {
+  (void)state;
+  th_net *t = th_new(28);
+  lp2p_host_config c;
+  lp2p_host_config_default(&c);
+  c.conns_max = 128;
+  c.conns_high_water = 32;
+  c.conns_low_water = 24;
+  th_add(t, &c, NULL);
+  for (int i = 1; i <= ATTACKERS + 1; i++)
+    th_add(t, NULL, NULL);
+  int honest = ATTACKERS + 1;
+  assert_int_equal(lp2p_host_register_protocol(t->h[0], "/app/1.0.0"), 0);
+  th_listen(t, 0);
+  uint64_t d;
+  for (int i = 1; i <= ATTACKERS; i++)
+    for (int k = 0; k < 8; k++)
+      assert_int_equal(lp2p_host_dial(t->h[i], th_now(t), &t->listen[0],
+                                      k ? LP2P_DIAL_FORCE : 0, &d),
+                       0);
+  assert_true(th_wait_for(t, 0, LP2P_HOST_EV_PEER_CONNECTED, 128,
+                          5 * LP2P_NS_PER_S));
+  memnet_run_for(t->net, 200 * LP2P_NS_PER_MS);
+  lp2p_host_stats st;
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.conns_open, 128);
+  assert_int_equal(st.conns_trimmed, 0); /* all in their grace period */
+  /* attacker 1 keeps an application stream open on one connection */
+  const th_ev *dd = th_find(t, 1, LP2P_HOST_EV_DIAL_DONE, 0);
+  assert_non_null(dd);
+  uint64_t s;
+  assert_int_equal(
+      lp2p_host_open_stream_on(t->h[1], th_now(t), dd->conn, "/app/1.0.0", &s),
+      0);
+  assert_int_equal(lp2p_host_stream_write(t->h[1], th_now(t), s,
+                                          (const uint8_t *)"hi", 2),
+                   2);
+  assert_true(th_wait_for(t, 0, LP2P_HOST_EV_STREAM_INBOUND, 1,
+                          LP2P_NS_PER_S));
+  uint64_t kept = th_find(t, 0, LP2P_HOST_EV_STREAM_INBOUND, 0)->conn;
+  /* a ninth connection from one IP is refused (conns_per_ip_max 8),
+   * whatever identity it would bring (the dialer's own per-peer limit
+   * stops its host, so a raw socket from its address asks) */
+  lp2p_sockaddr src;
+  memnet_addr(t->net, 2, 0, &src);
+  assert_int_equal(
+      memnet_raw_connect_from(t->net, 0, listen_port(t, 0), &src), -1);
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.inbound_refused_ip_conns, 1);
+  /* the honest peer: connect, ping, 10 MiB perf */
+  flood f = {t, 0, 0, 0, 0, 0, 0};
+  honest_under_flood(&f, honest, 0);
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.conns_displaced, 1);
+  assert_true(st.conns_open <= 128);
+  /* the displaced source (now 7) cannot come back by displacing another
+   * source's (8): refused at conns_max */
+  int shrunk = 0;
+  for (int i = 1; i <= ATTACKERS; i++)
+    if (lp2p_host_peer_conn_count(t->h[0], &t->id[i]) == 7)
+      shrunk = i;
+  assert_true(shrunk > 0);
+  memnet_addr(t->net, shrunk, 0, &src);
+  assert_int_equal(
+      memnet_raw_connect_from(t->net, 0, listen_port(t, 0), &src), -1);
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.inbound_refused_conns, 1);
+  /* the grace period ends: trimming down to the low water mark */
+  memnet_run_for(t->net, 61 * LP2P_NS_PER_S);
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_true(st.conns_open <= 32);
+  assert_true(st.conns_trimmed >= 128 - 32);
+  lp2p_host_conn_info ci;
+  assert_int_equal(lp2p_host_conn_info_get(t->h[0], kept, &ci), 0);
+  assert_int_equal(ci.state, LP2P_CONN_OPEN);
+  assert_int_equal(lp2p_host_peer_conn_count(t->h[0], &t->id[honest]), 1);
+  ping_ok(t, honest, 0);
+  th_free(t);
 }
 
 /* ---- allocation-failure sweep ---------------------------------------------- */
@@ -285,6 +568,9 @@ int main(void) {
       cmocka_unit_test(test_handshake_timeout_and_slowloris),
       cmocka_unit_test(test_stream_flood),
       cmocka_unit_test(test_connection_flood),
+      cmocka_unit_test(test_idle_socket_flood),
+      cmocka_unit_test(test_dial_while_inbound_flooded),
+      cmocka_unit_test(test_authenticated_flood_trimmed),
       cmocka_unit_test(test_alloc_failure_sweep),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,7 @@
 #include "lp2p/host.h"
 #include "tests/lib/memnet.h"
 
-#define TH_MAX 8
+#define TH_MAX 24
 #define TH_EVENTS_MAX 8192
 
 typedef struct th_ev {

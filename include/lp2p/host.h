@@ -141,12 +141,19 @@ typedef struct lp2p_host_config {
   const char *agent_version;    /**< identify agentVersion (default "lp2p/<version>") */
   const char *protocol_version; /**< identify protocolVersion (default "ipfs/0.1.0") */
 
-  /* connection manager */
-  uint32_t conns_max;           /**< established + pending, all peers (1024) */
-  uint32_t conns_pending_max;   /**< dialing or upgrading (128) */
+  /* connection manager (README "Limits"; more fields at the end) */
+  uint32_t conns_max;           /**< established connections plus inbound
+                                     pending ones (1024); at the limit a
+                                     newcomer may displace a trimmable
+                                     connection (see conns_grace_ns) */
+  uint32_t conns_pending_max;   /**< INBOUND connections still upgrading
+                                     (128); our dials have their own budget,
+                                     conns_outbound_pending_max */
   uint32_t conns_per_peer_max;  /**< established per peer (8) */
-  uint32_t conns_low_water;     /**< trim idle conns down to this (0 = off) */
-  uint32_t conns_high_water;    /**< ... once above this (0 = off) */
+  uint32_t conns_low_water;     /**< trimming closes the least useful
+                                     connections down to this (160) ... */
+  uint32_t conns_high_water;    /**< ... once more than this are open (192;
+                                     0 = trimming off) */
   uint32_t dials_max;           /**< outstanding lp2p_host_dial calls (128) */
 
   /* streams */
@@ -196,6 +203,26 @@ typedef struct lp2p_host_config {
                                      (lp2p_host_dns_configure) */
 
   const lp2p_log *log;             /**< optional */
+
+  /* pending connections and trimming (issue 9) */
+  uint32_t conns_outbound_pending_max; /**< our dials still connecting or
+                                            upgrading (128), apart from the
+                                            inbound budget so an inbound
+                                            flood never blocks our dials */
+  uint32_t conns_pending_per_ip_max;   /**< inbound upgrading from one
+                                            source: an IPv4 /32 or an IPv6
+                                            /64 (8; loopback is exempt) */
+  uint32_t conns_per_ip_max;           /**< established inbound connections
+                                            from one /32 or /64 (8; loopback
+                                            exempt): identities are free,
+                                            addresses are not */
+  uint64_t progress_timeout_ns;        /**< an inbound connection that sent
+                                            no byte this long after accept
+                                            is dropped (3 s; 0 = off); the
+                                            handshake timeout still bounds
+                                            the whole upgrade */
+  uint64_t conns_grace_ns;             /**< new connections are not trimmed
+                                            for this long (60 s) */
 } lp2p_host_config;
 
 /** Fill `cfg` with the defaults given in the field docs (identity NULL). */
@@ -294,8 +321,9 @@ LP2P_API int lp2p_host_listen_done(lp2p_host *h, uint64_t listener, int err,
 
 /** A listener accepted a TCP connection. On 0, `*conn` is the new id and
  * the host has started the upgrade (listener role). Returns 0 or one of:
- * LP2P_ERR_LIMIT (over conns_max / conns_pending_max: the driver must close
- * the socket at once; counted in stats), LP2P_ERR_NOMEM (same),
+ * LP2P_ERR_LIMIT (refused by a limit, README "Limits": the driver must
+ * close the socket at once; counted by reason in stats), LP2P_ERR_NOMEM
+ * (same),
  * LP2P_ERR_NOT_FOUND (unknown listener), LP2P_ERR_STATE (host closing). */
 LP2P_API int lp2p_host_conn_accepted(lp2p_host *h, uint64_t listener,
                                      const lp2p_sockaddr *remote,
@@ -591,7 +619,7 @@ LP2P_API int lp2p_host_listen(lp2p_host *h, const lp2p_maddr *ma,
  * flight to the same peer or address is joined (same dial id, one result).
  * Every dial id ends in exactly one DIAL_DONE or DIAL_FAILED. Returns 0 or
  * LP2P_ERR_UNSUPPORTED (transport), LP2P_ERR_INVAL (dialing ourselves),
- * LP2P_ERR_LIMIT (dials_max, conns_pending_max, conns_max,
+ * LP2P_ERR_LIMIT (dials_max, conns_outbound_pending_max, conns_max,
  * conns_per_peer_max), LP2P_ERR_NOMEM, LP2P_ERR_STATE (closing). */
 LP2P_API int lp2p_host_dial(lp2p_host *h, lp2p_tstamp now,
                             const lp2p_maddr *ma, unsigned flags,
@@ -738,12 +766,33 @@ typedef struct lp2p_host_stats {
   uint32_t conns_open;       /**< current */
   uint32_t streams;          /**< current */
   uint32_t peers;            /**< current peerstore entries */
-  uint64_t inbound_refused;  /**< accepts refused by limits */
-  uint64_t conns_trimmed;    /**< closed by the connection manager */
+  uint64_t inbound_refused;  /**< accepts refused by limits, all reasons
+                                  (inbound_refused_* split them) */
+  uint64_t conns_trimmed;    /**< closed by the connection manager (water
+                                  marks, displacement, idle timeout) */
   uint64_t handshake_timeouts;
   uint64_t conns_failed;     /**< closed because of peer input / errors */
   uint64_t events_lost;
   uint64_t streams_refused;  /**< inbound streams reset by limits */
+
+  /* pending connections and trimming (issue 9) */
+  uint32_t conns_pending_inbound;  /**< current, upgrading inbound */
+  uint32_t conns_pending_outbound; /**< current, our dials in flight */
+  uint64_t inbound_refused_pending;  /**< inbound pending table full and
+                                          every entry had sent bytes */
+  uint64_t inbound_refused_ip;       /**< conns_pending_per_ip_max */
+  uint64_t inbound_refused_ip_conns; /**< conns_per_ip_max (at accept or
+                                          when the upgrade ends) */
+  uint64_t inbound_refused_conns;    /**< conns_max, nothing to displace */
+  uint64_t inbound_evicted_stale;    /**< pending inbound connections that
+                                          had sent nothing, closed to make
+                                          room for a newcomer */
+  uint64_t inbound_progress_timeouts; /**< inbound connections that sent
+                                           nothing within
+                                           progress_timeout_ns */
+  uint64_t conns_displaced;          /**< established connections closed at
+                                          conns_max for a newcomer (also in
+                                          conns_trimmed) */
 } lp2p_host_stats;
 LP2P_API void lp2p_host_stats_get(const lp2p_host *h, lp2p_host_stats *out);
 

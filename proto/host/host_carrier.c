@@ -51,9 +51,14 @@ int host_svc_carrier_attach(lp2p_host *h, uint64_t stream, int dir,
     return LP2P_ERR_INVAL;
   if (s->flags & (HS_LOCAL_CLOSED | HS_REMOTE_CLOSED) || h->closing)
     return LP2P_ERR_STATE;
-  uint32_t live = h->conns.used - h->nconns_dead;
-  if (live >= h->cfg.conns_max ||
-      h->nconns_pending >= h->cfg.conns_pending_max)
+  /* The pending budget of the direction (no eviction for circuits: the
+   * relay service bounds them), and conns_max. */
+  uint32_t out = h->nconns_pending - h->npending_in;
+  if (dir == LP2P_DIR_INBOUND
+          ? h->npending_in >= h->cfg.conns_pending_max ||
+                h->nconns_open + h->npending_in >= h->cfg.conns_max
+          : out >= h->cfg.conns_outbound_pending_max ||
+                !host_admit_dial_room(h, now))
     return LP2P_ERR_LIMIT;
   hcarrier *k = lp2p_mem_calloc(h->mem, 1, sizeof *k);
   if (!k)
@@ -106,6 +111,7 @@ void host_carrier_pull(lp2p_host *h, hconn *c, lp2p_tstamp now) {
     took += (size_t)k;
   }
   if (took) {
+    host_conn_progress(c);
     host_svc_touch(h, s->conn); /* window updates for the carrier */
     spend(c, took);
   }

@@ -19,7 +19,8 @@ lp2p_yamux *host_conn_yamux(const hconn *c) {
 int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
                   hconn **out) {
   *out = NULL;
-  int rc = host_heap_reserve(h, h->conns.used + 1 + h->nsvcs);
+  /* one more for the trim timer (host_admit.c) */
+  int rc = host_heap_reserve(h, h->conns.used + 2 + h->nsvcs);
   if (rc)
     return rc;
   hconn *c = lp2p_mem_calloc(h->mem, 1, sizeof *c);
@@ -39,7 +40,7 @@ int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
   c->close_deadline = LP2P_TSTAMP_NONE;
   if (remote)
     c->remote = *remote;
-  h->nconns_pending++;
+  host_pending_add(h, c);
   *out = c;
   return 0;
 }
@@ -133,9 +134,10 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
   c->state = HC_DRAINING;
   h->nconns_dead++;
   if (was == HC_DIALING || was == HC_UPGRADING) {
-    h->nconns_pending--;
+    host_pending_del(h, c);
   } else {
     h->nconns_open--;
+    h->open_gen++;
   }
   if (reason && reason != LP2P_ERR_EOF)
     h->stats.conns_failed++;
@@ -272,15 +274,17 @@ static void on_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
     host_conn_abort(h, c, LP2P_ERR_INTERNAL, 0, now);
     return;
   }
-  if (p->nconns >= h->cfg.conns_per_peer_max) {
+  if (p->nconns >= h->cfg.conns_per_peer_max ||
+      host_admit_ready(h, c, now) != 0) {
     host_conn_abort(h, c, LP2P_ERR_LIMIT, 0, now);
     return;
   }
   p->nconns++;
   c->flags |= HC_F_LINKED | HC_F_CONNECTED_EV;
+  host_pending_del(h, c); /* while c->state still says pending */
   c->state = HC_OPEN;
-  h->nconns_pending--;
   h->nconns_open++;
+  h->open_gen++;
   c->upgrade_deadline = LP2P_TSTAMP_NONE;
   c->idle_since = now;
   hevent *e = host_ev_push(h, LP2P_HOST_EV_PEER_CONNECTED);
@@ -446,6 +450,16 @@ void host_conn_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   switch (c->state) {
   case HC_DIALING:
   case HC_UPGRADING:
+    if (now >= host_progress_deadline(h, c)) {
+      /* An inbound socket that never spoke: it only holds a slot. */
+      h->stats.inbound_progress_timeouts++;
+      host_logf(h, LP2P_LOG_INFO,
+                "host conn=%U ip=%A closed: no byte within the progress "
+                "timeout",
+                c->id, &c->remote);
+      host_conn_abort(h, c, LP2P_ERR_TIMEOUT, 0, now);
+      return;
+    }
     if (now >= c->upgrade_deadline) {
       if (c->state == HC_UPGRADING)
         h->stats.handshake_timeouts++;

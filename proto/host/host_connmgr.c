@@ -1,7 +1,7 @@
 /* Connection manager: listeners, dials (reuse of an existing connection,
  * FORCE, coalescing of concurrent dials to one peer or address, trying a
  * peer's addresses in turn), limits on total / pending / per-peer
- * connections, and trimming idle connections above the high water mark. */
+ * connections (admission and trimming: host_admit.c). */
 #include "proto/host/host_internal.h"
 
 /* ---- listeners ----------------------------------------------------------- */
@@ -118,14 +118,17 @@ void host_dials_free(lp2p_host *h) {
     host_dial_unlink(h, h->dials);
 }
 
-static int live_conns(const lp2p_host *h) {
-  return (int)(h->conns.used - h->nconns_dead);
+/* Our dials have their own pending budget: an inbound flood (host_admit.c)
+ * never blocks them. */
+static int dial_limited(lp2p_host *h, lp2p_tstamp now) {
+  return h->nconns_pending - h->npending_in >=
+             h->cfg.conns_outbound_pending_max ||
+         !host_admit_dial_room(h, now);
 }
 
 /* Start a connection attempt to d's current address. */
 static int dial_attempt(lp2p_host *h, hdial *d, lp2p_tstamp now) {
-  if ((uint32_t)live_conns(h) >= h->cfg.conns_max ||
-      h->nconns_pending >= h->cfg.conns_pending_max)
+  if (dial_limited(h, now))
     return LP2P_ERR_LIMIT;
   const lp2p_sockaddr *sa = &((const lp2p_sockaddr *)d->addrs)[d->cur];
   hconn *c;
@@ -261,8 +264,7 @@ int host_dial_precheck(lp2p_host *h, const lp2p_peerid *peer,
   }
   if (h->ndials >= h->cfg.dials_max)
     return LP2P_ERR_LIMIT;
-  if ((uint32_t)live_conns(h) >= h->cfg.conns_max ||
-      h->nconns_pending >= h->cfg.conns_pending_max)
+  if (dial_limited(h, h->now))
     return LP2P_ERR_LIMIT;
   if (p && p->nconns >= h->cfg.conns_per_peer_max)
     return LP2P_ERR_LIMIT;
@@ -362,27 +364,4 @@ int lp2p_host_dial_peer(lp2p_host *h, lp2p_tstamp now,
              : LP2P_ERR_NOT_FOUND;
   lp2p_mem_free(h->mem, list);
   return rc;
-}
-
-/* ---- trimming ------------------------------------------------------------------- */
-
-void host_connmgr_trim(lp2p_host *h, lp2p_tstamp now) {
-  uint32_t high = h->cfg.conns_high_water, low = h->cfg.conns_low_water;
-  if (!high || h->nconns_open <= high)
-    return;
-  /* CLOSING connections still count in nconns_open: close a fixed number
-   * of idle OPEN ones. */
-  for (uint32_t n = h->nconns_open - low; n > 0; n--) {
-    hconn *victim = NULL;
-    uint32_t pos = 0;
-    hconn *c;
-    while ((c = hid_next(&h->conns, &pos)) != NULL)
-      if (c->state == HC_OPEN && c->idle_since != LP2P_TSTAMP_NONE &&
-          (!victim || c->idle_since < victim->idle_since))
-        victim = c;
-    if (!victim)
-      return;
-    h->stats.conns_trimmed++;
-    host_conn_close(h, victim, 0, now);
-  }
 }

@@ -33,6 +33,18 @@ void host_config_default(lp2p_host_config *cfg) {
   cfg->udp_queue_max = 64;
   cfg->udp_datagram_bytes_max = 2048;
   cfg->udp_send_queue_max = 256;
+  /* Trimming is on, with go-libp2p's DefaultConnectionManager values
+   * (connmgr.NewConnManager(160, 192), whose grace period defaults to one
+   * minute). The per-IP caps follow go-libp2p's resource manager
+   * (conn_limiter.go: 8 connections per IPv4 /32, loopback unlimited); we
+   * count IPv6 per /64. */
+  cfg->conns_low_water = 160;
+  cfg->conns_high_water = 192;
+  cfg->conns_outbound_pending_max = 128;
+  cfg->conns_pending_per_ip_max = 8;
+  cfg->conns_per_ip_max = 8;
+  cfg->progress_timeout_ns = 3 * LP2P_NS_PER_S;
+  cfg->conns_grace_ns = 60 * LP2P_NS_PER_S;
 }
 
 void host_log(lp2p_host *h, int level, const char *msg) {
@@ -61,6 +73,40 @@ static void lb_putu(logbuf *lb, uint64_t v) {
     v /= 10;
   } while (v);
   lb_puts(lb, d + k);
+}
+
+/* Dotted quad, or eight hex groups (uncompressed: short and unambiguous). */
+static void lb_putip(logbuf *lb, const lp2p_sockaddr *sa) {
+  static const char hex[] = "0123456789abcdef";
+  if (!sa || (sa->family != 4 && sa->family != 6)) {
+    lb_puts(lb, "-");
+    return;
+  }
+  if (sa->family == 4) {
+    for (int i = 0; i < 4; i++) {
+      if (i)
+        lb_puts(lb, ".");
+      lb_putu(lb, sa->ip[i]);
+    }
+    return;
+  }
+  for (int i = 0; i < 16; i += 2) {
+    unsigned v = (unsigned)sa->ip[i] << 8 | sa->ip[i + 1];
+    char g[6];
+    size_t k = 0;
+    if (i)
+      g[k++] = ':';
+    int started = 0;
+    for (int sh = 12; sh >= 0; sh -= 4) {
+      unsigned d = (v >> sh) & 0xfu;
+      if (d || started || sh == 0) {
+        g[k++] = hex[d];
+        started = 1;
+      }
+    }
+    g[k] = 0;
+    lb_puts(lb, g);
+  }
 }
 
 void host_logf(lp2p_host *h, int level, const char *fmt, ...) {
@@ -97,6 +143,9 @@ void host_logf(lp2p_host *h, int level, const char *fmt, ...) {
       break;
     case 'E':
       lb_puts(&lb, lp2p_strerror(va_arg(ap, int)));
+      break;
+    case 'A':
+      lb_putip(&lb, va_arg(ap, const lp2p_sockaddr *));
       break;
     case 'P': {
       const lp2p_peerid *id = va_arg(ap, const lp2p_peerid *);
@@ -139,7 +188,9 @@ static int config_ok(const lp2p_host_config *c) {
          c->raw_send_bytes_max <= (1u << 30) && c->raw_recv_bytes_max &&
          c->raw_recv_bytes_max <= (1u << 30) && c->udp_queue_max &&
          c->udp_datagram_bytes_max && c->udp_datagram_bytes_max <= 65535 &&
-         c->udp_send_queue_max;
+         c->udp_send_queue_max && c->conns_outbound_pending_max &&
+         c->conns_pending_per_ip_max && c->conns_per_ip_max &&
+         c->conns_low_water <= c->conns_high_water;
 }
 
 int host_create(lp2p_host **out, const lp2p_host_config *cfg,
@@ -162,7 +213,13 @@ int host_create(lp2p_host **out, const lp2p_host_config *cfg,
   h->cfg.protocol_version = NULL;
   h->now = now;
   h->addrs_version = 0;
-  hid_init(&h->conns, cfg->conns_max + cfg->conns_pending_max + 64);
+  /* Room for conns_max established and inbound pending, our dials, and
+   * as many closing ones (trimming closes many at once; each leaves once
+   * its socket is closed). */
+  hid_init(&h->conns, 2 * cfg->conns_max + cfg->conns_pending_max +
+                          cfg->conns_outbound_pending_max + 64);
+  host_timer_init(&h->trim_tm, HT_TRIM);
+  h->displace_gen = UINT64_MAX; /* no displacement scan yet */
   hid_init(&h->streams, cfg->streams_max);
   int rc = LP2P_ERR_NOMEM;
   h->key = lp2p_mem_malloc(mem, sizeof *h->key);
@@ -254,6 +311,8 @@ void lp2p_host_stats_get(const lp2p_host *h, lp2p_host_stats *out) {
   out->conns = h->conns.used;
   out->conns_pending = h->nconns_pending;
   out->conns_open = h->nconns_open;
+  out->conns_pending_inbound = h->npending_in;
+  out->conns_pending_outbound = h->nconns_pending - h->npending_in;
   out->streams = h->streams.used;
   out->peers = h->npeers;
   out->events_lost = h->stats.events_lost;

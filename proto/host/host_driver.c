@@ -21,11 +21,12 @@ int lp2p_host_conn_accepted(lp2p_host *h, uint64_t listener,
     return LP2P_ERR_NOT_FOUND;
   if (h->closing)
     return LP2P_ERR_STATE;
-  uint32_t live = h->conns.used - h->nconns_dead;
-  if (live >= h->cfg.conns_max || h->nconns_pending >= h->cfg.conns_pending_max) {
-    h->stats.inbound_refused++;
+  /* Per-IP caps, the inbound pending budget (evicting a silent pending
+   * connection), conns_max: host_admit.c. */
+  lp2p_sockaddr unknown;
+  memset(&unknown, 0, sizeof unknown);
+  if (host_admit_inbound(h, remote ? remote : &unknown, now) != 0)
     return LP2P_ERR_LIMIT;
-  }
   hconn *c;
   int rc = host_conn_new(h, LP2P_DIR_INBOUND, remote, &c);
   if (rc) {
@@ -88,6 +89,8 @@ lp2p_ssize lp2p_host_conn_feed(lp2p_host *h, uint64_t conn, lp2p_tstamp now,
   if (!c->st || c->state == HC_ZOMBIE || c->state == HC_DRAINING)
     return (lp2p_ssize)n; /* nobody wants it any more */
   size_t used = 0;
+  if (n)
+    host_conn_progress(c);
   if (!host_ev_backpressure(h)) {
     lp2p_ssize k = hstack_feed(c->st, now, p, n);
     used = k > 0 ? (size_t)k : 0;

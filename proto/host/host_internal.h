@@ -58,7 +58,7 @@ void *hid_next(const hidtab *t, uint32_t *pos);
 
 /* ---- timers --------------------------------------------------------------- */
 
-enum htimer_kind { HT_CONN = 1, HT_SVC, HT_DIAL };
+enum htimer_kind { HT_CONN = 1, HT_SVC, HT_DIAL, HT_TRIM };
 
 typedef struct htimer {
   lp2p_tstamp deadline;   /* LP2P_TSTAMP_NONE = not in the heap */
@@ -159,6 +159,9 @@ enum hconn_state {
 #define HC_F_STALLED 0x100u     /* stopped taking engine events: queue full */
 #define HC_F_CLOSE_NOW 0x200u   /* our graceful close: GoAway, drain, CLOSE */
 #define HC_F_TOUCHED 0x400u     /* in the touched list: pump when unwound */
+#define HC_F_PROGRESS 0x800u    /* the remote sent at least one byte */
+#define HC_F_PROTECTED 0x1000u  /* never trimmed nor displaced (hook for
+                                   services, e.g. a relay reservation) */
 
 struct hconn {
   htimer tm;                  /* first: the heap entry (min of all timers) */
@@ -286,6 +289,13 @@ struct lp2p_host {
   uint32_t nconns_pending;     /* DIALING + UPGRADING */
   uint32_t nconns_open;        /* OPEN + CLOSING */
   uint32_t nconns_dead;        /* DRAINING + ZOMBIE */
+  uint32_t npending_in;        /* inbound part of nconns_pending */
+  htimer trim_tm;              /* next trim: a grace period ends */
+  uint64_t open_gen;           /* bumped when the OPEN set changes */
+  uint64_t displace_gen;       /* open_gen when displace_max was taken */
+  uint32_t displace_max;       /* then: most established inbound
+                                  connections any one source held among
+                                  the displaceable ones */
 
   /* io FIFO and dirty FIFO (intrusive, doubly linked) */
   hconn *io_head, *io_tail;
@@ -347,7 +357,8 @@ void host_log(lp2p_host *h, int level, const char *msg);
 /* host_log with a tiny bounded format (no stdio in proto/): %s string
  * (NULL = "-"), %d int, %u unsigned, %U uint64_t, %E an LP2P_ERR_* as its
  * lp2p_strerror text, %P const lp2p_peerid * as base58 ("-" when empty),
- * %% a percent sign. Longer messages are cut. */
+ * %A const lp2p_sockaddr * as its IP ("-" when none), %% a percent sign.
+ * Longer messages are cut. */
 void host_logf(lp2p_host *h, int level, const char *fmt, ...);
 void host_maybe_finish_close(lp2p_host *h);
 static inline void host_now(lp2p_host *h, lp2p_tstamp now) {
@@ -419,8 +430,32 @@ void host_conn_free(lp2p_host *h, hconn *c);
 void host_dial_conn_open(lp2p_host *h, hconn *c, lp2p_tstamp now);
 void host_dial_conn_failed(lp2p_host *h, hconn *c, int err, lp2p_tstamp now);
 void host_dials_free(lp2p_host *h);
-/* Close idle connections above the high water mark. */
+/* ---- host_admit.c: admission, eviction, trimming (README "Limits") ----- */
+/* Decide on an accepted socket: per-IP caps, the inbound pending budget
+ * (evicting a silent pending connection when full), conns_max. Returns 0
+ * (admit) or LP2P_ERR_LIMIT (counted and logged). */
+int host_admit_inbound(lp2p_host *h, const lp2p_sockaddr *remote,
+                       lp2p_tstamp now);
+/* The upgrade of c ended (before it becomes OPEN): per-IP established cap
+ * and conns_max (displacing a trimmable connection). Returns 0 or
+ * LP2P_ERR_LIMIT. */
+int host_admit_ready(lp2p_host *h, hconn *c, lp2p_tstamp now);
+/* 1 when a dial may start under conns_max (now or by displacement). */
+int host_admit_dial_room(lp2p_host *h, lp2p_tstamp now);
+/* The pending counters (nconns_pending, npending_in) for c. */
+void host_pending_add(lp2p_host *h, const hconn *c);
+void host_pending_del(lp2p_host *h, const hconn *c);
+/* The remote sent bytes on c (ends its progress deadline). */
+static inline void host_conn_progress(hconn *c) {
+  c->flags |= HC_F_PROGRESS;
+}
+/* Deadline of c's progress budget (NONE when it does not apply). */
+lp2p_tstamp host_progress_deadline(const lp2p_host *h, const hconn *c);
+/* Close the least useful connections above the high water mark. */
 void host_connmgr_trim(lp2p_host *h, lp2p_tstamp now);
+/* Protect (on) or unprotect a connection from trimming and displacement
+ * (services: e.g. a relay reservation's connection). */
+void host_conn_protect(lp2p_host *h, hconn *c, int on);
 /* Drop a listener entry (after its UNLISTEN io was taken). */
 void host_listener_remove(lp2p_host *h, uint64_t id);
 

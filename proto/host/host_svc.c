@@ -35,7 +35,7 @@ int host_svc_register(lp2p_host *h, const hsvc_ops *ops, uint32_t *svc) {
     if (n[i].tm.heap_idx != UINT32_MAX)
       h->heap[n[i].tm.heap_idx] = &n[i].tm;
   h->svcs = n;
-  int rc = host_heap_reserve(h, h->conns.used + h->nsvcs + 1);
+  int rc = host_heap_reserve(h, h->conns.used + h->nsvcs + 2); /* + trim */
   if (rc)
     return rc;
   uint32_t i = h->nsvcs;

@@ -103,7 +103,7 @@ void host_conn_timer(lp2p_host *h, hconn *c) {
   switch (c->state) {
   case HC_DIALING:
   case HC_UPGRADING:
-    d = c->upgrade_deadline;
+    d = min_ts(c->upgrade_deadline, host_progress_deadline(h, c));
     break;
   case HC_OPEN:
     if (c->idle_since != LP2P_TSTAMP_NONE && h->cfg.idle_timeout_ns)
@@ -135,6 +135,10 @@ static void fire(lp2p_host *h, htimer *t, lp2p_tstamp now) {
   switch (t->kind) {
   case HT_CONN:
     host_conn_timeout(h, (hconn *)(void *)t, now);
+    break;
+  case HT_TRIM:
+    host_timer_remove(h, t);
+    host_connmgr_trim(h, now);
     break;
   case HT_SVC:
     host_svc_timeout(h, (hsvc *)(void *)((char *)t - offsetof(hsvc, tm)),

@@ -100,6 +100,19 @@ out=$("$L" perf "$addr" 2>&1); rc=$?
 check "perf without sizes is a usage error" '[ $rc = 2 ]' "rc=$rc"
 out=$("$L" listen --driver kqueue /ip4/127.0.0.1/tcp/0 2>&1); rc=$?
 check "listen with an unknown driver is a usage error" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
+# connection manager flags (README "Limits")
+out=$("$L" listen --low-water 10 --high-water 5 /ip4/127.0.0.1/tcp/0 2>&1); rc=$?
+check "listen --low-water above --high-water is a usage error" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "must not exceed" <<<"$out"' "rc=$rc $out"
+out=$("$L" listen --grace soon /ip4/127.0.0.1/tcp/0 2>&1); rc=$?
+check "listen --grace with a non-number is a usage error" '[ $rc = 2 ]' "rc=$rc $out"
+start_listener cm --low-water 2 --high-water 4 --grace 0 /ip4/127.0.0.1/tcp/0
+out=$(timeout 20 "$L" connect -n 3 "$addr" 2>&1); rc=$?
+check "listen with trimming flags serves connections" '[ $rc = 0 ] && grep -q "^connect ok 3$" <<<"$out"' "rc=$rc $out"
+kill -TERM "$lpid"; wait "$lpid" 2>/dev/null
+start_listener cmoff --high-water 0 /ip4/127.0.0.1/tcp/0
+out=$(timeout 20 "$L" ping "$addr" 2>&1); rc=$?
+check "listen --high-water 0 (trimming off) serves a ping" '[ $rc = 0 ] && grep -q "^rtt_ms" <<<"$out"' "rc=$rc $out"
+kill -TERM "$lpid"; wait "$lpid" 2>/dev/null
 out=$(timeout 5 "$L" listen /ip4/127.0.0.1/tcp/$port/ip4/1.2.3.4 2>&1); rc=$?
 check "listen on a bad multiaddr exits 1" '[ $rc = 1 ]' "rc=$rc $out"
 out=$(timeout 5 "$L" listen /ip4/192.0.2.1/tcp/0 2>&1); rc=$?

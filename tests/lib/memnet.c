@@ -34,6 +34,7 @@ typedef struct ep {
   int refused;      /* dialled a listener that refused: reads reset */
   uint8_t *raw_in;  /* raw client: what it received */
   size_t raw_len, raw_cap;
+  lp2p_sockaddr src; /* raw client: its source address (family 0 = default) */
 } ep;
 
 struct memnet;
@@ -204,6 +205,10 @@ static int connect_to(memnet *n, int a, const lp2p_sockaddr *dst,
   int src_host = n->eps[a].host;
   memnet_addr(n, src_host < 0 ? 99 : src_host,
               (uint16_t)(50000 + (a % 10000)), &remote);
+  if (n->eps[a].src.family) {
+    remote = n->eps[a].src;
+    remote.port = (uint16_t)(50000 + (a % 10000));
+  }
   *local_out = remote;
   int b = ep_new(n);
   n->eps[b].host = lh;
@@ -527,8 +532,15 @@ void memnet_run_for(memnet *n, uint64_t ns) { memnet_run(n, NULL, NULL, ns); }
 /* ---- raw endpoints ------------------------------------------------------------ */
 
 int memnet_raw_connect(memnet *n, int host, uint16_t port) {
+  return memnet_raw_connect_from(n, host, port, NULL);
+}
+
+int memnet_raw_connect_from(memnet *n, int host, uint16_t port,
+                            const lp2p_sockaddr *src) {
   int a = ep_new(n);
   n->eps[a].host = -1;
+  if (src)
+    n->eps[a].src = *src;
   lp2p_sockaddr dst, local;
   memnet_addr(n, host, port, &dst);
   int b = connect_to(n, a, &dst, &local);

@@ -50,6 +50,10 @@ void memnet_run_for(memnet *n, uint64_t ns);
 /* Connect a raw client to host i's listener on `port`. Returns an endpoint
  * handle >= 0, or -1 if nothing listens there or the host refused. */
 int memnet_raw_connect(memnet *n, int host, uint16_t port);
+/* Same from source address `src` (any IP; the port is memnet's): one
+ * attacker posing as many machines. The default source is 10.0.0.100. */
+int memnet_raw_connect_from(memnet *n, int host, uint16_t port,
+                            const lp2p_sockaddr *src);
 /* Queue bytes from the raw client to the host. */
 void memnet_raw_send(memnet *n, int ep, const void *p, size_t len);
 /* Bytes the host sent to the raw client so far (owned by memnet). */

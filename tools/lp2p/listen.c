@@ -184,15 +184,45 @@ static void on_event(listen_st *ls, const lp2p_host_event *ev) {
   fflush(stdout);
 }
 
+/* --low-water N --high-water N --grace SECONDS over the library defaults
+ * (go-libp2p's 160 / 192 / 60 s); --high-water 0 turns trimming off. */
+static int connmgr_opts(cli_ctx *ctx, const cli_opt *lo, const cli_opt *hi,
+                        const cli_opt *grace, cli_connmgr *cm) {
+  lp2p_host_config d;
+  lp2p_host_config_default(&d);
+  uint64_t low = d.conns_low_water, high = d.conns_high_water;
+  uint64_t g = d.conns_grace_ns / LP2P_NS_PER_S;
+  if (lo->seen && (cli_parse_u64(lo->value, &low) || low > UINT32_MAX))
+    return cli_fail(ctx, CLI_EXIT_USAGE, "--low-water needs a count");
+  if (hi->seen && (cli_parse_u64(hi->value, &high) || high > UINT32_MAX))
+    return cli_fail(ctx, CLI_EXIT_USAGE, "--high-water needs a count");
+  if (grace->seen && (cli_parse_u64(grace->value, &g) || g > 86400 * 365))
+    return cli_fail(ctx, CLI_EXIT_USAGE, "--grace needs seconds");
+  if (high == 0 && !lo->seen)
+    low = 0; /* trimming off */
+  if (low > high)
+    return cli_fail(ctx, CLI_EXIT_USAGE,
+                    "--low-water must not exceed --high-water (%llu > %llu)",
+                    (unsigned long long)low, (unsigned long long)high);
+  cm->low_water = (uint32_t)low;
+  cm->high_water = (uint32_t)high;
+  cm->grace_ns = g * LP2P_NS_PER_S;
+  return 0;
+}
+
 int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
-  cli_opt opts[] = {{"key", 1, NULL, 0},
-                    {"plaintext", 0, NULL, 0},
-                    {"driver", 1, NULL, 0},
-                    {"events", 0, NULL, 0}};
+  cli_opt opts[] = {{"key", 1, NULL, 0},        {"plaintext", 0, NULL, 0},
+                    {"driver", 1, NULL, 0},     {"events", 0, NULL, 0},
+                    {"low-water", 1, NULL, 0},  {"high-water", 1, NULL, 0},
+                    {"grace", 1, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 4, &npos, 1, -1);
+  int rc = cli_parse(ctx, argc, argv, opts, 7, &npos, 1, -1);
   if (rc)
     return rc;
+  static cli_connmgr cm;
+  if ((rc = connmgr_opts(ctx, &opts[4], &opts[5], &opts[6], &cm)) != 0)
+    return rc;
+  cli_node_connmgr = &cm;
   lp2p_maddr ma[16];
   if (npos > 16)
     return cli_fail(ctx, CLI_EXIT_USAGE, "at most 16 listen addresses");

@@ -48,10 +48,14 @@ static const cli_verb verbs[] = {
     /* network verbs: a host on the real driver (node.c). listen and ping
      * stream their lines to stdout as they happen. */
     {"listen", NULL, cli_cmd_listen,
-     "[--key FILE] [--plaintext] [--driver epoll|poll] [--events] MULTIADDR...",
+     "[--key FILE] [--plaintext] [--driver epoll|poll] [--events] "
+     "[--low-water N] [--high-water N] [--grace SECONDS] MULTIADDR...",
      "serve identify, ping, perf and echo; print each listen address with\n"
      "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM;\n"
-     "      --events: also one line per connection, identify, echo and perf"},
+     "      --events: also one line per connection, identify, echo and perf;\n"
+     "      trim the least useful connections down to --low-water (160) once\n"
+     "      more than --high-water (192; 0 = never) are open, sparing those\n"
+     "      younger than --grace (60 s)"},
     {"ping", NULL, cli_cmd_ping, "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "connect and ping N times (default 1): one `rtt_ms <float>` line each"},
     {"identify", NULL, cli_cmd_identify, "[--plaintext] [--key FILE] MULTIADDR",

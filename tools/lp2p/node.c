@@ -14,6 +14,7 @@
 
 volatile int cli_node_stop_flag;
 const lp2p_log *cli_log;
+const cli_connmgr *cli_node_connmgr;
 
 static void on_signal(int sig) {
   (void)sig;
@@ -69,6 +70,11 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
   cfg.identity = n->key;
   cfg.echo.serve = serve_echo;
   cfg.log = cli_log;
+  if (cli_node_connmgr) {
+    cfg.conns_low_water = cli_node_connmgr->low_water;
+    cfg.conns_high_water = cli_node_connmgr->high_water;
+    cfg.conns_grace_ns = cli_node_connmgr->grace_ns;
+  }
   cfg.security =
       plaintext ? LP2P_HOST_SECURITY_PLAINTEXT : LP2P_HOST_SECURITY_NOISE;
   /* The soft fd limit (often 1024) is the default conns_max: raise it to

@@ -1,0 +1,346 @@
+/* Admission of new connections and trimming of established ones (issue 9;
+ * README "Limits").
+ *
+ * Pending connections. Inbound and outbound upgrades have separate budgets
+ * (conns_pending_max, conns_outbound_pending_max), so a flood of inbound
+ * sockets never stops our own dials. An inbound source (an IPv4 /32 or an
+ * IPv6 /64) may hold at most conns_pending_per_ip_max upgrading
+ * connections and conns_per_ip_max established ones, as go-libp2p's
+ * resource manager limits connections per IP (conn_limiter.go: 8 per
+ * /32, loopback exempt). A connection that sends nothing within
+ * progress_timeout_ns is dropped long before the handshake timeout, and
+ * when the inbound pending table is full the newcomer is admitted by
+ * evicting the stalest pending connection that has sent no byte at all:
+ * an idle socket costs the attacker nothing, so it must not be able to
+ * hold a slot against a peer that talks. Only when every pending
+ * connection has sent bytes is the newcomer refused.
+ *
+ * Trimming, as go-libp2p's connmgr.BasicConnMgr: above the high water
+ * mark the least useful connections are closed down to the low water
+ * mark; connections younger than the grace period and protected ones are
+ * skipped. Protected: a stream of an application protocol or a carried
+ * (relayed) connection inside it, or the HC_F_PROTECTED flag (a hook for
+ * services such as relay reservations; go-libp2p's Protect). Least useful
+ * first: connections without any stream, longest idle first, then
+ * connections with only service streams (identify, ping), oldest first.
+ * go-libp2p orders peers by tag value; we have no tags yet.
+ *
+ * Displacement (not in go-libp2p): at conns_max, a newcomer that finished
+ * its upgrade may displace the least useful connection out of its grace
+ * period, or else (a flood younger than the grace period) one of the
+ * source that holds the most connections when that source holds at least
+ * two more than the newcomer's. go-libp2p refuses at its resource
+ * manager's limit instead; then 1,024 fresh connections from 128
+ * identities keep every honest peer out until the grace period ends. */
+#include "proto/host/host_internal.h"
+
+/* ---- sources ------------------------------------------------------------- */
+
+/* The prefix a per-IP limit counts: family byte + 4 (IPv4 /32; an
+ * IPv4-mapped IPv6 address counts as its IPv4) or 8 (IPv6 /64, one end
+ * site's LAN) address bytes. n = 0: no source (a carried connection) or
+ * exempt (loopback, as in go-libp2p). */
+typedef struct srckey {
+  uint8_t n;
+  uint8_t b[9];
+} srckey;
+
+static void src_key(const lp2p_sockaddr *sa, srckey *k) {
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  static const uint8_t loop6[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                    0, 0, 0, 0, 0, 0, 0, 1};
+  k->n = 0;
+  const uint8_t *v4 = NULL;
+  if (sa->family == 4)
+    v4 = sa->ip;
+  else if (sa->family == 6 && memcmp(sa->ip, mapped, 12) == 0)
+    v4 = sa->ip + 12;
+  if (v4) {
+    if (v4[0] == 127)
+      return;
+    k->b[0] = 4;
+    memcpy(k->b + 1, v4, 4);
+    k->n = 5;
+  } else if (sa->family == 6) {
+    if (memcmp(sa->ip, loop6, 16) == 0)
+      return;
+    k->b[0] = 6;
+    memcpy(k->b + 1, sa->ip, 8);
+    k->n = 9;
+  }
+}
+
+static int src_eq(const srckey *a, const srckey *b) {
+  return a->n && a->n == b->n && memcmp(a->b, b->b, a->n) == 0;
+}
+
+/* Inbound socket connections from k: upgrading and established. */
+static void src_count(const lp2p_host *h, const srckey *k, uint32_t *pending,
+                      uint32_t *open) {
+  *pending = *open = 0;
+  if (!k->n)
+    return;
+  uint32_t pos = 0;
+  hconn *c;
+  while ((c = hid_next(&h->conns, &pos)) != NULL) {
+    if (c->dir != LP2P_DIR_INBOUND || c->car)
+      continue;
+    if (c->state != HC_UPGRADING && c->state != HC_OPEN &&
+        c->state != HC_CLOSING)
+      continue;
+    srckey ck;
+    src_key(&c->remote, &ck);
+    if (!src_eq(&ck, k))
+      continue;
+    if (c->state == HC_UPGRADING)
+      (*pending)++;
+    else
+      (*open)++;
+  }
+}
+
+/* ---- pending counters ----------------------------------------------------- */
+
+void host_pending_add(lp2p_host *h, const hconn *c) {
+  h->nconns_pending++;
+  if (c->dir == LP2P_DIR_INBOUND)
+    h->npending_in++;
+}
+
+void host_pending_del(lp2p_host *h, const hconn *c) {
+  h->nconns_pending--;
+  if (c->dir == LP2P_DIR_INBOUND)
+    h->npending_in--;
+}
+
+lp2p_tstamp host_progress_deadline(const lp2p_host *h, const hconn *c) {
+  if (c->dir != LP2P_DIR_INBOUND || c->state != HC_UPGRADING ||
+      (c->flags & HC_F_PROGRESS) || !h->cfg.progress_timeout_ns)
+    return LP2P_TSTAMP_NONE;
+  return host_add_ns(c->opened, h->cfg.progress_timeout_ns);
+}
+
+void host_conn_protect(lp2p_host *h, hconn *c, int on) {
+  (void)h;
+  if (on)
+    c->flags |= HC_F_PROTECTED;
+  else
+    c->flags &= (uint16_t)~HC_F_PROTECTED;
+}
+
+/* ---- usefulness ------------------------------------------------------------- */
+
+/* An application stream (negotiated: an inbound one has a protocol only
+ * once it is negotiated) or a relayed connection inside it. */
+static int conn_protected(const hconn *c) {
+  if (c->flags & HC_F_PROTECTED)
+    return 1;
+  for (const hstream *s = c->streams; s; s = s->next)
+    if (s->owner == HOWNER_CARRIER ||
+        (s->owner == HOWNER_APP && s->proto != UINT16_MAX))
+      return 1;
+  return 0;
+}
+
+static int in_grace(const lp2p_host *h, const hconn *c, lp2p_tstamp now) {
+  return now < host_add_ns(c->opened, h->cfg.conns_grace_ns) &&
+         h->cfg.conns_grace_ns;
+}
+
+/* 1 when a is less useful than b (closed first). */
+static int less_useful(const hconn *a, const hconn *b) {
+  int ai = a->idle_since != LP2P_TSTAMP_NONE;
+  int bi = b->idle_since != LP2P_TSTAMP_NONE;
+  if (ai != bi)
+    return ai;
+  lp2p_tstamp ta = ai ? a->idle_since : a->opened;
+  lp2p_tstamp tb = bi ? b->idle_since : b->opened;
+  if (ta != tb)
+    return ta < tb;
+  return a->id < b->id;
+}
+
+/* The least useful trimmable OPEN connection (NULL: none). */
+static hconn *trim_pick(lp2p_host *h, lp2p_tstamp now) {
+  hconn *best = NULL;
+  uint32_t pos = 0;
+  hconn *c;
+  while ((c = hid_next(&h->conns, &pos)) != NULL)
+    if (c->state == HC_OPEN && !in_grace(h, c, now) && !conn_protected(c) &&
+        (!best || less_useful(c, best)))
+      best = c;
+  return best;
+}
+
+/* At conns_max: the connection a newcomer from `k` may displace. */
+static hconn *displace_pick(lp2p_host *h, const srckey *k, lp2p_tstamp now) {
+  hconn *v = trim_pick(h, now);
+  if (v)
+    return v;
+  uint32_t pending, mine;
+  src_count(h, k, &pending, &mine);
+  /* Nothing changed since the last full scan found no source big enough:
+   * answer at once, so a flood of accepts at the limit costs O(n) each
+   * (the trim_pick above), not O(n^2). The OPEN set is what the cache
+   * follows; a stream that opens or closes meanwhile (protection) is seen
+   * at the next change of the set. */
+  if (h->displace_gen == h->open_gen && h->displace_max < mine + 2)
+    return NULL;
+  uint32_t most = 0;
+  uint32_t pos = 0;
+  hconn *c;
+  while ((c = hid_next(&h->conns, &pos)) != NULL) {
+    if (c->state != HC_OPEN || c->dir != LP2P_DIR_INBOUND || c->car ||
+        conn_protected(c))
+      continue;
+    srckey ck;
+    src_key(&c->remote, &ck);
+    uint32_t theirs;
+    src_count(h, &ck, &pending, &theirs);
+    if (theirs > most || (theirs == most && v && less_useful(c, v))) {
+      most = theirs;
+      v = c;
+    }
+  }
+  h->displace_gen = h->open_gen;
+  h->displace_max = most;
+  return most >= mine + 2 ? v : NULL;
+}
+
+static void displace(lp2p_host *h, hconn *v, lp2p_tstamp now) {
+  h->stats.conns_displaced++;
+  h->stats.conns_trimmed++;
+  host_logf(h, LP2P_LOG_INFO,
+            "host conn=%U peer=%P ip=%A closed: displaced at conns_max %u",
+            v->id, v->peer ? &v->peer->id : NULL, &v->remote,
+            h->cfg.conns_max);
+  host_conn_close(h, v, 0, now);
+}
+
+/* ---- admission ---------------------------------------------------------------- */
+
+static int refuse(lp2p_host *h, uint64_t *counter, const lp2p_sockaddr *ip,
+                  const lp2p_peerid *peer, const char *why) {
+  (*counter)++;
+  h->stats.inbound_refused++;
+  host_logf(h, LP2P_LOG_INFO, "host inbound peer=%P ip=%A refused: %s", peer,
+            ip, why);
+  return LP2P_ERR_LIMIT;
+}
+
+/* The stalest pending inbound connection that has sent nothing. */
+static hconn *stale_pick(lp2p_host *h) {
+  hconn *best = NULL;
+  uint32_t pos = 0;
+  hconn *c;
+  while ((c = hid_next(&h->conns, &pos)) != NULL)
+    if (c->dir == LP2P_DIR_INBOUND && c->state == HC_UPGRADING &&
+        !(c->flags & (HC_F_PROGRESS | HC_F_PROTECTED)) &&
+        (!best || c->opened < best->opened ||
+         (c->opened == best->opened && c->id < best->id)))
+      best = c;
+  return best;
+}
+
+int host_admit_inbound(lp2p_host *h, const lp2p_sockaddr *remote,
+                       lp2p_tstamp now) {
+  srckey k;
+  src_key(remote, &k);
+  uint32_t pending, open;
+  src_count(h, &k, &pending, &open);
+  if (k.n && open >= h->cfg.conns_per_ip_max)
+    return refuse(h, &h->stats.inbound_refused_ip_conns, remote, NULL,
+                  "conns_per_ip_max");
+  if (k.n && pending >= h->cfg.conns_pending_per_ip_max)
+    return refuse(h, &h->stats.inbound_refused_ip, remote, NULL,
+                  "conns_pending_per_ip_max");
+  hconn *stale = NULL;
+  if (h->npending_in >= h->cfg.conns_pending_max) {
+    stale = stale_pick(h);
+    if (!stale)
+      return refuse(h, &h->stats.inbound_refused_pending, remote, NULL,
+                    "conns_pending_max, every pending peer is talking");
+  }
+  uint32_t taken = h->nconns_open + h->npending_in - (stale ? 1u : 0u);
+  if (taken >= h->cfg.conns_max && !displace_pick(h, &k, now))
+    return refuse(h, &h->stats.inbound_refused_conns, remote, NULL,
+                  "conns_max");
+  if (stale) {
+    h->stats.inbound_evicted_stale++;
+    host_logf(h, LP2P_LOG_INFO,
+              "host conn=%U ip=%A evicted: silent while pending (for %A)",
+              stale->id, &stale->remote, remote);
+    host_conn_abort(h, stale, LP2P_ERR_LIMIT, 0, now);
+  }
+  return 0;
+}
+
+int host_admit_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
+  srckey k;
+  k.n = 0;
+  if (c->dir == LP2P_DIR_INBOUND && !c->car) {
+    src_key(&c->remote, &k);
+    uint32_t pending, open;
+    src_count(h, &k, &pending, &open);
+    if (k.n && open >= h->cfg.conns_per_ip_max)
+      return refuse(h, &h->stats.inbound_refused_ip_conns, &c->remote,
+                    c->peer ? &c->peer->id : NULL, "conns_per_ip_max");
+  }
+  if (h->nconns_open < h->cfg.conns_max)
+    return 0;
+  hconn *v = displace_pick(h, &k, now);
+  if (!v) {
+    if (c->dir != LP2P_DIR_INBOUND)
+      return LP2P_ERR_LIMIT; /* our dial: DIAL_FAILED says why */
+    return refuse(h, &h->stats.inbound_refused_conns, &c->remote,
+                  c->peer ? &c->peer->id : NULL, "conns_max");
+  }
+  displace(h, v, now);
+  return 0;
+}
+
+int host_admit_dial_room(lp2p_host *h, lp2p_tstamp now) {
+  uint32_t out = h->nconns_pending - h->npending_in;
+  if (h->nconns_open + out < h->cfg.conns_max)
+    return 1;
+  srckey none;
+  none.n = 0;
+  return displace_pick(h, &none, now) != NULL;
+}
+
+/* ---- trimming ------------------------------------------------------------------ */
+
+void host_connmgr_trim(lp2p_host *h, lp2p_tstamp now) {
+  uint32_t high = h->cfg.conns_high_water, low = h->cfg.conns_low_water;
+  host_timer_set(h, &h->trim_tm, LP2P_TSTAMP_NONE);
+  if (!high || h->nconns_open <= high)
+    return;
+  /* CLOSING connections still count in nconns_open (the peer is leaving
+   * anyway): close a fixed number of OPEN ones. */
+  uint32_t open = h->nconns_open;
+  for (uint32_t n = h->nconns_open - low; n > 0; n--) {
+    hconn *v = trim_pick(h, now);
+    if (!v)
+      break;
+    h->stats.conns_trimmed++;
+    host_logf(h, LP2P_LOG_INFO,
+              "host conn=%U peer=%P ip=%A trimmed: %u open, high water %u",
+              v->id, v->peer ? &v->peer->id : NULL, &v->remote, open, high);
+    host_conn_close(h, v, 0, now);
+  }
+  if (h->nconns_open <= high)
+    return;
+  /* Still above: try again when the first grace period ends (go-libp2p
+   * re-checks on a ticker; one deadline is enough here). */
+  lp2p_tstamp next = LP2P_TSTAMP_NONE;
+  uint32_t pos = 0;
+  hconn *c;
+  while ((c = hid_next(&h->conns, &pos)) != NULL)
+    if (c->state == HC_OPEN && !(c->flags & HC_F_PROTECTED) &&
+        in_grace(h, c, now)) {
+      lp2p_tstamp end = host_add_ns(c->opened, h->cfg.conns_grace_ns);
+      if (end < next)
+        next = end;
+    }
+  host_timer_set(h, &h->trim_tm, next);
+}
