@@ -301,11 +301,79 @@ static void test_protocol_and_peer_caps(void **state) {
   th_free(t);
 }
 
+/* ---- services against a peer that never reads ------------------------------ */
+
+/* Push up to `total` bytes on stream `id` (what the window takes), for
+ * `steps` rounds of 100 ms, never reading the answers. */
+static size_t push(th_net *t, int from, uint64_t id, const uint8_t *p,
+                   size_t n, int steps) {
+  size_t sent = 0;
+  for (int i = 0; i < steps; i++) {
+    for (;;) {
+      lp2p_ssize w = lp2p_host_stream_write(t->h[from], th_now(t), id, p, n);
+      if (w <= 0)
+        break;
+      sent += (size_t)w;
+    }
+    memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
+  }
+  return sent;
+}
+
+/* Echo and ping hold back their input when their answers cannot go out
+ * (the yamux window stalls the sender), so a peer that sends and never
+ * reads costs the listener at most about one receive window per stream. */
+static void test_unread_answers_bounded(void **state) {
+  (void)state;
+  th_net *t = th_new(94);
+  lp2p_mem_counting mc;
+  lp2p_mem_counting_init(&mc, NULL);
+  th_add(t, NULL, &mc.mem);
+  th_add(t, NULL, NULL);
+  th_listen(t, 0);
+  th_connect(t, 1, 0);
+  memnet_run_for(t->net, 200 * LP2P_NS_PER_MS);
+  size_t base = mc.live_bytes;
+  uint64_t echo = 0, ping = 0;
+  assert_int_equal(
+      lp2p_host_open_stream(t->h[1], th_now(t), &t->id[0], ECHO, &echo), 0);
+  assert_int_equal(lp2p_host_open_stream(t->h[1], th_now(t), &t->id[0],
+                                         "/ipfs/ping/1.0.0", &ping),
+                   0);
+  static uint8_t buf[64 * 1024];
+  memset(buf, 0x5a, sizeof buf);
+  size_t sent_echo = 0, sent_ping = 0;
+  size_t peak = 0;
+  for (int round = 0; round < 10; round++) {
+    sent_echo += push(t, 1, echo, buf, sizeof buf, 1);
+    sent_ping += push(t, 1, ping, buf, 32 * 64, 1); /* whole payloads */
+    if (mc.live_bytes - base > peak)
+      peak = mc.live_bytes - base;
+  }
+  /* the sender was stalled: no more than our window plus the listener's
+   * receive window and the echoed bytes in flight went out */
+  assert_true(sent_echo < 2u * 1024 * 1024);
+  assert_true(sent_ping < 2u * 1024 * 1024);
+  /* what stays is one receive window (256 KiB) per stream, not more: the
+   * windows never grew for streams whose answers are stuck */
+  size_t held = mc.live_bytes - base;
+  assert_true(held < 2u * 256 * 1024 + 64u * 1024);
+  /* on the way, the answers sent (one send window each) were queued for
+   * output too */
+  assert_true(peak < 2u * (2u * 256 * 1024) + 128u * 1024);
+  /* both streams are still there (not reset), the peer never read */
+  assert_null(stream_ev(t, 1, echo, LP2P_HOST_EV_STREAM_RESET));
+  assert_null(stream_ev(t, 1, ping, LP2P_HOST_EV_STREAM_RESET));
+  th_free(t);
+  assert_int_equal(mc.live_bytes, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_idle_stream_attack),
       cmocka_unit_test(test_idle_timeout),
       cmocka_unit_test(test_protocol_and_peer_caps),
+      cmocka_unit_test(test_unread_answers_bounded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
