@@ -251,6 +251,10 @@ typedef struct tune_result {
 /* One stream A -> B over a link with one-way delay `d` (each step moves
  * what the previous step sent, then time advances by d). B reads up to
  * `read_per_step` bytes per step (0 = everything). */
+/* tune_run: turn auto-tuning off for the stream on the receiving side
+ * (lp2p_yamux_stream_fix_window). */
+static int tune_fixed;
+
 static tune_result tune_run(const lp2p_yamux_config *cfg, int steps,
                             lp2p_tstamp d, size_t read_per_step) {
   tune_result r = {0};
@@ -265,6 +269,8 @@ static tune_result tune_run(const lp2p_yamux_config *cfg, int steps,
   static uint8_t buf[64 * 1024];
   for (int step = 0; step < steps; step++) {
     assert_true(yt_feed(b, now, &ab, NULL) >= 0); /* sent one step ago */
+    if (tune_fixed) /* before any read: the first update is at half */
+      lp2p_yamux_stream_fix_window(b, id);
     assert_true(yt_feed(a, now, &ba, NULL) >= 0);
     assert_int_equal(ab.len, 0);
     lp2p_yamux_event ev;
@@ -361,12 +367,27 @@ static void test_autotune_slow_reader(void **state) {
   assert_true(r.total <= 60 * 64 * KIB);
 }
 
+/* A stream whose window was fixed does not grow, even with a fast reader
+ * on a session where auto-tuning is on. */
+static void test_autotune_fixed_stream(void **state) {
+  (void)state;
+  lp2p_yamux_config c;
+  lp2p_yamux_config_default(&c);
+  c.keepalive_ns = 0;
+  tune_fixed = 1;
+  tune_result r = tune_run(&c, 30, 25 * LP2P_NS_PER_MS, 0);
+  tune_fixed = 0;
+  assert_int_equal(r.window, LP2P_YAMUX_WINDOW_SPEC_BYTES);
+  assert_true(r.max_rtt_bytes <= LP2P_YAMUX_WINDOW_SPEC_BYTES);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_random_pair),
       cmocka_unit_test(test_autotune_grows),
       cmocka_unit_test(test_autotune_session_budget),
       cmocka_unit_test(test_autotune_slow_reader),
+      cmocka_unit_test(test_autotune_fixed_stream),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -223,6 +223,31 @@ typedef struct lp2p_host_config {
                                             the whole upgrade */
   uint64_t conns_grace_ns;             /**< new connections are not trimmed
                                             for this long (60 s) */
+
+  /* streams (issue 9) */
+  /* Inbound stream caps (section "Limits" of README.md). Defaults follow
+   * go-libp2p's resource manager (limit_defaults.go): peer 256, protocol
+   * 512, protocol per peer 64; host-wide its system value for a 1 GiB
+   * budget. Over a cap the stream is reset and counted in the stats. */
+  uint32_t streams_inbound_max;    /**< inbound streams, all peers (2048) */
+  uint32_t streams_inbound_per_peer_max; /**< all connections of one
+                                        peer together (256) */
+  uint32_t streams_inbound_per_protocol_max; /**< one protocol, all peers
+                                        (512; per protocol:
+                                        lp2p_host_protocol_limits) */
+  uint32_t streams_inbound_per_protocol_peer_max; /**< one protocol, one
+                                        peer (64) */
+  uint32_t streams_inbound_reserve_peer_max; /**< room for honest peers:
+                                        once the host-wide budget or a
+                                        protocol's is 3/4 full, only peers
+                                        holding fewer streams than this in
+                                        it get more (16) */
+  uint64_t stream_idle_timeout_ns; /**< services' negotiated streams that
+                                        carry no byte either way for this
+                                        long are reset (60 s; 0 = off) */
+  uint64_t app_stream_idle_timeout_ns; /**< the same for application
+                                        streams: STREAM_RESET with
+                                        LP2P_ERR_TIMEOUT (300 s; 0 = off) */
 } lp2p_host_config;
 
 /** Fill `cfg` with the defaults given in the field docs (identity NULL). */
@@ -595,6 +620,15 @@ LP2P_API int lp2p_host_register_protocol(lp2p_host *h, const char *name);
 /** Stop accepting `name` (streams already open are unaffected). Returns 0
  * or LP2P_ERR_NOT_FOUND. */
 LP2P_API int lp2p_host_unregister_protocol(lp2p_host *h, const char *name);
+/** Inbound stream caps of one protocol (an application's or a service's,
+ * e.g. "/echo/1.0.0"): at most `inbound_max` streams from all peers and
+ * `inbound_per_peer_max` from one peer; 0 keeps the config's
+ * streams_inbound_per_protocol_max / _peer_max. Streams already open stay.
+ * Returns 0 or LP2P_ERR_INVAL, LP2P_ERR_NOT_FOUND (not a protocol the host
+ * knows: register it first). */
+LP2P_API int lp2p_host_protocol_limits(lp2p_host *h, const char *name,
+                                       uint32_t inbound_max,
+                                       uint32_t inbound_per_peer_max);
 
 /** Listen on a /ip4/../tcp/<port> or /ip6/../tcp/<port> multiaddr (port 0
  * = any). Queues a LISTEN io; LISTENING or LISTEN_FAILED follows.
@@ -793,6 +827,15 @@ typedef struct lp2p_host_stats {
   uint64_t conns_displaced;          /**< established connections closed at
                                           conns_max for a newcomer (also in
                                           conns_trimmed) */
+
+  /* streams (issue 9); each refusal is in streams_refused too */
+  uint64_t streams_refused_host;     /**< stream table or host-wide inbound
+                                          budget full */
+  uint64_t streams_refused_peer;     /**< the peer's cap, or its share of a
+                                          crowded host-wide budget */
+  uint64_t streams_refused_protocol; /**< a protocol's cap (host-wide or
+                                          per peer) or its share of it */
+  uint64_t streams_idle_closed;      /**< reset by the idle timeout */
 } lp2p_host_stats;
 LP2P_API void lp2p_host_stats_get(const lp2p_host *h, lp2p_host_stats *out);
 

@@ -359,6 +359,12 @@ LP2P_API lp2p_ssize lp2p_yamux_stream_send_window(const lp2p_yamux *y,
 LP2P_API lp2p_ssize lp2p_yamux_stream_recv_window(const lp2p_yamux *y,
                                                   uint32_t id);
 
+/** Turn auto-tuning off for stream `id`: its receive window keeps its
+ * current size, so what the peer can make us buffer stays one window.
+ * For streams whose reader may stall on purpose (a service that reads
+ * only when it can answer). Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_yamux_stream_fix_window(lp2p_yamux *y, uint32_t id);
+
 /** LP2P_YAMUX_STREAM_* bits of stream `id`, or LP2P_ERR_NOT_FOUND. */
 LP2P_API int lp2p_yamux_stream_status(const lp2p_yamux *y, uint32_t id);
 

@@ -2,8 +2,8 @@
  * fast as the stream's send window allows; half-close after the remote
  * half-closed and everything was echoed. Backpressure is natural: bytes
  * are consumed only once they were written back, so a peer that does not
- * read its echo stalls its own sending through the yamux window. No
- * per-stream state. */
+ * read its echo stalls its own sending through the yamux window (kept at
+ * its initial size: no auto-tuning). No per-stream state. */
 #include "proto/host/host_internal.h"
 
 #define ECHO_PROTOCOL "/echo/1.0.0"
@@ -44,6 +44,11 @@ static void echo_start(lp2p_host *h, void *state, uint64_t stream,
                        uint64_t conn, uint16_t proto, lp2p_tstamp now) {
   (void)conn;
   (void)proto;
+  /* Input is consumed only as fast as it is echoed, so a peer that never
+   * reads stalls itself; with a fixed window it can park at most one
+   * window (256 KiB) with us. Auto-tuning would double the window when
+   * the first half-window was echoed quickly. */
+  host_svc_stream_fix_window(h, stream);
   echo_activity(h, state, stream, NULL, now);
 }
 

@@ -45,6 +45,21 @@ void host_config_default(lp2p_host_config *cfg) {
   cfg->conns_per_ip_max = 8;
   cfg->progress_timeout_ns = 3 * LP2P_NS_PER_S;
   cfg->conns_grace_ns = 60 * LP2P_NS_PER_S;
+
+  /* streams (issue 9): go-libp2p's resource manager defaults
+   * (limit_defaults.go) for peer, protocol and protocol-per-peer inbound
+   * streams; its system inbound streams scale 1024 + 1024 per GiB of
+   * budget, we take the 1 GiB value (our conns_max, 1024, is far above its
+   * base 64 inbound conns). go has no stream idle timeout; 60 s is what
+   * go-libp2p-kad-dht gives its idle streams. Application streams get
+   * longer: the application holds them for its own reasons. */
+  cfg->streams_inbound_max = 2048;
+  cfg->streams_inbound_per_peer_max = 256;
+  cfg->streams_inbound_per_protocol_max = 512;
+  cfg->streams_inbound_per_protocol_peer_max = 64;
+  cfg->streams_inbound_reserve_peer_max = 16;
+  cfg->stream_idle_timeout_ns = 60 * LP2P_NS_PER_S;
+  cfg->app_stream_idle_timeout_ns = 300 * LP2P_NS_PER_S;
 }
 
 void host_log(lp2p_host *h, int level, const char *msg) {
@@ -190,7 +205,11 @@ static int config_ok(const lp2p_host_config *c) {
          c->udp_datagram_bytes_max && c->udp_datagram_bytes_max <= 65535 &&
          c->udp_send_queue_max && c->conns_outbound_pending_max &&
          c->conns_pending_per_ip_max && c->conns_per_ip_max &&
-         c->conns_low_water <= c->conns_high_water;
+         c->conns_low_water <= c->conns_high_water &&
+         c->streams_inbound_max && c->streams_inbound_per_peer_max &&
+         c->streams_inbound_per_protocol_max &&
+         c->streams_inbound_per_protocol_peer_max &&
+         c->streams_inbound_reserve_peer_max;
 }
 
 int host_create(lp2p_host **out, const lp2p_host_config *cfg,

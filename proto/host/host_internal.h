@@ -90,6 +90,10 @@ typedef struct hproto {
   uint16_t len;
   uint8_t owner;          /* HOWNER_APP or service index + 1 */
   uint8_t flags;
+  /* streams (issue 9) */
+  uint32_t streams_in;    /* inbound streams negotiated for it, live */
+  uint32_t in_max;        /* caps (lp2p_host_protocol_limits); 0 = the */
+  uint32_t in_peer_max;   /* config's per-protocol defaults */
 } hproto;
 
 /* ---- streams ------------------------------------------------------------ */
@@ -107,6 +111,8 @@ typedef struct hproto {
 #define HS_EOF_UNSURE 0x0400u /* peer's FIN seen, yamux stream gone: its
                                  CLOSED (clean) or RESET event decides */
 #define HS_EOF_EV 0x0800u /* REMOTE_CLOSED queued, not yet polled */
+#define HS_IN_COUNTED 0x1000u /* inbound: in h->streams_in, conn->nstreams_in */
+#define HS_PROTO_COUNTED 0x2000u /* inbound: in its protocol's streams_in */
 
 typedef struct hconn hconn;
 typedef struct hpeer hpeer;
@@ -124,6 +130,8 @@ typedef struct hstream {
   uint16_t flags;              /* HS_* */
   uint8_t owner;               /* HOWNER_APP or service index + 1 */
   uint8_t dir;                 /* LP2P_DIR_* */
+  lp2p_tstamp idle_deadline;   /* no bytes either way until then: reset
+                                  (NONE = no idle timeout) */
 } hstream;
 
 /* ---- connections -------------------------------------------------------- */
@@ -190,6 +198,8 @@ struct hconn {
   uint16_t deferred_closes;   /* streams with HS_CLOSE_DEFERRED */
   lp2p_sockaddr remote;
   lp2p_sockaddr local;
+  /* streams (issue 9) */
+  uint32_t nstreams_in;       /* inbound streams counted (HS_IN_COUNTED) */
 };
 
 /* ---- dials ---------------------------------------------------------------- */
@@ -350,6 +360,9 @@ struct lp2p_host {
   lp2p_host_stats stats;
 
   struct hraw_state *rawst;    /* raw sockets (host_raw.h), lazily */
+
+  /* streams (issue 9) */
+  uint32_t streams_in;         /* inbound streams, all peers (HS_IN_COUNTED) */
 };
 
 /* ---- host_core.c ------------------------------------------------------------- */
@@ -484,6 +497,9 @@ void host_stream_reset_raw(lp2p_host *h, hstream *s, lp2p_tstamp now);
 /* 1 when the remote half-closed and every byte was consumed. */
 int host_stream_eof_raw(lp2p_host *h, hstream *s);
 lp2p_tstamp host_streams_deadline(const hconn *c);
+/* Bytes moved on s (read, written, window reopened): push its idle
+ * deadline out. */
+void host_stream_active(lp2p_host *h, hstream *s, lp2p_tstamp now);
 /* The connection's output drained: send the FINs that waited for it. */
 void host_streams_drained(lp2p_host *h, hconn *c, lp2p_tstamp now);
 void host_streams_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now);

@@ -48,6 +48,8 @@ uint16_t host_proto_find(lp2p_host *h, const char *name, size_t len, int add,
   p->len = (uint16_t)len;
   p->owner = owner;
   p->flags = 0;
+  p->streams_in = 0;
+  p->in_max = p->in_peer_max = 0;
   return h->nprotos++;
 }
 

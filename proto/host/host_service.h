@@ -135,6 +135,11 @@ void host_svc_reset(lp2p_host *h, uint64_t stream, lp2p_tstamp now);
 void host_svc_stream_deadline(lp2p_host *h, uint64_t stream,
                               lp2p_tstamp deadline);
 
+/* Keep the stream's receive window at its initial size (no auto-tuning):
+ * for services that read only when they can answer, so a peer that never
+ * reads the answers can make us buffer one window, not 16 MiB. */
+void host_svc_stream_fix_window(lp2p_host *h, uint64_t stream);
+
 typedef struct hsvc_stream_info {
   uint64_t conn;
   void *ud;

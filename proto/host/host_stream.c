@@ -19,6 +19,12 @@ static void stream_free(lp2p_host *h, hstream *s, int err, int notify,
   hconn *c = s->conn;
   ILIST_REMOVE(c->streams, s, next, prev);
   c->nstreams--;
+  if (s->flags & HS_IN_COUNTED) {
+    c->nstreams_in--;
+    h->streams_in--;
+  }
+  if ((s->flags & HS_PROTO_COUNTED) && s->proto < h->nprotos)
+    h->protos[s->proto].streams_in--;
   if ((s->flags & HS_CLOSE_DEFERRED) && c->deferred_closes)
     c->deferred_closes--;
   if (c->nstreams == 0)
@@ -51,6 +57,12 @@ static hstream *stream_new(lp2p_host *h, hconn *c, uint32_t ys, uint8_t dir,
   s->proto = UINT16_MAX;
   s->opened = now;
   s->deadline = host_add_ns(now, h->cfg.stream_negotiate_timeout_ns);
+  s->idle_deadline = LP2P_TSTAMP_NONE; /* negotiation has its own */
+  if (dir == LP2P_DIR_INBOUND) {
+    s->flags |= HS_IN_COUNTED;
+    c->nstreams_in++;
+    h->streams_in++;
+  }
   ILIST_PUSH_FRONT(c->streams, s, next, prev);
   c->nstreams++;
   c->idle_since = LP2P_TSTAMP_NONE;
@@ -127,6 +139,135 @@ int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t owner,
   return 0;
 }
 
+/* ---- idle timeout ---------------------------------------------------------- */
+
+/* The idle timeout of a negotiated stream by its owner. A carrier stream
+ * has none: the connection inside it has its own keepalive and idle
+ * timeout, and a relayed circuit its own budget. */
+static uint64_t idle_ns(const lp2p_host *h, const hstream *s) {
+  if (s->owner == HOWNER_CARRIER)
+    return 0;
+  return s->owner == HOWNER_APP ? h->cfg.app_stream_idle_timeout_ns
+                                : h->cfg.stream_idle_timeout_ns;
+}
+
+void host_stream_active(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  if (s->flags & HS_NEGOTIATING)
+    return;
+  s->idle_deadline = host_add_ns(now, idle_ns(h, s));
+}
+
+/* ---- inbound stream caps ------------------------------------------------------ */
+
+/* A shared budget is crowded in its last quarter: from there on only
+ * peers that hold few streams in it (streams_inbound_reserve_peer_max) get
+ * more, so peers that filled their caps cannot take the room honest peers
+ * need for their first streams. */
+static int crowded(uint32_t used, uint32_t max) {
+  return used >= max - max / 4;
+}
+
+/* Inbound streams of c's peer over all its connections (c may not be
+ * linked to the peer yet). */
+static uint32_t peer_streams_in(const hconn *c) {
+  if (!c->peer || !(c->flags & HC_F_LINKED))
+    return c->nstreams_in;
+  uint32_t n = 0;
+  for (const hconn *k = c->peer->conns; k; k = k->peer_next)
+    n += k->nstreams_in;
+  return n;
+}
+
+static uint32_t conn_proto_in(const hconn *c, uint16_t proto) {
+  uint32_t n = 0;
+  for (const hstream *s = c->streams; s; s = s->next)
+    n += (s->flags & HS_PROTO_COUNTED) && s->proto == proto;
+  return n;
+}
+
+/* Inbound streams of protocol `proto` from c's peer: a walk over the
+ * peer's streams, which the per-peer cap bounds. */
+static uint32_t peer_proto_in(const hconn *c, uint16_t proto) {
+  if (!c->peer || !(c->flags & HC_F_LINKED))
+    return conn_proto_in(c, proto);
+  uint32_t n = 0;
+  for (const hconn *k = c->peer->conns; k; k = k->peer_next)
+    n += conn_proto_in(k, proto);
+  return n;
+}
+
+static const lp2p_peerid *conn_peer(const hconn *c) {
+  return c->peer ? &c->peer->id : NULL;
+}
+
+/* Count a refusal (in the total and by reason) and log it with the peer. */
+static void refused(lp2p_host *h, hconn *c, uint64_t *counter,
+                    const char *what, const char *proto, uint32_t held,
+                    uint32_t cap) {
+  h->stats.streams_refused++;
+  (*counter)++;
+  host_logf(h, LP2P_LOG_INFO,
+            "host conn=%U peer=%P inbound stream refused: %s (protocol %s, "
+            "peer holds %u, cap %u)",
+            c->id, conn_peer(c), what, proto, held, cap);
+}
+
+/* Host-wide and per-peer caps, when the peer opens a stream. Returns 1 to
+ * accept. */
+static int admit_open(lp2p_host *h, hconn *c) {
+  const lp2p_host_config *g = &h->cfg;
+  uint32_t peer = peer_streams_in(c);
+  if (h->streams.used >= g->streams_max) {
+    refused(h, c, &h->stats.streams_refused_host, "stream table full", NULL,
+            peer, g->streams_max);
+    return 0;
+  }
+  if (h->streams_in >= g->streams_inbound_max) {
+    refused(h, c, &h->stats.streams_refused_host, "inbound budget full",
+            NULL, peer, g->streams_inbound_max);
+    return 0;
+  }
+  if (peer >= g->streams_inbound_per_peer_max) {
+    refused(h, c, &h->stats.streams_refused_peer, "peer cap", NULL, peer,
+            g->streams_inbound_per_peer_max);
+    return 0;
+  }
+  if (crowded(h->streams_in, g->streams_inbound_max) &&
+      peer >= g->streams_inbound_reserve_peer_max) {
+    refused(h, c, &h->stats.streams_refused_peer,
+            "peer share of the crowded inbound budget", NULL, peer,
+            g->streams_inbound_reserve_peer_max);
+    return 0;
+  }
+  return 1;
+}
+
+/* Per-protocol caps, once the protocol is known. Returns 1 to accept. */
+static int admit_protocol(lp2p_host *h, hconn *c, uint16_t idx) {
+  hproto *p = &h->protos[idx];
+  uint32_t max = p->in_max ? p->in_max : h->cfg.streams_inbound_per_protocol_max;
+  uint32_t peer_max =
+      p->in_peer_max ? p->in_peer_max
+                     : h->cfg.streams_inbound_per_protocol_peer_max;
+  uint32_t held = peer_proto_in(c, idx);
+  uint64_t *ctr = &h->stats.streams_refused_protocol;
+  if (p->streams_in >= max) {
+    refused(h, c, ctr, "protocol cap", p->name, held, max);
+    return 0;
+  }
+  if (held >= peer_max) {
+    refused(h, c, ctr, "protocol cap per peer", p->name, held, peer_max);
+    return 0;
+  }
+  if (crowded(p->streams_in, max) &&
+      held >= h->cfg.streams_inbound_reserve_peer_max) {
+    refused(h, c, ctr, "peer share of the crowded protocol", p->name, held,
+            h->cfg.streams_inbound_reserve_peer_max);
+    return 0;
+  }
+  return 1;
+}
+
 /* ---- negotiation -------------------------------------------------------- */
 
 static void emit(lp2p_host *h, hstream *s, lp2p_host_event_kind k, int err) {
@@ -163,10 +304,20 @@ static int inbound_negotiated(lp2p_host *h, hstream *s, lp2p_tstamp now) {
     negotiation_failed(h, s, LP2P_ERR_UNSUPPORTED, now);
     return -1;
   }
+  if (!admit_protocol(h, s->conn, idx)) {
+    /* Our ms answer dies with the stream: the peer sees only the RST. */
+    lp2p_yamux *y = host_conn_yamux(s->conn);
+    if (y)
+      lp2p_yamux_stream_reset(y, now, s->ys);
+    stream_free(h, s, 0, 0, now);
+    return -1;
+  }
   s->proto = idx;
   s->owner = h->protos[idx].owner;
-  s->flags |= HS_FRESH;
+  s->flags |= HS_FRESH | HS_PROTO_COUNTED;
+  h->protos[idx].streams_in++;
   s->deadline = LP2P_TSTAMP_NONE;
+  s->idle_deadline = host_add_ns(now, idle_ns(h, s));
   if (s->owner == HOWNER_APP) {
     s->flags |= HS_VISIBLE;
     emit(h, s, LP2P_HOST_EV_STREAM_INBOUND, 0);
@@ -218,6 +369,7 @@ static int negotiate(lp2p_host *h, hstream *s, lp2p_tstamp now) {
           return 1;
         }
         flush_ms(h, s, now);
+        s->idle_deadline = host_add_ns(now, idle_ns(h, s));
         /* A deadline the service set (identify, ping) stays. */
         if (!(s->flags & HS_SVC_DEADLINE))
           s->deadline = LP2P_TSTAMP_NONE;
@@ -238,8 +390,12 @@ static int negotiate(lp2p_host *h, hstream *s, lp2p_tstamp now) {
 static void inbound_open(lp2p_host *h, hconn *c, uint32_t ys,
                          lp2p_tstamp now) {
   lp2p_yamux *y = host_conn_yamux(c);
-  if (c->state != HC_OPEN || h->streams.used >= h->cfg.streams_max) {
+  if (c->state != HC_OPEN) {
     h->stats.streams_refused++;
+    lp2p_yamux_stream_reset(y, now, ys);
+    return;
+  }
+  if (!admit_open(h, c)) {
     lp2p_yamux_stream_reset(y, now, ys);
     return;
   }
@@ -377,6 +533,9 @@ void host_stream_on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *ev,
   }
   if (!s || s->conn != c || s->ys != ev->stream_id)
     return; /* a stream we already forgot */
+  /* Bytes arrived, or the peer read ours (its window update), or its FIN:
+   * the stream is not idle. */
+  host_stream_active(h, s, now);
   switch (ev->type) {
   case LP2P_YAMUX_EV_STREAM_READABLE:
     stream_activity(h, s, now);
@@ -448,22 +607,53 @@ void host_streams_drop(lp2p_host *h, hconn *c, int err, lp2p_tstamp now) {
 
 lp2p_tstamp host_streams_deadline(const hconn *c) {
   lp2p_tstamp d = LP2P_TSTAMP_NONE;
-  for (const hstream *s = c->streams; s; s = s->next)
+  for (const hstream *s = c->streams; s; s = s->next) {
     if (s->deadline < d)
       d = s->deadline;
+    if (s->idle_deadline < d)
+      d = s->idle_deadline;
+  }
   return d;
 }
 
 /* A timeout hook may end or open any stream, so the scan starts over after
  * each one; every round clears or frees the stream it handles, and a
  * budget stops a hook that keeps re-arming a past deadline. */
+/* No byte moved either way for the idle timeout: reset, and tell the
+ * owner (application: STREAM_RESET with TIMEOUT; service: stream_end with
+ * TIMEOUT). Counted and logged. */
+static void idle_close(lp2p_host *h, hstream *s, lp2p_tstamp now) {
+  if (idle_ns(h, s) == 0) { /* became a carrier since */
+    s->idle_deadline = LP2P_TSTAMP_NONE;
+    return;
+  }
+  hconn *c = s->conn;
+  h->stats.streams_idle_closed++;
+  host_logf(h, LP2P_LOG_INFO,
+            "host conn=%U peer=%P stream=%U (%s) idle: reset", c->id,
+            conn_peer(c), s->id,
+            s->proto < h->nprotos ? h->protos[s->proto].name : NULL);
+  lp2p_yamux *y = host_conn_yamux(c);
+  if (y)
+    lp2p_yamux_stream_reset(y, now, s->ys);
+  if (s->owner == HOWNER_APP && (s->flags & HS_VISIBLE)) {
+    eof_revoke(h, s);
+    emit(h, s, LP2P_HOST_EV_STREAM_RESET, LP2P_ERR_TIMEOUT);
+  }
+  stream_free(h, s, LP2P_ERR_TIMEOUT, 1, now);
+}
+
 void host_streams_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   for (uint32_t budget = 2u * c->nstreams + 2; budget; budget--) {
     hstream *s = c->streams;
-    while (s && s->deadline > now)
+    while (s && s->deadline > now && s->idle_deadline > now)
       s = s->next;
     if (!s)
       return;
+    if (s->deadline > now) {
+      idle_close(h, s, now);
+      continue;
+    }
     if (s->flags & HS_NEGOTIATING) {
       negotiation_failed(h, s, LP2P_ERR_TIMEOUT, now);
       continue;
@@ -491,6 +681,8 @@ lp2p_ssize host_stream_write_raw(lp2p_host *h, hstream *s, lp2p_tstamp now,
   if (n == 0)
     return 0;
   lp2p_ssize w = lp2p_yamux_stream_write(y, now, s->ys, p, n);
+  if (w > 0)
+    host_stream_active(h, s, now);
   if (w >= 0 && (size_t)w < n)
     s->flags |= HS_WANT_WRITABLE;
   if (w == LP2P_ERR_STATE)
@@ -509,10 +701,11 @@ const uint8_t *host_stream_peek_raw(lp2p_host *h, hstream *s, size_t *len) {
 
 void host_stream_consume_raw(lp2p_host *h, hstream *s, lp2p_tstamp now,
                              size_t n) {
-  (void)h;
   lp2p_yamux *y = host_conn_yamux(s->conn);
-  if (y && n)
+  if (y && n) {
     lp2p_yamux_stream_read_consume(y, now, s->ys, n);
+    host_stream_active(h, s, now);
+  }
 }
 
 /* When our FIN may go out. js-libp2p (3.x) mishandles two things a

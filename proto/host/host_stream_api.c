@@ -61,6 +61,23 @@ int lp2p_host_unregister_protocol(lp2p_host *h, const char *name) {
   return 0;
 }
 
+int lp2p_host_protocol_limits(lp2p_host *h, const char *name,
+                              uint32_t inbound_max,
+                              uint32_t inbound_per_peer_max) {
+  size_t n;
+  if (!h || !name_ok(name, &n))
+    return LP2P_ERR_INVAL;
+  int err = 0;
+  /* Only known protocols: a typo must not add a table entry nobody
+   * serves. */
+  uint16_t i = host_proto_find(h, name, n, 0, HOWNER_APP, &err);
+  if (i == UINT16_MAX)
+    return LP2P_ERR_NOT_FOUND;
+  h->protos[i].in_max = inbound_max;
+  h->protos[i].in_peer_max = inbound_per_peer_max;
+  return 0;
+}
+
 int lp2p_host_allow_limited(lp2p_host *h, const char *name, int allow) {
   uint16_t i;
   int err = app_proto(h, name, &i);

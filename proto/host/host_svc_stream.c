@@ -92,6 +92,13 @@ void host_svc_reset(lp2p_host *h, uint64_t stream, lp2p_tstamp now) {
   host_svc_touch(h, c);
 }
 
+void host_svc_stream_fix_window(lp2p_host *h, uint64_t stream) {
+  hstream *s = svc_stream(h, stream);
+  lp2p_yamux *y = s ? host_conn_yamux(s->conn) : NULL;
+  if (y)
+    lp2p_yamux_stream_fix_window(y, s->ys);
+}
+
 void host_svc_stream_deadline(lp2p_host *h, uint64_t stream,
                               lp2p_tstamp deadline) {
   hstream *s = svc_stream(h, stream);

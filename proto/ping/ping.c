@@ -184,6 +184,10 @@ static void ping_start(lp2p_host *h, void *state, uint64_t stream,
   }
   ps->conn = conn;
   host_svc_stream_set_ud(h, stream, ps);
+  /* One 32-byte payload is held while its echo cannot go out (server
+   * activity reads no further): the rest waits in yamux, and a fixed
+   * window keeps that to 256 KiB for a peer that never reads. */
+  host_svc_stream_fix_window(h, stream);
   ping_activity(h, state, stream, ps, now);
 }
 

@@ -31,6 +31,7 @@
 #define YS_PUBLIC 0x1fu
 #define YS_WANT_WRITE 0x20u /* a write was cut short: WRITABLE owed */
 #define YS_DONE 0x40u       /* STREAM_CLOSED queued */
+#define YS_FIXED_WINDOW 0x80u /* no auto-tuning (stream_fix_window) */
 
 /* Pending stream event bits, delivered lowest bit first. */
 #define YE_OPENED 0x01u

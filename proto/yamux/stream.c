@@ -186,6 +186,14 @@ lp2p_ssize lp2p_yamux_stream_send_window(const lp2p_yamux *y, uint32_t id) {
   return s ? (lp2p_ssize)s->send_window : LP2P_ERR_NOT_FOUND;
 }
 
+int lp2p_yamux_stream_fix_window(lp2p_yamux *y, uint32_t id) {
+  ymx_stream *s = y ? ymx_find(y, id) : NULL;
+  if (!s)
+    return LP2P_ERR_NOT_FOUND;
+  s->flags |= YS_FIXED_WINDOW;
+  return 0;
+}
+
 lp2p_ssize lp2p_yamux_stream_recv_window(const lp2p_yamux *y, uint32_t id) {
   const ymx_stream *s = y ? ymx_find(y, id) : NULL;
   return s ? (lp2p_ssize)s->recv_window : LP2P_ERR_NOT_FOUND;

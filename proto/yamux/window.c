@@ -94,7 +94,8 @@ int ymx_window_update(lp2p_yamux *y, ymx_stream *s, lp2p_tstamp now,
      * double it, within window_bytes_max and the session budget. */
     uint64_t rtt = y->rtt_ns;
     if (rtt && now >= s->epoch_start && now - s->epoch_start < 2 * rtt &&
-        s->recv_window < y->cfg.window_bytes_max) {
+        s->recv_window < y->cfg.window_bytes_max &&
+        !(s->flags & YS_FIXED_WINDOW)) {
       uint32_t nw = s->recv_window > y->cfg.window_bytes_max / 2
                         ? y->cfg.window_bytes_max
                         : s->recv_window * 2;
