@@ -300,9 +300,10 @@ static void on_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
       host_peer_add_addr_bytes(h, p, m.bytes, m.len,
                                host_add_ns(now, h->cfg.peer_addr_ttl_ns));
   }
+  uint64_t id = c->id;
   host_svc_peer_connected(h, c, now);
-  if (c->state != HC_OPEN)
-    return; /* a service closed it */
+  if (host_conn_get(h, id) != c || c->state != HC_OPEN)
+    return; /* a service closed it (a carried one is freed already) */
   if (h->closing)
     host_conn_close(h, c, 0, now);
   else
@@ -379,7 +380,11 @@ void host_conn_pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   host_leave(h, now);
 }
 
+/* A carried connection that ends is freed at once (no driver holds its
+ * socket), so after any handler that may end it the pump checks by id
+ * (ids are never reused) before it looks at c again. */
 static void pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
+  const uint64_t id = c->id;
   for (int guard = 0; guard < 64; guard++) {
     if (!c->st || c->state == HC_ZOMBIE)
       return;
@@ -416,7 +421,7 @@ static void pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
       default:
         break;
       }
-      if (c->state == HC_ZOMBIE)
+      if (host_conn_get(h, id) != c || c->state == HC_ZOMBIE)
         return;
     }
     /* Moving output through the channel can produce more events (yamux
