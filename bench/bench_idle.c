@@ -11,7 +11,8 @@
  *
  * It uses only the host API that did not change across the host refactor
  * (event kind and header fields), so `make bench-compare` builds this one
- * file against an older tree too and runs both side by side.
+ * file against an older tree too (with LP2P_BENCH_OLD_TREE: no issue-9
+ * limits there) and runs both side by side.
  * Output: one line `idle conn_l=B conn_d=B stream_l=B stream_d=B` (bytes).
  * Environment: LP2P_BENCH_IDLE_CONNS (500), LP2P_BENCH_IDLE_STREAMS (500). */
 #include <stdio.h>
@@ -54,9 +55,15 @@ static void side_init(side *s, uint32_t conns) {
   cfg.identity = &s->key;
   cfg.conns_max = conns + 64;
   cfg.conns_pending_max = conns + 64;
-  cfg.conns_outbound_pending_max = conns + 64;
   /* idle connections are what we measure: no trimming */
   cfg.conns_high_water = cfg.conns_low_water = 0;
+#ifndef LP2P_BENCH_OLD_TREE /* limits the tree before issue 9 lacks */
+  cfg.conns_outbound_pending_max = conns + 64;
+  cfg.streams_inbound_max = 1u << 15;
+  cfg.streams_inbound_per_peer_max = 1u << 15;
+  cfg.streams_inbound_per_protocol_max = 1u << 15;
+  cfg.streams_inbound_per_protocol_peer_max = 1u << 15;
+#endif
   cfg.conns_per_peer_max = conns + 64;
   cfg.dials_max = conns + 64;
   cfg.event_queue_max = 1u << 16;

@@ -39,8 +39,9 @@ git -C "$ROOT" worktree add --detach "$TMP/old" "$OLD" >/dev/null 2>&1 ||
 make -C "$TMP/old" -s -j2 lib tools "build/bench/bench_host" >"$TMP/old.log" 2>&1 ||
   { echo "compare.sh: old build failed: $(tail -n3 "$TMP/old.log")" >&2; exit 1; }
 for b in old new; do
-  if [ $b = old ]; then inc=$TMP/old/include; lib=$TMP/old/build/lib; else inc=$ROOT/include; lib=$NB/lib; fi
-  cc -std=c11 -O2 -D_DEFAULT_SOURCE -I"$inc" "$ROOT/bench/bench_idle.c" \
+  if [ $b = old ]; then inc=$TMP/old/include; lib=$TMP/old/build/lib; def=-DLP2P_BENCH_OLD_TREE
+  else inc=$ROOT/include; lib=$NB/lib; def=; fi
+  cc -std=c11 -O2 -D_DEFAULT_SOURCE $def -I"$inc" "$ROOT/bench/bench_idle.c" \
     "$lib/liblp2p.a" $LIBS -o "$TMP/idle_$b" ||
     { echo "compare.sh: bench_idle does not build against $b" >&2; exit 1; }
 done
