@@ -368,12 +368,53 @@ static void test_unread_answers_bounded(void **state) {
   assert_int_equal(mc.live_bytes, 0);
 }
 
+/* Ping's per-peer bound (ping.streams_per_peer_max, 2) is the host's
+ * per-protocol-per-peer cap: a third inbound ping stream from one peer is
+ * refused and counted by reason, the first two stay open. */
+static void test_ping_streams_per_peer(void **state) {
+  (void)state;
+  th_net *t = th_new(77);
+  assert_non_null(th_add(t, NULL, NULL));
+  assert_non_null(th_add(t, NULL, NULL));
+  th_listen(t, 0);
+  th_connect(t, 1, 0);
+  memnet_run_for(t->net, LP2P_NS_PER_S);
+  uint64_t id[3];
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(lp2p_host_open_stream(t->h[1], th_now(t), &t->id[0],
+                                           "/ipfs/ping/1.0.0", &id[i]),
+                     0);
+    uint8_t b[32] = {(uint8_t)i};
+    assert_int_equal(lp2p_host_stream_write(t->h[1], th_now(t), id[i], b,
+                                            sizeof b),
+                     32);
+  }
+  memnet_run_for(t->net, LP2P_NS_PER_S);
+  lp2p_host_stats st;
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.streams_refused_protocol, 1);
+  assert_int_equal(st.streams_refused, 1);
+  int refused = th_count(t, 1, LP2P_HOST_EV_STREAM_RESET) +
+                th_count(t, 1, LP2P_HOST_EV_STREAM_OPEN_FAILED);
+  assert_int_equal(refused, 1);
+  /* the two admitted streams echoed their payload */
+  size_t echoed = 0;
+  for (int i = 0; i < 3; i++) {
+    size_t len = 0;
+    lp2p_host_stream_read_peek(t->h[1], id[i], &len);
+    echoed += len == 32;
+  }
+  assert_int_equal(echoed, 2);
+  th_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_idle_stream_attack),
       cmocka_unit_test(test_idle_timeout),
       cmocka_unit_test(test_protocol_and_peer_caps),
       cmocka_unit_test(test_unread_answers_bounded),
+      cmocka_unit_test(test_ping_streams_per_peer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,11 +151,6 @@ typedef struct hsvc_stream_info {
 uint64_t host_svc_stream_next(const lp2p_host *h, uint32_t svc,
                               uint64_t conn, uint64_t *pos,
                               hsvc_stream_info *info);
-/* Streams of this service for `proto` in direction `dir` on all OPEN
- * connections to the peer of conn (bounds per peer, e.g. the ping spec). */
-uint32_t host_svc_peer_streams(const lp2p_host *h, uint32_t svc,
-                               uint64_t conn, uint16_t proto, int dir);
-
 /* ---- connections and peers ------------------------------------------------ */
 
 /* The best OPEN connection to a peer, 0 if none. */
@@ -220,8 +215,6 @@ int host_dial_resolved(lp2p_host *h, uint64_t dial, const lp2p_maddr *addrs,
 
 /* ---- events, timers, accounting ------------------------------------------- */
 
-/* Count a refused inbound stream in the host stats. */
-void host_svc_count_refused(lp2p_host *h);
 /* Re-read the service's next_timeout (call after changing it outside a
  * hook; the host does it after every hook). */
 void host_svc_timer_update(lp2p_host *h, uint32_t svc);

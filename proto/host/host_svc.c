@@ -276,4 +276,3 @@ void host_svc_timer_update(lp2p_host *h, uint32_t svc) {
     svc_timer(h, &h->svcs[svc]);
 }
 
-void host_svc_count_refused(lp2p_host *h) { h->stats.streams_refused++; }

@@ -140,19 +140,6 @@ uint64_t host_svc_stream_next(const lp2p_host *h, uint32_t svc,
   return 0;
 }
 
-uint32_t host_svc_peer_streams(const lp2p_host *h, uint32_t svc,
-                               uint64_t conn, uint16_t proto, int dir) {
-  const hconn *c0 = host_conn_get(h, conn);
-  if (!c0 || !c0->peer)
-    return 0;
-  uint32_t n = 0;
-  for (const hconn *c = c0->peer->conns; c; c = c->peer_next)
-    for (const hstream *s = c->streams; s; s = s->next)
-      if (s->owner == svc + 1 && s->proto == proto && s->dir == dir)
-        n++;
-  return n;
-}
-
 uint64_t host_svc_peer_conn(const lp2p_host *h, const lp2p_peerid *peer) {
   hpeer *p = peer ? host_peer_find(h, peer) : NULL;
   hconn *c = host_peer_best_conn(h, p);

@@ -3,7 +3,8 @@
  * 32 random bytes out, the same 32 back, RTT = time between writing them
  * and reading the echo. Server: echo every 32-byte payload; at most
  * ping.streams_per_peer_max inbound streams per peer (the spec lets a
- * listener refuse more than a couple). State hangs on the streams. */
+ * listener refuse more than a couple; the host's per-protocol caps do it).
+ * State hangs on the streams. */
 #include "proto/host/host_internal.h"
 #include "proto/ping/ping_wire.h"
 
@@ -169,14 +170,7 @@ static void ping_activity(lp2p_host *h, void *state, uint64_t stream,
 
 static void ping_start(lp2p_host *h, void *state, uint64_t stream,
                        uint64_t conn, uint16_t proto, lp2p_tstamp now) {
-  ping_svc *v = state;
-  /* This stream is counted too. */
-  if (host_svc_peer_streams(h, v->svc, conn, proto, LP2P_DIR_INBOUND) >
-      h->cfg.ping.streams_per_peer_max) {
-    host_svc_count_refused(h);
-    host_svc_reset(h, stream, now);
-    return;
-  }
+  (void)proto;
   ping_state *ps = lp2p_mem_calloc(h->mem, 1, sizeof *ps);
   if (!ps) {
     host_svc_reset(h, stream, now);
@@ -230,6 +224,11 @@ static int ping_init(lp2p_host *h, uint32_t svc, void **state) {
       HSVC_P_LIMITED |
           (h->cfg.ping.serve ? HSVC_P_INBOUND | HSVC_P_ADVERTISE : 0),
       &err);
+  /* ping spec: a listener may refuse more than a couple of streams per
+   * peer. The host's per-protocol-per-peer cap enforces (and counts) it. */
+  if (!err && h->cfg.ping.serve)
+    err = lp2p_host_protocol_limits(h, LP2P_PING_PROTOCOL, 0,
+                                    h->cfg.ping.streams_per_peer_max);
   return err;
 }
 
