@@ -248,6 +248,14 @@ typedef struct lp2p_host_config {
   uint64_t app_stream_idle_timeout_ns; /**< the same for application
                                         streams: STREAM_RESET with
                                         LP2P_ERR_TIMEOUT (300 s; 0 = off) */
+  /* resource manager (issue 9): memory a connection can make us hold
+   * (yamux buffers and queued output) runs under grants */
+  uint64_t memory_max;             /**< all connections (128 MiB); growth
+                                        uses at most 3/4 of it */
+  uint64_t memory_per_peer_max;    /**< all connections of a peer (32 MiB) */
+  uint64_t memory_per_conn_max;    /**< one connection (16 MiB) */
+  uint64_t memory_per_conn_base;   /**< granted at open (128 KiB, at least
+                                        128 KiB) */
 } lp2p_host_config;
 
 /** Fill `cfg` with the defaults given in the field docs (identity NULL). */
@@ -836,6 +844,10 @@ typedef struct lp2p_host_stats {
   uint64_t streams_refused_protocol; /**< a protocol's cap (host-wide or
                                           per peer) or its share of it */
   uint64_t streams_idle_closed;      /**< reset by the idle timeout */
+  /* resource manager (issue 9) */
+  uint64_t memory_used;          /**< bytes granted to connections now */
+  uint64_t conns_refused_memory; /**< no base grant left: refused */
+  uint64_t memory_grow_refused;  /**< a grant could not grow */
 } lp2p_host_stats;
 LP2P_API void lp2p_host_stats_get(const lp2p_host *h, lp2p_host_stats *out);
 

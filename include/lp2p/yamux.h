@@ -278,6 +278,15 @@ LP2P_API int lp2p_yamux_last_error(const lp2p_yamux *y);
 /** Counters and gauges into `out`. */
 LP2P_API void lp2p_yamux_get_stats(const lp2p_yamux *y, lp2p_yamux_stats *out);
 
+/** Change the session's memory bounds while it runs (a host's resource
+ * manager grants them): session_buffered_bytes_max (at least 64 KiB) and
+ * out_queue_bytes_max (at least 64). Lowering them never drops data: feed
+ * takes no more stream data and writes come back short until the session
+ * drained below the new bounds; window growth stops at the new budget.
+ * Returns 0 or LP2P_ERR_INVAL. */
+LP2P_API int lp2p_yamux_set_budget(lp2p_yamux *y, uint64_t buffered_max,
+                                   size_t out_queue_max);
+
 /** Send a ping (opaque id); PING_RTT follows when the pong arrives.
  * Returns 0 or one of: LP2P_ERR_AGAIN (a ping of ours is outstanding),
  * LP2P_ERR_CLOSED, LP2P_ERR_NOMEM (fatal). */

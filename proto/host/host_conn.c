@@ -166,6 +166,7 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
     c->peer->nconns--;
     c->flags &= (uint16_t)~HC_F_LINKED;
   }
+  host_rm_conn_close(h, c);
   host_peer_conn_unlink(h, c);
 }
 
@@ -276,6 +277,12 @@ static void on_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   }
   if (p->nconns >= h->cfg.conns_per_peer_max ||
       host_admit_ready(h, c, now) != 0) {
+    host_conn_abort(h, c, LP2P_ERR_LIMIT, 0, now);
+    return;
+  }
+  if (host_rm_conn_open(h, c) != 0) {
+    host_logf(h, LP2P_LOG_INFO, "host conn=%U peer=%P refused: no memory grant",
+              c->id, &p->id);
     host_conn_abort(h, c, LP2P_ERR_LIMIT, 0, now);
     return;
   }
@@ -442,6 +449,8 @@ static void pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   }
   if (host_ev_backpressure(h))
     h->ev_paused = 1;
+  if (c->mem_grant && (c->state == HC_OPEN || c->state == HC_CLOSING))
+    host_rm_conn_adjust(h, c); /* grants follow use (host_rm.c) */
   unsigned interest = host_conn_interest_of(h, c) & LP2P_INTEREST_READ;
   if (out)
     interest |= LP2P_INTEREST_WRITE;

@@ -27,6 +27,10 @@ void host_config_default(lp2p_host_config *cfg) {
   cfg->dial_timeout_ns = 15 * LP2P_NS_PER_S;
   cfg->stream_negotiate_timeout_ns = 10 * LP2P_NS_PER_S;
   cfg->close_timeout_ns = 5 * LP2P_NS_PER_S;
+  cfg->memory_max = UINT64_C(128) << 20;
+  cfg->memory_per_peer_max = UINT64_C(32) << 20;
+  cfg->memory_per_conn_max = UINT64_C(16) << 20;
+  cfg->memory_per_conn_base = UINT64_C(128) << 10;
   cfg->raws_max = 256;
   cfg->raw_send_bytes_max = 256 * 1024;
   cfg->raw_recv_bytes_max = 256 * 1024;
@@ -209,7 +213,11 @@ static int config_ok(const lp2p_host_config *c) {
          c->streams_inbound_max && c->streams_inbound_per_peer_max &&
          c->streams_inbound_per_protocol_max &&
          c->streams_inbound_per_protocol_peer_max &&
-         c->streams_inbound_reserve_peer_max;
+         c->streams_inbound_reserve_peer_max &&
+         c->memory_per_conn_base >= (128u << 10) &&
+         c->memory_per_conn_max >= c->memory_per_conn_base &&
+         c->memory_per_peer_max >= c->memory_per_conn_base &&
+         c->memory_max >= c->memory_per_conn_base;
 }
 
 int host_create(lp2p_host **out, const lp2p_host_config *cfg,
@@ -334,6 +342,7 @@ void lp2p_host_stats_get(const lp2p_host *h, lp2p_host_stats *out) {
   out->conns_pending_outbound = h->nconns_pending - h->npending_in;
   out->streams = h->streams.used;
   out->peers = h->npeers;
+  out->memory_used = h->rm_used;
   out->events_lost = h->stats.events_lost;
 }
 

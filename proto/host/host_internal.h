@@ -183,6 +183,7 @@ struct hconn {
   hstream *streams;
   struct hdial *dial;         /* dial this connection serves */
   hcarrier *car;              /* NULL: a driver socket carries it */
+  uint64_t mem_grant;         /* resource manager: bytes granted (OPEN) */
   lp2p_tstamp opened;
   lp2p_tstamp upgrade_deadline; /* dial or handshake deadline */
   lp2p_tstamp idle_since;     /* NONE while streams are open */
@@ -242,6 +243,7 @@ struct hpeer {
   uint16_t addrs_cap;
   uint16_t pubkey_len;
   uint16_t observed_len;
+  uint64_t mem_used;           /* resource manager: grants of its conns */
   uint16_t nconns;             /* OPEN / CLOSING connections */
   uint8_t in_lru;
   uint8_t identified;          /* identify data arrived at least once */
@@ -306,6 +308,7 @@ struct lp2p_host {
   uint32_t displace_max;       /* then: most established inbound
                                   connections any one source held among
                                   the displaceable ones */
+  uint64_t rm_used;            /* resource manager: memory granted */
 
   /* io FIFO and dirty FIFO (intrusive, doubly linked) */
   hconn *io_head, *io_tail;
@@ -536,6 +539,15 @@ void host_addr_observed(lp2p_host *h, const lp2p_peerid *from,
 /* Re-derive the advertised set; on change: ADDRESS_CHANGED + push. */
 void host_addrs_changed(lp2p_host *h, lp2p_tstamp now);
 int host_sockaddr_unspecified(const lp2p_sockaddr *sa);
+
+/* ---- host_rm.c: the resource manager's memory scopes ------------------------ */
+/* Reserve a connection's base grant (system, peer) when it opens. Returns
+ * 0 or LIMIT (counted). */
+int host_rm_conn_open(lp2p_host *h, hconn *c);
+/* Give the grant back (the connection is going away). */
+void host_rm_conn_close(lp2p_host *h, hconn *c);
+/* After a pump: grow a busy connection's grant, shrink an idle one's. */
+void host_rm_conn_adjust(lp2p_host *h, hconn *c);
 
 /* ---- host_carrier.c: connections inside streams ------------------------------- */
 /* Around the pump of a carried connection: take input from the carrier

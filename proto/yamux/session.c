@@ -297,6 +297,16 @@ int lp2p_yamux_last_error(const lp2p_yamux *y) {
   return y ? y->last_error : LP2P_ERR_INVAL;
 }
 
+int lp2p_yamux_set_budget(lp2p_yamux *y, uint64_t buffered_max,
+                          size_t out_queue_max) {
+  if (!y || buffered_max < 65536 || out_queue_max < 64 ||
+      out_queue_max > SIZE_MAX / 4)
+    return LP2P_ERR_INVAL;
+  y->cfg.session_buffered_bytes_max = buffered_max;
+  y->cfg.out_queue_bytes_max = out_queue_max;
+  return 0;
+}
+
 void lp2p_yamux_get_stats(const lp2p_yamux *y, lp2p_yamux_stats *out) {
   if (!out)
     return;

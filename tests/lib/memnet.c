@@ -487,6 +487,23 @@ static int step(memnet *n) {
   return progress;
 }
 
+/* Bytes from e wait for a host that takes none now (its receive buffers
+ * are full: TCP backpressure). They are not an event in time: only the
+ * host's own progress or a timer can open room, and both are seen. */
+static int held_back(memnet *n, int ei) {
+  const ep *e = &n->eps[ei];
+  if (e->peer < 0)
+    return 0;
+  const ep *d = &n->eps[e->peer];
+  if (d->host < 0 || d->gone || d->reset)
+    return 0;
+  drv_core *c = n->hosts[d->host].core;
+  drv_rec *r = drv_core_get(c, d->ref);
+  if (!r || r->connecting || r->eof)
+    return 0;
+  return r->pend_len > 0 || r->ops->recv_room(c->host, r->id) == 0;
+}
+
 static lp2p_tstamp next_time(memnet *n) {
   lp2p_tstamp t = LP2P_TSTAMP_NONE;
   for (int i = 0; i < n->nhosts; i++) {
@@ -495,7 +512,7 @@ static lp2p_tstamp next_time(memnet *n) {
       t = d;
   }
   for (int e = 0; e < n->neps; e++) {
-    if (n->eps[e].head && n->eps[e].head->at < t)
+    if (n->eps[e].head && n->eps[e].head->at < t && !held_back(n, e))
       t = n->eps[e].head->at;
   }
   return t;
