@@ -118,7 +118,9 @@ typedef enum lp2p_upgrader_event_type {
 typedef struct lp2p_upgrader_event {
   lp2p_upgrader_event_type type;
   int err;
-  /** PEER_IDENTIFIED: engine-owned, valid until lp2p_upgrader_free(). */
+  /** PEER_IDENTIFIED: engine-owned; `peer` is valid until
+   * lp2p_upgrader_free(), `key` until READY is polled (the upgrader then
+   * frees what only the upgrade needed: copy the key if you keep it). */
   const lp2p_peerid *peer;
   const lp2p_pubkey *key;
   /** PEER_IDENTIFIED, READY: NUL-terminated. */
@@ -191,6 +193,8 @@ LP2P_API int lp2p_upgrader_ready(const lp2p_upgrader *u);
 /** The remote peer after PEER_IDENTIFIED, else NULL. Engine-owned. */
 LP2P_API const lp2p_peerid *lp2p_upgrader_remote_peer(
     const lp2p_upgrader *u);
+/** The remote public key from PEER_IDENTIFIED until READY is polled, else
+ * NULL. Engine-owned. */
 LP2P_API const lp2p_pubkey *lp2p_upgrader_remote_key(const lp2p_upgrader *u);
 /** The yamux session after READY, else NULL: open, accept, write, read,
  * close and reset streams on it (and query stats, windows, user pointers).

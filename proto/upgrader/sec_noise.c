@@ -6,10 +6,10 @@
 #include "proto/upgrader/upgrader_internal.h"
 
 static int start(lp2p_upgrader *u, void **out) {
-  lp2p_noise_config nc = u->noise_cfg;
+  lp2p_noise_config nc = u->hs->noise_cfg;
   static const char *const muxers[] = {LP2P_YAMUX_PROTOCOL_ID};
   nc.identity = u->identity;
-  nc.expected_peer = (u->dialer && u->has_expected) ? &u->expected : NULL;
+  nc.expected_peer = (u->dialer && u->has_expected) ? &u->hs->expected : NULL;
   nc.muxers = u->early_muxer ? muxers : NULL;
   nc.muxers_len = u->early_muxer ? 1 : 0;
   nc.handshake_timeout_ns = 0; /* the upgrade deadline covers it */

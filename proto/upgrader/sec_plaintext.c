@@ -5,9 +5,9 @@
 #include "proto/upgrader/upgrader_internal.h"
 
 static int start(lp2p_upgrader *u, void **out) {
-  lp2p_plaintext_config pc = u->plaintext_cfg;
+  lp2p_plaintext_config pc = u->hs->plaintext_cfg;
   pc.identity = u->identity;
-  pc.expected_peer = (u->dialer && u->has_expected) ? &u->expected : NULL;
+  pc.expected_peer = (u->dialer && u->has_expected) ? &u->hs->expected : NULL;
   pc.handshake_timeout_ns = 0; /* the upgrade deadline covers it */
   lp2p_plaintext *t = NULL;
   int r = lp2p_plaintext_new(&t, u->dialer, &pc, u->mem, u->rng, u->now);

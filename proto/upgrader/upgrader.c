@@ -67,7 +67,7 @@ static size_t sec_list(const lp2p_upgrader *u, const char *list[2]) {
 
 static int ms_create(lp2p_upgrader *u, lp2p_ms **out, const char *const *list,
                      size_t n) {
-  lp2p_ms_config mc = u->ms_cfg;
+  lp2p_ms_config mc = u->hs->ms_cfg;
   mc.timeout_ns = 0; /* the upgrade deadline covers it */
   mc.protocols = u->dialer ? NULL : list;
   mc.protocols_len = u->dialer ? 0 : n;
@@ -88,7 +88,7 @@ static int ms_negotiating(const lp2p_ms *ms) {
 }
 
 static void start_yamux(lp2p_upgrader *u, int early) {
-  int r = lp2p_yamux_new(&u->yamux, u->dialer, &u->yamux_cfg, u->mem, u->now);
+  int r = lp2p_yamux_new(&u->yamux, u->dialer, &u->hs->yamux_cfg, u->mem, u->now);
   if (r) {
     upg_fail(u, r);
     return;
@@ -119,6 +119,11 @@ int lp2p_upgrader_new(lp2p_upgrader **out, int is_dialer,
   lp2p_upgrader *u = lp2p_mem_calloc(mem, 1, sizeof *u);
   if (!u)
     return LP2P_ERR_NOMEM;
+  u->hs = lp2p_mem_calloc(mem, 1, sizeof *u->hs);
+  if (!u->hs) {
+    lp2p_mem_free(mem, u);
+    return LP2P_ERR_NOMEM;
+  }
   u->mem = mem;
   u->rng = rng;
   u->identity = cfg->identity;
@@ -128,7 +133,7 @@ int lp2p_upgrader_new(lp2p_upgrader **out, int is_dialer,
   u->lazy = cfg->lazy ? 1 : 0;
   u->early_muxer = cfg->early_muxer ? 1 : 0;
   if (cfg->expected_peer && is_dialer) {
-    u->expected = *cfg->expected_peer;
+    u->hs->expected = *cfg->expected_peer;
     u->has_expected = 1;
   }
   u->deadline = LP2P_TSTAMP_NONE;
@@ -137,10 +142,10 @@ int lp2p_upgrader_new(lp2p_upgrader **out, int is_dialer,
                       ? LP2P_TSTAMP_NONE - 1
                       : now + cfg->upgrade_timeout_ns;
   u->events_max = cfg->events_max;
-  u->ms_cfg = cfg->ms;
-  u->noise_cfg = cfg->noise;
-  u->plaintext_cfg = cfg->plaintext;
-  u->yamux_cfg = cfg->yamux;
+  u->hs->ms_cfg = cfg->ms;
+  u->hs->noise_cfg = cfg->noise;
+  u->hs->plaintext_cfg = cfg->plaintext;
+  u->hs->yamux_cfg = cfg->yamux;
   const char *list[2];
   size_t n = sec_list(u, list);
   int r = ms_create(u, &u->ms_sec, list, n);
@@ -156,6 +161,14 @@ int lp2p_upgrader_new(lp2p_upgrader **out, int is_dialer,
   return 0;
 }
 
+void upg_hs_free(lp2p_upgrader *u) {
+  if (!u->hs)
+    return;
+  lp2p_memzero(u->hs, sizeof *u->hs);
+  lp2p_mem_free(u->mem, u->hs);
+  u->hs = NULL;
+}
+
 void lp2p_upgrader_free(lp2p_upgrader *u) {
   if (!u)
     return;
@@ -164,7 +177,7 @@ void lp2p_upgrader_free(lp2p_upgrader *u) {
   sec_free(u);
   lp2p_yamux_free(u->yamux);
   upg_events_free(u);
-  lp2p_memzero(&u->key, sizeof u->key);
+  upg_hs_free(u);
   lp2p_mem_free(u->mem, u);
 }
 
@@ -195,9 +208,9 @@ static int ms_sec_events(lp2p_upgrader *u) {
 static void on_secured(lp2p_upgrader *u, const sec_event *ev) {
   u->sec_done = 1;
   u->peer = ev->peer;
-  u->key = ev->key;
+  u->hs->key = ev->key;
   /* Noise checks the expected id itself; this also covers plaintext. */
-  if (u->has_expected && !lp2p_peerid_equal(&u->expected, &u->peer)) {
+  if (u->has_expected && !lp2p_peerid_equal(&u->hs->expected, &u->peer)) {
     upg_fail(u, LP2P_ERR_PEER_ID_MISMATCH);
     return;
   }
@@ -526,7 +539,7 @@ const lp2p_peerid *lp2p_upgrader_remote_peer(const lp2p_upgrader *u) {
 }
 
 const lp2p_pubkey *lp2p_upgrader_remote_key(const lp2p_upgrader *u) {
-  return u && u->sec_done ? &u->key : NULL;
+  return u && u->sec_done && u->hs ? &u->hs->key : NULL;
 }
 
 lp2p_yamux *lp2p_upgrader_yamux(lp2p_upgrader *u) {

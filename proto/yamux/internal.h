@@ -8,7 +8,9 @@
 /* Control frames (window updates, RST, FIN, refusals) may fill the output
  * queue this far beyond out_queue_bytes_max before feed stops reading. */
 #define YMX_CTRL_RESERVE (64u * 1024u)
-/* A drained output buffer up to this size is kept to avoid churn. */
+/* A drained output buffer up to this size is freed at once: small heap
+ * blocks are cheap to get again, and an idle connection then holds no
+ * output buffer at all (issue 9: about 1 KiB of an idle connection). */
 #define YMX_OUT_KEEP_BYTES 1024u
 /* A drained output buffer larger than YMX_OUT_KEEP_BYTES is kept while the
  * session is busy and freed once no input came for this long: freeing it

@@ -163,8 +163,13 @@ void lp2p_yamux_out_consume(lp2p_yamux *y, size_t n) {
   if (y->out_head == y->out_tail) {
     y->out_head = y->out_tail = 0;
     y->last_valid = 0;
-    /* a big buffer is freed later, from handle_timeout, once the session
-     * is idle (YMX_OUT_IDLE_NS): idle sessions stay small */
+    /* a small buffer goes now; a big one later, from handle_timeout, once
+     * the session is idle (YMX_OUT_IDLE_NS): idle sessions stay small */
+    if (y->out_cap <= YMX_OUT_KEEP_BYTES) {
+      lp2p_mem_free(y->mem, y->out);
+      y->out = NULL;
+      y->out_cap = 0;
+    }
   }
   if (y->out_blocked && ymx_out_queued(y) <= y->cfg.out_queue_bytes_max / 2) {
     y->out_blocked = 0;
