@@ -53,8 +53,10 @@ static void hook(th_net *t, int host, const lp2p_host_event *ev) {
     push(t, ev->stream);
 }
 
-static void test_echo_flood_within_budget(void **state) {
-  (void)state;
+/* The flood on `proto`, `streams` per connection; `slow`: the listener's
+ * application registered `proto` and never reads (the yamux windows are
+ * the spec's, so only the memory grants bound what it holds). */
+static void flood(const char *proto, int streams, int slow) {
   th_net *t = th_new(91);
   attack at;
   memset(&at, 0, sizeof at);
@@ -73,6 +75,8 @@ static void test_echo_flood_within_budget(void **state) {
   bcfg.conns_per_peer_max = ATTACK_CONNS + 1;
   assert_non_null(th_add(t, &bcfg, NULL));
   assert_non_null(th_add(t, NULL, NULL));
+  if (slow)
+    assert_int_equal(lp2p_host_register_protocol(t->h[A], proto), 0);
   th_listen(t, A);
   for (int i = 0; i < ATTACK_CONNS; i++) {
     uint64_t d;
@@ -87,10 +91,10 @@ static void test_echo_flood_within_budget(void **state) {
     const th_ev *e = &t->ev[B][i];
     if (e->kind != LP2P_HOST_EV_PEER_CONNECTED)
       continue;
-    for (int s = 0; s < ATTACK_STREAMS; s++) {
+    for (int s = 0; s < streams; s++) {
       uint64_t id = 0;
       assert_int_equal(lp2p_host_open_stream_on(t->h[B], th_now(t), e->conn,
-                                                "/echo/1.0.0", &id),
+                                                proto, &id),
                        0);
       at.ids[at.n++] = id;
       push(t, id);
@@ -101,7 +105,10 @@ static void test_echo_flood_within_budget(void **state) {
   assert_true(at.written > (UINT64_C(4) << 20));
   lp2p_host_stats st;
   lp2p_host_stats_get(t->h[A], &st);
-  assert_true(st.memory_used <= BUDGET);
+  /* every connection so far is the attacker's: its peer scope caps them
+   * together (for the slow application the spec's windows alone would
+   * have let it park 16 MiB here) */
+  assert_true(st.memory_used <= BUDGET / 2);
 
   /* an honest peer is served during the attack */
   th_connect(t, C, A);
@@ -130,6 +137,19 @@ static void test_echo_flood_within_budget(void **state) {
   assert_true(st.memory_used <= BUDGET);
   th_free(t);
   assert_int_equal(mc.live_bytes, 0);
+}
+
+static void test_echo_flood_within_budget(void **state) {
+  (void)state;
+  flood("/echo/1.0.0", ATTACK_STREAMS, 0);
+}
+
+/* 4 connections x 16 streams (the per-protocol-per-peer cap is 64) of an
+ * application that does not read: 16 MiB of spec windows, 4 MiB of
+ * grants for the peer. */
+static void test_slow_app_flood_within_budget(void **state) {
+  (void)state;
+  flood("/slow/1.0.0", 16, 1);
 }
 
 /* Grants follow use: a busy connection grows to its cap, an idle one goes
@@ -202,6 +222,7 @@ static void test_refused_without_base(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_echo_flood_within_budget),
+      cmocka_unit_test(test_slow_app_flood_within_budget),
       cmocka_unit_test(test_grants_follow_use),
       cmocka_unit_test(test_refused_without_base),
   };

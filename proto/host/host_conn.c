@@ -449,7 +449,7 @@ static void pump(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   }
   if (host_ev_backpressure(h))
     h->ev_paused = 1;
-  if (c->mem_grant && (c->state == HC_OPEN || c->state == HC_CLOSING))
+  if (c->rm.own[RM_MEMORY] && (c->state == HC_OPEN || c->state == HC_CLOSING))
     host_rm_conn_adjust(h, c); /* grants follow use (host_rm.c) */
   unsigned interest = host_conn_interest_of(h, c) & LP2P_INTEREST_READ;
   if (out)

@@ -235,6 +235,7 @@ int host_create(lp2p_host **out, const lp2p_host_config *cfg,
   /* Secret per host, so peers cannot aim ids at one hash bucket. */
   h->rng.fill(h->rng.ctx, h->hash_key, sizeof h->hash_key);
   h->cfg = *cfg;
+  host_rm_init(h);
   h->cfg.identity = NULL;
   h->cfg.agent_version = NULL;
   h->cfg.protocol_version = NULL;
@@ -342,7 +343,7 @@ void lp2p_host_stats_get(const lp2p_host *h, lp2p_host_stats *out) {
   out->conns_pending_outbound = h->nconns_pending - h->npending_in;
   out->streams = h->streams.used;
   out->peers = h->npeers;
-  out->memory_used = h->rm_used;
+  out->memory_used = h->rm_sys.used[RM_MEMORY];
   out->events_lost = h->stats.events_lost;
 }
 

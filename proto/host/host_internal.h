@@ -24,6 +24,7 @@
 #include "lp2p/yamux.h"
 #include "proto/common/ilist.h"
 #include "proto/host/host_service.h"
+#include "proto/host/host_rm_scope.h"
 #include "proto/host/host_stack.h"
 
 /* ---- id tables ---------------------------------------------------------- */
@@ -183,7 +184,8 @@ struct hconn {
   hstream *streams;
   struct hdial *dial;         /* dial this connection serves */
   hcarrier *car;              /* NULL: a driver socket carries it */
-  uint64_t mem_grant;         /* resource manager: bytes granted (OPEN) */
+  rm_scope rm;                /* resource manager: its memory grant
+                                 (OPEN; charged to its peer and the system) */
   lp2p_tstamp opened;
   lp2p_tstamp upgrade_deadline; /* dial or handshake deadline */
   lp2p_tstamp idle_since;     /* NONE while streams are open */
@@ -243,7 +245,7 @@ struct hpeer {
   uint16_t addrs_cap;
   uint16_t pubkey_len;
   uint16_t observed_len;
-  uint64_t mem_used;           /* resource manager: grants of its conns */
+  rm_scope rm;                 /* resource manager: its connections' grants */
   uint16_t nconns;             /* OPEN / CLOSING connections */
   uint8_t in_lru;
   uint8_t identified;          /* identify data arrived at least once */
@@ -308,7 +310,7 @@ struct lp2p_host {
   uint32_t displace_max;       /* then: most established inbound
                                   connections any one source held among
                                   the displaceable ones */
-  uint64_t rm_used;            /* resource manager: memory granted */
+  rm_scope rm_sys;             /* resource manager: the system scope */
 
   /* io FIFO and dirty FIFO (intrusive, doubly linked) */
   hconn *io_head, *io_tail;
@@ -541,6 +543,8 @@ void host_addrs_changed(lp2p_host *h, lp2p_tstamp now);
 int host_sockaddr_unspecified(const lp2p_sockaddr *sa);
 
 /* ---- host_rm.c: the resource manager's memory scopes ------------------------ */
+void host_rm_init(lp2p_host *h);             /* the system scope */
+void host_rm_peer_init(lp2p_host *h, hpeer *p);
 /* Reserve a connection's base grant (system, peer) when it opens. Returns
  * 0 or LIMIT (counted). */
 int host_rm_conn_open(lp2p_host *h, hconn *c);

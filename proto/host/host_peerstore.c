@@ -106,6 +106,7 @@ hpeer *host_peer_get(lp2p_host *h, const lp2p_peerid *id, int *err) {
     return NULL;
   }
   p->id = *id;
+  host_rm_peer_init(h, p);
   uint32_t k = peer_hash(h, id) & (h->nbuckets - 1);
   p->hnext = h->buckets[k];
   h->buckets[k] = p;

@@ -19,10 +19,19 @@
  * take the room new peers' bases need. The yamux
  * receive window grows only inside the grant (the session budget caps
  * auto-tuning), so nothing is committed before it is reserved.
- * Differences from go-libp2p: one memory kind (go also scopes streams,
- * fds, protocols and services), grants move in powers of two, and the
- * reserve for new connections is explicit. */
+ * The accounting is rm_scope (host_rm_scope.c): the system scope in the
+ * host, one per peer, one per open connection charged to both.
+ * Differences from go-libp2p: go reserves memory per stream and per
+ * service as well; here a connection's grant covers its streams (yamux
+ * windows are per session budget), and services bound what they buffer
+ * themselves (echo and ping answer within a fixed window). Counts of
+ * connections and streams are enforced where they are admitted
+ * (host_admit.c, host_stream.c), with the per-scope limits the README's
+ * Limits section lists. Grants move in powers of two, and the reserve for
+ * new connections is explicit. */
 #include "proto/host/host_internal.h"
+
+static uint64_t grant(const hconn *c) { return c->rm.own[RM_MEMORY]; }
 
 /* The grant split: a quarter for queued output (64 KiB..1 MiB), the rest
  * for received data. */
@@ -30,7 +39,7 @@ static void apply(hconn *c) {
   lp2p_yamux *y = host_conn_yamux(c);
   if (!y)
     return;
-  uint64_t g = c->mem_grant;
+  uint64_t g = grant(c);
   uint64_t outq = g / 4;
   if (outq < 65536)
     outq = 65536;
@@ -44,58 +53,57 @@ static void apply(hconn *c) {
  * bases of connections still to come. */
 static uint64_t growth_room(const lp2p_host *h) {
   uint64_t pool = h->cfg.memory_max - h->cfg.memory_max / 4;
-  return h->rm_used < pool ? pool - h->rm_used : 0;
+  uint64_t used = h->rm_sys.used[RM_MEMORY];
+  return used < pool ? pool - used : 0;
 }
 
-static void take(lp2p_host *h, hconn *c, uint64_t n) {
-  h->rm_used += n;
-  if (c->peer)
-    c->peer->mem_used += n;
-  c->mem_grant += n;
+void host_rm_init(lp2p_host *h) {
+  rm_scope_init(&h->rm_sys);
+  h->rm_sys.limit[RM_MEMORY] = h->cfg.memory_max;
 }
 
-static void give_back(lp2p_host *h, hconn *c, uint64_t n) {
-  if (n > c->mem_grant)
-    n = c->mem_grant;
-  h->rm_used -= n;
-  if (c->peer)
-    c->peer->mem_used -= n;
-  c->mem_grant -= n;
+void host_rm_peer_init(lp2p_host *h, hpeer *p) {
+  rm_scope_init(&p->rm);
+  p->rm.limit[RM_MEMORY] = h->cfg.memory_per_peer_max;
 }
 
-/* The base is checked against the system only: how many connections a
- * peer may hold is the connection manager's cap; the peer scope bounds
- * what its connections grow to. */
+/* The base is reserved in the connection's scope, charged to its peer
+ * and the system. How many connections a peer may hold is the connection
+ * manager's cap; the peer scope bounds what they hold together. */
 int host_rm_conn_open(lp2p_host *h, hconn *c) {
-  uint64_t base = h->cfg.memory_per_conn_base;
-  if (h->rm_used + base > h->cfg.memory_max) {
+  rm_scope_init(&c->rm);
+  c->rm.limit[RM_MEMORY] = h->cfg.memory_per_conn_max;
+  if ((c->peer && rm_scope_attach(&c->rm, &c->peer->rm)) ||
+      rm_scope_attach(&c->rm, &h->rm_sys) ||
+      rm_reserve(&c->rm, RM_MEMORY, h->cfg.memory_per_conn_base, NULL)) {
+    rm_scope_close(&c->rm);
     h->stats.conns_refused_memory++;
     return LP2P_ERR_LIMIT;
   }
-  take(h, c, base);
   apply(c);
   return 0;
 }
 
 void host_rm_conn_close(lp2p_host *h, hconn *c) {
-  give_back(h, c, c->mem_grant);
+  (void)h;
+  rm_scope_close(&c->rm);
 }
 
 void host_rm_conn_adjust(lp2p_host *h, hconn *c) {
   lp2p_yamux *y = host_conn_yamux(c);
-  if (!y || !c->mem_grant)
+  if (!y || !grant(c))
     return;
   uint64_t base = h->cfg.memory_per_conn_base;
   if (c->nstreams == 0) {
-    if (c->mem_grant > base) {
-      give_back(h, c, c->mem_grant - base);
+    if (grant(c) > base) {
+      rm_release(&c->rm, RM_MEMORY, grant(c) - base);
       apply(c);
     }
     return;
   }
   lp2p_yamux_stats st;
   lp2p_yamux_get_stats(y, &st);
-  uint64_t g = c->mem_grant;
+  uint64_t g = grant(c);
   uint64_t use = st.session_buffered_bytes + st.out_queued_bytes;
   if (st.recv_window_total_bytes > use)
     use = st.recv_window_total_bytes; /* what the peer may send us */
@@ -104,14 +112,10 @@ void host_rm_conn_adjust(lp2p_host *h, hconn *c) {
   uint64_t want = g * 2 > h->cfg.memory_per_conn_max
                       ? h->cfg.memory_per_conn_max - g
                       : g;
-  uint64_t room = growth_room(h);
-  uint64_t peer_room = c->peer && c->peer->mem_used < h->cfg.memory_per_peer_max
-                           ? h->cfg.memory_per_peer_max - c->peer->mem_used
-                           : 0;
-  if (want > room || want > peer_room) {
+  if (want > growth_room(h) ||
+      rm_reserve(&c->rm, RM_MEMORY, want, NULL) != 0) {
     h->stats.memory_grow_refused++;
     return;
   }
-  take(h, c, want);
   apply(c);
 }
