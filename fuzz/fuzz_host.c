@@ -696,7 +696,7 @@ static void app(world *w, fdp *f) {
   uint8_t data[64];
   memset(data, 0x5a, sizeof data);
   int rc;
-  switch (fdp_u8(f) % 12) {
+  switch (fdp_u8(f) % 13) {
   case 0: {
     lp2p_maddr m = a_addr(w, fdp_bool(f));
     uint64_t d;
@@ -752,6 +752,19 @@ static void app(world *w, fdp *f) {
   case 10:
     lp2p_host_close_peer(h, w->now, other);
     break;
+  case 11: { /* resource pressure: write as much as the stream takes and
+              * never read the answers (echo, or an app that does not read) */
+    static uint8_t big[4096];
+    int rounds = 1 + fdp_u8(f) % 32;
+    for (int i = 0; i < rounds; i++) {
+      lp2p_ssize k = lp2p_host_stream_write(h, w->now, *slot, big, sizeof big);
+      check(k >= 0 || k == LP2P_ERR_NOT_FOUND || k == LP2P_ERR_CLOSED ||
+            k == LP2P_ERR_RESET || k == LP2P_ERR_NOMEM);
+      if (k <= 0)
+        break;
+    }
+    break;
+  }
   default:
     if (fdp_u8(f) == 0x77)
       lp2p_host_close(h, w->now);
@@ -770,6 +783,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp2p_rng_chacha rs[2];
   lp2p_rng rng[2];
   uint16_t fail = fdp_u16(&f);
+  uint64_t budget[2];
   for (int i = 0; i < 2; i++) {
     lp2p_host_config c;
     lp2p_host_config_default(&c);
@@ -787,6 +801,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.udp_send_queue_max = 4;
     if (fdp_bool(&f))
       c.security = LP2P_HOST_SECURITY_PLAINTEXT;
+    /* resource pressure: small memory grants and stream caps */
+    uint8_t pr = fdp_u8(&f);
+    if (pr & 0x80) {
+      uint64_t base = c.memory_per_conn_base;
+      c.memory_max = base * (uint64_t)(2 + (pr & 7));
+      c.memory_per_peer_max = base * (uint64_t)(1 + ((pr >> 3) & 3));
+      c.memory_per_conn_max = base << ((pr >> 5) & 3);
+      c.streams_inbound_per_peer_max = 1u + (pr & 3u);
+      c.streams_inbound_per_protocol_peer_max = 1u + ((pr >> 2) & 3u);
+      c.streams_inbound_reserve_peer_max = 1;
+    }
+    budget[i] = c.memory_max;
     lp2p_rng_chacha_init(&rs[i], 7, (uint64_t)i, &rng[i]);
     check(lp2p_host_new(&w.h[i], &c, &mc.mem, &rng[i], w.now) == 0);
     check(host_svc_register(w.h[i], &fsvc_ops, NULL) == 0);
@@ -891,6 +917,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     }
     drain(&w);
+    /* the resource manager never grants past the budget */
+    for (int i = 0; i < 2; i++) {
+      lp2p_host_stats hs;
+      lp2p_host_stats_get(w.h[i], &hs);
+      check(hs.memory_used <= budget[i]);
+    }
   }
   lp2p_host_stats st;
   lp2p_host_stats_get(w.h[0], &st);

@@ -132,8 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       int fit = 1;
       for (int k = 0; k < RM_KINDS; k++)
         fit = fit && room(up, k, s->own[k]);
+      int full = s->nup == RM_UP_MAX;
       int rc = rm_scope_attach(s, up);
-      if (dup || s->nup == RM_UP_MAX) {
+      if (dup || full) {
         if (rc == 0)
           abort();
       } else if ((rc == 0) != fit) {

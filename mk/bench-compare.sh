@@ -39,7 +39,9 @@ git -C "$ROOT" worktree add --detach "$TMP/old" "$OLD" >/dev/null 2>&1 ||
 make -C "$TMP/old" -s -j2 lib tools "build/bench/bench_host" >"$TMP/old.log" 2>&1 ||
   { echo "compare.sh: old build failed: $(tail -n3 "$TMP/old.log")" >&2; exit 1; }
 for b in old new; do
-  if [ $b = old ]; then inc=$TMP/old/include; lib=$TMP/old/build/lib; def=-DLP2P_BENCH_OLD_TREE
+  # LP2P_BENCH_OLD_TREE: the old tree predates the issue-9 stream caps
+  if [ $b = old ]; then inc=$TMP/old/include; lib=$TMP/old/build/lib; def=
+    grep -q streams_inbound_max "$inc/lp2p/host.h" || def=-DLP2P_BENCH_OLD_TREE
   else inc=$ROOT/include; lib=$NB/lib; def=; fi
   cc -std=c11 -O2 -D_DEFAULT_SOURCE $def -I"$inc" "$ROOT/bench/bench_idle.c" \
     "$lib/liblp2p.a" $LIBS -o "$TMP/idle_$b" ||

@@ -2,6 +2,8 @@
  * timeout, slowloris, stream flood, connection flood past the limits (with
  * memory measured by the counting allocator, other peers unaffected), and
  * an allocation-failure sweep over connect + ping (no crash, no leak). */
+#include <stdio.h>
+
 #include "tests/test_host_util.h"
 
 static uint16_t listen_port(th_net *t, int i) {
@@ -279,9 +281,11 @@ static int wait_under_flood(flood *f, int host, lp2p_host_event_kind k,
   return th_count(t, host, k) >= count;
 }
 
-/* The honest peer `from` connects to `to`, pings and runs a 10 MiB perf
- * while the flood goes on. */
-static void honest_under_flood(flood *f, int from, int to) {
+/* The honest peer `from` connects to `to`, pings 10 times and runs a
+ * 10 MiB perf while the flood goes on; the success counts are printed
+ * (issue 9 asks for the honest success rate during each attack). */
+#define HONEST_PINGS 10
+static void honest_under_flood(flood *f, int from, int to, const char *what) {
   th_net *t = f->t;
   uint64_t dial;
   int conns = th_count(t, from, LP2P_HOST_EV_PEER_CONNECTED);
@@ -290,11 +294,15 @@ static void honest_under_flood(flood *f, int from, int to) {
   assert_true(wait_under_flood(f, from, LP2P_HOST_EV_PEER_CONNECTED, conns + 1,
                                5 * LP2P_NS_PER_S));
   assert_int_equal(th_count(t, from, LP2P_HOST_EV_DIAL_FAILED), 0);
-  int pings = th_count(t, from, LP2P_HOST_EV_PING_RESULT);
-  assert_int_equal(lp2p_host_ping(t->h[from], th_now(t), &t->id[to]), 0);
-  assert_true(wait_under_flood(f, from, LP2P_HOST_EV_PING_RESULT, pings + 1,
-                               2 * LP2P_NS_PER_S));
-  assert_int_equal(th_find(t, from, LP2P_HOST_EV_PING_RESULT, pings)->err, 0);
+  int pings_ok = 0;
+  for (int i = 0; i < HONEST_PINGS; i++) {
+    int pings = th_count(t, from, LP2P_HOST_EV_PING_RESULT);
+    if (lp2p_host_ping(t->h[from], th_now(t), &t->id[to]) == 0 &&
+        wait_under_flood(f, from, LP2P_HOST_EV_PING_RESULT, pings + 1,
+                         2 * LP2P_NS_PER_S) &&
+        th_find(t, from, LP2P_HOST_EV_PING_RESULT, pings)->err == 0)
+      pings_ok++;
+  }
   const uint64_t mib10 = 10u << 20;
   int perfs = th_count(t, from, LP2P_HOST_EV_PERF_RESULT);
   assert_int_equal(
@@ -302,8 +310,11 @@ static void honest_under_flood(flood *f, int from, int to) {
   assert_true(wait_under_flood(f, from, LP2P_HOST_EV_PERF_RESULT, perfs + 1,
                                20 * LP2P_NS_PER_S));
   const th_ev *e = th_find(t, from, LP2P_HOST_EV_PERF_RESULT, perfs);
-  assert_int_equal(e->err, 0);
-  assert_true(e->up == mib10 && e->down == mib10);
+  int perf_ok = e->err == 0 && e->up == mib10 && e->down == mib10;
+  printf("honest during %s: pings %d/%d, 10 MiB perf %d/1\n", what, pings_ok,
+         HONEST_PINGS, perf_ok);
+  assert_int_equal(pings_ok, HONEST_PINGS);
+  assert_true(perf_ok);
 }
 
 /* Counts info lines that contain `want`. */
@@ -344,7 +355,7 @@ static void test_idle_socket_flood(void **state) {
   assert_int_equal(g.hits, 192); /* each refusal logged with its source */
   assert_int_equal(st.conns_pending_inbound, 8);
   f.per_step = 0;
-  honest_under_flood(&f, 1, 0);
+  honest_under_flood(&f, 1, 0, "idle sockets from one IP (defect 1)");
   /* silent sockets go at the progress deadline (3 s), long before the
    * handshake timeout (10 s) */
   memnet_run_for(t->net, 3500 * LP2P_NS_PER_MS);
@@ -364,7 +375,7 @@ static void test_idle_socket_flood(void **state) {
   /* the flood goes on (8 new sources every 2 ms) while another peer
    * connects, pings and perfs */
   f.per_step = 8;
-  honest_under_flood(&f, 2, 0);
+  honest_under_flood(&f, 2, 0, "idle sockets from 200 IPs (defect 1)");
   lp2p_host_stats_get(t->h[0], &st);
   assert_true(st.inbound_evicted_stale > 72);
   assert_true(st.conns_pending_inbound <= 128);
@@ -470,7 +481,7 @@ static void test_authenticated_flood_trimmed(void **state) {
   assert_int_equal(st.inbound_refused_ip_conns, 1);
   /* the honest peer: connect, ping, 10 MiB perf */
   flood f = {t, 0, 0, 0, 0, 0, 0};
-  honest_under_flood(&f, honest, 0);
+  honest_under_flood(&f, honest, 0, "authenticated connection flood (defect 5)");
   lp2p_host_stats_get(t->h[0], &st);
   assert_int_equal(st.conns_displaced, 1);
   assert_true(st.conns_open <= 128);

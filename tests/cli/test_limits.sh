@@ -74,6 +74,22 @@ perl -MIO::Socket::INET -e '
 t1=$(ticks)
 check "the burst connected (the kernel backlog takes them all)" '[ "$(head -n1 "$T/burst.out")" -ge 100 ]' "$(cat "$T/burst.out")"
 check "no spin under the burst: CPU ticks over 2 s below one core's half ($((t1 - t0)) of $((2 * hz)))" '[ $((t1 - t0)) -lt "$hz" ]'
+
+# the same burst again, held while an honest peer pings 10 times and moves
+# 10 MiB each way (issue 9 asks for the honest success rate during it)
+perl -MIO::Socket::INET -e '
+  my @s = grep { defined } map { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$ARGV[0]") } 1 .. 200;
+  $| = 1; print scalar(@s), "\n"; sleep 8;' "$port" > "$T/burst2.out" 2>&1 &
+bpid=$!
+for _ in $(seq 50); do [ -s "$T/burst2.out" ] && break; sleep 0.1; done
+pings=$(timeout 20 "$L" ping -n 10 "$addr" 2>"$T/hping.err" | grep -c '^rtt_ms')
+perf=$(timeout 20 "$L" perf --upload 10485760 --download 10485760 "$addr" 2>"$T/hperf.err")
+perf_ok=0; grep -q '"downloadBytes":10485760' <<<"$perf" && perf_ok=1
+echo "honest during fd-limit burst (defect 2): pings $pings/10, 10 MiB perf $perf_ok/1"
+check "during a burst at the fd limit an honest peer pings 10 of 10 times" '[ "$pings" = 10 ]' "$(cat "$T/hping.err")"
+check "during a burst at the fd limit an honest 10 MiB perf succeeds" '[ $perf_ok = 1 ]' "$perf $(cat "$T/hperf.err")"
+check "the second burst connected" '[ "$(head -n1 "$T/burst2.out")" -ge 100 ]' "$(cat "$T/burst2.out")"
+wait $bpid
 got=0
 for _ in 1 2 3 4 5; do
   out=$(timeout 20 "$L" ping "$addr" 2>&1) && { got=1; break; }
