@@ -109,6 +109,14 @@ start_listener cm --low-water 2 --high-water 4 --grace 0 /ip4/127.0.0.1/tcp/0
 out=$(timeout 20 "$L" connect -n 3 "$addr" 2>&1); rc=$?
 check "listen with trimming flags serves connections" '[ $rc = 0 ] && grep -q "^connect ok 3$" <<<"$out"' "rc=$rc $out"
 kill -TERM "$lpid"; wait "$lpid" 2>/dev/null
+out=$("$L" listen --memory-max 8 --memory-per-peer 16 /ip4/127.0.0.1/tcp/0 2>&1); rc=$?
+check "listen --memory-per-peer above --memory-max is a usage error" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "must not exceed" <<<"$out"' "rc=$rc $out"
+out=$("$L" listen --memory-max 0 /ip4/127.0.0.1/tcp/0 2>&1); rc=$?
+check "listen --memory-max 0 is a usage error" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
+start_listener mem --memory-max 2 --memory-per-peer 1 /ip4/127.0.0.1/tcp/0
+out=$(timeout 30 "$L" perf --upload 4194304 --download 4194304 "$addr" 2>&1); rc=$?
+check "listen --memory-max 2 --memory-per-peer 1 still moves 4 MiB each way" '[ $rc = 0 ] && grep -q "\"downloadBytes\":4194304" <<<"$out"' "rc=$rc $out"
+kill -TERM "$lpid"; wait "$lpid" 2>/dev/null
 start_listener cmoff --high-water 0 /ip4/127.0.0.1/tcp/0
 out=$(timeout 20 "$L" ping "$addr" 2>&1); rc=$?
 check "listen --high-water 0 (trimming off) serves a ping" '[ $rc = 0 ] && grep -q "^rtt_ms" <<<"$out"' "rc=$rc $out"

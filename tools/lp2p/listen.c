@@ -210,17 +210,45 @@ static int connmgr_opts(cli_ctx *ctx, const cli_opt *lo, const cli_opt *hi,
   return 0;
 }
 
+/* --memory-max MIB --memory-per-peer MIB over the library defaults (128
+ * and 32 MiB): what all connections, and one peer's, may make us buffer
+ * (README "Limits"). A peer's share cannot exceed the whole. */
+static int memory_opts(cli_ctx *ctx, const cli_opt *all, const cli_opt *peer,
+                       cli_connmgr *cm) {
+  lp2p_host_config d;
+  lp2p_host_config_default(&d);
+  uint64_t m = d.memory_max >> 20, p = d.memory_per_peer_max >> 20;
+  if (all->seen && (cli_parse_u64(all->value, &m) || m < 1 || m > (1u << 20)))
+    return cli_fail(ctx, CLI_EXIT_USAGE, "--memory-max needs MiB (1..1048576)");
+  if (peer->seen &&
+      (cli_parse_u64(peer->value, &p) || p < 1 || p > (1u << 20)))
+    return cli_fail(ctx, CLI_EXIT_USAGE,
+                    "--memory-per-peer needs MiB (1..1048576)");
+  if (!peer->seen && p > m)
+    p = m;
+  if (p > m)
+    return cli_fail(ctx, CLI_EXIT_USAGE,
+                    "--memory-per-peer must not exceed --memory-max "
+                    "(%llu > %llu MiB)",
+                    (unsigned long long)p, (unsigned long long)m);
+  cm->memory_max = m << 20;
+  cm->memory_per_peer_max = p << 20;
+  return 0;
+}
+
 int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   cli_opt opts[] = {{"key", 1, NULL, 0},        {"plaintext", 0, NULL, 0},
                     {"driver", 1, NULL, 0},     {"events", 0, NULL, 0},
                     {"low-water", 1, NULL, 0},  {"high-water", 1, NULL, 0},
-                    {"grace", 1, NULL, 0}};
+                    {"grace", 1, NULL, 0},      {"memory-max", 1, NULL, 0},
+                    {"memory-per-peer", 1, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 7, &npos, 1, -1);
+  int rc = cli_parse(ctx, argc, argv, opts, 9, &npos, 1, -1);
   if (rc)
     return rc;
   static cli_connmgr cm;
-  if ((rc = connmgr_opts(ctx, &opts[4], &opts[5], &opts[6], &cm)) != 0)
+  if ((rc = connmgr_opts(ctx, &opts[4], &opts[5], &opts[6], &cm)) != 0 ||
+      (rc = memory_opts(ctx, &opts[7], &opts[8], &cm)) != 0)
     return rc;
   cli_node_connmgr = &cm;
   lp2p_maddr ma[16];

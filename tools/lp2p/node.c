@@ -74,6 +74,8 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
     cfg.conns_low_water = cli_node_connmgr->low_water;
     cfg.conns_high_water = cli_node_connmgr->high_water;
     cfg.conns_grace_ns = cli_node_connmgr->grace_ns;
+    cfg.memory_max = cli_node_connmgr->memory_max;
+    cfg.memory_per_peer_max = cli_node_connmgr->memory_per_peer_max;
   }
   cfg.security =
       plaintext ? LP2P_HOST_SECURITY_PLAINTEXT : LP2P_HOST_SECURITY_NOISE;

@@ -18,12 +18,13 @@ typedef struct cli_node {
 /** Log sink for every host the tool starts (LP2P_LOG), or NULL. */
 extern const lp2p_log *cli_log;
 
-/** Connection-manager settings for the hosts started after it is set (the
- * listen verb's --low-water, --high-water and --grace), or NULL for the
- * library defaults. */
+/** Connection-manager and memory settings for the hosts started after it
+ * is set (the listen verb's --low-water, --high-water, --grace,
+ * --memory-max and --memory-per-peer), or NULL for the library defaults. */
 typedef struct cli_connmgr {
   uint32_t low_water, high_water;
   uint64_t grace_ns;
+  uint64_t memory_max, memory_per_peer_max; /* bytes */
 } cli_connmgr;
 extern const cli_connmgr *cli_node_connmgr;
 
