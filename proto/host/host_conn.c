@@ -281,8 +281,9 @@ static void on_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
     return;
   }
   if (host_rm_conn_open(h, c) != 0) {
-    host_logf(h, LP2P_LOG_INFO, "host conn=%U peer=%P refused: no memory grant",
-              c->id, &p->id);
+    host_logf(h, LP2P_LOG_INFO,
+              "host conn=%U peer=%P ip=%A refused: no memory grant", c->id,
+              &p->id, &c->remote);
     host_conn_abort(h, c, LP2P_ERR_LIMIT, 0, now);
     return;
   }

@@ -171,6 +171,7 @@ enum hconn_state {
 #define HC_F_PROGRESS 0x800u    /* the remote sent at least one byte */
 #define HC_F_PROTECTED 0x1000u  /* never trimmed nor displaced (hook for
                                    services, e.g. a relay reservation) */
+#define HC_F_MEM_CAPPED 0x2000u /* a grant could not grow (logged once) */
 
 struct hconn {
   htimer tm;                  /* first: the heap entry (min of all timers) */

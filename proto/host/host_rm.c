@@ -115,6 +115,12 @@ void host_rm_conn_adjust(lp2p_host *h, hconn *c) {
   if (want > growth_room(h) ||
       rm_reserve(&c->rm, RM_MEMORY, want, NULL) != 0) {
     h->stats.memory_grow_refused++;
+    if (!(c->flags & HC_F_MEM_CAPPED)) { /* once per connection: no spam */
+      c->flags |= HC_F_MEM_CAPPED;
+      host_logf(h, LP2P_LOG_INFO,
+                "host conn=%U peer=%P ip=%A memory grant capped at %U bytes",
+                c->id, c->peer ? &c->peer->id : NULL, &c->remote, g);
+    }
     return;
   }
   apply(c);
