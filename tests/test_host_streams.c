@@ -402,6 +402,42 @@ static void test_ping_streams_per_peer(void **state) {
   th_free(t);
 }
 
+/* Our own streams to one peer are capped too (go's peer StreamsOutbound):
+ * over the cap opening returns LIMIT, counted; a closed stream frees its
+ * place. */
+static void test_outbound_per_peer_cap(void **state) {
+  (void)state;
+  th_net *t = th_new(95);
+  th_add(t, NULL, NULL);
+  lp2p_host_config c;
+  lp2p_host_config_default(&c);
+  c.streams_outbound_per_peer_max = 3;
+  th_add(t, &c, NULL);
+  assert_int_equal(lp2p_host_register_protocol(t->h[0], SINK), 0);
+  th_listen(t, 0);
+  th_connect(t, 1, 0);
+  memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
+  uint64_t ids[3];
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(lp2p_host_open_stream(t->h[1], th_now(t), &t->id[0],
+                                           SINK, &ids[i]),
+                     0);
+    memnet_run_for(t->net, 50 * LP2P_NS_PER_MS);
+  }
+  uint64_t more = 0;
+  assert_int_equal(
+      lp2p_host_open_stream(t->h[1], th_now(t), &t->id[0], SINK, &more),
+      LP2P_ERR_LIMIT);
+  lp2p_host_stats st;
+  lp2p_host_stats_get(t->h[1], &st);
+  assert_int_equal(st.streams_refused_outbound, 1);
+  lp2p_host_stream_reset(t->h[1], th_now(t), ids[0]);
+  memnet_run_for(t->net, 50 * LP2P_NS_PER_MS);
+  assert_int_equal(
+      lp2p_host_open_stream(t->h[1], th_now(t), &t->id[0], SINK, &more), 0);
+  th_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_idle_stream_attack),
@@ -409,6 +445,7 @@ int main(void) {
       cmocka_unit_test(test_protocol_and_peer_caps),
       cmocka_unit_test(test_unread_answers_bounded),
       cmocka_unit_test(test_ping_streams_per_peer),
+      cmocka_unit_test(test_outbound_per_peer_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -232,6 +232,10 @@ typedef struct lp2p_host_config {
   uint32_t streams_inbound_max;    /**< inbound streams, all peers (2048) */
   uint32_t streams_inbound_per_peer_max; /**< all connections of one
                                         peer together (256) */
+  uint32_t streams_outbound_per_peer_max; /**< streams we open to one peer,
+                                        all connections (512, go's peer
+                                        StreamsOutbound): opening more
+                                        returns LP2P_ERR_LIMIT */
   uint32_t streams_inbound_per_protocol_max; /**< one protocol, all peers
                                         (512; per protocol:
                                         lp2p_host_protocol_limits) */
@@ -844,6 +848,9 @@ typedef struct lp2p_host_stats {
   uint64_t streams_refused_protocol; /**< a protocol's cap (host-wide or
                                           per peer) or its share of it */
   uint64_t streams_idle_closed;      /**< reset by the idle timeout */
+  uint64_t streams_refused_outbound; /**< our opens refused by
+                                          streams_outbound_per_peer_max
+                                          (not in streams_refused) */
   /* resource manager (issue 9) */
   uint64_t memory_used;          /**< bytes granted to connections now */
   uint64_t conns_refused_memory; /**< no base grant left: refused */

@@ -59,6 +59,7 @@ void host_config_default(lp2p_host_config *cfg) {
    * longer: the application holds them for its own reasons. */
   cfg->streams_inbound_max = 2048;
   cfg->streams_inbound_per_peer_max = 256;
+  cfg->streams_outbound_per_peer_max = 512;
   cfg->streams_inbound_per_protocol_max = 512;
   cfg->streams_inbound_per_protocol_peer_max = 64;
   cfg->streams_inbound_reserve_peer_max = 16;
@@ -211,6 +212,7 @@ static int config_ok(const lp2p_host_config *c) {
          c->conns_pending_per_ip_max && c->conns_per_ip_max &&
          c->conns_low_water <= c->conns_high_water &&
          c->streams_inbound_max && c->streams_inbound_per_peer_max &&
+         c->streams_outbound_per_peer_max &&
          c->streams_inbound_per_protocol_max &&
          c->streams_inbound_per_protocol_peer_max &&
          c->streams_inbound_reserve_peer_max &&

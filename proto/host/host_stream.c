@@ -109,6 +109,19 @@ int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t owner,
     return LP2P_ERR_LIMITED;
   if (h->streams.used >= h->cfg.streams_max)
     return LP2P_ERR_LIMIT;
+  /* our own streams to one peer, all connections (go's peer scope,
+   * StreamsOutbound): a runaway caller meets a clear LIMIT */
+  uint32_t ours = 0;
+  if (c->peer && (c->flags & HC_F_LINKED)) {
+    for (const hconn *k = c->peer->conns; k; k = k->peer_next)
+      ours += (uint32_t)(k->nstreams - k->nstreams_in);
+  } else {
+    ours = (uint32_t)(c->nstreams - c->nstreams_in);
+  }
+  if (ours >= h->cfg.streams_outbound_per_peer_max) {
+    h->stats.streams_refused_outbound++;
+    return LP2P_ERR_LIMIT;
+  }
   uint32_t ys;
   int rc = lp2p_yamux_stream_open(y, now, &ys);
   if (rc)
