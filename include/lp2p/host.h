@@ -63,6 +63,7 @@
 #include "lp2p/dns.h"
 #include "lp2p/multiaddr.h"
 #include "lp2p/peerid.h"
+#include "lp2p/relay.h"
 #include "lp2p/yamux.h"
 
 #ifdef __cplusplus
@@ -198,6 +199,8 @@ typedef struct lp2p_host_config {
   lp2p_host_ping_config ping;
   lp2p_host_perf_config perf;
   lp2p_host_echo_config echo;
+  lp2p_relay_config relay;      /**< circuit relay v2: hop server, stop
+                                     handler, client (lp2p/relay.h) */
   lp2p_dns_config dns;          /**< the resolver behind dials to /dns,
                                      /dns4, /dns6 and /dnsaddr addresses
                                      (lp2p_host_dns_configure) */
@@ -554,7 +557,16 @@ typedef enum lp2p_host_event_kind {
                                        failed; the id is dead */
   LP2P_HOST_EV_UDP_READY,         /**< raw: UDP socket bound */
   LP2P_HOST_EV_UDP_READABLE,      /**< raw: a datagram is queued */
-  LP2P_HOST_EV_UDP_JOINED         /**< raw, err: multicast join answered */
+  LP2P_HOST_EV_UDP_JOINED,        /**< raw, err: multicast join answered */
+  /* circuit relay v2 */
+  LP2P_HOST_EV_RELAY_RESERVED,    /**< peer = the relay, conn, expire_unix:
+                                       a reservation is active (also after
+                                       each refresh); the circuit addresses
+                                       with lp2p_host_relay_addrs */
+  LP2P_HOST_EV_RELAY_RESERVATION_LOST, /**< peer = the relay, err, status
+                                       (the relay's refusal, 0 if none) */
+  LP2P_HOST_EV_RELAY_CIRCUIT      /**< peer = the other end, conn (the
+                                       relayed connection), direction */
 } lp2p_host_event_kind;
 
 /** Direction of a connection or stream. */
@@ -601,6 +613,9 @@ typedef struct lp2p_host_event {
     /** RAW_*, UDP_*: id = the raw socket (RAW_ACCEPTED: the new
      * connection, listener = its listener) */
     struct { uint64_t id; uint64_t listener; int direction; } raw;
+    /** RELAY_*: expire_unix (RESERVED), status (LOST), direction
+     * (CIRCUIT) */
+    struct { uint64_t expire_unix; uint32_t status; int direction; } relay;
   } u;
 } lp2p_host_event;
 
@@ -1084,6 +1099,20 @@ LP2P_API int lp2p_host_addr_get(const lp2p_host *h, size_t i,
  * `*n` gets the total. Returns 0. */
 LP2P_API int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
                              size_t *n);
+
+/* ---- circuit relay v2 (proto/relay) ------------------------------------- */
+
+/** Reserve a slot on `relay` (connected, or known to the peerstore: it is
+ * dialled) and keep it: refreshed before it expires, RELAY_RESERVED each
+ * time, RELAY_RESERVATION_LOST when the relay refuses or goes. Returns 0
+ * or INVAL, UNSUPPORTED (no relay service), LIMIT (16 relays at most),
+ * NOT_FOUND (no connection and no address). */
+LP2P_API int lp2p_host_relay_reserve(lp2p_host *h, lp2p_tstamp now,
+                                     const lp2p_peerid *relay);
+/** Our /p2p-circuit addresses from the active reservations
+ * (<relay addr>/p2p/<relay>/p2p-circuit/p2p/<us>); `*n` gets the total. */
+LP2P_API int lp2p_host_relay_addrs(const lp2p_host *h, lp2p_maddr *out,
+                                   size_t cap, size_t *n);
 
 #ifdef __cplusplus
 }

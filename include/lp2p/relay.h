@@ -95,6 +95,27 @@ LP2P_API int lp2p_relay_voucher_open(const uint8_t *p, size_t n,
                                      lp2p_peerid *relay, lp2p_peerid *peer,
                                      uint64_t *expire);
 
+/** The relay service's settings (lp2p_host_config.relay). Defaults are
+ * go-libp2p's (p2p/protocol/circuitv2/relay/resources.go) unless noted. */
+typedef struct lp2p_relay_config {
+  uint8_t hop;                  /**< serve as a relay (0) */
+  uint8_t stop;                 /**< accept relayed connections (1) */
+  uint64_t reservation_ttl_ns;  /**< 1 h */
+  uint32_t reservations_max;    /**< 128 */
+  uint32_t reservations_per_ip_max; /**< 8 (loopback exempt) */
+  uint32_t circuits_max;        /**< all circuits (1024; go has only the
+                                     per-peer cap, MaxCircuits) */
+  uint32_t circuits_per_peer_max; /**< 16: as initiator or target */
+  uint64_t limit_duration_ns;   /**< per circuit (2 min; 0 = none) */
+  uint64_t limit_data_bytes;    /**< per circuit and direction (128 KiB;
+                                     0 = none) */
+  uint64_t refresh_before_ns;   /**< a client refreshes its reservation this
+                                     long before it expires (go: at 3/4 of
+                                     the TTL; here 1/4 of the TTL it got,
+                                     at most 5 min) */
+  uint64_t request_timeout_ns;  /**< a hop or stop exchange (30 s) */
+} lp2p_relay_config;
+
 #ifdef __cplusplus
 }
 #endif

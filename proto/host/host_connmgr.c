@@ -310,7 +310,8 @@ int lp2p_host_dial(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
   host_now(h, now);
   lp2p_sockaddr sa;
   int rc = lp2p_sockaddr_from_maddr(&sa, ma);
-  int dns = rc == LP2P_ERR_UNSUPPORTED && host_maddr_is_dns(ma);
+  /* names and relayed addresses are handed to a service */
+  int dns = rc != 0 && (host_maddr_is_dns(ma) || host_maddr_is_circuit(ma));
   if (rc && !dns)
     return rc;
   lp2p_peerid peer;

@@ -593,6 +593,8 @@ int host_dial_start(lp2p_host *h, hdial *d, lp2p_tstamp now);
 /* ---- host_resolve.c: dials to /dns* addresses ------------------------------ */
 /* 1 when ma starts with /dns, /dns4, /dns6 or /dnsaddr. */
 int host_maddr_is_dns(const lp2p_maddr *ma);
+/* 1 when ma holds /p2p-circuit (dialled through the relay service). */
+int host_maddr_is_circuit(const lp2p_maddr *ma);
 /* Start a dial in the RESOLVING state and ask the first service with a
  * resolve hook. Same returns as lp2p_host_dial. */
 int host_dial_resolve(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,

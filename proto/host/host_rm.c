@@ -7,8 +7,9 @@
  * (lp2p_yamux_set_budget) are that grant:
  *   system : memory_max for all connections together;
  *   peer   : memory_per_peer_max for the growth of all connections of
- *            one peer (how many it holds is the connection manager's cap;
- *            identities are free, so its per-IP caps matter as much);
+ *            one peer beyond their bases (how many it holds is the
+ *            connection manager's cap; identities are free, so its per-IP
+ *            caps matter as much);
  *   conn   : memory_per_conn_base at open, grown by doubling up to
  *            memory_per_conn_max while the connection uses, or has granted
  *            in stream windows, more than half of it; back to the base
@@ -67,14 +68,16 @@ void host_rm_peer_init(lp2p_host *h, hpeer *p) {
   p->rm.limit[RM_MEMORY] = h->cfg.memory_per_peer_max;
 }
 
-/* The base is reserved in the connection's scope, charged to its peer
- * and the system. How many connections a peer may hold is the connection
- * manager's cap; the peer scope bounds what they hold together. */
+/* The base is reserved in the connection's scope, charged to the system
+ * only: how many connections a peer may hold is the connection manager's
+ * cap (conns_per_peer_max), and the peer scope bounds what they grow to
+ * together beyond their bases (a peer's growth is reserved in its scope
+ * alongside the connection's). So a busy connection of a peer never
+ * keeps the same peer's next connection from opening. */
 int host_rm_conn_open(lp2p_host *h, hconn *c) {
   rm_scope_init(&c->rm);
   c->rm.limit[RM_MEMORY] = h->cfg.memory_per_conn_max;
-  if ((c->peer && rm_scope_attach(&c->rm, &c->peer->rm)) ||
-      rm_scope_attach(&c->rm, &h->rm_sys) ||
+  if (rm_scope_attach(&c->rm, &h->rm_sys) ||
       rm_reserve(&c->rm, RM_MEMORY, h->cfg.memory_per_conn_base, NULL)) {
     rm_scope_close(&c->rm);
     h->stats.conns_refused_memory++;
@@ -84,8 +87,19 @@ int host_rm_conn_open(lp2p_host *h, hconn *c) {
   return 0;
 }
 
-void host_rm_conn_close(lp2p_host *h, hconn *c) {
+/* Give back `n` of c's growth (above its base) to the connection, the
+ * system and its peer. */
+static void shrink(lp2p_host *h, hconn *c, uint64_t n) {
+  rm_release(&c->rm, RM_MEMORY, n);
+  if (c->peer)
+    rm_release(&c->peer->rm, RM_MEMORY, n);
   (void)h;
+}
+
+void host_rm_conn_close(lp2p_host *h, hconn *c) {
+  uint64_t g = grant(c), base = h->cfg.memory_per_conn_base;
+  if (g > base)
+    shrink(h, c, g - base);
   rm_scope_close(&c->rm);
 }
 
@@ -96,7 +110,7 @@ void host_rm_conn_adjust(lp2p_host *h, hconn *c) {
   uint64_t base = h->cfg.memory_per_conn_base;
   if (c->nstreams == 0) {
     if (grant(c) > base) {
-      rm_release(&c->rm, RM_MEMORY, grant(c) - base);
+      shrink(h, c, grant(c) - base);
       apply(c);
     }
     return;
@@ -112,8 +126,15 @@ void host_rm_conn_adjust(lp2p_host *h, hconn *c) {
   uint64_t want = g * 2 > h->cfg.memory_per_conn_max
                       ? h->cfg.memory_per_conn_max - g
                       : g;
-  if (want > growth_room(h) ||
-      rm_reserve(&c->rm, RM_MEMORY, want, NULL) != 0) {
+  int peer_ok = !c->peer ||
+                rm_reserve(&c->peer->rm, RM_MEMORY, want, NULL) == 0;
+  if (peer_ok && (want > growth_room(h) ||
+                  rm_reserve(&c->rm, RM_MEMORY, want, NULL) != 0)) {
+    if (c->peer)
+      rm_release(&c->peer->rm, RM_MEMORY, want);
+    peer_ok = 0;
+  }
+  if (!peer_ok) {
     h->stats.memory_grow_refused++;
     if (!(c->flags & HC_F_MEM_CAPPED)) { /* once per connection: no spam */
       c->flags |= HC_F_MEM_CAPPED;

@@ -11,6 +11,7 @@ extern const hsvc_ops host_svc_ping_ops;
 extern const hsvc_ops host_svc_perf_ops;
 extern const hsvc_ops host_svc_echo_ops;
 extern const hsvc_ops host_svc_dns_ops;
+extern const hsvc_ops host_svc_relay_ops;
 
 static const hsvc_ops *const builtin[] = {
     &host_svc_identify_ops,
@@ -18,6 +19,7 @@ static const hsvc_ops *const builtin[] = {
     &host_svc_perf_ops,
     &host_svc_echo_ops,
     &host_svc_dns_ops, /* resolves dials to /dns* names */
+    &host_svc_relay_ops, /* circuit relay v2: dials to /p2p-circuit */
 };
 
 /* The core's defaults, then each service's (their config structs are
@@ -35,6 +37,18 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   cfg->perf.serve = 1;
   cfg->echo.serve = 1;
   lp2p_dns_config_default(&cfg->dns);
+  /* relay: go-libp2p's resources.go defaults (DefaultResources) */
+  cfg->relay.hop = 0;
+  cfg->relay.stop = 1;
+  cfg->relay.reservation_ttl_ns = 3600 * LP2P_NS_PER_S;
+  cfg->relay.reservations_max = 128;
+  cfg->relay.reservations_per_ip_max = 8;
+  cfg->relay.circuits_max = 1024;
+  cfg->relay.circuits_per_peer_max = 16;
+  cfg->relay.limit_duration_ns = 120 * LP2P_NS_PER_S;
+  cfg->relay.limit_data_bytes = 128 * 1024;
+  cfg->relay.refresh_before_ns = 300 * LP2P_NS_PER_S;
+  cfg->relay.request_timeout_ns = 30 * LP2P_NS_PER_S;
 }
 
 int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,

@@ -1,0 +1,217 @@
+/* Circuit relay v2 at the host level over memnet: A reserves on relay R,
+ * B dials A's /p2p-circuit address (not connected to R before), and the
+ * relayed connection is a real, limited lp2p connection (Noise + yamux
+ * inside) that carries ping. Then the relay's refusals (no reservation,
+ * no hop service), both circuit limits (data: the circuit is reset, the
+ * reservation survives; duration), and a reservation lost when its relay
+ * goes. */
+#include "tests/test_host_util.h"
+
+#define R 0 /* the relay */
+#define A 1 /* reserves, is dialled */
+#define B 2 /* dials A through R */
+
+static lp2p_host_config relay_cfg(uint64_t data, uint64_t duration_ns) {
+  lp2p_host_config c;
+  lp2p_host_config_default(&c);
+  c.relay.hop = 1;
+  c.relay.limit_data_bytes = data;
+  c.relay.limit_duration_ns = duration_ns;
+  return c;
+}
+
+static th_net *three(uint64_t seed, const lp2p_host_config *rc) {
+  th_net *t = th_new(seed);
+  assert_non_null(th_add(t, rc, NULL));
+  assert_non_null(th_add(t, NULL, NULL));
+  assert_non_null(th_add(t, NULL, NULL));
+  th_listen(t, R);
+  return t;
+}
+
+/* A connects to R and reserves; returns A's circuit address. */
+static lp2p_maddr reserve(th_net *t) {
+  th_connect(t, A, R);
+  assert_int_equal(lp2p_host_relay_reserve(t->h[A], th_now(t), &t->id[R]), 0);
+  assert_true(th_wait_for(t, A, LP2P_HOST_EV_RELAY_RESERVED, 1,
+                          5 * LP2P_NS_PER_S));
+  const th_ev *e = th_find(t, A, LP2P_HOST_EV_RELAY_RESERVED, 0);
+  assert_true(lp2p_peerid_equal(&e->peer, &t->id[R]));
+  lp2p_maddr addrs[4];
+  size_t n = 0;
+  assert_int_equal(lp2p_host_relay_addrs(t->h[A], addrs, 4, &n), 0);
+  assert_int_equal(n, 1);
+  /* <R's listen address>/p2p/R/p2p-circuit/p2p/A */
+  char txt[512];
+  size_t len = 0;
+  assert_int_equal(lp2p_maddr_to_string(&addrs[0], txt, sizeof txt, &len), 0);
+  char want[512];
+  size_t wl = 0;
+  assert_int_equal(
+      lp2p_maddr_to_string(&t->listen[R], want, sizeof want, &wl), 0);
+  assert_memory_equal(txt, want, wl);
+  assert_non_null(strstr(txt, "/p2p-circuit/p2p/"));
+  return addrs[0];
+}
+
+/* B dials the circuit address; returns the relayed connection (B side). */
+/* The DIAL_DONE / DIAL_FAILED of dial `id` on host `host`, or NULL. */
+static const th_ev *dial_ev(th_net *t, int host, uint64_t id) {
+  for (int i = 0; i < t->nev[host]; i++) {
+    const th_ev *e = &t->ev[host][i];
+    if ((e->kind == LP2P_HOST_EV_DIAL_DONE ||
+         e->kind == LP2P_HOST_EV_DIAL_FAILED) &&
+        e->dial == id)
+      return e;
+  }
+  return NULL;
+}
+
+static const th_ev *wait_dial(th_net *t, int host, uint64_t id) {
+  for (int i = 0; i < 200 && !dial_ev(t, host, id); i++)
+    memnet_run_for(t->net, 50 * LP2P_NS_PER_MS);
+  const th_ev *e = dial_ev(t, host, id);
+  assert_non_null(e);
+  return e;
+}
+
+static uint64_t dial_circuit(th_net *t, const lp2p_maddr *ma) {
+  uint64_t dial = 0;
+  assert_int_equal(lp2p_host_dial(t->h[B], th_now(t), ma, 0, &dial), 0);
+  /* B dials R first (one DIAL_DONE), then the circuit's */
+  const th_ev *d = wait_dial(t, B, dial);
+  assert_int_equal(d->kind, LP2P_HOST_EV_DIAL_DONE);
+  assert_true(lp2p_peerid_equal(&d->peer, &t->id[A]));
+  assert_true(th_wait_for(t, A, LP2P_HOST_EV_RELAY_CIRCUIT, 1,
+                          5 * LP2P_NS_PER_S));
+  assert_true(lp2p_peerid_equal(&th_find(t, A, LP2P_HOST_EV_RELAY_CIRCUIT,
+                                         0)->peer,
+                                &t->id[B]));
+  return d->conn;
+}
+
+static void test_reserve_dial_ping(void **state) {
+  (void)state;
+  lp2p_host_config rc = relay_cfg(128 * 1024, 120 * LP2P_NS_PER_S);
+  th_net *t = three(501, &rc);
+  lp2p_maddr ma = reserve(t);
+  uint64_t conn = dial_circuit(t, &ma);
+  lp2p_host_conn_info info;
+  assert_int_equal(lp2p_host_conn_info_get(t->h[B], conn, &info), 0);
+  assert_true(info.limited && info.carried);
+  /* the remote address is the circuit address dialled */
+  assert_true(lp2p_maddr_equal(&info.remote_addr, &ma));
+  /* ping and identify are allowed on limited connections */
+  assert_int_equal(lp2p_host_ping(t->h[B], th_now(t), &t->id[A]), 0);
+  assert_true(th_wait_for(t, B, LP2P_HOST_EV_PING_RESULT, 1,
+                          5 * LP2P_NS_PER_S));
+  assert_int_equal(th_find(t, B, LP2P_HOST_EV_PING_RESULT, 0)->err, 0);
+  /* B never connected to A directly: one connection, the relayed one */
+  assert_int_equal(lp2p_host_peer_conn_count(t->h[B], &t->id[A]), 1);
+  th_free(t);
+}
+
+static void test_refusals(void **state) {
+  (void)state;
+  lp2p_host_config rc = relay_cfg(128 * 1024, 120 * LP2P_NS_PER_S);
+  th_net *t = three(502, &rc);
+  th_connect(t, A, R);
+  /* no reservation: NO_RESERVATION, the dial fails with NOT_FOUND */
+  char txt[512];
+  size_t len = 0, l2 = 0;
+  assert_int_equal(
+      lp2p_maddr_to_string(&t->listen[R], txt, sizeof txt, &len), 0);
+  char id[LP2P_PEERID_TEXT_MAX];
+  assert_int_equal(lp2p_peerid_to_base58(&t->id[A], id, sizeof id, &l2), 0);
+  snprintf(txt + len, sizeof txt - len, "/p2p-circuit/p2p/%.*s", (int)l2, id);
+  lp2p_maddr ma;
+  assert_int_equal(lp2p_maddr_parse(&ma, txt, strlen(txt)), 0);
+  uint64_t dial = 0;
+  assert_int_equal(lp2p_host_dial(t->h[B], th_now(t), &ma, 0, &dial), 0);
+  const th_ev *f = wait_dial(t, B, dial);
+  assert_int_equal(f->kind, LP2P_HOST_EV_DIAL_FAILED);
+  assert_int_equal(f->err, LP2P_ERR_NOT_FOUND);
+  /* a relay without the hop service: the reservation is lost at once */
+  lp2p_host_config plain;
+  lp2p_host_config_default(&plain);
+  assert_non_null(th_add(t, &plain, NULL));
+  th_listen(t, 3);
+  th_connect(t, A, 3);
+  assert_int_equal(lp2p_host_relay_reserve(t->h[A], th_now(t), &t->id[3]), 0);
+  assert_true(th_wait_for(t, A, LP2P_HOST_EV_RELAY_RESERVATION_LOST, 1,
+                          5 * LP2P_NS_PER_S));
+  size_t n = 9;
+  assert_int_equal(lp2p_host_relay_addrs(t->h[A], NULL, 0, &n), 0);
+  assert_int_equal(n, 0);
+  /* a malformed address: no relay id before /p2p-circuit */
+  const char *bad = "/ip4/10.0.0.1/tcp/4001/p2p-circuit/p2p/"
+                    "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
+  assert_int_equal(lp2p_maddr_parse(&ma, bad, strlen(bad)), 0);
+  assert_int_equal(lp2p_host_dial(t->h[B], th_now(t), &ma, 0, &dial),
+                   LP2P_ERR_INVAL);
+  th_free(t);
+}
+
+/* The data limit: a 1 MiB perf through a 64 KiB circuit fails (the relay
+ * resets both streams), the reservation survives and a new circuit
+ * works. */
+static void test_data_limit(void **state) {
+  (void)state;
+  lp2p_host_config rc = relay_cfg(64 * 1024, 120 * LP2P_NS_PER_S);
+  th_net *t = three(503, &rc);
+  /* perf is not allowed on limited connections by default: the target
+   * allows it, as an application would allow its protocol */
+  assert_int_equal(lp2p_host_allow_limited(t->h[A], "/perf/1.0.0", 1), 0);
+  assert_int_equal(lp2p_host_allow_limited(t->h[B], "/perf/1.0.0", 1), 0);
+  lp2p_maddr ma = reserve(t);
+  dial_circuit(t, &ma);
+  assert_int_equal(
+      lp2p_host_perf(t->h[B], th_now(t), &t->id[A], 1u << 20, 0), 0);
+  assert_true(th_wait_for(t, B, LP2P_HOST_EV_PERF_RESULT, 1,
+                          20 * LP2P_NS_PER_S));
+  assert_int_not_equal(th_find(t, B, LP2P_HOST_EV_PERF_RESULT, 0)->err, 0);
+  memnet_run_for(t->net, LP2P_NS_PER_S);
+  assert_int_equal(th_count(t, A, LP2P_HOST_EV_RELAY_RESERVATION_LOST), 0);
+  /* the reservation still stands: a fresh circuit pings */
+  memnet_run_for(t->net, 2 * LP2P_NS_PER_S);
+  uint64_t dial = 0;
+  assert_int_equal(lp2p_host_dial(t->h[B], th_now(t), &ma, LP2P_DIAL_FORCE,
+                                  &dial),
+                   0);
+  assert_int_equal(wait_dial(t, B, dial)->kind, LP2P_HOST_EV_DIAL_DONE);
+  int pings = th_count(t, B, LP2P_HOST_EV_PING_RESULT);
+  assert_int_equal(lp2p_host_ping(t->h[B], th_now(t), &t->id[A]), 0);
+  assert_true(th_wait_for(t, B, LP2P_HOST_EV_PING_RESULT, pings + 1,
+                          5 * LP2P_NS_PER_S));
+  assert_int_equal(th_find(t, B, LP2P_HOST_EV_PING_RESULT, pings)->err, 0);
+  th_free(t);
+}
+
+/* The duration limit ends the circuit; the relay going ends the
+ * reservation. */
+static void test_duration_and_relay_gone(void **state) {
+  (void)state;
+  lp2p_host_config rc = relay_cfg(0, 3 * LP2P_NS_PER_S);
+  th_net *t = three(504, &rc);
+  lp2p_maddr ma = reserve(t);
+  uint64_t conn = dial_circuit(t, &ma);
+  (void)conn;
+  int gone = th_count(t, B, LP2P_HOST_EV_PEER_DISCONNECTED);
+  memnet_run_for(t->net, 5 * LP2P_NS_PER_S);
+  assert_true(th_count(t, B, LP2P_HOST_EV_PEER_DISCONNECTED) > gone);
+  assert_int_equal(lp2p_host_peer_conn_count(t->h[B], &t->id[A]), 0);
+  lp2p_host_close_peer(t->h[R], th_now(t), &t->id[A]);
+  assert_true(th_wait_for(t, A, LP2P_HOST_EV_RELAY_RESERVATION_LOST, 1,
+                          5 * LP2P_NS_PER_S));
+  th_free(t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_reserve_dial_ping),
+      cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_data_limit),
+      cmocka_unit_test(test_duration_and_relay_gone),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
