@@ -50,14 +50,19 @@ static const cli_verb verbs[] = {
     {"listen", NULL, cli_cmd_listen,
      "[--key FILE] [--plaintext] [--driver epoll|poll] [--events] "
      "[--low-water N] [--high-water N] [--grace SECONDS] "
-     "[--memory-max MIB] [--memory-per-peer MIB] MULTIADDR...",
+     "[--memory-max MIB] [--memory-per-peer MIB] [--relay-server "
+     "[--relay-limit-duration SECONDS] [--relay-limit-data BYTES]] "
+     "[--relay MULTIADDR] MULTIADDR...",
      "serve identify, ping, perf and echo; print each listen address with\n"
      "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM;\n"
      "      --events: also one line per connection, identify, echo and perf;\n"
      "      trim the least useful connections down to --low-water (160) once\n"
      "      more than --high-water (192; 0 = never) are open, sparing those\n"
      "      younger than --grace (60 s); peers may make it buffer at most\n"
-     "      --memory-max MiB in all (128) and --memory-per-peer MiB each (32)"},
+     "      --memory-max MiB in all (128) and --memory-per-peer MiB each (32);\n"
+     "      --relay-server: be a circuit relay v2 (circuits limited to 120 s\n"
+     "      and 131072 bytes each way; 0 = no limit); --relay: reserve on that\n"
+     "      relay and print our /p2p-circuit address once it is active"},
     {"ping", NULL, cli_cmd_ping, "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "connect and ping N times (default 1): one `rtt_ms <float>` line each"},
     {"identify", NULL, cli_cmd_identify, "[--plaintext] [--key FILE] MULTIADDR",
