@@ -157,7 +157,17 @@ static void reserve_reply(lp2p_host *h, relay_svc *v, rleg *g,
   uint64_t before = v->cfg.refresh_before_ns;
   if (before > left_ns / 4)
     before = left_ns / 4;
-  r->refresh_at = host_add_ns(now, left_ns - before);
+  uint64_t in = left_ns - before;
+  if (in < RELAY_REFRESH_MIN_NS) {
+    /* already expired by our clock: the relay's or ours is off (the
+     * expiry is the relay's UNIX time); refresh soon, but never in a
+     * tight loop */
+    host_logf(h, LP2P_LOG_INFO,
+              "relay %P: reservation expires at %U, our clock says %U",
+              &r->relay, m.expire, unix_s);
+    in = RELAY_REFRESH_MIN_NS;
+  }
+  r->refresh_at = host_add_ns(now, in);
   int first = r->expire_unix == 0;
   r->expire_unix = m.expire;
   relay_msg_done(h, g);

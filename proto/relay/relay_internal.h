@@ -66,6 +66,7 @@ typedef struct rresv {
 } rresv;
 
 #define RELAY_RESV_MAX 16
+#define RELAY_REFRESH_MIN_NS (10 * LP2P_NS_PER_S)
 #define RELAY_DIALS_MAX 64
 
 /* A circuit dial: waiting for its relay connection, then for the answer
