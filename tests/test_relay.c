@@ -206,12 +206,63 @@ static void test_duration_and_relay_gone(void **state) {
   th_free(t);
 }
 
+/* A target that does not listen at all: its only address is the relayed
+ * one, which it advertises (the address manager, identify), so a peer
+ * that learnt it by identify reaches it again with lp2p_host_dial_peer
+ * alone. The address goes when the reservation does. */
+static void test_advertised_and_dial_peer(void **state) {
+  (void)state;
+  lp2p_host_config rc = relay_cfg(128 * 1024, 120 * LP2P_NS_PER_S);
+  th_net *t = th_new(505);
+  assert_non_null(th_add(t, &rc, NULL));
+  assert_non_null(th_add(t, NULL, NULL));
+  assert_non_null(th_add(t, NULL, NULL));
+  th_listen(t, R);
+  uint64_t d0 = 0;
+  assert_int_equal(lp2p_host_dial(t->h[A], th_now(t), &t->listen[R], 0, &d0),
+                   0);
+  wait_dial(t, A, d0);
+  assert_int_equal(lp2p_host_relay_reserve(t->h[A], th_now(t), &t->id[R]), 0);
+  assert_true(th_wait_for(t, A, LP2P_HOST_EV_RELAY_RESERVED, 1,
+                          5 * LP2P_NS_PER_S));
+  lp2p_maddr mine[8];
+  size_t n = 0;
+  assert_int_equal(lp2p_host_addrs(t->h[A], mine, 8, &n), 0);
+  assert_int_equal(n, 1); /* nothing but the relayed address */
+  lp2p_maddr circ[2];
+  size_t cn = 0;
+  lp2p_host_relay_addrs(t->h[A], circ, 2, &cn);
+  assert_int_equal(cn, 1);
+  lp2p_maddr strip = circ[0];
+  lp2p_maddr_strip_peer_id(&strip);
+  assert_true(lp2p_maddr_equal(&mine[0], &strip));
+  /* B dials it once, learns it by identify, hangs up, dials the peer */
+  dial_circuit(t, &circ[0]);
+  assert_true(th_wait_for(t, B, LP2P_HOST_EV_IDENTIFY_DONE, 1,
+                          5 * LP2P_NS_PER_S));
+  lp2p_host_close_peer(t->h[B], th_now(t), &t->id[A]);
+  memnet_run_for(t->net, LP2P_NS_PER_S);
+  assert_int_equal(lp2p_host_peer_conn_count(t->h[B], &t->id[A]), 0);
+  uint64_t dial = 0;
+  assert_int_equal(
+      lp2p_host_dial_peer(t->h[B], th_now(t), &t->id[A], 0, &dial), 0);
+  assert_int_equal(wait_dial(t, B, dial)->kind, LP2P_HOST_EV_DIAL_DONE);
+  /* the relay goes: so does the address */
+  lp2p_host_close_peer(t->h[A], th_now(t), &t->id[R]);
+  assert_true(th_wait_for(t, A, LP2P_HOST_EV_RELAY_RESERVATION_LOST, 1,
+                          5 * LP2P_NS_PER_S));
+  assert_int_equal(lp2p_host_addrs(t->h[A], mine, 8, &n), 0);
+  assert_int_equal(n, 0);
+  th_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reserve_dial_ping),
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_data_limit),
       cmocka_unit_test(test_duration_and_relay_gone),
+      cmocka_unit_test(test_advertised_and_dial_peer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

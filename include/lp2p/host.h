@@ -1058,8 +1058,11 @@ typedef enum lp2p_addr_kind {
                                listen addrs in what we advertise */
   LP2P_ADDR_NO_ANNOUNCE,  /**< configured: never advertised (filter) */
   LP2P_ADDR_OBSERVED,     /**< reported by peers through identify */
-  LP2P_ADDR_INTERFACE     /**< set by the driver: local interface IPs used to
+  LP2P_ADDR_INTERFACE,    /**< set by the driver: local interface IPs used to
                                expand unspecified (0.0.0.0, ::) listen addrs */
+  LP2P_ADDR_RELAYED       /**< ours through a relay we hold a reservation
+                               on (<relay>/p2p/<R>/p2p-circuit): managed by
+                               the relay service, always advertised */
 } lp2p_addr_kind;
 
 typedef enum lp2p_addr_status {
@@ -1095,7 +1098,7 @@ LP2P_API int lp2p_host_addr_get(const lp2p_host *h, size_t i,
 /** What we advertise (identify listenAddrs, peer record): ANNOUNCE addrs if
  * any, else ACTIVE listen addrs (unspecified IPs expanded with INTERFACE
  * addrs, or kept as is when none are known), plus CONFIRMED observed addrs
- * if advertise_observed; minus NO_ANNOUNCE. Copies up to `cap` into out,
+ * if advertise_observed, plus RELAYED addrs; minus NO_ANNOUNCE. Copies up to `cap` into out,
  * `*n` gets the total. Returns 0. */
 LP2P_API int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
                              size_t *n);

@@ -541,6 +541,10 @@ void host_addr_observed(lp2p_host *h, const lp2p_peerid *from,
                         const lp2p_maddr *ma, lp2p_tstamp now);
 /* Re-derive the advertised set; on change: ADDRESS_CHANGED + push. */
 void host_addrs_changed(lp2p_host *h, lp2p_tstamp now);
+/* Add (add 1) or remove one of our relayed addresses (the relay service);
+ * our own trailing /p2p is dropped. Returns 0 or LIMIT, NOMEM. */
+int host_addr_relayed(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
+                      int add);
 int host_sockaddr_unspecified(const lp2p_sockaddr *sa);
 
 /* ---- host_rm.c: the resource manager's memory scopes ------------------------ */

@@ -31,10 +31,26 @@ static rresv *resv_find(relay_svc *v, const lp2p_peerid *relay) {
   return NULL;
 }
 
+/* Our circuit addresses through r: added when granted, removed when
+ * lost (the address manager advertises them: identify, peer records). */
+static void resv_advertise(lp2p_host *h, const rresv *r, int add,
+                           lp2p_tstamp now) {
+  lp2p_maddr tail;
+  if (lp2p_maddr_parse(&tail, "/p2p-circuit", 12) != 0)
+    return;
+  for (size_t i = 0; i < r->naddrs; i++) {
+    lp2p_maddr a = r->addrs[i];
+    if (lp2p_maddr_encapsulate(&a, &tail) == 0)
+      host_addr_relayed(h, now, &a, add);
+  }
+}
+
 static void resv_drop(lp2p_host *h, relay_svc *v, rresv *r, int err,
                       uint32_t status, lp2p_tstamp now) {
   lp2p_peerid relay = r->relay;
   int had = r->expire_unix != 0;
+  if (had)
+    resv_advertise(h, r, 0, now);
   if (r->stream) {
     uint64_t s = r->stream;
     r->stream = 0;
@@ -43,8 +59,6 @@ static void resv_drop(lp2p_host *h, relay_svc *v, rresv *r, int err,
   memset(r, 0, sizeof *r);
   (void)v;
   ev_lost(h, &relay, err, status);
-  if (had)
-    host_addrs_changed(h, now);
 }
 
 /* Send RESERVE on a connection to the relay. */
@@ -136,6 +150,9 @@ static void reserve_reply(lp2p_host *h, relay_svc *v, rleg *g,
       host_logf(h, LP2P_LOG_INFO, "relay %P: voucher does not check out",
                 &r->relay);
   }
+  /* a refresh may list other addresses: the old ones that went are
+   * withdrawn below, the others stay advertised throughout */
+  rresv old = *r;
   r->naddrs = 0;
   for (size_t i = 0; i < m.nrsvp_addrs && r->naddrs < LP2P_RELAY_ADDRS_MAX;
        i++) {
@@ -178,8 +195,19 @@ static void reserve_reply(lp2p_host *h, relay_svc *v, rleg *g,
     e->conn = host_svc_peer_conn(h, &r->relay);
     e->u.relay.expire_unix = m.expire;
   }
-  if (first)
-    host_addrs_changed(h, now);
+  (void)first;
+  for (size_t i = 0; i < old.naddrs && old.expire_unix; i++) {
+    int kept = 0;
+    for (size_t k = 0; k < r->naddrs && !kept; k++)
+      kept = lp2p_maddr_equal(&old.addrs[i], &r->addrs[k]);
+    if (!kept) {
+      rresv one = old;
+      one.addrs[0] = old.addrs[i];
+      one.naddrs = 1;
+      resv_advertise(h, &one, 0, now);
+    }
+  }
+  resv_advertise(h, r, 1, now);
 }
 
 /* ---- dials through a relay -------------------------------------------------- */
