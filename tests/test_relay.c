@@ -256,6 +256,59 @@ static void test_advertised_and_dial_peer(void **state) {
   th_free(t);
 }
 
+/* AutoRelay: connected peers whose identify lists hop become relays; two
+ * are kept; a third is not asked while two hold. In PRIVATE mode nothing
+ * happens until the verdict is private, and turning public drops them. */
+static void test_autorelay(void **state) {
+  (void)state;
+  th_net *t = th_new(506);
+  lp2p_host_config rc = relay_cfg(128 * 1024, 120 * LP2P_NS_PER_S);
+  lp2p_host_config ac;
+  lp2p_host_config_default(&ac);
+  ac.relay.autorelay = LP2P_AUTORELAY_ON;
+  lp2p_host_config pc = ac;
+  pc.relay.autorelay = LP2P_AUTORELAY_PRIVATE;
+  assert_non_null(th_add(t, &ac, NULL)); /* 0: autorelay on */
+  assert_non_null(th_add(t, &rc, NULL)); /* 1..3: relays */
+  assert_non_null(th_add(t, &rc, NULL));
+  assert_non_null(th_add(t, &rc, NULL));
+  assert_non_null(th_add(t, &pc, NULL)); /* 4: autorelay when private */
+  for (int i = 1; i <= 3; i++)
+    th_listen(t, i);
+  for (int i = 1; i <= 3; i++)
+    th_connect(t, 0, i);
+  memnet_run_for(t->net, 2 * LP2P_NS_PER_S);
+  assert_int_equal(th_count(t, 0, LP2P_HOST_EV_RELAY_RESERVED), 2);
+  size_t n = 0;
+  lp2p_host_relay_addrs(t->h[0], NULL, 0, &n);
+  assert_int_equal(n, 2);
+  /* a relay goes: the third one is asked */
+  int first = -1;
+  for (int i = 1; i <= 3 && first < 0; i++)
+    if (lp2p_peerid_equal(&th_find(t, 0, LP2P_HOST_EV_RELAY_RESERVED, 0)->peer,
+                          &t->id[i]))
+      first = i;
+  assert_true(first > 0);
+  lp2p_host_close_peer(t->h[first], th_now(t), &t->id[0]);
+  memnet_run_for(t->net, 2 * LP2P_NS_PER_S);
+  assert_int_equal(th_count(t, 0, LP2P_HOST_EV_RELAY_RESERVATION_LOST), 1);
+  assert_int_equal(th_count(t, 0, LP2P_HOST_EV_RELAY_RESERVED), 3);
+  /* PRIVATE: connected to relays, nothing until the verdict is private */
+  for (int i = 1; i <= 2; i++)
+    th_connect(t, 4, i);
+  memnet_run_for(t->net, LP2P_NS_PER_S);
+  assert_int_equal(th_count(t, 4, LP2P_HOST_EV_RELAY_RESERVED), 0);
+  assert_int_equal(lp2p_host_relay_set_private(t->h[4], th_now(t), 1), 0);
+  memnet_run_for(t->net, LP2P_NS_PER_S);
+  assert_int_equal(th_count(t, 4, LP2P_HOST_EV_RELAY_RESERVED), 2);
+  assert_int_equal(lp2p_host_relay_set_private(t->h[4], th_now(t), 0), 0);
+  memnet_run_for(t->net, LP2P_NS_PER_S);
+  assert_int_equal(th_count(t, 4, LP2P_HOST_EV_RELAY_RESERVATION_LOST), 2);
+  lp2p_host_relay_addrs(t->h[4], NULL, 0, &n);
+  assert_int_equal(n, 0);
+  th_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reserve_dial_ping),
@@ -263,6 +316,7 @@ int main(void) {
       cmocka_unit_test(test_data_limit),
       cmocka_unit_test(test_duration_and_relay_gone),
       cmocka_unit_test(test_advertised_and_dial_peer),
+      cmocka_unit_test(test_autorelay),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

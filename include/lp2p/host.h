@@ -1112,6 +1112,12 @@ LP2P_API int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
  * NOT_FOUND (no connection and no address). */
 LP2P_API int lp2p_host_relay_reserve(lp2p_host *h, lp2p_tstamp now,
                                      const lp2p_peerid *relay);
+/** Tell AutoRelay (relay.autorelay = LP2P_AUTORELAY_PRIVATE) whether the
+ * host is privately reachable only (AutoNAT's verdict feeds it): private
+ * starts reserving, public drops what AutoRelay reserved. Returns 0 or
+ * INVAL, UNSUPPORTED. */
+LP2P_API int lp2p_host_relay_set_private(lp2p_host *h, lp2p_tstamp now,
+                                         int is_private);
 /** Our /p2p-circuit addresses from the active reservations
  * (<relay addr>/p2p/<relay>/p2p-circuit/p2p/<us>); `*n` gets the total. */
 LP2P_API int lp2p_host_relay_addrs(const lp2p_host *h, lp2p_maddr *out,

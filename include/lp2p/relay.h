@@ -114,7 +114,20 @@ typedef struct lp2p_relay_config {
                                      the TTL; here 1/4 of the TTL it got,
                                      at most 5 min) */
   uint64_t request_timeout_ns;  /**< a hop or stop exchange (30 s) */
+  /* AutoRelay: reserve on relays found among connected peers (those whose
+   * identify lists the hop protocol) */
+  uint8_t autorelay;            /**< LP2P_AUTORELAY_* (OFF) */
+  uint32_t autorelay_reservations; /**< kept at once (2) */
+  uint64_t autorelay_backoff_ns; /**< a relay that refused or went is not
+                                     asked again for this long (60 s; go
+                                     waits an hour, a tool cannot) */
 } lp2p_relay_config;
+
+/** lp2p_relay_config.autorelay */
+#define LP2P_AUTORELAY_OFF 0
+#define LP2P_AUTORELAY_ON 1      /**< always (the tool's --autorelay) */
+#define LP2P_AUTORELAY_PRIVATE 2 /**< while the host believes it is not
+                                      publicly reachable (AutoNAT) */
 
 #ifdef __cplusplus
 }

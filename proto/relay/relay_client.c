@@ -57,8 +57,20 @@ static void resv_drop(lp2p_host *h, relay_svc *v, rresv *r, int err,
     host_svc_reset(h, s, now); /* its leg is freed by relay_svc's reset */
   }
   memset(r, 0, sizeof *r);
-  (void)v;
   ev_lost(h, &relay, err, status);
+  relay_auto_lost(h, v, &relay, now); /* AutoRelay asks another relay */
+}
+
+void relay_client_release(lp2p_host *h, relay_svc *v, rresv *r,
+                          lp2p_tstamp now) {
+  resv_drop(h, v, r, 0, 0, now);
+}
+
+int relay_client_holds(const relay_svc *v) {
+  int n = 0;
+  for (int i = 0; i < RELAY_RESV_MAX; i++)
+    n += v->resv[i].used ? 1 : 0;
+  return n;
 }
 
 /* Send RESERVE on a connection to the relay. */

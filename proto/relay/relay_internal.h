@@ -79,6 +79,14 @@ typedef struct rdial {
   lp2p_tstamp deadline;
 } rdial;
 
+/* AutoRelay: a relay seen (identify lists hop) and when it may be asked. */
+#define RELAY_CANDIDATES_MAX 32
+typedef struct rcand {
+  lp2p_peerid peer;
+  lp2p_tstamp retry_at; /* 0: may be asked now */
+  uint8_t used;
+} rcand;
+
 typedef struct relay_svc {
   uint32_t svc;
   uint16_t hop, stop;
@@ -92,6 +100,9 @@ typedef struct relay_svc {
   rresv resv[RELAY_RESV_MAX];
   rdial dials[RELAY_DIALS_MAX];
   uint64_t dial_timeout_ns; /* the host's, for the relay leg of a dial */
+  /* AutoRelay */
+  rcand cands[RELAY_CANDIDATES_MAX];
+  uint8_t private_now;      /* AUTORELAY_PRIVATE: the verdict is private */
 } relay_svc;
 
 extern const hsvc_ops host_svc_relay_ops;
@@ -145,5 +156,17 @@ void relay_client_dial_cancel(relay_svc *v, uint64_t dial);
 int relay_client_reserve(lp2p_host *h, relay_svc *v, const lp2p_peerid *relay,
                          lp2p_tstamp now);
 lp2p_tstamp relay_client_next(const relay_svc *v);
+int relay_client_holds(const relay_svc *v);
+/* Give up a reservation ourselves (LOST with err 0 follows). */
+void relay_client_release(lp2p_host *h, relay_svc *v, rresv *r,
+                          lp2p_tstamp now);
+
+/* relay_auto.c */
+void relay_auto_identified(lp2p_host *h, relay_svc *v, uint64_t conn,
+                           lp2p_tstamp now);
+void relay_auto_lost(lp2p_host *h, relay_svc *v, const lp2p_peerid *relay,
+                     lp2p_tstamp now);
+void relay_auto_timers(lp2p_host *h, relay_svc *v, lp2p_tstamp now);
+lp2p_tstamp relay_auto_next(const relay_svc *v);
 
 #endif

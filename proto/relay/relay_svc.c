@@ -136,6 +136,11 @@ static void r_disconnected(lp2p_host *h, void *state, uint64_t conn,
   relay_client_disconnected(h, v, peer, now);
 }
 
+static void r_identified(lp2p_host *h, void *state, uint64_t conn,
+                         lp2p_tstamp now) {
+  relay_auto_identified(h, state, conn, now);
+}
+
 static int r_circuit(lp2p_host *h, void *state, uint64_t dial,
                      const lp2p_maddr *ma, lp2p_tstamp now) {
   return relay_client_dial(h, state, dial, ma, now);
@@ -147,11 +152,13 @@ static void r_cancel(lp2p_host *h, void *state, uint64_t dial) {
 }
 
 static lp2p_tstamp r_next(const void *state) {
-  return relay_client_next(state);
+  lp2p_tstamp a = relay_client_next(state), b = relay_auto_next(state);
+  return a < b ? a : b;
 }
 
 static void r_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
   relay_client_timers(h, state, now);
+  relay_auto_timers(h, state, now);
 }
 
 const hsvc_ops host_svc_relay_ops = {
@@ -163,6 +170,7 @@ const hsvc_ops host_svc_relay_ops = {
     .stream_end = r_end,
     .stream_timeout = r_timeout,
     .peer_connected = r_connected,
+    .peer_identified = r_identified,
     .peer_disconnected = r_disconnected,
     .circuit = r_circuit,
     .resolve_cancel = r_cancel,

@@ -49,6 +49,9 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   cfg->relay.limit_data_bytes = 128 * 1024;
   cfg->relay.refresh_before_ns = 300 * LP2P_NS_PER_S;
   cfg->relay.request_timeout_ns = 30 * LP2P_NS_PER_S;
+  cfg->relay.autorelay = LP2P_AUTORELAY_OFF;
+  cfg->relay.autorelay_reservations = 2;
+  cfg->relay.autorelay_backoff_ns = 60 * LP2P_NS_PER_S;
 }
 
 int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,

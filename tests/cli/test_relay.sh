@@ -56,6 +56,10 @@ bogus="$raddr/p2p-circuit/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5
 out=$(timeout 20 "$L" ping "$bogus" 2>&1); rc=$?
 check "a circuit to a peer without a reservation fails (exit 1, one line)" '[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
 
+# --autorelay is accepted (AutoRelay itself: tests/test_relay.c)
+start auto 1 --autorelay /ip4/127.0.0.1/tcp/0
+check "listen --autorelay starts" '[[ "$(head -n 1 "$T/auto.out")" =~ ^/ip4/127.0.0.1/tcp/[1-9] ]]' "$(cat "$T/auto.err")"
+
 # usage errors
 out=$("$L" listen --relay-limit-data 5 /ip4/127.0.0.1/tcp/0 2>&1); rc=$?
 check "--relay-limit-data without --relay-server is a usage error" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"

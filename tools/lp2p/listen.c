@@ -246,19 +246,22 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                     {"relay-server", 0, NULL, 0},
                     {"relay-limit-duration", 1, NULL, 0},
                     {"relay-limit-data", 1, NULL, 0},
-                    {"relay", 1, NULL, 0}};
+                    {"relay", 1, NULL, 0},
+                    {"autorelay", 0, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 13, &npos, 1, -1);
+  int rc = cli_parse(ctx, argc, argv, opts, 14, &npos, 1, -1);
   if (rc)
     return rc;
   static cli_connmgr cm;
   if ((rc = connmgr_opts(ctx, &opts[4], &opts[5], &opts[6], &cm)) != 0 ||
       (rc = memory_opts(ctx, &opts[7], &opts[8], &cm)) != 0 ||
-      (rc = listen_relay_opts(ctx, &opts[9], &opts[10], &opts[11], &cm)) != 0)
+      (rc = listen_relay_opts(ctx, &opts[9], &opts[10], &opts[11], &opts[13],
+                              &cm)) != 0)
     return rc;
   listen_relay lr;
   if ((rc = listen_relay_parse(ctx, &lr, opts[12].value)) != 0)
     return rc;
+  lr.autorelay = opts[13].seen;
   cli_node_connmgr = &cm;
   lp2p_maddr ma[16];
   if (npos > 16)

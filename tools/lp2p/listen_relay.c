@@ -5,6 +5,9 @@
  *   --relay MULTIADDR
  *       reserve on that relay (dialled first) and print our
  *       /p2p-circuit address, ending in /p2p/<own id>, once it is active
+ *   --autorelay
+ *       reserve on relays found among the peers we connect to (AutoRelay,
+ *       always on here) and print each one's addresses as above
  * and the --events lines relay-reserved, relay-lost and circuit. */
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +16,8 @@
 
 int listen_relay_opts(cli_ctx *ctx, const cli_opt *server,
                       const cli_opt *duration, const cli_opt *data,
-                      cli_connmgr *cm) {
+                      const cli_opt *autorelay, cli_connmgr *cm) {
+  cm->autorelay = autorelay->seen;
   lp2p_host_config d;
   lp2p_host_config_default(&d);
   uint64_t secs = d.relay.limit_duration_ns / LP2P_NS_PER_S;
@@ -81,19 +85,30 @@ int listen_relay_event(cli_ctx *ctx, listen_relay *lr, lp2p_host *h,
     return 0;
   }
   switch (ev->kind) {
-  case LP2P_HOST_EV_RELAY_RESERVED:
-    if (lr->active && !lr->printed &&
-        lp2p_peerid_equal(&ev->peer, &lr->relay)) {
-      lp2p_maddr a[8];
+  case LP2P_HOST_EV_RELAY_RESERVED: {
+    int shown = 0;
+    for (int i = 0; i < lr->nshown && !shown; i++)
+      shown = lp2p_peerid_equal(&lr->shown[i], &ev->peer);
+    int mine = lr->active && lp2p_peerid_equal(&ev->peer, &lr->relay);
+    if (!shown && (mine || lr->autorelay)) {
+      /* this relay's circuit addresses: .../p2p/<relay>/p2p-circuit/... */
+      char rid[LP2P_PEERID_TEXT_MAX + 24];
+      size_t rl = 0;
+      memcpy(rid, "/p2p/", 5);
+      lp2p_peerid_to_base58(&ev->peer, rid + 5, sizeof rid - 5, &rl);
+      memcpy(rid + 5 + rl, "/p2p-circuit/", 14);
+      lp2p_maddr a[16];
       size_t n = 0;
-      lp2p_host_relay_addrs(h, a, 8, &n);
-      for (size_t i = 0; i < n && i < 8; i++) {
+      lp2p_host_relay_addrs(h, a, 16, &n);
+      for (size_t i = 0; i < n && i < 16; i++) {
         char t[1024];
         size_t len = 0;
-        if (lp2p_maddr_to_string(&a[i], t, sizeof t, &len) == 0)
+        if (lp2p_maddr_to_string(&a[i], t, sizeof t, &len) == 0 &&
+            strstr(t, rid))
           printf("%.*s\n", (int)len, t);
       }
-      lr->printed = 1;
+      if (lr->nshown < 8)
+        lr->shown[lr->nshown++] = ev->peer;
     }
     if (events) {
       printf("relay-reserved ");
@@ -101,6 +116,7 @@ int listen_relay_event(cli_ctx *ctx, listen_relay *lr, lp2p_host *h,
       printf(" %llu\n", (unsigned long long)ev->u.relay.expire_unix);
     }
     break;
+  }
   case LP2P_HOST_EV_RELAY_RESERVATION_LOST:
     if (events) {
       printf("relay-lost ");
@@ -110,8 +126,9 @@ int listen_relay_event(cli_ctx *ctx, listen_relay *lr, lp2p_host *h,
       else
         printf(" %s\n", lp2p_errname(ev->err));
     }
-    if (lr->active && lp2p_peerid_equal(&ev->peer, &lr->relay))
-      lr->printed = 0;
+    for (int i = 0; i < lr->nshown; i++) /* printed again once regained */
+      if (lp2p_peerid_equal(&lr->shown[i], &ev->peer))
+        lr->shown[i] = lr->shown[--lr->nshown];
     break;
   case LP2P_HOST_EV_RELAY_CIRCUIT:
     if (events) {

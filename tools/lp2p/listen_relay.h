@@ -10,13 +10,15 @@ typedef struct listen_relay {
   lp2p_maddr addr;
   lp2p_peerid relay;
   uint64_t dial;     /* our dial to it */
-  int printed;       /* its circuit address was printed */
+  int autorelay;     /* --autorelay: print every relay's addresses */
+  lp2p_peerid shown[8]; /* relays whose addresses were printed */
+  int nshown;
 } listen_relay;
 
 /* --relay-server, --relay-limit-duration, --relay-limit-data into cm. */
 int listen_relay_opts(cli_ctx *ctx, const cli_opt *server,
                       const cli_opt *duration, const cli_opt *data,
-                      cli_connmgr *cm);
+                      const cli_opt *autorelay, cli_connmgr *cm);
 /* --relay MULTIADDR (NULL: none): check it (usage error). */
 int listen_relay_parse(cli_ctx *ctx, listen_relay *lr, const char *addr);
 /* Dial the relay (once listening); the reservation follows. */

@@ -52,7 +52,7 @@ static const cli_verb verbs[] = {
      "[--low-water N] [--high-water N] [--grace SECONDS] "
      "[--memory-max MIB] [--memory-per-peer MIB] [--relay-server "
      "[--relay-limit-duration SECONDS] [--relay-limit-data BYTES]] "
-     "[--relay MULTIADDR] MULTIADDR...",
+     "[--relay MULTIADDR] [--autorelay] MULTIADDR...",
      "serve identify, ping, perf and echo; print each listen address with\n"
      "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM;\n"
      "      --events: also one line per connection, identify, echo and perf;\n"
@@ -62,7 +62,8 @@ static const cli_verb verbs[] = {
      "      --memory-max MiB in all (128) and --memory-per-peer MiB each (32);\n"
      "      --relay-server: be a circuit relay v2 (circuits limited to 120 s\n"
      "      and 131072 bytes each way; 0 = no limit); --relay: reserve on that\n"
-     "      relay and print our /p2p-circuit address once it is active"},
+     "      relay and print our /p2p-circuit address once it is active;\n"
+     "      --autorelay: the same with relays found among connected peers"},
     {"ping", NULL, cli_cmd_ping, "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "connect and ping N times (default 1): one `rtt_ms <float>` line each"},
     {"identify", NULL, cli_cmd_identify, "[--plaintext] [--key FILE] MULTIADDR",
