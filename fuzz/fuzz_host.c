@@ -162,8 +162,9 @@ static void drain(world *w) {
       lp2p_host_event ev;
       while (lp2p_host_poll_event(h, &ev)) {
         check(ev.kind >= LP2P_HOST_EV_LISTENING &&
-              ev.kind <= LP2P_HOST_EV_UDP_JOINED);
-        if (ev.kind >= LP2P_HOST_EV_RAW_LISTENING)
+              ev.kind <= LP2P_HOST_EV_RELAY_CIRCUIT);
+        if (ev.kind >= LP2P_HOST_EV_RAW_LISTENING &&
+            ev.kind <= LP2P_HOST_EV_UDP_JOINED)
           check(ev.u.raw.id != 0);
         check(ev.err <= 0);
         if (ev.kind == LP2P_HOST_EV_STREAM_INBOUND ||
