@@ -309,6 +309,118 @@ static void test_autorelay(void **state) {
   th_free(t);
 }
 
+/* Misbehaviour on both sides: an expired reservation refuses circuits;
+ * the per-peer circuit cap; a target that goes mid-circuit ends the
+ * initiator's connection; a "relay" that answers garbage to RESERVE and to
+ * CONNECT fails the reservation and the dial, nothing else. */
+static void test_misbehaviour(void **state) {
+  (void)state;
+  lp2p_host_config rc = relay_cfg(0, 0);
+  rc.relay.reservation_ttl_ns = 5 * LP2P_NS_PER_S;
+  rc.relay.circuits_per_peer_max = 1;
+  th_net *t = three(507, &rc);
+  lp2p_maddr ma = reserve(t);
+  dial_circuit(t, &ma);
+  /* a second circuit from B to A: over the per-peer cap */
+  uint64_t dial = 0;
+  assert_int_equal(lp2p_host_dial(t->h[B], th_now(t), &ma, LP2P_DIAL_FORCE,
+                                  &dial),
+                   0);
+  const th_ev *f = wait_dial(t, B, dial);
+  assert_int_equal(f->kind, LP2P_HOST_EV_DIAL_FAILED);
+  assert_int_equal(f->err, LP2P_ERR_REFUSED);
+  /* the target goes: B's relayed connection ends (carrier closed) */
+  int gone = th_count(t, B, LP2P_HOST_EV_PEER_DISCONNECTED);
+  lp2p_host_close_peer(t->h[A], th_now(t), &t->id[R]);
+  memnet_run_for(t->net, 2 * LP2P_NS_PER_S);
+  assert_true(th_count(t, B, LP2P_HOST_EV_PEER_DISCONNECTED) > gone);
+  assert_int_equal(lp2p_host_peer_conn_count(t->h[B], &t->id[A]), 0);
+  /* A is back on R but does not reserve: no circuit (reservation gone) */
+  th_connect(t, A, R);
+  assert_int_equal(lp2p_host_dial(t->h[B], th_now(t), &ma, LP2P_DIAL_FORCE,
+                                  &dial),
+                   0);
+  f = wait_dial(t, B, dial);
+  assert_int_equal(f->kind, LP2P_HOST_EV_DIAL_FAILED);
+  assert_int_equal(f->err, LP2P_ERR_NOT_FOUND);
+  th_free(t);
+
+  /* a relay that answers garbage */
+  th_net *u = th_new(508);
+  lp2p_host_config plain;
+  lp2p_host_config_default(&plain);
+  assert_non_null(th_add(u, &plain, NULL)); /* 0: fake relay */
+  assert_non_null(th_add(u, NULL, NULL));   /* 1: client */
+  th_listen(u, 0);
+  assert_int_equal(lp2p_host_register_protocol(u->h[0], LP2P_RELAY_HOP_ID), 0);
+  th_connect(u, 1, 0);
+  assert_int_equal(lp2p_host_relay_reserve(u->h[1], th_now(u), &u->id[0]), 0);
+  assert_true(th_wait_for(u, 0, LP2P_HOST_EV_STREAM_INBOUND, 1,
+                          5 * LP2P_NS_PER_S));
+  uint64_t s0 = th_find(u, 0, LP2P_HOST_EV_STREAM_INBOUND, 0)->stream;
+  static const uint8_t junk[] = {0x05, 0xff, 0xff, 0xff, 0xff, 0xff};
+  assert_int_equal(lp2p_host_stream_write(u->h[0], th_now(u), s0, junk,
+                                          sizeof junk),
+                   (lp2p_ssize)sizeof junk);
+  assert_true(th_wait_for(u, 1, LP2P_HOST_EV_RELAY_RESERVATION_LOST, 1,
+                          5 * LP2P_NS_PER_S));
+  assert_int_equal(th_count(u, 1, LP2P_HOST_EV_RELAY_RESERVED), 0);
+  /* CONNECT answered with an oversized length prefix */
+  char txt[512];
+  size_t len = 0, il = 0;
+  assert_int_equal(lp2p_maddr_to_string(&u->listen[0], txt, sizeof txt, &len),
+                   0);
+  char id[LP2P_PEERID_TEXT_MAX];
+  lp2p_peerid other = u->id[0];
+  other.bytes[other.len - 1] ^= 1; /* some peer, not the relay */
+  assert_int_equal(lp2p_peerid_to_base58(&other, id, sizeof id, &il), 0);
+  snprintf(txt + len, sizeof txt - len, "/p2p-circuit/p2p/%.*s", (int)il, id);
+  lp2p_maddr cm;
+  assert_int_equal(lp2p_maddr_parse(&cm, txt, strlen(txt)), 0);
+  assert_int_equal(lp2p_host_dial(u->h[1], th_now(u), &cm, 0, &dial), 0);
+  assert_true(th_wait_for(u, 0, LP2P_HOST_EV_STREAM_INBOUND, 2,
+                          5 * LP2P_NS_PER_S));
+  uint64_t s1 = th_find(u, 0, LP2P_HOST_EV_STREAM_INBOUND, 1)->stream;
+  static const uint8_t big[] = {0xff, 0xff, 0x7f};
+  lp2p_host_stream_write(u->h[0], th_now(u), s1, big, sizeof big);
+  const th_ev *g = wait_dial(u, 1, dial);
+  assert_int_equal(g->kind, LP2P_HOST_EV_DIAL_FAILED);
+  /* the client's connection to the fake relay is fine */
+  assert_int_equal(lp2p_host_ping(u->h[1], th_now(u), &u->id[0]), 0);
+  assert_true(th_wait_for(u, 1, LP2P_HOST_EV_PING_RESULT, 1,
+                          5 * LP2P_NS_PER_S));
+  assert_int_equal(th_find(u, 1, LP2P_HOST_EV_PING_RESULT, 0)->err, 0);
+  th_free(u);
+}
+
+/* The relay forgets a reservation at its TTL. The client here runs a
+ * clock a day ahead of the relay's, so the expiry it is given looks past:
+ * it refreshes only every 10 s (never in a loop), after the relay's 3 s
+ * TTL. In between, circuits to it are refused with NO_RESERVATION; after
+ * its refresh they work again. */
+static void test_reservation_expires(void **state) {
+  (void)state;
+  lp2p_host_config rc = relay_cfg(0, 0);
+  rc.relay.reservation_ttl_ns = 3 * LP2P_NS_PER_S;
+  th_net *t = three(509, &rc);
+  lp2p_host_set_unix_time(t->h[A], UINT64_C(86400) * LP2P_NS_PER_S);
+  lp2p_maddr ma = reserve(t);
+  memnet_run_for(t->net, 5 * LP2P_NS_PER_S);
+  assert_int_equal(th_count(t, A, LP2P_HOST_EV_RELAY_RESERVED), 1);
+  uint64_t dial = 0;
+  assert_int_equal(lp2p_host_dial(t->h[B], th_now(t), &ma, 0, &dial), 0);
+  const th_ev *f = wait_dial(t, B, dial);
+  assert_int_equal(f->kind, LP2P_HOST_EV_DIAL_FAILED);
+  assert_int_equal(f->err, LP2P_ERR_NOT_FOUND);
+  memnet_run_for(t->net, 6 * LP2P_NS_PER_S); /* the client's refresh */
+  assert_int_equal(th_count(t, A, LP2P_HOST_EV_RELAY_RESERVED), 2);
+  assert_int_equal(lp2p_host_dial(t->h[B], th_now(t), &ma, LP2P_DIAL_FORCE,
+                                  &dial),
+                   0);
+  assert_int_equal(wait_dial(t, B, dial)->kind, LP2P_HOST_EV_DIAL_DONE);
+  th_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reserve_dial_ping),
@@ -317,6 +429,8 @@ int main(void) {
       cmocka_unit_test(test_duration_and_relay_gone),
       cmocka_unit_test(test_advertised_and_dial_peer),
       cmocka_unit_test(test_autorelay),
+      cmocka_unit_test(test_misbehaviour),
+      cmocka_unit_test(test_reservation_expires),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
