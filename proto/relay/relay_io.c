@@ -49,9 +49,10 @@ int relay_read_msg(lp2p_host *h, rleg *g, lp2p_tstamp now) {
     if (!len)
       return host_svc_remote_closed(h, g->stream) ? LP2P_ERR_EOF : 0;
     if (!g->want) { /* the prefix, a byte at a time */
-      g->buf[g->have++] = p[0];
+      const uint8_t b = p[0]; /* consume may free what p points into */
+      g->buf[g->have++] = b;
       host_svc_consume(h, g->stream, now, 1);
-      if (p[0] & 0x80) {
+      if (b & 0x80) {
         if (g->have == PREFIX_MAX)
           return LP2P_ERR_LIMIT;
         continue;
