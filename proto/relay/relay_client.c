@@ -73,13 +73,10 @@ int relay_client_holds(const relay_svc *v) {
   return n;
 }
 
-/* Send RESERVE on a connection to the relay. */
-static int send_reserve(lp2p_host *h, relay_svc *v, rresv *r, uint64_t conn,
-                        lp2p_tstamp now) {
-  rleg *g = relay_leg_new(h, RL_RESERVE, 0, conn);
-  if (!g)
-    return LP2P_ERR_NOMEM;
-  g->resv = r;
+/* Open a hop stream on conn for leg g (freed on failure) and send m with
+ * the request deadline. Returns 0 (g->stream set) or an error. */
+static int hop_request(lp2p_host *h, relay_svc *v, rleg *g, uint64_t conn,
+                       const lp2p_relay_msg *m, lp2p_tstamp now) {
   uint64_t s = 0;
   int rc = host_svc_open(h, v->svc, conn, v->hop, g, now, &s);
   if (rc) {
@@ -87,17 +84,30 @@ static int send_reserve(lp2p_host *h, relay_svc *v, rresv *r, uint64_t conn,
     return rc;
   }
   g->stream = s;
-  lp2p_relay_msg m;
-  memset(&m, 0, sizeof m);
-  m.has_type = 1;
-  m.type = LP2P_RELAY_HOP_RESERVE;
-  if ((rc = relay_write_msg(h, s, &m, now)) != 0) {
+  if ((rc = relay_write_msg(h, s, m, now)) != 0) {
     host_svc_reset(h, s, now);
     relay_leg_free(h, g);
     return rc;
   }
   host_svc_stream_deadline(h, s, host_add_ns(now, v->cfg.request_timeout_ns));
-  r->stream = s;
+  return 0;
+}
+
+/* Send RESERVE on a connection to the relay. */
+static int send_reserve(lp2p_host *h, relay_svc *v, rresv *r, uint64_t conn,
+                        lp2p_tstamp now) {
+  rleg *g = relay_leg_new(h, RL_RESERVE, 0, conn);
+  if (!g)
+    return LP2P_ERR_NOMEM;
+  g->resv = r;
+  lp2p_relay_msg m;
+  memset(&m, 0, sizeof m);
+  m.has_type = 1;
+  m.type = LP2P_RELAY_HOP_RESERVE;
+  int rc = hop_request(h, v, g, conn, &m, now);
+  if (rc)
+    return rc;
+  r->stream = g->stream;
   r->refresh_at = LP2P_TSTAMP_NONE;
   r->waiting = LP2P_TSTAMP_NONE;
   return 0;
@@ -243,27 +253,16 @@ static int send_connect(lp2p_host *h, relay_svc *v, rdial *d, uint64_t conn,
   if (!g)
     return LP2P_ERR_NOMEM;
   g->rd = d;
-  uint64_t s = 0;
-  int rc = host_svc_open(h, v->svc, conn, v->hop, g, now, &s);
-  if (rc) {
-    relay_leg_free(h, g);
-    return rc;
-  }
-  g->stream = s;
   lp2p_relay_msg m;
   memset(&m, 0, sizeof m);
   m.has_type = 1;
   m.type = LP2P_RELAY_HOP_CONNECT;
   m.has_peer = 1;
   m.peer = d->target;
-  if ((rc = relay_write_msg(h, s, &m, now)) != 0) {
-    host_svc_reset(h, s, now);
-    relay_leg_free(h, g);
-    return rc;
-  }
-  host_svc_stream_deadline(h, s, host_add_ns(now, v->cfg.request_timeout_ns));
-  d->stream = s;
-  return 0;
+  int rc = hop_request(h, v, g, conn, &m, now);
+  if (rc == 0)
+    d->stream = g->stream;
+  return rc;
 }
 
 int relay_client_dial(lp2p_host *h, relay_svc *v, uint64_t dial,
@@ -443,12 +442,6 @@ void relay_client_stop(lp2p_host *h, relay_svc *v, rleg *g, lp2p_tstamp now) {
 /* ---- hooks ------------------------------------------------------------------ */
 
 void relay_client_reply(lp2p_host *h, relay_svc *v, rleg *g, lp2p_tstamp now) {
-  if (g->done) {
-    size_t len = 0;
-    while (host_svc_peek(h, g->stream, &len) && len)
-      host_svc_consume(h, g->stream, now, len);
-    return;
-  }
   if (g->role == RL_RESERVE)
     reserve_reply(h, v, g, now);
   else

@@ -251,12 +251,6 @@ static void circuit_free(lp2p_host *h, relay_svc *v, rcircuit *k) {
 }
 
 void relay_hop_request(lp2p_host *h, relay_svc *v, rleg *g, lp2p_tstamp now) {
-  if (g->done) { /* nothing more is expected: drop what comes */
-    size_t len = 0;
-    while (host_svc_peek(h, g->stream, &len) && len)
-      host_svc_consume(h, g->stream, now, len);
-    return;
-  }
   int r = relay_read_msg(h, g, now);
   if (r == 0)
     return;

@@ -61,6 +61,12 @@ static void r_activity(lp2p_host *h, void *state, uint64_t stream, void *ud,
   rleg *g = ud;
   if (!g)
     return;
+  if (g->done) { /* the exchange is over: drop whatever still comes */
+    size_t len = 0;
+    while (host_svc_peek(h, g->stream, &len) && len)
+      host_svc_consume(h, g->stream, now, len);
+    return;
+  }
   switch (g->role) {
   case RL_HOP_SERVE:
     relay_hop_request(h, v, g, now);
@@ -73,13 +79,7 @@ static void r_activity(lp2p_host *h, void *state, uint64_t stream, void *ud,
     relay_hop_splice(h, v, g->cir, now);
     break;
   case RL_STOP_IN:
-    if (g->done) {
-      size_t len = 0;
-      while (host_svc_peek(h, g->stream, &len) && len)
-        host_svc_consume(h, g->stream, now, len);
-    } else {
-      relay_client_stop(h, v, g, now);
-    }
+    relay_client_stop(h, v, g, now);
     break;
   default:
     relay_client_reply(h, v, g, now);
