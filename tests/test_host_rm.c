@@ -159,6 +159,11 @@ static void test_grants_follow_use(void **state) {
   lp2p_host_stats st;
   lp2p_host_stats_get(t->h[A], &st);
   assert_int_equal(st.memory_used, cfg.memory_per_conn_base);
+  /* the system scope counts the connection, its socket and its streams */
+  assert_int_equal(st.conns_inbound, 1);
+  assert_int_equal(st.conns_outbound, 0);
+  assert_int_equal(st.fds, 1);
+  assert_int_equal(st.streams_inbound + st.streams_outbound, st.streams);
   assert_int_equal(lp2p_host_perf(t->h[B], th_now(t), &t->id[A], 32u << 20,
                                   0),
                    0);
@@ -176,6 +181,14 @@ static void test_grants_follow_use(void **state) {
   memnet_run_for(t->net, LP2P_NS_PER_S);
   lp2p_host_stats_get(t->h[A], &st);
   assert_int_equal(st.memory_used, cfg.memory_per_conn_base);
+  /* gone: every count back to zero */
+  lp2p_host_close_peer(t->h[B], th_now(t), &t->id[A]);
+  memnet_run_for(t->net, 2 * LP2P_NS_PER_S);
+  lp2p_host_stats_get(t->h[A], &st);
+  assert_int_equal(st.memory_used, 0);
+  assert_int_equal(st.conns_inbound + st.fds + st.streams_inbound +
+                       st.streams_outbound,
+                   0);
   th_free(t);
 }
 

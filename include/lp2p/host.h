@@ -868,6 +868,10 @@ typedef struct lp2p_host_stats {
                                           (not in streams_refused) */
   /* resource manager (issue 9) */
   uint64_t memory_used;          /**< bytes granted to connections now */
+  /* the system scope now (README "Limits") */
+  uint32_t conns_inbound, conns_outbound; /**< established */
+  uint32_t streams_inbound, streams_outbound;
+  uint32_t fds;                  /**< socket connections, pending included */
   uint64_t conns_refused_memory; /**< no base grant left: refused */
   uint64_t memory_grow_refused;  /**< a grant could not grow */
 } lp2p_host_stats;

@@ -58,14 +58,66 @@ static uint64_t growth_room(const lp2p_host *h) {
   return used < pool ? pool - used : 0;
 }
 
+/* The system's and a peer's limits: memory, and the stream and
+ * connection counts the admission code enforces (host_stream.c,
+ * host_admit.c) read from the same scopes. */
 void host_rm_init(lp2p_host *h) {
+  const lp2p_host_config *g = &h->cfg;
   rm_scope_init(&h->rm_sys);
-  h->rm_sys.limit[RM_MEMORY] = h->cfg.memory_max;
+  h->rm_sys.limit[RM_MEMORY] = g->memory_max;
+  h->rm_sys.limit[RM_STREAMS_IN] = g->streams_inbound_max;
+  h->rm_sys.limit[RM_STREAMS_OUT] = g->streams_max;
+  /* connections are counted here and admitted by host_admit.c, whose
+   * conns_max has displacement and per-IP caps a plain limit lacks */
+  /* one descriptor per socket connection, pending ones included: the
+   * drivers fit conns_max and raws_max under RLIMIT_NOFILE and keep a
+   * reserve (lp2p_driver_fit_limits); the scope counts what is used */
+  h->rm_sys.limit[RM_FDS] = (uint64_t)g->conns_max +
+                            g->conns_outbound_pending_max + g->raws_max;
 }
 
 void host_rm_peer_init(lp2p_host *h, hpeer *p) {
+  const lp2p_host_config *g = &h->cfg;
   rm_scope_init(&p->rm);
-  p->rm.limit[RM_MEMORY] = h->cfg.memory_per_peer_max;
+  p->rm.limit[RM_MEMORY] = g->memory_per_peer_max;
+  p->rm.limit[RM_STREAMS_IN] = g->streams_inbound_per_peer_max;
+  p->rm.limit[RM_STREAMS_OUT] = g->streams_outbound_per_peer_max;
+}
+
+void host_rm_conn_new(lp2p_host *h, hconn *c, int socket) {
+  rm_scope_init(&c->rmc);
+  rm_scope_attach(&c->rmc, &h->rm_sys); /* an empty scope always fits */
+  if (socket) /* (within the pending and connection caps, which bind first) */
+    rm_reserve(&c->rmc, RM_FDS, 1, NULL);
+}
+
+int host_rm_conn_established(hconn *c) {
+  return rm_reserve(&c->rmc, c->dir == LP2P_DIR_INBOUND ? RM_CONNS_IN
+                                                        : RM_CONNS_OUT,
+                    1, NULL);
+}
+
+void host_rm_conn_free(hconn *c) { rm_scope_close(&c->rmc); }
+
+int host_rm_stream_add(lp2p_host *h, hconn *c, uint8_t dir,
+                       const char **which) {
+  (void)h;
+  const rm_scope *refused = NULL;
+  int kind = dir == LP2P_DIR_INBOUND ? RM_STREAMS_IN : RM_STREAMS_OUT;
+  int rc = rm_reserve(&c->rmc, kind, 1, &refused);
+  if (rc && which)
+    *which = refused == &h->rm_sys ? "host" : "peer";
+  return rc;
+}
+
+void host_rm_stream_del(hconn *c, uint8_t dir) {
+  rm_release(&c->rmc, dir == LP2P_DIR_INBOUND ? RM_STREAMS_IN : RM_STREAMS_OUT,
+             1);
+}
+
+uint32_t host_rm_peer_streams_in(const hconn *c) {
+  const rm_scope *s = c->peer ? &c->peer->rm : &c->rmc;
+  return (uint32_t)s->used[RM_STREAMS_IN];
 }
 
 /* The base is reserved in the connection's scope, charged to the system
