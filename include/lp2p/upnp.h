@@ -157,8 +157,10 @@ LP2P_API int lp2p_http_resp_done(const lp2p_http_resp *r);
 #define LP2P_UPNP_SERVICES_MAX 4          /**< candidates kept */
 #define LP2P_UPNP_TYPE_MAX 128            /**< a serviceType */
 
-/** The WAN connection services, best first (their value is the rank). */
-#define LP2P_UPNP_SVC_WANPPP1 1
+/** The WAN connection services, by rank (higher is better). WANPPP is
+ * WANPPPConnection:1, and any other version of it: an Orange Livebox
+ * (Sagemcom) announces a WANPPPConnection:2 that no spec defines. */
+#define LP2P_UPNP_SVC_WANPPP 1
 #define LP2P_UPNP_SVC_WANIP1 2
 #define LP2P_UPNP_SVC_WANIP2 3
 
@@ -171,7 +173,7 @@ typedef struct lp2p_upnp_service {
 
 /** Parses a root device description fetched from `location` (the SSDP
  * LOCATION) and lists its WANIPConnection:2, WANIPConnection:1 and
- * WANPPPConnection:1 services anywhere in the nested deviceList, best kind
+ * WANPPPConnection services anywhere in the nested deviceList, best kind
  * first (document order within a kind), at most `cap`; control URLs are
  * resolved against URLBase when present, else `location`. A DOCTYPE is
  * refused (no entity expansion ever). Returns 0 (and *n >= 1) or

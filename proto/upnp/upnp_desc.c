@@ -33,12 +33,18 @@ typedef struct desc_st {
 } desc_st;
 
 static int svc_kind(const char *t, size_t n) {
+  static const char ppp[] = "urn:schemas-upnp-org:service:WANPPPConnection:";
   if (upnp_ieq(t, n, LP2P_UPNP_ST_WANIP2))
     return LP2P_UPNP_SVC_WANIP2;
   if (upnp_ieq(t, n, LP2P_UPNP_ST_WANIP1))
     return LP2P_UPNP_SVC_WANIP1;
-  if (upnp_ieq(t, n, LP2P_UPNP_ST_WANPPP1))
-    return LP2P_UPNP_SVC_WANPPP1;
+  /* any version of WANPPPConnection (see LP2P_UPNP_SVC_WANPPP) */
+  if (upnp_iprefix(t, n, ppp) && n > sizeof ppp - 1) {
+    for (size_t i = sizeof ppp - 1; i < n; i++)
+      if (t[i] < '0' || t[i] > '9')
+        return 0;
+    return LP2P_UPNP_SVC_WANPPP;
+  }
   return 0;
 }
 
