@@ -148,13 +148,14 @@ static void test_map(void **s) {
   assert_int_equal(take(c, req), 60);
   assert_memory_equal(req, map_req, 60);
   /* a fresh nonce from the rng for the UDP one, suggesting 4001 */
-  lp2p_sockaddr sug = {4, {0, 0, 0, 0}, 4001};
+  lp2p_sockaddr sug = {0, {0}, 4001}; /* a port, no address */
   assert_int_equal(lp2p_pcp_request_map(c, 0, 2, LP2P_PCP_PROTO_UDP, 4001, &sug, 7200, NULL), 0);
   uint8_t req2[64];
   assert_int_equal(take(c, req2), 60);
   assert_memory_not_equal(req2 + 24, nonce, 12);
   assert_int_equal(req2[36], 17);
   assert_int_equal(req2[42] << 8 | req2[43], 4001);
+  assert_memory_equal(req2 + 44, map_req + 44, 16); /* ::ffff:0.0.0.0 */
   assert_int_equal(lp2p_pcp_request_map(c, 0, 3, LP2P_PCP_PROTO_UDP, 4001, NULL, 7200, NULL), LP2P_ERR_INVAL);
   assert_int_equal(lp2p_pcp_request_map(c, 0, 2, LP2P_PCP_PROTO_UDP, 4002, NULL, 7200, NULL), LP2P_ERR_INVAL);
   /* an answer with another nonce, another port, from elsewhere: ignored */

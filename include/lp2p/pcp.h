@@ -122,9 +122,10 @@ LP2P_API void lp2p_pcp_free(lp2p_pcp *c);
 /** Ask for (or renew, or with lifetime 0 delete) a mapping of
  * `internal_port` for `protocol`. `nonce` NULL draws a fresh one; a
  * renewal or delete must pass the nonce of the MAPPED event (RFC 6887
- * 11.2: the server matches mappings by nonce). `suggested` may be NULL or
- * family 0 (no preference) or an address (its port is the suggested
- * external port). Returns 0 or LP2P_ERR_LIMIT, LP2P_ERR_INVAL (tag in use,
+ * 11.2: the server matches mappings by nonce). `suggested` may be NULL (no
+ * preference); otherwise its port is the suggested external port (0: none)
+ * and, with family 4 or 6, its address the suggested external address.
+ * Returns 0 or LP2P_ERR_LIMIT, LP2P_ERR_INVAL (tag in use,
  * internal port 0, or a request for the same protocol and port running),
  * LP2P_ERR_UNSUPPORTED (the server already said it speaks only NAT-PMP). */
 LP2P_API int lp2p_pcp_request_map(lp2p_pcp *c, lp2p_tstamp now, uint64_t tag,

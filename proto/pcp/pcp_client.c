@@ -155,9 +155,10 @@ int lp2p_pcp_request_map(lp2p_pcp *c, lp2p_tstamp now, uint64_t tag,
     c->rng.fill(c->rng.ctx, q->nonce, LP2P_PCP_NONCE_LEN);
   q->protocol = protocol;
   q->internal_port = internal_port;
+  if (suggested)
+    q->suggested_port = suggested->port;
   if (suggested && (suggested->family == 4 || suggested->family == 6)) {
     to16(suggested, q->suggested_ip);
-    q->suggested_port = suggested->port;
   } else {
     /* no preference: the IPv4 all-zeros address, mapped (RFC 6887 11.1) */
     q->suggested_ip[10] = q->suggested_ip[11] = 0xff;
