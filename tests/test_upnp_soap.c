@@ -241,6 +241,59 @@ static void test_hostile(void **s) {
   }
 }
 
+/* the pieces in the order a port-mapping service uses them: SSDP reply ->
+ * description GET -> chunked description -> control URL -> AddPortMapping
+ * POST -> HTTP 500 carrying fault 718 -> retry on another port -> 200 */
+static void test_flow(void **s) {
+  (void)s;
+  const char reply[] = "HTTP/1.1 200 OK\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n"
+                       "LOCATION: http://10.0.1.1:40411/rootDesc.xml\r\nUSN: uuid:x::y\r\n\r\n";
+  lp2p_ssdp_reply sr;
+  assert_int_equal(lp2p_ssdp_reply_parse((const uint8_t *)reply, sizeof reply - 1, &sr), 0);
+  lp2p_upnp_url loc;
+  assert_int_equal(lp2p_upnp_url_parse(sr.location, sr.location_len, &loc), 0);
+  uint8_t req[2048];
+  size_t n;
+  assert_int_equal(lp2p_http_request_build(&loc, NULL, NULL, 0, req, sizeof req, &n), 0);
+  assert_int_equal(memcmp(req, "GET /rootDesc.xml HTTP/1.1\r\nHost: 10.0.1.1:40411\r\n", 50), 0);
+  const char desc_http[] =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "40\r\n<root><device><serviceList><service><serviceType>urn:schemas-upn\r\n"
+      "5b\r\np-org:service:WANIPConnection:1</serviceType><controlURL>/ctl/IPConn</controlURL></service>\r\n"
+      "1e\r\n</serviceList></device></root>\r\n0\r\n\r\n";
+  static uint8_t body[LP2P_UPNP_DESC_MAX];
+  lp2p_http_resp h;
+  lp2p_http_resp_init(&h, body, sizeof body);
+  assert_int_equal(lp2p_http_resp_feed(&h, (const uint8_t *)desc_http, sizeof desc_http - 1),
+                   (lp2p_ssize)(sizeof desc_http - 1));
+  assert_true(lp2p_http_resp_done(&h));
+  lp2p_upnp_service sv[LP2P_UPNP_SERVICES_MAX];
+  assert_int_equal(lp2p_upnp_desc_parse(NULL, sr.location, sr.location_len, h.body, h.body_len, sv,
+                                        LP2P_UPNP_SERVICES_MAX, &n), 0);
+  lp2p_upnp_url ctl;
+  assert_int_equal(lp2p_upnp_url_parse(sv[0].control_url, strlen(sv[0].control_url), &ctl), 0);
+  assert_string_equal(ctl.path, "/ctl/IPConn");
+  lp2p_upnp_mapping m = {.external_port = 4001, .internal_port = 4001, .internal_client = "10.0.1.2",
+                         .description = "lp2p", .lease_s = 3600};
+  assert_int_equal(lp2p_upnp_req_add_port_mapping(&ctl, sv[0].service_type, &m, req, sizeof req, &n), 0);
+  char fb[1024], resp500[1200];
+  fault(fb, sizeof fb, 718, "ConflictInMappingEntry");
+  int k = snprintf(resp500, sizeof resp500,
+                   "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/xml; charset=\"utf-8\"\r\n"
+                   "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                   strlen(fb), fb);
+  lp2p_http_resp_init(&h, body, sizeof body);
+  assert_int_equal(lp2p_http_resp_feed(&h, (const uint8_t *)resp500, (size_t)k), k);
+  assert_int_equal(h.status, 500);
+  lp2p_upnp_soap_resp r;
+  assert_int_equal(lp2p_upnp_soap_parse(NULL, h.body, h.body_len, "AddPortMapping", &r), 0);
+  assert_int_equal(r.upnp_error, LP2P_UPNP_ERR_CONFLICT);
+  m.external_port = 4002;
+  assert_int_equal(lp2p_upnp_req_add_port_mapping(&ctl, sv[0].service_type, &m, req, sizeof req, &n), 0);
+  req[n] = 0;
+  assert_non_null(strstr((char *)req, "<NewExternalPort>4002</NewExternalPort>"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_envelope),
@@ -248,6 +301,7 @@ int main(void) {
       cmocka_unit_test(test_responses),
       cmocka_unit_test(test_faults),
       cmocka_unit_test(test_hostile),
+      cmocka_unit_test(test_flow),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
