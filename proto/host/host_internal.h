@@ -173,6 +173,8 @@ enum hconn_state {
 #define HC_F_PROTECTED 0x1000u  /* never trimmed nor displaced (hook for
                                    services, e.g. a relay reservation) */
 #define HC_F_MEM_CAPPED 0x2000u /* a grant could not grow (logged once) */
+#define HC_F_AS_RESPONDER 0x4000u /* dialled, upgrades as the responder
+                                     (LP2P_DIAL_AS_RESPONDER) */
 
 struct hconn {
   htimer tm;                  /* first: the heap entry (min of all timers) */
@@ -186,6 +188,7 @@ struct hconn {
   hstream *streams;
   struct hdial *dial;         /* dial this connection serves */
   hcarrier *car;              /* NULL: a driver socket carries it */
+  uint8_t first_ttl;          /* DIAL io: the first SYN's TTL (0: default) */
   rm_scope rm;                /* resource manager: its memory grant
                                  (OPEN; charged to the system) */
   rm_scope rmc;               /* resource manager: its streams and itself
@@ -217,6 +220,7 @@ typedef struct hdial {
   uint8_t *addrs;              /* remaining candidates: packed sockaddrs */
   uint16_t naddrs, cur;
   uint8_t flags;
+  uint8_t first_ttl;           /* lp2p_host_dial_punch: first SYN's TTL */
   uint8_t resolving;           /* waiting for host_dial_resolved */
   uint8_t resolver;            /* the service asked (index) */
   int32_t last_err;
