@@ -93,8 +93,9 @@ void host_conn_start(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   c->upgrade_deadline = host_add_ns(now, h->cfg.handshake_timeout_ns);
   /* the upgrade's role: the TCP direction, unless a hole punch decided
    * it (a simultaneous open has no TCP dialer) */
-  const int initiator = c->dir == LP2P_DIR_OUTBOUND &&
-                        !(c->flags & HC_F_AS_RESPONDER);
+  const int initiator = c->dir == LP2P_DIR_OUTBOUND
+                            ? !(c->flags & HC_F_AS_RESPONDER)
+                            : !!(c->flags & HC_F_AS_INITIATOR);
   int rc = hstack_new(&c->st, initiator, &h->upcfg, expected, h->mem,
                       &h->rng, now);
   if (rc) {

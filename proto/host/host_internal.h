@@ -175,6 +175,8 @@ enum hconn_state {
 #define HC_F_MEM_CAPPED 0x2000u /* a grant could not grow (logged once) */
 #define HC_F_AS_RESPONDER 0x4000u /* dialled, upgrades as the responder
                                      (LP2P_DIAL_AS_RESPONDER) */
+#define HC_F_AS_INITIATOR 0x8000u /* accepted, upgrades as the initiator
+                                     (a punch expected it: host_punch.c) */
 
 struct hconn {
   htimer tm;                  /* first: the heap entry (min of all timers) */
@@ -371,6 +373,14 @@ struct lp2p_host {
   lp2p_host_stats stats;
 
   struct hraw_state *rawst;    /* raw sockets (host_raw.h), lazily */
+
+  /* hole punching (host_punch.c): inbound connections from these remote
+   * addresses take the upgrade role a punch decided */
+  struct hpunch {
+    lp2p_sockaddr remote;
+    lp2p_tstamp until;
+    uint8_t initiator;
+  } punch[8];
 };
 
 /* ---- host_core.c ------------------------------------------------------------- */
@@ -548,6 +558,10 @@ void host_addrs_changed(lp2p_host *h, lp2p_tstamp now);
 int host_addr_relayed(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
                       int add);
 int host_sockaddr_unspecified(const lp2p_sockaddr *sa);
+
+/* ---- host_punch.c ------------------------------------------------------------ */
+/* Flag an accepted connection whose remote a punch expected (its role). */
+void host_punch_accepted(lp2p_host *h, hconn *c, lp2p_tstamp now);
 
 /* ---- host_rm.c: the resource manager's memory scopes ------------------------ */
 void host_rm_init(lp2p_host *h);             /* the system scope */
