@@ -277,7 +277,7 @@ typedef struct lp2p_kad_query_config {
   size_t provider_addrs_max;     /**< addresses kept per provider (8) */
   size_t addr_len_max;           /**< longest address kept (256 bytes) */
   int stop_at_target;            /**< FIND_NODE: end once the key, a peer id, is seen */
-  const lp2p_kad_validators *validators; /**< GET_VALUE (NULL: defaults) */
+  const lp2p_kad_validators *validators; /**< GET_VALUE (NULL: defaults); must outlive the query */
   uint64_t unix_ns;              /**< wall time for record expiry */
 } lp2p_kad_query_config;
 

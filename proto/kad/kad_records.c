@@ -1,8 +1,12 @@
 /* The value store of a DHT server (kad-dht spec "Value storage"): records
  * received through PUT_VALUE, already validated and selected by the
- * caller. Bounded in entries and bytes; a record is served for at most
- * max_age_ns after it arrived (go-libp2p-kad-dht MaxRecordAge, 48 h: the
- * publisher must republish) and swept every sweep_interval_ns. A full
+ * caller on write, as go-libp2p-kad-dht's ValueStore does (a served
+ * record is only age-checked: requesters validate what they receive).
+ * Bounded in entries and bytes; a record is served for at most max_age_ns
+ * after it arrived (go amino.DefaultMaxRecordAge, 48 h: the publisher
+ * republishes; go-libp2p-kad-dht itself republishes nothing) and swept
+ * every sweep_interval_ns (1 h; go sweeps values every 24 h and expires
+ * them lazily on read, which we do too). A full
  * store refuses new keys (LIMIT) rather than evicting: a flood of PUTs
  * from one peer must not push out everyone else's records; replacing a
  * stored key is always allowed. */

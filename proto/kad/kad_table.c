@@ -177,6 +177,10 @@ int lp2p_kad_table_add(lp2p_kad_table *t, const lp2p_peerid *id, int serves_kad,
   if (bucket_alloc(t, bk) != 0)
     return LP2P_ERR_NOMEM;
   if (bk->n < t->cfg.k) {
+    /* A peer waiting in the cache moves in: never in both places. */
+    int j = find(bk->repl, bk->rn, id);
+    if (j >= 0)
+      drop_at(bk->repl, &bk->rn, (size_t)j);
     bk->e[bk->n++] = x;
     t->size++;
     return LP2P_KAD_TABLE_ADDED;
