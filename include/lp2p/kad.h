@@ -27,8 +27,9 @@ extern "C" {
 /** Provider addresses are served for 24 h (go DefaultProviderAddrTTL). */
 #define LP2P_KAD_PROVIDER_ADDR_TTL_NS (24 * 3600 * LP2P_NS_PER_S)
 /** Stored values are dropped 48 h after they arrive (go
- * amino.DefaultMaxRecordAge; it was 36 h before go-libp2p-kad-dht moved it
- * next to the provider validity). */
+ * amino.DefaultMaxRecordAge; js kad-dht's MAX_RECORD_AGE, and go's before
+ * amino, is 36 h: a record republished within 36 h is never missing from
+ * either). */
 #define LP2P_KAD_RECORD_MAX_AGE_NS (48 * 3600 * LP2P_NS_PER_S)
 /** Routing table refresh period (spec "Bootstrap process": 10 min; go
  * RoutingTable.RefreshInterval). */

@@ -12,11 +12,12 @@
  * closest seen is queried too: that is what makes the lookup converge
  * from a cold table (the spec's termination rule).
  *
- * alpha defaults to 3, the Kademlia paper's value and js kad-dht's. The
+ * alpha defaults to 3, the Kademlia paper's value and js kad-dht's
+ * (constants.ts ALPHA), the implementation we must interoperate with. The
  * spec and go-libp2p-kad-dht (amino.DefaultConcurrency) use 10, which
  * makes lookups faster on a slow public network at three times the
  * requests; the service may raise it. The per-request timeout is 10 s as
- * go's dhtReadMessageTimeout.
+ * go's dhtReadMessageTimeout and js's READ_MESSAGE_TIMEOUT.
  *
  * Hop counts: a seed (from the routing table or a bootstrap list) has hop
  * count 1; a peer named in the response of a peer with hop count h gets
