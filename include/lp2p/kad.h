@@ -296,7 +296,8 @@ LP2P_API int lp2p_kad_query_new(lp2p_kad_query **out, uint8_t type,
 LP2P_API void lp2p_kad_query_free(lp2p_kad_query *q);
 
 /** Seed with known peers (the routing table's closest; bootstrap peers).
- * Seeds have hop count 1. Returns the number taken. */
+ * Seeds have hop count 1; ourselves and empty ids are skipped. Returns
+ * the number taken. */
 LP2P_API size_t lp2p_kad_query_seed(lp2p_kad_query *q, const lp2p_peerid *ids,
                                     size_t n, lp2p_tstamp now);
 

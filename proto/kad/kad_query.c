@@ -236,7 +236,8 @@ size_t lp2p_kad_query_seed(lp2p_kad_query *q, const lp2p_peerid *ids, size_t n,
   if (!q || q->phase != PH_LOOKUP)
     return 0;
   for (size_t i = 0; i < n; i++) {
-    if (ids[i].len > LP2P_PEERID_MAX || ids[i].len == 0)
+    if (ids[i].len > LP2P_PEERID_MAX || ids[i].len == 0 ||
+        (q->has_self && lp2p_peerid_equal(&ids[i], &q->self)))
       continue;
     if (add_peer(q, &ids[i], 1) != 0)
       break;
