@@ -3,7 +3,7 @@
 
 #include "proto/kad/kad_map.h"
 
-int kmap_init(kmap *m, const lp2p_mem *mem, const lp2p_rng *rng,
+int kad_map_init(kad_map *m, const lp2p_mem *mem, const lp2p_rng *rng,
               size_t entries_max) {
   memset(m, 0, sizeof *m);
   m->mem = mem;
@@ -17,27 +17,27 @@ int kmap_init(kmap *m, const lp2p_mem *mem, const lp2p_rng *rng,
   return m->b ? 0 : LP2P_ERR_NOMEM;
 }
 
-void kmap_fini(kmap *m) {
+void kad_map_fini(kad_map *m) {
   lp2p_mem_free(m->mem, m->b);
   m->b = NULL;
 }
 
-kmap_node *kmap_get(const kmap *m, const uint8_t *key, size_t len) {
+kad_map_node *kad_map_get(const kad_map *m, const uint8_t *key, size_t len) {
   uint64_t h = lp2p_keyed_hash(m->secret, key, len);
-  for (kmap_node *n = m->b[h & (m->nb - 1)]; n; n = n->next)
+  for (kad_map_node *n = m->b[h & (m->nb - 1)]; n; n = n->next)
     if (n->hash == h && n->key_len == len && memcmp(n->key, key, len) == 0)
       return n;
   return NULL;
 }
 
 /* Double the buckets; on allocation failure keep chaining longer. */
-static void grow(kmap *m) {
+static void grow(kad_map *m) {
   size_t nb = m->nb * 2;
-  kmap_node **b = lp2p_mem_calloc(m->mem, nb, sizeof *b);
+  kad_map_node **b = lp2p_mem_calloc(m->mem, nb, sizeof *b);
   if (!b)
     return;
   for (size_t i = 0; i < m->nb; i++)
-    for (kmap_node *n = m->b[i], *next; n; n = next) {
+    for (kad_map_node *n = m->b[i], *next; n; n = next) {
       next = n->next;
       n->next = b[n->hash & (nb - 1)];
       b[n->hash & (nb - 1)] = n;
@@ -47,18 +47,18 @@ static void grow(kmap *m) {
   m->nb = nb;
 }
 
-void kmap_insert(kmap *m, kmap_node *n) {
+void kad_map_insert(kad_map *m, kad_map_node *n) {
   if (m->count >= m->nb && m->nb < m->nb_max)
     grow(m);
   n->hash = lp2p_keyed_hash(m->secret, n->key, n->key_len);
-  kmap_node **head = &m->b[n->hash & (m->nb - 1)];
+  kad_map_node **head = &m->b[n->hash & (m->nb - 1)];
   n->next = *head;
   *head = n;
   m->count++;
 }
 
-void kmap_remove(kmap *m, kmap_node *n) {
-  for (kmap_node **pp = &m->b[n->hash & (m->nb - 1)]; *pp; pp = &(*pp)->next)
+void kad_map_remove(kad_map *m, kad_map_node *n) {
+  for (kad_map_node **pp = &m->b[n->hash & (m->nb - 1)]; *pp; pp = &(*pp)->next)
     if (*pp == n) {
       *pp = n->next;
       m->count--;

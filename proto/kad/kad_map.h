@@ -9,27 +9,27 @@
 #include "lp2p/common.h"
 #include "proto/common/keyed_hash.h"
 
-typedef struct kmap_node {
-  struct kmap_node *next;
+typedef struct kad_map_node {
+  struct kad_map_node *next;
   uint64_t hash;
   const uint8_t *key;
   size_t key_len;
-} kmap_node;
+} kad_map_node;
 
-typedef struct kmap {
+typedef struct kad_map {
   const lp2p_mem *mem;
   uint8_t secret[LP2P_KEYED_HASH_KEY_BYTES];
-  kmap_node **b;
+  kad_map_node **b;
   size_t nb, nb_max, count;
-} kmap;
+} kad_map;
 
 /* Returns 0 or LP2P_ERR_NOMEM. */
-int kmap_init(kmap *m, const lp2p_mem *mem, const lp2p_rng *rng,
+int kad_map_init(kad_map *m, const lp2p_mem *mem, const lp2p_rng *rng,
               size_t entries_max);
-void kmap_fini(kmap *m);
-kmap_node *kmap_get(const kmap *m, const uint8_t *key, size_t len);
+void kad_map_fini(kad_map *m);
+kad_map_node *kad_map_get(const kad_map *m, const uint8_t *key, size_t len);
 /* Link `n` whose key fields are set (the key must not be present). */
-void kmap_insert(kmap *m, kmap_node *n);
-void kmap_remove(kmap *m, kmap_node *n);
+void kad_map_insert(kad_map *m, kad_map_node *n);
+void kad_map_remove(kad_map *m, kad_map_node *n);
 
 #endif

@@ -22,7 +22,7 @@ typedef struct prov {
 } prov;
 
 typedef struct pset {
-  kmap_node node;
+  kad_map_node node;
   size_t n;
   prov **p;       /* per_key_max slots, after the key bytes */
   uint8_t bytes[]; /* key, then the slot array (aligned) */
@@ -31,7 +31,7 @@ typedef struct pset {
 struct lp2p_kad_providers {
   const lp2p_mem *mem;
   lp2p_kad_providers_config cfg;
-  kmap map;
+  kad_map map;
   size_t bytes;
   lp2p_tstamp next_sweep;
 };
@@ -68,7 +68,7 @@ int lp2p_kad_providers_new(lp2p_kad_providers **out,
     return LP2P_ERR_NOMEM;
   s->mem = mem;
   s->cfg = c;
-  if (kmap_init(&s->map, mem, rng, c.keys_max) != 0) {
+  if (kad_map_init(&s->map, mem, rng, c.keys_max) != 0) {
     lp2p_mem_free(mem, s);
     return LP2P_ERR_NOMEM;
   }
@@ -84,7 +84,7 @@ static void drop_set(lp2p_kad_providers *s, pset *ps) {
     s->bytes -= prov_cost(ps->p[i]);
     lp2p_mem_free(s->mem, ps->p[i]);
   }
-  kmap_remove(&s->map, &ps->node);
+  kad_map_remove(&s->map, &ps->node);
   s->bytes -= ps->node.key_len;
   lp2p_mem_free(s->mem, ps);
 }
@@ -93,11 +93,11 @@ void lp2p_kad_providers_free(lp2p_kad_providers *s) {
   if (!s)
     return;
   for (size_t i = 0; i < s->map.nb; i++)
-    for (kmap_node *n = s->map.b[i], *next; n; n = next) {
+    for (kad_map_node *n = s->map.b[i], *next; n; n = next) {
       next = n->next;
       drop_set(s, (pset *)n);
     }
-  kmap_fini(&s->map);
+  kad_map_fini(&s->map);
   lp2p_mem_free(s->mem, s);
 }
 
@@ -111,7 +111,7 @@ static pset *new_set(lp2p_kad_providers *s, const uint8_t *key, size_t len) {
   ps->node.key = ps->bytes;
   ps->node.key_len = len;
   ps->p = (prov **)(void *)(ps->bytes + off);
-  kmap_insert(&s->map, &ps->node);
+  kad_map_insert(&s->map, &ps->node);
   s->bytes += len;
   return ps;
 }
@@ -138,7 +138,7 @@ int lp2p_kad_providers_add(lp2p_kad_providers *s, const uint8_t *key,
       ab += 2 + addrs[j].n;
       na++;
     }
-  pset *ps = (pset *)kmap_get(&s->map, key, key_len);
+  pset *ps = (pset *)kad_map_get(&s->map, key, key_len);
   size_t old_cost = 0, slot = ps ? ps->n : 0;
   if (ps)
     for (size_t i = 0; i < ps->n; i++)
@@ -199,7 +199,7 @@ static int live(const lp2p_kad_providers *s, const prov *p, lp2p_tstamp now) {
 size_t lp2p_kad_providers_get(const lp2p_kad_providers *s, const uint8_t *key,
                               size_t key_len, lp2p_tstamp now,
                               lp2p_peerid *out, size_t n) {
-  const pset *ps = s && key ? (const pset *)kmap_get(&s->map, key, key_len)
+  const pset *ps = s && key ? (const pset *)kad_map_get(&s->map, key, key_len)
                             : NULL;
   if (!ps)
     return 0;
@@ -232,7 +232,7 @@ const uint8_t *lp2p_kad_providers_addr(const lp2p_kad_providers *s,
                                        const uint8_t *key, size_t key_len,
                                        const lp2p_peerid *peer, size_t j,
                                        lp2p_tstamp now, size_t *len) {
-  const pset *ps = s && key ? (const pset *)kmap_get(&s->map, key, key_len)
+  const pset *ps = s && key ? (const pset *)kad_map_get(&s->map, key, key_len)
                             : NULL;
   if (!ps || !peer)
     return NULL;
@@ -275,7 +275,7 @@ void lp2p_kad_providers_handle_timeout(lp2p_kad_providers *s,
     return;
   s->next_sweep = now + s->cfg.sweep_interval_ns;
   for (size_t i = 0; i < s->map.nb; i++)
-    for (kmap_node *n = s->map.b[i], *next; n; n = next) {
+    for (kad_map_node *n = s->map.b[i], *next; n; n = next) {
       next = n->next;
       pset *ps = (pset *)n;
       for (size_t j = ps->n; j-- > 0;)

@@ -16,7 +16,7 @@
 #include "proto/kad/kad_map.h"
 
 typedef struct rec {
-  kmap_node node; /* first: the map's key points at the bytes below */
+  kad_map_node node; /* first: the map's key points at the bytes below */
   size_t val_len;
   uint64_t unix_ns;
   lp2p_tstamp stored;
@@ -26,7 +26,7 @@ typedef struct rec {
 struct lp2p_kad_records {
   const lp2p_mem *mem;
   lp2p_kad_records_config cfg;
-  kmap map;
+  kad_map map;
   size_t bytes;
   lp2p_tstamp next_sweep;
 };
@@ -59,7 +59,7 @@ int lp2p_kad_records_new(lp2p_kad_records **out,
     return LP2P_ERR_NOMEM;
   s->mem = mem;
   s->cfg = c;
-  if (kmap_init(&s->map, mem, rng, c.entries_max) != 0) {
+  if (kad_map_init(&s->map, mem, rng, c.entries_max) != 0) {
     lp2p_mem_free(mem, s);
     return LP2P_ERR_NOMEM;
   }
@@ -69,7 +69,7 @@ int lp2p_kad_records_new(lp2p_kad_records **out,
 }
 
 static void drop(lp2p_kad_records *s, rec *r) {
-  kmap_remove(&s->map, &r->node);
+  kad_map_remove(&s->map, &r->node);
   s->bytes -= r->node.key_len + r->val_len;
   lp2p_mem_free(s->mem, r);
 }
@@ -78,11 +78,11 @@ void lp2p_kad_records_free(lp2p_kad_records *s) {
   if (!s)
     return;
   for (size_t i = 0; i < s->map.nb; i++)
-    for (kmap_node *n = s->map.b[i], *next; n; n = next) {
+    for (kad_map_node *n = s->map.b[i], *next; n; n = next) {
       next = n->next;
       lp2p_mem_free(s->mem, n);
     }
-  kmap_fini(&s->map);
+  kad_map_fini(&s->map);
   lp2p_mem_free(s->mem, s);
 }
 
@@ -93,7 +93,7 @@ int lp2p_kad_records_put(lp2p_kad_records *s, const uint8_t *key,
     return LP2P_ERR_INVAL;
   if (key_len > s->cfg.key_max || val_len > s->cfg.value_max)
     return LP2P_ERR_LIMIT;
-  rec *old = (rec *)kmap_get(&s->map, key, key_len);
+  rec *old = (rec *)kad_map_get(&s->map, key, key_len);
   size_t freed = old ? old->node.key_len + old->val_len : 0;
   if (!old && s->map.count >= s->cfg.entries_max)
     return LP2P_ERR_LIMIT;
@@ -114,7 +114,7 @@ int lp2p_kad_records_put(lp2p_kad_records *s, const uint8_t *key,
   r->stored = now;
   if (old)
     drop(s, old);
-  kmap_insert(&s->map, &r->node);
+  kad_map_insert(&s->map, &r->node);
   s->bytes += key_len + val_len;
   return 0;
 }
@@ -129,7 +129,7 @@ const uint8_t *lp2p_kad_records_get(const lp2p_kad_records *s,
                                     uint64_t *unix_ns) {
   if (!s || (!key && key_len))
     return NULL;
-  const rec *r = (const rec *)kmap_get(&s->map, key, key_len);
+  const rec *r = (const rec *)kad_map_get(&s->map, key, key_len);
   if (!r || expired(s, r, now))
     return NULL;
   if (len)
@@ -141,7 +141,7 @@ const uint8_t *lp2p_kad_records_get(const lp2p_kad_records *s,
 
 int lp2p_kad_records_remove(lp2p_kad_records *s, const uint8_t *key,
                             size_t key_len) {
-  rec *r = s ? (rec *)kmap_get(&s->map, key, key_len) : NULL;
+  rec *r = s ? (rec *)kad_map_get(&s->map, key, key_len) : NULL;
   if (!r)
     return LP2P_ERR_NOT_FOUND;
   drop(s, r);
@@ -163,7 +163,7 @@ void lp2p_kad_records_handle_timeout(lp2p_kad_records *s, lp2p_tstamp now) {
     return;
   s->next_sweep = now + s->cfg.sweep_interval_ns;
   for (size_t i = 0; i < s->map.nb; i++)
-    for (kmap_node *n = s->map.b[i], *next; n; n = next) {
+    for (kad_map_node *n = s->map.b[i], *next; n; n = next) {
       next = n->next;
       if (expired(s, (rec *)n, now))
         drop(s, (rec *)n);
