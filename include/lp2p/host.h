@@ -61,6 +61,7 @@
 #include "lp2p/common.h"
 #include "lp2p/crypto.h"
 #include "lp2p/dns.h"
+#include "lp2p/kad.h"
 #include "lp2p/multiaddr.h"
 #include "lp2p/peerid.h"
 #include "lp2p/relay.h"
@@ -263,6 +264,8 @@ typedef struct lp2p_host_config {
   uint64_t memory_per_conn_max;    /**< one connection (16 MiB) */
   uint64_t memory_per_conn_base;   /**< granted at open (128 KiB, at least
                                         128 KiB) */
+  lp2p_kad_config kad;             /**< the Kademlia DHT service (issue 10,
+                                        lp2p/kad.h; mode OFF by default) */
 } lp2p_host_config;
 
 /** Fill `cfg` with the defaults given in the field docs (identity NULL). */
@@ -565,8 +568,16 @@ typedef enum lp2p_host_event_kind {
                                        with lp2p_host_relay_addrs */
   LP2P_HOST_EV_RELAY_RESERVATION_LOST, /**< peer = the relay, err, status
                                        (the relay's refusal, 0 if none) */
-  LP2P_HOST_EV_RELAY_CIRCUIT      /**< peer = the other end, conn (the
+  LP2P_HOST_EV_RELAY_CIRCUIT,     /**< peer = the other end, conn (the
                                        relayed connection), direction */
+  /* Kademlia DHT (lp2p_host_kad_*) */
+  LP2P_HOST_EV_KAD_QUERY_PROGRESS, /**< kad.query, kad.type: an answer
+                                       arrived (results so far by id) */
+  LP2P_HOST_EV_KAD_QUERY_DONE,    /**< kad.query, kad.type, err (0, or
+                                       NOT_FOUND: nothing found / stored):
+                                       results with lp2p_host_kad_query_* */
+  LP2P_HOST_EV_KAD_TABLE          /**< kad.peers: the routing table's size
+                                       changed */
 } lp2p_host_event_kind;
 
 /** Direction of a connection or stream. */
@@ -616,6 +627,8 @@ typedef struct lp2p_host_event {
     /** RELAY_*: expire_unix (RESERVED), status (LOST), direction
      * (CIRCUIT) */
     struct { uint64_t expire_unix; uint32_t status; int direction; } relay;
+    /** KAD_*: query id and its LP2P_KAD_* type; peers (KAD_TABLE) */
+    struct { uint64_t query; uint32_t type; uint64_t peers; } kad;
   } u;
 } lp2p_host_event;
 
@@ -1142,6 +1155,76 @@ LP2P_API int lp2p_host_relay_set_private(lp2p_host *h, lp2p_tstamp now,
  * (<relay addr>/p2p/<relay>/p2p-circuit/p2p/<us>); `*n` gets the total. */
 LP2P_API int lp2p_host_relay_addrs(const lp2p_host *h, lp2p_maddr *out,
                                    size_t cap, size_t *n);
+
+/* ---- Kademlia DHT (proto/kad, config `kad`) ------------------------------ */
+
+/** Queries (kad-dht spec "Peer routing", "Value storage", "Content
+ * provider"). Each returns 0 and a query id, or INVAL, UNSUPPORTED (mode
+ * OFF), LIMIT (queries_max unfinished), NOMEM. The query starts from the
+ * routing table's closest peers; it runs until KAD_QUERY_DONE, after
+ * which its results stay readable until lp2p_host_kad_query_free (or
+ * until room is needed for a new query: the oldest finished goes). */
+/** FIND_NODE for a peer, ending once the peer is seen. */
+LP2P_API int lp2p_host_kad_find_peer(lp2p_host *h, lp2p_tstamp now,
+                                     const lp2p_peerid *peer, uint64_t *q);
+/** The k closest peers to key[0..n) (a full FIND_NODE lookup). */
+LP2P_API int lp2p_host_kad_closest(lp2p_host *h, lp2p_tstamp now,
+                                   const uint8_t *key, size_t n, uint64_t *q);
+/** GET_VALUE: the best valid value (the local store answers too). */
+LP2P_API int lp2p_host_kad_get(lp2p_host *h, lp2p_tstamp now,
+                               const uint8_t *key, size_t n, uint64_t *q);
+/** PUT_VALUE to the k closest (validated first: the validator's error
+ * otherwise); stored locally too in server mode. */
+LP2P_API int lp2p_host_kad_put(lp2p_host *h, lp2p_tstamp now,
+                               const uint8_t *key, size_t n,
+                               const uint8_t *val, size_t val_len,
+                               uint64_t *q);
+/** ADD_PROVIDER (us, with our advertised addresses) to the k closest of
+ * the multihash key[0..n). */
+LP2P_API int lp2p_host_kad_provide(lp2p_host *h, lp2p_tstamp now,
+                                   const uint8_t *key, size_t n, uint64_t *q);
+/** GET_PROVIDERS for the multihash key[0..n). */
+LP2P_API int lp2p_host_kad_providers(lp2p_host *h, lp2p_tstamp now,
+                                     const uint8_t *key, size_t n,
+                                     uint64_t *q);
+
+typedef struct lp2p_kad_query_info {
+  uint32_t type;       /**< LP2P_KAD_* */
+  int done;
+  int err;             /**< once done: 0 or NOT_FOUND */
+  uint32_t target_hops; /**< find-peer: hops of the chain that found it */
+  int target_found;
+  size_t stored;       /**< put / provide: peers that accepted */
+  lp2p_kad_query_stats stats;
+} lp2p_kad_query_info;
+/** Returns 0 or NOT_FOUND (no such query). */
+LP2P_API int lp2p_host_kad_query_info(const lp2p_host *h, uint64_t q,
+                                      lp2p_kad_query_info *out);
+/** The i-th closest peer that answered, closest first. 1 or 0. */
+LP2P_API int lp2p_host_kad_query_peer(const lp2p_host *h, uint64_t q,
+                                      size_t i, lp2p_peerid *peer,
+                                      uint32_t *hops);
+/** get: the value found (valid until the query is freed), or NULL. */
+LP2P_API const uint8_t *lp2p_host_kad_query_value(const lp2p_host *h,
+                                                  uint64_t q, size_t *len);
+/** providers: the i-th provider and its j-th address. */
+LP2P_API int lp2p_host_kad_query_provider(const lp2p_host *h, uint64_t q,
+                                          size_t i, lp2p_peerid *peer,
+                                          size_t *naddrs);
+LP2P_API int lp2p_host_kad_query_provider_addr(const lp2p_host *h,
+                                               uint64_t q, size_t i,
+                                               size_t j, lp2p_maddr *out);
+/** Stop (if running) and forget a query. */
+LP2P_API void lp2p_host_kad_query_free(lp2p_host *h, uint64_t q);
+/** Peers in the routing table (0 when the service is off). */
+LP2P_API size_t lp2p_host_kad_table_size(const lp2p_host *h);
+/** Up to `cap` routing-table peers closest to key[0..n). */
+LP2P_API size_t lp2p_host_kad_table_closest(const lp2p_host *h,
+                                            const uint8_t *key, size_t n,
+                                            lp2p_peerid *out, size_t cap);
+/** Stored values and provider keys (for tests and stats). */
+LP2P_API size_t lp2p_host_kad_records_count(const lp2p_host *h);
+LP2P_API size_t lp2p_host_kad_provider_keys(const lp2p_host *h);
 
 #ifdef __cplusplus
 }

@@ -465,6 +465,53 @@ LP2P_API lp2p_tstamp lp2p_kad_providers_next_timeout(
 LP2P_API void lp2p_kad_providers_handle_timeout(lp2p_kad_providers *s,
                                                 lp2p_tstamp now);
 
+/* ---- the DHT service (proto/kad/kad_svc*.c) ---------------------------- */
+
+/** Service mode (spec "Client and server mode"). OFF: the service does
+ * nothing (the default: a host joins a DHT by choice). CLIENT: it runs
+ * queries but neither serves nor advertises the protocol, so no peer puts
+ * it in a routing table. SERVER: it also answers requests and advertises
+ * the protocol through identify. */
+enum { LP2P_KAD_MODE_OFF = 0, LP2P_KAD_MODE_CLIENT = 1,
+       LP2P_KAD_MODE_SERVER = 2 };
+
+#define LP2P_KAD_PREFIX_MAX 48
+
+/** The service's config, nested in lp2p_host_config as `kad`. */
+typedef struct lp2p_kad_config {
+  int mode;                      /**< LP2P_KAD_MODE_* (OFF) */
+  char prefix[LP2P_KAD_PREFIX_MAX]; /**< protocol prefix ("/ipfs": the
+                                     protocol is prefix + "/kad/1.0.0",
+                                     go's ProtocolPrefix option) */
+  size_t queries_max;            /**< queries at once, finished ones kept
+                                      for their results included (32) */
+  size_t requests_max;           /**< our outbound requests in flight, all
+                                      queries (256) */
+  size_t request_bytes_max;      /**< largest request we serve (160 KiB:
+                                      a 64 KiB value with its key and
+                                      framing fits) */
+  size_t response_bytes_max;     /**< largest answer we read
+                                      (LP2P_KAD_MSG_MAX) */
+  size_t closer_max;             /**< closer / provider peers read from
+                                      one answer; the rest are dropped (k) */
+  size_t addrs_per_peer_max;     /**< addresses read and served per peer (8) */
+  uint64_t peer_addr_ttl_ns;     /**< TTL of addresses learnt from answers
+                                      (go's TempAddrTTL: 2 min) */
+  uint64_t stream_timeout_ns;    /**< an inbound stream idle this long is
+                                      reset (60 s, go's streamIdleTimeout) */
+  int refresh;                   /**< periodic refresh / random walk (1) */
+  uint64_t bootstrap_delay_ns;   /**< first self-lookup this long after the
+                                      first peer enters the table (1 s) */
+  lp2p_kad_table_config table;
+  lp2p_kad_query_config query;   /**< validators and unix_ns are the
+                                      service's own */
+  lp2p_kad_records_config records;
+  lp2p_kad_providers_config providers;
+} lp2p_kad_config;
+
+/** Fill `cfg` with the defaults above (mode OFF, prefix "/ipfs"). */
+LP2P_API void lp2p_kad_config_default(lp2p_kad_config *cfg);
+
 #ifdef __cplusplus
 }
 #endif
