@@ -132,5 +132,8 @@ int cli_cmd_halfclose(cli_ctx *ctx, int argc, char **argv); /* streams.c */
 int cli_cmd_reset(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_close(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_connect(cli_ctx *ctx, int argc, char **argv);   /* streams.c */
+int cli_cmd_dht(cli_ctx *ctx, int argc, char **argv);       /* dht.c */
+int cli_cmd_ipns_seal(cli_ctx *ctx, int argc, char **argv); /* ipns.c */
+int cli_cmd_ipns_open(cli_ctx *ctx, int argc, char **argv); /* ipns.c */
 
 #endif

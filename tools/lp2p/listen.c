@@ -9,12 +9,14 @@
  *   echo-done <n> / echo-reset <n> <why>   per echo stream served
  *   perf-done <up> <down>      per perf stream served
  *   peer-disconnected <id> <raddr> <reason> goaway=<code|none>
+ *   dht-peers <n>              the DHT routing table's size changed (--dht)
  * and serves /echo/1.0.0 itself (instead of the host's built-in echo) so
  * it can count each stream's bytes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/lp2p/dht_args.h"
 #include "tools/lp2p/listen_relay.h"
 #include "tools/lp2p/node.h"
 
@@ -247,11 +249,30 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                     {"relay-limit-duration", 1, NULL, 0},
                     {"relay-limit-data", 1, NULL, 0},
                     {"relay", 1, NULL, 0},
-                    {"autorelay", 0, NULL, 0}};
+                    {"autorelay", 0, NULL, 0},
+                    {"dht", 1, NULL, 0}};
+  /* --dht server|client [--bootstrap MULTIADDR]... (issue 10) */
+  const char *boot_txt[DHT_BOOTSTRAP_MAX];
+  lp2p_maddr boot[DHT_BOOTSTRAP_MAX];
+  int nboot = 0;
+  int rc = dht_take_repeated(ctx, &argc, argv, "bootstrap", boot_txt,
+                             DHT_BOOTSTRAP_MAX, &nboot);
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 14, &npos, 1, -1);
+  if (!rc)
+    rc = cli_parse(ctx, argc, argv, opts, 15, &npos, 1, -1);
+  if (!rc)
+    rc = dht_parse_bootstrap(ctx, boot_txt, nboot, boot);
   if (rc)
     return rc;
+  if (opts[14].seen && strcmp(opts[14].value, "server") &&
+      strcmp(opts[14].value, "client"))
+    return cli_fail(ctx, CLI_EXIT_USAGE, "--dht needs server or client");
+  if (nboot && !opts[14].seen)
+    return cli_fail(ctx, CLI_EXIT_USAGE, "--bootstrap needs --dht");
+  cli_node_kad_mode = !opts[14].seen ? LP2P_KAD_MODE_OFF
+                      : !strcmp(opts[14].value, "server")
+                          ? LP2P_KAD_MODE_SERVER
+                          : LP2P_KAD_MODE_CLIENT;
   static cli_connmgr cm;
   if ((rc = connmgr_opts(ctx, &opts[4], &opts[5], &opts[6], &cm)) != 0 ||
       (rc = memory_opts(ctx, &opts[7], &opts[8], &cm)) != 0 ||
@@ -309,11 +330,18 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
       printf("%s/p2p/%s\n", a, id);
       fflush(stdout);
       /* once every address is bound: reserve on the relay, if asked */
-      if (--pending == 0)
+      if (--pending == 0) {
         rc = listen_relay_start(ctx, &lr, n.h);
+        dht_dial_bootstrap(n.h, boot, nboot); /* failures: DIAL_FAILED */
+      }
     } else if (ev.kind == LP2P_HOST_EV_LISTEN_FAILED && pending > 0) {
       rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot listen: %s",
                     lp2p_strerror(ev.err));
+    } else if (ev.kind == LP2P_HOST_EV_KAD_TABLE) {
+      if (events) {
+        printf("dht-peers %llu\n", (unsigned long long)ev.u.kad.peers);
+        fflush(stdout);
+      }
     } else if (events) {
       on_event(&ls, &ev);
     }

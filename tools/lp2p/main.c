@@ -52,7 +52,8 @@ static const cli_verb verbs[] = {
      "[--low-water N] [--high-water N] [--grace SECONDS] "
      "[--memory-max MIB] [--memory-per-peer MIB] [--relay-server "
      "[--relay-limit-duration SECONDS] [--relay-limit-data BYTES]] "
-     "[--relay MULTIADDR] [--autorelay] MULTIADDR...",
+     "[--relay MULTIADDR] [--autorelay] [--dht server|client "
+     "[--bootstrap MULTIADDR]...] MULTIADDR...",
      "serve identify, ping, perf and echo; print each listen address with\n"
      "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM;\n"
      "      --events: also one line per connection, identify, echo and perf;\n"
@@ -63,7 +64,9 @@ static const cli_verb verbs[] = {
      "      --relay-server: be a circuit relay v2 (circuits limited to 120 s\n"
      "      and 131072 bytes each way; 0 = no limit); --relay: reserve on that\n"
      "      relay and print our /p2p-circuit address once it is active;\n"
-     "      --autorelay: the same with relays found among connected peers"},
+     "      --autorelay: the same with relays found among connected peers;\n"
+     "      --dht: run the Kademlia DHT (server: serve /ipfs/kad/1.0.0),\n"
+     "      dialling each --bootstrap; --events adds `dht-peers N` lines"},
     {"ping", NULL, cli_cmd_ping, "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "connect and ping N times (default 1): one `rtt_ms <float>` line each"},
     {"identify", NULL, cli_cmd_identify, "[--plaintext] [--key FILE] MULTIADDR",
@@ -84,6 +87,20 @@ static const cli_verb verbs[] = {
     {"connect", NULL, cli_cmd_connect,
      "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "N sequential fresh connections (dial, ping, close); prints a JSON rate"},
+    /* the Kademlia DHT (dht.c) and IPNS records (ipns.c) */
+    {"dht", NULL, cli_cmd_dht,
+     "[--key FILE] [--bootstrap MULTIADDR]... [--timeout SECONDS] "
+     "[--listen MULTIADDR] VERB ARGS",
+     "one DHT query as a client, one JSON object on stdout; VERB ARGS:\n"
+     "      find-peer PEER_ID | closest KEY | put KEY VALUE_HEX | get KEY |\n"
+     "      provide CID | providers CID; KEY: /pk/<id>, /ipns/<id>, a peer\n"
+     "      id (closest), or text; exit 1: not found, nothing stored or no\n"
+     "      reachable bootstrap peer"},
+    {"ipns", "seal", cli_cmd_ipns_seal,
+     "--key FILE --value PATH --seq N --validity SECONDS",
+     "print a signed IPNS record (hex; V1 fields too, as js writes them)"},
+    {"ipns", "open", cli_cmd_ipns_open, "[--name PEER_ID] HEX",
+     "verify an IPNS record and print value, seq, validity, ttl_ns lines"},
 };
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 

@@ -15,6 +15,7 @@
 volatile int cli_node_stop_flag;
 const lp2p_log *cli_log;
 const cli_connmgr *cli_node_connmgr;
+int cli_node_kad_mode;
 
 static void on_signal(int sig) {
   (void)sig;
@@ -70,6 +71,7 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
   cfg.identity = n->key;
   cfg.echo.serve = serve_echo;
   cfg.log = cli_log;
+  cfg.kad.mode = cli_node_kad_mode;
   if (cli_node_connmgr) {
     cfg.conns_low_water = cli_node_connmgr->low_water;
     cfg.conns_high_water = cli_node_connmgr->high_water;

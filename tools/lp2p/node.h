@@ -30,6 +30,9 @@ typedef struct cli_connmgr {
   uint64_t relay_limit_duration_ns, relay_limit_data;
 } cli_connmgr;
 extern const cli_connmgr *cli_node_connmgr;
+/** Kademlia mode (LP2P_KAD_MODE_*) of the hosts started after it is set
+ * (listen --dht, the dht verb); OFF by default. */
+extern int cli_node_kad_mode;
 
 /** Set by SIGINT/SIGTERM once cli_node_start installed the handlers. */
 extern volatile int cli_node_stop_flag;
