@@ -299,8 +299,14 @@ void lp2p_host_free(lp2p_host *h) {
   /* Raised for good: service hooks that run while streams are ended never
    * pump (connections are being freed). */
   h->depth += 2;
-  /* Connections are freed without leaving the heap: forget it first. */
+  /* Connections are freed without leaving the heap: forget it first, and
+   * take no timer from here on (a service hook that runs while streams
+   * end may move its deadline: with a stale heap index that read freed
+   * entries, and an insert could hold a connection about to be freed). */
+  for (uint32_t i = 0; i < h->heap_len; i++)
+    h->heap[i]->heap_idx = UINT32_MAX;
   h->heap_len = 0;
+  h->heap_cap = 0;
   host_conns_free(h);
   host_svcs_free(h);
   host_dials_free(h);

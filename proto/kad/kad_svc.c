@@ -40,7 +40,7 @@ static int k_init(lp2p_host *h, uint32_t svc, void **state) {
   *state = v;
   v->svc = svc;
   v->cfg = h->cfg.kad;
-  v->bootstrap_at = v->refresh_at = LP2P_TSTAMP_NONE;
+  v->bootstrap_at = v->refresh_at = v->pump_at = LP2P_TSTAMP_NONE;
   if (v->cfg.mode == LP2P_KAD_MODE_OFF)
     return 0;
   if (!v->cfg.queries_max || !v->cfg.requests_max ||
@@ -125,14 +125,13 @@ static void k_activity(lp2p_host *h, void *state, uint64_t stream, void *ud,
 static void k_end(lp2p_host *h, void *state, uint64_t stream, void *ud,
                   int err, lp2p_tstamp now) {
   (void)stream;
-  (void)err;
   kad_stream *ks = ud;
   if (!ks)
     return;
   if (ks->inbound)
     kad_stream_free(h, ks);
   else
-    kad_req_stream_end(h, state, ks, now);
+    kad_req_stream_end(h, state, ks, err, now);
 }
 
 static void k_timeout(lp2p_host *h, void *state, uint64_t stream, void *ud,
@@ -140,7 +139,7 @@ static void k_timeout(lp2p_host *h, void *state, uint64_t stream, void *ud,
   kad_stream *ks = ud;
   host_svc_reset(h, stream, now); /* no stream_end follows */
   if (ks && !ks->inbound)
-    kad_req_stream_end(h, state, ks, now); /* fails its request */
+    kad_req_stream_end(h, state, ks, LP2P_ERR_TIMEOUT, now); /* fails */
   else
     kad_stream_free(h, ks);
 }

@@ -60,6 +60,8 @@ struct kad_svc {
   uint64_t next_id;
   lp2p_tstamp bootstrap_at;  /* first self-lookup (NONE: not due) */
   lp2p_tstamp refresh_at;    /* next refresh tick */
+  lp2p_tstamp pump_at;       /* queries to pump (a request ended in a
+                                stream_end hook), NONE if none */
   size_t table_reported;     /* the size the last KAD_TABLE said */
 };
 
@@ -109,7 +111,7 @@ void kad_req_connected(lp2p_host *h, kad_svc *v, uint64_t conn,
                        lp2p_tstamp now);
 void kad_req_stream_activity(lp2p_host *h, kad_svc *v, kad_stream *ks,
                              lp2p_tstamp now);
-void kad_req_stream_end(lp2p_host *h, kad_svc *v, kad_stream *ks,
+void kad_req_stream_end(lp2p_host *h, kad_svc *v, kad_stream *ks, int err,
                         lp2p_tstamp now);
 void kad_req_timers(lp2p_host *h, kad_svc *v, lp2p_tstamp now);
 lp2p_tstamp kad_req_next(const kad_svc *v);

@@ -86,10 +86,13 @@ static void learn_addrs(lp2p_host *h, kad_svc *v, const lp2p_kad_peer *ps,
   }
 }
 
-/* The request's outcome (resp NULL with ok: sent, no answer expected). */
-static void req_result(lp2p_host *h, kad_svc *v, kad_req *r,
-                       const lp2p_kad_msg *resp, int ok, int keep_stream,
-                       lp2p_tstamp now) {
+/* The request's outcome (resp NULL with ok: sent, no answer expected).
+ * `pump` 0 defers the query's next requests to the service timer: a
+ * stream that ends may end inside lp2p_host_free, where opening streams
+ * or dialling would touch connections being freed. */
+static void req_outcome(lp2p_host *h, kad_svc *v, kad_req *r,
+                        const lp2p_kad_msg *resp, int ok, int keep_stream,
+                        int pump, lp2p_tstamp now) {
   kad_query_slot *kq = r->q;
   lp2p_peerid peer = r->peer;
   req_free(h, r, keep_stream, now);
@@ -106,7 +109,16 @@ static void req_result(lp2p_host *h, kad_svc *v, kad_req *r,
     lp2p_kad_query_on_failure(kq->q, &peer, now);
   if (ok && !kq->internal)
     push_ev(h, LP2P_HOST_EV_KAD_QUERY_PROGRESS, kq);
-  kad_query_pump(h, v, kq, now);
+  if (pump)
+    kad_query_pump(h, v, kq, now);
+  else
+    v->pump_at = now;
+}
+
+static void req_result(lp2p_host *h, kad_svc *v, kad_req *r,
+                       const lp2p_kad_msg *resp, int ok, int keep_stream,
+                       lp2p_tstamp now) {
+  req_outcome(h, v, r, resp, ok, keep_stream, 1, now);
 }
 
 /* The request message for r. `self_peer` and `addrs` are storage. */
@@ -183,7 +195,8 @@ static int req_send(lp2p_host *h, kad_svc *v, kad_req *r, uint64_t conn,
   return 0;
 }
 
-/* A request that has no answer (ADD_PROVIDER) counts once sent. */
+/* ADD_PROVIDER has no answer (spec): it counts once written, as go's
+ * sendMessage does; the stream is left to drain and end by itself. */
 static void req_sent(lp2p_host *h, kad_svc *v, kad_req *r, lp2p_tstamp now) {
   if (r->type == LP2P_KAD_ADD_PROVIDER)
     req_result(h, v, r, NULL, 1, 1, now);
@@ -442,18 +455,19 @@ void kad_req_stream_activity(lp2p_host *h, kad_svc *v, kad_stream *ks,
   kad_query_pump(h, v, kq, now);
 }
 
-void kad_req_stream_end(lp2p_host *h, kad_svc *v, kad_stream *ks,
+void kad_req_stream_end(lp2p_host *h, kad_svc *v, kad_stream *ks, int err,
                         lp2p_tstamp now) {
   kad_req *r = ks->req;
   if (r) {
     r->ks = NULL; /* the host ended it: nothing to reset */
-    req_result(h, v, r, NULL, 0, 0, now);
+    (void)err;
+    req_outcome(h, v, r, NULL, 0, 0, 0, now);
   }
   kad_stream_free(h, ks);
 }
 
 lp2p_tstamp kad_req_next(const kad_svc *v) {
-  lp2p_tstamp t = LP2P_TSTAMP_NONE;
+  lp2p_tstamp t = v->pump_at;
   for (size_t i = 0; i < v->cfg.requests_max; i++)
     if (v->reqs[i].used && !v->reqs[i].ks && v->reqs[i].deadline < t)
       t = v->reqs[i].deadline;
@@ -469,6 +483,12 @@ lp2p_tstamp kad_req_next(const kad_svc *v) {
 }
 
 void kad_req_timers(lp2p_host *h, kad_svc *v, lp2p_tstamp now) {
+  if (v->pump_at <= now) { /* requests that ended inside a stream_end */
+    v->pump_at = LP2P_TSTAMP_NONE;
+    for (size_t i = 0; i < v->cfg.queries_max; i++)
+      if (v->queries[i] && !v->queries[i]->done)
+        kad_query_pump(h, v, v->queries[i], now);
+  }
   /* dials that never connected */
   for (size_t i = 0; i < v->cfg.requests_max; i++) {
     kad_req *r = &v->reqs[i];

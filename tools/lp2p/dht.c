@@ -305,6 +305,15 @@ int cli_cmd_dht(cli_ctx *ctx, int argc, char **argv) {
   }
   if (!rc)
     rc = report(ctx, &n, &j, q, &info);
+  /* ADD_PROVIDER has no answer: give the records a moment to reach the
+   * servers' handlers before the connections close */
+  if (!strcmp(j.verb, "provide")) {
+    lp2p_host_event ev;
+    lp2p_tstamp linger = lp2p_clock_now() + LP2P_NS_PER_S;
+    while (lp2p_clock_now() < linger &&
+           cli_node_event(&n, &ev, 100) != -1)
+      ;
+  }
   cli_node_stop(&n);
   free(j.val);
   return rc;
