@@ -159,7 +159,6 @@ static void close_stream(lp2p_dcutr *d, int reset) {
   lp2p_dcutr_event *e = push_ev(d, LP2P_DCUTR_EV_CLOSE_STREAM);
   if (e)
     e->reset = reset;
-  d->in_len = 0;
 }
 
 static void finish(lp2p_dcutr *d, lp2p_punch_reason reason) {

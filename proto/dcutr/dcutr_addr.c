@@ -81,12 +81,12 @@ int lp2p_dcutr_addr_dialable(const uint8_t *p, size_t n,
     return 0;
   lp2p_maddr_iter it;
   lp2p_maddr_comp c;
-  int fam = 0, is_udp = 0, k = 0, rc;
+  int fam = 0, is_udp = 0, has_id = 0, k = 0, rc;
   uint8_t addr[16] = {0};
   uint32_t prt = 0;
   lp2p_maddr_iter_init(&it, &m);
   /* Exactly ip, then tcp or udp, then on udp optionally quic-v1, then
-   * optionally p2p. Anything else (circuit, ws, dns) is not punchable. */
+   * optionally one p2p, last. Anything else (circuit, ws, dns) is not punchable. */
   while ((rc = lp2p_maddr_next(&it, &c)) == 1) {
     if (k == 0 && (c.code == LP2P_MA_IP4 || c.code == LP2P_MA_IP6)) {
       fam = c.code == LP2P_MA_IP4 ? 4 : 6;
@@ -96,8 +96,8 @@ int lp2p_dcutr_addr_dialable(const uint8_t *p, size_t n,
       prt = (uint32_t)c.value[0] << 8 | c.value[1];
     } else if (k == 2 && is_udp && c.code == LP2P_MA_QUIC_V1) {
       /* QUIC punches the same way (spec, "For a QUIC address") */
-    } else if (k >= 2 && c.code == LP2P_MA_P2P) {
-      /* our own id or theirs: the dialer checks it */
+    } else if (k >= 2 && c.code == LP2P_MA_P2P && !has_id) {
+      has_id = 1; /* our own id or theirs: the dialer checks it */
     } else {
       return 0;
     }
