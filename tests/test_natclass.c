@@ -186,6 +186,9 @@ static void test_verdict(void **s) {
       {AD, APD, EI, APD, LP2P_PUNCH_DEPENDENT_VS_PORT_FILTER},
       {APD, APD, APD, APD, LP2P_PUNCH_BOTH_ADDR_DEPENDENT},
       {AD, APD, APD, APD, LP2P_PUNCH_BOTH_ADDR_DEPENDENT},
+      {AD, AD, APD, AD, LP2P_PUNCH_BOTH_ADDR_DEPENDENT},
+      /* an EIF symmetric side takes the SYN on its relay-seen mapping */
+      {AD, EI, APD, AD, LP2P_PUNCH_OK},
       {UN, UN, APD, APD, LP2P_PUNCH_OK},
       {UN, APD, APD, APD, LP2P_PUNCH_DEPENDENT_VS_PORT_FILTER},
       {UN, UN, UN, UN, LP2P_PUNCH_OK},

@@ -126,10 +126,12 @@ LP2P_API const char *lp2p_punch_reason_name(lp2p_punch_reason r);
 
 /** Whether a punch between `ours` and `theirs` can work, from what is
  * known (UNKNOWN behaviours never make a punch hopeless):
- * BOTH_ADDR_DEPENDENT when both map per destination (neither side can know
- * the port the other will use; sequential allocation on a side makes it
- * predictable, see lp2p_natclass_predict_ports, and then this is not
- * returned), DEPENDENT_VS_PORT_FILTER when one side maps per destination
+ * BOTH_ADDR_DEPENDENT when both map per destination and neither filters
+ * endpoint-independently (neither side can know the port the other will
+ * use; sequential allocation on a side makes it predictable, see
+ * lp2p_natclass_predict_ports, and then this is not returned; an EIF side
+ * still takes the peer's SYN on the mapping the relay saw),
+ * DEPENDENT_VS_PORT_FILTER when one side maps per destination
  * and the other filters by address and port (its SYN goes out from a port
  * the filter never saw), else LP2P_PUNCH_OK. */
 LP2P_API lp2p_punch_reason lp2p_nat_punch_verdict(const lp2p_nat_class *ours,

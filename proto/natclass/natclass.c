@@ -186,6 +186,15 @@ static int dependent(const lp2p_nat_class *c) {
          !c->sequential;
 }
 
+/* An endpoint-independent filter on a per-destination mapping still lets
+ * the peer's SYN in through the mapping the relay saw (the SYN is aimed
+ * at the port the peer learned), so the listener on the punch port
+ * accepts it. */
+static int open_filter(const lp2p_nat_class *c) {
+  return c->filtering == LP2P_NAT_ENDPOINT_INDEPENDENT ||
+         c->filtering == LP2P_NAT_NONE;
+}
+
 lp2p_punch_reason lp2p_nat_punch_verdict(const lp2p_nat_class *ours,
                                          const lp2p_nat_class *theirs) {
   if (!ours || !theirs)
@@ -193,7 +202,8 @@ lp2p_punch_reason lp2p_nat_punch_verdict(const lp2p_nat_class *ours,
   /* DESIGN 5b / natlab REPORT section 3: symmetric against symmetric
    * never punched, and neither did symmetric against a port-restricted
    * cone, in TCP or UDP, at any latency. */
-  if (dependent(ours) && dependent(theirs))
+  if (dependent(ours) && dependent(theirs) && !open_filter(ours) &&
+      !open_filter(theirs))
     return LP2P_PUNCH_BOTH_ADDR_DEPENDENT;
   if ((dependent(ours) &&
        theirs->filtering == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT) ||
