@@ -83,13 +83,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   lp2p_tstamp now = 0;
   int results = 0;
-  int restricted = 0;
+  /* chosen once: a DIAL is checked against the restriction in force when
+   * its CONNECT arrived */
+  int restricted = fdp_bool(&f);
   int pfam[2] = {4, 4};
   uint8_t pips[2][16] = {{198, 18, 0, 1}, {198, 18, 0, 2}};
   /* output is parsed as a stream of frames */
   static uint8_t outbuf[8192];
   size_t outlen = 0;
+  CHECK(lp2p_dcutr_set_peer_ips(d, pfam, (const uint8_t(*)[16])pips,
+                                restricted ? 2 : 0) == 0);
   while (fdp_left(&f)) {
+    /* nothing queued: a reset may have dropped a partial frame */
+    if (!lp2p_dcutr_out_peek(d, NULL))
+      outlen = 0;
     switch (fdp_u8(&f) % 11) {
     case 0:
       lp2p_dcutr_start(d, now);
@@ -102,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       lp2p_dcutr_stream_closed(d, now,
                                fdp_bool(&f) ? LP2P_ERR_UNSUPPORTED
                                             : LP2P_ERR_RESET);
+      outlen = 0; /* the engine dropped what it had queued */
       break;
     case 3: {
       const uint8_t *p;
@@ -156,7 +164,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     }
     case 8:
-      restricted = fdp_bool(&f);
       CHECK(lp2p_dcutr_set_peer_ips(d, pfam, (const uint8_t(*)[16])pips,
                                     restricted ? 2 : 0) == 0);
       break;

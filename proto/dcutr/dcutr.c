@@ -155,10 +155,18 @@ static lp2p_dcutr_event *push_ev(lp2p_dcutr *d, lp2p_dcutr_event_type t) {
   return e;
 }
 
+/* Bytes still queued belong to the stream they were queued for: a reset
+ * discards them, and a new stream must never start with a dead one's
+ * leftovers (the fuzzer found a CONNECT from a closed stream replayed on
+ * the next). */
+static void out_clear(lp2p_dcutr *d) { d->out_off = d->out_len = 0; }
+
 static void close_stream(lp2p_dcutr *d, int reset) {
   lp2p_dcutr_event *e = push_ev(d, LP2P_DCUTR_EV_CLOSE_STREAM);
   if (e)
     e->reset = reset;
+  if (reset)
+    out_clear(d);
 }
 
 static void finish(lp2p_dcutr *d, lp2p_punch_reason reason) {
@@ -292,6 +300,7 @@ int lp2p_dcutr_stream_opened(lp2p_dcutr *d, lp2p_tstamp now) {
   if (d->role == LP2P_DCUTR_INITIATOR) {
     if (d->st != ST_WAIT_STREAM)
       return LP2P_ERR_STATE;
+    out_clear(d);
     if (queue_msg(d, LP2P_DCUTR_CONNECT, 1) != 0) {
       finish(d, LP2P_PUNCH_PROTOCOL);
       return 0;
@@ -307,6 +316,7 @@ int lp2p_dcutr_stream_opened(lp2p_dcutr *d, lp2p_tstamp now) {
     push_ev(d, LP2P_DCUTR_EV_CANCEL_DIALS);
   else if (d->st != ST_IDLE && d->st != ST_WAIT_RETRY)
     return LP2P_ERR_STATE;
+  out_clear(d);
   d->attempt++;
   d->in_len = 0;
   if (d->attempt > d->cfg.attempts_max) {
@@ -320,7 +330,10 @@ int lp2p_dcutr_stream_opened(lp2p_dcutr *d, lp2p_tstamp now) {
 }
 
 int lp2p_dcutr_stream_closed(lp2p_dcutr *d, lp2p_tstamp now, int err) {
-  if (!d || d->done)
+  if (!d)
+    return 0;
+  out_clear(d); /* nowhere to write them now */
+  if (d->done)
     return 0;
   if (d->st == ST_WAIT_STREAM && err == LP2P_ERR_UNSUPPORTED) {
     finish(d, LP2P_PUNCH_UNSUPPORTED);
