@@ -99,6 +99,7 @@ static lp2p_tstamp exchange(lp2p_dcutr *b, lp2p_dcutr *a, lp2p_tstamp t,
   expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
   expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
   assert_true(ev.security_client);
+  assert_false(ev.udp_random_packets);
   assert_int_equal(ev.attempt, attempt);
   assert_int_equal(ev.naddrs, 1);
   char txt[128];
@@ -112,6 +113,7 @@ static lp2p_tstamp exchange(lp2p_dcutr *b, lp2p_dcutr *a, lp2p_tstamp t,
   assert_int_equal(lp2p_dcutr_handle_timeout(b, at), 0);
   expect_ev(b, LP2P_DCUTR_EV_DIAL, &ev);
   assert_false(ev.security_client);
+  assert_true(ev.udp_random_packets);
   assert_int_equal(ev.naddrs, 1);
   assert_int_equal(lp2p_maddr_to_string(&ev.addrs[0], txt, sizeof txt, &tl), 0);
   assert_string_equal(txt, "/ip4/198.18.0.10/tcp/4001");
@@ -554,6 +556,31 @@ static void test_responder_bounds(void **s) {
                    LP2P_ERR_INVAL);
 }
 
+static void test_event_overflow(void **s) {
+  (void)s;
+  /* a host that never polls: the oldest events go, the RESULT stays */
+  lp2p_dcutr_config c;
+  lp2p_dcutr_config_default(&c);
+  c.attempts_max = 10;
+  lp2p_dcutr *b = mk(LP2P_DCUTR_INITIATOR, &c, "/ip4/198.18.0.20/tcp/4001");
+  lp2p_dcutr_start(b, 0);
+  for (int i = 0; i < 10; i++) {
+    lp2p_dcutr_stream_opened(b, 0);
+    lp2p_dcutr_stream_closed(b, 0, LP2P_ERR_RESET);
+  }
+  lp2p_dcutr_event ev, last;
+  int n = 0;
+  while (lp2p_dcutr_poll_event(b, &ev)) {
+    last = ev;
+    n++;
+  }
+  assert_int_equal(n, 8);
+  assert_int_equal(last.type, LP2P_DCUTR_EV_RESULT);
+  assert_int_equal(last.reason, LP2P_PUNCH_STREAM_CLOSED);
+  assert_int_equal(last.attempt, 10);
+  lp2p_dcutr_free(b);
+}
+
 static void test_predicted_ports(void **s) {
   (void)s;
   /* A knows B's NAT allocates sequentially (stride 2): after B's
@@ -614,6 +641,7 @@ int main(void) {
       cmocka_unit_test(test_named_reasons),
       cmocka_unit_test(test_responder_bounds),
       cmocka_unit_test(test_predicted_ports),
+      cmocka_unit_test(test_event_overflow),
       cmocka_unit_test(test_local_addrs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

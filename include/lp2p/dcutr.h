@@ -153,6 +153,10 @@ typedef struct lp2p_dcutr_event {
   size_t naddrs;
   uint8_t first_syn_ttl;
   int security_client;
+  /** For UDP (QUIC) addresses B does not dial: it sends UDP packets of
+   * random bytes to them from the listen port while A dials (spec, "For a
+   * QUIC address"). Set on B's DIAL. */
+  int udp_random_packets;
   /* RESULT */
   int ok;
   lp2p_punch_reason reason;

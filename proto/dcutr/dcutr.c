@@ -143,11 +143,13 @@ int lp2p_dcutr_set_peer_ips(lp2p_dcutr *d, const int *family,
 /* ---- events and output ------------------------------------------------ */
 
 static lp2p_dcutr_event *push_ev(lp2p_dcutr *d, lp2p_dcutr_event_type t) {
-  /* The queue holds more than one step can emit (at most three: CLOSE,
-   * CANCEL and RESULT or OPEN); a full queue means a host that never
-   * polls, and then the oldest events stay. */
-  if (d->ev_n == EVQ)
-    return NULL;
+  /* The queue holds more than one step can emit (at most three: CANCEL,
+   * CLOSE and RESULT or OPEN); a full queue means a host that does not
+   * poll, and then the oldest event goes so that the RESULT never does. */
+  if (d->ev_n == EVQ) {
+    d->ev_head = (d->ev_head + 1) % EVQ;
+    d->ev_n--;
+  }
   lp2p_dcutr_event *e = &d->ev[(d->ev_head + d->ev_n++) % EVQ];
   memset(e, 0, sizeof *e);
   e->type = t;
@@ -415,6 +417,7 @@ static void emit_dial(lp2p_dcutr *d, lp2p_tstamp now) {
     e->addrs = d->dial;
     e->naddrs = d->ndial;
     e->security_client = d->role == LP2P_DCUTR_RESPONDER;
+    e->udp_random_packets = d->role == LP2P_DCUTR_INITIATOR;
     int low_ttl = d->last_reason == LP2P_PUNCH_REFUSED ||
                   (d->cfg.first_syn_ttl_from_attempt &&
                    d->attempt >= d->cfg.first_syn_ttl_from_attempt);
@@ -439,7 +442,7 @@ static void on_msg(lp2p_dcutr *d, lp2p_tstamp now, const lp2p_dcutr_msg *m) {
       return;
     }
     if (d->role == LP2P_DCUTR_INITIATOR) {
-      d->rtt_ns = now - d->connect_sent;
+      d->rtt_ns = now > d->connect_sent ? now - d->connect_sent : 0;
       if (queue_msg(d, LP2P_DCUTR_SYNC, 0) != 0) {
         finish(d, LP2P_PUNCH_PROTOCOL);
         return;
@@ -448,7 +451,7 @@ static void on_msg(lp2p_dcutr *d, lp2p_tstamp now, const lp2p_dcutr_msg *m) {
       /* The spec: B "starts a timer for half the RTT"; A dials on SYNC,
        * which reaches it about RTT/2 after B sent it. */
       d->st = ST_WAIT_HALF_RTT;
-      d->timer = now + d->rtt_ns / 2;
+      d->timer = after(now, d->rtt_ns / 2);
       if (d->rtt_ns / 2 == 0)
         emit_dial(d, now);
       return;

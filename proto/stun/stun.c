@@ -102,8 +102,10 @@ int lp2p_stun_new(lp2p_stun **out, const lp2p_stun_config *cfg,
     c = *cfg;
   else
     lp2p_stun_config_default(&c);
-  if (c.rto_ns == 0 || c.rc == 0 || c.rc > 16 || c.rc_tests == 0 ||
-      c.rc_tests > 16 || c.rm == 0)
+  /* bounded so that RTO doubling and Rm * RTO cannot overflow time */
+  if (c.rto_ns == 0 || c.rto_ns > 60 * LP2P_NS_PER_S || c.rc == 0 ||
+      c.rc > 16 || c.rc_tests == 0 || c.rc_tests > 16 || c.rm == 0 ||
+      c.rm > 64)
     return LP2P_ERR_INVAL;
   lp2p_stun *s = lp2p_mem_calloc(mem, 1, sizeof *s);
   if (!s)
