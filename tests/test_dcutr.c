@@ -283,11 +283,13 @@ static void test_hostile_connect(void **s) {
   lp2p_dcutr_event ev;
   /* private, loopback, circuit and DNS addresses are skipped, not fatal */
   lp2p_dcutr *a = responder_at_connect(NULL);
+  static const char circuit[] =
+      "/ip4/198.18.0.1/tcp/4001/p2p/"
+      "QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupGZz/p2p-circuit";
   const char *mixed[] = {
       "/ip4/192.168.0.2/tcp/4001",
       "/ip4/127.0.0.1/tcp/4001",
-      "/ip4/198.18.0.1/tcp/4001/p2p/"
-      "QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupGZz/p2p-circuit",
+      circuit,
       "/dns4/evil.example/tcp/1",
       "/ip4/198.18.0.20/tcp/4001",
       "/ip4/198.18.0.20/tcp/4001", /* duplicate */
