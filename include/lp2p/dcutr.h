@@ -220,6 +220,15 @@ LP2P_API int lp2p_dcutr_done(const lp2p_dcutr *d);
 /** Attempts started so far. */
 LP2P_API uint32_t lp2p_dcutr_attempts(const lp2p_dcutr *d);
 
+/** The DCUtR service's settings (lp2p_host_config.dcutr). */
+typedef struct lp2p_dcutr_service_config {
+  uint8_t enabled;          /**< run DCUtR on relayed connections (0) */
+  lp2p_dcutr_config engine; /**< attempts, timeouts, TTL, is_public */
+  uint64_t relayed_idle_close_ns; /**< after a punch, the relayed
+                                   connection closes once it has carried no
+                                   stream this long (10 s) */
+} lp2p_dcutr_service_config;
+
 #ifdef __cplusplus
 }
 #endif

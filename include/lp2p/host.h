@@ -60,6 +60,7 @@
 
 #include "lp2p/common.h"
 #include "lp2p/crypto.h"
+#include "lp2p/dcutr.h"
 #include "lp2p/dns.h"
 #include "lp2p/multiaddr.h"
 #include "lp2p/peerid.h"
@@ -199,6 +200,8 @@ typedef struct lp2p_host_config {
   lp2p_host_ping_config ping;
   lp2p_host_perf_config perf;
   lp2p_host_echo_config echo;
+  lp2p_dcutr_service_config dcutr; /**< hole punching over relayed
+                                     connections (lp2p/dcutr.h) */
   lp2p_relay_config relay;      /**< circuit relay v2: hop server, stop
                                      handler, client (lp2p/relay.h) */
   lp2p_dns_config dns;          /**< the resolver behind dials to /dns,
@@ -565,8 +568,13 @@ typedef enum lp2p_host_event_kind {
                                        with lp2p_host_relay_addrs */
   LP2P_HOST_EV_RELAY_RESERVATION_LOST, /**< peer = the relay, err, status
                                        (the relay's refusal, 0 if none) */
-  LP2P_HOST_EV_RELAY_CIRCUIT      /**< peer = the other end, conn (the
+  LP2P_HOST_EV_RELAY_CIRCUIT,     /**< peer = the other end, conn (the
                                        relayed connection), direction */
+  LP2P_HOST_EV_HOLEPUNCH_RESULT   /**< peer; conn = the direct connection
+                                       (0 on failure); u.holepunch: ok,
+                                       reason (lp2p_punch_reason), attempts,
+                                       time from the relayed connection to
+                                       the direct one */
 } lp2p_host_event_kind;
 
 /** Direction of a connection or stream. */
@@ -616,6 +624,8 @@ typedef struct lp2p_host_event {
     /** RELAY_*: expire_unix (RESERVED), status (LOST), direction
      * (CIRCUIT) */
     struct { uint64_t expire_unix; uint32_t status; int direction; } relay;
+    /** HOLEPUNCH_RESULT */
+    struct { int ok; int reason; uint32_t attempts; uint64_t time_ns; } holepunch;
   } u;
 } lp2p_host_event;
 
