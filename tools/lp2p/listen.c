@@ -247,9 +247,10 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                     {"relay-limit-duration", 1, NULL, 0},
                     {"relay-limit-data", 1, NULL, 0},
                     {"relay", 1, NULL, 0},
-                    {"autorelay", 0, NULL, 0}};
+                    {"autorelay", 0, NULL, 0},
+                    {"holepunch", 0, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 14, &npos, 1, -1);
+  int rc = cli_parse(ctx, argc, argv, opts, 15, &npos, 1, -1);
   if (rc)
     return rc;
   static cli_connmgr cm;
@@ -262,6 +263,7 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   if ((rc = listen_relay_parse(ctx, &lr, opts[12].value)) != 0)
     return rc;
   lr.autorelay = opts[13].seen;
+  cm.dcutr = opts[14].seen;
   cli_node_connmgr = &cm;
   lp2p_maddr ma[16];
   if (npos > 16)
