@@ -20,6 +20,7 @@ if [ ! -x "$L" ]; then nok "lp2p binary exists at $L"; exit 1; fi
 
 start() {
   local name=$1 lines=$2; shift 2
+  : > "$T/$name.out"
   "$L" listen "$@" > "$T/$name.out" 2> "$T/$name.err" &
   pids+=($!)
   for _ in $(seq 100); do [ "$(wc -l < "$T/$name.out")" -ge "$lines" ] && break; sleep 0.1; done
