@@ -136,8 +136,7 @@ typedef enum lp2p_dcutr_event_type {
   /** Initiator: open a /libp2p/dcutr stream on the relayed connection,
    * then call lp2p_dcutr_stream_opened (or _stream_closed on failure). */
   LP2P_DCUTR_EV_OPEN_STREAM = 1,
-  /** Close the dcutr stream after the queued bytes (reset: reset it,
-   * dropping them). */
+  /** Close the dcutr stream after the queued bytes (reset: reset it). */
   LP2P_DCUTR_EV_CLOSE_STREAM = 2,
   /** Dial addrs[0..naddrs) now, from the listen port (SO_REUSEADDR +
    * SO_REUSEPORT, the listener stays), with the first SYN at TTL
@@ -200,10 +199,7 @@ LP2P_API int lp2p_dcutr_start(lp2p_dcutr *d, lp2p_tstamp now);
 /** The dcutr stream is open: the initiator's, after OPEN_STREAM; the
  * responder's, when the peer opened one. Returns 0 or LP2P_ERR_STATE. */
 LP2P_API int lp2p_dcutr_stream_opened(lp2p_dcutr *d, lp2p_tstamp now);
-/** The stream failed to open, or the peer closed (EOF) or reset it; the
- * host then closes its side too. A keeps its stream open after SYNC
- * (a spec-following B sends the next attempt's CONNECT on it; go and js
- * close it instead), so EOF there is normal. `err` is
+/** The stream failed to open, was closed or reset by the peer. `err` is
  * LP2P_ERR_UNSUPPORTED when protocol negotiation failed. Returns 0. */
 LP2P_API int lp2p_dcutr_stream_closed(lp2p_dcutr *d, lp2p_tstamp now, int err);
 /** Bytes read from the dcutr stream. Returns n (all consumed; excess

@@ -8,10 +8,8 @@
  *   DIAL at now + rtt/2, as server
  * then both report the dial's outcome with lp2p_dcutr_direct_result.
  * B retries on a new stream until attempts_max attempts (the spec: "retry
- * twice (thus a total of 3 attempts)"), as go and js do; A follows, and
- * gives up when B opens more streams than that or stops retrying. A keeps
- * its stream open after SYNC, so a B that follows the spec's letter and
- * sends the next CONNECT on the same stream is answered too. */
+ * twice (thus a total of 3 attempts)"); A follows, and gives up when B
+ * opens more streams than that or stops retrying. */
 #include <string.h>
 
 #include "lp2p/dcutr.h"
@@ -43,7 +41,6 @@ struct lp2p_dcutr {
   lp2p_tstamp connect_sent;
   uint64_t rtt_ns;
   int done;
-  int stream_open; /* the current dcutr stream can still carry bytes */
   /* our CONNECT addresses */
   size_t nlocal;
   lp2p_maddr local[LP2P_DCUTR_ADDRS_MAX];
@@ -172,12 +169,9 @@ static void close_stream(lp2p_dcutr *d, int reset) {
     e->reset = reset;
   if (reset)
     out_clear(d);
-  d->stream_open = 0;
 }
 
 static void finish(lp2p_dcutr *d, lp2p_punch_reason reason) {
-  if (d->stream_open) /* A's stream, kept open for a reused-stream retry */
-    close_stream(d, 0);
   lp2p_dcutr_event *e = push_ev(d, LP2P_DCUTR_EV_RESULT);
   if (e) {
     e->ok = reason == LP2P_PUNCH_OK;
@@ -309,7 +303,6 @@ int lp2p_dcutr_stream_opened(lp2p_dcutr *d, lp2p_tstamp now) {
     if (d->st != ST_WAIT_STREAM)
       return LP2P_ERR_STATE;
     out_clear(d);
-    d->stream_open = 1;
     if (queue_msg(d, LP2P_DCUTR_CONNECT, 1) != 0) {
       finish(d, LP2P_PUNCH_PROTOCOL);
       return 0;
@@ -326,7 +319,6 @@ int lp2p_dcutr_stream_opened(lp2p_dcutr *d, lp2p_tstamp now) {
   else if (d->st != ST_IDLE && d->st != ST_WAIT_RETRY)
     return LP2P_ERR_STATE;
   out_clear(d);
-  d->stream_open = 1;
   d->attempt++;
   d->in_len = 0;
   if (d->attempt > d->cfg.attempts_max) {
@@ -343,7 +335,6 @@ int lp2p_dcutr_stream_closed(lp2p_dcutr *d, lp2p_tstamp now, int err) {
   if (!d)
     return 0;
   out_clear(d); /* nowhere to write them now */
-  d->stream_open = 0;
   if (d->done)
     return 0;
   if (d->st == ST_WAIT_STREAM && err == LP2P_ERR_UNSUPPORTED) {
@@ -487,31 +478,8 @@ static void on_msg(lp2p_dcutr *d, lp2p_tstamp now, const lp2p_dcutr_msg *m) {
     finish(d, LP2P_PUNCH_PROTOCOL);
     return;
   }
-  /* the stream stays open: B may send its next CONNECT on it */
+  close_stream(d, 0);
   emit_dial(d, now);
-}
-
-/* Whether stream bytes are expected now: a CONNECT or SYNC being waited
- * for, or A's open stream after SYNC, where a spec-following B sends its
- * next attempt's CONNECT (relay/DCUtR.md: "reusing the same stream"). */
-static int reading(const lp2p_dcutr *d) {
-  return d->st == ST_WAIT_CONNECT || d->st == ST_WAIT_SYNC ||
-         (d->role == LP2P_DCUTR_RESPONDER && d->stream_open &&
-          (d->st == ST_DIALING || d->st == ST_WAIT_RETRY));
-}
-
-/* A: B's next attempt arrives on the stream of the last one. */
-static void next_on_same_stream(lp2p_dcutr *d, lp2p_tstamp now) {
-  if (d->st == ST_DIALING)
-    push_ev(d, LP2P_DCUTR_EV_CANCEL_DIALS);
-  d->attempt++;
-  if (d->attempt > d->cfg.attempts_max) {
-    close_stream(d, 1);
-    finish(d, LP2P_PUNCH_TOO_MANY_ATTEMPTS);
-    return;
-  }
-  d->st = ST_WAIT_CONNECT;
-  d->timer = after(now, d->cfg.exchange_timeout_ns);
 }
 
 lp2p_ssize lp2p_dcutr_feed(lp2p_dcutr *d, lp2p_tstamp now, const uint8_t *p,
@@ -524,7 +492,7 @@ lp2p_ssize lp2p_dcutr_feed(lp2p_dcutr *d, lp2p_tstamp now, const uint8_t *p,
     return (lp2p_ssize)n; /* late bytes after the result are dropped */
   size_t used = 0;
   while (used < n) {
-    if (!reading(d)) {
+    if (d->st != ST_WAIT_CONNECT && d->st != ST_WAIT_SYNC) {
       /* nothing else may arrive: the peer spoke out of turn */
       close_stream(d, 1);
       finish(d, LP2P_PUNCH_PROTOCOL);
@@ -537,7 +505,7 @@ lp2p_ssize lp2p_dcutr_feed(lp2p_dcutr *d, lp2p_tstamp now, const uint8_t *p,
     d->in_len += take;
     used += take;
     for (;;) {
-      if (!reading(d))
+      if (d->st != ST_WAIT_CONNECT && d->st != ST_WAIT_SYNC)
         break;
       uint64_t body;
       lp2p_ssize k = lp2p_varint_decode(d->in, d->in_len, &body);
@@ -557,15 +525,12 @@ lp2p_ssize lp2p_dcutr_feed(lp2p_dcutr *d, lp2p_tstamp now, const uint8_t *p,
         finish(d, LP2P_PUNCH_PROTOCOL);
         return (lp2p_ssize)n;
       }
-      if (d->st == ST_DIALING || d->st == ST_WAIT_RETRY)
-        next_on_same_stream(d, now);
-      if (!d->done)
-        on_msg(d, now, &m); /* m points into d->in: use before shifting */
+      on_msg(d, now, &m); /* m points into d->in: use before shifting */
       if (d->done)
         return (lp2p_ssize)n;
       memmove(d->in, d->in + whole, d->in_len - whole);
       d->in_len -= whole;
-      if (!reading(d) && d->in_len) {
+      if (d->st != ST_WAIT_CONNECT && d->st != ST_WAIT_SYNC && d->in_len) {
         close_stream(d, 1);
         finish(d, LP2P_PUNCH_PROTOCOL);
         return (lp2p_ssize)n;
