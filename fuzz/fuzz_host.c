@@ -694,7 +694,8 @@ static void app(world *w, fdp *f) {
   static const char *const protos[] = {"/echo/1.0.0", "/ipfs/ping/1.0.0",
                                        "/fuzz/app/1.0.0", "/ipfs/id/1.0.0",
                                        "/perf/1.0.0", LP2P_RELAY_HOP_ID,
-                                       LP2P_RELAY_STOP_ID};
+                                       LP2P_RELAY_STOP_ID,
+                                       LP2P_DCUTR_PROTOCOL};
   uint64_t *slot = &w->streams[hi][fdp_u8(f) % STREAMS_MAX];
   uint8_t data[64];
   memset(data, 0x5a, sizeof data);
@@ -750,7 +751,7 @@ static void app(world *w, fdp *f) {
     check(rc <= 0);
     break;
   case 4:
-    rc = lp2p_host_open_stream(h, w->now, other, protos[fdp_u8(f) % 7], slot);
+    rc = lp2p_host_open_stream(h, w->now, other, protos[fdp_u8(f) % 8], slot);
     check(rc <= 0);
     break;
   case 5: {
@@ -775,7 +776,7 @@ static void app(world *w, fdp *f) {
     lp2p_host_stream_reset(h, w->now, *slot);
     break;
   case 9:
-    rc = lp2p_host_register_protocol(h, protos[fdp_u8(f) % 7]);
+    rc = lp2p_host_register_protocol(h, protos[fdp_u8(f) % 8]);
     check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
           rc == LP2P_ERR_STATE);
     break;
@@ -833,6 +834,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.relay.reservations_max = 2;
     c.relay.circuits_max = 2;
     c.relay.limit_data_bytes = 4096;
+    c.dcutr.enabled = 1; /* dcutr streams (on relayed connections) */
     if (fdp_bool(&f))
       c.security = LP2P_HOST_SECURITY_PLAINTEXT;
     /* resource pressure: small memory grants and stream caps */
