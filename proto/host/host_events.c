@@ -159,6 +159,9 @@ int lp2p_host_event_direction(const lp2p_host_event *ev) {
   case LP2P_HOST_EV_STREAM_CLOSED:
   case LP2P_HOST_EV_STREAM_RESET:
     return ev->u.stream.direction;
+  case LP2P_HOST_EV_REACHABILITY:
+  case LP2P_HOST_EV_AUTONAT_RESULT:
+    return -1;
   default:
     return ev->kind >= LP2P_HOST_EV_RAW_LISTENING ? ev->u.raw.direction : -1;
   }
@@ -197,6 +200,8 @@ const char *lp2p_host_event_name(lp2p_host_event_kind k) {
   case LP2P_HOST_EV_UDP_READY: return "UDP_READY";
   case LP2P_HOST_EV_UDP_READABLE: return "UDP_READABLE";
   case LP2P_HOST_EV_UDP_JOINED: return "UDP_JOINED";
+  case LP2P_HOST_EV_REACHABILITY: return "REACHABILITY";
+  case LP2P_HOST_EV_AUTONAT_RESULT: return "AUTONAT_RESULT";
   }
   return "UNKNOWN";
 }

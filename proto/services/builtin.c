@@ -11,6 +11,7 @@ extern const hsvc_ops host_svc_ping_ops;
 extern const hsvc_ops host_svc_perf_ops;
 extern const hsvc_ops host_svc_echo_ops;
 extern const hsvc_ops host_svc_dns_ops;
+extern const hsvc_ops host_svc_autonat_ops;
 
 static const hsvc_ops *const builtin[] = {
     &host_svc_identify_ops,
@@ -18,6 +19,7 @@ static const hsvc_ops *const builtin[] = {
     &host_svc_perf_ops,
     &host_svc_echo_ops,
     &host_svc_dns_ops, /* resolves dials to /dns* names */
+    &host_svc_autonat_ops, /* AutoNAT v2 client and server */
 };
 
 /* The core's defaults, then each service's (their config structs are
@@ -35,6 +37,10 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   cfg->perf.serve = 1;
   cfg->echo.serve = 1;
   lp2p_dns_config_default(&cfg->dns);
+  cfg->autonat.client = 1;
+  cfg->autonat.server = 0;
+  lp2p_autonat_client_config_default(&cfg->autonat.c);
+  lp2p_autonat_server_config_default(&cfg->autonat.s);
 }
 
 int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,
