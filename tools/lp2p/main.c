@@ -50,14 +50,23 @@ static const cli_verb verbs[] = {
     {"listen", NULL, cli_cmd_listen,
      "[--key FILE] [--plaintext] [--driver epoll|poll] [--events] "
      "[--low-water N] [--high-water N] [--grace SECONDS] "
-     "[--memory-max MIB] [--memory-per-peer MIB] MULTIADDR...",
+     "[--memory-max MIB] [--memory-per-peer MIB] "
+     "[--autonat-server [--autonat-allow-private]] MULTIADDR...",
      "serve identify, ping, perf and echo; print each listen address with\n"
      "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM;\n"
      "      --events: also one line per connection, identify, echo and perf;\n"
      "      trim the least useful connections down to --low-water (160) once\n"
      "      more than --high-water (192; 0 = never) are open, sparing those\n"
      "      younger than --grace (60 s); peers may make it buffer at most\n"
-     "      --memory-max MiB in all (128) and --memory-per-peer MiB each (32)"},
+     "      --memory-max MiB in all (128) and --memory-per-peer MiB each (32);\n"
+     "      --autonat-server: serve AutoNAT v2 (private addresses only with\n"
+     "      --autonat-allow-private); --events prints `reachability ...`"},
+    {"autonat", NULL, cli_cmd_autonat,
+     "--server MULTIADDR [--server MULTIADDR]... [--listen ADDR]... [ADDR...]",
+     "ask AutoNAT v2 servers whether they can dial each address: one JSON\n"
+     "      line per address {addr, reachable, servers, error}; --listen binds\n"
+     "      ADDR (port 0 allowed) and asks about the bound address; exit 0\n"
+     "      when every address got a verdict from at least one server, else 1"},
     {"ping", NULL, cli_cmd_ping, "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "connect and ping N times (default 1): one `rtt_ms <float>` line each"},
     {"identify", NULL, cli_cmd_identify, "[--plaintext] [--key FILE] MULTIADDR",
