@@ -195,6 +195,7 @@ int lp2p_autonat_book_result(lp2p_autonat_book *b, const lp2p_maddr *a,
   bentry *e = b && a ? find(b, a) : NULL;
   if (!e)
     return 0;
+  refresh(b, e, now);
   e->in_flight = 0;
   if (e->due != LP2P_TSTAMP_NONE || asked(e, server))
     return 0; /* no round open, or this server already counted */
