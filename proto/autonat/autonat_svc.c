@@ -243,8 +243,13 @@ static void creq_pump(lp2p_host *h, an_svc *st, an_creq *c, lp2p_tstamp now) {
   }
   while (c->eng.state == LP2P_AUTONAT_CREQ_SENDING &&
          (p = host_svc_peek(h, c->stream, &len)) && len) {
+    uint8_t asked = c->eng.data_asked;
     lp2p_autonat_creq_feed(&c->eng, p, len);
     host_svc_consume(h, c->stream, now, len);
+    if (!asked && c->eng.data_asked)
+      host_logf(h, LP2P_LOG_INFO,
+                "autonat peer=%P dial data: sending %U bytes (IP differs)",
+                &c->peer, c->eng.data_left);
     /* a DialDataRequest may have queued output */
     while ((p = lp2p_autonat_creq_out_peek(&c->eng, &len)) && len) {
       lp2p_ssize w = host_svc_write(h, c->stream, now, p, len);

@@ -1,7 +1,8 @@
 /* lp2p tool: `autonat` asks AutoNAT v2 servers (autonat-v2.md) whether
  * they can dial each given address, and prints one JSON line per address:
  *   {"addr":"<maddr>","reachable":true|false,"servers":N,"error":"..."}
- * servers: how many servers gave a verdict (dialed it, or failed to);
+ * servers: how many servers gave a verdict (dialed it, or failed to, or
+ * reached the address but not this tool: E_DIAL_BACK_ERROR);
  * reachable: at least one server's dial-back reached this tool with the
  * nonce we sent (the host checks it; an OK without our nonce is
  * discarded); error: why some server gave no verdict ("" when none).
@@ -109,10 +110,16 @@ static void on_result(an_server *s, an_addr *a, const lp2p_host_event *ev) {
     set_error(a, lp2p_strerror(ev->err));
   } else if (ev->u.autonat.status != LP2P_AUTONAT_RESP_OK) {
     set_error(a, status_text(ev->u.autonat.status));
+  } else if (ev->u.autonat.dial_status == LP2P_AUTONAT_DIAL_BACK_ERROR) {
+    /* The server reached the address but not this tool with our nonce (a
+     * server that does not check the peer id, such as js-libp2p, reaches
+     * whoever listens there): for "does a dial-back to ADDR reach this
+     * tool" that is a no. The host's own verdicts ignore it, as js does. */
+    a->verdicts++;
   } else if (ev->u.autonat.dial_status == LP2P_AUTONAT_DIAL_OK) {
     set_error(a, "dial-back without our nonce");
   } else {
-    set_error(a, "dial-back error");
+    set_error(a, "unknown dial status");
   }
 }
 
