@@ -29,7 +29,7 @@
 #define ASKS_MAX 64u          /* client requests at a time (all kinds) */
 #define BACK_BODY_MAX 64u     /* DialBack / DialBackResponse bodies */
 #define BACK_TIMEOUT_NS (10 * LP2P_NS_PER_S)
-#define TICK_NS LP2P_NS_PER_S
+#define TICK_NS (10 * LP2P_NS_PER_S) /* re-look for due checks */
 
 enum { K_CREQ = 1, K_SREQ, K_BACK_IN, K_BACK_OUT };
 
@@ -84,6 +84,7 @@ typedef struct an_svc {
   uint32_t ncreqs, nauto;
   uint64_t ask_serial;
   int overall;
+  int kick;          /* an automatic request ended: others may ask now */
   lp2p_tstamp next;
 } an_svc;
 
@@ -203,6 +204,7 @@ static void creq_finish(lp2p_host *h, an_svc *st, an_creq *c, int err,
   }
   if (!st->book)
     return;
+  st->kick = 1;
   if (lp2p_autonat_book_result(st->book, &c->addr, c->server,
                                (lp2p_autonat_reach)reach, now)) {
     lp2p_autonat_reach v =
@@ -347,13 +349,17 @@ static void auto_ask_all(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
     auto_ask(h, st, conn, now);
 }
 
-static void rearm(an_svc *st, lp2p_tstamp now) {
+static void rearm(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
+  if (st->kick) { /* servers that waited for an address in flight */
+    st->kick = 0;
+    auto_ask_all(h, st, now);
+  }
   st->next = LP2P_TSTAMP_NONE;
   if (!st->book || lp2p_autonat_book_count(st->book) == 0)
     return;
   lp2p_tstamp t = lp2p_autonat_book_next_due(st->book);
   if (t != LP2P_TSTAMP_NONE && t < now + TICK_NS)
-    t = now + TICK_NS; /* due but no server free: look again in a second */
+    t = now + TICK_NS; /* due but no server free: look again later */
   st->next = t;
 }
 
@@ -675,7 +681,7 @@ static void an_stream_activity(lp2p_host *h, void *state, uint64_t stream,
     back_out_activity(h, st, stream, ud, now);
     break;
   }
-  rearm(st, now);
+  rearm(h, st, now);
 }
 
 static void an_stream_end(lp2p_host *h, void *state, uint64_t stream,
@@ -707,7 +713,7 @@ static void an_stream_end(lp2p_host *h, void *state, uint64_t stream,
   default:
     lp2p_mem_free(h->mem, ud);
   }
-  rearm(st, now);
+  rearm(h, st, now);
 }
 
 static void an_stream_timeout(lp2p_host *h, void *state, uint64_t stream,
@@ -740,7 +746,7 @@ static void an_stream_timeout(lp2p_host *h, void *state, uint64_t stream,
     host_svc_reset(h, stream, now);
     lp2p_mem_free(h->mem, ud);
   }
-  rearm(st, now);
+  rearm(h, st, now);
 }
 
 static void an_dial_result(lp2p_host *h, void *state, uint64_t dial,
@@ -790,7 +796,7 @@ static void an_identified(lp2p_host *h, void *state, uint64_t conn,
     return;
   refresh_candidates(h, st, now);
   auto_ask(h, st, conn, now);
-  rearm(st, now);
+  rearm(h, st, now);
 }
 
 static void an_local_changed(lp2p_host *h, void *state, unsigned what,
@@ -801,7 +807,7 @@ static void an_local_changed(lp2p_host *h, void *state, unsigned what,
   /* "Re-checks on address changes": new candidates are due at once. */
   refresh_candidates(h, st, now);
   auto_ask_all(h, st, now);
-  rearm(st, now);
+  rearm(h, st, now);
 }
 
 static lp2p_tstamp an_next_timeout(const void *state) {
@@ -814,7 +820,7 @@ static void an_handle_timeout(lp2p_host *h, void *state, lp2p_tstamp now) {
     return;
   refresh_candidates(h, st, now);
   auto_ask_all(h, st, now);
-  rearm(st, now);
+  rearm(h, st, now);
 }
 
 const hsvc_ops host_svc_autonat_ops = {
