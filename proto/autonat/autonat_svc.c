@@ -609,6 +609,15 @@ static int an_init(lp2p_host *h, uint32_t svc, void **state) {
     st->p_req = host_svc_add_protocol(
         h, svc, LP2P_AUTONAT_DIAL_REQUEST_PROTOCOL,
         st->cfg.server ? HSVC_P_INBOUND | HSVC_P_ADVERTISE : 0, &err);
+  /* Inbound stream caps (README "Streams"): a server holds one dial-back
+   * stream per request; a client a few requests in flight, plus room to
+   * be told E_REQUEST_REJECTED (js-libp2p allows 2 per connection). */
+  if (!err)
+    lp2p_host_protocol_limits(h, LP2P_AUTONAT_DIAL_BACK_PROTOCOL, 64, 4);
+  if (!err && st->cfg.server)
+    lp2p_host_protocol_limits(h, LP2P_AUTONAT_DIAL_REQUEST_PROTOCOL,
+                              st->cfg.s.concurrent_max * 2 + 1,
+                              st->cfg.s.concurrent_per_peer_max + 2);
   if (!err && st->cfg.client)
     err = lp2p_autonat_book_new(&st->book, &st->cfg.c, h->mem);
   if (!err && st->cfg.server)
