@@ -199,6 +199,8 @@ typedef struct lp2p_autonat_server_config {
   uint32_t dial_data_max;             /**<   random amount in [min, max]
                                            (30000, 100000: the spec) */
   uint64_t timeout_ns;                /**< a whole request (15 s) */
+  uint64_t dial_timeout_ns;           /**< the dial-back, within timeout_ns
+                                           (10 s): then E_DIAL_ERROR */
   int allow_private;                  /**< dial private addresses (0) */
   lp2p_ip_public_fn is_public;        /**< NULL: lp2p_autonat_ip_is_public */
   void *is_public_ud;

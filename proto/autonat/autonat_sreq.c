@@ -26,6 +26,9 @@ void lp2p_autonat_server_config_default(lp2p_autonat_server_config *cfg) {
   cfg->dial_data_min = 30000;
   cfg->dial_data_max = 100000;
   cfg->timeout_ns = 15 * LP2P_NS_PER_S; /* go-libp2p's streamTimeout */
+  /* A dial-back that does not connect by then (a NAT dropping SYNs) is a
+   * dial error, answered before the request itself times out. */
+  cfg->dial_timeout_ns = 10 * LP2P_NS_PER_S;
 }
 
 void lp2p_autonat_sreq_init(lp2p_autonat_sreq *r,

@@ -506,6 +506,9 @@ static void sreq_dial(lp2p_host *h, an_svc *st, an_sreq *r, lp2p_tstamp now) {
   }
   if (!rc)
     rc = host_svc_dial(h, st->svc, &ma, LP2P_DIAL_FORCE, now, &r->dial);
+  if (!rc && st->cfg.s.dial_timeout_ns) /* see an_stream_timeout */
+    host_svc_stream_deadline(h, r->stream,
+                             host_add_ns(now, st->cfg.s.dial_timeout_ns));
   if (rc) {
     host_logf(h, LP2P_LOG_INFO, "autonat peer=%P dial-back not started: %E",
               &r->peer, rc);
@@ -736,9 +739,22 @@ static void an_stream_timeout(lp2p_host *h, void *state, uint64_t stream,
   case K_CREQ:
     creq_drop(h, st, ud, LP2P_ERR_TIMEOUT, now);
     break;
-  case K_SREQ:
-    sreq_drop(h, st, ud, now);
+  case K_SREQ: {
+    an_sreq *r = ud;
+    if (r->dial && r->eng.state == LP2P_AUTONAT_SREQ_DIAL) {
+      /* The dial-back did not connect in time: answer E_DIAL_ERROR now
+       * (its late end closes whatever it made), then the rest of the
+       * request's time to deliver the answer. */
+      r->dial = 0;
+      lp2p_autonat_sreq_dial_result(&r->eng, LP2P_AUTONAT_DIAL_ERROR);
+      host_svc_stream_deadline(h, stream,
+                               host_add_ns(now, st->cfg.s.timeout_ns));
+      sreq_pump(h, st, r, now);
+      break;
+    }
+    sreq_drop(h, st, r, now);
     break;
+  }
   case K_BACK_OUT: {
     an_back *b = ud;
     uint64_t conn = b->conn;
@@ -762,7 +778,7 @@ static void an_dial_result(lp2p_host *h, void *state, uint64_t dial,
                            uint64_t conn, int err, lp2p_tstamp now) {
   an_svc *st = state;
   an_sreq *r = st->sreqs;
-  while (r && !(r->dialing && r->dial == dial))
+  while (r && !(r->dialing && r->dial && r->dial == dial))
     r = r->next;
   if (!r) { /* the request is gone: drop the connection we made for it */
     if (!err)
@@ -770,6 +786,9 @@ static void an_dial_result(lp2p_host *h, void *state, uint64_t dial,
     return;
   }
   r->dial = 0;
+  /* the dial ended: the rest of the request's time for the dial-back
+   * exchange (its stream has its own timeout) and the answer */
+  host_svc_stream_deadline(h, r->stream, host_add_ns(now, st->cfg.s.timeout_ns));
   if (err || conn == r->conn) {
     host_logf(h, LP2P_LOG_INFO, "autonat peer=%P dial-back failed: %E",
               &r->peer, err ? err : LP2P_ERR_STATE);
