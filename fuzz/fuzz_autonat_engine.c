@@ -21,9 +21,12 @@
   } while (0)
 
 static const char *const addr_text[] = {
-    "/ip4/1.2.3.4/tcp/4001",  "/ip4/10.0.0.1/tcp/1",
-    "/ip4/127.0.0.1/tcp/5",   "/ip6/2001:4860::1/tcp/7",
-    "/ip4/5.6.7.8/udp/9",     "/ip4/8.8.8.8/tcp/53/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
+    "/ip4/1.2.3.4/tcp/4001",
+    "/ip4/10.0.0.1/tcp/1",
+    "/ip4/127.0.0.1/tcp/5",
+    "/ip6/2001:4860::1/tcp/7",
+    "/ip4/5.6.7.8/udp/9",
+    "/ip4/8.8.8.8/tcp/53/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
     "/dns4/a.test/tcp/1",
 };
 #define NADDR (sizeof addr_text / sizeof addr_text[0])
@@ -195,8 +198,7 @@ static void run_book(fdp *f, const lp2p_mem *mem) {
     case 2: {
       uint32_t su = 0, fa = 0;
       lp2p_autonat_reach o = (lp2p_autonat_reach)fdp_range(f, 0, 2);
-      int changed =
-          lp2p_autonat_book_result(b, &a, fdp_range(f, 0, 7), o, t);
+      int changed = lp2p_autonat_book_result(b, &a, fdp_range(f, 0, 7), o, t);
       lp2p_autonat_reach v = lp2p_autonat_book_verdict(b, &a, &su, &fa);
       if (changed)
         CHECK(v != LP2P_AUTONAT_UNKNOWN);

@@ -53,8 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* framed, as on the wire */
   const uint8_t *body = NULL;
   size_t blen = 0;
-  lp2p_ssize f = lp2p_autonat_frame(data, size, LP2P_AUTONAT_MSG_MAX, &body,
-                                    &blen);
+  lp2p_ssize f =
+      lp2p_autonat_frame(data, size, LP2P_AUTONAT_MSG_MAX, &body, &blen);
   if (f > 0) {
     CHECK((size_t)f <= size && blen <= LP2P_AUTONAT_MSG_MAX);
     CHECK(body >= data && body + blen == data + f);

@@ -34,7 +34,8 @@ static void test_codec_roundtrip(void **state) {
   uint8_t buf[4200];
   size_t n;
   lp2p_autonat_msg m, d;
-  lp2p_maddr a1 = ma("/ip4/1.2.3.4/tcp/4001"), a2 = ma("/ip6/2001:4860::1/tcp/1");
+  lp2p_maddr a1 = ma("/ip4/1.2.3.4/tcp/4001"),
+             a2 = ma("/ip6/2001:4860::1/tcp/1");
   memset(&m, 0, sizeof m);
   m.type = LP2P_AUTONAT_MSG_DIAL_REQUEST;
   m.nonce = 0x0123456789abcdefu;
@@ -146,7 +147,8 @@ static void test_codec_malformed(void **state) {
   assert_int_equal(m.naddrs_seen, 20);
 }
 
-/* ---- engines shuttled into each other -------------------------------------- */
+/* ---- engines shuttled into each other --------------------------------------
+ */
 
 static const uint8_t IP_A[16] = {1, 2, 3, 4};
 static const uint8_t IP_B[16] = {5, 6, 7, 8};
@@ -348,7 +350,8 @@ static void test_pair_rejected_and_malformed(void **state) {
   assert_int_equal(lp2p_autonat_creq_init(&c, &a, 17, 1, 1), LP2P_ERR_INVAL);
 }
 
-/* ---- rate limits -------------------------------------------------------------- */
+/* ---- rate limits
+ * -------------------------------------------------------------- */
 
 #define S LP2P_NS_PER_S
 
@@ -405,7 +408,8 @@ static void test_limiter(void **state) {
   lp2p_autonat_limiter_free(l);
 }
 
-/* ---- the verdict book ---------------------------------------------------------- */
+/* ---- the verdict book
+ * ---------------------------------------------------------- */
 
 static void test_book_rule(void **state) {
   (void)state;
@@ -461,8 +465,8 @@ static void test_book_rule(void **state) {
   /* the new round: 3 failures from distinct servers refute it */
   lp2p_maddr first = got;
   for (uint64_t s = 300; s < 303; s++) {
-    int changed = lp2p_autonat_book_result(b, &first, s,
-                                           LP2P_AUTONAT_UNREACHABLE, due);
+    int changed =
+        lp2p_autonat_book_result(b, &first, s, LP2P_AUTONAT_UNREACHABLE, due);
     assert_int_equal(changed, s == 302);
   }
   assert_int_equal(lp2p_autonat_book_verdict(b, &first, NULL, NULL),
@@ -514,7 +518,8 @@ static void test_book_overall_private_and_sweep(void **state) {
   lp2p_autonat_book_free(b);
 }
 
-/* ---- is public ------------------------------------------------------------------ */
+/* ---- is public
+ * ------------------------------------------------------------------ */
 
 static int pub(const char *s) {
   lp2p_maddr m = ma(s);
@@ -556,8 +561,7 @@ static void test_is_public(void **state) {
   assert_true(lp2p_autonat_cidrs_public(&c, 4, lo));
   assert_int_equal(lp2p_autonat_cidrs_parse(&c, "fd00::/8"), 0);
   assert_int_equal(lp2p_autonat_cidrs_parse(&c, "1.2.3.4"), LP2P_ERR_PARSE);
-  assert_int_equal(lp2p_autonat_cidrs_parse(&c, "1.2.3.4/33"),
-                   LP2P_ERR_PARSE);
+  assert_int_equal(lp2p_autonat_cidrs_parse(&c, "1.2.3.4/33"), LP2P_ERR_PARSE);
   assert_int_equal(lp2p_autonat_cidrs_parse(&c, "x/8"), LP2P_ERR_PARSE);
 }
 

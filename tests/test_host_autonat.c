@@ -16,7 +16,7 @@
 typedef struct an_log {
   int results;
   lp2p_host_event last[TH_MAX];
-  int reach[TH_MAX];     /* last REACHABILITY value per host, -1 none */
+  int reach[TH_MAX]; /* last REACHABILITY value per host, -1 none */
   int nreach[TH_MAX];
 } an_log;
 
@@ -81,8 +81,8 @@ static const lp2p_host_event *ask(th_net *t, int from, int server,
       lp2p_host_autonat_ask(t->h[from], th_now(t), &t->id[server], a, 1, &id),
       0);
   assert_true(id != 0);
-  assert_true(th_wait_for(t, from, LP2P_HOST_EV_AUTONAT_RESULT, before + 1,
-                          40 * S));
+  assert_true(
+      th_wait_for(t, from, LP2P_HOST_EV_AUTONAT_RESULT, before + 1, 40 * S));
   assert_true(LOG.last[from].u.autonat.id == id);
   return &LOG.last[from];
 }
@@ -90,8 +90,8 @@ static const lp2p_host_event *ask(th_net *t, int from, int server,
 static void test_ask_reachable_separate_conn(void **state) {
   (void)state;
   th_net *t = net();
-  add_client(t, 0);  /* 0 */
-  add_server(t, 1);  /* 1 */
+  add_client(t, 0); /* 0 */
+  add_server(t, 1); /* 1 */
   th_listen(t, 0);
   th_listen(t, 1);
   th_connect(t, 0, 1);
@@ -174,16 +174,17 @@ static void test_private_refused_and_rate_limit(void **state) {
   th_free(t);
 }
 
-/* ---- a misbehaving server: a test service that owns dial-request ---------- */
+/* ---- a misbehaving server: a test service that owns dial-request ----------
+ */
 
 typedef struct rogue {
   uint32_t svc;
   uint16_t p_req, p_back;
-  int wrong_nonce;       /* dial back with nonce + 1 first */
+  int wrong_nonce; /* dial back with nonce + 1 first */
   uint64_t req_stream, dial, back_stream;
   uint64_t nonce;
   lp2p_maddr addr;
-  int back_reset;        /* the client reset our wrong-nonce dial-back */
+  int back_reset; /* the client reset our wrong-nonce dial-back */
   uint8_t buf[2048];
   size_t len;
 } rogue;
@@ -209,8 +210,8 @@ static int r_init(lp2p_host *h, uint32_t svc, void **state) {
   r->svc = svc;
   r->p_req = host_svc_add_protocol(h, svc, LP2P_AUTONAT_DIAL_REQUEST_PROTOCOL,
                                    HSVC_P_INBOUND | HSVC_P_ADVERTISE, &err);
-  r->p_back = host_svc_add_protocol(h, svc, LP2P_AUTONAT_DIAL_BACK_PROTOCOL, 0,
-                                    &err);
+  r->p_back =
+      host_svc_add_protocol(h, svc, LP2P_AUTONAT_DIAL_BACK_PROTOCOL, 0, &err);
   *state = r;
   return err;
 }
@@ -247,9 +248,8 @@ static void r_activity(lp2p_host *h, void *state, uint64_t stream, void *ud,
     assert_int_equal(lp2p_autonat_msg_parse(&m, body, blen), 0);
     assert_int_equal(m.type, LP2P_AUTONAT_MSG_DIAL_REQUEST);
     r->nonce = m.nonce;
-    assert_int_equal(lp2p_maddr_from_bytes(&r->addr, m.addrs[0].p,
-                                           m.addrs[0].len),
-                     0);
+    assert_int_equal(
+        lp2p_maddr_from_bytes(&r->addr, m.addrs[0].p, m.addrs[0].len), 0);
     if (!r->wrong_nonce) {
       rogue_answer(h, r, now);
       return;
@@ -273,8 +273,8 @@ static void r_dial_result(lp2p_host *h, void *state, uint64_t dial,
   assert_int_equal(host_svc_write(h, r->back_stream, now, out, n), (long)n);
 }
 
-static void r_end(lp2p_host *h, void *state, uint64_t stream, void *ud,
-                  int err, lp2p_tstamp now) {
+static void r_end(lp2p_host *h, void *state, uint64_t stream, void *ud, int err,
+                  lp2p_tstamp now) {
   rogue *r = state;
   (void)ud;
   if (stream == r->back_stream) {
@@ -326,10 +326,10 @@ static void test_rogue_wrong_nonce(void **state) {
   rogue_case(1);
 }
 
-/* ---- the automatic client ---------------------------------------------------- */
+/* ---- the automatic client
+ * ---------------------------------------------------- */
 
-static int reach_of(th_net *t, int host, const lp2p_maddr *a,
-                    lp2p_tstamp *at) {
+static int reach_of(th_net *t, int host, const lp2p_maddr *a, lp2p_tstamp *at) {
   for (size_t i = 0; i < lp2p_host_addr_count(t->h[host]); i++) {
     lp2p_host_addr_info info;
     assert_int_equal(lp2p_host_addr_get(t->h[host], i, &info), 0);

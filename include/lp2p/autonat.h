@@ -118,8 +118,7 @@ typedef int (*lp2p_ip_public_fn)(void *ud, int family, const uint8_t *ip);
 /** The default: not RFC 1918 / 6598 / 5737 / 2544 / loopback / link-local
  * / multicast / unspecified / reserved; for IPv6 only global unicast
  * (2000::/3) outside documentation 2001:db8::/32 and ULA. */
-LP2P_API int lp2p_autonat_ip_is_public(void *ud, int family,
-                                       const uint8_t *ip);
+LP2P_API int lp2p_autonat_ip_is_public(void *ud, int family, const uint8_t *ip);
 /** CIDR list (as LP2P_PUBLIC_CIDRS: "198.18.0.0/15,10.0.0.0/8") for
  * lp2p_autonat_cidrs_public, which counts these as public and otherwise
  * asks lp2p_autonat_ip_is_public. */
@@ -134,8 +133,7 @@ typedef struct lp2p_autonat_cidrs {
 /** Parse comma-separated CIDRs. Returns 0 or LP2P_ERR_PARSE, LP2P_ERR_LIMIT. */
 LP2P_API int lp2p_autonat_cidrs_parse(lp2p_autonat_cidrs *c, const char *text);
 /** lp2p_ip_public_fn with ud = const lp2p_autonat_cidrs *. */
-LP2P_API int lp2p_autonat_cidrs_public(void *ud, int family,
-                                       const uint8_t *ip);
+LP2P_API int lp2p_autonat_cidrs_public(void *ud, int family, const uint8_t *ip);
 /** The IP of /ip4 or /ip6 at the start of a multiaddr. Returns 0 or
  * LP2P_ERR_UNSUPPORTED. */
 LP2P_API int lp2p_autonat_maddr_ip(const lp2p_maddr *m, int *family,
@@ -151,13 +149,13 @@ typedef enum lp2p_autonat_creq_state {
 
 typedef struct lp2p_autonat_creq {
   uint8_t state;
-  uint8_t data_asked;      /**< the server sent its DialDataRequest */
-  int err;                 /**< FAILED: PROTO, LIMIT (dial data over
-                                budget), EOF (closed without a response) */
+  uint8_t data_asked; /**< the server sent its DialDataRequest */
+  int err;            /**< FAILED: PROTO, LIMIT (dial data over
+                           budget), EOF (closed without a response) */
   uint64_t nonce;
   size_t naddrs;
-  uint64_t data_budget;    /**< dial-data bytes we agree to send */
-  uint64_t data_left;      /**< still to send */
+  uint64_t data_budget; /**< dial-data bytes we agree to send */
+  uint64_t data_left;   /**< still to send */
   uint32_t status, dial_status, addr_idx; /**< DONE: the DialResponse */
   /* framing */
   uint8_t in[LP2P_AUTONAT_MSG_MAX + 10];
@@ -176,8 +174,8 @@ LP2P_API int lp2p_autonat_creq_init(lp2p_autonat_creq *r,
                                     uint64_t nonce, uint64_t data_budget);
 /** Bytes from the server. Returns bytes taken (all of them unless the
  * request ended), never an error: bad input sets FAILED. */
-LP2P_API size_t lp2p_autonat_creq_feed(lp2p_autonat_creq *r,
-                                       const uint8_t *p, size_t n);
+LP2P_API size_t lp2p_autonat_creq_feed(lp2p_autonat_creq *r, const uint8_t *p,
+                                       size_t n);
 /** The server closed its side. */
 LP2P_API void lp2p_autonat_creq_feed_eof(lp2p_autonat_creq *r);
 LP2P_API const uint8_t *lp2p_autonat_creq_out_peek(lp2p_autonat_creq *r,
@@ -206,8 +204,8 @@ typedef struct lp2p_autonat_server_config {
   void *is_public_ud;
 } lp2p_autonat_server_config;
 
-LP2P_API void lp2p_autonat_server_config_default(
-    lp2p_autonat_server_config *cfg);
+LP2P_API void
+lp2p_autonat_server_config_default(lp2p_autonat_server_config *cfg);
 
 /** Sliding one-minute windows of request times (go-libp2p's rateLimiter
  * shape: global, per peer, dial data; plus requests in flight). Peers are
@@ -219,30 +217,29 @@ LP2P_API int lp2p_autonat_limiter_new(lp2p_autonat_limiter **out,
 LP2P_API void lp2p_autonat_limiter_free(lp2p_autonat_limiter *l);
 /** Admit a request from `peer` at `now`: 1 (counted, in flight until
  * _done) or 0 (over a limit: answer E_REQUEST_REJECTED). */
-LP2P_API int lp2p_autonat_limiter_accept(lp2p_autonat_limiter *l,
-                                         uint64_t peer, lp2p_tstamp now);
+LP2P_API int lp2p_autonat_limiter_accept(lp2p_autonat_limiter *l, uint64_t peer,
+                                         lp2p_tstamp now);
 /** A request that needs dial data: 1 allowed (counted) or 0. */
 LP2P_API int lp2p_autonat_limiter_dial_data(lp2p_autonat_limiter *l,
                                             lp2p_tstamp now);
 /** The request admitted for `peer` ended. */
-LP2P_API void lp2p_autonat_limiter_done(lp2p_autonat_limiter *l,
-                                        uint64_t peer);
+LP2P_API void lp2p_autonat_limiter_done(lp2p_autonat_limiter *l, uint64_t peer);
 LP2P_API uint32_t lp2p_autonat_limiter_in_flight(const lp2p_autonat_limiter *l);
 
 /* ---- server request engine ---------------------------------------------- */
 
 typedef enum lp2p_autonat_sreq_state {
   LP2P_AUTONAT_SREQ_READ_REQUEST = 1,
-  LP2P_AUTONAT_SREQ_READ_DATA,   /**< DialDataRequest sent; counting data */
-  LP2P_AUTONAT_SREQ_DIAL,        /**< caller dials addr/nonce, then calls
-                                      lp2p_autonat_sreq_dial_result */
-  LP2P_AUTONAT_SREQ_DONE,        /**< response queued: flush, then close */
-  LP2P_AUTONAT_SREQ_FAILED       /**< err: reset the stream */
+  LP2P_AUTONAT_SREQ_READ_DATA, /**< DialDataRequest sent; counting data */
+  LP2P_AUTONAT_SREQ_DIAL,      /**< caller dials addr/nonce, then calls
+                                    lp2p_autonat_sreq_dial_result */
+  LP2P_AUTONAT_SREQ_DONE,      /**< response queued: flush, then close */
+  LP2P_AUTONAT_SREQ_FAILED     /**< err: reset the stream */
 } lp2p_autonat_sreq_state;
 
 typedef struct lp2p_autonat_sreq {
   uint8_t state;
-  uint8_t rejected;        /**< answer E_REQUEST_REJECTED to the request */
+  uint8_t rejected; /**< answer E_REQUEST_REJECTED to the request */
   int err;
   const lp2p_autonat_server_config *cfg;
   lp2p_autonat_limiter *lim; /**< for the dial-data limit (may be NULL) */
@@ -250,9 +247,9 @@ typedef struct lp2p_autonat_sreq {
   uint8_t observed_ip[16];
   uint64_t nonce;
   uint32_t addr_idx;
-  lp2p_maddr addr;          /**< DIAL: the address to dial back */
+  lp2p_maddr addr; /**< DIAL: the address to dial back */
   uint64_t data_need, data_got;
-  lp2p_tstamp now;          /**< of the current feed */
+  lp2p_tstamp now; /**< of the current feed */
   uint8_t in[LP2P_AUTONAT_MSG_MAX + 10];
   size_t in_len;
   uint8_t out[64];
@@ -295,22 +292,22 @@ typedef enum lp2p_autonat_overall {
 } lp2p_autonat_overall;
 
 typedef struct lp2p_autonat_client_config {
-  uint32_t addrs_max;           /**< candidates tracked (32) */
-  uint32_t success_listen_min;  /**< verified dial-backs that confirm an
-                                     address we bound (1, as js-libp2p) */
-  uint32_t success_other_min;   /**< ... any other, e.g. observed (3) */
-  uint32_t failure_min;         /**< dial errors that refute one (3) */
-  uint64_t data_budget;         /**< dial data we send per request
-                                     (100000: the spec's upper bound) */
+  uint32_t addrs_max;              /**< candidates tracked (32) */
+  uint32_t success_listen_min;     /**< verified dial-backs that confirm an
+                                        address we bound (1, as js-libp2p) */
+  uint32_t success_other_min;      /**< ... any other, e.g. observed (3) */
+  uint32_t failure_min;            /**< dial errors that refute one (3) */
+  uint64_t data_budget;            /**< dial data we send per request
+                                        (100000: the spec's upper bound) */
   uint64_t recheck_reachable_ns;   /**< re-ask after a verdict (1 h) */
   uint64_t recheck_unreachable_ns; /**< (10 min) */
-  uint64_t retry_ns;            /**< ask again without verdict (1 min) */
-  uint64_t request_timeout_ns;  /**< one request (30 s, js-libp2p) */
-  uint32_t servers_per_addr_max; /**< distinct servers remembered (8) */
+  uint64_t retry_ns;               /**< ask again without verdict (1 min) */
+  uint64_t request_timeout_ns;     /**< one request (30 s, js-libp2p) */
+  uint32_t servers_per_addr_max;   /**< distinct servers remembered (8) */
 } lp2p_autonat_client_config;
 
-LP2P_API void lp2p_autonat_client_config_default(
-    lp2p_autonat_client_config *cfg);
+LP2P_API void
+lp2p_autonat_client_config_default(lp2p_autonat_client_config *cfg);
 
 typedef struct lp2p_autonat_book lp2p_autonat_book;
 
@@ -335,18 +332,18 @@ LP2P_API int lp2p_autonat_book_pick(lp2p_autonat_book *b, uint64_t server,
  * dialed): REACHABLE (DialStatus OK and our nonce came back on a dial-back),
  * UNREACHABLE (E_DIAL_ERROR), UNKNOWN (no usable answer). Returns 1 when
  * the address's verdict changed. */
-LP2P_API int lp2p_autonat_book_result(lp2p_autonat_book *b,
-                                      const lp2p_maddr *a, uint64_t server,
+LP2P_API int lp2p_autonat_book_result(lp2p_autonat_book *b, const lp2p_maddr *a,
+                                      uint64_t server,
                                       lp2p_autonat_reach outcome,
                                       lp2p_tstamp now);
 /** Verdict of `a` (UNKNOWN when untracked), and counts. */
-LP2P_API lp2p_autonat_reach lp2p_autonat_book_verdict(
-    const lp2p_autonat_book *b, const lp2p_maddr *a, uint32_t *successes,
-    uint32_t *failures);
+LP2P_API lp2p_autonat_reach
+lp2p_autonat_book_verdict(const lp2p_autonat_book *b, const lp2p_maddr *a,
+                          uint32_t *successes, uint32_t *failures);
 /** PUBLIC when any address is reachable, PRIVATE when every address with a
  * verdict is unreachable (and one has), else UNKNOWN. */
-LP2P_API lp2p_autonat_overall lp2p_autonat_book_overall(
-    const lp2p_autonat_book *b);
+LP2P_API lp2p_autonat_overall
+lp2p_autonat_book_overall(const lp2p_autonat_book *b);
 /** When a candidate next becomes due (NONE if never). */
 LP2P_API lp2p_tstamp lp2p_autonat_book_next_due(const lp2p_autonat_book *b);
 LP2P_API size_t lp2p_autonat_book_count(const lp2p_autonat_book *b);

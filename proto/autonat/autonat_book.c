@@ -28,7 +28,7 @@ typedef struct bentry {
   lp2p_maddr addr;
   uint8_t listen;
   uint8_t marked;
-  uint8_t verdict;      /* lp2p_autonat_reach */
+  uint8_t verdict; /* lp2p_autonat_reach */
   uint8_t in_flight;
   uint32_t successes, failures;
   uint32_t nservers;
@@ -98,8 +98,8 @@ static bentry *find(const lp2p_autonat_book *b, const lp2p_maddr *a) {
   return NULL;
 }
 
-int lp2p_autonat_book_add(lp2p_autonat_book *b, const lp2p_maddr *a,
-                          int listen, lp2p_tstamp now) {
+int lp2p_autonat_book_add(lp2p_autonat_book *b, const lp2p_maddr *a, int listen,
+                          lp2p_tstamp now) {
   if (!b || !a || a->len == 0)
     return LP2P_ERR_INVAL;
   bentry *e = find(b, a);
@@ -206,8 +206,8 @@ int lp2p_autonat_book_result(lp2p_autonat_book *b, const lp2p_maddr *a,
   else if (outcome == LP2P_AUTONAT_UNREACHABLE)
     e->failures++;
   uint8_t v = LP2P_AUTONAT_UNKNOWN;
-  uint32_t need = e->listen ? b->cfg.success_listen_min
-                            : b->cfg.success_other_min;
+  uint32_t need =
+      e->listen ? b->cfg.success_listen_min : b->cfg.success_other_min;
   if (e->successes >= need && e->successes > e->failures)
     v = LP2P_AUTONAT_REACHABLE;
   else if (e->failures >= b->cfg.failure_min && e->failures > e->successes)

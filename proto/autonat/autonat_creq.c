@@ -76,8 +76,8 @@ size_t lp2p_autonat_creq_feed(lp2p_autonat_creq *r, const uint8_t *p,
   if (!r || !p || r->state != LP2P_AUTONAT_CREQ_SENDING)
     return n; /* after the answer: extra bytes are dropped */
   int err, stop;
-  size_t k = autonat_frames_feed(r->in, sizeof r->in, &r->in_len, p, n,
-                                 on_msg, r, &err, &stop);
+  size_t k = autonat_frames_feed(r->in, sizeof r->in, &r->in_len, p, n, on_msg,
+                                 r, &err, &stop);
   if (err)
     fail(r, err == LP2P_ERR_LIMIT ? LP2P_ERR_LIMIT : LP2P_ERR_PROTO);
   (void)k;

@@ -19,8 +19,8 @@ size_t autonat_frames_feed(uint8_t *buf, size_t cap, size_t *len,
     for (;;) {
       const uint8_t *body;
       size_t blen;
-      lp2p_ssize f = lp2p_autonat_frame(buf, *len, LP2P_AUTONAT_MSG_MAX,
-                                        &body, &blen);
+      lp2p_ssize f =
+          lp2p_autonat_frame(buf, *len, LP2P_AUTONAT_MSG_MAX, &body, &blen);
       if (f < 0) {
         *err = (int)f;
         return taken;

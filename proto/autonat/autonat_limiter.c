@@ -69,8 +69,8 @@ int lp2p_autonat_limiter_new(lp2p_autonat_limiter **out,
   l->global.t = lp2p_mem_calloc(mem, l->global.cap + 1u, sizeof(lp2p_tstamp));
   l->data.t = lp2p_mem_calloc(mem, l->data.cap + 1u, sizeof(lp2p_tstamp));
   l->peers = lp2p_mem_calloc(mem, cfg->peers_max, sizeof *l->peers);
-  l->peer_times =
-      lp2p_mem_calloc(mem, (size_t)cfg->peers_max * (pp + 1), sizeof(lp2p_tstamp));
+  l->peer_times = lp2p_mem_calloc(mem, (size_t)cfg->peers_max * (pp + 1),
+                                  sizeof(lp2p_tstamp));
   if (!l->global.t || !l->data.t || !l->peers || !l->peer_times) {
     lp2p_autonat_limiter_free(l);
     return LP2P_ERR_NOMEM;

@@ -40,8 +40,7 @@ lp2p_ssize lp2p_autonat_frame(const uint8_t *p, size_t n, size_t body_max,
 
 /* uint32 / enum fields arrive as varints; values above 2^32-1 are
  * truncated as protobuf implementations do for uint32. */
-static int parse_dial_request(lp2p_autonat_msg *m, const uint8_t *p,
-                              size_t n) {
+static int parse_dial_request(lp2p_autonat_msg *m, const uint8_t *p, size_t n) {
   lp2p_pb_reader r;
   lp2p_pb_field f;
   int rc;
@@ -202,8 +201,8 @@ static int frame_out(size_t body, uint8_t *out, size_t cap, size_t *len,
   return 0;
 }
 
-int lp2p_autonat_msg_encode(const lp2p_autonat_msg *m, uint8_t *out,
-                            size_t cap, size_t *len) {
+int lp2p_autonat_msg_encode(const lp2p_autonat_msg *m, uint8_t *out, size_t cap,
+                            size_t *len) {
   size_t tmp;
   if (!len)
     len = &tmp;
@@ -261,8 +260,8 @@ int lp2p_autonat_dialback_parse(const uint8_t *p, size_t n, uint64_t *nonce) {
   return rc == 0 ? 0 : LP2P_ERR_PARSE;
 }
 
-int lp2p_autonat_dialback_resp_encode(uint32_t status, uint8_t *out,
-                                      size_t cap, size_t *len) {
+int lp2p_autonat_dialback_resp_encode(uint32_t status, uint8_t *out, size_t cap,
+                                      size_t *len) {
   size_t tmp;
   lp2p_pb_writer w;
   if (!len)

@@ -71,8 +71,7 @@ static int willing(const lp2p_autonat_sreq *r, const lp2p_maddr *ma) {
   int fam = 0, udp = 0;
   uint8_t ip[16];
   uint16_t port = 0;
-  if (lp2p_maddr_to_ip_port(ma, &fam, ip, &port, &udp) != 0 || udp ||
-      port == 0)
+  if (lp2p_maddr_to_ip_port(ma, &fam, ip, &port, &udp) != 0 || udp || port == 0)
     return 0;
   if (r->cfg->allow_private)
     return 1;
@@ -155,8 +154,9 @@ size_t lp2p_autonat_sreq_feed(lp2p_autonat_sreq *r, lp2p_tstamp now,
                               const uint8_t *p, size_t n) {
   if (r)
     r->now = now;
-  if (!r || !p || (r->state != LP2P_AUTONAT_SREQ_READ_REQUEST &&
-                   r->state != LP2P_AUTONAT_SREQ_READ_DATA))
+  if (!r || !p ||
+      (r->state != LP2P_AUTONAT_SREQ_READ_REQUEST &&
+       r->state != LP2P_AUTONAT_SREQ_READ_DATA))
     return n; /* nothing more is read: extra bytes are dropped */
   int err, stop;
   autonat_frames_feed(r->in, sizeof r->in, &r->in_len, p, n, on_msg, r, &err,
@@ -176,8 +176,7 @@ void lp2p_autonat_sreq_feed_eof(lp2p_autonat_sreq *r) {
   }
 }
 
-void lp2p_autonat_sreq_dial_result(lp2p_autonat_sreq *r,
-                                   uint32_t dial_status) {
+void lp2p_autonat_sreq_dial_result(lp2p_autonat_sreq *r, uint32_t dial_status) {
   if (r && r->state == LP2P_AUTONAT_SREQ_DIAL)
     respond(r, LP2P_AUTONAT_RESP_OK, r->addr_idx, dial_status);
 }

@@ -25,9 +25,9 @@
 #include "proto/common/keyed_hash.h"
 #include "proto/host/host_internal.h"
 
-#define AUTO_INFLIGHT_MAX 4u  /* automatic requests at a time */
-#define ASKS_MAX 64u          /* client requests at a time (all kinds) */
-#define BACK_BODY_MAX 64u     /* DialBack / DialBackResponse bodies */
+#define AUTO_INFLIGHT_MAX 4u /* automatic requests at a time */
+#define ASKS_MAX 64u         /* client requests at a time (all kinds) */
+#define BACK_BODY_MAX 64u    /* DialBack / DialBackResponse bodies */
 #define BACK_TIMEOUT_NS (10 * LP2P_NS_PER_S)
 #define TICK_NS (10 * LP2P_NS_PER_S) /* re-look for due checks */
 
@@ -35,13 +35,13 @@ enum { K_CREQ = 1, K_SREQ, K_BACK_IN, K_BACK_OUT };
 
 typedef struct an_creq {
   uint8_t kind;
-  uint8_t got_back;  /* our nonce came back on a dial-back */
+  uint8_t got_back; /* our nonce came back on a dial-back */
   uint8_t finished;
   struct an_creq *next;
   uint64_t stream, conn, server;
-  uint64_t ask_id;   /* 0: automatic (book) */
+  uint64_t ask_id; /* 0: automatic (book) */
   lp2p_peerid peer;
-  lp2p_maddr addr;   /* automatic: the address asked about */
+  lp2p_maddr addr; /* automatic: the address asked about */
   lp2p_autonat_creq eng;
 } an_creq;
 
@@ -53,7 +53,7 @@ typedef struct an_sreq {
   uint8_t answered;
   struct an_sreq *next;
   uint64_t stream, conn, peer_fp;
-  uint8_t admitted;  /* counted by the limiter */
+  uint8_t admitted; /* counted by the limiter */
   lp2p_peerid peer;
   uint64_t dial;
   struct an_back_out *back;
@@ -65,7 +65,7 @@ typedef struct an_sreq {
 typedef struct an_back_out {
   uint8_t kind;
   uint8_t done;
-  an_sreq *req;      /* OUT: the request it serves (NULL once gone) */
+  an_sreq *req; /* OUT: the request it serves (NULL once gone) */
   uint64_t conn;
   uint8_t in[BACK_BODY_MAX + 10];
   size_t in_len;
@@ -84,7 +84,7 @@ typedef struct an_svc {
   uint32_t ncreqs, nauto;
   uint64_t ask_serial;
   int overall;
-  int kick;          /* an automatic request ended: others may ask now */
+  int kick; /* an automatic request ended: others may ask now */
   lp2p_tstamp next;
 } an_svc;
 
@@ -114,7 +114,8 @@ static int ip_public(const an_svc *st, const lp2p_maddr *m) {
   return f(st->cfg.is_public_ud, fam, ip);
 }
 
-/* ---- client: candidates, verdicts ------------------------------------------ */
+/* ---- client: candidates, verdicts ------------------------------------------
+ */
 
 static void refresh_candidates(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
   if (!st->book)
@@ -129,8 +130,8 @@ static void refresh_candidates(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
     int observed = 0;
     for (size_t j = 0; j < lp2p_host_addr_count(h); j++) {
       lp2p_host_addr_info a;
-      if (lp2p_host_addr_get(h, j, &a) == 0 &&
-          a.kind == LP2P_ADDR_OBSERVED && lp2p_maddr_equal(&a.addr, &adv[i]))
+      if (lp2p_host_addr_get(h, j, &a) == 0 && a.kind == LP2P_ADDR_OBSERVED &&
+          lp2p_maddr_equal(&a.addr, &adv[i]))
         observed = 1;
     }
     if (ip_public(st, &adv[i]))
@@ -305,8 +306,8 @@ static int creq_start(lp2p_host *h, an_svc *st, uint64_t conn,
     for (an_creq *o = st->creqs; o; o = o->next)
       clash |= o->eng.nonce == nonce;
   } while (clash);
-  int rc = lp2p_autonat_creq_init(&c->eng, addrs, n, nonce,
-                                  st->cfg.c.data_budget);
+  int rc =
+      lp2p_autonat_creq_init(&c->eng, addrs, n, nonce, st->cfg.c.data_budget);
   if (!rc)
     rc = host_svc_open(h, st->svc, conn, st->p_req, c, now, &c->stream);
   if (rc) {
@@ -324,8 +325,7 @@ static int creq_start(lp2p_host *h, an_svc *st, uint64_t conn,
 }
 
 /* Ask the server behind conn about one due candidate, if any. */
-static void auto_ask(lp2p_host *h, an_svc *st, uint64_t conn,
-                     lp2p_tstamp now) {
+static void auto_ask(lp2p_host *h, an_svc *st, uint64_t conn, lp2p_tstamp now) {
   const lp2p_peerid *peer = host_svc_conn_peer(h, conn);
   if (!st->book || !peer || st->nauto >= AUTO_INFLIGHT_MAX ||
       !supports_dial_request(h, peer))
@@ -363,12 +363,13 @@ static void rearm(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
   st->next = t;
 }
 
-/* ---- dial-back streams --------------------------------------------------------- */
+/* ---- dial-back streams
+ * --------------------------------------------------------- */
 
 static void back_flush(lp2p_host *h, uint64_t s, an_back *b, lp2p_tstamp now) {
   while (b->out_off < b->out_len) {
-    lp2p_ssize w = host_svc_write(h, s, now, b->out + b->out_off,
-                                  b->out_len - b->out_off);
+    lp2p_ssize w =
+        host_svc_write(h, s, now, b->out + b->out_off, b->out_len - b->out_off);
     if (w <= 0)
       return;
     b->out_off += (size_t)w;
@@ -382,8 +383,8 @@ static int back_read(lp2p_host *h, uint64_t s, an_back *b, lp2p_tstamp now,
   const uint8_t *p;
   size_t len;
   for (;;) {
-    lp2p_ssize f = lp2p_autonat_frame(b->in, b->in_len, BACK_BODY_MAX, body,
-                                      blen);
+    lp2p_ssize f =
+        lp2p_autonat_frame(b->in, b->in_len, BACK_BODY_MAX, body, blen);
     if (f < 0)
       return (int)f;
     if (f > 0)
@@ -447,8 +448,8 @@ static void back_out_result(lp2p_host *h, an_svc *st, an_back *b,
   sreq_pump(h, st, r, now);
 }
 
-static void back_out_activity(lp2p_host *h, an_svc *st, uint64_t s,
-                              an_back *b, lp2p_tstamp now) {
+static void back_out_activity(lp2p_host *h, an_svc *st, uint64_t s, an_back *b,
+                              lp2p_tstamp now) {
   back_flush(h, s, b, now);
   if (b->done)
     return;
@@ -470,7 +471,8 @@ static void back_out_activity(lp2p_host *h, an_svc *st, uint64_t s,
   lp2p_host_conn_close(h, now, conn);
 }
 
-/* ---- server requests ------------------------------------------------------------ */
+/* ---- server requests
+ * ------------------------------------------------------------ */
 
 static void sreq_unlink(lp2p_host *h, an_svc *st, an_sreq *r) {
   for (an_sreq **pp = &st->sreqs; *pp; pp = &(*pp)->next)
@@ -543,8 +545,8 @@ static void sreq_pump(lp2p_host *h, an_svc *st, an_sreq *r, lp2p_tstamp now) {
     }
     s = r->eng.state;
     if (s == LP2P_AUTONAT_SREQ_FAILED) {
-      host_logf(h, LP2P_LOG_INFO, "autonat peer=%P bad request: %E",
-                &r->peer, r->eng.err);
+      host_logf(h, LP2P_LOG_INFO, "autonat peer=%P bad request: %E", &r->peer,
+                r->eng.err);
       sreq_drop(h, st, r, now);
       return;
     }
@@ -560,8 +562,8 @@ static void sreq_pump(lp2p_host *h, an_svc *st, an_sreq *r, lp2p_tstamp now) {
   }
 }
 
-static void sreq_start(lp2p_host *h, an_svc *st, uint64_t stream,
-                       uint64_t conn, lp2p_tstamp now) {
+static void sreq_start(lp2p_host *h, an_svc *st, uint64_t stream, uint64_t conn,
+                       lp2p_tstamp now) {
   const lp2p_peerid *peer = host_svc_conn_peer(h, conn);
   lp2p_maddr remote;
   int fam = 0;
@@ -583,10 +585,9 @@ static void sreq_start(lp2p_host *h, an_svc *st, uint64_t stream,
   r->peer_fp = peer_fp(h, peer);
   r->admitted = (uint8_t)lp2p_autonat_limiter_accept(st->lim, r->peer_fp, now);
   if (!r->admitted)
-    host_logf(h, LP2P_LOG_INFO, "autonat peer=%P request rate-limited",
-              peer);
-  lp2p_autonat_sreq_init(&r->eng, &st->cfg.s, st->lim, fam, ip,
-                         !r->admitted, rnd64(h));
+    host_logf(h, LP2P_LOG_INFO, "autonat peer=%P request rate-limited", peer);
+  lp2p_autonat_sreq_init(&r->eng, &st->cfg.s, st->lim, fam, ip, !r->admitted,
+                         rnd64(h));
   r->next = st->sreqs;
   st->sreqs = r;
   host_svc_stream_set_ud(h, stream, r);
@@ -594,7 +595,8 @@ static void sreq_start(lp2p_host *h, an_svc *st, uint64_t stream,
   sreq_pump(h, st, r, now);
 }
 
-/* ---- hooks ---------------------------------------------------------------------- */
+/* ---- hooks
+ * ---------------------------------------------------------------------- */
 
 static int an_init(lp2p_host *h, uint32_t svc, void **state) {
   an_svc *st = lp2p_mem_calloc(h->mem, 1, sizeof *st);
@@ -696,8 +698,8 @@ static void an_stream_activity(lp2p_host *h, void *state, uint64_t stream,
   rearm(h, st, now);
 }
 
-static void an_stream_end(lp2p_host *h, void *state, uint64_t stream,
-                          void *ud, int err, lp2p_tstamp now) {
+static void an_stream_end(lp2p_host *h, void *state, uint64_t stream, void *ud,
+                          int err, lp2p_tstamp now) {
   an_svc *st = state;
   (void)stream;
   if (!ud)
@@ -788,7 +790,8 @@ static void an_dial_result(lp2p_host *h, void *state, uint64_t dial,
   r->dial = 0;
   /* the dial ended: the rest of the request's time for the dial-back
    * exchange (its stream has its own timeout) and the answer */
-  host_svc_stream_deadline(h, r->stream, host_add_ns(now, st->cfg.s.timeout_ns));
+  host_svc_stream_deadline(h, r->stream,
+                           host_add_ns(now, st->cfg.s.timeout_ns));
   if (err || conn == r->conn) {
     host_logf(h, LP2P_LOG_INFO, "autonat peer=%P dial-back failed: %E",
               &r->peer, err ? err : LP2P_ERR_STATE);
@@ -866,7 +869,8 @@ const hsvc_ops host_svc_autonat_ops = {
     .dial_result = an_dial_result,
 };
 
-/* ---- public entry points ---------------------------------------------------------- */
+/* ---- public entry points
+ * ---------------------------------------------------------- */
 
 typedef struct ask_arg {
   const lp2p_maddr *addrs;

@@ -42,5 +42,6 @@ extern const scenario scenario_ping;
 extern const scenario scenario_nat_dialout;
 extern const scenario scenario_nat_dialin;
 extern const scenario scenario_swarm;
+extern const scenario scenario_autonat;
 
 #endif

@@ -31,16 +31,15 @@ typedef struct an_server {
   uint64_t dial;
   lp2p_peerid peer;
   int connected, failed;
-  size_t next;     /* next address to ask about */
-  uint64_t ask;    /* request in flight (0 none) */
-  size_t asked;    /* its address */
+  size_t next;  /* next address to ask about */
+  uint64_t ask; /* request in flight (0 none) */
+  size_t asked; /* its address */
 } an_server;
 
 /* Take every --server / --listen (repeatable) out of argv; the rest
  * goes to cli_parse. Returns 0 or CLI_EXIT_USAGE. */
-static int take_repeated(cli_ctx *ctx, int *argc, char **argv,
-                         const char *name, const char **out, size_t max,
-                         size_t *n) {
+static int take_repeated(cli_ctx *ctx, int *argc, char **argv, const char *name,
+                         const char **out, size_t max, size_t *n) {
   size_t nl = strlen(name);
   int k = 0;
   for (int i = 0; i < *argc; i++) {
@@ -75,16 +74,19 @@ static void set_error(an_addr *a, const char *why) {
 
 static const char *status_text(uint32_t status) {
   switch (status) {
-  case LP2P_AUTONAT_RESP_REQUEST_REJECTED: return "request rejected";
-  case LP2P_AUTONAT_RESP_DIAL_REFUSED: return "dial refused";
-  case LP2P_AUTONAT_RESP_INTERNAL_ERROR: return "server internal error";
-  default: return "unknown response status";
+  case LP2P_AUTONAT_RESP_REQUEST_REJECTED:
+    return "request rejected";
+  case LP2P_AUTONAT_RESP_DIAL_REFUSED:
+    return "dial refused";
+  case LP2P_AUTONAT_RESP_INTERNAL_ERROR:
+    return "server internal error";
+  default:
+    return "unknown response status";
   }
 }
 
 /* Ask server s about its next address, if any. */
-static void ask_next(cli_node *n, an_server *s, an_addr *addrs,
-                     size_t naddrs) {
+static void ask_next(cli_node *n, an_server *s, an_addr *addrs, size_t naddrs) {
   while (s->connected && !s->ask && s->next < naddrs) {
     size_t i = s->next++;
     uint64_t id = 0;
@@ -147,11 +149,10 @@ static int parse_addrs(cli_ctx *ctx, const char **text, size_t n,
 int cli_cmd_autonat(cli_ctx *ctx, int argc, char **argv) {
   const char *servers[AN_SERVERS_MAX], *listens[AN_ADDRS_MAX];
   size_t ns = 0, nl = 0;
-  int rc = take_repeated(ctx, &argc, argv, "server", servers, AN_SERVERS_MAX,
-                         &ns);
+  int rc =
+      take_repeated(ctx, &argc, argv, "server", servers, AN_SERVERS_MAX, &ns);
   if (!rc)
-    rc = take_repeated(ctx, &argc, argv, "listen", listens, AN_ADDRS_MAX,
-                       &nl);
+    rc = take_repeated(ctx, &argc, argv, "listen", listens, AN_ADDRS_MAX, &nl);
   if (rc)
     return rc;
   cli_opt opts[] = {{"key", 1, NULL, 0}};
@@ -163,8 +164,7 @@ int cli_cmd_autonat(cli_ctx *ctx, int argc, char **argv) {
   if (nl + (size_t)npos == 0)
     return cli_fail(ctx, CLI_EXIT_USAGE, "no address to ask about");
   if (nl + (size_t)npos > AN_ADDRS_MAX)
-    return cli_fail(ctx, CLI_EXIT_USAGE, "at most %d addresses",
-                    AN_ADDRS_MAX);
+    return cli_fail(ctx, CLI_EXIT_USAGE, "at most %d addresses", AN_ADDRS_MAX);
   static an_addr addrs[AN_ADDRS_MAX];
   an_server sv[AN_SERVERS_MAX];
   lp2p_maddr server_ma[AN_SERVERS_MAX], listen_ma[AN_ADDRS_MAX];
@@ -177,8 +177,8 @@ int cli_cmd_autonat(cli_ctx *ctx, int argc, char **argv) {
     return rc;
   for (size_t i = 0; i < ns; i++)
     if (lp2p_maddr_get_peer_id(&server_ma[i], NULL, NULL) != 0)
-      return cli_fail(ctx, CLI_EXIT_USAGE,
-                      "--server '%s' needs its /p2p/<id>", servers[i]);
+      return cli_fail(ctx, CLI_EXIT_USAGE, "--server '%s' needs its /p2p/<id>",
+                      servers[i]);
   /* We ask explicitly; the automatic client would compete for the
    * servers' per-peer request budget. */
   static const cli_autonat an = {0, 0, 0};
@@ -194,8 +194,8 @@ int cli_cmd_autonat(cli_ctx *ctx, int argc, char **argv) {
   for (size_t i = 0; !rc && i < nl; i++) {
     int e = lp2p_host_listen(n.h, &listen_ma[i], &listener[i]);
     if (e)
-      rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot listen on '%s': %s",
-                    listens[i], lp2p_strerror(e));
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot listen on '%s': %s", listens[i],
+                    lp2p_strerror(e));
   }
   lp2p_host_event ev;
   int got = 1;
@@ -216,8 +216,8 @@ int cli_cmd_autonat(cli_ctx *ctx, int argc, char **argv) {
   /* Dial every server at once. */
   for (size_t i = 0; !rc && i < ns; i++) {
     sv[i].text = servers[i];
-    if (lp2p_host_dial(n.h, lp2p_clock_now(), &server_ma[i], 0,
-                       &sv[i].dial) != 0) {
+    if (lp2p_host_dial(n.h, lp2p_clock_now(), &server_ma[i], 0, &sv[i].dial) !=
+        0) {
       sv[i].failed = 1;
       for (size_t j = 0; j < naddrs; j++)
         set_error(&addrs[j], "server unreachable");
@@ -280,8 +280,7 @@ int cli_cmd_autonat(cli_ctx *ctx, int argc, char **argv) {
   }
   fflush(stdout);
   if (!rc && missing)
-    rc = cli_fail(ctx, CLI_EXIT_DATA, "no verdict for %d address(es)",
-                  missing);
+    rc = cli_fail(ctx, CLI_EXIT_DATA, "no verdict for %d address(es)", missing);
   cli_node_stop(&n);
   return rc;
 }
