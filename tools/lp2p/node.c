@@ -96,6 +96,9 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
     cfg.memory_max = cli_node_connmgr->memory_max;
     cfg.memory_per_peer_max = cli_node_connmgr->memory_per_peer_max;
   }
+  /* Only `listen` checks its addresses (the dialing verbs have none to
+   * offer); `autonat` asks explicitly. */
+  cfg.autonat.client = 0;
   if (cli_node_autonat) {
     cfg.autonat.server = cli_node_autonat->server;
     cfg.autonat.s.allow_private = cli_node_autonat->allow_private;
