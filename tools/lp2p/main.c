@@ -66,7 +66,8 @@ static const cli_verb verbs[] = {
      "ask AutoNAT v2 servers whether they can dial each address: one JSON\n"
      "      line per address {addr, reachable, servers, error}; --listen binds\n"
      "      ADDR (port 0 allowed) and asks about the bound address; exit 0\n"
-     "      when every address got a verdict from at least one server, else 1"},
+     "      when every address got a verdict from at least one server, else 1;\n"
+     "      --key FILE: our identity (default: a fresh one)"},
     {"ping", NULL, cli_cmd_ping, "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "connect and ping N times (default 1): one `rtt_ms <float>` line each"},
     {"identify", NULL, cli_cmd_identify, "[--plaintext] [--key FILE] MULTIADDR",
