@@ -349,14 +349,18 @@ static void auto_ask_all(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
     auto_ask(h, st, conn, now);
 }
 
+/* Re-read the timer. A finished automatic request (kick) makes it due at
+ * once rather than asking from inside the hook that ended it: hooks also
+ * run while the host frees its connections, when none may be walked. */
 static void rearm(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
-  if (st->kick) { /* servers that waited for an address in flight */
-    st->kick = 0;
-    auto_ask_all(h, st, now);
-  }
+  (void)h;
   st->next = LP2P_TSTAMP_NONE;
   if (!st->book || lp2p_autonat_book_count(st->book) == 0)
     return;
+  if (st->kick) {
+    st->next = now;
+    return;
+  }
   lp2p_tstamp t = lp2p_autonat_book_next_due(st->book);
   if (t != LP2P_TSTAMP_NONE && t < now + TICK_NS)
     t = now + TICK_NS; /* due but no server free: look again later */
@@ -849,6 +853,7 @@ static void an_handle_timeout(lp2p_host *h, void *state, lp2p_tstamp now) {
   an_svc *st = state;
   if (now < st->next)
     return;
+  st->kick = 0;
   refresh_candidates(h, st, now);
   auto_ask_all(h, st, now);
   rearm(h, st, now);

@@ -33,7 +33,8 @@ typedef struct an_world {
   /* the asker's results */
   int results;
   lp2p_host_event last;
-  int pub_in_from_srv0; /* inbound connections of the public host from srv0 */
+  int pub_in_from[NSRV]; /* inbound connections of the public host from
+                            each server (their dial-backs) */
 } an_world;
 
 static int nat_index(const an_world *w, uint32_t node) {
@@ -64,9 +65,10 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
     w->results++;
     w->last = *ev;
   } else if (ev->kind == LP2P_HOST_EV_PEER_CONNECTED && hid == w->pub.node &&
-             ev->u.connected.direction == LP2P_DIR_INBOUND &&
-             lp2p_peerid_equal(&ev->peer, &w->srv[0].id)) {
-    w->pub_in_from_srv0++;
+             ev->u.connected.direction == LP2P_DIR_INBOUND) {
+    for (int i = 0; i < NSRV; i++)
+      if (lp2p_peerid_equal(&ev->peer, &w->srv[i].id))
+        w->pub_in_from[i]++;
   }
 }
 
@@ -244,26 +246,33 @@ static int run(scen_ctx *c) {
   }
   scen_line(c, "natted hosts private %u of %d", priv, NW_TYPES);
 
-  /* amplification guard: the asker (budget 0) asks srv0 to dial the
-   * public host, another IP */
-  int before = w.pub_in_from_srv0;
-  const lp2p_host_event *e = ask(&w, 0, &w.pub.listen);
+  /* amplification guard: the asker (budget 0) asks a server that did
+   * dial the public host back (so we see its dials) to dial it again:
+   * another IP than the asker's */
+  int v = 0;
+  for (int i = 0; i < NSRV; i++)
+    if (w.pub_in_from[i] > w.pub_in_from[v])
+      v = i;
+  int before = w.pub_in_from[v];
+  const lp2p_host_event *e = ask(&w, v, &w.pub.listen);
   int refused = e->err == LP2P_ERR_LIMIT;
   lp2p_sim_run_until(s, lp2p_sim_now(s) + 20 * S);
   scen_line(c,
             "amplification: unpaid request %s, victim connections from the "
             "server %d before (its own dial-backs), +%d after",
             refused ? "dropped by the asker (dial data asked)" : "not guarded",
-            before, w.pub_in_from_srv0 - before);
-  if (!refused || w.pub_in_from_srv0 != before || before == 0)
+            before, w.pub_in_from[v] - before);
+  if (!refused || w.pub_in_from[v] != before || before == 0)
     scen_fail(c, "amplification guard: err %s, victim saw %d connections",
-              lp2p_errname(e->err), w.pub_in_from_srv0 - before);
+              lp2p_errname(e->err), w.pub_in_from[v] - before);
 
-  /* rate limit: 20 requests in a row to srv1 about the asker's own
-   * address (same IP: no dial data needed) */
+  /* rate limit: 20 requests in a row to another server (the unpaid one
+   * counted at the first) about the asker's own address (same IP: no dial
+   * data needed) */
+  int rl = (v + 1) % NSRV;
   int answered = 0, rejected = 0, other = 0;
   for (int i = 0; i < 20; i++) {
-    e = ask(&w, 1, &w.att.listen);
+    e = ask(&w, rl, &w.att.listen);
     if (e->err == 0 && e->u.autonat.status == LP2P_AUTONAT_RESP_OK &&
         e->u.autonat.reach == LP2P_AUTONAT_REACHABLE)
       answered++;
@@ -274,7 +283,7 @@ static int run(scen_ctx *c) {
       other++;
   }
   lp2p_sim_run_until(s, lp2p_sim_now(s) + 61 * S);
-  e = ask(&w, 1, &w.att.listen);
+  e = ask(&w, rl, &w.att.listen);
   int again = e->err == 0 && e->u.autonat.reach == LP2P_AUTONAT_REACHABLE;
   scen_line(c,
             "rate limit: %d answered, %d rejected, %d other; a minute "
