@@ -64,6 +64,10 @@ static void node_init(node *n, const lp2p_backend *be, uint32_t conns) {
   /* every connection goes to the same peer here */
   if (conns + 16 > cfg.conns_per_peer_max)
     cfg.conns_per_peer_max = conns + 16;
+  /* and room for all their base memory grants */
+  uint64_t grants = (uint64_t)(conns + 16) * cfg.memory_per_conn_base * 2;
+  if (grants > cfg.memory_max)
+    cfg.memory_max = cfg.memory_per_peer_max = grants;
   /* idle connections are what we measure: no trimming */
   cfg.conns_high_water = cfg.conns_low_water = 0;
   bench_check(lp2p_host_new(&n->h, &cfg, &n->mc.mem, &g_rng, lp2p_clock_now()),

@@ -12,7 +12,8 @@
  * It uses only the host API that did not change across the host refactor
  * (event kind and header fields), so `make bench-compare` builds this one
  * file against an older tree too (with LP2P_BENCH_OLD_TREE: no issue-9
- * limits there) and runs both side by side.
+ * stream caps there; LP2P_BENCH_NO_MEMORY_SCOPES: no memory grants) and
+ * runs both side by side.
  * Output: one line `idle conn_l=B conn_d=B stream_l=B stream_d=B` (bytes).
  * Environment: LP2P_BENCH_IDLE_CONNS (500), LP2P_BENCH_IDLE_STREAMS (500). */
 #include <stdio.h>
@@ -63,6 +64,11 @@ static void side_init(side *s, uint32_t conns) {
   cfg.streams_inbound_per_peer_max = 1u << 15;
   cfg.streams_inbound_per_protocol_max = 1u << 15;
   cfg.streams_inbound_per_protocol_peer_max = 1u << 15;
+#endif
+#ifndef LP2P_BENCH_NO_MEMORY_SCOPES /* trees before the memory grants */
+  /* every connection is the same peer's: room for all their base grants */
+  cfg.memory_max = cfg.memory_per_peer_max =
+      (uint64_t)(conns + 64) * cfg.memory_per_conn_base * 2;
 #endif
   cfg.conns_per_peer_max = conns + 64;
   cfg.dials_max = conns + 64;

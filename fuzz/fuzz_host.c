@@ -28,6 +28,7 @@
 
 #include "fuzz/lib/fdp.h"
 #include "lp2p/host.h"
+#include "lp2p/relay.h"
 #include "proto/host/host_internal.h"
 #include "proto/host/host_raw.h"
 
@@ -161,8 +162,9 @@ static void drain(world *w) {
       lp2p_host_event ev;
       while (lp2p_host_poll_event(h, &ev)) {
         check(ev.kind >= LP2P_HOST_EV_LISTENING &&
-              ev.kind <= LP2P_HOST_EV_UDP_JOINED);
-        if (ev.kind >= LP2P_HOST_EV_RAW_LISTENING)
+              ev.kind <= LP2P_HOST_EV_AUTONAT_RESULT);
+        if (ev.kind >= LP2P_HOST_EV_RAW_LISTENING &&
+            ev.kind <= LP2P_HOST_EV_UDP_JOINED)
           check(ev.u.raw.id != 0);
         check(ev.err <= 0);
         if (ev.kind == LP2P_HOST_EV_STREAM_INBOUND ||
@@ -691,12 +693,40 @@ static void app(world *w, fdp *f) {
   const lp2p_peerid *other = &w->id[1 - hi];
   static const char *const protos[] = {"/echo/1.0.0", "/ipfs/ping/1.0.0",
                                        "/fuzz/app/1.0.0", "/ipfs/id/1.0.0",
-                                       "/perf/1.0.0"};
+                                       "/perf/1.0.0", LP2P_RELAY_HOP_ID,
+                                       LP2P_RELAY_STOP_ID};
   uint64_t *slot = &w->streams[hi][fdp_u8(f) % STREAMS_MAX];
   uint8_t data[64];
   memset(data, 0x5a, sizeof data);
   int rc;
-  switch (fdp_u8(f) % 13) {
+  switch (fdp_u8(f) % 15) {
+  case 13: { /* bytes from the input on one of our streams (hop/stop
+              * messages for the relay, anything for the others) */
+    const uint8_t *p;
+    size_t n = fdp_bytes(f, &p, 256);
+    lp2p_ssize k = lp2p_host_stream_write(h, w->now, *slot, p, n);
+    check(k >= 0 || k == LP2P_ERR_NOT_FOUND || k == LP2P_ERR_CLOSED ||
+          k == LP2P_ERR_RESET || k == LP2P_ERR_NOMEM);
+    break;
+  }
+  case 14: /* the relay: reserve on the other host, or dial through it */
+    if (fdp_bool(f)) {
+      rc = lp2p_host_relay_reserve(h, w->now, other);
+    } else {
+      lp2p_maddr m = a_addr(w, 1);
+      lp2p_maddr tail;
+      char t[160];
+      size_t tl = 0;
+      memcpy(t, "/p2p-circuit/p2p/", 17);
+      if (lp2p_peerid_to_base58(&w->id[hi], t + 17, sizeof t - 17, &tl) == 0 &&
+          lp2p_maddr_parse(&tail, t, 17 + tl) == 0 &&
+          lp2p_maddr_encapsulate(&m, &tail) == 0)
+        rc = lp2p_host_dial(w->h[1], w->now, &m, 0, NULL);
+      else
+        rc = 0;
+    }
+    check(rc <= 0);
+    break;
   case 0: {
     lp2p_maddr m = a_addr(w, fdp_bool(f));
     uint64_t d;
@@ -720,7 +750,7 @@ static void app(world *w, fdp *f) {
     check(rc <= 0);
     break;
   case 4:
-    rc = lp2p_host_open_stream(h, w->now, other, protos[fdp_u8(f) % 5], slot);
+    rc = lp2p_host_open_stream(h, w->now, other, protos[fdp_u8(f) % 7], slot);
     check(rc <= 0);
     break;
   case 5: {
@@ -745,7 +775,7 @@ static void app(world *w, fdp *f) {
     lp2p_host_stream_reset(h, w->now, *slot);
     break;
   case 9:
-    rc = lp2p_host_register_protocol(h, protos[fdp_u8(f) % 5]);
+    rc = lp2p_host_register_protocol(h, protos[fdp_u8(f) % 7]);
     check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
           rc == LP2P_ERR_STATE);
     break;
@@ -799,6 +829,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.raw_recv_bytes_max = RAW_BUF_MAX;
     c.udp_queue_max = 4;
     c.udp_send_queue_max = 4;
+    c.relay.hop = i == 0; /* host 0 relays, with small limits */
+    c.relay.reservations_max = 2;
+    c.relay.circuits_max = 2;
+    c.relay.limit_data_bytes = 4096;
     if (fdp_bool(&f))
       c.security = LP2P_HOST_SECURITY_PLAINTEXT;
     /* resource pressure: small memory grants and stream caps */

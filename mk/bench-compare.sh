@@ -42,6 +42,8 @@ for b in old new; do
   # LP2P_BENCH_OLD_TREE: the old tree predates the issue-9 stream caps
   if [ $b = old ]; then inc=$TMP/old/include; lib=$TMP/old/build/lib; def=
     grep -q streams_inbound_max "$inc/lp2p/host.h" || def=-DLP2P_BENCH_OLD_TREE
+    grep -q memory_per_conn_base "$inc/lp2p/host.h" ||
+      def="$def -DLP2P_BENCH_NO_MEMORY_SCOPES"
   else inc=$ROOT/include; lib=$NB/lib; def=; fi
   cc -std=c11 -O2 -D_DEFAULT_SOURCE $def -I"$inc" "$ROOT/bench/bench_idle.c" \
     "$lib/liblp2p.a" $LIBS -o "$TMP/idle_$b" ||

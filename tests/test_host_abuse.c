@@ -281,10 +281,13 @@ static int wait_under_flood(flood *f, int host, lp2p_host_event_kind k,
   return th_count(t, host, k) >= count;
 }
 
-/* The honest peer `from` connects to `to`, pings 10 times and runs a
- * 10 MiB perf while the flood goes on; the success counts are printed
- * (issue 9 asks for the honest success rate during each attack). */
-#define HONEST_PINGS 10
+static int flood_wait(void *ud, int host, lp2p_host_event_kind k, int count,
+                      uint64_t max_ns) {
+  return wait_under_flood((flood *)ud, host, k, count, max_ns);
+}
+
+/* The honest peer `from` connects to `to`, then pings and moves 10 MiB
+ * (th_honest_with) while the flood goes on. */
 static void honest_under_flood(flood *f, int from, int to, const char *what) {
   th_net *t = f->t;
   uint64_t dial;
@@ -294,27 +297,7 @@ static void honest_under_flood(flood *f, int from, int to, const char *what) {
   assert_true(wait_under_flood(f, from, LP2P_HOST_EV_PEER_CONNECTED, conns + 1,
                                5 * LP2P_NS_PER_S));
   assert_int_equal(th_count(t, from, LP2P_HOST_EV_DIAL_FAILED), 0);
-  int pings_ok = 0;
-  for (int i = 0; i < HONEST_PINGS; i++) {
-    int pings = th_count(t, from, LP2P_HOST_EV_PING_RESULT);
-    if (lp2p_host_ping(t->h[from], th_now(t), &t->id[to]) == 0 &&
-        wait_under_flood(f, from, LP2P_HOST_EV_PING_RESULT, pings + 1,
-                         2 * LP2P_NS_PER_S) &&
-        th_find(t, from, LP2P_HOST_EV_PING_RESULT, pings)->err == 0)
-      pings_ok++;
-  }
-  const uint64_t mib10 = 10u << 20;
-  int perfs = th_count(t, from, LP2P_HOST_EV_PERF_RESULT);
-  assert_int_equal(
-      lp2p_host_perf(t->h[from], th_now(t), &t->id[to], mib10, mib10), 0);
-  assert_true(wait_under_flood(f, from, LP2P_HOST_EV_PERF_RESULT, perfs + 1,
-                               20 * LP2P_NS_PER_S));
-  const th_ev *e = th_find(t, from, LP2P_HOST_EV_PERF_RESULT, perfs);
-  int perf_ok = e->err == 0 && e->up == mib10 && e->down == mib10;
-  printf("honest during %s: pings %d/%d, 10 MiB perf %d/1\n", what, pings_ok,
-         HONEST_PINGS, perf_ok);
-  assert_int_equal(pings_ok, HONEST_PINGS);
-  assert_true(perf_ok);
+  th_honest_with(t, from, to, what, flood_wait, f);
 }
 
 /* Counts info lines that contain `want`. */

@@ -105,10 +105,11 @@ static void flood(const char *proto, int streams, int slow) {
   assert_true(at.written > (UINT64_C(4) << 20));
   lp2p_host_stats st;
   lp2p_host_stats_get(t->h[A], &st);
-  /* every connection so far is the attacker's: its peer scope caps them
-   * together (for the slow application the spec's windows alone would
-   * have let it park 16 MiB here) */
-  assert_true(st.memory_used <= BUDGET / 2);
+  /* every connection so far is the attacker's: its peer scope caps their
+   * growth together, on top of their bases (for the slow application the
+   * spec's windows alone would have let it park 16 MiB here) */
+  assert_true(st.memory_used <=
+              BUDGET / 2 + ATTACK_CONNS * cfg.memory_per_conn_base);
 
   /* an honest peer is served during the attack */
   th_connect(t, C, A);
@@ -158,6 +159,11 @@ static void test_grants_follow_use(void **state) {
   lp2p_host_stats st;
   lp2p_host_stats_get(t->h[A], &st);
   assert_int_equal(st.memory_used, cfg.memory_per_conn_base);
+  /* the system scope counts the connection, its socket and its streams */
+  assert_int_equal(st.conns_inbound, 1);
+  assert_int_equal(st.conns_outbound, 0);
+  assert_int_equal(st.fds, 1);
+  assert_int_equal(st.streams_inbound + st.streams_outbound, st.streams);
   assert_int_equal(lp2p_host_perf(t->h[B], th_now(t), &t->id[A], 32u << 20,
                                   0),
                    0);
@@ -175,6 +181,14 @@ static void test_grants_follow_use(void **state) {
   memnet_run_for(t->net, LP2P_NS_PER_S);
   lp2p_host_stats_get(t->h[A], &st);
   assert_int_equal(st.memory_used, cfg.memory_per_conn_base);
+  /* gone: every count back to zero */
+  lp2p_host_close_peer(t->h[B], th_now(t), &t->id[A]);
+  memnet_run_for(t->net, 2 * LP2P_NS_PER_S);
+  lp2p_host_stats_get(t->h[A], &st);
+  assert_int_equal(st.memory_used, 0);
+  assert_int_equal(st.conns_inbound + st.fds + st.streams_inbound +
+                       st.streams_outbound,
+                   0);
   th_free(t);
 }
 

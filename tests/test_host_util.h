@@ -221,14 +221,20 @@ static inline uint64_t th_connect(th_net *t, int from, int to) {
 
 /* Issue 9's yardstick: the honest peer `from` (connected to `to`) pings 10
  * times and runs a 10 MiB perf each way while an attack holds; the counts
- * are printed ("honest during WHAT: ...") and must be 10/10 and 1/1. */
-static inline void th_honest(th_net *t, int from, int to, const char *what) {
+ * are printed ("honest during WHAT: ...") and must be 10/10 and 1/1.
+ * `wait` runs the network until `count` events of kind k arrived on
+ * `host` (th_honest: plain; an attack may keep flooding meanwhile). */
+typedef int (*th_wait_fn)(void *ud, int host, lp2p_host_event_kind k,
+                          int count, uint64_t max_ns);
+static inline void th_honest_with(th_net *t, int from, int to,
+                                  const char *what, th_wait_fn wait,
+                                  void *ud) {
   int pings_ok = 0;
   for (int i = 0; i < 10; i++) {
     int before = th_count(t, from, LP2P_HOST_EV_PING_RESULT);
     if (lp2p_host_ping(t->h[from], th_now(t), &t->id[to]) == 0 &&
-        th_wait_for(t, from, LP2P_HOST_EV_PING_RESULT, before + 1,
-                    2 * LP2P_NS_PER_S) &&
+        wait(ud, from, LP2P_HOST_EV_PING_RESULT, before + 1,
+             2 * LP2P_NS_PER_S) &&
         th_find(t, from, LP2P_HOST_EV_PING_RESULT, before)->err == 0)
       pings_ok++;
   }
@@ -236,8 +242,8 @@ static inline void th_honest(th_net *t, int from, int to, const char *what) {
   int perfs = th_count(t, from, LP2P_HOST_EV_PERF_RESULT);
   int perf_ok = 0;
   if (lp2p_host_perf(t->h[from], th_now(t), &t->id[to], mib10, mib10) == 0 &&
-      th_wait_for(t, from, LP2P_HOST_EV_PERF_RESULT, perfs + 1,
-                  60 * LP2P_NS_PER_S)) {
+      wait(ud, from, LP2P_HOST_EV_PERF_RESULT, perfs + 1,
+           60 * LP2P_NS_PER_S)) {
     const th_ev *e = th_find(t, from, LP2P_HOST_EV_PERF_RESULT, perfs);
     perf_ok = e->err == 0 && e->up == mib10 && e->down == mib10;
   }
@@ -245,6 +251,15 @@ static inline void th_honest(th_net *t, int from, int to, const char *what) {
          perf_ok);
   assert_int_equal(pings_ok, 10);
   assert_true(perf_ok);
+}
+
+static inline int th_wait_plain(void *ud, int host, lp2p_host_event_kind k,
+                                int count, uint64_t max_ns) {
+  return th_wait_for((th_net *)ud, host, k, count, max_ns);
+}
+
+static inline void th_honest(th_net *t, int from, int to, const char *what) {
+  th_honest_with(t, from, to, what, th_wait_plain, t);
 }
 
 #endif

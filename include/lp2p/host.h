@@ -64,6 +64,7 @@
 #include "lp2p/dns.h"
 #include "lp2p/multiaddr.h"
 #include "lp2p/peerid.h"
+#include "lp2p/relay.h"
 #include "lp2p/yamux.h"
 
 #ifdef __cplusplus
@@ -213,6 +214,8 @@ typedef struct lp2p_host_config {
   lp2p_host_ping_config ping;
   lp2p_host_perf_config perf;
   lp2p_host_echo_config echo;
+  lp2p_relay_config relay;      /**< circuit relay v2: hop server, stop
+                                     handler, client (lp2p/relay.h) */
   lp2p_dns_config dns;          /**< the resolver behind dials to /dns,
                                      /dns4, /dns6 and /dnsaddr addresses
                                      (lp2p_host_dns_configure) */
@@ -571,6 +574,15 @@ typedef enum lp2p_host_event_kind {
   LP2P_HOST_EV_UDP_READY,         /**< raw: UDP socket bound */
   LP2P_HOST_EV_UDP_READABLE,      /**< raw: a datagram is queued */
   LP2P_HOST_EV_UDP_JOINED,        /**< raw, err: multicast join answered */
+  /* circuit relay v2 */
+  LP2P_HOST_EV_RELAY_RESERVED,    /**< peer = the relay, conn, expire_unix:
+                                       a reservation is active (also after
+                                       each refresh); the circuit addresses
+                                       with lp2p_host_relay_addrs */
+  LP2P_HOST_EV_RELAY_RESERVATION_LOST, /**< peer = the relay, err, status
+                                       (the relay's refusal, 0 if none) */
+  LP2P_HOST_EV_RELAY_CIRCUIT,     /**< peer = the other end, conn (the
+                                       relayed connection), direction */
   LP2P_HOST_EV_REACHABILITY,      /**< the host's overall AutoNAT verdict
                                        changed: u.reachability.value */
   LP2P_HOST_EV_AUTONAT_RESULT     /**< peer, err: answer to
@@ -621,6 +633,9 @@ typedef struct lp2p_host_event {
     /** RAW_*, UDP_*: id = the raw socket (RAW_ACCEPTED: the new
      * connection, listener = its listener) */
     struct { uint64_t id; uint64_t listener; int direction; } raw;
+    /** RELAY_*: expire_unix (RESERVED), status (LOST), direction
+     * (CIRCUIT) */
+    struct { uint64_t expire_unix; uint32_t status; int direction; } relay;
     /** REACHABILITY: LP2P_REACHABILITY_PUBLIC / _PRIVATE / _UNKNOWN */
     struct { int value; } reachability;
     /** AUTONAT_RESULT: id of the ask; reach = LP2P_AUTONAT_REACHABLE (the
@@ -884,6 +899,10 @@ typedef struct lp2p_host_stats {
                                           (not in streams_refused) */
   /* resource manager (issue 9) */
   uint64_t memory_used;          /**< bytes granted to connections now */
+  /* the system scope now (README "Limits") */
+  uint32_t conns_inbound, conns_outbound; /**< established */
+  uint32_t streams_inbound, streams_outbound;
+  uint32_t fds;                  /**< socket connections, pending included */
   uint64_t conns_refused_memory; /**< no base grant left: refused */
   uint64_t memory_grow_refused;  /**< a grant could not grow */
 } lp2p_host_stats;
@@ -1074,8 +1093,11 @@ typedef enum lp2p_addr_kind {
                                listen addrs in what we advertise */
   LP2P_ADDR_NO_ANNOUNCE,  /**< configured: never advertised (filter) */
   LP2P_ADDR_OBSERVED,     /**< reported by peers through identify */
-  LP2P_ADDR_INTERFACE     /**< set by the driver: local interface IPs used to
+  LP2P_ADDR_INTERFACE,    /**< set by the driver: local interface IPs used to
                                expand unspecified (0.0.0.0, ::) listen addrs */
+  LP2P_ADDR_RELAYED       /**< ours through a relay we hold a reservation
+                               on (<relay>/p2p/<R>/p2p-circuit): managed by
+                               the relay service, always advertised */
 } lp2p_addr_kind;
 
 typedef enum lp2p_addr_status {
@@ -1127,10 +1149,30 @@ LP2P_API int lp2p_host_reachability(const lp2p_host *h);
 /** What we advertise (identify listenAddrs, peer record): ANNOUNCE addrs if
  * any, else ACTIVE listen addrs (unspecified IPs expanded with INTERFACE
  * addrs, or kept as is when none are known), plus CONFIRMED observed addrs
- * if advertise_observed; minus NO_ANNOUNCE. Copies up to `cap` into out,
+ * if advertise_observed, plus RELAYED addrs; minus NO_ANNOUNCE. Copies up to `cap` into out,
  * `*n` gets the total. Returns 0. */
 LP2P_API int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
                              size_t *n);
+
+/* ---- circuit relay v2 (proto/relay) ------------------------------------- */
+
+/** Reserve a slot on `relay` (connected, or known to the peerstore: it is
+ * dialled) and keep it: refreshed before it expires, RELAY_RESERVED each
+ * time, RELAY_RESERVATION_LOST when the relay refuses or goes. Returns 0
+ * or INVAL, UNSUPPORTED (no relay service), LIMIT (16 relays at most),
+ * NOT_FOUND (no connection and no address). */
+LP2P_API int lp2p_host_relay_reserve(lp2p_host *h, lp2p_tstamp now,
+                                     const lp2p_peerid *relay);
+/** Tell AutoRelay (relay.autorelay = LP2P_AUTORELAY_PRIVATE) whether the
+ * host is privately reachable only (AutoNAT's verdict feeds it): private
+ * starts reserving, public drops what AutoRelay reserved. Returns 0 or
+ * INVAL, UNSUPPORTED. */
+LP2P_API int lp2p_host_relay_set_private(lp2p_host *h, lp2p_tstamp now,
+                                         int is_private);
+/** Our /p2p-circuit addresses from the active reservations
+ * (<relay addr>/p2p/<relay>/p2p-circuit/p2p/<us>); `*n` gets the total. */
+LP2P_API int lp2p_host_relay_addrs(const lp2p_host *h, lp2p_maddr *out,
+                                   size_t cap, size_t *n);
 
 #ifdef __cplusplus
 }

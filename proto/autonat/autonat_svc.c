@@ -21,6 +21,7 @@
  * answers DialResponse. */
 #include <string.h>
 
+#include "lp2p/relay.h"
 #include "lp2p/varint.h"
 #include "proto/common/keyed_hash.h"
 #include "proto/host/host_internal.h"
@@ -117,6 +118,20 @@ static int ip_public(const an_svc *st, const lp2p_maddr *m) {
 /* ---- client: candidates, verdicts ------------------------------------------
  */
 
+/* The host's overall verdict changed: the REACHABILITY event, and
+ * AutoRelay's private flag (lp2p_host_relay_set_private: in
+ * LP2P_AUTORELAY_PRIVATE mode relays are used only while we are private;
+ * UNSUPPORTED without the relay service, ignored). */
+static void overall_update(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
+  int o = (int)lp2p_autonat_book_overall(st->book);
+  if (o == st->overall)
+    return;
+  st->overall = o;
+  hevent *e = host_ev_push(h, LP2P_HOST_EV_REACHABILITY);
+  e->u.reachability.value = o;
+  lp2p_host_relay_set_private(h, now, o == LP2P_REACHABILITY_PRIVATE);
+}
+
 static void refresh_candidates(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
   if (!st->book)
     return;
@@ -144,12 +159,7 @@ static void refresh_candidates(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
       lp2p_autonat_book_add(st->book, &a.addr, 0, now);
   }
   lp2p_autonat_book_sweep(st->book);
-  int o = (int)lp2p_autonat_book_overall(st->book);
-  if (o != st->overall) {
-    st->overall = o;
-    hevent *e = host_ev_push(h, LP2P_HOST_EV_REACHABILITY);
-    e->u.reachability.value = o;
-  }
+  overall_update(h, st, now);
 }
 
 static int supports_dial_request(const lp2p_host *h, const lp2p_peerid *p) {
@@ -214,12 +224,7 @@ static void creq_finish(lp2p_host *h, an_svc *st, an_creq *c, int err,
     host_logf(h, LP2P_LOG_INFO, "autonat peer=%P verdict %s", &c->peer,
               v == LP2P_AUTONAT_REACHABLE ? "reachable" : "unreachable");
   }
-  int o = (int)lp2p_autonat_book_overall(st->book);
-  if (o != st->overall) {
-    st->overall = o;
-    hevent *e = host_ev_push(h, LP2P_HOST_EV_REACHABILITY);
-    e->u.reachability.value = o;
-  }
+  overall_update(h, st, now);
 }
 
 /* Drop a request we reset ourselves (no stream_end follows). */

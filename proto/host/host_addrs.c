@@ -294,7 +294,28 @@ int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
       if (h->addrs[i].kind == LP2P_ADDR_OBSERVED &&
           h->addrs[i].status == LP2P_ADDR_CONFIRMED)
         emit(h, &h->addrs[i].addr, out, cap, &k);
+  for (uint32_t i = 0; i < h->naddrs; i++)
+    if (h->addrs[i].kind == LP2P_ADDR_RELAYED)
+      emit(h, &h->addrs[i].addr, out, cap, &k);
   if (n)
     *n = k;
+  return 0;
+}
+
+int host_addr_relayed(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
+                      int add) {
+  lp2p_maddr m = *ma;
+  lp2p_maddr_strip_peer_id(&m); /* ours: advertised without it */
+  hhaddr *a = find(h, &m, LP2P_ADDR_RELAYED);
+  if (add == !!a)
+    return 0;
+  if (add) {
+    int err;
+    if (!add_entry(h, &m, LP2P_ADDR_RELAYED, LP2P_ADDR_ACTIVE, &err))
+      return err;
+  } else {
+    remove_at(h, (uint32_t)(a - h->addrs));
+  }
+  host_addrs_changed(h, now);
   return 0;
 }

@@ -32,6 +32,7 @@ int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
     return rc;
   }
   c->dir = (uint8_t)dir;
+  host_rm_conn_new(h, c, remote != NULL);
   c->goaway = -1;
   c->state = HC_DIALING;
   host_timer_init(&c->tm, HT_CONN);
@@ -53,6 +54,7 @@ void host_conn_free(lp2p_host *h, hconn *c) {
   host_timer_remove(h, &c->tm);
   hid_del(&h->conns, c->id);
   hstack_free(c->st);
+  host_rm_conn_free(c);
   lp2p_mem_free(h->mem, c);
   if (h->nconns_dead)
     h->nconns_dead--;
@@ -73,6 +75,8 @@ void host_conns_free(lp2p_host *h) {
     c->state = HC_DRAINING;
     host_streams_drop(h, c, LP2P_ERR_CLOSED, h->now);
     hstack_free(c->st);
+    host_peer_conn_unlink(h, c);
+    host_rm_conn_free(c);
     lp2p_mem_free(h->mem, c);
   }
   hid_free(&h->conns, h->mem);
@@ -280,7 +284,7 @@ static void on_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
     host_conn_abort(h, c, LP2P_ERR_LIMIT, 0, now);
     return;
   }
-  if (host_rm_conn_open(h, c) != 0) {
+  if (host_rm_conn_established(c) != 0 || host_rm_conn_open(h, c) != 0) {
     host_logf(h, LP2P_LOG_INFO,
               "host conn=%U peer=%P ip=%A refused: no memory grant", c->id,
               &p->id, &c->remote);

@@ -324,7 +324,8 @@ int lp2p_host_dial(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
   host_now(h, now);
   lp2p_sockaddr sa;
   int rc = lp2p_sockaddr_from_maddr(&sa, ma);
-  int dns = rc == LP2P_ERR_UNSUPPORTED && host_maddr_is_dns(ma);
+  /* names and relayed addresses are handed to a service */
+  int dns = rc != 0 && (host_maddr_is_dns(ma) || host_maddr_is_circuit(ma));
   if (rc && !dns)
     return rc;
   lp2p_peerid peer;
@@ -377,5 +378,33 @@ int lp2p_host_dial_peer(lp2p_host *h, lp2p_tstamp now,
   int rc = n ? dial_common(h, now, peer, list, n, flags, dial)
              : LP2P_ERR_NOT_FOUND;
   lp2p_mem_free(h->mem, list);
+  if (n)
+    return rc;
+  /* no direct address: the first relayed one, through the relay service
+   * (identify lists them without the peer's own /p2p: append it) */
+  for (uint16_t i = 0; i < p->naddrs; i++) {
+    const haddr *a = p->addrs[i];
+    lp2p_maddr m;
+    if ((a->expires != LP2P_TSTAMP_NONE && a->expires <= now) ||
+        lp2p_maddr_from_bytes(&m, a->bytes, a->len) != 0 ||
+        !host_maddr_is_circuit(&m))
+      continue;
+    const uint8_t *idb;
+    size_t idn;
+    lp2p_maddr last = m;
+    if (lp2p_maddr_decapsulate(&last, LP2P_MA_P2P_CIRCUIT) != 0)
+      continue;
+    if (lp2p_maddr_get_peer_id(&m, &idb, &idn) != 0) { /* no target */
+      char t[LP2P_PEERID_TEXT_MAX + 8];
+      size_t tl = 0;
+      lp2p_maddr tail;
+      memcpy(t, "/p2p/", 5);
+      if (lp2p_peerid_to_base58(peer, t + 5, sizeof t - 5, &tl) != 0 ||
+          lp2p_maddr_parse(&tail, t, 5 + tl) != 0 ||
+          lp2p_maddr_encapsulate(&m, &tail) != 0)
+        continue;
+    }
+    return lp2p_host_dial(h, now, &m, flags, dial);
+  }
   return rc;
 }

@@ -346,6 +346,11 @@ void lp2p_host_stats_get(const lp2p_host *h, lp2p_host_stats *out) {
   out->streams = h->streams.used;
   out->peers = h->npeers;
   out->memory_used = h->rm_sys.used[RM_MEMORY];
+  out->conns_inbound = (uint32_t)h->rm_sys.used[RM_CONNS_IN];
+  out->conns_outbound = (uint32_t)h->rm_sys.used[RM_CONNS_OUT];
+  out->streams_inbound = (uint32_t)h->rm_sys.used[RM_STREAMS_IN];
+  out->streams_outbound = (uint32_t)h->rm_sys.used[RM_STREAMS_OUT];
+  out->fds = (uint32_t)h->rm_sys.used[RM_FDS];
   out->events_lost = h->stats.events_lost;
 }
 

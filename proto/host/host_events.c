@@ -123,7 +123,8 @@ int lp2p_host_poll_event(lp2p_host *h, lp2p_host_event *ev) {
   *ev = h->ev[h->ev_head];
   h->ev_head = (h->ev_head + 1) % h->ev_cap;
   h->ev_len--;
-  if (ev->kind >= LP2P_HOST_EV_RAW_LISTENING) /* host_raw.c */
+  if (ev->kind >= LP2P_HOST_EV_RAW_LISTENING &&
+      ev->kind <= LP2P_HOST_EV_UDP_JOINED) /* host_raw.c */
     host_raw_event_polled(h, ev);
   if (ev->kind == LP2P_HOST_EV_STREAM_READABLE ||
       ev->kind == LP2P_HOST_EV_STREAM_REMOTE_CLOSED) {
@@ -159,11 +160,18 @@ int lp2p_host_event_direction(const lp2p_host_event *ev) {
   case LP2P_HOST_EV_STREAM_CLOSED:
   case LP2P_HOST_EV_STREAM_RESET:
     return ev->u.stream.direction;
+  case LP2P_HOST_EV_RELAY_CIRCUIT:
+    return ev->u.relay.direction;
+  case LP2P_HOST_EV_RELAY_RESERVED:
+  case LP2P_HOST_EV_RELAY_RESERVATION_LOST:
   case LP2P_HOST_EV_REACHABILITY:
   case LP2P_HOST_EV_AUTONAT_RESULT:
     return -1;
   default:
-    return ev->kind >= LP2P_HOST_EV_RAW_LISTENING ? ev->u.raw.direction : -1;
+    return ev->kind >= LP2P_HOST_EV_RAW_LISTENING &&
+                   ev->kind <= LP2P_HOST_EV_UDP_JOINED
+               ? ev->u.raw.direction
+               : -1;
   }
 }
 
@@ -189,6 +197,9 @@ const char *lp2p_host_event_name(lp2p_host_event_kind k) {
   case LP2P_HOST_EV_ADDRESS_CHANGED: return "ADDRESS_CHANGED";
   case LP2P_HOST_EV_CLOSED: return "CLOSED";
   case LP2P_HOST_EV_EVENTS_LOST: return "EVENTS_LOST";
+  case LP2P_HOST_EV_RELAY_RESERVED: return "RELAY_RESERVED";
+  case LP2P_HOST_EV_RELAY_RESERVATION_LOST: return "RELAY_RESERVATION_LOST";
+  case LP2P_HOST_EV_RELAY_CIRCUIT: return "RELAY_CIRCUIT";
   case LP2P_HOST_EV_RAW_LISTENING: return "RAW_LISTENING";
   case LP2P_HOST_EV_RAW_ACCEPTED: return "RAW_ACCEPTED";
   case LP2P_HOST_EV_RAW_CONNECTED: return "RAW_CONNECTED";

@@ -112,7 +112,8 @@ typedef struct hproto {
 #define HS_EOF_UNSURE 0x0400u /* peer's FIN seen, yamux stream gone: its
                                  CLOSED (clean) or RESET event decides */
 #define HS_EOF_EV 0x0800u /* REMOTE_CLOSED queued, not yet polled */
-#define HS_IN_COUNTED 0x1000u /* inbound: in h->streams_in, conn->nstreams_in */
+#define HS_IN_COUNTED 0x1000u /* charged to its conn's count scope (rmc):
+                                 RM_STREAMS_IN or RM_STREAMS_OUT by dir */
 #define HS_PROTO_COUNTED 0x2000u /* inbound: in its protocol's streams_in */
 
 typedef struct hconn hconn;
@@ -186,7 +187,9 @@ struct hconn {
   struct hdial *dial;         /* dial this connection serves */
   hcarrier *car;              /* NULL: a driver socket carries it */
   rm_scope rm;                /* resource manager: its memory grant
-                                 (OPEN; charged to its peer and the system) */
+                                 (OPEN; charged to the system) */
+  rm_scope rmc;               /* resource manager: its streams and itself
+                                 (charged to its peer and the system) */
   lp2p_tstamp opened;
   lp2p_tstamp upgrade_deadline; /* dial or handshake deadline */
   lp2p_tstamp idle_since;     /* NONE while streams are open */
@@ -202,8 +205,6 @@ struct hconn {
   uint16_t deferred_closes;   /* streams with HS_CLOSE_DEFERRED */
   lp2p_sockaddr remote;
   lp2p_sockaddr local;
-  /* streams (issue 9) */
-  uint32_t nstreams_in;       /* inbound streams counted (HS_IN_COUNTED) */
 };
 
 /* ---- dials ---------------------------------------------------------------- */
@@ -370,9 +371,6 @@ struct lp2p_host {
   lp2p_host_stats stats;
 
   struct hraw_state *rawst;    /* raw sockets (host_raw.h), lazily */
-
-  /* streams (issue 9) */
-  uint32_t streams_in;         /* inbound streams, all peers (HS_IN_COUNTED) */
 };
 
 /* ---- host_core.c ------------------------------------------------------------- */
@@ -549,11 +547,29 @@ size_t host_addr_set_reach(lp2p_host *h, const lp2p_maddr *ma, int reach,
                            lp2p_tstamp now);
 /* Re-derive the advertised set; on change: ADDRESS_CHANGED + push. */
 void host_addrs_changed(lp2p_host *h, lp2p_tstamp now);
+/* Add (add 1) or remove one of our relayed addresses (the relay service);
+ * our own trailing /p2p is dropped. Returns 0 or LIMIT, NOMEM. */
+int host_addr_relayed(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
+                      int add);
 int host_sockaddr_unspecified(const lp2p_sockaddr *sa);
 
 /* ---- host_rm.c: the resource manager's memory scopes ------------------------ */
 void host_rm_init(lp2p_host *h);             /* the system scope */
 void host_rm_peer_init(lp2p_host *h, hpeer *p);
+/* A connection's count scope: charged to the system at birth, to its peer
+ * from host_peer_conn_link to unlink, closed when it is freed. */
+void host_rm_conn_new(lp2p_host *h, hconn *c, int socket);
+/* c is established (OPEN): one connection in or out for its peer and the
+ * system. Returns 0 or LIMIT. */
+int host_rm_conn_established(hconn *c);
+void host_rm_conn_free(hconn *c);
+/* Charge / release one stream of c in direction dir (its conn, its peer,
+ * the system). Returns 0 or LIMIT (*which: "peer" or "host"). */
+int host_rm_stream_add(lp2p_host *h, hconn *c, uint8_t dir,
+                       const char **which);
+void host_rm_stream_del(hconn *c, uint8_t dir);
+/* Inbound streams of c's peer (all its connections), or of c alone. */
+uint32_t host_rm_peer_streams_in(const hconn *c);
 /* Reserve a connection's base grant (system, peer) when it opens. Returns
  * 0 or LIMIT (counted). */
 int host_rm_conn_open(lp2p_host *h, hconn *c);
@@ -601,6 +617,8 @@ int host_dial_start(lp2p_host *h, hdial *d, lp2p_tstamp now);
 /* ---- host_resolve.c: dials to /dns* addresses ------------------------------ */
 /* 1 when ma starts with /dns, /dns4, /dns6 or /dnsaddr. */
 int host_maddr_is_dns(const lp2p_maddr *ma);
+/* 1 when ma holds /p2p-circuit (dialled through the relay service). */
+int host_maddr_is_circuit(const lp2p_maddr *ma);
 /* Start a dial in the RESOLVING state and ask the first service with a
  * resolve hook. Same returns as lp2p_host_dial. */
 int host_dial_resolve(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,

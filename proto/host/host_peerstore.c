@@ -117,6 +117,9 @@ hpeer *host_peer_get(lp2p_host *h, const lp2p_peerid *id, int *err) {
 
 void host_peer_conn_link(lp2p_host *h, hpeer *p, hconn *c) {
   c->peer = p;
+  /* its counts go to the peer's scope too (the peer's caps are checked
+   * before anything is charged, so this fits) */
+  rm_scope_attach(&c->rmc, &p->rm);
   ILIST_PUSH_FRONT(p->conns, c, peer_next, peer_prev);
   lru_unlink(h, p);
 }
@@ -126,6 +129,7 @@ void host_peer_conn_unlink(lp2p_host *h, hconn *c) {
   if (!p)
     return;
   ILIST_REMOVE(p->conns, c, peer_next, peer_prev);
+  rm_scope_detach(&c->rmc, &p->rm);
   c->peer = NULL;
   if (!p->conns)
     lru_append(h, p);

@@ -26,14 +26,23 @@ static hdial *dial_find(const lp2p_host *h, uint64_t id) {
   return NULL;
 }
 
+int host_maddr_is_circuit(const lp2p_maddr *ma) {
+  const uint8_t *v;
+  size_t n;
+  return lp2p_maddr_find(ma, LP2P_MA_P2P_CIRCUIT, &v, &n) == 0;
+}
+
 int host_dial_resolve(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
                       const lp2p_peerid *peer, unsigned flags,
                       uint64_t *dial) {
+  /* a relayed address goes to the relay service, a name to the resolver */
+  const int circuit = host_maddr_is_circuit(ma);
   uint32_t i = 0;
-  while (i < h->nsvcs && !h->svcs[i].ops->resolve)
+  while (i < h->nsvcs && !(circuit ? h->svcs[i].ops->circuit != NULL
+                                   : h->svcs[i].ops->resolve != NULL))
     i++;
   if (i == h->nsvcs)
-    return LP2P_ERR_UNSUPPORTED; /* no resolver registered */
+    return LP2P_ERR_UNSUPPORTED; /* no resolver (or relay) registered */
   int rc = host_dial_precheck(h, peer, NULL, 0, flags, dial);
   if (rc != 1)
     return rc;
@@ -48,7 +57,8 @@ int host_dial_resolve(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
   *dial = id;
   hsvc *v = &h->svcs[i];
   host_enter(h);
-  rc = v->ops->resolve(h, v->state, id, ma, now);
+  rc = circuit ? v->ops->circuit(h, v->state, id, ma, now)
+               : v->ops->resolve(h, v->state, id, ma, now);
   host_svc_timer_update(h, i);
   host_leave(h, now);
   if (rc) {
@@ -125,6 +135,26 @@ int host_dial_resolved(lp2p_host *h, uint64_t dial, const lp2p_maddr *addrs,
               dial, &d->peer, err);
     host_dial_fail(h, d, err);
   }
+  return 0;
+}
+
+int host_dial_carried(lp2p_host *h, uint64_t dial, uint64_t stream,
+                      const lp2p_maddr *remote,
+                      const hsvc_carrier_limits *lim, lp2p_tstamp now) {
+  hdial *d = dial_find(h, dial);
+  if (!d || !d->resolving)
+    return LP2P_ERR_NOT_FOUND;
+  uint64_t id = 0;
+  int rc = host_svc_carrier_attach(h, stream, LP2P_DIR_OUTBOUND, &d->peer,
+                                   remote, lim, now, &id);
+  if (rc)
+    return rc;
+  hconn *c = host_conn_get(h, id);
+  if (!c) /* refused at once (a limit): the carrier is gone */
+    return LP2P_ERR_LIMIT;
+  d->resolving = 0;
+  c->dial = d;
+  d->conn = c;
   return 0;
 }
 

@@ -86,8 +86,15 @@ typedef struct hsvc_ops {
   int (*resolve)(lp2p_host *h, void *state, uint64_t dial,
                  const lp2p_maddr *ma, lp2p_tstamp now);
   /* The dial ended while resolving (the host is closing): forget it; an
-   * answer now gets NOT_FOUND. */
+   * answer now gets NOT_FOUND. Also called for circuit dials. */
   void (*resolve_cancel)(lp2p_host *h, void *state, uint64_t dial);
+  /* Dial through a relay for dial `dial` (`ma` holds /p2p-circuit; the
+   * first service with this hook is asked). Answer with host_dial_carried
+   * (a stream to the target became the connection) or host_dial_resolved
+   * with an error, later or from inside this call. Returns 0 or an error
+   * that lp2p_host_dial returns (then the dial must not be answered). */
+  int (*circuit)(lp2p_host *h, void *state, uint64_t dial,
+                 const lp2p_maddr *ma, lp2p_tstamp now);
 
   /* Service timer: pure; the host re-reads it after every hook. */
   lp2p_tstamp (*next_timeout)(const void *state);
@@ -227,6 +234,15 @@ int host_svc_carrier_attach(lp2p_host *h, uint64_t stream, int dir,
  * dial is gone: cancelled or the host closed), INVAL. */
 int host_dial_resolved(lp2p_host *h, uint64_t dial, const lp2p_maddr *addrs,
                        size_t n, int err, lp2p_tstamp now);
+
+/* The answer to a circuit hook: `stream` (the service's, negotiated with
+ * the relay) carries the dial's connection from now on, with the relay's
+ * limits; the dial completes when the upgrade inside it does. Returns 0,
+ * NOT_FOUND (the dial is gone) or what host_svc_carrier_attach returns
+ * (then the dial is still waiting: fail it with host_dial_resolved). */
+int host_dial_carried(lp2p_host *h, uint64_t dial, uint64_t stream,
+                      const lp2p_maddr *remote,
+                      const hsvc_carrier_limits *lim, lp2p_tstamp now);
 
 /* ---- events, timers, accounting ------------------------------------------- */
 

@@ -19,10 +19,8 @@ static void stream_free(lp2p_host *h, hstream *s, int err, int notify,
   hconn *c = s->conn;
   ILIST_REMOVE(c->streams, s, next, prev);
   c->nstreams--;
-  if (s->flags & HS_IN_COUNTED) {
-    c->nstreams_in--;
-    h->streams_in--;
-  }
+  if (s->flags & HS_IN_COUNTED)
+    host_rm_stream_del(c, s->dir);
   if ((s->flags & HS_PROTO_COUNTED) && s->proto < h->nprotos)
     h->protos[s->proto].streams_in--;
   if ((s->flags & HS_CLOSE_DEFERRED) && c->deferred_closes)
@@ -58,11 +56,16 @@ static hstream *stream_new(lp2p_host *h, hconn *c, uint32_t ys, uint8_t dir,
   s->opened = now;
   s->deadline = host_add_ns(now, h->cfg.stream_negotiate_timeout_ns);
   s->idle_deadline = LP2P_TSTAMP_NONE; /* negotiation has its own */
-  if (dir == LP2P_DIR_INBOUND) {
-    s->flags |= HS_IN_COUNTED;
-    c->nstreams_in++;
-    h->streams_in++;
+  /* counted in its connection's, peer's and the system's scopes; the
+   * caps were checked before (admit_open, host_stream_open), so a refusal
+   * here is only a race the caller reports like them */
+  if (host_rm_stream_add(h, c, dir, NULL) != 0) {
+    hid_del(&h->streams, s->id);
+    lp2p_mem_free(h->mem, s);
+    *err = LP2P_ERR_LIMIT;
+    return NULL;
   }
+  s->flags |= HS_IN_COUNTED;
   ILIST_PUSH_FRONT(c->streams, s, next, prev);
   c->nstreams++;
   c->idle_since = LP2P_TSTAMP_NONE;
@@ -111,14 +114,8 @@ int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t owner,
     return LP2P_ERR_LIMIT;
   /* our own streams to one peer, all connections (go's peer scope,
    * StreamsOutbound): a runaway caller meets a clear LIMIT */
-  uint32_t ours = 0;
-  if (c->peer && (c->flags & HC_F_LINKED)) {
-    for (const hconn *k = c->peer->conns; k; k = k->peer_next)
-      ours += (uint32_t)(k->nstreams - k->nstreams_in);
-  } else {
-    ours = (uint32_t)(c->nstreams - c->nstreams_in);
-  }
-  if (ours >= h->cfg.streams_outbound_per_peer_max) {
+  const rm_scope *ps = c->peer ? &c->peer->rm : &c->rmc;
+  if (ps->used[RM_STREAMS_OUT] >= h->cfg.streams_outbound_per_peer_max) {
     h->stats.streams_refused_outbound++;
     return LP2P_ERR_LIMIT;
   }
@@ -180,15 +177,9 @@ static int crowded(uint32_t used, uint32_t max) {
   return used >= max - max / 4;
 }
 
-/* Inbound streams of c's peer over all its connections (c may not be
- * linked to the peer yet). */
+/* Inbound streams of c's peer over all its connections: its scope. */
 static uint32_t peer_streams_in(const hconn *c) {
-  if (!c->peer || !(c->flags & HC_F_LINKED))
-    return c->nstreams_in;
-  uint32_t n = 0;
-  for (const hconn *k = c->peer->conns; k; k = k->peer_next)
-    n += k->nstreams_in;
-  return n;
+  return host_rm_peer_streams_in(c);
 }
 
 static uint32_t conn_proto_in(const hconn *c, uint16_t proto) {
@@ -235,7 +226,8 @@ static int admit_open(lp2p_host *h, hconn *c) {
             peer, g->streams_max);
     return 0;
   }
-  if (h->streams_in >= g->streams_inbound_max) {
+  const uint32_t host_in = (uint32_t)h->rm_sys.used[RM_STREAMS_IN];
+  if (host_in >= g->streams_inbound_max) {
     refused(h, c, &h->stats.streams_refused_host, "inbound budget full",
             NULL, peer, g->streams_inbound_max);
     return 0;
@@ -245,7 +237,7 @@ static int admit_open(lp2p_host *h, hconn *c) {
             g->streams_inbound_per_peer_max);
     return 0;
   }
-  if (crowded(h->streams_in, g->streams_inbound_max) &&
+  if (crowded(host_in, g->streams_inbound_max) &&
       peer >= g->streams_inbound_reserve_peer_max) {
     refused(h, c, &h->stats.streams_refused_peer,
             "peer share of the crowded inbound budget", NULL, peer,

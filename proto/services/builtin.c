@@ -11,6 +11,7 @@ extern const hsvc_ops host_svc_ping_ops;
 extern const hsvc_ops host_svc_perf_ops;
 extern const hsvc_ops host_svc_echo_ops;
 extern const hsvc_ops host_svc_dns_ops;
+extern const hsvc_ops host_svc_relay_ops;
 extern const hsvc_ops host_svc_autonat_ops;
 
 static const hsvc_ops *const builtin[] = {
@@ -19,6 +20,7 @@ static const hsvc_ops *const builtin[] = {
     &host_svc_perf_ops,
     &host_svc_echo_ops,
     &host_svc_dns_ops, /* resolves dials to /dns* names */
+    &host_svc_relay_ops, /* circuit relay v2: dials to /p2p-circuit */
     &host_svc_autonat_ops, /* AutoNAT v2 client and server */
 };
 
@@ -37,6 +39,21 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   cfg->perf.serve = 1;
   cfg->echo.serve = 1;
   lp2p_dns_config_default(&cfg->dns);
+  /* relay: go-libp2p's resources.go defaults (DefaultResources) */
+  cfg->relay.hop = 0;
+  cfg->relay.stop = 1;
+  cfg->relay.reservation_ttl_ns = 3600 * LP2P_NS_PER_S;
+  cfg->relay.reservations_max = 128;
+  cfg->relay.reservations_per_ip_max = 8;
+  cfg->relay.circuits_max = 1024;
+  cfg->relay.circuits_per_peer_max = 16;
+  cfg->relay.limit_duration_ns = 120 * LP2P_NS_PER_S;
+  cfg->relay.limit_data_bytes = 128 * 1024;
+  cfg->relay.refresh_before_ns = 300 * LP2P_NS_PER_S;
+  cfg->relay.request_timeout_ns = 30 * LP2P_NS_PER_S;
+  cfg->relay.autorelay = LP2P_AUTORELAY_OFF;
+  cfg->relay.autorelay_reservations = 2;
+  cfg->relay.autorelay_backoff_ns = 60 * LP2P_NS_PER_S;
   cfg->autonat.client = 1;
   cfg->autonat.server = 0;
   lp2p_autonat_client_config_default(&cfg->autonat.c);

@@ -25,6 +25,13 @@ int nw_index(const nat_world *w, uint32_t node) {
 
 int nw_build(nat_world *w, scen_ctx *c, int rst_odd,
              lp2p_sim_host_event_fn fn) {
+  return nw_build_with(w, c, rst_odd, 1, fn, NULL, NULL);
+}
+
+int nw_build_with(nat_world *w, scen_ctx *c, int rst_odd, int skew,
+                  lp2p_sim_host_event_fn fn,
+                  void (*pub_tweak)(lp2p_host_config *cfg, void *ud),
+                  void (*nat_tweak)(lp2p_host_config *cfg, void *ud)) {
   memset(w, 0, sizeof(*w));
   w->c = c;
   w->s = scen_world(c, NULL);
@@ -43,7 +50,7 @@ int nw_build(nat_world *w, scen_ctx *c, int rst_odd,
   uint32_t pn;
   int rc = lp2p_sim_ep_add(s, LP2P_SIM_INTERNET, 0, NULL, &wan, &wan, &pn);
   if (!rc)
-    rc = shost_add(s, pn, 64 * MIB, NULL, NULL, &w->pub);
+    rc = shost_add(s, pn, 64 * MIB, pub_tweak, w, &w->pub);
   if (!rc)
     rc = shost_listen(s, &w->pub, 4001);
   for (int t = 0; t < NW_TYPES && !rc; t++) {
@@ -55,14 +62,16 @@ int nw_build(nat_world *w, scen_ctx *c, int rst_odd,
     n->syn_rst = rst_odd && (t & 1);
     lp2p_sim_ep_config ec;
     lp2p_sim_ep_config_default(&ec);
-    ec.clock_offset_ns = (int64_t)((uint64_t)t * 3600 * LP2P_NS_PER_S);
-    ec.clock_drift_ppm = (int32_t)(t * 37 % 401) - 200;
+    if (skew) {
+      ec.clock_offset_ns = (int64_t)((uint64_t)t * 3600 * LP2P_NS_PER_S);
+      ec.clock_drift_ppm = (int32_t)(t * 37 % 401) - 200;
+    }
     uint32_t hn;
     rc = lp2p_sim_nat_add(s, LP2P_SIM_INTERNET, 0, n, &wan, &wan, &w->nat[t]);
     if (!rc)
       rc = lp2p_sim_ep_add(s, w->nat[t], 0, &ec, &lan, &lan, &hn);
     if (!rc)
-      rc = shost_add(s, hn, 16 * MIB, NULL, NULL, &w->h[t]);
+      rc = shost_add(s, hn, 16 * MIB, nat_tweak, w, &w->h[t]);
     if (!rc)
       rc = shost_listen(s, &w->h[t], 4001);
   }

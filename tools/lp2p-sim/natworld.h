@@ -28,6 +28,14 @@ typedef struct nat_world {
 /* Build the world; the NAT of type t answers unsolicited SYNs with RST
  * when rst_odd and t is odd. Returns 0 or an error (recorded). */
 int nw_build(nat_world *w, scen_ctx *c, int rst_odd, lp2p_sim_host_event_fn fn);
+/* The same with the public host's config changed by pub_tweak and every
+ * NATed host's by nat_tweak (either may be NULL); skew 0 keeps every
+ * clock on the world's time (nw_build puts NATed host t t hours ahead,
+ * with drift). */
+int nw_build_with(nat_world *w, scen_ctx *c, int rst_odd, int skew,
+                  lp2p_sim_host_event_fn fn,
+                  void (*pub_tweak)(lp2p_host_config *cfg, void *ud),
+                  void (*nat_tweak)(lp2p_host_config *cfg, void *ud));
 /* Index of the NATed host on `node`, or -1. */
 int nw_index(const nat_world *w, uint32_t node);
 const char *nw_type(const nat_world *w, int t);

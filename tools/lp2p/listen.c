@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/lp2p/listen_relay.h"
 #include "tools/lp2p/node.h"
 
 #define ECHO_PROTO "/echo/1.0.0"
@@ -250,25 +251,36 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                     {"low-water", 1, NULL, 0},  {"high-water", 1, NULL, 0},
                     {"grace", 1, NULL, 0},      {"memory-max", 1, NULL, 0},
                     {"memory-per-peer", 1, NULL, 0},
+                    {"relay-server", 0, NULL, 0},
+                    {"relay-limit-duration", 1, NULL, 0},
+                    {"relay-limit-data", 1, NULL, 0},
+                    {"relay", 1, NULL, 0},
+                    {"autorelay", 0, NULL, 0},
                     {"autonat-server", 0, NULL, 0},
                     {"autonat-allow-private", 0, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 11, &npos, 1, -1);
+  int rc = cli_parse(ctx, argc, argv, opts, 16, &npos, 1, -1);
   if (rc)
     return rc;
   /* --autonat-server: serve AutoNAT v2 dial requests; private addresses
    * (loopback, a lab's) only with --autonat-allow-private. */
-  if (opts[10].seen && !opts[9].seen)
+  if (opts[15].seen && !opts[14].seen)
     return cli_fail(ctx, CLI_EXIT_USAGE,
                     "--autonat-allow-private needs --autonat-server");
   static cli_autonat an = {0, 0, 1};
-  an.server = opts[9].seen;
-  an.allow_private = opts[10].seen;
+  an.server = opts[14].seen;
+  an.allow_private = opts[15].seen;
   cli_node_autonat = &an;
   static cli_connmgr cm;
   if ((rc = connmgr_opts(ctx, &opts[4], &opts[5], &opts[6], &cm)) != 0 ||
-      (rc = memory_opts(ctx, &opts[7], &opts[8], &cm)) != 0)
+      (rc = memory_opts(ctx, &opts[7], &opts[8], &cm)) != 0 ||
+      (rc = listen_relay_opts(ctx, &opts[9], &opts[10], &opts[11], &opts[13],
+                              &cm)) != 0)
     return rc;
+  listen_relay lr;
+  if ((rc = listen_relay_parse(ctx, &lr, opts[12].value)) != 0)
+    return rc;
+  lr.autorelay = opts[13].seen;
   cli_node_connmgr = &cm;
   lp2p_maddr ma[16];
   if (npos > 16)
@@ -305,6 +317,8 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   int pending = npos;
   lp2p_host_event ev;
   while (!rc && cli_node_event(&n, &ev, -1) == 1) {
+    if ((rc = listen_relay_event(ctx, &lr, n.h, &ev, events)) != 0)
+      break;
     if (ev.kind == LP2P_HOST_EV_LISTENING) {
       char a[1024];
       lp2p_maddr bound;
@@ -313,7 +327,9 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
       cli_maddr_text(&bound, a, sizeof a);
       printf("%s/p2p/%s\n", a, id);
       fflush(stdout);
-      pending--;
+      /* once every address is bound: reserve on the relay, if asked */
+      if (--pending == 0)
+        rc = listen_relay_start(ctx, &lr, n.h);
     } else if (ev.kind == LP2P_HOST_EV_LISTEN_FAILED && pending > 0) {
       rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot listen: %s",
                     lp2p_strerror(ev.err));

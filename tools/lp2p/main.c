@@ -50,7 +50,9 @@ static const cli_verb verbs[] = {
     {"listen", NULL, cli_cmd_listen,
      "[--key FILE] [--plaintext] [--driver epoll|poll] [--events] "
      "[--low-water N] [--high-water N] [--grace SECONDS] "
-     "[--memory-max MIB] [--memory-per-peer MIB] "
+     "[--memory-max MIB] [--memory-per-peer MIB] [--relay-server "
+     "[--relay-limit-duration SECONDS] [--relay-limit-data BYTES]] "
+     "[--relay MULTIADDR] [--autorelay] "
      "[--autonat-server [--autonat-allow-private]] MULTIADDR...",
      "serve identify, ping, perf and echo; print each listen address with\n"
      "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM;\n"
@@ -59,6 +61,10 @@ static const cli_verb verbs[] = {
      "      more than --high-water (192; 0 = never) are open, sparing those\n"
      "      younger than --grace (60 s); peers may make it buffer at most\n"
      "      --memory-max MiB in all (128) and --memory-per-peer MiB each (32);\n"
+     "      --relay-server: be a circuit relay v2 (circuits limited to 120 s\n"
+     "      and 131072 bytes each way; 0 = no limit); --relay: reserve on that\n"
+     "      relay and print our /p2p-circuit address once it is active;\n"
+     "      --autorelay: the same with relays found among connected peers;\n"
      "      --autonat-server: serve AutoNAT v2 (private addresses only with\n"
      "      --autonat-allow-private); --events prints `reachability ...`"},
     {"autonat", NULL, cli_cmd_autonat,

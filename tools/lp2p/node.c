@@ -95,6 +95,11 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
     cfg.conns_grace_ns = cli_node_connmgr->grace_ns;
     cfg.memory_max = cli_node_connmgr->memory_max;
     cfg.memory_per_peer_max = cli_node_connmgr->memory_per_peer_max;
+    cfg.relay.hop = cli_node_connmgr->relay_hop ? 1 : 0;
+    cfg.relay.limit_duration_ns = cli_node_connmgr->relay_limit_duration_ns;
+    cfg.relay.limit_data_bytes = cli_node_connmgr->relay_limit_data;
+    if (cli_node_connmgr->autorelay)
+      cfg.relay.autorelay = LP2P_AUTORELAY_ON;
   }
   /* Only `listen` checks its addresses (the dialing verbs have none to
    * offer); `autonat` asks explicitly. */
@@ -118,6 +123,13 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
     rc = lp2p_driver_new(&n->d, n->h, b);
   if (rc == 0)
     lp2p_driver_set_log(n->d, cli_log);
+  /* A diagnostic tool: its echo and perf run on limited (relayed)
+   * connections too, so a relay's limits can be seen cutting them
+   * (libraries keep them off by default, as go and js do). */
+  if (rc == 0)
+    rc = lp2p_host_allow_limited(n->h, "/echo/1.0.0", 1);
+  if (rc == 0)
+    rc = lp2p_host_allow_limited(n->h, "/perf/1.0.0", 1);
   if (rc)
     return cli_fail(ctx, CLI_EXIT_DATA, "cannot start the node: %s",
                     lp2p_strerror(rc));

@@ -25,6 +25,9 @@ typedef struct cli_connmgr {
   uint32_t low_water, high_water;
   uint64_t grace_ns;
   uint64_t memory_max, memory_per_peer_max; /* bytes */
+  /* circuit relay v2 (--relay-server, --relay-limit-*) */
+  int relay_hop, autorelay;
+  uint64_t relay_limit_duration_ns, relay_limit_data;
 } cli_connmgr;
 extern const cli_connmgr *cli_node_connmgr;
 
