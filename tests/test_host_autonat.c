@@ -7,7 +7,8 @@
  * without our nonce, or dials back with a wrong nonce, is discarded; the
  * automatic client confirms a listen address (REACHABILITY public, the
  * verdict in the address manager with a time) and, with three servers,
- * refutes an unreachable announced one (REACHABILITY private). */
+ * refutes an unreachable announced one (REACHABILITY private), which
+ * turns on AutoRelay in its PRIVATE mode (a reservation follows). */
 #include "proto/host/host_internal.h"
 #include "tests/test_host_util.h"
 
@@ -18,16 +19,19 @@ typedef struct an_log {
   lp2p_host_event last[TH_MAX];
   int reach[TH_MAX]; /* last REACHABILITY value per host, -1 none */
   int nreach[TH_MAX];
+  int resv_at_private[TH_MAX]; /* RELAY_RESERVED events before PRIVATE */
 } an_log;
 
 static an_log LOG;
 
 static void hook(th_net *t, int host, const lp2p_host_event *ev) {
-  (void)t;
   if (ev->kind == LP2P_HOST_EV_AUTONAT_RESULT) {
     LOG.results++;
     LOG.last[host] = *ev;
   } else if (ev->kind == LP2P_HOST_EV_REACHABILITY) {
+    if (ev->u.reachability.value == LP2P_REACHABILITY_PRIVATE)
+      LOG.resv_at_private[host] =
+          th_count(t, host, LP2P_HOST_EV_RELAY_RESERVED);
     LOG.reach[host] = ev->u.reachability.value;
     LOG.nreach[host]++;
   }
@@ -380,9 +384,18 @@ static void test_auto_private_three_servers(void **state) {
   lp2p_host_config c;
   lp2p_host_config_default(&c);
   c.autonat.is_public = everything_public;
+  /* AutoRelay only while private: AutoNAT's verdict switches it on */
+  c.relay.autorelay = LP2P_AUTORELAY_PRIVATE;
   th_add(t, &c, NULL); /* 0: automatic client */
-  for (int i = 1; i <= 3; i++)
-    add_server(t, 1);
+  for (int i = 1; i <= 3; i++) {
+    lp2p_host_config sc;
+    lp2p_host_config_default(&sc);
+    sc.autonat.server = 1;
+    sc.autonat.client = 0;
+    sc.autonat.s.allow_private = 1;
+    sc.relay.hop = i == 1; /* server 1 is also a relay */
+    th_add(t, &sc, NULL);
+  }
   for (int i = 0; i <= 3; i++)
     th_listen(t, i);
   /* we announce only an address nobody listens on */
@@ -398,6 +411,11 @@ static void test_auto_private_three_servers(void **state) {
   assert_true(memnet_run(t->net, reach_stop, &w, 60 * S));
   assert_int_equal(reach_of(t, 0, &dead, NULL), LP2P_AUTONAT_UNREACHABLE);
   assert_int_equal(lp2p_host_reachability(t->h[0]), LP2P_REACHABILITY_PRIVATE);
+  /* no reservation before the verdict; one on server 1 after it */
+  assert_int_equal(LOG.resv_at_private[0], 0);
+  assert_true(th_wait_for(t, 0, LP2P_HOST_EV_RELAY_RESERVED, 1, 30 * S));
+  assert_true(lp2p_peerid_equal(
+      &th_find(t, 0, LP2P_HOST_EV_RELAY_RESERVED, 0)->peer, &t->id[1]));
   th_free(t);
 }
 
