@@ -57,7 +57,7 @@ static void test_golden(void **s) {
 static void test_decode_errors(void **s) {
   (void)s;
   lp2p_dcutr_msg d;
-  /* no type: required in proto2 */
+  /* no type: nothing to act on */
   const uint8_t notype[] = {0x12, 0x00};
   assert_int_equal(lp2p_dcutr_msg_decode(&d, notype, sizeof notype),
                    LP2P_ERR_PARSE);

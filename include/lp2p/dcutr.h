@@ -5,9 +5,13 @@
  * Roles (spec terms): A dialed B through a relay; B accepted the relayed
  * connection. B is the INITIATOR here: it opens the /libp2p/dcutr stream,
  * sends CONNECT and measures the RTT; A is the RESPONDER. Each attempt
- * runs on a new stream, as go-libp2p does (p2p/protocol/holepunch:
- * holepuncher.go opens one stream per attempt, svc.go answers one CONNECT
- * per stream). Up to attempts_max (3, the spec's "retry twice") attempts.
+ * runs on a new stream. The spec says retries reuse the first stream, but
+ * the deployed stacks do not: go-libp2p (p2p/protocol/holepunch:
+ * holepuncher.go opens a stream per attempt, svc.go answers one exchange
+ * per stream) and js-libp2p (protocol-dcutr: a newStream inside its retry
+ * loop, one exchange per incoming stream) both open one per attempt, so
+ * that is what interoperates. Up to attempts_max (3, the spec's "retry
+ * twice") attempts.
  *
  * The engine never dials: it emits a DIAL event (addresses, "from the
  * listen port with SO_REUSEADDR|SO_REUSEPORT, keep the listener", an
@@ -32,8 +36,10 @@ extern "C" {
 
 /* ---- HolePunch message codec ------------------------------------------
  * message HolePunch { enum Type { CONNECT = 100; SYNC = 300; }
- *   required Type type = 1; repeated bytes ObsAddrs = 2; }
- * framed with an unsigned varint length prefix. */
+ *   optional Type type = 1; repeated bytes ObsAddrs = 2; }
+ * framed with an unsigned varint length prefix. The type is optional in
+ * the schema but a message without one means nothing, so decoding
+ * refuses it (go and js reject any type but the one they wait for). */
 
 #define LP2P_DCUTR_CONNECT 100
 #define LP2P_DCUTR_SYNC 300
@@ -219,6 +225,15 @@ LP2P_API int lp2p_dcutr_poll_event(lp2p_dcutr *d, lp2p_dcutr_event *ev);
 LP2P_API int lp2p_dcutr_done(const lp2p_dcutr *d);
 /** Attempts started so far. */
 LP2P_API uint32_t lp2p_dcutr_attempts(const lp2p_dcutr *d);
+
+/** The DCUtR service's settings (lp2p_host_config.dcutr). */
+typedef struct lp2p_dcutr_service_config {
+  uint8_t enabled;          /**< run DCUtR on relayed connections (0) */
+  lp2p_dcutr_config engine; /**< attempts, timeouts, TTL, is_public */
+  uint64_t relayed_idle_close_ns; /**< after a punch, the relayed
+                                   connection closes once it has carried no
+                                   stream this long (10 s) */
+} lp2p_dcutr_service_config;
 
 #ifdef __cplusplus
 }

@@ -61,6 +61,7 @@
 #include "lp2p/autonat.h"
 #include "lp2p/common.h"
 #include "lp2p/crypto.h"
+#include "lp2p/dcutr.h"
 #include "lp2p/dns.h"
 #include "lp2p/multiaddr.h"
 #include "lp2p/peerid.h"
@@ -214,6 +215,8 @@ typedef struct lp2p_host_config {
   lp2p_host_ping_config ping;
   lp2p_host_perf_config perf;
   lp2p_host_echo_config echo;
+  lp2p_dcutr_service_config dcutr; /**< hole punching over relayed
+                                     connections (lp2p/dcutr.h) */
   lp2p_relay_config relay;      /**< circuit relay v2: hop server, stop
                                      handler, client (lp2p/relay.h) */
   lp2p_dns_config dns;          /**< the resolver behind dials to /dns,
@@ -583,6 +586,11 @@ typedef enum lp2p_host_event_kind {
                                        (the relay's refusal, 0 if none) */
   LP2P_HOST_EV_RELAY_CIRCUIT,     /**< peer = the other end, conn (the
                                        relayed connection), direction */
+  LP2P_HOST_EV_HOLEPUNCH_RESULT,  /**< peer; conn = the direct connection
+                                       (0 on failure); u.holepunch: ok,
+                                       reason (lp2p_punch_reason), attempts,
+                                       time from the relayed connection to
+                                       the direct one */
   LP2P_HOST_EV_REACHABILITY,      /**< the host's overall AutoNAT verdict
                                        changed: u.reachability.value */
   LP2P_HOST_EV_AUTONAT_RESULT     /**< peer, err: answer to
@@ -636,6 +644,8 @@ typedef struct lp2p_host_event {
     /** RELAY_*: expire_unix (RESERVED), status (LOST), direction
      * (CIRCUIT) */
     struct { uint64_t expire_unix; uint32_t status; int direction; } relay;
+    /** HOLEPUNCH_RESULT */
+    struct { int ok; int reason; uint32_t attempts; uint64_t time_ns; } holepunch;
     /** REACHABILITY: LP2P_REACHABILITY_PUBLIC / _PRIVATE / _UNKNOWN */
     struct { int value; } reachability;
     /** AUTONAT_RESULT: id of the ask; reach = LP2P_AUTONAT_REACHABLE (the

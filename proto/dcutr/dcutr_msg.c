@@ -1,5 +1,5 @@
 /* DCUtR HolePunch codec (relay/DCUtR.md, "RPC messages"):
- *   message HolePunch { required Type type = 1; repeated bytes ObsAddrs = 2; }
+ *   message HolePunch { optional Type type = 1; repeated bytes ObsAddrs = 2; }
  *   enum Type { CONNECT = 100; SYNC = 300; }
  * Bodies are capped at 4 KiB as go-libp2p caps them (holepunch/svc.go,
  * maxMsgSize); at most LP2P_DCUTR_ADDRS_MAX addresses are kept, the rest
@@ -37,7 +37,7 @@ int lp2p_dcutr_msg_decode(lp2p_dcutr_msg *m, const uint8_t *p, size_t n) {
   }
   if (rc < 0)
     return LP2P_ERR_PARSE;
-  /* type is required (proto2) and only two values exist */
+  /* a message without a type asks for nothing; only two values exist */
   if (!m->has_type ||
       (m->type != LP2P_DCUTR_CONNECT && m->type != LP2P_DCUTR_SYNC))
     return LP2P_ERR_PARSE;

@@ -133,7 +133,9 @@ int relay_client_reserve(lp2p_host *h, relay_svc *v, const lp2p_peerid *relay,
   if (conn) {
     rc = send_reserve(h, v, r, conn, now);
   } else { /* dial it; RESERVE goes once it is connected */
-    rc = lp2p_host_dial_peer(h, now, relay, 0, NULL);
+    /* from our listen port when we have one (REUSEPORT), as go does for
+     * TCP: the relay then observes the mapping a hole punch will use */
+    rc = lp2p_host_dial_peer(h, now, relay, LP2P_DIAL_REUSEPORT, NULL);
     r->waiting = now;
   }
   if (rc)
@@ -299,8 +301,9 @@ int relay_client_dial(lp2p_host *h, relay_svc *v, uint64_t dial,
       memset(d, 0, sizeof *d);
     return rc;
   }
-  /* reach the relay first; CONNECT goes once it is connected */
-  int rc = lp2p_host_dial(h, now, &relay_ma, 0, NULL);
+  /* reach the relay first (from our listen port, as above); CONNECT goes
+   * once it is connected */
+  int rc = lp2p_host_dial(h, now, &relay_ma, LP2P_DIAL_REUSEPORT, NULL);
   if (rc == 0)
     d->dial = dial;
   return rc;

@@ -133,5 +133,6 @@ int cli_cmd_halfclose(cli_ctx *ctx, int argc, char **argv); /* streams.c */
 int cli_cmd_reset(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_close(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_connect(cli_ctx *ctx, int argc, char **argv);   /* streams.c */
+int cli_cmd_holepunch(cli_ctx *ctx, int argc, char **argv); /* holepunch.c */
 
 #endif

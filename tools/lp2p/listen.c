@@ -256,20 +256,21 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                     {"relay-limit-data", 1, NULL, 0},
                     {"relay", 1, NULL, 0},
                     {"autorelay", 0, NULL, 0},
+                    {"holepunch", 0, NULL, 0},
                     {"autonat-server", 0, NULL, 0},
                     {"autonat-allow-private", 0, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 16, &npos, 1, -1);
+  int rc = cli_parse(ctx, argc, argv, opts, 17, &npos, 1, -1);
   if (rc)
     return rc;
   /* --autonat-server: serve AutoNAT v2 dial requests; private addresses
    * (loopback, a lab's) only with --autonat-allow-private. */
-  if (opts[15].seen && !opts[14].seen)
+  if (opts[16].seen && !opts[15].seen)
     return cli_fail(ctx, CLI_EXIT_USAGE,
                     "--autonat-allow-private needs --autonat-server");
   static cli_autonat an = {0, 0, 1};
-  an.server = opts[14].seen;
-  an.allow_private = opts[15].seen;
+  an.server = opts[15].seen;
+  an.allow_private = opts[16].seen;
   cli_node_autonat = &an;
   static cli_connmgr cm;
   if ((rc = connmgr_opts(ctx, &opts[4], &opts[5], &opts[6], &cm)) != 0 ||
@@ -281,6 +282,7 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   if ((rc = listen_relay_parse(ctx, &lr, opts[12].value)) != 0)
     return rc;
   lr.autorelay = opts[13].seen;
+  cm.dcutr = opts[14].seen;
   cli_node_connmgr = &cm;
   lp2p_maddr ma[16];
   if (npos > 16)

@@ -100,6 +100,7 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
     cfg.relay.limit_data_bytes = cli_node_connmgr->relay_limit_data;
     if (cli_node_connmgr->autorelay)
       cfg.relay.autorelay = LP2P_AUTORELAY_ON;
+    cfg.dcutr.enabled = cli_node_connmgr->dcutr ? 1 : 0;
   }
   /* Only `listen` checks its addresses (the dialing verbs have none to
    * offer); `autonat` asks explicitly. */

@@ -26,7 +26,7 @@ typedef struct cli_connmgr {
   uint64_t grace_ns;
   uint64_t memory_max, memory_per_peer_max; /* bytes */
   /* circuit relay v2 (--relay-server, --relay-limit-*) */
-  int relay_hop, autorelay;
+  int relay_hop, autorelay, dcutr;
   uint64_t relay_limit_duration_ns, relay_limit_data;
 } cli_connmgr;
 extern const cli_connmgr *cli_node_connmgr;
