@@ -151,7 +151,7 @@ static void world(dw *w, uint64_t seed, lp2p_sim_nat_mapping map) {
                        hb, lp2p_sim_ep_clock(w->s, w->node[B]), &w->id[R]),
                    0);
   lp2p_sim_host_kick(w->s, w->node[B]);
-  lp2p_sim_run(w->s, reserved, w, 10 * SEC);
+  lp2p_sim_run(w->s, reserved, w, lp2p_sim_now(w->s) + 10 * SEC);
   assert_int_equal(w->reserved, 1);
   /* A dials B through R */
   lp2p_maddr circ;
@@ -163,7 +163,7 @@ static void world(dw *w, uint64_t seed, lp2p_sim_nat_mapping map) {
                                   &circ, 0, &w->circ_dial),
                    0);
   lp2p_sim_host_kick(w->s, w->node[A]);
-  lp2p_sim_run(w->s, punched, w, 60 * SEC);
+  lp2p_sim_run(w->s, punched, w, lp2p_sim_now(w->s) + 60 * SEC);
 }
 
 static void test_punch_through_cone_nats(void **state) {

@@ -23,8 +23,18 @@
 
 #define SESSIONS_MAX 32
 
+#define PUNCH_DIALS_MAX 16
+
 typedef struct dsess {
   lp2p_dcutr *eng;
+  /* our punch dials, by address: an address whose dial is still in
+   * flight (its SYN retransmitting) is not dialled again by the next
+   * attempt: the same 4-tuple cannot be connected twice */
+  struct {
+    lp2p_sockaddr to;
+    uint64_t dial;
+  } dials[PUNCH_DIALS_MAX];
+  uint32_t ndials;
   uint64_t relayed;   /* the relayed connection */
   uint64_t stream;    /* the current dcutr stream (0: none) */
   uint64_t direct;    /* the direct connection, once up */
@@ -170,6 +180,25 @@ static void result(lp2p_host *h, dcutr_svc *v, dsess *d,
     d->idle_close_at = host_add_ns(now, v->cfg.relayed_idle_close_ns);
 }
 
+static int dial_alive(const lp2p_host *h, uint64_t id) {
+  for (const hdial *x = h->dials; x; x = x->next)
+    if (x->id == id)
+      return 1;
+  return 0;
+}
+
+/* 1 when a dial of this session to `to` is still in flight. */
+static int in_flight(const lp2p_host *h, const dsess *d,
+                     const lp2p_sockaddr *to) {
+  for (uint32_t i = 0; i < d->ndials && i < PUNCH_DIALS_MAX; i++)
+    if (d->dials[i].to.family == to->family &&
+        d->dials[i].to.port == to->port &&
+        !memcmp(d->dials[i].to.ip, to->ip, to->family == 4 ? 4 : 16) &&
+        dial_alive(h, d->dials[i].dial))
+      return 1;
+  return 0;
+}
+
 static void dial(lp2p_host *h, dsess *d, const lp2p_dcutr_event *e,
                  lp2p_tstamp now) {
   char t[LP2P_PEERID_TEXT_MAX + 8];
@@ -191,9 +220,16 @@ static void dial(lp2p_host *h, dsess *d, const lp2p_dcutr_event *e,
     /* a SYN of theirs that reaches our listener takes the same role */
     host_svc_punch_expect(h, &sa, e->security_client,
                           host_add_ns(now, 30 * LP2P_NS_PER_S));
+    if (in_flight(h, d, &sa))
+      continue; /* still trying from the last attempt */
     unsigned flags = LP2P_DIAL_REUSEPORT |
                      (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
-    lp2p_host_dial_punch(h, now, &m, flags, e->first_syn_ttl, NULL);
+    uint64_t id = 0;
+    if (lp2p_host_dial_punch(h, now, &m, flags, e->first_syn_ttl, &id) == 0) {
+      uint32_t k = d->ndials++ % PUNCH_DIALS_MAX;
+      d->dials[k].to = sa;
+      d->dials[k].dial = id;
+    }
   }
 }
 

@@ -115,6 +115,7 @@ typedef struct hproto {
 #define HS_IN_COUNTED 0x1000u /* charged to its conn's count scope (rmc):
                                  RM_STREAMS_IN or RM_STREAMS_OUT by dir */
 #define HS_PROTO_COUNTED 0x2000u /* inbound: in its protocol's streams_in */
+#define HS_NO_IDLE 0x4000u /* no idle timeout (a relay's circuit legs) */
 
 typedef struct hconn hconn;
 typedef struct hpeer hpeer;

@@ -148,6 +148,11 @@ void host_svc_reset(lp2p_host *h, uint64_t stream, lp2p_tstamp now);
 void host_svc_stream_deadline(lp2p_host *h, uint64_t stream,
                               lp2p_tstamp deadline);
 
+/* No idle timeout for this stream: it carries something with its own
+ * budget (a relay's circuit leg, bounded by the circuit's limits and its
+ * ends' keepalives). */
+void host_svc_stream_no_idle(lp2p_host *h, uint64_t stream);
+
 /* Keep the stream's receive window at its initial size (no auto-tuning):
  * for services that read only when they can answer, so a peer that never
  * reads the answers can make us buffer one window, not 16 MiB. */
@@ -247,7 +252,7 @@ int host_dial_carried(lp2p_host *h, uint64_t dial, uint64_t stream,
 /* ---- hole punching (host_punch.c) ---------------------------------------- */
 
 /* A punch toward `remote` is under way until `until`: a connection
- * accepted from that address (the peer's SYN reached our listener rather
+ * accepted from that IP, any port (the peer's SYN reached our listener rather
  * than our dialing socket) upgrades as the initiator when `initiator`,
  * else as the responder, as the hole-punch protocol decided; the same
  * for our dial there (lp2p_host_dial_punch with AS_RESPONDER or not).
