@@ -165,6 +165,8 @@ int lp2p_host_event_direction(const lp2p_host_event *ev) {
   case LP2P_HOST_EV_RELAY_RESERVED:
   case LP2P_HOST_EV_RELAY_RESERVATION_LOST:
   case LP2P_HOST_EV_HOLEPUNCH_RESULT:
+  case LP2P_HOST_EV_REACHABILITY:
+  case LP2P_HOST_EV_AUTONAT_RESULT:
     return -1;
   default:
     return ev->kind >= LP2P_HOST_EV_RAW_LISTENING &&
@@ -211,6 +213,8 @@ const char *lp2p_host_event_name(lp2p_host_event_kind k) {
   case LP2P_HOST_EV_UDP_READY: return "UDP_READY";
   case LP2P_HOST_EV_UDP_READABLE: return "UDP_READABLE";
   case LP2P_HOST_EV_UDP_JOINED: return "UDP_JOINED";
+  case LP2P_HOST_EV_REACHABILITY: return "REACHABILITY";
+  case LP2P_HOST_EV_AUTONAT_RESULT: return "AUTONAT_RESULT";
   }
   return "UNKNOWN";
 }

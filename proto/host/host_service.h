@@ -99,6 +99,12 @@ typedef struct hsvc_ops {
   /* Service timer: pure; the host re-reads it after every hook. */
   lp2p_tstamp (*next_timeout)(const void *state);
   void (*handle_timeout)(lp2p_host *h, void *state, lp2p_tstamp now);
+
+  /* A dial this service started with host_svc_dial ended: err 0 and the
+   * new connection (OPEN), or why it failed (conn 0). The application
+   * sees no DIAL_DONE / DIAL_FAILED for it. */
+  void (*dial_result)(lp2p_host *h, void *state, uint64_t dial,
+                      uint64_t conn, int err, lp2p_tstamp now);
 } hsvc_ops;
 
 /* ---- registration ------------------------------------------------------- */
@@ -190,6 +196,15 @@ uint64_t host_svc_conn_next(const lp2p_host *h, uint32_t *pos);
  * service's peer_identified hook runs. */
 void host_svc_notify_identified(lp2p_host *h, uint64_t conn,
                                 lp2p_tstamp now);
+
+/* ---- dials ---------------------------------------------------------------- */
+
+/* Dial `ma` for the service (always a new connection: LP2P_DIAL_FORCE is
+ * added; e.g. AutoNAT's dial-back, which must not reuse the connection
+ * that asked). Its end goes to the service's dial_result hook, not to the
+ * application. Same limits and errors as lp2p_host_dial. */
+int host_svc_dial(lp2p_host *h, uint32_t svc, const lp2p_maddr *ma,
+                  unsigned flags, lp2p_tstamp now, uint64_t *dial);
 
 /* ---- carriers ------------------------------------------------------------ */
 

@@ -13,6 +13,7 @@ extern const hsvc_ops host_svc_echo_ops;
 extern const hsvc_ops host_svc_dns_ops;
 extern const hsvc_ops host_svc_relay_ops;
 extern const hsvc_ops host_svc_dcutr_ops;
+extern const hsvc_ops host_svc_autonat_ops;
 
 static const hsvc_ops *const builtin[] = {
     &host_svc_identify_ops,
@@ -22,6 +23,7 @@ static const hsvc_ops *const builtin[] = {
     &host_svc_dns_ops, /* resolves dials to /dns* names */
     &host_svc_relay_ops, /* circuit relay v2: dials to /p2p-circuit */
     &host_svc_dcutr_ops, /* hole punching over relayed connections */
+    &host_svc_autonat_ops, /* AutoNAT v2 client and server */
 };
 
 /* The core's defaults, then each service's (their config structs are
@@ -57,6 +59,10 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   cfg->dcutr.relayed_idle_close_ns = 10 * LP2P_NS_PER_S;
   cfg->relay.autorelay_reservations = 2;
   cfg->relay.autorelay_backoff_ns = 60 * LP2P_NS_PER_S;
+  cfg->autonat.client = 1;
+  cfg->autonat.server = 0;
+  lp2p_autonat_client_config_default(&cfg->autonat.c);
+  lp2p_autonat_server_config_default(&cfg->autonat.s);
 }
 
 int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,

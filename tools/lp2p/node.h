@@ -31,6 +31,14 @@ typedef struct cli_connmgr {
 } cli_connmgr;
 extern const cli_connmgr *cli_node_connmgr;
 
+/** AutoNAT settings for the hosts started after it is set (listen
+ * --autonat-server [--autonat-allow-private]; the autonat verb turns the
+ * automatic client off and asks explicitly), or NULL for the defaults. */
+typedef struct cli_autonat {
+  int server, allow_private, client;
+} cli_autonat;
+extern const cli_autonat *cli_node_autonat;
+
 /** Set by SIGINT/SIGTERM once cli_node_start installed the handlers. */
 extern volatile int cli_node_stop_flag;
 
