@@ -51,10 +51,12 @@ static void resv_drop(lp2p_host *h, relay_svc *v, rresv *r, int err,
   int had = r->expire_unix != 0;
   if (had)
     resv_advertise(h, r, 0, now);
-  if (r->stream) {
+  if (r->stream) { /* a RESERVE in flight: a reset ends no hook, so its
+                     * leg is freed here */
     uint64_t s = r->stream;
     r->stream = 0;
-    host_svc_reset(h, s, now); /* its leg is freed by relay_svc's reset */
+    host_svc_reset(h, s, now);
+    relay_leg_free(h, r->leg);
   }
   memset(r, 0, sizeof *r);
   ev_lost(h, &relay, err, status);
@@ -108,6 +110,7 @@ static int send_reserve(lp2p_host *h, relay_svc *v, rresv *r, uint64_t conn,
   if (rc)
     return rc;
   r->stream = g->stream;
+  r->leg = g;
   r->refresh_at = LP2P_TSTAMP_NONE;
   r->waiting = LP2P_TSTAMP_NONE;
   return 0;
