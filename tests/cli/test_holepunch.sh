@@ -36,7 +36,18 @@ check "holepunch without a public address: direct false, exit 1" '[ $rc = 1 ] &&
 sleep 0.3
 check "the target names the reason (no-public-address-ours)" 'grep -Eq "^holepunch fail 12D3Koo[A-Za-z0-9]+ no-public-address-ours$" "$T/t1.out"' "$(grep holepunch "$T/t1.out")"
 
-# 2. usage errors
+# 2. LP2P_PUBLIC_CIDRS=127.0.0.0/8: loopback counts as public, the punch
+# goes direct (both ends dial from their listen ports, real sockets)
+export LP2P_PUBLIC_CIDRS=127.0.0.0/8
+start t2 2 --events --holepunch --relay "$raddr" /ip4/127.0.0.1/tcp/0
+circ2=$(grep -m1 "/p2p-circuit/p2p/" "$T/t2.out")
+out=$(timeout 30 "$L" holepunch --timeout 15 --listen /ip4/127.0.0.1/tcp/0 "$circ2" 2>&1); rc=$?
+check "holepunch with loopback public: direct true, exit 0" '[ $rc = 0 ] && grep -Eq "\"direct\":true,\"addr\":\"/ip4/127.0.0.1/tcp/[0-9]+\",\"attempts\":[1-3],\"ms\":[0-9]+" <<<"$out"' "rc=$rc $out"
+sleep 0.3
+check "the target prints holepunch ok <id> <addr> attempts N ms T" 'grep -Eq "^holepunch ok 12D3Koo[A-Za-z0-9]+ /ip4/127.0.0.1/tcp/[0-9]+ attempts [1-3] ms [0-9]+$" "$T/t2.out"' "$(grep holepunch "$T/t2.out")"
+unset LP2P_PUBLIC_CIDRS
+
+# 3. usage errors
 out=$("$L" holepunch /ip4/127.0.0.1/tcp/1/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA 2>&1); rc=$?
 check "holepunch without /p2p-circuit is a usage error" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
 out=$("$L" holepunch --timeout 0 "$circ" 2>&1); rc=$?

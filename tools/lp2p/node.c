@@ -17,8 +17,8 @@ const lp2p_log *cli_log;
 const cli_connmgr *cli_node_connmgr;
 const cli_autonat *cli_node_autonat;
 
-/* LP2P_PUBLIC_CIDRS: comma-separated CIDRs AutoNAT counts as public (a
- * lab's 198.18.0.0/15, say), on top of the library's own rule. */
+/* LP2P_PUBLIC_CIDRS: comma-separated CIDRs AutoNAT and DCUtR count as
+ * public (a lab's 198.18.0.0/15, say), on top of the library's own rule. */
 static lp2p_autonat_cidrs public_cidrs;
 
 static int public_cidrs_load(cli_ctx *ctx, lp2p_host_config *cfg) {
@@ -32,6 +32,9 @@ static int public_cidrs_load(cli_ctx *ctx, lp2p_host_config *cfg) {
   cfg->autonat.is_public_ud = &public_cidrs;
   cfg->autonat.s.is_public = lp2p_autonat_cidrs_public;
   cfg->autonat.s.is_public_ud = &public_cidrs;
+  /* and for hole punching: what CONNECT sends and what we punch to */
+  cfg->dcutr.engine.is_public = lp2p_autonat_cidrs_public;
+  cfg->dcutr.engine.is_public_ud = &public_cidrs;
   return 0;
 }
 
