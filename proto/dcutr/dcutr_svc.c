@@ -209,6 +209,11 @@ static void dial(lp2p_host *h, dsess *d, const lp2p_dcutr_event *e,
       lp2p_maddr_parse(&p2p, t, 5 + tl) != 0)
     return;
   d->dialing = 1;
+  if (d->direct) { /* already there: the peer's punch reached us first */
+    d->dialing = 0;
+    lp2p_dcutr_direct_result(d->eng, now, 1, 0);
+    return;
+  }
   for (size_t i = 0; i < e->naddrs; i++) {
     lp2p_maddr m = e->addrs[i];
     lp2p_sockaddr sa;
@@ -351,9 +356,11 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
   if (!c || !p || host_conn_limited(c))
     return;
   dsess *d = by_peer(v, p);
-  if (!d || !d->dialing || d->direct)
+  if (!d || d->direct)
     return;
-  d->direct = conn;
+  d->direct = conn; /* (the peer's SYN may reach us before we dial) */
+  if (!d->dialing)
+    return; /* reported as soon as the engine asks us to dial */
   d->dialing = 0;
   lp2p_dcutr_direct_result(d->eng, now, 1, 0);
   run(h, v, d, now);
