@@ -17,7 +17,9 @@
  * allocator so the leak check proves it comes back once) opens nested
  * connections carried inside its streams (with or without a data/time
  * budget), echoes on them, resets and closes them, opens application
- * streams on limited connections, and owns UDP sockets. The header may
+ * streams on limited connections, and owns UDP sockets; host 0 serves
+ * circuit relay and AutoNAT, host 1 asks it (and fuzzed bytes reach both
+ * AutoNAT protocols). The header may
  * choose an allocation to fail. Fuzz builds use a null AEAD, so a fuzzer
  * that flips bytes of B's traffic reaches yamux and the services.
  * Checks: API calls never fail for reasons other than their documented
@@ -687,6 +689,13 @@ static void svc_op(world *w, fdp *f) {
   host_leave(h, w->now);
 }
 
+static int all_public(void *ud, int family, const uint8_t *ip) {
+  (void)ud;
+  (void)family;
+  (void)ip;
+  return 1;
+}
+
 static void app(world *w, fdp *f) {
   int hi = fdp_u8(f) & 1;
   lp2p_host *h = w->h[hi];
@@ -695,6 +704,9 @@ static void app(world *w, fdp *f) {
                                        "/fuzz/app/1.0.0", "/ipfs/id/1.0.0",
                                        "/perf/1.0.0", LP2P_RELAY_HOP_ID,
                                        LP2P_RELAY_STOP_ID,
+                                       LP2P_DCUTR_PROTOCOL,
+                                       LP2P_AUTONAT_DIAL_REQUEST_PROTOCOL,
+                                       LP2P_AUTONAT_DIAL_BACK_PROTOCOL,
                                        "/ipfs/kad/1.0.0"};
   uint64_t *slot = &w->streams[hi][fdp_u8(f) % STREAMS_MAX];
   uint8_t data[64];
@@ -710,7 +722,16 @@ static void app(world *w, fdp *f) {
           k == LP2P_ERR_RESET || k == LP2P_ERR_NOMEM);
     break;
   }
-  case 14: /* the relay: reserve on the other host, or dial through it */
+  case 14: /* the relay: reserve on the other host, or dial through it;
+            * or ask host 0 (an AutoNAT server) to dial an address back */
+    if (fdp_u8(f) % 4 == 3) {
+      lp2p_maddr m = a_addr(w, fdp_bool(f));
+      lp2p_maddr_strip_peer_id(&m);
+      uint64_t id;
+      rc = lp2p_host_autonat_ask(w->h[1], w->now, &w->id[0], &m, 1, &id);
+      check(rc <= 0);
+      break;
+    }
     if (fdp_bool(f)) {
       rc = lp2p_host_relay_reserve(h, w->now, other);
     } else {
@@ -751,7 +772,7 @@ static void app(world *w, fdp *f) {
     check(rc <= 0);
     break;
   case 4:
-    rc = lp2p_host_open_stream(h, w->now, other, protos[fdp_u8(f) % 8], slot);
+    rc = lp2p_host_open_stream(h, w->now, other, protos[fdp_u8(f) % 11], slot);
     check(rc <= 0);
     break;
   case 5: {
@@ -776,7 +797,7 @@ static void app(world *w, fdp *f) {
     lp2p_host_stream_reset(h, w->now, *slot);
     break;
   case 9:
-    rc = lp2p_host_register_protocol(h, protos[fdp_u8(f) % 8]);
+    rc = lp2p_host_register_protocol(h, protos[fdp_u8(f) % 11]);
     check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
           rc == LP2P_ERR_STATE);
     break;
@@ -834,6 +855,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.relay.reservations_max = 2;
     c.relay.circuits_max = 2;
     c.relay.limit_data_bytes = 4096;
+    c.dcutr.enabled = 1; /* dcutr streams (on relayed connections) */
+    /* host 0 serves AutoNAT (dialing back private addresses); host 1's
+     * automatic client counts every address as public, so it asks */
+    c.autonat.server = i == 0;
+    c.autonat.s.allow_private = 1;
+    c.autonat.is_public = all_public;
     /* the DHT: host 0 serves it (fuzzed bytes on kad streams), host 1 is
      * a client whose table fills when host 0 is identified */
     c.kad.mode = i == 0 ? LP2P_KAD_MODE_SERVER : LP2P_KAD_MODE_CLIENT;

@@ -9,6 +9,7 @@
  *   echo-done <n> / echo-reset <n> <why>   per echo stream served
  *   perf-done <up> <down>      per perf stream served
  *   peer-disconnected <id> <raddr> <reason> goaway=<code|none>
+ *   reachability public|private|unknown   the host's AutoNAT verdict
  *   dht-peers <n>              the DHT routing table's size changed (--dht)
  * and serves /echo/1.0.0 itself (instead of the host's built-in echo) so
  * it can count each stream's bytes. */
@@ -181,6 +182,13 @@ static void on_event(listen_st *ls, const lp2p_host_event *ev) {
       echo_forget(ls, e);
     }
     break;
+  case LP2P_HOST_EV_REACHABILITY:
+    printf("reachability %s\n",
+           ev->u.reachability.value == LP2P_REACHABILITY_PUBLIC ? "public"
+           : ev->u.reachability.value == LP2P_REACHABILITY_PRIVATE
+               ? "private"
+               : "unknown");
+    break;
   default:
     break;
   }
@@ -250,6 +258,9 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                     {"relay-limit-data", 1, NULL, 0},
                     {"relay", 1, NULL, 0},
                     {"autorelay", 0, NULL, 0},
+                    {"holepunch", 0, NULL, 0},
+                    {"autonat-server", 0, NULL, 0},
+                    {"autonat-allow-private", 0, NULL, 0},
                     {"dht", 1, NULL, 0}};
   /* --dht server|client [--bootstrap MULTIADDR]... (issue 10) */
   const char *boot_txt[DHT_BOOTSTRAP_MAX];
@@ -259,18 +270,27 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                              DHT_BOOTSTRAP_MAX, &nboot);
   int npos = 0;
   if (!rc)
-    rc = cli_parse(ctx, argc, argv, opts, 15, &npos, 1, -1);
+    rc = cli_parse(ctx, argc, argv, opts, 18, &npos, 1, -1);
   if (!rc)
     rc = dht_parse_bootstrap(ctx, boot_txt, nboot, boot);
   if (rc)
     return rc;
-  if (opts[14].seen && strcmp(opts[14].value, "server") &&
-      strcmp(opts[14].value, "client"))
+  /* --autonat-server: serve AutoNAT v2 dial requests; private addresses
+   * (loopback, a lab's) only with --autonat-allow-private. */
+  if (opts[16].seen && !opts[15].seen)
+    return cli_fail(ctx, CLI_EXIT_USAGE,
+                    "--autonat-allow-private needs --autonat-server");
+  static cli_autonat an = {0, 0, 1};
+  an.server = opts[15].seen;
+  an.allow_private = opts[16].seen;
+  cli_node_autonat = &an;
+  if (opts[17].seen && strcmp(opts[17].value, "server") &&
+      strcmp(opts[17].value, "client"))
     return cli_fail(ctx, CLI_EXIT_USAGE, "--dht needs server or client");
-  if (nboot && !opts[14].seen)
+  if (nboot && !opts[17].seen)
     return cli_fail(ctx, CLI_EXIT_USAGE, "--bootstrap needs --dht");
-  cli_node_kad_mode = !opts[14].seen ? LP2P_KAD_MODE_OFF
-                      : !strcmp(opts[14].value, "server")
+  cli_node_kad_mode = !opts[17].seen ? LP2P_KAD_MODE_OFF
+                      : !strcmp(opts[17].value, "server")
                           ? LP2P_KAD_MODE_SERVER
                           : LP2P_KAD_MODE_CLIENT;
   static cli_connmgr cm;
@@ -283,6 +303,7 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   if ((rc = listen_relay_parse(ctx, &lr, opts[12].value)) != 0)
     return rc;
   lr.autorelay = opts[13].seen;
+  cm.dcutr = opts[14].seen;
   cli_node_connmgr = &cm;
   lp2p_maddr ma[16];
   if (npos > 16)
