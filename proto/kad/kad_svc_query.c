@@ -188,7 +188,11 @@ static int req_send(lp2p_host *h, kad_svc *v, kad_req *r, uint64_t conn,
     kad_stream_free(h, ks);
     return rc;
   }
-  host_svc_close(h, sid, now); /* one request per stream */
+  /* One request per stream. Our side stays open until the answer (as
+   * go's message sender; a js server that sees our FIN before it answers
+   * may end the stream without one); ADD_PROVIDER has none: close. */
+  if (r->type == LP2P_KAD_ADD_PROVIDER)
+    host_svc_close(h, sid, now);
   host_svc_stream_deadline(h, sid, r->deadline);
   ks->req = r;
   r->ks = ks;
@@ -459,6 +463,8 @@ void kad_req_stream_end(lp2p_host *h, kad_svc *v, kad_stream *ks, int err,
                         lp2p_tstamp now) {
   kad_req *r = ks->req;
   if (r) {
+    host_logf(h, LP2P_LOG_DEBUG, "kad: request to %P ended: %E", &r->peer,
+              err ? err : LP2P_ERR_EOF);
     r->ks = NULL; /* the host ended it: nothing to reset */
     (void)err;
     req_outcome(h, v, r, NULL, 0, 0, 0, now);

@@ -126,20 +126,31 @@ static int join(cli_ctx *ctx, cli_node *n, const char *listen,
   if ((e = lp2p_host_listen(n->h, &lm, NULL)) != 0)
     return cli_fail(ctx, CLI_EXIT_DATA, "cannot listen on %s: %s", la,
                     lp2p_strerror(e));
-  int dials = dht_dial_bootstrap(n->h, boot, nboot), ended = 0, waiting = 0;
+  /* wait for every dial, and for our identify request to each peer that
+   * answered (a push from another peer must not count for it) */
+  int dials = dht_dial_bootstrap(n->h, boot, nboot), ended = 0, nup = 0;
+  lp2p_peerid up[DHT_BOOTSTRAP_MAX];
+  int identified[DHT_BOOTSTRAP_MAX] = {0};
   lp2p_host_event ev;
-  int got;
-  while (ended < dials || waiting > 0) {
-    got = cli_node_event(n, &ev, deadline_ms);
-    if (got != 1)
+  for (;;) {
+    int pending = ended < dials;
+    for (int i = 0; i < nup; i++)
+      pending |= !identified[i];
+    if (!pending || cli_node_event(n, &ev, deadline_ms) != 1)
       break;
     if (ev.kind == LP2P_HOST_EV_DIAL_DONE) {
       ended++;
-      waiting++;
+      if (nup < DHT_BOOTSTRAP_MAX) { /* identified already, if it raced */
+        identified[nup] = lp2p_host_peer_protocol_count(n->h, &ev.peer) > 0;
+        up[nup++] = ev.peer;
+      }
     } else if (ev.kind == LP2P_HOST_EV_DIAL_FAILED) {
       ended++;
-    } else if (ev.kind == LP2P_HOST_EV_IDENTIFY_DONE && waiting > 0) {
-      waiting--;
+    } else if (ev.kind == LP2P_HOST_EV_IDENTIFY_DONE &&
+               ev.u.identify.direction == LP2P_DIR_OUTBOUND) {
+      for (int i = 0; i < nup; i++)
+        if (lp2p_peerid_equal(&up[i], &ev.peer))
+          identified[i] = 1;
     }
   }
   if (!lp2p_host_kad_table_size(n->h))
