@@ -164,6 +164,9 @@ int lp2p_host_event_direction(const lp2p_host_event *ev) {
     return ev->u.relay.direction;
   case LP2P_HOST_EV_RELAY_RESERVED:
   case LP2P_HOST_EV_RELAY_RESERVATION_LOST:
+  case LP2P_HOST_EV_PORT_MAPPED:
+  case LP2P_HOST_EV_PORT_MAPPING_FAILED:
+  case LP2P_HOST_EV_PORT_MAPPING_LOST:
     return -1;
   default:
     return ev->kind >= LP2P_HOST_EV_RAW_LISTENING &&
@@ -198,6 +201,9 @@ const char *lp2p_host_event_name(lp2p_host_event_kind k) {
   case LP2P_HOST_EV_RELAY_RESERVED: return "RELAY_RESERVED";
   case LP2P_HOST_EV_RELAY_RESERVATION_LOST: return "RELAY_RESERVATION_LOST";
   case LP2P_HOST_EV_RELAY_CIRCUIT: return "RELAY_CIRCUIT";
+  case LP2P_HOST_EV_PORT_MAPPED: return "PORT_MAPPED";
+  case LP2P_HOST_EV_PORT_MAPPING_FAILED: return "PORT_MAPPING_FAILED";
+  case LP2P_HOST_EV_PORT_MAPPING_LOST: return "PORT_MAPPING_LOST";
   case LP2P_HOST_EV_RAW_LISTENING: return "RAW_LISTENING";
   case LP2P_HOST_EV_RAW_ACCEPTED: return "RAW_ACCEPTED";
   case LP2P_HOST_EV_RAW_CONNECTED: return "RAW_CONNECTED";

@@ -12,6 +12,7 @@ extern const hsvc_ops host_svc_perf_ops;
 extern const hsvc_ops host_svc_echo_ops;
 extern const hsvc_ops host_svc_dns_ops;
 extern const hsvc_ops host_svc_relay_ops;
+extern const hsvc_ops host_svc_portmap_ops;
 
 static const hsvc_ops *const builtin[] = {
     &host_svc_identify_ops,
@@ -20,6 +21,7 @@ static const hsvc_ops *const builtin[] = {
     &host_svc_echo_ops,
     &host_svc_dns_ops, /* resolves dials to /dns* names */
     &host_svc_relay_ops, /* circuit relay v2: dials to /p2p-circuit */
+    &host_svc_portmap_ops, /* UPnP IGD / PCP / NAT-PMP port mapping */
 };
 
 /* The core's defaults, then each service's (their config structs are
@@ -52,6 +54,7 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   cfg->relay.autorelay = LP2P_AUTORELAY_OFF;
   cfg->relay.autorelay_reservations = 2;
   cfg->relay.autorelay_backoff_ns = 60 * LP2P_NS_PER_S;
+  lp2p_portmap_config_default(&cfg->portmap);
 }
 
 int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,
