@@ -471,9 +471,12 @@ int lp2p_host_portmap_set_gateway(lp2p_host *h, lp2p_tstamp now,
   if (!st)
     return LP2P_ERR_UNSUPPORTED;
   host_now(h, now);
-  st->gateway = *gateway;
-  st->gateway.port = LP2P_PCP_PORT;
-  if (local && local->family == 4)
+  /* What the configuration names wins over what the driver found. */
+  if (st->cfg.gateway.family != 4) {
+    st->gateway = *gateway;
+    st->gateway.port = LP2P_PCP_PORT;
+  }
+  if (local && local->family == 4 && st->cfg.local.family != 4)
     st->local = *local;
   /* A ladder that failed for want of a gateway starts again now. */
   if (st->phase == PH_FAILED && st->reason == LP2P_PORTMAP_R_NO_GATEWAY)
