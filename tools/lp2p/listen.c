@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/lp2p/listen_portmap.h"
 #include "tools/lp2p/listen_relay.h"
 #include "tools/lp2p/node.h"
 
@@ -247,16 +248,18 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                     {"relay-limit-duration", 1, NULL, 0},
                     {"relay-limit-data", 1, NULL, 0},
                     {"relay", 1, NULL, 0},
-                    {"autorelay", 0, NULL, 0}};
+                    {"autorelay", 0, NULL, 0},
+                    {"portmap", 1, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 14, &npos, 1, -1);
+  int rc = cli_parse(ctx, argc, argv, opts, 15, &npos, 1, -1);
   if (rc)
     return rc;
   static cli_connmgr cm;
   if ((rc = connmgr_opts(ctx, &opts[4], &opts[5], &opts[6], &cm)) != 0 ||
       (rc = memory_opts(ctx, &opts[7], &opts[8], &cm)) != 0 ||
       (rc = listen_relay_opts(ctx, &opts[9], &opts[10], &opts[11], &opts[13],
-                              &cm)) != 0)
+                              &cm)) != 0 ||
+      (rc = listen_portmap_opt(ctx, opts[14].value, &cm)) != 0)
     return rc;
   listen_relay lr;
   if ((rc = listen_relay_parse(ctx, &lr, opts[12].value)) != 0)
@@ -300,6 +303,8 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   while (!rc && cli_node_event(&n, &ev, -1) == 1) {
     if ((rc = listen_relay_event(ctx, &lr, n.h, &ev, events)) != 0)
       break;
+    if (listen_portmap_event(&ev, events))
+      continue;
     if (ev.kind == LP2P_HOST_EV_LISTENING) {
       char a[1024];
       lp2p_maddr bound;

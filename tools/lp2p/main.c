@@ -52,7 +52,8 @@ static const cli_verb verbs[] = {
      "[--low-water N] [--high-water N] [--grace SECONDS] "
      "[--memory-max MIB] [--memory-per-peer MIB] [--relay-server "
      "[--relay-limit-duration SECONDS] [--relay-limit-data BYTES]] "
-     "[--relay MULTIADDR] [--autorelay] MULTIADDR...",
+     "[--relay MULTIADDR] [--autorelay] "
+     "[--portmap auto|upnp|pcp|natpmp|off] MULTIADDR...",
      "serve identify, ping, perf and echo; print each listen address with\n"
      "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM;\n"
      "      --events: also one line per connection, identify, echo and perf;\n"
@@ -63,7 +64,10 @@ static const cli_verb verbs[] = {
      "      --relay-server: be a circuit relay v2 (circuits limited to 120 s\n"
      "      and 131072 bytes each way; 0 = no limit); --relay: reserve on that\n"
      "      relay and print our /p2p-circuit address once it is active;\n"
-     "      --autorelay: the same with relays found among connected peers"},
+     "      --autorelay: the same with relays found among connected peers;\n"
+     "      --portmap: map private listen ports on the home router (UPnP IGD,\n"
+     "      PCP, NAT-PMP; off by default) and print `mapped /ip4/EXT/tcp/PORT\n"
+     "      via METHOD`; with --events also `portmap-failed REASON`"},
     {"ping", NULL, cli_cmd_ping, "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "connect and ping N times (default 1): one `rtt_ms <float>` line each"},
     {"identify", NULL, cli_cmd_identify, "[--plaintext] [--key FILE] MULTIADDR",

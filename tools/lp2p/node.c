@@ -81,6 +81,7 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
     cfg.relay.limit_data_bytes = cli_node_connmgr->relay_limit_data;
     if (cli_node_connmgr->autorelay)
       cfg.relay.autorelay = LP2P_AUTORELAY_ON;
+    cfg.portmap.method = (lp2p_portmap_method)cli_node_connmgr->portmap_method;
   }
   cfg.security =
       plaintext ? LP2P_HOST_SECURITY_PLAINTEXT : LP2P_HOST_SECURITY_NOISE;
