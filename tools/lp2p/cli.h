@@ -132,5 +132,6 @@ int cli_cmd_halfclose(cli_ctx *ctx, int argc, char **argv); /* streams.c */
 int cli_cmd_reset(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_close(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_connect(cli_ctx *ctx, int argc, char **argv);   /* streams.c */
+int cli_cmd_portmap(cli_ctx *ctx, int argc, char **argv);   /* portmap.c */
 
 #endif

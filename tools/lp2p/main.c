@@ -88,6 +88,13 @@ static const cli_verb verbs[] = {
     {"connect", NULL, cli_cmd_connect,
      "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "N sequential fresh connections (dial, ping, close); prints a JSON rate"},
+    /* the home router (portmap.c) */
+    {"portmap", NULL, cli_cmd_portmap,
+     "[--protocol upnp|pcp|natpmp] list|add PORT|delete PORT",
+     "ask the home router (UPnP IGD, then PCP, then NAT-PMP, or the one\n"
+     "      given) to list its TCP mappings, map PORT to the same external\n"
+     "      port for 1 h, or delete it; one JSON object (NAT-PMP and PCP\n"
+     "      cannot list mappings: \"mappings\": null)"},
 };
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 
