@@ -17,7 +17,8 @@
  * allocator so the leak check proves it comes back once) opens nested
  * connections carried inside its streams (with or without a data/time
  * budget), echoes on them, resets and closes them, opens application
- * streams on limited connections, and owns UDP sockets. The header may
+ * streams on limited connections, and owns UDP sockets; A's port mapper
+ * (UPnP, PCP, NAT-PMP) gets its sockets answered and fed the same way. The header may
  * choose an allocation to fail. Fuzz builds use a null AEAD, so a fuzzer
  * that flips bytes of B's traffic reaches yamux and the services.
  * Checks: API calls never fail for reasons other than their documented
@@ -273,6 +274,10 @@ static void raw_op(world *w, fdp *f) {
       lp2p_host_raw_bound(h, id, err, &a, w->now);
       break;
     }
+    /* The socket (a service's too, e.g. the port mapper's) takes input
+     * from now on. */
+    if (!err && id)
+      w->raw[fdp_u8(f) % RAWS_MAX] = id;
     w->raw_pend[i] = 0;
     break;
   }
@@ -833,6 +838,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.relay.reservations_max = 2;
     c.relay.circuits_max = 2;
     c.relay.limit_data_bytes = 4096;
+    /* host 0 maps its port: SSDP, PCP and NAT-PMP datagrams and the UPnP
+     * HTTP bytes are the input's (its gateway is "host" 2, port 5351) */
+    if (i == 0) {
+      c.portmap.method = LP2P_PORTMAP_AUTO;
+      sa_of(2, 5351, &c.portmap.gateway);
+    }
     if (fdp_bool(&f))
       c.security = LP2P_HOST_SECURITY_PLAINTEXT;
     /* resource pressure: small memory grants and stream caps */
