@@ -333,6 +333,38 @@ static void off_by_default(void **state) {
   finish(w);
 }
 
+/* Which external addresses mean a double NAT: RFC 1918, CGNAT 100.64/10
+ * (RFC 6598), loopback, link-local, 0/8; not the benchmarking range a lab
+ * router may hold (198.18/15) nor 100.128/9 outside CGNAT. */
+static void private_ranges_and_names(void **state) {
+  (void)state;
+  static const struct {
+    uint8_t ip[4];
+    int priv;
+  } cases[] = {
+      {{10, 1, 2, 3}, 1},     {{172, 16, 0, 1}, 1},  {{172, 31, 9, 9}, 1},
+      {{172, 32, 0, 1}, 0},   {{192, 168, 1, 1}, 1}, {{100, 64, 0, 1}, 1},
+      {{100, 127, 255, 1}, 1}, {{100, 128, 0, 1}, 0}, {{127, 0, 0, 1}, 1},
+      {{169, 254, 3, 4}, 1},  {{0, 1, 2, 3}, 1},     {{198, 18, 0, 11}, 0},
+      {{203, 0, 113, 7}, 0},  {{8, 8, 8, 8}, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_int_equal(lp2p_portmap_ip4_is_private(cases[i].ip), cases[i].priv);
+  const char *names[] = {"off", "auto", "upnp", "pcp", "natpmp"};
+  for (int i = 0; i < 5; i++) {
+    lp2p_portmap_method m;
+    assert_int_equal(lp2p_portmap_method_parse(names[i], &m), 0);
+    assert_int_equal((int)m, i);
+    assert_string_equal(lp2p_portmap_method_name(m), names[i]);
+  }
+  lp2p_portmap_method m;
+  assert_int_equal(lp2p_portmap_method_parse("UPnP", &m), LP2P_ERR_INVAL);
+  assert_string_equal(lp2p_portmap_reason_name(LP2P_PORTMAP_R_DOUBLE_NAT),
+                      "double-nat");
+  assert_string_equal(lp2p_host_event_name(LP2P_HOST_EV_PORT_MAPPING_LOST),
+                      "PORT_MAPPING_LOST");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(natpmp_map_renew_reboot),
@@ -347,6 +379,7 @@ int main(void) {
       cmocka_unit_test(no_gateway),
       cmocka_unit_test(silent_gateway_times_out),
       cmocka_unit_test(off_by_default),
+      cmocka_unit_test(private_ranges_and_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -362,7 +362,8 @@ static void pm_fini(lp2p_host *h, void *state) {
   pm_svc *st = state;
   if (!st)
     return;
-  pm_upnp_stop(h, st);
+  /* The host frees its raw sockets itself: only our own memory here. */
+  lp2p_mem_free(h->mem, st->http.body);
   pm_pmp_stop(st);
   lp2p_mem_free(h->mem, st);
 }

@@ -314,8 +314,10 @@ static void op_done(lp2p_host *h, pm_svc *st, int ok, lp2p_tstamp now) {
     break;
   }
   case OP_ADD:
-    add_done(h, st, parsed && !r->fault && status == 200, parsed ? r : NULL,
-             now);
+    /* A 200 is a grant even when its body is not the envelope the spec
+     * wants (some devices answer 200 with an empty body). */
+    add_done(h, st, status == 200 && !(parsed && r->fault),
+             parsed ? r : NULL, now);
     break;
   default:
     break;
