@@ -693,6 +693,13 @@ LP2P_API int lp2p_host_listen(lp2p_host *h, const lp2p_maddr *ma,
  * used for TCP hole punching). Implies FORCE. */
 #define LP2P_DIAL_REUSEPORT 0x2u
 
+/** Dial flag: the connection's upgrade takes the responder's part
+ * (multistream listener, Noise responder) although we dial. For a TCP
+ * simultaneous open, where both sides dial and one connection results, a
+ * hole-punching protocol (DCUtR) decides the roles, not TCP. The peer id
+ * expected from the address is still checked once the handshake ends. */
+#define LP2P_DIAL_AS_RESPONDER 0x4u
+
 /** Dial a multiaddr (/ip4|/ip6 ../tcp/.., or a name: /dns|/dns4|/dns6
  * <name>/tcp/.. or /dnsaddr/<name>, resolved without blocking, section
  * "names"; optionally ending in /p2p/<id>:
@@ -707,6 +714,15 @@ LP2P_API int lp2p_host_listen(lp2p_host *h, const lp2p_maddr *ma,
 LP2P_API int lp2p_host_dial(lp2p_host *h, lp2p_tstamp now,
                             const lp2p_maddr *ma, unsigned flags,
                             uint64_t *dial);
+/** lp2p_host_dial for TCP hole punching: `first_ttl` != 0 sends the first
+ * SYN with that IP TTL (enough to open our own NAT's mapping, too short
+ * to reach the far NAT, which may answer an unsolicited SYN with RST;
+ * retransmissions go with the default TTL: DESIGN.md 5b). Flags as for
+ * lp2p_host_dial, usually REUSEPORT (from our listen port) and, on one
+ * side, AS_RESPONDER. */
+LP2P_API int lp2p_host_dial_punch(lp2p_host *h, lp2p_tstamp now,
+                                  const lp2p_maddr *ma, unsigned flags,
+                                  uint8_t first_ttl, uint64_t *dial);
 /** Dial a peer by id using its peerstore addresses (tried in order until
  * one works). Same rules and events as lp2p_host_dial; LP2P_ERR_NOT_FOUND
  * when no dialable address is known. */

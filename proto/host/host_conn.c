@@ -91,8 +91,13 @@ void host_conn_start(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   c->opened = now;
   c->state = HC_UPGRADING;
   c->upgrade_deadline = host_add_ns(now, h->cfg.handshake_timeout_ns);
-  int rc = hstack_new(&c->st, c->dir == LP2P_DIR_OUTBOUND, &h->upcfg,
-                      expected, h->mem, &h->rng, now);
+  /* the upgrade's role: the TCP direction, unless a hole punch decided
+   * it (a simultaneous open has no TCP dialer) */
+  const int initiator = c->dir == LP2P_DIR_OUTBOUND
+                            ? !(c->flags & HC_F_AS_RESPONDER)
+                            : !!(c->flags & HC_F_AS_INITIATOR);
+  int rc = hstack_new(&c->st, initiator, &h->upcfg, expected, h->mem,
+                      &h->rng, now);
   if (rc) {
     host_conn_abort(h, c, rc, 0, now);
     return;
@@ -258,6 +263,12 @@ static void on_identified(lp2p_host *h, hconn *c, const hstack_event *ev,
                           lp2p_tstamp now) {
   if (!ev->peer || lp2p_peerid_equal(ev->peer, &h->self)) {
     host_conn_abort(h, c, LP2P_ERR_PROTO, 0, now); /* talking to ourselves */
+    return;
+  }
+  /* A dial as the responder (a hole punch) checks the expected peer here:
+   * the upgrader checks it for initiators only. */
+  if (c->dial && c->dial->peer.len && !lp2p_peerid_equal(ev->peer, &c->dial->peer)) {
+    host_conn_abort(h, c, LP2P_ERR_PEER_ID_MISMATCH, 0, now);
     return;
   }
   int err = 0;

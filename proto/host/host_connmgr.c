@@ -137,6 +137,9 @@ static int dial_attempt(lp2p_host *h, hdial *d, lp2p_tstamp now) {
     return rc;
   c->dial = d;
   d->conn = c;
+  c->first_ttl = d->first_ttl;
+  if (d->flags & LP2P_DIAL_AS_RESPONDER)
+    c->flags |= HC_F_AS_RESPONDER;
   if (d->flags & LP2P_DIAL_REUSEPORT) {
     for (uint32_t i = 0; i < h->nlisteners; i++) {
       const hlistener *l = &h->listeners[i];
@@ -273,7 +276,7 @@ int host_dial_precheck(lp2p_host *h, const lp2p_peerid *peer,
 
 static int dial_common(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer,
                        const lp2p_sockaddr *addrs, size_t naddrs,
-                       unsigned flags, uint64_t *dial) {
+                       unsigned flags, uint8_t first_ttl, uint64_t *dial) {
   int rc = host_dial_precheck(h, peer, addrs, naddrs, flags, dial);
   if (rc != 1)
     return rc;
@@ -282,6 +285,7 @@ static int dial_common(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *peer,
   hdial *d = host_dial_new(h, peer, flags, addrs, naddrs);
   if (!d)
     return LP2P_ERR_NOMEM;
+  d->first_ttl = first_ttl;
   rc = dial_attempt(h, d, now);
   if (rc) {
     host_dial_unlink(h, d);
@@ -326,7 +330,31 @@ int lp2p_host_dial(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
   if (dns) /* host_resolve.c: a service resolves, the dial waits */
     return host_dial_resolve(h, now, ma, has_peer ? &peer : NULL, flags,
                              dial);
-  return dial_common(h, now, has_peer ? &peer : NULL, &sa, 1, flags, dial);
+  return dial_common(h, now, has_peer ? &peer : NULL, &sa, 1, flags, 0,
+                     dial);
+}
+
+int lp2p_host_dial_punch(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
+                         unsigned flags, uint8_t first_ttl, uint64_t *dial) {
+  uint64_t tmp;
+  if (!dial)
+    dial = &tmp;
+  *dial = 0;
+  if (!h || !ma)
+    return LP2P_ERR_INVAL;
+  host_now(h, now);
+  lp2p_sockaddr sa;
+  int rc = lp2p_sockaddr_from_maddr(&sa, ma);
+  if (rc)
+    return rc; /* a punch goes to a socket address, never a name */
+  lp2p_peerid peer;
+  const uint8_t *idb;
+  size_t idn;
+  if (lp2p_maddr_get_peer_id(ma, &idb, &idn) != 0 ||
+      lp2p_peerid_from_bytes(&peer, idb, idn) != 0)
+    return LP2P_ERR_INVAL; /* the roles need the peer: no anonymous punch */
+  return dial_common(h, now, &peer, &sa, 1, flags | LP2P_DIAL_FORCE,
+                     first_ttl, dial);
 }
 
 int lp2p_host_dial_peer(lp2p_host *h, lp2p_tstamp now,
@@ -343,7 +371,7 @@ int lp2p_host_dial_peer(lp2p_host *h, lp2p_tstamp now,
   if (!p)
     return LP2P_ERR_NOT_FOUND;
   if (!(flags & LP2P_DIAL_FORCE) && host_peer_best_conn(h, p))
-    return dial_common(h, now, peer, NULL, 0, flags, dial);
+    return dial_common(h, now, peer, NULL, 0, flags, 0, dial);
   lp2p_sockaddr *list = NULL;
   size_t n = 0;
   if (p->naddrs) {
@@ -361,7 +389,7 @@ int lp2p_host_dial_peer(lp2p_host *h, lp2p_tstamp now,
     if (lp2p_sockaddr_from_maddr(&list[n], &m) == 0)
       n++;
   }
-  int rc = n ? dial_common(h, now, peer, list, n, flags, dial)
+  int rc = n ? dial_common(h, now, peer, list, n, flags, 0, dial)
              : LP2P_ERR_NOT_FOUND;
   lp2p_mem_free(h->mem, list);
   if (n)

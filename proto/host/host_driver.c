@@ -37,6 +37,8 @@ int lp2p_host_conn_accepted(lp2p_host *h, uint64_t listener,
     c->local = *local;
   c->flags |= HC_F_IO_TAKEN;
   *conn = c->id;
+  if (remote)
+    host_punch_accepted(h, c, now); /* a punch's SYN at our listener */
   host_conn_start(h, c, now);
   return 0;
 }

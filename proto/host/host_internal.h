@@ -173,6 +173,10 @@ enum hconn_state {
 #define HC_F_PROTECTED 0x1000u  /* never trimmed nor displaced (hook for
                                    services, e.g. a relay reservation) */
 #define HC_F_MEM_CAPPED 0x2000u /* a grant could not grow (logged once) */
+#define HC_F_AS_RESPONDER 0x4000u /* dialled, upgrades as the responder
+                                     (LP2P_DIAL_AS_RESPONDER) */
+#define HC_F_AS_INITIATOR 0x8000u /* accepted, upgrades as the initiator
+                                     (a punch expected it: host_punch.c) */
 
 struct hconn {
   htimer tm;                  /* first: the heap entry (min of all timers) */
@@ -186,6 +190,7 @@ struct hconn {
   hstream *streams;
   struct hdial *dial;         /* dial this connection serves */
   hcarrier *car;              /* NULL: a driver socket carries it */
+  uint8_t first_ttl;          /* DIAL io: the first SYN's TTL (0: default) */
   rm_scope rm;                /* resource manager: its memory grant
                                  (OPEN; charged to the system) */
   rm_scope rmc;               /* resource manager: its streams and itself
@@ -217,6 +222,7 @@ typedef struct hdial {
   uint8_t *addrs;              /* remaining candidates: packed sockaddrs */
   uint16_t naddrs, cur;
   uint8_t flags;
+  uint8_t first_ttl;           /* lp2p_host_dial_punch: first SYN's TTL */
   uint8_t resolving;           /* waiting for host_dial_resolved */
   uint8_t resolver;            /* the service asked (index) */
   int32_t last_err;
@@ -367,6 +373,14 @@ struct lp2p_host {
   lp2p_host_stats stats;
 
   struct hraw_state *rawst;    /* raw sockets (host_raw.h), lazily */
+
+  /* hole punching (host_punch.c): inbound connections from these remote
+   * addresses take the upgrade role a punch decided */
+  struct hpunch {
+    lp2p_sockaddr remote;
+    lp2p_tstamp until;
+    uint8_t initiator;
+  } punch[8];
 };
 
 /* ---- host_core.c ------------------------------------------------------------- */
@@ -548,6 +562,10 @@ int host_addr_relayed(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
 int host_addr_mapped(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
                      int add);
 int host_sockaddr_unspecified(const lp2p_sockaddr *sa);
+
+/* ---- host_punch.c ------------------------------------------------------------ */
+/* Flag an accepted connection whose remote a punch expected (its role). */
+void host_punch_accepted(lp2p_host *h, hconn *c, lp2p_tstamp now);
 
 /* ---- host_rm.c: the resource manager's memory scopes ------------------------ */
 void host_rm_init(lp2p_host *h);             /* the system scope */

@@ -82,6 +82,7 @@ int lp2p_host_poll_io(lp2p_host *h, lp2p_io *out) {
   out->addr = c->remote;
   c->io_kind = 0;
   if (out->kind == LP2P_IO_DIAL) {
+    out->ttl = c->first_ttl;
     if (c->flags & HC_F_REUSEPORT) {
       out->flags |= LP2P_IO_REUSEPORT;
       out->local = c->local;

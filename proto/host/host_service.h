@@ -229,6 +229,18 @@ int host_dial_carried(lp2p_host *h, uint64_t dial, uint64_t stream,
                       const lp2p_maddr *remote,
                       const hsvc_carrier_limits *lim, lp2p_tstamp now);
 
+/* ---- hole punching (host_punch.c) ---------------------------------------- */
+
+/* A punch toward `remote` is under way until `until`: a connection
+ * accepted from that address (the peer's SYN reached our listener rather
+ * than our dialing socket) upgrades as the initiator when `initiator`,
+ * else as the responder, as the hole-punch protocol decided; the same
+ * for our dial there (lp2p_host_dial_punch with AS_RESPONDER or not).
+ * Whichever connection is up first is the direct one. Returns 0 or LIMIT
+ * (8 punches at once). */
+int host_svc_punch_expect(lp2p_host *h, const lp2p_sockaddr *remote,
+                          int initiator, lp2p_tstamp until);
+
 /* ---- events, timers, accounting ------------------------------------------- */
 
 /* Re-read the service's next_timeout (call after changing it outside a

@@ -34,7 +34,8 @@ typedef struct ep {
   int refused;      /* dialled a listener that refused: reads reset */
   uint8_t *raw_in;  /* raw client: what it received */
   size_t raw_len, raw_cap;
-  lp2p_sockaddr src; /* raw client: its source address (family 0 = default) */
+  lp2p_sockaddr src;
+  uint16_t src_port; /* a dial bound to a local port (REUSEPORT) */ /* raw client: its source address (family 0 = default) */
   int raw_out;      /* a host's raw dial to a served address: the host does
                        not re-dirty it after a short send, so each step
                        flushes it (a writable socket) */
@@ -250,6 +251,8 @@ static int connect_to(memnet *n, int a, const lp2p_sockaddr *dst,
     remote = n->eps[a].src;
     remote.port = (uint16_t)(50000 + (a % 10000));
   }
+  if (n->eps[a].src_port)
+    remote.port = n->eps[a].src_port;
   *local_out = remote;
   int b = ep_new(n);
   n->eps[b].host = lh;
@@ -352,6 +355,8 @@ static int mn_connect(void *b, drv_ref ref, const lp2p_io *io, drv_handle *h,
   int a = ep_new(n);
   n->eps[a].host = mh->idx;
   n->eps[a].ref = ref;
+  if (io->flags & (LP2P_IO_REUSEPORT | LP2P_IO_BIND_LOCAL))
+    n->eps[a].src_port = io->local.port; /* from our listen port */
   int peer = connect_to(n, a, &io->addr, local);
   if (peer == -1) {
     n->eps[a].gone = 1;
