@@ -122,7 +122,7 @@ map_case() {
   # not through nsx: $! must be lp2p itself (ip netns exec execs it)
   ip netns exec "$P-$node" "$L" listen --events --portmap "$m" /ip4/0.0.0.0/tcp/0 > "$T/$m.out" 2> "$T/$m.err" &
   lpid=$!
-  for _ in $(seq 300); do grep -q "^mapped\|^portmap-failed" "$T/$m.out" && break; sleep 0.1; done
+  for _ in $(seq 300); do grep -q "^mapped\|^portmap-failed" "$T/$m.out" 2>/dev/null && break; sleep 0.1; done
   first=$(head -n 1 "$T/$m.out"); id=${first##*/p2p/}
   port=$(cut -d/ -f5 <<<"$first")
   ext=$(sed -n "s|^mapped /ip4/198.18.0.11/tcp/\([0-9]*\) via $m\$|\1|p" "$T/$m.out")
@@ -155,7 +155,7 @@ check "portmap upnp delete removes the rule" '[ $rc = 0 ] && ! rules | grep -q "
 nsx a timeout 30 "$L" portmap --protocol upnp add 4556 > /dev/null 2>&1
 ip netns exec "$P-b" "$L" listen --events --portmap upnp /ip4/0.0.0.0/tcp/4556 > "$T/b.out" 2> "$T/b.err" &
 bpid=$!
-for _ in $(seq 300); do grep -q "^mapped\|^portmap-failed" "$T/b.out" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "^mapped\|^portmap-failed" "$T/b.out" 2>/dev/null && break; sleep 0.1; done
 bext=$(sed -n 's|^mapped /ip4/198.18.0.11/tcp/\([0-9]*\) via upnp$|\1|p' "$T/b.out")
 check "conflict: b is mapped on another external port" '[ -n "$bext" ] && [ "$bext" != 4556 ]' "$(cat "$T/b.out" "$T/b.err")"
 check "conflict: a keeps 4556" 'rules | grep -q "dport 4556 dnat ip to 10.0.1.2:4556"' "$(rules)"
