@@ -220,6 +220,29 @@ static void upnp_map(void **state) {
   assert_int_equal(w->gw.adds, 2);
   assert_int_equal(w->gw.last_ext_port, port);
   assert_int_equal(count(w, LP2P_HOST_EV_PORT_MAPPED), 1);
+  /* closing deletes it over a last connection the close waits for */
+  close_host(w);
+  assert_int_equal(w->gw.deletes, 1);
+  assert_int_equal(w->gw.last_ext_port, port);
+  assert_int_equal(count(w, LP2P_HOST_EV_PORT_MAPPING_FAILED) +
+                       count(w, LP2P_HOST_EV_PORT_MAPPING_LOST),
+                   0);
+  finish(w);
+}
+
+/* A router that stops answering cannot hold the close longer than one
+ * HTTP exchange (http_timeout_ns). */
+static void upnp_close_with_silent_router(void **state) {
+  (void)state;
+  world *w = start(LP2P_PORTMAP_UPNP, 0, 1, 0, 0);
+  assert_true(wait_for(w, LP2P_HOST_EV_PORT_MAPPED, 1, 30 * S));
+  w->gw.http_silent = 1;
+  lp2p_tstamp t0 = th_now(w->t);
+  assert_int_equal(lp2p_host_close(w->t->h[0], t0), 0);
+  w->want = 0;
+  assert_true(th_wait_for(w->t, 0, LP2P_HOST_EV_CLOSED, 1, 30 * S));
+  assert_true(th_now(w->t) - t0 >= 5 * S);
+  assert_true(th_now(w->t) - t0 < 7 * S);
   finish(w);
 }
 
@@ -370,6 +393,7 @@ int main(void) {
       cmocka_unit_test(natpmp_map_renew_reboot),
       cmocka_unit_test(pcp_map_and_delete_on_close),
       cmocka_unit_test(upnp_map),
+      cmocka_unit_test(upnp_close_with_silent_router),
       cmocka_unit_test(upnp_conflict_resolved),
       cmocka_unit_test(upnp_conflict_gives_up),
       cmocka_unit_test(upnp_permanent_only),

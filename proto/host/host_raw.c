@@ -325,8 +325,8 @@ void host_raw_close_all(lp2p_host *h, lp2p_tstamp now) {
   uint32_t pos = 0;
   hraw *r;
   while ((r = hid_next(&st->ids, &pos)) != NULL) {
-    if (r->state == HR_ZOMBIE)
-      continue;
+    if (r->state == HR_ZOMBIE || (r->flags & HR_F_LAST_WORD))
+      continue; /* a last word opened by a hook of this very loop */
     uint64_t id = r->id;
     host_raw_notify(h, r, LP2P_HOST_EV_RAW_CLOSED, LP2P_ERR_CLOSED, now);
     r = host_raw_get(h, id); /* the owner may have closed it meanwhile */

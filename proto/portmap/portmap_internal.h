@@ -144,6 +144,12 @@ void pm_upnp_raw(lp2p_host *h, pm_svc *st, uint64_t raw, unsigned what,
 lp2p_tstamp pm_upnp_next_timeout(const pm_svc *st);
 void pm_upnp_timeout(lp2p_host *h, pm_svc *st, lp2p_tstamp now);
 void pm_upnp_stop(lp2p_host *h, pm_svc *st);
+/* Drop the running exchange (its connection is reset). */
+void pm_upnp_stop_op(lp2p_host *h, pm_svc *st);
+/* The host closes: DeletePortMapping for each UPnP mapping, one exchange
+ * after the other (the host waits for them); the next one when none
+ * runs. */
+void pm_upnp_close_next(lp2p_host *h, pm_svc *st, lp2p_tstamp now);
 
 /* ---- portmap_pmp.c ---------------------------------------------------- */
 int pm_pcp_start(lp2p_host *h, pm_svc *st, lp2p_tstamp now);

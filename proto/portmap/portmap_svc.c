@@ -378,9 +378,25 @@ static void pm_local_changed(lp2p_host *h, void *state, unsigned what,
   step(h, st, now);
 }
 
+/* The host closes (seen on the first socket it closes under us): delete
+ * what we mapped. PCP and NAT-PMP deletes are datagrams queued while the
+ * UDP socket is still there (host_raw.c sends them before it closes it);
+ * UPnP deletes go over new connections the close waits for
+ * (host_raw_connect's "last word"). A running exchange is dropped. No
+ * events from here on. */
+static void enter_closing(lp2p_host *h, pm_svc *st, lp2p_tstamp now) {
+  st->closing = 1;
+  pm_pmp_delete_all(h, st, now);
+  if (st->http.op != OP_NONE)
+    pm_upnp_stop_op(h, st);
+  pm_upnp_close_next(h, st, now);
+}
+
 static void pm_raw_activity(lp2p_host *h, void *state, uint64_t raw,
                             unsigned what, lp2p_tstamp now) {
   pm_svc *st = state;
+  if (h->closing && !st->closing)
+    enter_closing(h, st, now);
   if (raw != st->udp || !st->udp) {
     pm_upnp_raw(h, st, raw, what, now);
     step(h, st, now);
@@ -390,12 +406,6 @@ static void pm_raw_activity(lp2p_host *h, void *state, uint64_t raw,
     st->udp_ready = 1;
   } else if (what == LP2P_HOST_EV_RAW_FAILED ||
              what == LP2P_HOST_EV_RAW_CLOSED) {
-    if (h->closing && !st->closing) {
-      /* The host closes: the socket is still there for the datagrams
-       * queued now (host_raw.c sends them before it closes it). */
-      st->closing = 1;
-      pm_pmp_delete_all(h, st, now);
-    }
     st->udp = 0;
     st->udp_ready = 0;
   } else if (what == LP2P_HOST_EV_UDP_READABLE) {
@@ -417,7 +427,9 @@ static void pm_raw_activity(lp2p_host *h, void *state, uint64_t raw,
 
 static lp2p_tstamp pm_next_timeout(const void *state) {
   const pm_svc *st = state;
-  if (st->cfg.method == LP2P_PORTMAP_OFF || st->closing)
+  if (st->closing) /* only the deletes' exchange runs */
+    return st->http.op != OP_NONE ? st->http.deadline : LP2P_TSTAMP_NONE;
+  if (st->cfg.method == LP2P_PORTMAP_OFF)
     return LP2P_TSTAMP_NONE;
   lp2p_tstamp t = st->deadline;
   if (st->phase == PH_FAILED && st->retry_at < t)
@@ -440,8 +452,10 @@ static lp2p_tstamp pm_next_timeout(const void *state) {
 
 static void pm_handle_timeout(lp2p_host *h, void *state, lp2p_tstamp now) {
   pm_svc *st = state;
-  if (st->closing)
+  if (st->closing) {
+    pm_upnp_timeout(h, st, now); /* a delete that hangs: the next one */
     return;
+  }
   pm_upnp_timeout(h, st, now);
   pm_pmp_timeout(h, st, now);
   for (int i = 0; i < PM_MAPS_MAX; i++) {

@@ -42,7 +42,7 @@ void pm_upnp_start(lp2p_host *h, pm_svc *st, lp2p_tstamp now) {
   search(h, st);
 }
 
-static void op_end(lp2p_host *h, pm_svc *st) {
+void pm_upnp_stop_op(lp2p_host *h, pm_svc *st) {
   pm_http *x = &st->http;
   if (x->raw)
     lp2p_host_raw_reset(h, h->now, x->raw);
@@ -53,7 +53,7 @@ static void op_end(lp2p_host *h, pm_svc *st) {
 }
 
 void pm_upnp_stop(lp2p_host *h, pm_svc *st) {
-  op_end(h, st);
+  pm_upnp_stop_op(h, st);
   st->have_desc = 0;
   st->search_sent = 0;
 }
@@ -157,6 +157,27 @@ static int start_add(lp2p_host *h, pm_svc *st, int i, lp2p_tstamp now) {
     return LP2P_ERR_PARSE;
   st->http.map = i;
   return op_start(h, st, OP_ADD, &url, now);
+}
+
+void pm_upnp_close_next(lp2p_host *h, pm_svc *st, lp2p_tstamp now) {
+  if (st->http.op != OP_NONE || !st->have_desc)
+    return;
+  for (int i = 0; i < PM_MAPS_MAX; i++) {
+    pm_map *m = &st->maps[i];
+    if (!m->used || !m->mapped || m->method != LP2P_PORTMAP_UPNP)
+      continue;
+    m->mapped = 0; /* asked once, whatever the answer */
+    lp2p_upnp_url url;
+    if (control_url(st, &url) ||
+        lp2p_upnp_req_delete_port_mapping(&url, st->upsvc.service_type,
+                                          m->external_port, 0, st->http.req,
+                                          sizeof st->http.req,
+                                          &st->http.req_len) ||
+        op_start(h, st, OP_DEL, &url, now) != 0)
+      continue;
+    op_write(h, st, now);
+    return;
+  }
 }
 
 void pm_upnp_step(lp2p_host *h, pm_svc *st, lp2p_tstamp now) {
@@ -293,6 +314,11 @@ static void op_done(lp2p_host *h, pm_svc *st, int ok, lp2p_tstamp now) {
     lp2p_host_raw_close(h, now, x->raw);
     x->raw = 0;
   }
+  if (st->closing) { /* only deletes now; no events, no ladder */
+    lp2p_mem_free(h->mem, r);
+    pm_upnp_close_next(h, st, now);
+    return;
+  }
   switch (op) {
   case OP_DESC:
     if (!st->have_desc)
@@ -389,7 +415,7 @@ lp2p_tstamp pm_upnp_next_timeout(const pm_svc *st) {
 }
 
 void pm_upnp_timeout(lp2p_host *h, pm_svc *st, lp2p_tstamp now) {
-  if (st->phase == PH_UPNP_SEARCH && st->deadline <= now) {
+  if (st->phase == PH_UPNP_SEARCH && st->deadline <= now && !st->closing) {
     pm_rung_failed(h, st, LP2P_PORTMAP_R_TIMEOUT, now);
     return;
   }

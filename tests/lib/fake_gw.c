@@ -281,7 +281,7 @@ void fake_gw_service(fake_gw *g) {
       g->eps[g->neps++] = ep;
     }
   }
-  for (int i = 0; i < g->neps; i++)
+  for (int i = 0; i < g->neps && !g->http_silent; i++)
     if (!g->answered[i])
       http(g, i);
 }

@@ -22,6 +22,7 @@ typedef struct fake_gw {
   int conflict_always;    /* every AddPortMapping gets 718 */
   int permanent_only;     /* 725 to any lease but 0 */
   uint16_t pmp_port_offset; /* NAT-PMP / PCP grant internal + this */
+  int http_silent;        /* read HTTP requests, never answer */
   /* what it saw */
   int searches, descs, extips, adds, add_faults, deletes;
   int pmp_maps, pmp_deletes, pmp_addrs;

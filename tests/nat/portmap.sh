@@ -4,8 +4,7 @@
 # network namespaces. For each of upnp, pcp and natpmp: `lp2p listen
 # --portmap M` behind the NAT prints `mapped /ip4/198.18.0.11/tcp/X via M`
 # and a peer outside pings it through that mapping (nothing else listens
-# on the router); for PCP and NAT-PMP the mapping is gone once the
-# listener stops. `lp2p portmap` adds, lists and deletes over UPnP; a
+# on the router); the mapping is gone once the listener stops. `lp2p portmap` adds, lists and deletes over UPnP; a
 # second LAN host asking for a port the first holds gets 718, and the
 # service maps another port.
 #
@@ -136,10 +135,8 @@ for m in upnp pcp natpmp; do
   out=$(nsx p timeout 20 "$L" ping -n 2 "/ip4/198.18.0.11/tcp/$ext/p2p/$id" 2>&1); rc=$?
   check "$m: a peer outside pings a through the mapping" '[ $rc = 0 ] && [ "$(grep -c "^rtt_ms " <<<"$out")" = 2 ]' "rc=$rc $out"
   kill $lpid; wait $lpid 2>/dev/null
-  if [ $m != upnp ]; then # UPnP mappings are not deleted at close yet (README)
-    sleep 0.5
-    check "$m: the mapping is deleted when the listener stops" '! rules | grep -q "dport $ext "' "$(rules)"
-  fi
+  sleep 0.5
+  check "$m: the mapping is deleted when the listener stops" '! rules | grep -q "dport $ext "' "$(rules)"
 done
 
 # the tool over UPnP: add, list, delete
