@@ -155,8 +155,10 @@ static void natpmp_map_renew_reboot(void **state) {
   int mapped = 0;
   for (size_t i = 0; i < lp2p_host_addr_count(w->t->h[0]); i++)
     if (lp2p_host_addr_get(w->t->h[0], i, &info) == 0 &&
-        info.kind == LP2P_ADDR_MAPPED)
+        info.kind == LP2P_ADDR_MAPPED) {
+      assert_int_equal(info.status, LP2P_ADDR_UNCONFIRMED);
       mapped++;
+    }
   assert_int_equal(mapped, 1);
 
   /* renewed at half the lease, asking for the port it holds; no event */

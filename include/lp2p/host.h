@@ -1107,7 +1107,8 @@ typedef enum lp2p_addr_kind {
                                the relay service, always advertised */
   LP2P_ADDR_MAPPED        /**< a port mapping on our router
                                (/ip4/EXT/tcp/PORT): managed by the portmap
-                               service, advertised while it holds */
+                               service, status UNCONFIRMED (no AutoNAT
+                               verdict yet), advertised while it holds */
 } lp2p_addr_kind;
 
 typedef enum lp2p_addr_status {

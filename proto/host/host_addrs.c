@@ -315,7 +315,8 @@ int host_addr_mapped(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
     return 0;
   if (add) {
     int err;
-    if (!add_entry(h, ma, LP2P_ADDR_MAPPED, LP2P_ADDR_ACTIVE, &err))
+    /* UNCONFIRMED: the gateway's word, not yet AutoNAT's (see emit) */
+    if (!add_entry(h, ma, LP2P_ADDR_MAPPED, LP2P_ADDR_UNCONFIRMED, &err))
       return err;
   } else {
     remove_at(h, (uint32_t)(a - h->addrs));
