@@ -93,8 +93,9 @@ static const cli_verb verbs[] = {
      "[--protocol upnp|pcp|natpmp] list|add PORT|delete PORT",
      "ask the home router (UPnP IGD, then PCP, then NAT-PMP, or the one\n"
      "      given) to list its TCP mappings, map PORT to the same external\n"
-     "      port for 1 h, or delete it; one JSON object (NAT-PMP and PCP\n"
-     "      cannot list mappings: \"mappings\": null)"},
+     "      port for 1 h, or delete it; one JSON object (no protocol but\n"
+     "      UPnP lists mappings: NAT-PMP's list is the external address with\n"
+     "      \"mappings\": null, PCP's an error)"},
 };
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 
