@@ -17,8 +17,10 @@
  * allocator so the leak check proves it comes back once) opens nested
  * connections carried inside its streams (with or without a data/time
  * budget), echoes on them, resets and closes them, opens application
- * streams on limited connections, and owns UDP sockets; A's port mapper
- * (UPnP, PCP, NAT-PMP) gets its sockets answered and fed the same way. The header may
+ * streams on limited connections, and owns UDP sockets; host 0 serves
+ * circuit relay and AutoNAT, host 1 asks it (and fuzzed bytes reach both
+ * AutoNAT protocols); A's port mapper (UPnP, PCP, NAT-PMP) gets its
+ * sockets answered and fed the same way. The header may
  * choose an allocation to fail. Fuzz builds use a null AEAD, so a fuzzer
  * that flips bytes of B's traffic reaches yamux and the services.
  * Checks: API calls never fail for reasons other than their documented
@@ -692,6 +694,13 @@ static void svc_op(world *w, fdp *f) {
   host_leave(h, w->now);
 }
 
+static int all_public(void *ud, int family, const uint8_t *ip) {
+  (void)ud;
+  (void)family;
+  (void)ip;
+  return 1;
+}
+
 static void app(world *w, fdp *f) {
   int hi = fdp_u8(f) & 1;
   lp2p_host *h = w->h[hi];
@@ -699,7 +708,10 @@ static void app(world *w, fdp *f) {
   static const char *const protos[] = {"/echo/1.0.0", "/ipfs/ping/1.0.0",
                                        "/fuzz/app/1.0.0", "/ipfs/id/1.0.0",
                                        "/perf/1.0.0", LP2P_RELAY_HOP_ID,
-                                       LP2P_RELAY_STOP_ID};
+                                       LP2P_RELAY_STOP_ID,
+                                       LP2P_DCUTR_PROTOCOL,
+                                       LP2P_AUTONAT_DIAL_REQUEST_PROTOCOL,
+                                       LP2P_AUTONAT_DIAL_BACK_PROTOCOL};
   uint64_t *slot = &w->streams[hi][fdp_u8(f) % STREAMS_MAX];
   uint8_t data[64];
   memset(data, 0x5a, sizeof data);
@@ -714,7 +726,16 @@ static void app(world *w, fdp *f) {
           k == LP2P_ERR_RESET || k == LP2P_ERR_NOMEM);
     break;
   }
-  case 14: /* the relay: reserve on the other host, or dial through it */
+  case 14: /* the relay: reserve on the other host, or dial through it;
+            * or ask host 0 (an AutoNAT server) to dial an address back */
+    if (fdp_u8(f) % 4 == 3) {
+      lp2p_maddr m = a_addr(w, fdp_bool(f));
+      lp2p_maddr_strip_peer_id(&m);
+      uint64_t id;
+      rc = lp2p_host_autonat_ask(w->h[1], w->now, &w->id[0], &m, 1, &id);
+      check(rc <= 0);
+      break;
+    }
     if (fdp_bool(f)) {
       rc = lp2p_host_relay_reserve(h, w->now, other);
     } else {
@@ -755,7 +776,7 @@ static void app(world *w, fdp *f) {
     check(rc <= 0);
     break;
   case 4:
-    rc = lp2p_host_open_stream(h, w->now, other, protos[fdp_u8(f) % 7], slot);
+    rc = lp2p_host_open_stream(h, w->now, other, protos[fdp_u8(f) % 10], slot);
     check(rc <= 0);
     break;
   case 5: {
@@ -780,7 +801,7 @@ static void app(world *w, fdp *f) {
     lp2p_host_stream_reset(h, w->now, *slot);
     break;
   case 9:
-    rc = lp2p_host_register_protocol(h, protos[fdp_u8(f) % 7]);
+    rc = lp2p_host_register_protocol(h, protos[fdp_u8(f) % 8]);
     check(rc == 0 || rc == LP2P_ERR_LIMIT || rc == LP2P_ERR_NOMEM ||
           rc == LP2P_ERR_STATE);
     break;
@@ -838,6 +859,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.relay.reservations_max = 2;
     c.relay.circuits_max = 2;
     c.relay.limit_data_bytes = 4096;
+    c.dcutr.enabled = 1; /* dcutr streams (on relayed connections) */
+    /* host 0 serves AutoNAT (dialing back private addresses); host 1's
+     * automatic client counts every address as public, so it asks */
+    c.autonat.server = i == 0;
+    c.autonat.s.allow_private = 1;
+    c.autonat.is_public = all_public;
     /* host 0 maps its port: SSDP, PCP and NAT-PMP datagrams and the UPnP
      * HTTP bytes are the input's (its gateway is "host" 2, port 5351) */
     if (i == 0) {

@@ -142,7 +142,7 @@ static void test_simultaneous_open(void **state) {
   pw w;
   build(&w, 11, 0);
   punch(&w, LP2P_DIAL_AS_RESPONDER, 0, 0);
-  lp2p_sim_run(w.s, both_ended, &w, 30 * SEC);
+  lp2p_sim_run(w.s, both_ended, &w, lp2p_sim_now(w.s) + 30 * SEC);
   assert_true(w.done[0] && w.done[1]);
   /* one connection each way: the same TCP connection */
   for (int i = 0; i < 2; i++)
@@ -170,13 +170,13 @@ static void test_low_ttl_beats_rst(void **state) {
   pw w;
   build(&w, 12, 1);
   punch(&w, LP2P_DIAL_AS_RESPONDER, 0, 60 * MS);
-  lp2p_sim_run(w.s, both_ended, &w, 30 * SEC);
+  lp2p_sim_run(w.s, both_ended, &w, lp2p_sim_now(w.s) + 30 * SEC);
   assert_true(w.failed[0]); /* the far NAT's RST */
   assert_int_equal(w.dial_err[0], LP2P_ERR_REFUSED);
   lp2p_sim_free(w.s);
   build(&w, 12, 1);
   punch(&w, LP2P_DIAL_AS_RESPONDER, 2, 60 * MS);
-  lp2p_sim_run(w.s, both_ended, &w, 30 * SEC);
+  lp2p_sim_run(w.s, both_ended, &w, lp2p_sim_now(w.s) + 30 * SEC);
   assert_true(w.done[0] && w.done[1]);
   lp2p_sim_free(w.s);
 }
@@ -189,7 +189,7 @@ static void test_roles_must_differ(void **state) {
   pw w;
   build(&w, 13, 0);
   punch(&w, 0, 0, 0);
-  lp2p_sim_run(w.s, both_ended, &w, 60 * SEC);
+  lp2p_sim_run(w.s, both_ended, &w, lp2p_sim_now(w.s) + 60 * SEC);
   assert_true(w.failed[0] && w.failed[1]);
   lp2p_sim_free(w.s);
 }

@@ -58,8 +58,10 @@
 #ifndef LP2P_HOST_H
 #define LP2P_HOST_H
 
+#include "lp2p/autonat.h"
 #include "lp2p/common.h"
 #include "lp2p/crypto.h"
+#include "lp2p/dcutr.h"
 #include "lp2p/dns.h"
 #include "lp2p/multiaddr.h"
 #include "lp2p/peerid.h"
@@ -131,6 +133,20 @@ typedef struct lp2p_host_echo_config {
   int serve;                 /**< serve echo streams (1) */
 } lp2p_host_echo_config;
 
+/** AutoNAT v2 (/libp2p/autonat/2/dial-request and /dial-back; section
+ * "AutoNAT"). The client asks peers whose identify lists dial-request
+ * about our public candidate addresses (listen and observed) and records
+ * verdicts in the address manager; the server dials back on request. */
+typedef struct lp2p_host_autonat_config {
+  int client;                      /**< check our addresses (1) */
+  int server;                      /**< serve dial requests (0) */
+  lp2p_autonat_client_config c;    /**< verdict rule, budget, re-checks */
+  lp2p_autonat_server_config s;    /**< rate limits, dial data, private */
+  lp2p_ip_public_fn is_public;     /**< which of our addresses to check
+                                        (NULL: lp2p_autonat_ip_is_public) */
+  void *is_public_ud;
+} lp2p_host_autonat_config;
+
 /** Host configuration. Get one from lp2p_host_config_default, then change
  * fields. Every pointer in it except `log` is read during lp2p_host_new
  * only (the host copies what it keeps); `log` must outlive the host. A
@@ -200,11 +216,14 @@ typedef struct lp2p_host_config {
   lp2p_host_ping_config ping;
   lp2p_host_perf_config perf;
   lp2p_host_echo_config echo;
+  lp2p_dcutr_service_config dcutr; /**< hole punching over relayed
+                                     connections (lp2p/dcutr.h) */
   lp2p_relay_config relay;      /**< circuit relay v2: hop server, stop
                                      handler, client (lp2p/relay.h) */
   lp2p_dns_config dns;          /**< the resolver behind dials to /dns,
                                      /dns4, /dns6 and /dnsaddr addresses
                                      (lp2p_host_dns_configure) */
+  lp2p_host_autonat_config autonat;
   lp2p_portmap_config portmap;  /**< port mapping on the home router
                                      (lp2p/portmap.h; off by default) */
 
@@ -570,6 +589,15 @@ typedef enum lp2p_host_event_kind {
                                        (the relay's refusal, 0 if none) */
   LP2P_HOST_EV_RELAY_CIRCUIT,     /**< peer = the other end, conn (the
                                        relayed connection), direction */
+  LP2P_HOST_EV_HOLEPUNCH_RESULT,  /**< peer; conn = the direct connection
+                                       (0 on failure); u.holepunch: ok,
+                                       reason (lp2p_punch_reason), attempts,
+                                       time from the relayed connection to
+                                       the direct one */
+  LP2P_HOST_EV_REACHABILITY,      /**< the host's overall AutoNAT verdict
+                                       changed: u.reachability.value */
+  LP2P_HOST_EV_AUTONAT_RESULT,    /**< peer, err: answer to
+                                       lp2p_host_autonat_ask (u.autonat) */
   /* port mapping (lp2p/portmap.h) */
   LP2P_HOST_EV_PORT_MAPPED,       /**< u.portmap: a listen port is mapped
                                        (also after a re-map; not after a
@@ -629,6 +657,19 @@ typedef struct lp2p_host_event {
     /** RELAY_*: expire_unix (RESERVED), status (LOST), direction
      * (CIRCUIT) */
     struct { uint64_t expire_unix; uint32_t status; int direction; } relay;
+    /** HOLEPUNCH_RESULT */
+    struct { int ok; int reason; uint32_t attempts; uint64_t time_ns; } holepunch;
+    /** REACHABILITY: LP2P_REACHABILITY_PUBLIC / _PRIVATE / _UNKNOWN */
+    struct { int value; } reachability;
+    /** AUTONAT_RESULT: id of the ask; reach = LP2P_AUTONAT_REACHABLE (the
+     * server dialed addr_idx and our nonce came back), _UNREACHABLE (it
+     * could not dial), _UNKNOWN (no verdict: refused, rejected, error;
+     * then err says why when it is ours); status / dial_status as sent */
+    struct {
+      uint64_t id;
+      int reach;
+      uint32_t status, dial_status, addr_idx;
+    } autonat;
     /** PORT_*: method (lp2p_portmap_method), reason
      * (lp2p_portmap_reason), the mapping (external_ip / external_port are
      * 0 when unknown); the address is /ip4/EXT/tcp/EXTPORT */
@@ -1125,6 +1166,9 @@ typedef struct lp2p_host_addr_info {
   lp2p_addr_status status;
   uint32_t observers;     /**< OBSERVED: distinct peers that reported it */
   uint64_t listener;      /**< LISTEN: listener id */
+  int reachability;       /**< AutoNAT verdict: LP2P_AUTONAT_UNKNOWN,
+                               _REACHABLE, _UNREACHABLE */
+  lp2p_tstamp reachability_at; /**< when it was reached (NONE: never) */
 } lp2p_host_addr_info;
 
 /** Add an ANNOUNCE, NO_ANNOUNCE or INTERFACE address (other kinds are
@@ -1141,6 +1185,19 @@ LP2P_API int lp2p_host_addr_remove(lp2p_host *h, lp2p_tstamp now,
 LP2P_API size_t lp2p_host_addr_count(const lp2p_host *h);
 LP2P_API int lp2p_host_addr_get(const lp2p_host *h, size_t i,
                                 lp2p_host_addr_info *out);
+/** Ask the connected peer `peer` (an AutoNAT v2 server) whether it can
+ * dial us on addrs[0..n) (priority order, at most LP2P_AUTONAT_ADDRS_MAX):
+ * one AUTONAT_RESULT event with *id follows. Works with autonat.client 0
+ * too (the dial-back protocol is always served). Returns 0 or
+ * LP2P_ERR_INVAL, LP2P_ERR_NOT_FOUND (not connected), LP2P_ERR_NOMEM,
+ * LP2P_ERR_LIMIT, LP2P_ERR_UNSUPPORTED. */
+LP2P_API int lp2p_host_autonat_ask(lp2p_host *h, lp2p_tstamp now,
+                                   const lp2p_peerid *peer,
+                                   const lp2p_maddr *addrs, size_t n,
+                                   uint64_t *id);
+/** The host's overall AutoNAT verdict (LP2P_REACHABILITY_*). */
+LP2P_API int lp2p_host_reachability(const lp2p_host *h);
+
 /** What we advertise (identify listenAddrs, peer record): ANNOUNCE addrs if
  * any, else ACTIVE listen addrs (unspecified IPs expanded with INTERFACE
  * addrs, or kept as is when none are known), plus CONFIRMED observed addrs

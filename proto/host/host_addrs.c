@@ -54,6 +54,7 @@ static hhaddr *add_entry(lp2p_host *h, const lp2p_maddr *ma, uint8_t kind,
   a->addr = *ma;
   a->kind = kind;
   a->status = status;
+  a->reach_at = LP2P_TSTAMP_NONE;
   return a;
 }
 
@@ -188,7 +189,23 @@ int lp2p_host_addr_get(const lp2p_host *h, size_t i,
   out->status = (lp2p_addr_status)a->status;
   out->observers = a->observers;
   out->listener = a->listener;
+  out->reachability = a->reach;
+  out->reachability_at = a->reach_at;
   return 0;
+}
+
+/* AutoNAT's verdict for every entry holding `ma` (a listen address may
+ * also be observed). Returns how many entries took it. */
+size_t host_addr_set_reach(lp2p_host *h, const lp2p_maddr *ma, int reach,
+                           lp2p_tstamp now) {
+  size_t k = 0;
+  for (uint32_t i = 0; i < h->naddrs; i++)
+    if (lp2p_maddr_equal(&h->addrs[i].addr, ma)) {
+      h->addrs[i].reach = (uint8_t)reach;
+      h->addrs[i].reach_at = now;
+      k++;
+    }
+  return k;
 }
 
 /* Append `m` to the output unless filtered or already present. */

@@ -159,6 +159,13 @@ static int dial_attempt(lp2p_host *h, hdial *d, lp2p_tstamp now) {
 void host_dial_fail(lp2p_host *h, hdial *d, int err) {
   host_logf(h, LP2P_LOG_DEBUG, "host dial=%U peer=%P dial ended: %E", d->id,
             &d->peer, err);
+  if (d->owner) { /* a service's dial (host_svc_dial) */
+    uint8_t owner = d->owner;
+    uint64_t id = d->id;
+    host_dial_unlink(h, d);
+    host_svc_dial_end(h, owner, id, 0, err, h->now);
+    return;
+  }
   hevent *e = host_ev_push(h, LP2P_HOST_EV_DIAL_FAILED);
   e->u.dial.id = d->id;
   e->err = err;
@@ -172,6 +179,13 @@ void host_dial_conn_open(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   c->dial = NULL;
   if (!d)
     return;
+  if (d->owner) { /* a service's dial (host_svc_dial) */
+    uint8_t owner = d->owner;
+    uint64_t id = d->id;
+    host_dial_unlink(h, d);
+    host_svc_dial_end(h, owner, id, c->id, 0, now);
+    return;
+  }
   hevent *e = host_ev_push(h, LP2P_HOST_EV_DIAL_DONE);
   e->u.dial.id = d->id;
   e->conn = c->id;

@@ -164,6 +164,9 @@ int lp2p_host_event_direction(const lp2p_host_event *ev) {
     return ev->u.relay.direction;
   case LP2P_HOST_EV_RELAY_RESERVED:
   case LP2P_HOST_EV_RELAY_RESERVATION_LOST:
+  case LP2P_HOST_EV_HOLEPUNCH_RESULT:
+  case LP2P_HOST_EV_REACHABILITY:
+  case LP2P_HOST_EV_AUTONAT_RESULT:
   case LP2P_HOST_EV_PORT_MAPPED:
   case LP2P_HOST_EV_PORT_MAPPING_FAILED:
   case LP2P_HOST_EV_PORT_MAPPING_LOST:
@@ -201,6 +204,7 @@ const char *lp2p_host_event_name(lp2p_host_event_kind k) {
   case LP2P_HOST_EV_RELAY_RESERVED: return "RELAY_RESERVED";
   case LP2P_HOST_EV_RELAY_RESERVATION_LOST: return "RELAY_RESERVATION_LOST";
   case LP2P_HOST_EV_RELAY_CIRCUIT: return "RELAY_CIRCUIT";
+  case LP2P_HOST_EV_HOLEPUNCH_RESULT: return "HOLEPUNCH_RESULT";
   case LP2P_HOST_EV_PORT_MAPPED: return "PORT_MAPPED";
   case LP2P_HOST_EV_PORT_MAPPING_FAILED: return "PORT_MAPPING_FAILED";
   case LP2P_HOST_EV_PORT_MAPPING_LOST: return "PORT_MAPPING_LOST";
@@ -215,6 +219,8 @@ const char *lp2p_host_event_name(lp2p_host_event_kind k) {
   case LP2P_HOST_EV_UDP_READY: return "UDP_READY";
   case LP2P_HOST_EV_UDP_READABLE: return "UDP_READABLE";
   case LP2P_HOST_EV_UDP_JOINED: return "UDP_JOINED";
+  case LP2P_HOST_EV_REACHABILITY: return "REACHABILITY";
+  case LP2P_HOST_EV_AUTONAT_RESULT: return "AUTONAT_RESULT";
   }
   return "UNKNOWN";
 }

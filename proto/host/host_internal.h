@@ -115,6 +115,7 @@ typedef struct hproto {
 #define HS_IN_COUNTED 0x1000u /* charged to its conn's count scope (rmc):
                                  RM_STREAMS_IN or RM_STREAMS_OUT by dir */
 #define HS_PROTO_COUNTED 0x2000u /* inbound: in its protocol's streams_in */
+#define HS_NO_IDLE 0x4000u /* no idle timeout (a relay's circuit legs) */
 
 typedef struct hconn hconn;
 typedef struct hpeer hpeer;
@@ -226,6 +227,8 @@ typedef struct hdial {
   uint8_t resolving;           /* waiting for host_dial_resolved */
   uint8_t resolver;            /* the service asked (index) */
   int32_t last_err;
+  uint8_t owner;               /* 0: the application; else the service
+                                  (index + 1) that gets its dial_result */
 } hdial;
 
 /* ---- peerstore -------------------------------------------------------------- */
@@ -277,6 +280,8 @@ typedef struct hhaddr {
   uint32_t observers;
   uint64_t listener;
   uint32_t seen[8];   /* hashes of the first peers that reported it */
+  uint8_t reach;      /* AutoNAT verdict (LP2P_AUTONAT_*), 0 unknown */
+  lp2p_tstamp reach_at; /* when (LP2P_TSTAMP_NONE: never) */
 } hhaddr;
 
 /* ---- events ---------------------------------------------------------------- */
@@ -551,6 +556,10 @@ int host_addr_set_listen(lp2p_host *h, uint64_t listener,
                          const lp2p_maddr *ma, uint8_t status);
 void host_addr_observed(lp2p_host *h, const lp2p_peerid *from,
                         const lp2p_maddr *ma, lp2p_tstamp now);
+/* AutoNAT's verdict (LP2P_AUTONAT_*) on every entry equal to ma, with its
+ * time. Returns how many entries took it. */
+size_t host_addr_set_reach(lp2p_host *h, const lp2p_maddr *ma, int reach,
+                           lp2p_tstamp now);
 /* Re-derive the advertised set; on change: ADDRESS_CHANGED + push. */
 void host_addrs_changed(lp2p_host *h, lp2p_tstamp now);
 /* Add (add 1) or remove one of our relayed addresses (the relay service);
@@ -671,6 +680,9 @@ int host_svc_stream_start(lp2p_host *h, hstream *s, lp2p_tstamp now);
 int host_svc_stream_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
 int host_svc_stream_timeout(lp2p_host *h, hstream *s, lp2p_tstamp now);
 /* s is unlinked (its id is dead): tell its service (stream_end). */
+/* A service's dial ended (hdial.owner): its dial_result hook. */
+void host_svc_dial_end(lp2p_host *h, uint8_t owner, uint64_t dial,
+                       uint64_t conn, int err, lp2p_tstamp now);
 void host_svc_stream_end(lp2p_host *h, uint8_t owner, uint64_t id, void *ud,
                          int err, lp2p_tstamp now);
 void host_svc_peer_connected(lp2p_host *h, hconn *c, lp2p_tstamp now);

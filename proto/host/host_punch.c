@@ -5,7 +5,7 @@
  * connection, lp2p_host_dial_punch sets its role) or our listener (an
  * accepted connection, which must take the role the punch decided, not
  * the listener's). This table remembers, for a short while, which role
- * connections from a punched address take. */
+ * connections from a punched peer's IP take. */
 #include "proto/host/host_internal.h"
 
 static int same(const lp2p_sockaddr *a, const lp2p_sockaddr *b) {
@@ -33,10 +33,18 @@ int host_svc_punch_expect(lp2p_host *h, const lp2p_sockaddr *remote,
   return 0;
 }
 
+static int same_ip(const lp2p_sockaddr *a, const lp2p_sockaddr *b) {
+  return a->family == b->family &&
+         memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
+}
+
+/* By IP only: a NAT that maps per destination sends the peer's SYN from
+ * another port than the one we dial (RFC 4787 address-dependent mapping),
+ * and that SYN is the one that reaches our listener. */
 void host_punch_accepted(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   for (size_t i = 0; i < sizeof h->punch / sizeof h->punch[0]; i++) {
     const struct hpunch *p = &h->punch[i];
-    if (p->until > now && same(&p->remote, &c->remote)) {
+    if (p->until > now && same_ip(&p->remote, &c->remote)) {
       if (p->initiator)
         c->flags |= HC_F_AS_INITIATOR;
       host_logf(h, LP2P_LOG_DEBUG,

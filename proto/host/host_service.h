@@ -99,6 +99,12 @@ typedef struct hsvc_ops {
   /* Service timer: pure; the host re-reads it after every hook. */
   lp2p_tstamp (*next_timeout)(const void *state);
   void (*handle_timeout)(lp2p_host *h, void *state, lp2p_tstamp now);
+
+  /* A dial this service started with host_svc_dial ended: err 0 and the
+   * new connection (OPEN), or why it failed (conn 0). The application
+   * sees no DIAL_DONE / DIAL_FAILED for it. */
+  void (*dial_result)(lp2p_host *h, void *state, uint64_t dial,
+                      uint64_t conn, int err, lp2p_tstamp now);
 } hsvc_ops;
 
 /* ---- registration ------------------------------------------------------- */
@@ -141,6 +147,11 @@ void host_svc_reset(lp2p_host *h, uint64_t stream, lp2p_tstamp now);
 /* Deadline for stream_timeout (LP2P_TSTAMP_NONE clears it). */
 void host_svc_stream_deadline(lp2p_host *h, uint64_t stream,
                               lp2p_tstamp deadline);
+
+/* No idle timeout for this stream: it carries something with its own
+ * budget (a relay's circuit leg, bounded by the circuit's limits and its
+ * ends' keepalives). */
+void host_svc_stream_no_idle(lp2p_host *h, uint64_t stream);
 
 /* Keep the stream's receive window at its initial size (no auto-tuning):
  * for services that read only when they can answer, so a peer that never
@@ -185,6 +196,15 @@ uint64_t host_svc_conn_next(const lp2p_host *h, uint32_t *pos);
  * service's peer_identified hook runs. */
 void host_svc_notify_identified(lp2p_host *h, uint64_t conn,
                                 lp2p_tstamp now);
+
+/* ---- dials ---------------------------------------------------------------- */
+
+/* Dial `ma` for the service (always a new connection: LP2P_DIAL_FORCE is
+ * added; e.g. AutoNAT's dial-back, which must not reuse the connection
+ * that asked). Its end goes to the service's dial_result hook, not to the
+ * application. Same limits and errors as lp2p_host_dial. */
+int host_svc_dial(lp2p_host *h, uint32_t svc, const lp2p_maddr *ma,
+                  unsigned flags, lp2p_tstamp now, uint64_t *dial);
 
 /* ---- carriers ------------------------------------------------------------ */
 
@@ -232,7 +252,7 @@ int host_dial_carried(lp2p_host *h, uint64_t dial, uint64_t stream,
 /* ---- hole punching (host_punch.c) ---------------------------------------- */
 
 /* A punch toward `remote` is under way until `until`: a connection
- * accepted from that address (the peer's SYN reached our listener rather
+ * accepted from that IP, any port (the peer's SYN reached our listener rather
  * than our dialing socket) upgrades as the initiator when `initiator`,
  * else as the responder, as the hole-punch protocol decided; the same
  * for our dial there (lp2p_host_dial_punch with AS_RESPONDER or not).

@@ -155,7 +155,7 @@ int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t owner,
  * has none: the connection inside it has its own keepalive and idle
  * timeout, and a relayed circuit its own budget. */
 static uint64_t idle_ns(const lp2p_host *h, const hstream *s) {
-  if (s->owner == HOWNER_CARRIER)
+  if (s->owner == HOWNER_CARRIER || (s->flags & HS_NO_IDLE))
     return 0;
   return s->owner == HOWNER_APP ? h->cfg.app_stream_idle_timeout_ns
                                 : h->cfg.stream_idle_timeout_ns;

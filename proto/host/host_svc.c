@@ -211,6 +211,39 @@ void host_svc_stream_end(lp2p_host *h, uint8_t owner, uint64_t id, void *ud,
   host_leave(h, now);
 }
 
+/* ---- dials for services ------------------------------------------------------ */
+
+int host_svc_dial(lp2p_host *h, uint32_t svc, const lp2p_maddr *ma,
+                  unsigned flags, lp2p_tstamp now, uint64_t *dial) {
+  uint64_t id = 0;
+  if (!h || svc >= h->nsvcs || svc > 254)
+    return LP2P_ERR_INVAL;
+  /* FORCE: a dial in flight is never joined and an open connection never
+   * reused, so the dial is ours alone and still in h->dials here. */
+  int rc = lp2p_host_dial(h, now, ma, flags | LP2P_DIAL_FORCE, &id);
+  if (rc)
+    return rc;
+  for (hdial *d = h->dials; d; d = d->next)
+    if (d->id == id) {
+      d->owner = (uint8_t)(svc + 1);
+      break;
+    }
+  if (dial)
+    *dial = id;
+  return 0;
+}
+
+void host_svc_dial_end(lp2p_host *h, uint8_t owner, uint64_t dial,
+                       uint64_t conn, int err, lp2p_tstamp now) {
+  hsvc *v = owner_svc(h, owner);
+  if (!v || !v->ops->dial_result)
+    return;
+  host_enter(h);
+  v->ops->dial_result(h, v->state, dial, conn, err, now);
+  svc_timer(h, v);
+  host_leave(h, now);
+}
+
 /* ---- peer, address and timer hooks ------------------------------------------ */
 
 /* Every service's hook `field`, with the depth raised; leaves at the end

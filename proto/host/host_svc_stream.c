@@ -186,3 +186,11 @@ uint64_t host_svc_conn_next(const lp2p_host *h, uint32_t *pos) {
       return c->id;
   return 0;
 }
+
+void host_svc_stream_no_idle(lp2p_host *h, uint64_t stream) {
+  hstream *s = host_stream_get(h, stream);
+  if (!s)
+    return;
+  s->flags |= HS_NO_IDLE;
+  s->idle_deadline = LP2P_TSTAMP_NONE;
+}

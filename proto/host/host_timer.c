@@ -61,6 +61,12 @@ void host_timer_remove(lp2p_host *h, htimer *t) {
 }
 
 void host_timer_set(lp2p_host *h, htimer *t, lp2p_tstamp d) {
+  /* lp2p_host_free forgets the heap (heap_len 0) before services see
+   * their streams end; a timer they change then must not trust its old
+   * slot, which may hold a freed connection's entry. */
+  if (t->heap_idx != UINT32_MAX &&
+      (t->heap_idx >= h->heap_len || h->heap[t->heap_idx] != t))
+    t->heap_idx = UINT32_MAX;
   if (d == t->deadline && (d == LP2P_TSTAMP_NONE || t->heap_idx != UINT32_MAX))
     return;
   t->deadline = d;

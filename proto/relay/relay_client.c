@@ -51,10 +51,12 @@ static void resv_drop(lp2p_host *h, relay_svc *v, rresv *r, int err,
   int had = r->expire_unix != 0;
   if (had)
     resv_advertise(h, r, 0, now);
-  if (r->stream) {
+  if (r->stream) { /* a RESERVE in flight: a reset ends no hook, so its
+                     * leg is freed here */
     uint64_t s = r->stream;
     r->stream = 0;
-    host_svc_reset(h, s, now); /* its leg is freed by relay_svc's reset */
+    host_svc_reset(h, s, now);
+    relay_leg_free(h, r->leg);
   }
   memset(r, 0, sizeof *r);
   ev_lost(h, &relay, err, status);
@@ -108,6 +110,7 @@ static int send_reserve(lp2p_host *h, relay_svc *v, rresv *r, uint64_t conn,
   if (rc)
     return rc;
   r->stream = g->stream;
+  r->leg = g;
   r->refresh_at = LP2P_TSTAMP_NONE;
   r->waiting = LP2P_TSTAMP_NONE;
   return 0;
@@ -133,7 +136,9 @@ int relay_client_reserve(lp2p_host *h, relay_svc *v, const lp2p_peerid *relay,
   if (conn) {
     rc = send_reserve(h, v, r, conn, now);
   } else { /* dial it; RESERVE goes once it is connected */
-    rc = lp2p_host_dial_peer(h, now, relay, 0, NULL);
+    /* from our listen port when we have one (REUSEPORT), as go does for
+     * TCP: the relay then observes the mapping a hole punch will use */
+    rc = lp2p_host_dial_peer(h, now, relay, LP2P_DIAL_REUSEPORT, NULL);
     r->waiting = now;
   }
   if (rc)
@@ -299,8 +304,9 @@ int relay_client_dial(lp2p_host *h, relay_svc *v, uint64_t dial,
       memset(d, 0, sizeof *d);
     return rc;
   }
-  /* reach the relay first; CONNECT goes once it is connected */
-  int rc = lp2p_host_dial(h, now, &relay_ma, 0, NULL);
+  /* reach the relay first (from our listen port, as above); CONNECT goes
+   * once it is connected */
+  int rc = lp2p_host_dial(h, now, &relay_ma, LP2P_DIAL_REUSEPORT, NULL);
   if (rc == 0)
     d->dial = dial;
   return rc;

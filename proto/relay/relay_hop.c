@@ -314,6 +314,9 @@ void relay_hop_stop_reply(lp2p_host *h, relay_svc *v, rleg *g,
                     : LP2P_TSTAMP_NONE;
   host_svc_stream_deadline(h, k->hop.stream, k->deadline);
   host_svc_stream_deadline(h, k->stop.stream, k->deadline);
+  /* a quiet circuit is not idle: its limits bound it, its ends keep it */
+  host_svc_stream_no_idle(h, k->hop.stream);
+  host_svc_stream_no_idle(h, k->stop.stream);
   host_logf(h, LP2P_LOG_INFO, "relay circuit %P -> %P", &k->src, &k->dst);
   relay_hop_splice(h, v, k, now);
 }

@@ -57,6 +57,7 @@ typedef struct rslot {
 typedef struct rresv {
   lp2p_peerid relay;
   uint64_t stream;        /* the RESERVE in flight, 0 if none */
+  struct rleg *leg;       /* its leg (the stream's ud) */
   uint64_t expire_unix;   /* 0 until granted */
   lp2p_tstamp refresh_at; /* next RESERVE (NONE while one is in flight) */
   lp2p_tstamp waiting;    /* a dial to the relay in flight since (or NONE) */

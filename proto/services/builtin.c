@@ -12,6 +12,8 @@ extern const hsvc_ops host_svc_perf_ops;
 extern const hsvc_ops host_svc_echo_ops;
 extern const hsvc_ops host_svc_dns_ops;
 extern const hsvc_ops host_svc_relay_ops;
+extern const hsvc_ops host_svc_dcutr_ops;
+extern const hsvc_ops host_svc_autonat_ops;
 extern const hsvc_ops host_svc_portmap_ops;
 
 static const hsvc_ops *const builtin[] = {
@@ -21,6 +23,8 @@ static const hsvc_ops *const builtin[] = {
     &host_svc_echo_ops,
     &host_svc_dns_ops, /* resolves dials to /dns* names */
     &host_svc_relay_ops, /* circuit relay v2: dials to /p2p-circuit */
+    &host_svc_dcutr_ops, /* hole punching over relayed connections */
+    &host_svc_autonat_ops, /* AutoNAT v2 client and server */
     &host_svc_portmap_ops, /* UPnP IGD / PCP / NAT-PMP port mapping */
 };
 
@@ -52,8 +56,15 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   cfg->relay.refresh_before_ns = 300 * LP2P_NS_PER_S;
   cfg->relay.request_timeout_ns = 30 * LP2P_NS_PER_S;
   cfg->relay.autorelay = LP2P_AUTORELAY_OFF;
+  cfg->dcutr.enabled = 0;
+  lp2p_dcutr_config_default(&cfg->dcutr.engine);
+  cfg->dcutr.relayed_idle_close_ns = 10 * LP2P_NS_PER_S;
   cfg->relay.autorelay_reservations = 2;
   cfg->relay.autorelay_backoff_ns = 60 * LP2P_NS_PER_S;
+  cfg->autonat.client = 1;
+  cfg->autonat.server = 0;
+  lp2p_autonat_client_config_default(&cfg->autonat.c);
+  lp2p_autonat_server_config_default(&cfg->autonat.s);
   lp2p_portmap_config_default(&cfg->portmap);
 }
 

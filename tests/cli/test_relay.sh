@@ -19,6 +19,7 @@ if [ ! -x "$L" ]; then nok "lp2p binary exists at $L"; exit 1; fi
 # start NAME LINES ARGS...: lp2p listen ARGS, wait for LINES lines of output
 start() {
   local name=$1 lines=$2; shift 2
+  : > "$T/$name.out"
   "$L" listen "$@" > "$T/$name.out" 2> "$T/$name.err" &
   pids+=($!)
   lpid=$!

@@ -6,7 +6,8 @@
 #   1. js relay: lp2p reserves, lp2p pings it through the relay; an echo
 #      past js's data limit (128 KiB, both directions counted together) is
 #      cut and the reservation survives
-#   2. lp2p relay: js reserves, lp2p pings it through the relay
+#   2. lp2p relay: js reserves, lp2p pings it through the relay, and so
+#      does a js client
 #   3. lp2p relay: lp2p reserves, js pings it through the relay
 #   4. js relay: js reserves, lp2p pings it through the relay
 set -u
@@ -91,6 +92,10 @@ if wait_for "$TMP/jt2.out" '^ready' 30; then
     ok "lp2p pings js through an lp2p relay"
   else nok "lp2p pings js through an lp2p relay" "$(tail -n1 <<<"$out")"; fi
   wait_for "$TMP/jt2.out" '^circuit-in 12D3Koo' 5 && ok "js sees the relayed connection" || nok "js sees the relayed connection" "$(tail -n3 "$TMP/jt2.out" | tr '\n' ' ')"
+  # js clients on both ends, lp2p in the middle
+  if out=$(timeout 60 "${JS[@]}" ping -n 2 "$circ" 2>&1) && grep -q '^ping ok 2' <<<"$out"; then
+    ok "js pings js through an lp2p relay"
+  else nok "js pings js through an lp2p relay" "$(tail -n1 <<<"$out")"; fi
 else
   nok "js reserves on an lp2p relay" "$(why "$TMP/jt2.err")"
 fi

@@ -43,5 +43,7 @@ extern const scenario scenario_nat_dialout;
 extern const scenario scenario_nat_dialin;
 extern const scenario scenario_swarm;
 extern const scenario scenario_relay;
+extern const scenario scenario_punch_matrix;
+extern const scenario scenario_autonat;
 
 #endif

@@ -142,7 +142,7 @@ static int run(scen_ctx *c) {
       g.lost[t]++;
     lp2p_sim_host_kick(s, g.w.h[t].node);
   }
-  lp2p_sim_run(s, all_reserved, NULL, 60 * LP2P_NS_PER_S);
+  lp2p_sim_run(s, all_reserved, NULL, lp2p_sim_now(s) + 60 * LP2P_NS_PER_S);
   for (int t = 0; t < NW_TYPES; t++) {
     lp2p_host *h = lp2p_sim_host(s, g.w.h[t].node);
     lp2p_maddr to;
@@ -151,7 +151,7 @@ static int run(scen_ctx *c) {
       g.circ_done[t] = -1;
     lp2p_sim_host_kick(s, g.w.h[t].node);
   }
-  lp2p_sim_run(s, all_pinged, NULL, 60 * LP2P_NS_PER_S);
+  lp2p_sim_run(s, all_pinged, NULL, lp2p_sim_now(s) + 60 * LP2P_NS_PER_S);
   /* the data limit: 1 MiB from host 0 to host 1 through the relay */
   lp2p_host *h0 = lp2p_sim_host(s, g.w.h[0].node);
   lp2p_host *h1 = lp2p_sim_host(s, g.w.h[1].node);
@@ -161,7 +161,7 @@ static int run(scen_ctx *c) {
                      0) != 0)
     scen_fail(c, "perf through the relay could not start");
   lp2p_sim_host_kick(s, g.w.h[0].node);
-  lp2p_sim_run(s, perf_done, NULL, 60 * LP2P_NS_PER_S);
+  lp2p_sim_run(s, perf_done, NULL, lp2p_sim_now(s) + 60 * LP2P_NS_PER_S);
   /* renewals */
   lp2p_sim_run_until(s, (lp2p_tstamp)RUN_S * LP2P_NS_PER_S);
   unsigned ok = 0, renewed = 0;

@@ -125,6 +125,7 @@ int cli_cmd_record_open(cli_ctx *ctx, int argc, char **argv);  /* record.c */
 
 int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv);   /* listen.c */
 int cli_cmd_ping(cli_ctx *ctx, int argc, char **argv);     /* ping.c */
+int cli_cmd_autonat(cli_ctx *ctx, int argc, char **argv);  /* autonat.c */
 int cli_cmd_identify(cli_ctx *ctx, int argc, char **argv); /* ping.c */
 int cli_cmd_perf(cli_ctx *ctx, int argc, char **argv);     /* ping.c */
 int cli_cmd_echo(cli_ctx *ctx, int argc, char **argv);      /* streams.c */
@@ -132,6 +133,7 @@ int cli_cmd_halfclose(cli_ctx *ctx, int argc, char **argv); /* streams.c */
 int cli_cmd_reset(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_close(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_connect(cli_ctx *ctx, int argc, char **argv);   /* streams.c */
+int cli_cmd_holepunch(cli_ctx *ctx, int argc, char **argv); /* holepunch.c */
 int cli_cmd_portmap(cli_ctx *ctx, int argc, char **argv);   /* portmap.c */
 
 #endif

@@ -9,6 +9,7 @@
  *   echo-done <n> / echo-reset <n> <why>   per echo stream served
  *   perf-done <up> <down>      per perf stream served
  *   peer-disconnected <id> <raddr> <reason> goaway=<code|none>
+ *   reachability public|private|unknown   the host's AutoNAT verdict
  * and serves /echo/1.0.0 itself (instead of the host's built-in echo) so
  * it can count each stream's bytes. */
 #include <stdio.h>
@@ -180,6 +181,13 @@ static void on_event(listen_st *ls, const lp2p_host_event *ev) {
       echo_forget(ls, e);
     }
     break;
+  case LP2P_HOST_EV_REACHABILITY:
+    printf("reachability %s\n",
+           ev->u.reachability.value == LP2P_REACHABILITY_PUBLIC ? "public"
+           : ev->u.reachability.value == LP2P_REACHABILITY_PRIVATE
+               ? "private"
+               : "unknown");
+    break;
   default:
     break;
   }
@@ -249,22 +257,35 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                     {"relay-limit-data", 1, NULL, 0},
                     {"relay", 1, NULL, 0},
                     {"autorelay", 0, NULL, 0},
+                    {"holepunch", 0, NULL, 0},
+                    {"autonat-server", 0, NULL, 0},
+                    {"autonat-allow-private", 0, NULL, 0},
                     {"portmap", 1, NULL, 0}};
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 15, &npos, 1, -1);
+  int rc = cli_parse(ctx, argc, argv, opts, 18, &npos, 1, -1);
   if (rc)
     return rc;
+  /* --autonat-server: serve AutoNAT v2 dial requests; private addresses
+   * (loopback, a lab's) only with --autonat-allow-private. */
+  if (opts[16].seen && !opts[15].seen)
+    return cli_fail(ctx, CLI_EXIT_USAGE,
+                    "--autonat-allow-private needs --autonat-server");
+  static cli_autonat an = {0, 0, 1};
+  an.server = opts[15].seen;
+  an.allow_private = opts[16].seen;
+  cli_node_autonat = &an;
   static cli_connmgr cm;
   if ((rc = connmgr_opts(ctx, &opts[4], &opts[5], &opts[6], &cm)) != 0 ||
       (rc = memory_opts(ctx, &opts[7], &opts[8], &cm)) != 0 ||
       (rc = listen_relay_opts(ctx, &opts[9], &opts[10], &opts[11], &opts[13],
                               &cm)) != 0 ||
-      (rc = listen_portmap_opt(ctx, opts[14].value, &cm)) != 0)
+      (rc = listen_portmap_opt(ctx, opts[17].value, &cm)) != 0)
     return rc;
   listen_relay lr;
   if ((rc = listen_relay_parse(ctx, &lr, opts[12].value)) != 0)
     return rc;
   lr.autorelay = opts[13].seen;
+  cm.dcutr = opts[14].seen;
   cli_node_connmgr = &cm;
   lp2p_maddr ma[16];
   if (npos > 16)

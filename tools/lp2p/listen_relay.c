@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lp2p/natclass.h"
 #include "tools/lp2p/listen_relay.h"
 
 int listen_relay_opts(cli_ctx *ctx, const cli_opt *server,
@@ -129,6 +130,24 @@ int listen_relay_event(cli_ctx *ctx, listen_relay *lr, lp2p_host *h,
     for (int i = 0; i < lr->nshown; i++) /* printed again once regained */
       if (lp2p_peerid_equal(&lr->shown[i], &ev->peer))
         lr->shown[i] = lr->shown[--lr->nshown];
+    break;
+  case LP2P_HOST_EV_HOLEPUNCH_RESULT:
+    if (events) {
+      printf("holepunch %s ", ev->u.holepunch.ok ? "ok" : "fail");
+      print_id(&ev->peer);
+      if (ev->u.holepunch.ok) {
+        lp2p_host_conn_info ci;
+        char a[512] = "-";
+        if (lp2p_host_conn_info_get(h, ev->conn, &ci) == 0)
+          cli_maddr_text(&ci.remote_addr, a, sizeof a);
+        printf(" %s attempts %u ms %llu\n", a, ev->u.holepunch.attempts,
+               (unsigned long long)(ev->u.holepunch.time_ns /
+                                    LP2P_NS_PER_MS));
+      } else {
+        printf(" %s\n", lp2p_punch_reason_name(
+                            (lp2p_punch_reason)ev->u.holepunch.reason));
+      }
+    }
     break;
   case LP2P_HOST_EV_RELAY_CIRCUIT:
     if (events) {

@@ -52,7 +52,8 @@ static const cli_verb verbs[] = {
      "[--low-water N] [--high-water N] [--grace SECONDS] "
      "[--memory-max MIB] [--memory-per-peer MIB] [--relay-server "
      "[--relay-limit-duration SECONDS] [--relay-limit-data BYTES]] "
-     "[--relay MULTIADDR] [--autorelay] "
+     "[--relay MULTIADDR] [--autorelay] [--holepunch] "
+     "[--autonat-server [--autonat-allow-private]] "
      "[--portmap auto|upnp|pcp|natpmp|off] MULTIADDR...",
      "serve identify, ping, perf and echo; print each listen address with\n"
      "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM;\n"
@@ -65,9 +66,26 @@ static const cli_verb verbs[] = {
      "      and 131072 bytes each way; 0 = no limit); --relay: reserve on that\n"
      "      relay and print our /p2p-circuit address once it is active;\n"
      "      --autorelay: the same with relays found among connected peers;\n"
+     "      --holepunch: DCUtR on relayed connections (the NATed side);\n"
+     "      --autonat-server: serve AutoNAT v2 (private addresses only with\n"
+     "      --autonat-allow-private); --events prints `reachability ...`;\n"
      "      --portmap: map private listen ports on the home router (UPnP IGD,\n"
      "      PCP, NAT-PMP; off by default) and print `mapped /ip4/EXT/tcp/PORT\n"
      "      via METHOD`; with --events also `portmap-failed REASON`"},
+    {"holepunch", NULL, cli_cmd_holepunch,
+     "[--timeout SECONDS] [--key FILE] [--listen MULTIADDR] "
+     "/.../p2p/RELAY/p2p-circuit/p2p/TARGET",
+     "dial TARGET through RELAY, wait for DCUtR (the target starts it; we\n"
+     "      punch from our listen port, default /ip4/0.0.0.0/tcp/0) and print\n"
+     "      {\"peer\",\"direct\":true,\"addr\",\"attempts\",\"ms\"} (exit 0) or\n"
+     "      {\"peer\",\"direct\":false,\"reason\",\"attempts\"} (exit 1)"},
+    {"autonat", NULL, cli_cmd_autonat,
+     "--server MULTIADDR [--server MULTIADDR]... [--listen ADDR]... [ADDR...]",
+     "ask AutoNAT v2 servers whether they can dial each address: one JSON\n"
+     "      line per address {addr, reachable, servers, error}; --listen binds\n"
+     "      ADDR (port 0 allowed) and asks about the bound address; exit 0\n"
+     "      when every address got a verdict from at least one server, else 1;\n"
+     "      --key FILE: our identity (default: a fresh one)"},
     {"ping", NULL, cli_cmd_ping, "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "connect and ping N times (default 1): one `rtt_ms <float>` line each"},
     {"identify", NULL, cli_cmd_identify, "[--plaintext] [--key FILE] MULTIADDR",

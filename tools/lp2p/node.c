@@ -15,6 +15,28 @@
 volatile int cli_node_stop_flag;
 const lp2p_log *cli_log;
 const cli_connmgr *cli_node_connmgr;
+const cli_autonat *cli_node_autonat;
+
+/* LP2P_PUBLIC_CIDRS: comma-separated CIDRs AutoNAT and DCUtR count as
+ * public (a lab's 198.18.0.0/15, say), on top of the library's own rule. */
+static lp2p_autonat_cidrs public_cidrs;
+
+static int public_cidrs_load(cli_ctx *ctx, lp2p_host_config *cfg) {
+  const char *env = getenv("LP2P_PUBLIC_CIDRS");
+  if (!env || !*env)
+    return 0;
+  if (lp2p_autonat_cidrs_parse(&public_cidrs, env) != 0)
+    return cli_fail(ctx, CLI_EXIT_USAGE,
+                    "LP2P_PUBLIC_CIDRS: bad CIDR list '%s'", env);
+  cfg->autonat.is_public = lp2p_autonat_cidrs_public;
+  cfg->autonat.is_public_ud = &public_cidrs;
+  cfg->autonat.s.is_public = lp2p_autonat_cidrs_public;
+  cfg->autonat.s.is_public_ud = &public_cidrs;
+  /* and for hole punching: what CONNECT sends and what we punch to */
+  cfg->dcutr.engine.is_public = lp2p_autonat_cidrs_public;
+  cfg->dcutr.engine.is_public_ud = &public_cidrs;
+  return 0;
+}
 
 static void on_signal(int sig) {
   (void)sig;
@@ -81,8 +103,19 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
     cfg.relay.limit_data_bytes = cli_node_connmgr->relay_limit_data;
     if (cli_node_connmgr->autorelay)
       cfg.relay.autorelay = LP2P_AUTORELAY_ON;
+    cfg.dcutr.enabled = cli_node_connmgr->dcutr ? 1 : 0;
     cfg.portmap.method = (lp2p_portmap_method)cli_node_connmgr->portmap_method;
   }
+  /* Only `listen` checks its addresses (the dialing verbs have none to
+   * offer); `autonat` asks explicitly. */
+  cfg.autonat.client = 0;
+  if (cli_node_autonat) {
+    cfg.autonat.server = cli_node_autonat->server;
+    cfg.autonat.s.allow_private = cli_node_autonat->allow_private;
+    cfg.autonat.client = cli_node_autonat->client;
+  }
+  if ((rc = public_cidrs_load(ctx, &cfg)) != 0)
+    return rc;
   cfg.security =
       plaintext ? LP2P_HOST_SECURITY_PLAINTEXT : LP2P_HOST_SECURITY_NOISE;
   /* The soft fd limit (often 1024) is the default conns_max: raise it to

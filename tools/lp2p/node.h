@@ -26,11 +26,19 @@ typedef struct cli_connmgr {
   uint64_t grace_ns;
   uint64_t memory_max, memory_per_peer_max; /* bytes */
   /* circuit relay v2 (--relay-server, --relay-limit-*) */
-  int relay_hop, autorelay;
+  int relay_hop, autorelay, dcutr;
   uint64_t relay_limit_duration_ns, relay_limit_data;
   int portmap_method; /* --portmap (lp2p_portmap_method) */
 } cli_connmgr;
 extern const cli_connmgr *cli_node_connmgr;
+
+/** AutoNAT settings for the hosts started after it is set (listen
+ * --autonat-server [--autonat-allow-private]; the autonat verb turns the
+ * automatic client off and asks explicitly), or NULL for the defaults. */
+typedef struct cli_autonat {
+  int server, allow_private, client;
+} cli_autonat;
+extern const cli_autonat *cli_node_autonat;
 
 /** Set by SIGINT/SIGTERM once cli_node_start installed the handlers. */
 extern volatile int cli_node_stop_flag;

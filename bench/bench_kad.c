@@ -1,0 +1,165 @@
+/* Kademlia engine costs (issue 10, "Benchmarks"): heap per routing-table
+ * entry, per stored provider record and per stored value, measured with
+ * lp2p_mem_counting, and FIND_NODE lookups per second of CPU on a
+ * synthetic 1,000-node network of routing tables (the engines alone: no
+ * host, no wire; the simulator scenario measures the whole stack). There
+ * is no reference in this run: the js comparison belongs to the service's
+ * loopback benchmark.
+ * Output: one line `kad table_entry=B provider_record=B value_record=B
+ * lookups_per_s=N median_hops=H` (bytes; lookups per CPU second). */
+#include "bench/bench_util.h"
+#include "lp2p/kad.h"
+
+static lp2p_rng g_rng;
+
+static void rand_id(lp2p_peerid *id) {
+  id->len = 34;
+  id->bytes[0] = 0x12;
+  id->bytes[1] = 0x20;
+  g_rng.fill(g_rng.ctx, id->bytes + 2, 32);
+}
+
+static void check(int rc, const char *what) {
+  if (rc < 0) {
+    fprintf(stderr, "bench_kad: %s: %s\n", what, lp2p_strerror(rc));
+    exit(2);
+  }
+}
+
+static double table_entry_bytes(void) {
+  lp2p_mem_counting mc;
+  lp2p_mem_counting_init(&mc, NULL);
+  lp2p_peerid self, id;
+  rand_id(&self);
+  lp2p_kad_table *t;
+  check(lp2p_kad_table_new(&t, &self, NULL, &mc.mem, 0), "table_new");
+  size_t base = mc.live_bytes;
+  for (int i = 0; i < 20000; i++) {
+    rand_id(&id);
+    check(lp2p_kad_table_add(t, &id, 1, 0), "table_add");
+  }
+  /* per entry in the table; the replacement caches ride along */
+  double per = (double)(mc.live_bytes - base) / (double)lp2p_kad_table_size(t);
+  lp2p_kad_table_free(t);
+  return per;
+}
+
+static double provider_record_bytes(void) {
+  lp2p_mem_counting mc;
+  lp2p_mem_counting_init(&mc, NULL);
+  lp2p_kad_providers *s;
+  check(lp2p_kad_providers_new(&s, NULL, &mc.mem, &g_rng, 0), "providers_new");
+  size_t base = mc.live_bytes;
+  /* 1,000 keys with 10 providers each, each with an /ip4/tcp and an
+   * /ip6/tcp address (8 and 20 bytes binary) */
+  uint8_t a4[8] = {4, 1, 2, 3, 4, 6, 0x0f, 0xa1}, a6[20] = {41};
+  lp2p_kad_bytes addrs[2] = {{a4, sizeof a4}, {a6, sizeof a6}};
+  for (int k = 0; k < 1000; k++) {
+    lp2p_peerid key, p;
+    rand_id(&key);
+    for (int j = 0; j < 10; j++) {
+      rand_id(&p);
+      check(lp2p_kad_providers_add(s, key.bytes, key.len, &p, addrs, 2, 0), "add");
+    }
+  }
+  double per = (double)(mc.live_bytes - base) / 10000.0;
+  lp2p_kad_providers_free(s);
+  return per;
+}
+
+static double value_record_bytes(void) {
+  lp2p_mem_counting mc;
+  lp2p_mem_counting_init(&mc, NULL);
+  lp2p_kad_records *s;
+  check(lp2p_kad_records_new(&s, NULL, &mc.mem, &g_rng, 0), "records_new");
+  size_t base = mc.live_bytes;
+  uint8_t key[40] = "/ipns/", val[300] = {0}; /* a typical Ed25519 IPNS record */
+  for (int i = 0; i < 2000; i++) {
+    g_rng.fill(g_rng.ctx, key + 6, 34);
+    check(lp2p_kad_records_put(s, key, sizeof key, val, sizeof val, 0, 0), "put");
+  }
+  /* overhead beyond the key and value bytes themselves */
+  double per = (double)(mc.live_bytes - base) / 2000.0 - (double)(sizeof key + sizeof val);
+  lp2p_kad_records_free(s);
+  return per;
+}
+
+enum { NET = 1000, LOOKUPS = 2000 };
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void lookups(double *per_s, uint32_t *median_hops) {
+  static lp2p_peerid ids[NET];
+  static lp2p_kad_table *t[NET];
+  for (int i = 0; i < NET; i++)
+    rand_id(&ids[i]);
+  for (int i = 0; i < NET; i++) {
+    check(lp2p_kad_table_new(&t[i], &ids[i], NULL, NULL, 0), "table_new");
+    for (int j = 0; j < NET; j++)
+      if (i != j)
+        check(lp2p_kad_table_add(t[i], &ids[j], 1, 0), "table_add");
+  }
+  static uint32_t hops[LOOKUPS];
+  bench_stamp t0 = bench_stamp_now();
+  for (int l = 0; l < LOOKUPS; l++) {
+    int from = (int)lp2p_rng_below(&g_rng, NET);
+    const lp2p_peerid *target = &ids[lp2p_rng_below(&g_rng, NET)];
+    uint8_t tk[32];
+    lp2p_kad_key_hash(target->bytes, target->len, tk);
+    lp2p_kad_query_config cfg;
+    lp2p_kad_query_config_default(&cfg);
+    cfg.stop_at_target = 1;
+    lp2p_kad_query *q;
+    check(lp2p_kad_query_new(&q, LP2P_KAD_FIND_NODE, target->bytes, target->len,
+                             &ids[from], &cfg, NULL, 0), "query_new");
+    lp2p_peerid seeds[LP2P_KAD_K], named[LP2P_KAD_K];
+    lp2p_kad_peer peers[LP2P_KAD_K];
+    size_t ns = lp2p_kad_table_closest(t[from], tk, seeds, LP2P_KAD_K);
+    lp2p_kad_query_seed(q, seeds, ns, 0);
+    lp2p_kad_request rq;
+    while (!lp2p_kad_query_done(q) && lp2p_kad_query_poll_request(q, 0, &rq)) {
+      int who = 0;
+      while (!lp2p_peerid_equal(&ids[who], &rq.peer))
+        who++;
+      size_t n = lp2p_kad_table_closest(t[who], tk, named, LP2P_KAD_K);
+      lp2p_kad_msg m;
+      memset(&m, 0, sizeof m);
+      for (size_t i = 0; i < n; i++) {
+        memset(&peers[i], 0, sizeof peers[i]);
+        peers[i].id.p = named[i].bytes;
+        peers[i].id.n = named[i].len;
+      }
+      m.closer = peers;
+      m.closer_n = n;
+      check(lp2p_kad_query_on_response(q, &rq.peer, &m, 0), "on_response");
+    }
+    uint32_t h = 0;
+    if (target == &ids[from] || !lp2p_kad_query_target(q, &h))
+      h = 0;
+    hops[l] = h;
+    lp2p_kad_query_free(q);
+  }
+  bench_stamp t1 = bench_stamp_now();
+  qsort(hops, LOOKUPS, sizeof hops[0], cmp_u32);
+  *median_hops = hops[LOOKUPS / 2];
+  *per_s = LOOKUPS / ((double)(t1.cpu_ns - t0.cpu_ns) / 1e9);
+  for (int i = 0; i < NET; i++)
+    lp2p_kad_table_free(t[i]);
+}
+
+int main(void) {
+  lp2p_rng_chacha st;
+  lp2p_rng_chacha_init(&st, 1, 0, &g_rng);
+  double te = table_entry_bytes();
+  double pr = provider_record_bytes();
+  double vr = value_record_bytes();
+  double lps;
+  uint32_t mh;
+  lookups(&lps, &mh);
+  printf("kad table_entry=%.0f provider_record=%.0f value_record=%.0f "
+         "lookups_per_s=%.0f median_hops=%u\n", te, pr, vr, lps, mh);
+  return 0;
+}

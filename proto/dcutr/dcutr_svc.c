@@ -1,0 +1,483 @@
+/* The DCUtR service (relay/DCUtR.md): one engine (dcutr.c) per relayed
+ * connection, wired to the host.
+ *
+ * B, the side that accepted the relayed connection, starts once identify
+ * says the peer speaks /libp2p/dcutr; A answers the stream B opens. Our
+ * addresses for CONNECT are everything we advertise plus every address
+ * peers observed for us, unverified ones too (the engine keeps the public
+ * ones). The peer can make us dial only its own IPs: those it listed in
+ * identify.
+ *
+ * A DIAL is a hole punch per address: from our listen port with
+ * REUSEPORT, the engine's first-SYN TTL, and the security role the engine
+ * decided (lp2p_host_dial_punch, AS_RESPONDER when we are not the
+ * client); a connection the peer's SYN opens at our listener instead takes
+ * the same role (host_svc_punch_expect). Any direct connection to the
+ * peer that comes up during the attempt is the result. After a punch the
+ * relayed connection serves what it carries and closes once idle; new
+ * streams already prefer the direct connection. */
+#include <string.h>
+
+#include "lp2p/dcutr.h"
+#include "proto/host/host_internal.h"
+
+#define SESSIONS_MAX 32
+
+#define PUNCH_DIALS_MAX 16
+
+typedef struct dsess {
+  lp2p_dcutr *eng;
+  /* our punch dials, by address: an address whose dial is still in
+   * flight (its SYN retransmitting) is not dialled again by the next
+   * attempt: the same 4-tuple cannot be connected twice */
+  struct {
+    lp2p_sockaddr to;
+    uint64_t dial;
+  } dials[PUNCH_DIALS_MAX];
+  uint32_t ndials;
+  uint64_t relayed;   /* the relayed connection */
+  uint64_t stream;    /* the current dcutr stream (0: none) */
+  uint64_t direct;    /* the direct connection, once up */
+  lp2p_peerid peer;
+  lp2p_tstamp since;  /* the relayed connection's start */
+  lp2p_tstamp idle_close_at; /* after a punch: close the relayed conn */
+  uint8_t role;
+  uint8_t used, dialing, done;
+} dsess;
+
+typedef struct dcutr_svc {
+  uint32_t svc;
+  uint16_t proto;
+  lp2p_dcutr_service_config cfg;
+  dsess s[SESSIONS_MAX];
+} dcutr_svc;
+
+const hsvc_ops host_svc_dcutr_ops;
+
+static dsess *by_conn(dcutr_svc *v, uint64_t relayed) {
+  for (int i = 0; i < SESSIONS_MAX; i++)
+    if (v->s[i].used && v->s[i].relayed == relayed)
+      return &v->s[i];
+  return NULL;
+}
+
+static dsess *by_peer(dcutr_svc *v, const lp2p_peerid *p) {
+  for (int i = 0; i < SESSIONS_MAX; i++)
+    if (v->s[i].used && !v->s[i].done && lp2p_peerid_equal(&v->s[i].peer, p))
+      return &v->s[i];
+  return NULL;
+}
+
+static void sess_free(dsess *d) {
+  lp2p_dcutr_free(d->eng);
+  memset(d, 0, sizeof *d);
+}
+
+/* Everything we could be reached at: advertised plus observed, verified
+ * or not (the spec's CONNECT carries "observed addresses"). */
+static void set_local(lp2p_host *h, dsess *d) {
+  lp2p_maddr a[LP2P_DCUTR_ADDRS_MAX];
+  size_t n = 0, total = 0;
+  lp2p_host_addrs(h, a, LP2P_DCUTR_ADDRS_MAX, &total);
+  n = total < LP2P_DCUTR_ADDRS_MAX ? total : LP2P_DCUTR_ADDRS_MAX;
+  /* our TCP listen ports: an observed IP with one of them is where a
+   * port-preserving NAT maps our punch (dialled from the listen port) */
+  uint16_t lports[4];
+  size_t nl = 0;
+  for (uint32_t i = 0; i < h->nlisteners && nl < 4; i++)
+    if (h->listeners[i].live)
+      lports[nl++] = h->listeners[i].bound.port;
+  for (size_t i = 0; i < lp2p_host_addr_count(h) && n < LP2P_DCUTR_ADDRS_MAX;
+       i++) {
+    lp2p_host_addr_info info;
+    if (lp2p_host_addr_get(h, i, &info) != 0 ||
+        info.kind != LP2P_ADDR_OBSERVED)
+      continue;
+    a[n++] = info.addr;
+    lp2p_sockaddr sa;
+    if (lp2p_sockaddr_from_maddr(&sa, &info.addr) != 0)
+      continue;
+    for (size_t k = 0; k < nl && n < LP2P_DCUTR_ADDRS_MAX; k++) {
+      if (sa.port == lports[k])
+        continue;
+      lp2p_sockaddr guess = sa;
+      guess.port = lports[k];
+      if (lp2p_sockaddr_to_maddr(&a[n], &guess) == 0)
+        n++;
+    }
+  }
+  lp2p_dcutr_set_local_addrs(d->eng, a, n);
+}
+
+/* The peer's own IPs, from its identify listen addresses: the public ones
+ * it claims. A NATed peer often claims none (its observed address is not
+ * advertised until several peers confirm it); then only the per-attempt
+ * bound (dial_addrs_max) limits what it can make us dial, as in go. */
+static void set_peer_ips(lp2p_host *h, dcutr_svc *v, dsess *d) {
+  lp2p_maddr a[LP2P_DCUTR_ADDRS_MAX];
+  size_t n = 0;
+  if (lp2p_host_peer_addrs(h, h->now, &d->peer, a, LP2P_DCUTR_ADDRS_MAX, &n))
+    return;
+  if (n > LP2P_DCUTR_ADDRS_MAX)
+    n = LP2P_DCUTR_ADDRS_MAX;
+  int fam[LP2P_DCUTR_ADDRS_MAX];
+  uint8_t ips[LP2P_DCUTR_ADDRS_MAX][16];
+  size_t k = 0;
+  lp2p_dcutr_is_public_fn pub =
+      v->cfg.engine.is_public ? v->cfg.engine.is_public : lp2p_dcutr_ip_is_public;
+  for (size_t i = 0; i < n; i++) {
+    uint16_t port;
+    int udp;
+    if (lp2p_maddr_to_ip_port(&a[i], &fam[k], ips[k], &port, &udp) == 0 &&
+        pub(v->cfg.engine.is_public_ud, fam[k], ips[k]))
+      k++;
+  }
+  if (k)
+    lp2p_dcutr_set_peer_ips(d->eng, fam, (const uint8_t(*)[16])ips, k);
+}
+
+static dsess *sess_new(lp2p_host *h, dcutr_svc *v, uint64_t conn,
+                       lp2p_dcutr_role role) {
+  const lp2p_peerid *p = host_svc_conn_peer(h, conn);
+  if (!p || by_conn(v, conn))
+    return NULL;
+  for (int i = 0; i < SESSIONS_MAX; i++) {
+    dsess *d = &v->s[i];
+    if (d->used)
+      continue;
+    if (lp2p_dcutr_new(&d->eng, role, &v->cfg.engine, h->mem, h->now))
+      return NULL;
+    d->used = 1;
+    d->relayed = conn;
+    d->peer = *p;
+    d->role = (uint8_t)role;
+    d->idle_close_at = LP2P_TSTAMP_NONE;
+    hconn *c = host_conn_get(h, conn);
+    d->since = c ? c->opened : h->now;
+    set_local(h, d);
+    set_peer_ips(h, v, d);
+    return d;
+  }
+  return NULL;
+}
+
+static void result(lp2p_host *h, dcutr_svc *v, dsess *d,
+                   const lp2p_dcutr_event *e, lp2p_tstamp now) {
+  d->done = 1;
+  hevent *ev = host_ev_push(h, LP2P_HOST_EV_HOLEPUNCH_RESULT);
+  if (ev) {
+    ev->peer = d->peer;
+    ev->conn = e->ok ? d->direct : 0;
+    ev->u.holepunch.ok = e->ok;
+    ev->u.holepunch.reason = (int)e->reason;
+    ev->u.holepunch.attempts = lp2p_dcutr_attempts(d->eng);
+    ev->u.holepunch.time_ns = now > d->since ? now - d->since : 0;
+  }
+  host_logf(h, LP2P_LOG_INFO, "dcutr peer=%P %s (%s) after %u attempts",
+            &d->peer, e->ok ? "direct" : "stays relayed",
+            lp2p_punch_reason_name(e->reason), lp2p_dcutr_attempts(d->eng));
+  if (e->ok)
+    d->idle_close_at = host_add_ns(now, v->cfg.relayed_idle_close_ns);
+}
+
+static int dial_alive(const lp2p_host *h, uint64_t id) {
+  for (const hdial *x = h->dials; x; x = x->next)
+    if (x->id == id)
+      return 1;
+  return 0;
+}
+
+/* 1 when a dial of this session to `to` is still in flight. */
+static int in_flight(const lp2p_host *h, const dsess *d,
+                     const lp2p_sockaddr *to) {
+  for (uint32_t i = 0; i < d->ndials && i < PUNCH_DIALS_MAX; i++)
+    if (d->dials[i].to.family == to->family &&
+        d->dials[i].to.port == to->port &&
+        !memcmp(d->dials[i].to.ip, to->ip, to->family == 4 ? 4 : 16) &&
+        dial_alive(h, d->dials[i].dial))
+      return 1;
+  return 0;
+}
+
+static void dial(lp2p_host *h, dsess *d, const lp2p_dcutr_event *e,
+                 lp2p_tstamp now) {
+  char t[LP2P_PEERID_TEXT_MAX + 8];
+  size_t tl = 0;
+  lp2p_maddr p2p;
+  memcpy(t, "/p2p/", 5);
+  if (lp2p_peerid_to_base58(&d->peer, t + 5, sizeof t - 5, &tl) != 0 ||
+      lp2p_maddr_parse(&p2p, t, 5 + tl) != 0)
+    return;
+  d->dialing = 1;
+  if (d->direct) { /* already there: the peer's punch reached us first */
+    d->dialing = 0;
+    lp2p_dcutr_direct_result(d->eng, now, 1, 0);
+    return;
+  }
+  for (size_t i = 0; i < e->naddrs; i++) {
+    lp2p_maddr m = e->addrs[i];
+    lp2p_sockaddr sa;
+    if (lp2p_sockaddr_from_maddr(&sa, &m) != 0)
+      continue; /* (QUIC addresses: not here, TCP only) */
+    lp2p_maddr_strip_peer_id(&m);
+    if (lp2p_maddr_encapsulate(&m, &p2p) != 0)
+      continue;
+    /* a SYN of theirs that reaches our listener takes the same role */
+    host_svc_punch_expect(h, &sa, e->security_client,
+                          host_add_ns(now, 30 * LP2P_NS_PER_S));
+    if (in_flight(h, d, &sa))
+      continue; /* still trying from the last attempt */
+    unsigned flags = LP2P_DIAL_REUSEPORT |
+                     (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
+    uint64_t id = 0;
+    if (lp2p_host_dial_punch(h, now, &m, flags, e->first_syn_ttl, &id) == 0) {
+      uint32_t k = d->ndials++ % PUNCH_DIALS_MAX;
+      d->dials[k].to = sa;
+      d->dials[k].dial = id;
+    }
+  }
+}
+
+/* Drain the engine: stream bytes out, then its events. */
+static void run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now) {
+  for (int guard = 0; guard < 64 && d->used; guard++) {
+    size_t len = 0;
+    const uint8_t *p = lp2p_dcutr_out_peek(d->eng, &len);
+    if (len && d->stream) {
+      lp2p_ssize w = host_svc_write(h, d->stream, now, p, len);
+      if (w > 0)
+        lp2p_dcutr_out_consume(d->eng, (size_t)w);
+    }
+    lp2p_dcutr_event e;
+    if (!lp2p_dcutr_poll_event(d->eng, &e))
+      return;
+    switch (e.type) {
+    case LP2P_DCUTR_EV_OPEN_STREAM: {
+      uint64_t s = 0;
+      if (host_svc_open(h, v->svc, d->relayed, v->proto, d, now, &s) != 0) {
+        lp2p_dcutr_stream_closed(d->eng, now, LP2P_ERR_CLOSED);
+      } else {
+        d->stream = s;
+        lp2p_dcutr_stream_opened(d->eng, now); /* lazy: write at once */
+      }
+      break;
+    }
+    case LP2P_DCUTR_EV_CLOSE_STREAM:
+      if (d->stream) {
+        uint64_t s = d->stream;
+        d->stream = 0;
+        if (e.reset)
+          host_svc_reset(h, s, now);
+        else
+          host_svc_close(h, s, now);
+        host_svc_stream_set_ud(h, s, NULL); /* its end is nothing to us */
+      }
+      break;
+    case LP2P_DCUTR_EV_DIAL:
+      dial(h, d, &e, now);
+      break;
+    case LP2P_DCUTR_EV_CANCEL_DIALS:
+      d->dialing = 0; /* what still connects is ignored, then trimmed */
+      break;
+    case LP2P_DCUTR_EV_RESULT:
+      result(h, v, d, &e, now);
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+/* ---- hooks ------------------------------------------------------------------ */
+
+static int d_init(lp2p_host *h, uint32_t svc, void **state) {
+  dcutr_svc *v = lp2p_mem_calloc(h->mem, 1, sizeof *v);
+  if (!v)
+    return LP2P_ERR_NOMEM;
+  *state = v;
+  v->svc = svc;
+  v->cfg = h->cfg.dcutr;
+  int err = 0;
+  v->proto = host_svc_add_protocol(
+      h, svc, LP2P_DCUTR_PROTOCOL,
+      (v->cfg.enabled ? HSVC_P_INBOUND | HSVC_P_ADVERTISE : 0) |
+          HSVC_P_LIMITED,
+      &err);
+  return err;
+}
+
+static void d_fini(lp2p_host *h, void *state) {
+  dcutr_svc *v = state;
+  for (int i = 0; i < SESSIONS_MAX; i++)
+    if (v->s[i].used)
+      sess_free(&v->s[i]);
+  lp2p_mem_free(h->mem, v);
+}
+
+/* Does the peer speak dcutr? (identify's protocol list) */
+static int speaks_dcutr(lp2p_host *h, const lp2p_peerid *p) {
+  hpeer *hp = host_peer_find(h, p);
+  if (!hp || !hp->protocols)
+    return 0;
+  const char *s = hp->protocols, *end = s + hp->protocols_bytes;
+  while (s < end) {
+    size_t n = strnlen(s, (size_t)(end - s));
+    if (n == sizeof LP2P_DCUTR_PROTOCOL - 1 &&
+        !memcmp(s, LP2P_DCUTR_PROTOCOL, n))
+      return 1;
+    s += n + 1;
+  }
+  return 0;
+}
+
+/* B: a relayed connection we accepted, and the peer speaks dcutr. */
+static void d_identified(lp2p_host *h, void *state, uint64_t conn,
+                         lp2p_tstamp now) {
+  dcutr_svc *v = state;
+  hconn *c = host_conn_get(h, conn);
+  if (!v->cfg.enabled || !c || !host_conn_limited(c) ||
+      c->dir != LP2P_DIR_INBOUND || by_conn(v, conn) ||
+      !speaks_dcutr(h, host_svc_conn_peer(h, conn)))
+    return;
+  dsess *d = sess_new(h, v, conn, LP2P_DCUTR_INITIATOR);
+  if (!d)
+    return;
+  lp2p_dcutr_start(d->eng, now);
+  run(h, v, d, now);
+}
+
+/* A direct connection to a peer we are punching to: the attempt's result
+ * (dialed by us, or accepted from the peer's SYN). */
+static void d_connected(lp2p_host *h, void *state, uint64_t conn,
+                        lp2p_tstamp now) {
+  dcutr_svc *v = state;
+  hconn *c = host_conn_get(h, conn);
+  const lp2p_peerid *p = host_svc_conn_peer(h, conn);
+  if (!c || !p || host_conn_limited(c))
+    return;
+  dsess *d = by_peer(v, p);
+  if (!d || d->direct)
+    return;
+  d->direct = conn; /* (the peer's SYN may reach us before we dial) */
+  if (!d->dialing)
+    return; /* reported as soon as the engine asks us to dial */
+  d->dialing = 0;
+  lp2p_dcutr_direct_result(d->eng, now, 1, 0);
+  run(h, v, d, now);
+}
+
+static void d_disconnected(lp2p_host *h, void *state, uint64_t conn,
+                           const lp2p_peerid *peer, int err, lp2p_tstamp now) {
+  (void)peer;
+  (void)err;
+  (void)now;
+  (void)h;
+  dsess *d = by_conn(state, conn);
+  if (d)
+    sess_free(d); /* the relayed connection went: nothing left to do */
+}
+
+/* A: the peer opened a dcutr stream on a relayed connection it accepted
+ * from us. */
+static void d_start(lp2p_host *h, void *state, uint64_t stream, uint64_t conn,
+                    uint16_t proto, lp2p_tstamp now) {
+  (void)proto;
+  dcutr_svc *v = state;
+  hconn *c = host_conn_get(h, conn);
+  dsess *d = by_conn(v, conn);
+  if (!d && c && host_conn_limited(c) && c->dir == LP2P_DIR_OUTBOUND)
+    d = sess_new(h, v, conn, LP2P_DCUTR_RESPONDER);
+  if (!d || d->done || d->stream) {
+    host_svc_reset(h, stream, now); /* not relayed, or one at a time */
+    return;
+  }
+  d->stream = stream;
+  host_svc_stream_set_ud(h, stream, d);
+  lp2p_dcutr_stream_opened(d->eng, now);
+  run(h, v, d, now);
+}
+
+static void d_activity(lp2p_host *h, void *state, uint64_t stream, void *ud,
+                       lp2p_tstamp now) {
+  dsess *d = ud;
+  if (!d || d->stream != stream)
+    return;
+  for (;;) {
+    size_t len = 0;
+    const uint8_t *p = host_svc_peek(h, stream, &len);
+    if (!len)
+      break;
+    lp2p_ssize k = lp2p_dcutr_feed(d->eng, now, p, len);
+    if (k <= 0)
+      break;
+    host_svc_consume(h, stream, now, (size_t)k);
+  }
+  if (host_svc_at_eof(h, stream))
+    lp2p_dcutr_stream_closed(d->eng, now, 0);
+  run(h, state, d, now);
+}
+
+static void d_end(lp2p_host *h, void *state, uint64_t stream, void *ud,
+                  int err, lp2p_tstamp now) {
+  dsess *d = ud;
+  if (!d || d->stream != stream)
+    return;
+  d->stream = 0;
+  lp2p_dcutr_stream_closed(d->eng, now, err);
+  run(h, state, d, now);
+}
+
+static lp2p_tstamp d_next(const void *state) {
+  const dcutr_svc *v = state;
+  lp2p_tstamp t = LP2P_TSTAMP_NONE;
+  for (int i = 0; i < SESSIONS_MAX; i++) {
+    const dsess *d = &v->s[i];
+    if (!d->used)
+      continue;
+    lp2p_tstamp a = d->done ? d->idle_close_at : lp2p_dcutr_next_timeout(d->eng);
+    if (a < t)
+      t = a;
+  }
+  return t;
+}
+
+static void d_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
+  dcutr_svc *v = state;
+  for (int i = 0; i < SESSIONS_MAX; i++) {
+    dsess *d = &v->s[i];
+    if (!d->used)
+      continue;
+    if (!d->done) {
+      if (lp2p_dcutr_next_timeout(d->eng) <= now) {
+        lp2p_dcutr_handle_timeout(d->eng, now);
+        run(h, v, d, now);
+      }
+      continue;
+    }
+    if (d->idle_close_at > now)
+      continue;
+    /* punched: the relayed connection goes once it carries nothing */
+    hconn *c = host_conn_get(h, d->relayed);
+    if (c && c->nstreams) {
+      d->idle_close_at = host_add_ns(now, v->cfg.relayed_idle_close_ns);
+      continue;
+    }
+    if (c)
+      host_conn_close(h, c, 0, now);
+    sess_free(d);
+  }
+}
+
+const hsvc_ops host_svc_dcutr_ops = {
+    .name = "dcutr",
+    .init = d_init,
+    .fini = d_fini,
+    .stream_start = d_start,
+    .stream_activity = d_activity,
+    .stream_end = d_end,
+    .peer_connected = d_connected,
+    .peer_identified = d_identified,
+    .peer_disconnected = d_disconnected,
+    .next_timeout = d_next,
+    .handle_timeout = d_timers,
+};

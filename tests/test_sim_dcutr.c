@@ -1,0 +1,221 @@
+/* DCUtR end to end in the simulator: a public relay R, B behind a NAT
+ * reserves on it, A behind another NAT dials B by its /p2p-circuit
+ * address. B starts DCUtR over the relayed connection, both punch from
+ * their listen ports, and a direct connection replaces the relayed one:
+ * HOLEPUNCH_RESULT ok on both, ping over a connection that is not
+ * limited, and the relayed connection closes once idle. Two NATs that
+ * map per destination cannot be punched: the result names why, traffic
+ * stays relayed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lp2p/crypto.h"
+#include "lp2p/peerid.h"
+#include "lp2p/sim.h"
+
+#define MS LP2P_NS_PER_MS
+#define SEC LP2P_NS_PER_S
+
+enum { R = 0, A = 1, B = 2 };
+
+typedef struct dw {
+  lp2p_sim *s;
+  uint32_t node[3], nat[3];
+  lp2p_peerid id[3];
+  lp2p_maddr listen[3];
+  int reserved, punch_done[3], punch_ok[3], punch_reason[3];
+  uint64_t direct[3], circ_dial, circ_conn;
+  int circ_done, pings, ping_err;
+} dw;
+
+static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
+                     const lp2p_host_event *ev) {
+  dw *w = ud;
+  (void)s;
+  int i = hid == w->node[A] ? A : hid == w->node[B] ? B : R;
+  switch (ev->kind) {
+  case LP2P_HOST_EV_RELAY_RESERVED:
+    w->reserved++;
+    break;
+  case LP2P_HOST_EV_HOLEPUNCH_RESULT:
+    w->punch_done[i]++;
+    w->punch_ok[i] = ev->u.holepunch.ok;
+    w->punch_reason[i] = ev->u.holepunch.reason;
+    w->direct[i] = ev->conn;
+    break;
+  case LP2P_HOST_EV_DIAL_DONE:
+    if (i == A && ev->u.dial.id == w->circ_dial) {
+      w->circ_done = 1;
+      w->circ_conn = ev->conn;
+    }
+    break;
+  case LP2P_HOST_EV_PING_RESULT:
+    w->pings++;
+    w->ping_err = ev->err;
+    break;
+  default:
+    break;
+  }
+}
+
+static void add(dw *w, int i, const lp2p_sim_nat_config *nat) {
+  lp2p_sim_link wan, lan;
+  lp2p_sim_link_default(&wan);
+  wan.latency_ns = 20 * MS;
+  lp2p_sim_link_default(&lan);
+  lan.latency_ns = MS;
+  uint32_t realm = LP2P_SIM_INTERNET;
+  if (nat) {
+    assert_int_equal(lp2p_sim_nat_add(w->s, LP2P_SIM_INTERNET, 0, nat, &wan,
+                                      &wan, &w->nat[i]),
+                     0);
+    realm = w->nat[i];
+  }
+  assert_int_equal(lp2p_sim_ep_add(w->s, realm, 0, NULL, nat ? &lan : &wan,
+                                   nat ? &lan : &wan, &w->node[i]),
+                   0);
+  static lp2p_privkey key;
+  assert_int_equal(lp2p_key_generate(&key, LP2P_KEY_ED25519, 0,
+                                     lp2p_sim_node_rng(w->s, w->node[i])),
+                   0);
+  lp2p_peerid_from_pubkey(&w->id[i], &key.pub);
+  lp2p_host_config cfg;
+  lp2p_host_config_default(&cfg);
+  cfg.identity = &key;
+  cfg.relay.hop = i == R;
+  cfg.dcutr.enabled = i != R;
+  /* the simulator's internet is 10/8-style private space: count it as
+   * public here, as a lab's LP2P_PUBLIC_CIDRS would */
+  cfg.dcutr.engine.is_public = NULL;
+  assert_int_equal(lp2p_sim_host_add(w->s, w->node[i], &cfg, 32u << 20), 0);
+  char t[64];
+  uint32_t ip = lp2p_sim_node_ip(w->s, w->node[i]);
+  snprintf(t, sizeof t, "/ip4/%u.%u.%u.%u/tcp/4001", ip >> 24,
+           (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+  assert_int_equal(lp2p_maddr_parse(&w->listen[i], t, strlen(t)), 0);
+  assert_int_equal(
+      lp2p_host_listen(lp2p_sim_host(w->s, w->node[i]), &w->listen[i], NULL),
+      0);
+  lp2p_sim_host_kick(w->s, w->node[i]);
+}
+
+static lp2p_maddr relay_addr(dw *w) {
+  lp2p_maddr m = w->listen[R];
+  char t[LP2P_PEERID_TEXT_MAX + 8];
+  size_t n = 0;
+  memcpy(t, "/p2p/", 5);
+  lp2p_peerid_to_base58(&w->id[R], t + 5, sizeof t - 5, &n);
+  lp2p_maddr p;
+  lp2p_maddr_parse(&p, t, 5 + n);
+  lp2p_maddr_encapsulate(&m, &p);
+  return m;
+}
+
+static int reserved(void *ud) { return ((dw *)ud)->reserved > 0; }
+static int punched(void *ud) {
+  dw *w = ud;
+  return w->punch_done[A] && w->punch_done[B];
+}
+
+static void world(dw *w, uint64_t seed, lp2p_sim_nat_mapping map) {
+  memset(w, 0, sizeof *w);
+  lp2p_sim_config sc;
+  lp2p_sim_config_default(&sc);
+  assert_int_equal(lp2p_sim_new(&w->s, seed, &sc), 0);
+  lp2p_sim_on_host_event(w->s, on_event, w);
+  lp2p_sim_nat_config n;
+  lp2p_sim_nat_config_default(&n);
+  n.mapping = map;
+  n.filtering = LP2P_SIM_FILT_APD;
+  n.alloc = LP2P_SIM_PORT_PRESERVE;
+  add(w, R, NULL);
+  add(w, A, &n);
+  add(w, B, &n);
+  lp2p_sim_run_until(w->s, SEC);
+  /* B reserves on R (dialled from its listen port) */
+  lp2p_maddr ra = relay_addr(w);
+  lp2p_host *hb = lp2p_sim_host(w->s, w->node[B]);
+  assert_int_equal(lp2p_host_dial(hb, lp2p_sim_ep_clock(w->s, w->node[B]), &ra,
+                                  LP2P_DIAL_REUSEPORT, NULL),
+                   0);
+  lp2p_sim_host_kick(w->s, w->node[B]);
+  lp2p_sim_run_until(w->s, lp2p_sim_now(w->s) + 2 * SEC);
+  assert_int_equal(lp2p_host_relay_reserve(
+                       hb, lp2p_sim_ep_clock(w->s, w->node[B]), &w->id[R]),
+                   0);
+  lp2p_sim_host_kick(w->s, w->node[B]);
+  lp2p_sim_run(w->s, reserved, w, lp2p_sim_now(w->s) + 10 * SEC);
+  assert_int_equal(w->reserved, 1);
+  /* A dials B through R */
+  lp2p_maddr circ;
+  size_t cn = 0;
+  lp2p_host_relay_addrs(hb, &circ, 1, &cn);
+  assert_int_equal(cn, 1);
+  lp2p_host *ha = lp2p_sim_host(w->s, w->node[A]);
+  assert_int_equal(lp2p_host_dial(ha, lp2p_sim_ep_clock(w->s, w->node[A]),
+                                  &circ, 0, &w->circ_dial),
+                   0);
+  lp2p_sim_host_kick(w->s, w->node[A]);
+  lp2p_sim_run(w->s, punched, w, lp2p_sim_now(w->s) + 60 * SEC);
+}
+
+static void test_punch_through_cone_nats(void **state) {
+  (void)state;
+  dw w;
+  world(&w, 21, LP2P_SIM_MAP_EI);
+  assert_true(w.circ_done);
+  assert_int_equal(w.punch_done[A], 1);
+  assert_int_equal(w.punch_done[B], 1);
+  if (!(w.punch_ok[A] && w.punch_ok[B]))
+    fprintf(stderr, "A ok=%d reason=%d B ok=%d reason=%d\n", w.punch_ok[A],
+            w.punch_reason[A], w.punch_ok[B], w.punch_reason[B]);
+  assert_true(w.punch_ok[A] && w.punch_ok[B]);
+  /* the direct connection is not limited, and ping takes it */
+  lp2p_host *ha = lp2p_sim_host(w.s, w.node[A]);
+  lp2p_host_conn_info ci;
+  assert_int_equal(lp2p_host_conn_info_get(ha, w.direct[A], &ci), 0);
+  assert_false(ci.limited);
+  assert_false(ci.carried);
+  assert_int_equal(lp2p_host_ping(ha, lp2p_sim_ep_clock(w.s, w.node[A]),
+                                  &w.id[B]),
+                   0);
+  lp2p_sim_host_kick(w.s, w.node[A]);
+  lp2p_sim_run_until(w.s, lp2p_sim_now(w.s) + 2 * SEC);
+  assert_int_equal(w.pings, 1);
+  assert_int_equal(w.ping_err, 0);
+  /* the relayed connection goes once idle */
+  lp2p_sim_run_until(w.s, lp2p_sim_now(w.s) + 30 * SEC);
+  assert_int_equal(lp2p_host_conn_info_get(ha, w.circ_conn, &ci),
+                   LP2P_ERR_NOT_FOUND);
+  assert_int_equal(lp2p_host_peer_conn_count(ha, &w.id[B]), 1);
+  lp2p_sim_free(w.s);
+}
+
+static void test_symmetric_nats_stay_relayed(void **state) {
+  (void)state;
+  dw w;
+  world(&w, 22, LP2P_SIM_MAP_APD);
+  assert_true(w.circ_done);
+  assert_int_equal(w.punch_done[B], 1);
+  assert_false(w.punch_ok[B]);
+  assert_true(w.punch_reason[B] != 0);
+  /* still connected through the relay */
+  lp2p_host *ha = lp2p_sim_host(w.s, w.node[A]);
+  assert_int_equal(lp2p_host_peer_conn_count(ha, &w.id[B]), 1);
+  lp2p_sim_free(w.s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_punch_through_cone_nats),
+      cmocka_unit_test(test_symmetric_nats_stay_relayed),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
