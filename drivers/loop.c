@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "drivers/dns_files.h"
+#include "drivers/gateway.h"
 #include "drivers/loop_internal.h"
 #include "lp2p/host.h"
 
@@ -112,6 +113,7 @@ int lp2p_driver_new(lp2p_driver **out, lp2p_host *h, const lp2p_backend *b) {
   loop_fds_init(d); /* the spare descriptor for accept at EMFILE */
   lp2p_host_set_unix_time(h, lp2p_clock_unix_ns());
   drv_dns_configure(h); /* /etc/hosts + resolv.conf, once */
+  drv_gateway_configure(h); /* the default route, for port mapping */
   *out = d;
   drain(d);
   return 0;

@@ -19,7 +19,8 @@
  * budget), echoes on them, resets and closes them, opens application
  * streams on limited connections, and owns UDP sockets; host 0 serves
  * circuit relay and AutoNAT, host 1 asks it (and fuzzed bytes reach both
- * AutoNAT protocols). The header may
+ * AutoNAT protocols); A's port mapper (UPnP, PCP, NAT-PMP) gets its
+ * sockets answered and fed the same way. The header may
  * choose an allocation to fail. Fuzz builds use a null AEAD, so a fuzzer
  * that flips bytes of B's traffic reaches yamux and the services.
  * Checks: API calls never fail for reasons other than their documented
@@ -164,7 +165,7 @@ static void drain(world *w) {
       lp2p_host_event ev;
       while (lp2p_host_poll_event(h, &ev)) {
         check(ev.kind >= LP2P_HOST_EV_LISTENING &&
-              ev.kind <= LP2P_HOST_EV_KAD_TABLE);
+              ev.kind <= LP2P_HOST_EV_PORT_MAPPING_LOST);
         if (ev.kind >= LP2P_HOST_EV_RAW_LISTENING &&
             ev.kind <= LP2P_HOST_EV_UDP_JOINED)
           check(ev.u.raw.id != 0);
@@ -275,6 +276,10 @@ static void raw_op(world *w, fdp *f) {
       lp2p_host_raw_bound(h, id, err, &a, w->now);
       break;
     }
+    /* The socket (a service's too, e.g. the port mapper's) takes input
+     * from now on. */
+    if (!err && id)
+      w->raw[fdp_u8(f) % RAWS_MAX] = id;
     w->raw_pend[i] = 0;
     break;
   }
@@ -866,6 +871,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     c.kad.mode = i == 0 ? LP2P_KAD_MODE_SERVER : LP2P_KAD_MODE_CLIENT;
     c.kad.queries_max = 2;
     c.kad.requests_max = 4;
+    /* host 0 maps its port: SSDP, PCP and NAT-PMP datagrams and the UPnP
+     * HTTP bytes are the input's (its gateway is "host" 2, port 5351) */
+    if (i == 0) {
+      c.portmap.method = LP2P_PORTMAP_AUTO;
+      sa_of(2, 5351, &c.portmap.gateway);
+    }
     if (fdp_bool(&f))
       c.security = LP2P_HOST_SECURITY_PLAINTEXT;
     /* resource pressure: small memory grants and stream caps */

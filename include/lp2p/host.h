@@ -66,6 +66,7 @@
 #include "lp2p/kad.h"
 #include "lp2p/multiaddr.h"
 #include "lp2p/peerid.h"
+#include "lp2p/portmap.h"
 #include "lp2p/relay.h"
 #include "lp2p/yamux.h"
 
@@ -224,6 +225,8 @@ typedef struct lp2p_host_config {
                                      /dns4, /dns6 and /dnsaddr addresses
                                      (lp2p_host_dns_configure) */
   lp2p_host_autonat_config autonat;
+  lp2p_portmap_config portmap;  /**< port mapping on the home router
+                                     (lp2p/portmap.h; off by default) */
 
   const lp2p_log *log;             /**< optional */
 
@@ -604,8 +607,18 @@ typedef enum lp2p_host_event_kind {
   LP2P_HOST_EV_KAD_QUERY_DONE,    /**< kad.query, kad.type, err (0, or
                                        NOT_FOUND: nothing found / stored):
                                        results with lp2p_host_kad_query_* */
-  LP2P_HOST_EV_KAD_TABLE          /**< kad.peers: the routing table's size
+  LP2P_HOST_EV_KAD_TABLE,         /**< kad.peers: the routing table's size
                                        changed */
+  /* port mapping (lp2p/portmap.h) */
+  LP2P_HOST_EV_PORT_MAPPED,       /**< u.portmap: a listen port is mapped
+                                       (also after a re-map; not after a
+                                       plain renewal) */
+  LP2P_HOST_EV_PORT_MAPPING_FAILED, /**< u.portmap: reason, method tried
+                                       last, internal_port */
+  LP2P_HOST_EV_PORT_MAPPING_LOST  /**< u.portmap: a mapping went away
+                                       (reason EPOCH: the router restarted;
+                                       RENEWAL: a renewal failed); the
+                                       service maps again */
 } lp2p_host_event_kind;
 
 /** Direction of a connection or stream. */
@@ -670,6 +683,15 @@ typedef struct lp2p_host_event {
     } autonat;
     /** KAD_*: query id and its LP2P_KAD_* type; peers (KAD_TABLE) */
     struct { uint64_t query; uint32_t type; uint64_t peers; } kad;
+    /** PORT_*: method (lp2p_portmap_method), reason
+     * (lp2p_portmap_reason), the mapping (external_ip / external_port are
+     * 0 when unknown); the address is /ip4/EXT/tcp/EXTPORT */
+    struct {
+      int method, reason;
+      uint8_t external_ip[4];
+      uint16_t internal_port, external_port;
+      uint32_t lifetime_s;
+    } portmap;
   } u;
 } lp2p_host_event;
 
@@ -1134,9 +1156,13 @@ typedef enum lp2p_addr_kind {
   LP2P_ADDR_OBSERVED,     /**< reported by peers through identify */
   LP2P_ADDR_INTERFACE,    /**< set by the driver: local interface IPs used to
                                expand unspecified (0.0.0.0, ::) listen addrs */
-  LP2P_ADDR_RELAYED       /**< ours through a relay we hold a reservation
+  LP2P_ADDR_RELAYED,      /**< ours through a relay we hold a reservation
                                on (<relay>/p2p/<R>/p2p-circuit): managed by
                                the relay service, always advertised */
+  LP2P_ADDR_MAPPED        /**< a port mapping on our router
+                               (/ip4/EXT/tcp/PORT): managed by the portmap
+                               service, status UNCONFIRMED (no AutoNAT
+                               verdict yet), advertised while it holds */
 } lp2p_addr_kind;
 
 typedef enum lp2p_addr_status {
@@ -1188,10 +1214,21 @@ LP2P_API int lp2p_host_reachability(const lp2p_host *h);
 /** What we advertise (identify listenAddrs, peer record): ANNOUNCE addrs if
  * any, else ACTIVE listen addrs (unspecified IPs expanded with INTERFACE
  * addrs, or kept as is when none are known), plus CONFIRMED observed addrs
- * if advertise_observed, plus RELAYED addrs; minus NO_ANNOUNCE. Copies up to `cap` into out,
+ * if advertise_observed, plus RELAYED and MAPPED addrs; minus NO_ANNOUNCE. Copies up to `cap` into out,
  * `*n` gets the total. Returns 0. */
 LP2P_API int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
                              size_t *n);
+
+/* ---- port mapping (proto/portmap) --------------------------------------- */
+
+/** Tell the portmap service the default gateway (IPv4; lp2p_driver_new
+ * reads it from /proc/net/route) and, when known, our address on its link
+ * (`local` may be NULL). cfg.portmap.gateway / .local, when set, win over
+ * these. A ladder that failed for want of a gateway starts again.
+ * Returns 0 or INVAL, UNSUPPORTED (no portmap service). */
+LP2P_API int lp2p_host_portmap_set_gateway(lp2p_host *h, lp2p_tstamp now,
+                                           const lp2p_sockaddr *gateway,
+                                           const lp2p_sockaddr *local);
 
 /* ---- circuit relay v2 (proto/relay) ------------------------------------- */
 

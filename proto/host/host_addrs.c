@@ -294,8 +294,13 @@ int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
       if (h->addrs[i].kind == LP2P_ADDR_OBSERVED &&
           h->addrs[i].status == LP2P_ADDR_CONFIRMED)
         emit(h, &h->addrs[i].addr, out, cap, &k);
+  /* Port mappings on our router. TODO(autonat): once AutoNAT v2 is in,
+   * advertise a MAPPED address only after it confirmed the address
+   * reachable (the issue's "unverified until AutoNAT confirms"); until
+   * then the gateway's word is taken. */
   for (uint32_t i = 0; i < h->naddrs; i++)
-    if (h->addrs[i].kind == LP2P_ADDR_RELAYED)
+    if (h->addrs[i].kind == LP2P_ADDR_RELAYED ||
+        h->addrs[i].kind == LP2P_ADDR_MAPPED)
       emit(h, &h->addrs[i].addr, out, cap, &k);
   if (n)
     *n = k;
@@ -312,6 +317,23 @@ int host_addr_relayed(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
   if (add) {
     int err;
     if (!add_entry(h, &m, LP2P_ADDR_RELAYED, LP2P_ADDR_ACTIVE, &err))
+      return err;
+  } else {
+    remove_at(h, (uint32_t)(a - h->addrs));
+  }
+  host_addrs_changed(h, now);
+  return 0;
+}
+
+int host_addr_mapped(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
+                     int add) {
+  hhaddr *a = find(h, ma, LP2P_ADDR_MAPPED);
+  if (add == !!a)
+    return 0;
+  if (add) {
+    int err;
+    /* UNCONFIRMED: the gateway's word, not yet AutoNAT's (see emit) */
+    if (!add_entry(h, ma, LP2P_ADDR_MAPPED, LP2P_ADDR_UNCONFIRMED, &err))
       return err;
   } else {
     remove_at(h, (uint32_t)(a - h->addrs));

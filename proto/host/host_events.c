@@ -167,6 +167,9 @@ int lp2p_host_event_direction(const lp2p_host_event *ev) {
   case LP2P_HOST_EV_HOLEPUNCH_RESULT:
   case LP2P_HOST_EV_REACHABILITY:
   case LP2P_HOST_EV_AUTONAT_RESULT:
+  case LP2P_HOST_EV_PORT_MAPPED:
+  case LP2P_HOST_EV_PORT_MAPPING_FAILED:
+  case LP2P_HOST_EV_PORT_MAPPING_LOST:
     return -1;
   default:
     return ev->kind >= LP2P_HOST_EV_RAW_LISTENING &&
@@ -205,6 +208,9 @@ const char *lp2p_host_event_name(lp2p_host_event_kind k) {
   case LP2P_HOST_EV_KAD_QUERY_PROGRESS: return "KAD_QUERY_PROGRESS";
   case LP2P_HOST_EV_KAD_QUERY_DONE: return "KAD_QUERY_DONE";
   case LP2P_HOST_EV_KAD_TABLE: return "KAD_TABLE";
+  case LP2P_HOST_EV_PORT_MAPPED: return "PORT_MAPPED";
+  case LP2P_HOST_EV_PORT_MAPPING_FAILED: return "PORT_MAPPING_FAILED";
+  case LP2P_HOST_EV_PORT_MAPPING_LOST: return "PORT_MAPPING_LOST";
   case LP2P_HOST_EV_RAW_LISTENING: return "RAW_LISTENING";
   case LP2P_HOST_EV_RAW_ACCEPTED: return "RAW_ACCEPTED";
   case LP2P_HOST_EV_RAW_CONNECTED: return "RAW_CONNECTED";

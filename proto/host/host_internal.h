@@ -566,6 +566,10 @@ void host_addrs_changed(lp2p_host *h, lp2p_tstamp now);
  * our own trailing /p2p is dropped. Returns 0 or LIMIT, NOMEM. */
 int host_addr_relayed(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
                       int add);
+/* Add (add 1) or remove a port mapping of ours (the portmap service).
+ * Returns 0 or LIMIT, NOMEM. */
+int host_addr_mapped(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
+                     int add);
 int host_sockaddr_unspecified(const lp2p_sockaddr *sa);
 
 /* ---- host_punch.c ------------------------------------------------------------ */

@@ -240,6 +240,16 @@ void host_raw_progress(lp2p_host *h, hraw *r, lp2p_tstamp now) {
   }
 }
 
+/* A datagram queued before its socket was closed still goes out while the
+ * driver holds the socket (its RAW_CLOSE not taken yet), as sendto()
+ * before close() does: a service deletes its port mappings that way when
+ * the host closes. */
+static int dgram_sendable(const lp2p_host *h, uint64_t id) {
+  const hraw *r = hid_get(&h->rawst->ids, id);
+  return r && (r->state == HR_OPEN ||
+               (r->state == HR_ZOMBIE && r->io == LP2P_IO_RAW_CLOSE));
+}
+
 /* ---- hooks for the host core ------------------------------------------------- */
 
 int host_raw_poll_io(lp2p_host *h, lp2p_io *out) {
@@ -258,7 +268,7 @@ int host_raw_poll_io(lp2p_host *h, lp2p_io *out) {
     if (!st->sq_head)
       st->sq_tail = NULL;
     st->sq_len--;
-    if (!host_raw_get(h, g->raw)) {
+    if (!dgram_sendable(h, g->raw)) {
       lp2p_mem_free(h->mem, g);
       continue;
     }
@@ -315,8 +325,8 @@ void host_raw_close_all(lp2p_host *h, lp2p_tstamp now) {
   uint32_t pos = 0;
   hraw *r;
   while ((r = hid_next(&st->ids, &pos)) != NULL) {
-    if (r->state == HR_ZOMBIE)
-      continue;
+    if (r->state == HR_ZOMBIE || (r->flags & HR_F_LAST_WORD))
+      continue; /* a last word opened by a hook of this very loop */
     uint64_t id = r->id;
     host_raw_notify(h, r, LP2P_HOST_EV_RAW_CLOSED, LP2P_ERR_CLOSED, now);
     r = host_raw_get(h, id); /* the owner may have closed it meanwhile */

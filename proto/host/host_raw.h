@@ -42,6 +42,9 @@ enum hraw_state_kind {
 #define HR_F_READABLE_EV 0x0080u /* app: READABLE queued, not yet polled */
 #define HR_F_EOF_EV 0x0100u      /* REMOTE_CLOSED reported */
 #define HR_F_JOINING 0x0200u     /* a UDP_JOIN is queued or unanswered */
+#define HR_F_LAST_WORD 0x0400u   /* a service's connection opened while the
+                                    host closes (e.g. to delete a port
+                                    mapping): the close waits for it */
 
 typedef struct hraw {
   uint64_t id;
@@ -109,7 +112,9 @@ void hbuf_free(lp2p_host *h, hbuf *b);
 
 /* ---- internal creation with an owner (host_raw_api.c, host_udp.c) ------
  * The public lp2p_host_raw_* / lp2p_host_udp_* calls are these with owner
- * 0; services pass their slot + 1. */
+ * 0; services pass their slot + 1. A service may host_raw_connect while
+ * the host closes (before CLOSED): that connection is its last word (the
+ * close waits for it; the service must bound it with its own timer). */
 int host_raw_listen(lp2p_host *h, uint32_t owner, const lp2p_sockaddr *bind,
                     unsigned flags, uint64_t *raw);
 int host_raw_connect(lp2p_host *h, uint32_t owner, lp2p_tstamp now,

@@ -36,12 +36,16 @@ int host_raw_connect(lp2p_host *h, uint32_t owner, lp2p_tstamp now,
   if (!sa_ok(remote) || (local && local->family != remote->family) ||
       ((flags & LP2P_RAW_REUSEPORT) && !local))
     return LP2P_ERR_INVAL;
-  if (h->closing)
+  /* While the host closes (before CLOSED) a service may still open a
+   * connection for its last word; it bounds that exchange itself. */
+  if (h->closing && (owner == 0 || h->closed_ev))
     return LP2P_ERR_STATE;
   hraw *r;
   int rc = host_raw_new(h, owner, LP2P_RAW_TCP, &r);
   if (rc)
     return rc;
+  if (h->closing)
+    r->flags |= HR_F_LAST_WORD;
   r->dir = LP2P_DIR_OUTBOUND;
   r->remote = *remote;
   r->ttl = first_ttl;

@@ -15,6 +15,7 @@ extern const hsvc_ops host_svc_relay_ops;
 extern const hsvc_ops host_svc_dcutr_ops;
 extern const hsvc_ops host_svc_autonat_ops;
 extern const hsvc_ops host_svc_kad_ops;
+extern const hsvc_ops host_svc_portmap_ops;
 
 static const hsvc_ops *const builtin[] = {
     &host_svc_identify_ops,
@@ -26,6 +27,7 @@ static const hsvc_ops *const builtin[] = {
     &host_svc_dcutr_ops, /* hole punching over relayed connections */
     &host_svc_autonat_ops, /* AutoNAT v2 client and server */
     &host_svc_kad_ops, /* Kademlia DHT (mode off unless configured) */
+    &host_svc_portmap_ops, /* UPnP IGD / PCP / NAT-PMP port mapping */
 };
 
 /* The core's defaults, then each service's (their config structs are
@@ -66,6 +68,7 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   lp2p_autonat_client_config_default(&cfg->autonat.c);
   lp2p_autonat_server_config_default(&cfg->autonat.s);
   lp2p_kad_config_default(&cfg->kad);
+  lp2p_portmap_config_default(&cfg->portmap);
 }
 
 int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,

@@ -36,9 +36,30 @@ typedef struct ep {
   size_t raw_len, raw_cap;
   lp2p_sockaddr src;
   uint16_t src_port; /* a dial bound to a local port (REUSEPORT) */ /* raw client: its source address (family 0 = default) */
+  int raw_out;      /* a host's raw dial to a served address: the host does
+                       not re-dirty it after a short send, so each step
+                       flushes it (a writable socket) */
 } ep;
 
 struct memnet;
+
+/* A datagram in flight or waiting in a queue. */
+typedef struct dgram {
+  struct dgram *next;
+  lp2p_tstamp at;
+  memnet_dgram d;
+} dgram;
+
+/* A host's UDP socket; its index is the driver core's handle. */
+typedef struct usock {
+  int used;
+  int host;
+  drv_ref ref;
+  uint16_t port;
+  dgram *head, *tail; /* received, deliverable from `at` */
+} usock;
+
+#define SERVED_MAX 8
 
 typedef struct mhost {
   struct memnet *n;
@@ -67,6 +88,13 @@ struct memnet {
   void *ud;
   uint64_t moved;
   int progress; /* set by the socket verbs: something moved */
+  usock *us;
+  int nus, caps_us;
+  dgram *out_head, *out_tail; /* datagrams for the test */
+  lp2p_sockaddr served[SERVED_MAX];
+  int nserved;
+  int *accq; /* raw endpoints not accepted yet */
+  int naccq, caccq;
 };
 
 static uint64_t rnd(memnet *n) {
@@ -122,6 +150,19 @@ void memnet_free(memnet *n) {
     free(n->hosts[i].core);
   }
   free(n->eps);
+  for (int i = 0; i < n->nus; i++)
+    while (n->us[i].head) {
+      dgram *g = n->us[i].head;
+      n->us[i].head = g->next;
+      free(g);
+    }
+  while (n->out_head) {
+    dgram *g = n->out_head;
+    n->out_head = g->next;
+    free(g);
+  }
+  free(n->us);
+  free(n->accq);
   free(n);
 }
 
@@ -229,12 +270,64 @@ static int connect_to(memnet *n, int a, const lp2p_sockaddr *dst,
 
 static lp2p_tstamp mn_now(void *b) { return ((mhost *)b)->n->now; }
 
+static int udp_bind(mhost *mh, drv_ref ref, const lp2p_io *io, drv_handle *h,
+                    lp2p_sockaddr *bound) {
+  memnet *n = mh->n;
+  if (n->nus == n->caps_us) {
+    n->caps_us = n->caps_us ? n->caps_us * 2 : 16;
+    n->us = realloc(n->us, (size_t)n->caps_us * sizeof *n->us);
+  }
+  int i = n->nus++;
+  usock *u = &n->us[i];
+  memset(u, 0, sizeof *u);
+  u->used = 1;
+  u->host = mh->idx;
+  u->ref = ref;
+  u->port = io->addr.port ? io->addr.port : mh->next_port++;
+  memnet_addr(n, mh->idx, u->port, bound);
+  *h = (drv_handle)i;
+  return 0;
+}
+
+static int served(const memnet *n, const lp2p_sockaddr *a) {
+  for (int i = 0; i < n->nserved; i++)
+    if (n->served[i].family == a->family && n->served[i].port == a->port &&
+        memcmp(n->served[i].ip, a->ip, 4) == 0)
+      return 1;
+  return 0;
+}
+
+/* A raw dial to an address the test serves: a pair of endpoints, the
+ * far one a raw test endpoint waiting in the accept queue. */
+static int raw_dial_served(mhost *mh, drv_ref ref, drv_handle *h,
+                           lp2p_sockaddr *local) {
+  memnet *n = mh->n;
+  int a = ep_new(n);
+  n->eps[a].host = mh->idx;
+  n->eps[a].ref = ref;
+  n->eps[a].raw_out = 1;
+  int b = ep_new(n);
+  n->eps[b].host = -1;
+  n->eps[a].peer = b;
+  n->eps[b].peer = a;
+  if (n->naccq == n->caccq) {
+    n->caccq = n->caccq ? n->caccq * 2 : 8;
+    n->accq = realloc(n->accq, (size_t)n->caccq * sizeof *n->accq);
+  }
+  n->accq[n->naccq++] = b;
+  memnet_addr(n, mh->idx, (uint16_t)(50000 + (a % 10000)), local);
+  *h = (drv_handle)a;
+  n->progress = 1;
+  return 1;
+}
+
 static int mn_listen(void *b, drv_ref ref, int kind, const lp2p_io *io,
                      drv_handle *h, lp2p_sockaddr *bound) {
   mhost *mh = b;
-  (void)ref;
+  if (kind == DRV_K_UDP)
+    return udp_bind(mh, ref, io, h, bound);
   if (kind != DRV_K_LISTEN)
-    return LP2P_ERR_UNSUPPORTED; /* memnet carries libp2p connections only */
+    return LP2P_ERR_UNSUPPORTED; /* no raw listeners on memnet */
   memnet_addr(mh->n, mh->idx, io->addr.port ? io->addr.port : mh->next_port++,
               bound);
   if (io->addr.family == 4 && io->addr.ip[0] == 0)
@@ -254,6 +347,9 @@ static int mn_connect(void *b, drv_ref ref, const lp2p_io *io, drv_handle *h,
                       lp2p_sockaddr *local) {
   mhost *mh = b;
   memnet *n = mh->n;
+  if (io->kind == LP2P_IO_RAW_DIAL)
+    return served(n, &io->addr) ? raw_dial_served(mh, ref, h, local)
+                                : LP2P_ERR_REFUSED;
   if (io->kind != LP2P_IO_DIAL)
     return LP2P_ERR_UNSUPPORTED;
   int a = ep_new(n);
@@ -333,10 +429,12 @@ static void mn_consume(void *b, drv_handle h, size_t k) {
   }
 }
 
+/* RAW_SHUTDOWN (raw connections to served addresses): our FIN follows
+ * the queued bytes. */
 static int mn_shutdown(void *b, drv_handle h) {
-  (void)b;
-  (void)h;
-  return LP2P_ERR_UNSUPPORTED; /* no raw connections on memnet */
+  ep *e = &((mhost *)b)->n->eps[h];
+  e->fin_sent = 1;
+  return 0;
 }
 
 /* CLOSE and RESET (GRACEFUL / ABORT): our FIN follows the queued bytes, or
@@ -345,6 +443,17 @@ static int mn_shutdown(void *b, drv_handle h) {
 static void mn_end(void *b, drv_handle h, int kind, int how, int peer_eof) {
   mhost *mh = b;
   (void)peer_eof;
+  if (kind == DRV_K_UDP) {
+    usock *u = &mh->n->us[h];
+    u->used = 0;
+    while (u->head) {
+      dgram *g = u->head;
+      u->head = g->next;
+      free(g);
+    }
+    u->tail = NULL;
+    return;
+  }
   if (kind != DRV_K_STREAM) {
     for (int k = 0; k < mh->nls; k++)
       if (mh->ls[k].id == h)
@@ -363,27 +472,99 @@ static void mn_end(void *b, drv_handle h, int kind, int how, int peer_eof) {
   e->gone = 1;
 }
 
+static void dgram_append(dgram **head, dgram **tail, dgram *g) {
+  g->next = NULL;
+  if (*tail)
+    (*tail)->next = g;
+  else
+    *head = g;
+  *tail = g;
+}
+
+void memnet_udp_send(memnet *n, const lp2p_sockaddr *from,
+                     const lp2p_sockaddr *to, const void *p, size_t len) {
+  dgram *g = calloc(1, sizeof *g);
+  g->at = n->now + n->latency_ns;
+  g->d.host = -1;
+  g->d.from = *from;
+  g->d.to = *to;
+  g->d.len = len < sizeof g->d.data ? len : sizeof g->d.data;
+  memcpy(g->d.data, p, g->d.len);
+  n->moved += g->d.len;
+  if (to->family == 4 && to->ip[0] == 10 && to->ip[1] == 0 && to->ip[2] == 0)
+    for (int i = 0; i < n->nus; i++) {
+      usock *u = &n->us[i];
+      if (u->used && u->host == to->ip[3] - 1 && u->port == to->port) {
+        dgram_append(&u->head, &u->tail, g);
+        return;
+      }
+    }
+  if (from->family == 4 && from->ip[0] == 10 && from->ip[3] - 1 < n->nhosts &&
+      from->ip[3] - 1 >= 0) {
+    g->d.host = from->ip[3] - 1;
+    dgram_append(&n->out_head, &n->out_tail, g); /* for the test */
+    return;
+  }
+  free(g); /* nobody there */
+}
+
 static void mn_udp_send(void *b, drv_handle h, const lp2p_io *io) {
-  (void)b;
-  (void)h;
-  (void)io;
+  mhost *mh = b;
+  usock *u = &mh->n->us[h];
+  lp2p_sockaddr from;
+  memnet_addr(mh->n, mh->idx, u->port, &from);
+  memnet_udp_send(mh->n, &from, &io->addr, io->data, io->len);
+  mh->n->progress = 1;
 }
 
 static lp2p_ssize mn_udp_recv(void *b, drv_handle h, lp2p_sockaddr *from,
                               uint8_t *buf, size_t cap) {
-  (void)b;
-  (void)h;
-  (void)from;
-  (void)buf;
-  (void)cap;
-  return LP2P_ERR_AGAIN;
+  memnet *n = ((mhost *)b)->n;
+  usock *u = &n->us[h];
+  dgram *g = u->head;
+  if (!g || g->at > n->now)
+    return LP2P_ERR_AGAIN;
+  u->head = g->next;
+  if (!u->head)
+    u->tail = NULL;
+  size_t k = g->d.len < cap ? g->d.len : cap;
+  memcpy(buf, g->d.data, k);
+  *from = g->d.from;
+  free(g);
+  n->progress = 1;
+  return (lp2p_ssize)k;
 }
 
 static int mn_udp_join(void *b, drv_handle h, const lp2p_sockaddr *group) {
   (void)b;
   (void)h;
   (void)group;
-  return LP2P_ERR_UNSUPPORTED;
+  return 0; /* every datagram reaches the test anyway */
+}
+
+int memnet_udp_take(memnet *n, memnet_dgram *out) {
+  dgram *g = n->out_head;
+  if (!g)
+    return 0;
+  n->out_head = g->next;
+  if (!n->out_head)
+    n->out_tail = NULL;
+  *out = g->d;
+  free(g);
+  return 1;
+}
+
+void memnet_tcp_serve(memnet *n, const lp2p_sockaddr *addr) {
+  if (n->nserved < SERVED_MAX)
+    n->served[n->nserved++] = *addr;
+}
+
+int memnet_tcp_accept(memnet *n) {
+  if (!n->naccq)
+    return -1;
+  int e = n->accq[0];
+  memmove(n->accq, n->accq + 1, (size_t)(--n->naccq) * sizeof *n->accq);
+  return e;
 }
 
 /* Events count as progress: the application may have acted on them. */
@@ -489,6 +670,20 @@ static int step(memnet *n) {
   }
   for (int e = 0; e < n->neps; e++)
     progress |= do_deliver(n, e);
+  for (int e = 0; e < n->neps; e++)
+    if (n->eps[e].raw_out && !n->eps[e].gone) {
+      n->progress = 0;
+      drv_core_flush(n->hosts[n->eps[e].host].core, n->eps[e].ref);
+      progress |= n->progress;
+    }
+  for (int i = 0; i < n->nus; i++) {
+    usock *u = &n->us[i];
+    if (u->used && u->head && u->head->at <= n->now) {
+      n->progress = 0;
+      drv_core_udp_read(n->hosts[u->host].core, u->ref, 16);
+      progress |= n->progress;
+    }
+  }
   return progress;
 }
 
@@ -520,6 +715,9 @@ static lp2p_tstamp next_time(memnet *n) {
     if (n->eps[e].head && n->eps[e].head->at < t && !held_back(n, e))
       t = n->eps[e].head->at;
   }
+  for (int i = 0; i < n->nus; i++)
+    if (n->us[i].used && n->us[i].head && n->us[i].head->at < t)
+      t = n->us[i].head->at;
   return t;
 }
 

@@ -65,6 +65,31 @@ int memnet_raw_was_reset(memnet *n, int ep);
 void memnet_raw_close(memnet *n, int ep);
 void memnet_raw_reset(memnet *n, int ep);
 
+/* ---- servers outside the hosts (a home router for the port mapper) ------
+ * Hosts' UDP sockets work: datagrams between hosts are delivered (after
+ * the latency); those sent to any other address (a gateway at
+ * 10.0.0.254, SSDP's 239.255.255.250) wait for the test in one outbox.
+ * Raw TCP dials to an address the test serves become raw endpoints (the
+ * memnet_raw_* calls above) the test accepts. */
+typedef struct memnet_dgram {
+  int host;            /* the sender */
+  lp2p_sockaddr from;  /* its socket */
+  lp2p_sockaddr to;
+  size_t len;
+  uint8_t data[2048];
+} memnet_dgram;
+/* The oldest datagram for the test: 1 (filled) or 0. */
+int memnet_udp_take(memnet *n, memnet_dgram *out);
+/* Send a datagram from `from` to `to` (a host's socket; dropped when no
+ * socket is bound there). */
+void memnet_udp_send(memnet *n, const lp2p_sockaddr *from,
+                     const lp2p_sockaddr *to, const void *p, size_t len);
+/* Accept raw TCP connections to `addr` from now on (up to 8 addresses). */
+void memnet_tcp_serve(memnet *n, const lp2p_sockaddr *addr);
+/* The oldest connection to a served address not accepted yet: a raw
+ * endpoint, or -1. */
+int memnet_tcp_accept(memnet *n);
+
 /* Counters. */
 size_t memnet_pipes_open(const memnet *n);
 uint64_t memnet_bytes_moved(const memnet *n);

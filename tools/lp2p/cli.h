@@ -137,5 +137,6 @@ int cli_cmd_holepunch(cli_ctx *ctx, int argc, char **argv); /* holepunch.c */
 int cli_cmd_dht(cli_ctx *ctx, int argc, char **argv);       /* dht.c */
 int cli_cmd_ipns_seal(cli_ctx *ctx, int argc, char **argv); /* ipns.c */
 int cli_cmd_ipns_open(cli_ctx *ctx, int argc, char **argv); /* ipns.c */
+int cli_cmd_portmap(cli_ctx *ctx, int argc, char **argv);   /* portmap.c */
 
 #endif

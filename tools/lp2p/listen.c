@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "tools/lp2p/dht_args.h"
+#include "tools/lp2p/listen_portmap.h"
 #include "tools/lp2p/listen_relay.h"
 #include "tools/lp2p/node.h"
 
@@ -261,7 +262,8 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                     {"holepunch", 0, NULL, 0},
                     {"autonat-server", 0, NULL, 0},
                     {"autonat-allow-private", 0, NULL, 0},
-                    {"dht", 1, NULL, 0}};
+                    {"dht", 1, NULL, 0},
+                    {"portmap", 1, NULL, 0}};
   /* --dht server|client [--bootstrap MULTIADDR]... (issue 10) */
   const char *boot_txt[DHT_BOOTSTRAP_MAX];
   lp2p_maddr boot[DHT_BOOTSTRAP_MAX];
@@ -270,7 +272,7 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
                              DHT_BOOTSTRAP_MAX, &nboot);
   int npos = 0;
   if (!rc)
-    rc = cli_parse(ctx, argc, argv, opts, 18, &npos, 1, -1);
+    rc = cli_parse(ctx, argc, argv, opts, 19, &npos, 1, -1);
   if (!rc)
     rc = dht_parse_bootstrap(ctx, boot_txt, nboot, boot);
   if (rc)
@@ -297,7 +299,8 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   if ((rc = connmgr_opts(ctx, &opts[4], &opts[5], &opts[6], &cm)) != 0 ||
       (rc = memory_opts(ctx, &opts[7], &opts[8], &cm)) != 0 ||
       (rc = listen_relay_opts(ctx, &opts[9], &opts[10], &opts[11], &opts[13],
-                              &cm)) != 0)
+                              &cm)) != 0 ||
+      (rc = listen_portmap_opt(ctx, opts[18].value, &cm)) != 0)
     return rc;
   listen_relay lr;
   if ((rc = listen_relay_parse(ctx, &lr, opts[12].value)) != 0)
@@ -342,6 +345,8 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   while (!rc && cli_node_event(&n, &ev, -1) == 1) {
     if ((rc = listen_relay_event(ctx, &lr, n.h, &ev, events)) != 0)
       break;
+    if (listen_portmap_event(&ev, events))
+      continue;
     if (ev.kind == LP2P_HOST_EV_LISTENING) {
       char a[1024];
       lp2p_maddr bound;

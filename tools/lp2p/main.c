@@ -54,7 +54,8 @@ static const cli_verb verbs[] = {
      "[--relay-limit-duration SECONDS] [--relay-limit-data BYTES]] "
      "[--relay MULTIADDR] [--autorelay] [--holepunch] "
      "[--autonat-server [--autonat-allow-private]] [--dht server|client "
-     "[--bootstrap MULTIADDR]...] MULTIADDR...",
+     "[--bootstrap MULTIADDR]...] [--portmap auto|upnp|pcp|natpmp|off] "
+     "MULTIADDR...",
      "serve identify, ping, perf and echo; print each listen address with\n"
      "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM;\n"
      "      --events: also one line per connection, identify, echo and perf;\n"
@@ -70,7 +71,10 @@ static const cli_verb verbs[] = {
      "      --autonat-server: serve AutoNAT v2 (private addresses only with\n"
      "      --autonat-allow-private); --events prints `reachability ...`;\n"
      "      --dht: run the Kademlia DHT (server: serve /ipfs/kad/1.0.0),\n"
-     "      dialling each --bootstrap; --events adds `dht-peers N` lines"},
+     "      dialling each --bootstrap; --events adds `dht-peers N` lines;\n"
+     "      --portmap: map private listen ports on the home router (UPnP IGD,\n"
+     "      PCP, NAT-PMP; off by default) and print `mapped /ip4/EXT/tcp/PORT\n"
+     "      via METHOD`; with --events also `portmap-failed REASON`"},
     {"holepunch", NULL, cli_cmd_holepunch,
      "[--timeout SECONDS] [--key FILE] [--listen MULTIADDR] "
      "/.../p2p/RELAY/p2p-circuit/p2p/TARGET",
@@ -119,6 +123,14 @@ static const cli_verb verbs[] = {
      "print a signed IPNS record (hex; V1 fields too, as js writes them)"},
     {"ipns", "open", cli_cmd_ipns_open, "[--name PEER_ID] HEX",
      "verify an IPNS record and print value, seq, validity, ttl_ns lines"},
+    /* the home router (portmap.c) */
+    {"portmap", NULL, cli_cmd_portmap,
+     "[--protocol upnp|pcp|natpmp] list|add PORT|delete PORT",
+     "ask the home router (UPnP IGD, then PCP, then NAT-PMP, or the one\n"
+     "      given) to list its TCP mappings, map PORT to the same external\n"
+     "      port for 1 h, or delete it; one JSON object (no protocol but\n"
+     "      UPnP lists mappings: NAT-PMP's list is the external address with\n"
+     "      \"mappings\": null, PCP's an error)"},
 };
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 

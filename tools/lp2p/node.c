@@ -106,6 +106,7 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
     if (cli_node_connmgr->autorelay)
       cfg.relay.autorelay = LP2P_AUTORELAY_ON;
     cfg.dcutr.enabled = cli_node_connmgr->dcutr ? 1 : 0;
+    cfg.portmap.method = (lp2p_portmap_method)cli_node_connmgr->portmap_method;
   }
   /* Only `listen` checks its addresses (the dialing verbs have none to
    * offer); `autonat` asks explicitly. */

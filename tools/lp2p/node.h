@@ -28,6 +28,7 @@ typedef struct cli_connmgr {
   /* circuit relay v2 (--relay-server, --relay-limit-*) */
   int relay_hop, autorelay, dcutr;
   uint64_t relay_limit_duration_ns, relay_limit_data;
+  int portmap_method; /* --portmap (lp2p_portmap_method) */
 } cli_connmgr;
 extern const cli_connmgr *cli_node_connmgr;
 /** Kademlia mode (LP2P_KAD_MODE_*) of the hosts started after it is set
