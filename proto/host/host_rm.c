@@ -141,17 +141,16 @@ int host_rm_conn_open(lp2p_host *h, hconn *c) {
 
 /* Give back `n` of c's growth (above its base) to the connection, the
  * system and its peer. */
-static void shrink(lp2p_host *h, hconn *c, uint64_t n) {
+static void shrink(hconn *c, uint64_t n) {
   rm_release(&c->rm, RM_MEMORY, n);
   if (c->peer)
     rm_release(&c->peer->rm, RM_MEMORY, n);
-  (void)h;
 }
 
 void host_rm_conn_close(lp2p_host *h, hconn *c) {
   uint64_t g = grant(c), base = h->cfg.memory_per_conn_base;
   if (g > base)
-    shrink(h, c, g - base);
+    shrink(c, g - base);
   rm_scope_close(&c->rm);
 }
 
@@ -162,7 +161,7 @@ void host_rm_conn_adjust(lp2p_host *h, hconn *c) {
   uint64_t base = h->cfg.memory_per_conn_base;
   if (c->nstreams == 0) {
     if (grant(c) > base) {
-      shrink(h, c, grant(c) - base);
+      shrink(c, grant(c) - base);
       apply(c);
     }
     return;

@@ -31,15 +31,16 @@ static rresv *resv_find(relay_svc *v, const lp2p_peerid *relay) {
   return NULL;
 }
 
-/* Our circuit addresses through r: added when granted, removed when
- * lost (the address manager advertises them: identify, peer records). */
-static void resv_advertise(lp2p_host *h, const rresv *r, int add,
-                           lp2p_tstamp now) {
+/* Our circuit addresses through relay addresses addrs[0..n): added when
+ * granted, removed when lost (the address manager advertises them:
+ * identify, peer records). */
+static void resv_advertise(lp2p_host *h, const lp2p_maddr *addrs, size_t n,
+                           int add, lp2p_tstamp now) {
   lp2p_maddr tail;
   if (lp2p_maddr_parse(&tail, "/p2p-circuit", 12) != 0)
     return;
-  for (size_t i = 0; i < r->naddrs; i++) {
-    lp2p_maddr a = r->addrs[i];
+  for (size_t i = 0; i < n; i++) {
+    lp2p_maddr a = addrs[i];
     if (lp2p_maddr_encapsulate(&a, &tail) == 0)
       host_addr_relayed(h, now, &a, add);
   }
@@ -50,7 +51,7 @@ static void resv_drop(lp2p_host *h, relay_svc *v, rresv *r, int err,
   lp2p_peerid relay = r->relay;
   int had = r->expire_unix != 0;
   if (had)
-    resv_advertise(h, r, 0, now);
+    resv_advertise(h, r->addrs, r->naddrs, 0, now);
   if (r->stream) { /* a RESERVE in flight: a reset ends no hook, so its
                      * leg is freed here */
     uint64_t s = r->stream;
@@ -179,7 +180,9 @@ static void reserve_reply(lp2p_host *h, relay_svc *v, rleg *g,
   }
   /* a refresh may list other addresses: the old ones that went are
    * withdrawn below, the others stay advertised throughout */
-  rresv old = *r;
+  lp2p_maddr old[LP2P_RELAY_ADDRS_MAX];
+  size_t nold = r->expire_unix ? r->naddrs : 0;
+  memcpy(old, r->addrs, nold * sizeof old[0]);
   r->naddrs = 0;
   for (size_t i = 0; i < m.nrsvp_addrs && r->naddrs < LP2P_RELAY_ADDRS_MAX;
        i++) {
@@ -212,7 +215,6 @@ static void reserve_reply(lp2p_host *h, relay_svc *v, rleg *g,
     in = RELAY_REFRESH_MIN_NS;
   }
   r->refresh_at = host_add_ns(now, in);
-  int first = r->expire_unix == 0;
   r->expire_unix = m.expire;
   relay_msg_done(h, g);
   host_svc_close(h, stream, now);
@@ -222,19 +224,14 @@ static void reserve_reply(lp2p_host *h, relay_svc *v, rleg *g,
     e->conn = host_svc_peer_conn(h, &r->relay);
     e->u.relay.expire_unix = m.expire;
   }
-  (void)first;
-  for (size_t i = 0; i < old.naddrs && old.expire_unix; i++) {
+  for (size_t i = 0; i < nold; i++) {
     int kept = 0;
     for (size_t k = 0; k < r->naddrs && !kept; k++)
-      kept = lp2p_maddr_equal(&old.addrs[i], &r->addrs[k]);
-    if (!kept) {
-      rresv one = old;
-      one.addrs[0] = old.addrs[i];
-      one.naddrs = 1;
-      resv_advertise(h, &one, 0, now);
-    }
+      kept = lp2p_maddr_equal(&old[i], &r->addrs[k]);
+    if (!kept)
+      resv_advertise(h, &old[i], 1, 0, now);
   }
-  resv_advertise(h, r, 1, now);
+  resv_advertise(h, r->addrs, r->naddrs, 1, now);
 }
 
 /* ---- dials through a relay -------------------------------------------------- */
