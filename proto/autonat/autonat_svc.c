@@ -162,9 +162,15 @@ static void refresh_candidates(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
     lp2p_host_addr_info a;
     if (lp2p_host_addr_get(h, j, &a) == 0 &&
         (a.kind == LP2P_ADDR_OBSERVED || a.kind == LP2P_ADDR_MAPPED) &&
-        ip_public(st, &a.addr))
+        ip_public(st, &a.addr)) {
       lp2p_autonat_book_add(st->book, &a.addr, a.kind == LP2P_ADDR_MAPPED,
                             now);
+      /* A mapping without a verdict of its own (made again after a
+       * router reboot, or over an address the book already judged as
+       * observed) is checked now, not at the next recheck. */
+      if (a.kind == LP2P_ADDR_MAPPED && a.reachability_at == LP2P_TSTAMP_NONE)
+        lp2p_autonat_book_recheck(st->book, &a.addr, now);
+    }
   }
   lp2p_autonat_book_sweep(st->book);
   overall_update(h, st, now);
@@ -224,6 +230,9 @@ static void creq_finish(lp2p_host *h, an_svc *st, an_creq *c, int err,
   if (!st->book)
     return;
   st->kick = 1;
+  /* A round that ended, with a new verdict or the old one confirmed:
+   * the address manager takes it (and its time), so a mapping made again
+   * over an address already judged gets its own verdict. */
   if (lp2p_autonat_book_result(st->book, &c->addr, c->server,
                                (lp2p_autonat_reach)reach, now)) {
     lp2p_autonat_reach v =

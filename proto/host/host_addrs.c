@@ -356,22 +356,11 @@ int host_addr_mapped(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
   if (add) {
     int err;
     /* UNCONFIRMED: the gateway's word, not yet AutoNAT's. A verdict the
-     * address already has (as an observed address, or from a mapping
-     * lost and made again before the book forgot it) carries over. */
-    const hhaddr *same = NULL;
-    for (uint32_t i = 0; i < h->naddrs && !same; i++)
-      if (h->addrs[i].reach_at != LP2P_TSTAMP_NONE &&
-          lp2p_maddr_equal(&h->addrs[i].addr, ma))
-        same = &h->addrs[i];
-    uint8_t reach = same ? same->reach : 0;
-    lp2p_tstamp at = same ? same->reach_at : LP2P_TSTAMP_NONE;
-    a = add_entry(h, ma, LP2P_ADDR_MAPPED, LP2P_ADDR_UNCONFIRMED, &err);
-    if (!a)
+     * same address holds from before (an observed address, a mapping
+     * lost and made again after a router reboot) is not one about this
+     * mapping: the AutoNAT client checks it anew (autonat_svc.c). */
+    if (!add_entry(h, ma, LP2P_ADDR_MAPPED, LP2P_ADDR_UNCONFIRMED, &err))
       return err;
-    a->reach = reach;
-    a->reach_at = at;
-    if (reach == LP2P_AUTONAT_REACHABLE)
-      a->status = LP2P_ADDR_CONFIRMED;
   } else {
     remove_at(h, (uint32_t)(a - h->addrs));
   }
