@@ -275,6 +275,10 @@ static void test_http_framing(void **state) {
                            "Transfer-Encoding: chunked\r\n\r\n"),
                    1);
   assert_int_equal(atoi(f->out + 9), 411);
+  assert_int_equal(http(f, "POST /ctl/IPConn HTTP/1.1\r\n"
+                           "Content-Length: ten\r\n\r\n"),
+                   1);
+  assert_int_equal(atoi(f->out + 9), 400);
   assert_int_equal(http(f, "GET /nothing HTTP/1.1\r\n\r\n"), 1);
   assert_int_equal(atoi(f->out + 9), 404);
   assert_int_equal(http(f, "garbage\r\n\r\n"), 1);

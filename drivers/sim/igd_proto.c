@@ -13,7 +13,7 @@
  *   (NewInternalClient is not the asker, as miniupnpd's secure mode has
  *   it), 714 NoSuchEntryInArray, 716 WildCardNotPermittedInExtPort, 718
  *   ConflictInMappingEntry (the port is another's), 725
- *   OnlyPermanentLeasesSupported. IGD:2 treats lease 0 as 604800 s
+ *   OnlyPermanentLeasesSupported, 728 NoPortMapsAvailable (table full). IGD:2 treats lease 0 as 604800 s
  *   (WANIPConnection:2 2.3.16); leases are cut to lease_max_s.
  *
  * NAT-PMP (RFC 6886 3): version 0, opcodes 0 (external address) and 1/2
@@ -781,9 +781,13 @@ int igd_http(sim_igd *g, uint32_t from_ip, const uint8_t *p, size_t n,
   long l = header(hdrs, hl, "Content-Length", &v);
   if (l >= 0) {
     uint32_t c;
-    if (number(v, (size_t)l, IGD_HTTP_MAX, &c) != 0) {
+    if (number(v, (size_t)l, UINT32_MAX, &c) != 0) { /* not a length */
       g->st.http_requests++;
-      return respond(out, cap, len, l > 0 ? 413 : 400, "");
+      return respond(out, cap, len, 400, "");
+    }
+    if (c > IGD_HTTP_MAX) {
+      g->st.http_requests++;
+      return respond(out, cap, len, 413, "");
     }
     cl = c;
   } else if (header(hdrs, hl, "Transfer-Encoding", &v) >= 0) {

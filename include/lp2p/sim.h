@@ -233,8 +233,8 @@ LP2P_API size_t lp2p_sim_nat_mappings(const lp2p_sim *s, uint32_t nat);
  * Architecture 1.1 1.3), HTTP/1.1 with the device description and the
  * WANIPConnection SOAP actions (GetExternalIPAddress, AddPortMapping,
  * AddAnyPortMapping (IGD:2), DeletePortMapping,
- * GetSpecificPortMappingEntry; faults 402, 401, 606, 714, 716, 718, 725 as
- * the WANIPConnection:2 spec has them), NAT-PMP (RFC 6886) and PCP (RFC
+ * GetSpecificPortMappingEntry; faults 401, 402, 606, 714, 716, 718, 725,
+ * 728 as the WANIPConnection:2 spec has them), NAT-PMP (RFC 6886) and PCP (RFC
  * 6887, MAP and ANNOUNCE) on UDP 5351. A granted mapping is a real port
  * forward in the box: any outside peer reaches the internal endpoint
  * through it while the lease runs, whatever the box's filtering. Leases
