@@ -227,6 +227,28 @@ static void pcp_map_and_delete_on_close(void **state) {
   finish(w);
 }
 
+/* A router reboot seen through the PCP epoch: LOST, then mapped again
+ * with the mapping's nonce (RFC 6887 11.2: one nonce for the mapping's
+ * life; a rebooted server that took the renewal already refuses another
+ * nonce with NOT_AUTHORIZED, 11.3). */
+static void pcp_reboot_keeps_nonce(void **state) {
+  (void)state;
+  world *w = start(LP2P_PORTMAP_PCP, 1, 0, 1, 0);
+  assert_true(wait_for(w, LP2P_HOST_EV_PORT_MAPPED, 1, 30 * S));
+  uint8_t nonce[12];
+  memcpy(nonce, w->gw.last_pcp_nonce, 12);
+  run_for(w, 1810 * S); /* one renewal: the epoch has grown */
+  assert_memory_equal(w->gw.last_pcp_nonce, nonce, 12);
+  w->gw.boot = th_now(w->t);
+  assert_true(wait_for(w, LP2P_HOST_EV_PORT_MAPPING_LOST, 1, 1900 * S));
+  assert_int_equal(nth(w, LP2P_HOST_EV_PORT_MAPPING_LOST, 0)->reason,
+                   LP2P_PORTMAP_R_EPOCH);
+  assert_true(wait_for(w, LP2P_HOST_EV_PORT_MAPPED, 2, 30 * S));
+  assert_true(w->gw.pcp_maps >= 3); /* map, renewal, map again */
+  assert_memory_equal(w->gw.last_pcp_nonce, nonce, 12);
+  finish(w);
+}
+
 static void upnp_map(void **state) {
   (void)state;
   world *w = start(LP2P_PORTMAP_UPNP, 0, 1, 0, 0);
@@ -420,6 +442,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(natpmp_map_renew_reboot),
       cmocka_unit_test(pcp_map_and_delete_on_close),
+      cmocka_unit_test(pcp_reboot_keeps_nonce),
       cmocka_unit_test(upnp_map),
       cmocka_unit_test(upnp_close_with_silent_router),
       cmocka_unit_test(upnp_conflict_resolved),
