@@ -214,10 +214,16 @@ static void run_book(fdp *f, const lp2p_mem *mem) {
         lp2p_autonat_book_add(b, &a, 0, t);
       lp2p_autonat_book_sweep(b);
       break;
-    default:
+    default: {
+      /* a recheck (a port mapping made again) only ever moves an entry
+       * between rounds into one, never changes its verdict */
+      lp2p_autonat_reach before = lp2p_autonat_book_verdict(b, &a, NULL, NULL);
+      (void)lp2p_autonat_book_recheck(b, &a, t);
+      CHECK(lp2p_autonat_book_verdict(b, &a, NULL, NULL) == before);
       (void)lp2p_autonat_book_next_due(b);
       (void)lp2p_autonat_book_overall(b);
       break;
+    }
     }
   }
   lp2p_autonat_book_free(b);

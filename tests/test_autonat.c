@@ -411,6 +411,41 @@ static void test_limiter(void **state) {
 /* ---- the verdict book
  * ---------------------------------------------------------- */
 
+/* lp2p_autonat_book_recheck: an address with a verdict is asked again at
+ * once (a port mapping made again after a router reboot); its verdict
+ * stands until the new round decides. */
+static void test_book_recheck(void **state) {
+  (void)state;
+  lp2p_autonat_client_config cfg;
+  lp2p_autonat_client_config_default(&cfg);
+  lp2p_autonat_book *b;
+  assert_int_equal(lp2p_autonat_book_new(&b, &cfg, NULL), 0);
+  lp2p_maddr m = ma("/ip4/1.2.3.4/tcp/4001"), got;
+  /* unknown: nothing to do */
+  assert_int_equal(lp2p_autonat_book_recheck(b, &m, 0), 0);
+  assert_int_equal(lp2p_autonat_book_add(b, &m, 1, 0), 0);
+  /* new: due anyway */
+  assert_int_equal(lp2p_autonat_book_recheck(b, &m, 0), 0);
+  assert_int_equal(lp2p_autonat_book_pick(b, 100, 0, &got), 1);
+  assert_int_equal(
+      lp2p_autonat_book_result(b, &m, 100, LP2P_AUTONAT_REACHABLE, 1), 1);
+  /* between rounds: not asked until recheck_reachable_ns ... */
+  assert_int_equal(lp2p_autonat_book_pick(b, 100, 5, &got), 0);
+  /* ... unless rechecked: the same server may answer in the new round */
+  assert_int_equal(lp2p_autonat_book_recheck(b, &m, 5), 1);
+  assert_int_equal(lp2p_autonat_book_recheck(b, &m, 5), 0);
+  assert_int_equal(lp2p_autonat_book_verdict(b, &m, NULL, NULL),
+                   LP2P_AUTONAT_REACHABLE);
+  assert_int_equal(lp2p_autonat_book_pick(b, 100, 5, &got), 1);
+  assert_true(lp2p_maddr_equal(&got, &m));
+  /* in a round now: no second recheck */
+  assert_int_equal(lp2p_autonat_book_recheck(b, &m, 6), 0);
+  /* the round ends with the verdict it had: 2 (confirmed, not changed) */
+  assert_int_equal(
+      lp2p_autonat_book_result(b, &m, 100, LP2P_AUTONAT_REACHABLE, 7), 2);
+  lp2p_autonat_book_free(b);
+}
+
 static void test_book_rule(void **state) {
   (void)state;
   lp2p_autonat_client_config cfg;
@@ -576,6 +611,7 @@ int main(void) {
       cmocka_unit_test(test_pair_rejected_and_malformed),
       cmocka_unit_test(test_limiter),
       cmocka_unit_test(test_book_rule),
+      cmocka_unit_test(test_book_recheck),
       cmocka_unit_test(test_book_overall_private_and_sweep),
       cmocka_unit_test(test_is_public),
   };

@@ -8,7 +8,10 @@
  * automatic client confirms a listen address (REACHABILITY public, the
  * verdict in the address manager with a time) and, with three servers,
  * refutes an unreachable announced one (REACHABILITY private), which
- * turns on AutoRelay in its PRIVATE mode (a reservation follows). */
+ * turns on AutoRelay in its PRIVATE mode (a reservation follows); a port
+ * mapping is advertised only once AutoNAT confirmed it, stays back when
+ * unreachable or unverified, is withdrawn when lost, and is advertised on
+ * the gateway's word when the AutoNAT client is off. */
 #include "proto/host/host_internal.h"
 #include "tests/test_host_util.h"
 
@@ -419,6 +422,197 @@ static void test_auto_private_three_servers(void **state) {
   th_free(t);
 }
 
+/* ---- port mappings: advertised once AutoNAT confirms them ------------------
+ *
+ * The portmap service enters a mapping with host_addr_mapped; here a
+ * "mapping" on a second port host 0 listens on stands in for a router's
+ * forward (reachable), one on a port nobody listens on for a router that
+ * granted a mapping that does not work (unreachable). Host 0 announces its
+ * first listen address, so its second port is advertised only through the
+ * mapping. */
+
+static int is_advertised(lp2p_host *h, const lp2p_maddr *a) {
+  lp2p_maddr out[16];
+  size_t n = 0;
+  lp2p_host_addrs(h, out, 16, &n);
+  for (size_t i = 0; i < n && i < 16; i++)
+    if (lp2p_maddr_equal(&out[i], a))
+      return 1;
+  return 0;
+}
+
+/* The MAPPED entry for a, or 0 when there is none. */
+static int mapped_info(lp2p_host *h, const lp2p_maddr *a,
+                       lp2p_host_addr_info *out) {
+  for (size_t i = 0; i < lp2p_host_addr_count(h); i++)
+    if (lp2p_host_addr_get(h, i, out) == 0 && out->kind == LP2P_ADDR_MAPPED &&
+        lp2p_maddr_equal(&out->addr, a))
+      return 1;
+  return 0;
+}
+
+static lp2p_maddr addr_of(th_net *t, int host, uint16_t port) {
+  lp2p_sockaddr sa;
+  lp2p_maddr m;
+  memnet_addr(t->net, host, port, &sa);
+  assert_int_equal(lp2p_sockaddr_to_maddr(&m, &sa), 0);
+  return m;
+}
+
+/* Host 0 (client as configured) listening twice (the second port 4444),
+ * announcing its first listen address; `servers` AutoNAT servers. */
+static th_net *mapped_world(int client, int servers) {
+  th_net *t = net();
+  lp2p_host_config c;
+  lp2p_host_config_default(&c);
+  c.autonat.client = client;
+  c.autonat.is_public = everything_public;
+  th_add(t, &c, NULL);
+  for (int i = 1; i <= servers; i++)
+    add_server(t, 1);
+  for (int i = 0; i <= servers; i++)
+    th_listen(t, i);
+  lp2p_maddr first = bare(t, 0); /* before LISTENING replaces it */
+  lp2p_maddr second = addr_of(t, 0, 4444);
+  assert_int_equal(lp2p_host_listen(t->h[0], &second, NULL), 0);
+  assert_true(th_wait_for(t, 0, LP2P_HOST_EV_LISTENING, 2, S));
+  assert_int_equal(
+      lp2p_host_addr_add(t->h[0], th_now(t), &first, LP2P_ADDR_ANNOUNCE), 0);
+  memnet_run_for(t->net, S / 10); /* its ADDRESS_CHANGED is counted */
+  assert_false(is_advertised(t->h[0], &second));
+  return t;
+}
+
+typedef struct adv_wait {
+  th_net *t;
+  lp2p_maddr a;
+  int reach; /* wait for this verdict on the MAPPED entry */
+} adv_wait;
+
+static int adv_stop(void *ud) {
+  adv_wait *w = ud;
+  lp2p_host_addr_info info;
+  return mapped_info(w->t->h[0], &w->a, &info) &&
+         info.reachability == w->reach;
+}
+
+/* unverified -> confirmed (advertised, pushed) -> lost (withdrawn) */
+static void test_mapped_advertised_after_confirm(void **state) {
+  (void)state;
+  th_net *t = mapped_world(1, 1);
+  lp2p_maddr m = addr_of(t, 0, 4444);
+  lp2p_host *h = t->h[0];
+  int changed = th_count(t, 0, LP2P_HOST_EV_ADDRESS_CHANGED);
+  assert_int_equal(host_addr_mapped(h, th_now(t), &m, 1), 0);
+  lp2p_host_addr_info info;
+  assert_true(mapped_info(h, &m, &info));
+  assert_int_equal(info.status, LP2P_ADDR_UNCONFIRMED);
+  assert_int_equal(info.reachability, LP2P_AUTONAT_UNKNOWN);
+  /* unverified: not advertised, the advertised set did not change */
+  assert_false(is_advertised(h, &m));
+  memnet_run_for(t->net, S);
+  assert_int_equal(th_count(t, 0, LP2P_HOST_EV_ADDRESS_CHANGED), changed);
+  /* the AutoNAT client asks about it (a MAPPED candidate) and one
+   * verified dial-back through it confirms it */
+  th_connect(t, 0, 1);
+  adv_wait w = {t, m, LP2P_AUTONAT_REACHABLE};
+  assert_true(memnet_run(t->net, adv_stop, &w, 60 * S));
+  assert_true(mapped_info(h, &m, &info));
+  assert_int_equal(info.status, LP2P_ADDR_CONFIRMED);
+  assert_true(is_advertised(h, &m));
+  /* ADDRESS_CHANGED, and an identify push: the server now lists it among
+   * our addresses */
+  memnet_run_for(t->net, 2 * S);
+  assert_true(th_count(t, 0, LP2P_HOST_EV_ADDRESS_CHANGED) > changed);
+  int listed = 0;
+  lp2p_maddr pa[16];
+  size_t np = 0;
+  assert_int_equal(
+      lp2p_host_peer_addrs(t->h[1], th_now(t), &t->id[0], pa, 16, &np), 0);
+  for (size_t i = 0; i < np && i < 16; i++) {
+    lp2p_maddr_strip_peer_id(&pa[i]);
+    listed |= lp2p_maddr_equal(&pa[i], &m);
+  }
+  assert_true(listed);
+  /* the mapping is lost: withdrawn */
+  changed = th_count(t, 0, LP2P_HOST_EV_ADDRESS_CHANGED);
+  assert_int_equal(host_addr_mapped(h, th_now(t), &m, 0), 0);
+  assert_false(mapped_info(h, &m, &info));
+  assert_false(is_advertised(h, &m));
+  memnet_run_for(t->net, S / 10);
+  assert_int_equal(th_count(t, 0, LP2P_HOST_EV_ADDRESS_CHANGED), changed + 1);
+  /* mapped again (a router that rebooted): unverified again, although the
+   * book still has the old verdict; AutoNAT checks it anew at once */
+  assert_int_equal(host_addr_mapped(h, th_now(t), &m, 1), 0);
+  assert_true(mapped_info(h, &m, &info));
+  assert_int_equal(info.reachability, LP2P_AUTONAT_UNKNOWN);
+  assert_false(is_advertised(h, &m));
+  assert_true(memnet_run(t->net, adv_stop, &w, 60 * S));
+  assert_true(is_advertised(h, &m));
+  /* a later recheck that finds a confirmed mapping unreachable withdraws
+   * it too */
+  host_addr_set_reach(h, &m, LP2P_AUTONAT_UNREACHABLE, th_now(t));
+  assert_true(mapped_info(h, &m, &info));
+  assert_int_equal(info.status, LP2P_ADDR_UNCONFIRMED);
+  assert_false(is_advertised(h, &m));
+  th_free(t);
+}
+
+/* a mapping AutoNAT finds unreachable stays unadvertised */
+static void test_mapped_unreachable_stays_back(void **state) {
+  (void)state;
+  th_net *t = mapped_world(1, 3);
+  lp2p_maddr dead = addr_of(t, 0, 9);
+  assert_int_equal(host_addr_mapped(t->h[0], th_now(t), &dead, 1), 0);
+  for (int i = 1; i <= 3; i++)
+    th_connect(t, 0, i);
+  adv_wait w = {t, dead, LP2P_AUTONAT_UNREACHABLE};
+  assert_true(memnet_run(t->net, adv_stop, &w, 60 * S));
+  lp2p_host_addr_info info;
+  assert_true(mapped_info(t->h[0], &dead, &info));
+  assert_int_equal(info.status, LP2P_ADDR_UNCONFIRMED);
+  assert_false(is_advertised(t->h[0], &dead));
+  th_free(t);
+}
+
+/* no AutoNAT server to ask: the mapping stays unverified and unadvertised
+ * (the issue's rule; go-libp2p would advertise it while unknown) */
+static void test_mapped_no_server(void **state) {
+  (void)state;
+  th_net *t = mapped_world(1, 0);
+  lp2p_host_config c;
+  lp2p_host_config_default(&c);
+  c.autonat.client = 0; /* a peer that serves no AutoNAT */
+  th_add(t, &c, NULL);
+  th_listen(t, 1);
+  lp2p_maddr m = addr_of(t, 0, 4444);
+  assert_int_equal(host_addr_mapped(t->h[0], th_now(t), &m, 1), 0);
+  th_connect(t, 0, 1);
+  memnet_run_for(t->net, 600 * S);
+  lp2p_host_addr_info info;
+  assert_true(mapped_info(t->h[0], &m, &info));
+  assert_int_equal(info.status, LP2P_ADDR_UNCONFIRMED);
+  assert_int_equal(info.reachability, LP2P_AUTONAT_UNKNOWN);
+  assert_false(is_advertised(t->h[0], &m));
+  th_free(t);
+}
+
+/* without the AutoNAT client nothing could confirm it: the gateway's word
+ * is taken (go-libp2p without a reachability tracker does the same) */
+static void test_mapped_without_client(void **state) {
+  (void)state;
+  th_net *t = mapped_world(0, 0);
+  lp2p_maddr m = addr_of(t, 0, 4444);
+  int changed = th_count(t, 0, LP2P_HOST_EV_ADDRESS_CHANGED);
+  assert_int_equal(host_addr_mapped(t->h[0], th_now(t), &m, 1), 0);
+  assert_true(is_advertised(t->h[0], &m));
+  memnet_run_for(t->net, S);
+  assert_int_equal(th_count(t, 0, LP2P_HOST_EV_ADDRESS_CHANGED), changed + 1);
+  assert_int_equal(host_addr_mapped(t->h[0], th_now(t), &m, 0), 0);
+  assert_false(is_advertised(t->h[0], &m));
+  th_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ask_reachable_separate_conn),
@@ -428,6 +622,10 @@ int main(void) {
       cmocka_unit_test(test_rogue_wrong_nonce),
       cmocka_unit_test(test_auto_public),
       cmocka_unit_test(test_auto_private_three_servers),
+      cmocka_unit_test(test_mapped_advertised_after_confirm),
+      cmocka_unit_test(test_mapped_unreachable_stays_back),
+      cmocka_unit_test(test_mapped_no_server),
+      cmocka_unit_test(test_mapped_without_client),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,6 +114,30 @@ static uint16_t listen_port(world *w) {
   return sa.port;
 }
 
+/* /ip4/IP/tcp/PORT */
+static lp2p_maddr ext_maddr(const uint8_t ip[4], uint16_t port) {
+  lp2p_sockaddr sa;
+  memset(&sa, 0, sizeof sa);
+  sa.family = 4;
+  memcpy(sa.ip, ip, 4);
+  sa.port = port;
+  lp2p_maddr m;
+  assert_int_equal(lp2p_sockaddr_to_maddr(&m, &sa), 0);
+  return m;
+}
+
+/* Is /ip4/IP/tcp/PORT in the address manager as MAPPED? (Advertised only
+ * once AutoNAT confirms it: tests/test_host_autonat.c.) */
+static int mapped(world *w, const uint8_t ip[4], uint16_t port) {
+  lp2p_maddr want = ext_maddr(ip, port);
+  lp2p_host_addr_info info;
+  for (size_t i = 0; i < lp2p_host_addr_count(w->t->h[0]); i++)
+    if (lp2p_host_addr_get(w->t->h[0], i, &info) == 0 &&
+        info.kind == LP2P_ADDR_MAPPED && lp2p_maddr_equal(&info.addr, &want))
+      return 1;
+  return 0;
+}
+
 /* Is /ip4/IP/tcp/PORT among what the host advertises? */
 static int advertised(world *w, const uint8_t ip[4], uint16_t port) {
   lp2p_sockaddr sa;
@@ -150,16 +174,18 @@ static void natpmp_map_renew_reboot(void **state) {
   assert_memory_equal(e->ip, w->gw.ext_ip, 4);
   assert_int_equal(e->lifetime_s, 3600);
   assert_int_equal(w->gw.pmp_addrs, 1);
-  assert_true(advertised(w, w->gw.ext_ip, (uint16_t)(port + 7)));
+  assert_true(mapped(w, w->gw.ext_ip, (uint16_t)(port + 7)));
   lp2p_host_addr_info info;
-  int mapped = 0;
+  int nmapped = 0;
   for (size_t i = 0; i < lp2p_host_addr_count(w->t->h[0]); i++)
     if (lp2p_host_addr_get(w->t->h[0], i, &info) == 0 &&
         info.kind == LP2P_ADDR_MAPPED) {
       assert_int_equal(info.status, LP2P_ADDR_UNCONFIRMED);
-      mapped++;
+      nmapped++;
     }
-  assert_int_equal(mapped, 1);
+  assert_int_equal(nmapped, 1);
+  /* unverified: AutoNAT (on by default) has not confirmed it */
+  assert_false(advertised(w, w->gw.ext_ip, (uint16_t)(port + 7)));
 
   /* renewed at half the lease, asking for the port it holds; no event */
   run_for(w, 1810 * S);
@@ -174,7 +200,7 @@ static void natpmp_map_renew_reboot(void **state) {
   e = nth(w, LP2P_HOST_EV_PORT_MAPPING_LOST, 0);
   assert_int_equal(e->reason, LP2P_PORTMAP_R_EPOCH);
   assert_true(wait_for(w, LP2P_HOST_EV_PORT_MAPPED, 2, 30 * S));
-  assert_true(advertised(w, w->gw.ext_ip, (uint16_t)(port + 7)));
+  assert_true(mapped(w, w->gw.ext_ip, (uint16_t)(port + 7)));
 
   close_host(w);
   assert_int_equal(w->gw.pmp_deletes, 1);
@@ -194,10 +220,32 @@ static void pcp_map_and_delete_on_close(void **state) {
   const uint8_t client[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
                               10, 0, 0, 1};
   assert_memory_equal(w->gw.last_pcp_client, client, 16);
-  assert_true(advertised(w, w->gw.ext_ip, port));
+  assert_true(mapped(w, w->gw.ext_ip, port));
   close_host(w);
   assert_int_equal(w->gw.pcp_maps, 1);
   assert_int_equal(w->gw.pcp_deletes, 1);
+  finish(w);
+}
+
+/* A router reboot seen through the PCP epoch: LOST, then mapped again
+ * with the mapping's nonce (RFC 6887 11.2: one nonce for the mapping's
+ * life; a rebooted server that took the renewal already refuses another
+ * nonce with NOT_AUTHORIZED, 11.3). */
+static void pcp_reboot_keeps_nonce(void **state) {
+  (void)state;
+  world *w = start(LP2P_PORTMAP_PCP, 1, 0, 1, 0);
+  assert_true(wait_for(w, LP2P_HOST_EV_PORT_MAPPED, 1, 30 * S));
+  uint8_t nonce[12];
+  memcpy(nonce, w->gw.last_pcp_nonce, 12);
+  run_for(w, 1810 * S); /* one renewal: the epoch has grown */
+  assert_memory_equal(w->gw.last_pcp_nonce, nonce, 12);
+  w->gw.boot = th_now(w->t);
+  assert_true(wait_for(w, LP2P_HOST_EV_PORT_MAPPING_LOST, 1, 1900 * S));
+  assert_int_equal(nth(w, LP2P_HOST_EV_PORT_MAPPING_LOST, 0)->reason,
+                   LP2P_PORTMAP_R_EPOCH);
+  assert_true(wait_for(w, LP2P_HOST_EV_PORT_MAPPED, 2, 30 * S));
+  assert_true(w->gw.pcp_maps >= 3); /* map, renewal, map again */
+  assert_memory_equal(w->gw.last_pcp_nonce, nonce, 12);
   finish(w);
 }
 
@@ -216,7 +264,7 @@ static void upnp_map(void **state) {
   assert_int_equal(w->gw.adds, 1);
   assert_int_equal(w->gw.last_lease, 3600);
   assert_string_equal(w->gw.last_client, "10.0.0.1");
-  assert_true(advertised(w, w->gw.ext_ip, port));
+  assert_true(mapped(w, w->gw.ext_ip, port));
   /* renewal: AddPortMapping again for the same entry */
   run_for(w, 1810 * S);
   assert_int_equal(w->gw.adds, 2);
@@ -260,7 +308,7 @@ static void upnp_conflict_resolved(void **state) {
   assert_int_not_equal(e->external_port, port);
   assert_true(e->external_port >= 1024);
   assert_int_equal(e->external_port, w->gw.last_ext_port);
-  assert_true(advertised(w, w->gw.ext_ip, e->external_port));
+  assert_true(mapped(w, w->gw.ext_ip, e->external_port));
   finish(w);
 }
 
@@ -306,7 +354,7 @@ static void double_nat_refused(void **state) {
     assert_int_equal(w->gw.pmp_maps, 0); /* NAT-PMP: address first */
     /* PCP learns the address from the mapping: it takes it back */
     assert_int_equal(w->gw.pcp_deletes, w->gw.pcp_maps);
-    assert_false(advertised(w, w->gw.ext_ip, listen_port(w)));
+    assert_false(mapped(w, w->gw.ext_ip, listen_port(w)));
     finish(w);
   }
 }
@@ -394,6 +442,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(natpmp_map_renew_reboot),
       cmocka_unit_test(pcp_map_and_delete_on_close),
+      cmocka_unit_test(pcp_reboot_keeps_nonce),
       cmocka_unit_test(upnp_map),
       cmocka_unit_test(upnp_close_with_silent_router),
       cmocka_unit_test(upnp_conflict_resolved),

@@ -49,6 +49,7 @@ void lp2p_sim_free(lp2p_sim *s) {
   }
   sim_evq_free(&s->q);
   for (size_t i = 1; i < s->nnodes; i++) {
+    sim_igd_free(s->nodes[i]->igd);
     if (s->nodes[i]->nat) {
       sim_nat_free(s->nodes[i]->nat);
       free(s->nodes[i]->nat);

@@ -475,6 +475,22 @@ int lp2p_sim_host_add(lp2p_sim *s, uint32_t node, const lp2p_host_config *cfg,
   n->host = hn;
   n->host_sock_fn = on_sock; /* the app keeps lp2p_sim_ep_on_sock */
   n->host_sock_ud = hn;
+  if (n->realm != LP2P_SIM_INTERNET) {
+    /* On a NAT's LAN the default gateway is the box's .1, as
+     * drivers/gateway.c reads it from the routing table for a real host
+     * (the portmap service asks it; a box without an IGD stays silent). */
+    lp2p_sockaddr gw, me;
+    memset(&gw, 0, sizeof gw);
+    gw.family = 4;
+    gw.ip[0] = 10;
+    gw.ip[1] = (uint8_t)(n->realm >> 8);
+    gw.ip[2] = (uint8_t)n->realm;
+    gw.ip[3] = 1;
+    me = gw;
+    for (int i = 0; i < 4; i++)
+      me.ip[i] = (uint8_t)(n->ip >> (24 - 8 * i));
+    lp2p_host_portmap_set_gateway(hn->h, local_now(hn), &gw, &me);
+  }
   drain(hn);
   return 0;
 }

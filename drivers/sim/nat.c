@@ -92,6 +92,26 @@ static int map_alive(const sim_nat_mapping *m, lp2p_tstamp now) {
   return m->live && m->expiry > now;
 }
 
+/* A forward admits anyone only while its lease runs (its sessions may
+ * outlive it, as conntrack entries outlive a deleted rule). */
+static int fwd_open(const sim_nat_mapping *m, lp2p_tstamp now) {
+  return m->fwd && m->live && m->lease_until > now;
+}
+
+/* A mapping lives as long as its longest-lived session, a forward at
+ * least until its lease ends. */
+static lp2p_tstamp map_expiry(const sim_nat *n, uint32_t mapping,
+                              lp2p_tstamp now) {
+  const sim_nat_mapping *m = &n->maps[mapping];
+  lp2p_tstamp mx = m->fwd ? m->lease_until : 0;
+  for (size_t i = 0; i < n->nsess; i++) {
+    const sim_nat_session *o = &n->sess[i];
+    if (o->live && o->mapping == mapping && o->expiry > now && o->expiry > mx)
+      mx = o->expiry;
+  }
+  return mx;
+}
+
 static int sess_alive(const sim_nat *n, const sim_nat_session *s,
                       lp2p_tstamp now) {
   return s->live && s->expiry > now && map_alive(&n->maps[s->mapping], now);
@@ -228,30 +248,15 @@ static void touch(sim_nat *n, sim_nat_session *s, const sim_pkt *p, int out,
   else
     s->seen_in = 1;
   s->expiry = now + t;
-  sim_nat_mapping *m = &n->maps[s->mapping];
-  /* the mapping lives as long as its longest-lived session */
-  lp2p_tstamp mx = 0;
-  for (size_t i = 0; i < n->nsess; i++) {
-    const sim_nat_session *o = &n->sess[i];
-    if (o->live && o->mapping == s->mapping && o->expiry > now &&
-        o->expiry > mx)
-      mx = o->expiry;
-  }
-  m->expiry = mx;
+  n->maps[s->mapping].expiry = map_expiry(n, s->mapping, now);
 }
 
 static void kill_session(sim_nat *n, sim_nat_session *s, lp2p_tstamp now) {
   s->live = 0;
   sim_nat_mapping *m = &n->maps[s->mapping];
-  lp2p_tstamp mx = 0;
-  for (size_t i = 0; i < n->nsess; i++) {
-    const sim_nat_session *o = &n->sess[i];
-    if (o->live && o->mapping == s->mapping && o->expiry > now &&
-        o->expiry > mx)
-      mx = o->expiry;
-  }
+  lp2p_tstamp mx = map_expiry(n, s->mapping, now);
   m->expiry = mx;
-  if (!mx)
+  if (mx <= now)
     m->live = 0;
 }
 
@@ -361,7 +366,7 @@ int sim_nat_inbound(sim_nat *n, sim_pkt *p, lp2p_tstamp now) {
   long si = find_session(n, (uint32_t)mi, p->src_ip, p->src_port, now);
   if (si < 0) {
     int admit = 0;
-    if (n->cfg.filtering == LP2P_SIM_FILT_EI) {
+    if (n->cfg.filtering == LP2P_SIM_FILT_EI || fwd_open(&n->maps[mi], now)) {
       admit = 1;
     } else if (n->cfg.filtering == LP2P_SIM_FILT_AD) {
       for (size_t i = 0; i < n->nsess && !admit; i++) {
@@ -401,4 +406,73 @@ int sim_nat_inbound(sim_nat *n, sim_pkt *p, lp2p_tstamp now) {
   else
     touch(n, s, p, 0, now);
   return SIM_NAT_FORWARD;
+}
+
+/* ---- port forwards (the IGD's mappings) ----------------------------------- */
+
+static long find_port(const sim_nat *n, uint8_t proto, uint16_t port,
+                      lp2p_tstamp now) {
+  for (size_t i = 0; i < n->nmaps; i++) {
+    const sim_nat_mapping *m = &n->maps[i];
+    if (m->ext_port == port && m->proto == proto && map_alive(m, now))
+      return (long)i;
+  }
+  return -1;
+}
+
+int sim_nat_port_free(const sim_nat *n, uint8_t proto, uint16_t ext_port,
+                      lp2p_tstamp now) {
+  return ext_port != 0 && find_port(n, proto, ext_port, now) < 0;
+}
+
+int sim_nat_fwd_add(sim_nat *n, uint8_t proto, uint16_t ext_port,
+                    uint32_t int_ip, uint16_t int_port, lp2p_tstamp until,
+                    lp2p_tstamp now) {
+  if (ext_port == 0 || until <= now)
+    return LP2P_ERR_INVAL;
+  long mi = find_port(n, proto, ext_port, now);
+  if (mi >= 0) {
+    sim_nat_mapping *m = &n->maps[mi];
+    if (!m->fwd || m->int_ip != int_ip || m->int_port != int_port)
+      return LP2P_ERR_INVAL;
+    m->lease_until = until; /* renewal */
+    m->expiry = map_expiry(n, (uint32_t)mi, now);
+    return 0;
+  }
+  mi = slot_mapping(n, now);
+  if (mi < 0)
+    return LP2P_ERR_LIMIT;
+  sim_nat_mapping *m = &n->maps[mi];
+  memset(m, 0, sizeof(*m));
+  m->live = 1;
+  m->fwd = 1;
+  m->proto = proto;
+  m->int_ip = int_ip;
+  m->int_port = int_port;
+  m->ext_port = ext_port;
+  m->lease_until = until;
+  /* Sessions of an earlier mapping in this slot must not count. */
+  for (size_t i = 0; i < n->nsess; i++)
+    if (n->sess[i].mapping == (uint32_t)mi)
+      n->sess[i].live = 0;
+  m->expiry = until;
+  return 0;
+}
+
+void sim_nat_fwd_del(sim_nat *n, uint8_t proto, uint16_t ext_port,
+                     lp2p_tstamp now) {
+  long mi = find_port(n, proto, ext_port, now);
+  if (mi < 0 || !n->maps[mi].fwd)
+    return;
+  n->maps[mi].live = 0;
+  for (size_t i = 0; i < n->nsess; i++)
+    if (n->sess[i].mapping == (uint32_t)mi)
+      n->sess[i].live = 0;
+}
+
+void sim_nat_reset(sim_nat *n) {
+  for (size_t i = 0; i < n->nmaps; i++)
+    n->maps[i].live = 0;
+  for (size_t i = 0; i < n->nsess; i++)
+    n->sess[i].live = 0;
 }

@@ -393,7 +393,7 @@ static int realm_ok(const lp2p_sim *s, uint32_t realm) {
 
 static int assign_ip(lp2p_sim *s, uint32_t realm, uint32_t *ip) {
   if (*ip) {
-    if (realm && *ip == gateway_ip(realm))
+    if (realm && *ip == gateway_ip(realm) && !s->gateway_ok)
       return LP2P_ERR_INVAL;
     return sim_map_get(&s->ips, realm, *ip, NULL) ? LP2P_ERR_INVAL : 0;
   }
@@ -506,6 +506,16 @@ int lp2p_sim_nat_add(lp2p_sim *s, uint32_t realm, uint32_t ext_ip,
   if (node)
     *node = n->id;
   return 0;
+}
+
+int sim_gateway_ep_add(lp2p_sim *s, uint32_t nat, uint32_t *node) {
+  const sim_node *b = sim_node_get(s, nat);
+  if (!b || b->kind != NODE_NAT)
+    return LP2P_ERR_NOT_FOUND;
+  s->gateway_ok = 1; /* the one way to the .1 address */
+  int rc = lp2p_sim_ep_add(s, nat, gateway_ip(nat), NULL, NULL, NULL, node);
+  s->gateway_ok = 0;
+  return rc;
 }
 
 size_t lp2p_sim_nat_mappings(const lp2p_sim *s, uint32_t nat) {

@@ -5,6 +5,8 @@
 
 #include "lp2p/sim.h"
 
+struct sim_igd; /* igd.h */
+
 /* ---- event queue (evq.c): binary min-heap on (time, seq) ---------------- */
 
 typedef void (*sim_ev_fn)(lp2p_sim *s, void *ud, uint64_t arg);
@@ -103,7 +105,10 @@ typedef struct sim_nat_mapping {
   uint32_t key_ip; /* AD/APD mapping: the destination it was made for */
   uint16_t key_port;
   uint32_t sessions;  /* live sessions */
-  lp2p_tstamp expiry; /* max of its sessions' expiries */
+  lp2p_tstamp expiry; /* max of its sessions' expiries (and the lease) */
+  uint8_t fwd;        /* a port forward the IGD installed: admits any
+                         remote while its lease runs */
+  lp2p_tstamp lease_until; /* fwd: end of the lease (NONE: permanent) */
 } sim_nat_mapping;
 
 typedef struct sim_nat {
@@ -132,6 +137,22 @@ int sim_nat_outbound(sim_nat *n, sim_pkt *p, lp2p_tstamp now);
  * syn_rst: the caller answers with a RST from the external address). */
 int sim_nat_inbound(sim_nat *n, sim_pkt *p, lp2p_tstamp now);
 size_t sim_nat_live_mappings(const sim_nat *n, lp2p_tstamp now);
+/* Port forwards (igd.c asks for them): ext_port of `proto` forwards to
+ * int_ip:int_port until `until` (LP2P_TSTAMP_NONE: permanent), whatever
+ * the filtering. Adding the forward that exists renews it. Returns 0, or
+ * LP2P_ERR_INVAL (the port is taken by another forward or a live dynamic
+ * mapping), LP2P_ERR_LIMIT (table full). */
+int sim_nat_fwd_add(sim_nat *n, uint8_t proto, uint16_t ext_port,
+                    uint32_t int_ip, uint16_t int_port, lp2p_tstamp until,
+                    lp2p_tstamp now);
+/* Remove a forward (its sessions end with it). */
+void sim_nat_fwd_del(sim_nat *n, uint8_t proto, uint16_t ext_port,
+                     lp2p_tstamp now);
+/* Whether ext_port of proto is free for a new forward. */
+int sim_nat_port_free(const sim_nat *n, uint8_t proto, uint16_t ext_port,
+                      lp2p_tstamp now);
+/* A router reboot: every mapping and session is gone. */
+void sim_nat_reset(sim_nat *n);
 
 /* ---- links ------------------------------------------------------------- */
 
@@ -217,7 +238,13 @@ typedef struct sim_sock {
 
 enum { NODE_EP = 1, NODE_NAT };
 
-struct sim_hnode; /* host_driver.c */
+struct sim_hnode; /* net.c: an endpoint at the gateway address .1 of NAT `nat`'s LAN (the
+ * box's own LAN side, where its IGD listens). */
+int sim_gateway_ep_add(lp2p_sim *s, uint32_t nat, uint32_t *node);
+/* igd.c */
+void sim_igd_free(struct sim_igd *g);
+
+/* host_driver.c */
 
 typedef struct sim_node {
   uint8_t kind;
@@ -229,6 +256,7 @@ typedef struct sim_node {
   lp2p_rng link_rng;
   /* NAT */
   sim_nat *nat;
+  struct sim_igd *igd; /* its optional IGD (igd.c), NULL = none */
   uint32_t lan_next; /* next host number to assign on its LAN */
   /* endpoint */
   lp2p_sim_ep_config ep;
@@ -271,6 +299,7 @@ struct lp2p_sim {
   sim_map sockmap; /* (proto<<56|node<<16|lport, rip<<16|rport) -> index */
   sim_block *blocks;
   size_t nblocks;
+  uint8_t gateway_ok; /* sim_gateway_ep_add is placing a node at .1 */
   lp2p_sim_host_event_fn host_fn;
   void *host_ud;
   /* scratch for trace lines */
@@ -324,6 +353,12 @@ void sim_ring_push(sim_ring *r, const uint8_t *p, size_t n);
 void sim_ring_copy(const sim_ring *r, size_t off, uint8_t *out, size_t n);
 void sim_ring_drop(sim_ring *r, size_t n);
 void sim_sock_free_all(lp2p_sim *s);
+
+/* net.c: an endpoint at the gateway address .1 of NAT `nat`'s LAN (the
+ * box's own LAN side, where its IGD listens). */
+int sim_gateway_ep_add(lp2p_sim *s, uint32_t nat, uint32_t *node);
+/* igd.c */
+void sim_igd_free(struct sim_igd *g);
 
 /* host_driver.c */
 void sim_hosts_free(lp2p_sim *s);

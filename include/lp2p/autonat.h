@@ -323,6 +323,12 @@ LP2P_API int lp2p_autonat_book_add(lp2p_autonat_book *b, const lp2p_maddr *a,
  * the current set, then _sweep. Returns how many were dropped. */
 LP2P_API void lp2p_autonat_book_mark(lp2p_autonat_book *b);
 LP2P_API size_t lp2p_autonat_book_sweep(lp2p_autonat_book *b);
+/** Check `a` again now: a candidate between rounds (it has a verdict)
+ * starts a new round at once; its old verdict stands until that round
+ * decides. Returns 1, or 0 when unknown or already in (or due for) a
+ * round. */
+LP2P_API int lp2p_autonat_book_recheck(lp2p_autonat_book *b,
+                                       const lp2p_maddr *a, lp2p_tstamp now);
 /** The candidate to ask `server` about now: one due for a check that this
  * server has not answered in the current round and that is not being
  * asked already. Returns 1 with *out set, or 0. Marks it in flight. */
@@ -331,7 +337,8 @@ LP2P_API int lp2p_autonat_book_pick(lp2p_autonat_book *b, uint64_t server,
 /** Outcome of asking `server` about `a` (the address the server said it
  * dialed): REACHABLE (DialStatus OK and our nonce came back on a dial-back),
  * UNREACHABLE (E_DIAL_ERROR), UNKNOWN (no usable answer). Returns 1 when
- * the address's verdict changed. */
+ * the round ended and the address's verdict changed, 2 when the round
+ * ended with the verdict it had (a recheck confirmed it), else 0. */
 LP2P_API int lp2p_autonat_book_result(lp2p_autonat_book *b, const lp2p_maddr *a,
                                       uint64_t server,
                                       lp2p_autonat_reach outcome,

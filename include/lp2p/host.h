@@ -1161,8 +1161,11 @@ typedef enum lp2p_addr_kind {
                                the relay service, always advertised */
   LP2P_ADDR_MAPPED        /**< a port mapping on our router
                                (/ip4/EXT/tcp/PORT): managed by the portmap
-                               service, status UNCONFIRMED (no AutoNAT
-                               verdict yet), advertised while it holds */
+                               service, an AutoNAT candidate; status
+                               UNCONFIRMED until AutoNAT finds it
+                               reachable (then CONFIRMED, advertised);
+                               without the AutoNAT client advertised on
+                               the gateway's word */
 } lp2p_addr_kind;
 
 typedef enum lp2p_addr_status {
@@ -1214,7 +1217,9 @@ LP2P_API int lp2p_host_reachability(const lp2p_host *h);
 /** What we advertise (identify listenAddrs, peer record): ANNOUNCE addrs if
  * any, else ACTIVE listen addrs (unspecified IPs expanded with INTERFACE
  * addrs, or kept as is when none are known), plus CONFIRMED observed addrs
- * if advertise_observed, plus RELAYED and MAPPED addrs; minus NO_ANNOUNCE. Copies up to `cap` into out,
+ * if advertise_observed, plus RELAYED addrs and MAPPED ones AutoNAT
+ * confirmed (all MAPPED ones with autonat.client 0); minus NO_ANNOUNCE.
+ * Copies up to `cap` into out,
  * `*n` gets the total. Returns 0. */
 LP2P_API int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
                              size_t *n);

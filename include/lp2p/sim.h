@@ -225,6 +225,77 @@ LP2P_API int lp2p_sim_nat_add(lp2p_sim *s, uint32_t realm, uint32_t ext_ip,
 /** Live mappings of a NAT (for checks). */
 LP2P_API size_t lp2p_sim_nat_mappings(const lp2p_sim *s, uint32_t nat);
 
+/* ---- the NAT box's optional IGD (port mapping) -----------------------------
+ *
+ * A home router's port-mapping services on the box's LAN address .1:
+ * SSDP (answers M-SEARCH on 239.255.255.250:1900 for the IGD, its WAN
+ * connection service, upnp:rootdevice and ssdp:all; UPnP Device
+ * Architecture 1.1 1.3), HTTP/1.1 with the device description and the
+ * WANIPConnection SOAP actions (GetExternalIPAddress, AddPortMapping,
+ * AddAnyPortMapping (IGD:2), DeletePortMapping,
+ * GetSpecificPortMappingEntry; faults 401, 402, 606, 714, 716, 718, 725,
+ * 728 as the WANIPConnection:2 spec has them), NAT-PMP (RFC 6886) and PCP (RFC
+ * 6887, MAP and ANNOUNCE) on UDP 5351. A granted mapping is a real port
+ * forward in the box: any outside peer reaches the internal endpoint
+ * through it while the lease runs, whatever the box's filtering. Leases
+ * run on the virtual clock; a reboot forgets every mapping (and the box's
+ * connection tracking) and starts the NAT-PMP / PCP epoch at 0. */
+
+typedef struct lp2p_sim_igd_config {
+  int upnp;             /**< SSDP + HTTP/SOAP (1) */
+  int upnp_version;     /**< 1: IGD:1 / WANIPConnection:1, 2: IGD:2 /
+                             WANIPConnection:2 with AddAnyPortMapping (2) */
+  int natpmp;           /**< NAT-PMP (1) */
+  int pcp;              /**< PCP (1) */
+  uint16_t http_port;   /**< the description and control URL (5000) */
+  uint32_t lease_max_s; /**< longer leases are cut to this (86400) */
+  int permanent_only;   /**< UPnP: 725 OnlyPermanentLeasesSupported to a
+                             nonzero lease (0) */
+  uint32_t entries_max; /**< mappings at a time (64, at most 64) */
+} lp2p_sim_igd_config;
+
+LP2P_API void lp2p_sim_igd_config_default(lp2p_sim_igd_config *cfg);
+
+/** Give NAT box `nat` an IGD (cfg NULL = defaults). Its LAN side is an
+ * endpoint at 10.<id/256>.<id%256>.1; `*node` (may be NULL) gets its id.
+ * (Every host on a NAT's LAN is told that address as its gateway when
+ * lp2p_sim_host_add puts it there, IGD or not.) Returns 0 or
+ * LP2P_ERR_NOT_FOUND (no such NAT), LP2P_ERR_INVAL (already one, or a bad
+ * config), LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_sim_igd_add(lp2p_sim *s, uint32_t nat,
+                              const lp2p_sim_igd_config *cfg, uint32_t *node);
+/** Reboot the box: mappings, connection tracking and open HTTP
+ * connections are gone, the epoch starts at 0. Returns 0 or
+ * LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_sim_igd_reboot(lp2p_sim *s, uint32_t nat);
+/** A mapping some other LAN device holds (for conflicts): TCP (tcp 1) or
+ * UDP ext_port to int_ip:int_port for lease_s (0 = permanent). Returns 0
+ * or LP2P_ERR_NOT_FOUND, LP2P_ERR_INVAL (port taken), LP2P_ERR_LIMIT. */
+LP2P_API int lp2p_sim_igd_forward(lp2p_sim *s, uint32_t nat, int tcp,
+                                  uint16_t ext_port, uint32_t int_ip,
+                                  uint16_t int_port, uint32_t lease_s);
+
+/** What the IGD saw and did. */
+typedef struct lp2p_sim_igd_stats {
+  uint64_t ssdp_searches;  /**< M-SEARCH answered */
+  uint64_t http_requests;  /**< complete requests answered */
+  uint64_t descs;          /**< device descriptions served */
+  uint64_t soap_actions;   /**< SOAP actions answered (faults included) */
+  uint64_t soap_faults;
+  uint32_t last_fault;     /**< UPnP errorCode of the last fault */
+  uint64_t natpmp_requests, pcp_requests;
+  uint64_t mapped;         /**< mappings made (all protocols) */
+  uint64_t renewed;        /**< existing mappings renewed */
+  uint64_t deleted;        /**< mappings deleted on request */
+  uint64_t reboots;
+} lp2p_sim_igd_stats;
+
+/** Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_sim_igd_stats_get(const lp2p_sim *s, uint32_t nat,
+                                    lp2p_sim_igd_stats *out);
+/** Mappings whose lease runs now (expired ones do not count). */
+LP2P_API size_t lp2p_sim_igd_mappings(const lp2p_sim *s, uint32_t nat);
+
 /* ---- endpoints
  * --------------------------------------------------------------- */
 

@@ -220,7 +220,16 @@ int lp2p_autonat_book_result(lp2p_autonat_book *b, const lp2p_maddr *a,
     e->due = LP2P_TSTAMP_NONE - 1;
   int changed = e->verdict != v;
   e->verdict = v;
-  return changed;
+  return changed ? 1 : 2;
+}
+
+int lp2p_autonat_book_recheck(lp2p_autonat_book *b, const lp2p_maddr *a,
+                              lp2p_tstamp now) {
+  bentry *e = b && a ? find(b, a) : NULL;
+  if (!e || e->due == LP2P_TSTAMP_NONE || e->due <= now)
+    return 0; /* unknown, in a round already, or due anyway */
+  e->due = now;
+  return 1;
 }
 
 lp2p_autonat_reach lp2p_autonat_book_verdict(const lp2p_autonat_book *b,

@@ -2,8 +2,8 @@
  * the pure engines of this folder.
  *
  * Client: asks peers whose identify lists /libp2p/autonat/2/dial-request
- * about our candidate addresses (advertised listen addresses and those
- * peers observed, TCP, public by the is-public predicate: "Client SHOULD
+ * about our candidate addresses (advertised listen addresses, those
+ * peers observed and port mappings on our router, TCP, public by the is-public predicate: "Client SHOULD
  * NOT send any private address"), one address per request, a fresh random
  * nonce each; answers dial-data requests within the byte budget; serves
  * /libp2p/autonat/2/dial-back and counts an address reachable only when
@@ -152,11 +152,25 @@ static void refresh_candidates(lp2p_host *h, an_svc *st, lp2p_tstamp now) {
     if (ip_public(st, &adv[i]))
       lp2p_autonat_book_add(st->book, &adv[i], !observed, now);
   }
+  /* Observed addresses (advertised or not), and port mappings on our
+   * router, which are advertised only once confirmed (host_addrs.c
+   * mapped_advertised). A mapping forwards to a port we bound, so it
+   * counts as a listen address: one dial-back carrying our nonce through
+   * it is proof, whatever server sent it (no per-destination mapping or
+   * filtering stands in the way of a port forward). */
   for (size_t j = 0; j < lp2p_host_addr_count(h); j++) {
     lp2p_host_addr_info a;
-    if (lp2p_host_addr_get(h, j, &a) == 0 && a.kind == LP2P_ADDR_OBSERVED &&
-        ip_public(st, &a.addr))
-      lp2p_autonat_book_add(st->book, &a.addr, 0, now);
+    if (lp2p_host_addr_get(h, j, &a) == 0 &&
+        (a.kind == LP2P_ADDR_OBSERVED || a.kind == LP2P_ADDR_MAPPED) &&
+        ip_public(st, &a.addr)) {
+      lp2p_autonat_book_add(st->book, &a.addr, a.kind == LP2P_ADDR_MAPPED,
+                            now);
+      /* A mapping without a verdict of its own (made again after a
+       * router reboot, or over an address the book already judged as
+       * observed) is checked now, not at the next recheck. */
+      if (a.kind == LP2P_ADDR_MAPPED && a.reachability_at == LP2P_TSTAMP_NONE)
+        lp2p_autonat_book_recheck(st->book, &a.addr, now);
+    }
   }
   lp2p_autonat_book_sweep(st->book);
   overall_update(h, st, now);
@@ -216,6 +230,9 @@ static void creq_finish(lp2p_host *h, an_svc *st, an_creq *c, int err,
   if (!st->book)
     return;
   st->kick = 1;
+  /* A round that ended, with a new verdict or the old one confirmed:
+   * the address manager takes it (and its time), so a mapping made again
+   * over an address already judged gets its own verdict. */
   if (lp2p_autonat_book_result(st->book, &c->addr, c->server,
                                (lp2p_autonat_reach)reach, now)) {
     lp2p_autonat_reach v =
@@ -842,7 +859,7 @@ static void an_identified(lp2p_host *h, void *state, uint64_t conn,
 static void an_local_changed(lp2p_host *h, void *state, unsigned what,
                              lp2p_tstamp now) {
   an_svc *st = state;
-  if (!st->book || !(what & HSVC_LOCAL_ADDRS))
+  if (!st->book || !(what & (HSVC_LOCAL_ADDRS | HSVC_LOCAL_CANDIDATES)))
     return;
   /* "Re-checks on address changes": new candidates are due at once. */
   refresh_candidates(h, st, now);

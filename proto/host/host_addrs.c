@@ -195,17 +195,41 @@ int lp2p_host_addr_get(const lp2p_host *h, size_t i,
 }
 
 /* AutoNAT's verdict for every entry holding `ma` (a listen address may
- * also be observed). Returns how many entries took it. */
+ * also be observed). A MAPPED entry's status follows it (CONFIRMED while
+ * REACHABLE), and so does whether it is advertised (mapped_advertised):
+ * the advertised set may change. Returns how many entries took it. */
 size_t host_addr_set_reach(lp2p_host *h, const lp2p_maddr *ma, int reach,
                            lp2p_tstamp now) {
   size_t k = 0;
   for (uint32_t i = 0; i < h->naddrs; i++)
     if (lp2p_maddr_equal(&h->addrs[i].addr, ma)) {
-      h->addrs[i].reach = (uint8_t)reach;
-      h->addrs[i].reach_at = now;
+      hhaddr *a = &h->addrs[i];
+      a->reach = (uint8_t)reach;
+      a->reach_at = now;
+      if (a->kind == LP2P_ADDR_MAPPED)
+        a->status = reach == LP2P_AUTONAT_REACHABLE ? LP2P_ADDR_CONFIRMED
+                                                    : LP2P_ADDR_UNCONFIRMED;
       k++;
     }
+  if (k)
+    host_addrs_changed(h, now);
   return k;
+}
+
+/* Whether a MAPPED address is advertised. The issue: "a mapped address
+ * enters the address manager as unverified until AutoNAT confirms it" —
+ * with the AutoNAT client on, only a REACHABLE verdict advertises it; an
+ * UNREACHABLE one, or none yet (no server met), keeps it back. This is
+ * stricter than go-libp2p, whose address manager (p2p/host/basic,
+ * addrs_manager.go getDialableAddrs) puts NAT-mapped addresses among the
+ * local addresses at once and removes only those autonatv2 found
+ * unreachable. Without the AutoNAT client nothing could ever confirm it:
+ * then the gateway's word is taken, as go-libp2p does when it runs no
+ * reachability tracker. */
+static int mapped_advertised(const lp2p_host *h, const hhaddr *a) {
+  if (!h->cfg.autonat.client)
+    return 1;
+  return a->reach == LP2P_AUTONAT_REACHABLE;
 }
 
 /* Append `m` to the output unless filtered or already present. */
@@ -294,13 +318,12 @@ int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
       if (h->addrs[i].kind == LP2P_ADDR_OBSERVED &&
           h->addrs[i].status == LP2P_ADDR_CONFIRMED)
         emit(h, &h->addrs[i].addr, out, cap, &k);
-  /* Port mappings on our router. TODO(autonat): once AutoNAT v2 is in,
-   * advertise a MAPPED address only after it confirmed the address
-   * reachable (the issue's "unverified until AutoNAT confirms"); until
-   * then the gateway's word is taken. */
+  /* Relay addresses, and port mappings on our router once verified
+   * (mapped_advertised). */
   for (uint32_t i = 0; i < h->naddrs; i++)
     if (h->addrs[i].kind == LP2P_ADDR_RELAYED ||
-        h->addrs[i].kind == LP2P_ADDR_MAPPED)
+        (h->addrs[i].kind == LP2P_ADDR_MAPPED &&
+         mapped_advertised(h, &h->addrs[i])))
       emit(h, &h->addrs[i].addr, out, cap, &k);
   if (n)
     *n = k;
@@ -332,12 +355,20 @@ int host_addr_mapped(lp2p_host *h, lp2p_tstamp now, const lp2p_maddr *ma,
     return 0;
   if (add) {
     int err;
-    /* UNCONFIRMED: the gateway's word, not yet AutoNAT's (see emit) */
+    /* UNCONFIRMED: the gateway's word, not yet AutoNAT's. A verdict the
+     * same address holds from before (an observed address, a mapping
+     * lost and made again after a router reboot) is not one about this
+     * mapping: the AutoNAT client checks it anew (autonat_svc.c). */
     if (!add_entry(h, ma, LP2P_ADDR_MAPPED, LP2P_ADDR_UNCONFIRMED, &err))
       return err;
   } else {
     remove_at(h, (uint32_t)(a - h->addrs));
   }
+  /* The advertised set changes only once AutoNAT confirmed the address;
+   * the AutoNAT client must hear about the new candidate either way. */
+  uint64_t v = h->addrs_version;
   host_addrs_changed(h, now);
+  if (v == h->addrs_version)
+    host_svc_local_changed(h, HSVC_LOCAL_CANDIDATES, now);
   return 0;
 }

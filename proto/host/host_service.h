@@ -30,6 +30,8 @@
 /* What changed, for local_changed. */
 #define HSVC_LOCAL_ADDRS 0x1u     /* our advertised addresses */
 #define HSVC_LOCAL_PROTOCOLS 0x2u /* the protocols we serve */
+#define HSVC_LOCAL_CANDIDATES 0x4u /* addresses AutoNAT should check
+                                      (MAPPED), advertised or not */
 
 typedef struct hsvc_ops {
   const char *name;

@@ -506,7 +506,10 @@ static void id_peer_connected(lp2p_host *h, void *state, uint64_t conn,
 
 static void id_local_changed(lp2p_host *h, void *state, unsigned what,
                              lp2p_tstamp now) {
-  (void)what;
+  /* A new AutoNAT candidate alone (HSVC_LOCAL_CANDIDATES) changes
+   * nothing we tell peers. */
+  if (!(what & (HSVC_LOCAL_ADDRS | HSVC_LOCAL_PROTOCOLS)))
+    return;
   if (h->cfg.identify.auto_identify && !h->closing)
     push_all(h, state, now);
 }

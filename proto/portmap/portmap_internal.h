@@ -42,6 +42,8 @@ typedef struct pm_map {
   lp2p_tstamp renew_at;
   lp2p_tstamp retry_at;
   uint8_t nonce[LP2P_PCP_NONCE_LEN]; /* PCP: the mapping's nonce */
+  uint8_t have_nonce;  /* PCP: nonce is set (kept when the mapping is
+                          lost, to map it again) */
 } pm_map;
 
 /* The method ladder: which protocol is being tried or used. */

@@ -107,6 +107,7 @@ static void pcp_events(lp2p_host *h, pm_svc *st, lp2p_tstamp now) {
     st->have_ext = 1;
     memcpy(m->ext_ip, ip, 4);
     memcpy(m->nonce, e.nonce, sizeof m->nonce);
+    m->have_nonce = 1;
     m->external_port = e.external_port;
     m->lifetime_s = e.lifetime_s;
     pm_granted(h, st, m, now);
@@ -164,9 +165,14 @@ void pm_pmp_step(lp2p_host *h, pm_svc *st, lp2p_tstamp now) {
       lp2p_sockaddr sug;
       memset(&sug, 0, sizeof sug);
       sug.port = want;
+      /* The same nonce for the mapping's whole life (RFC 6887 11.2),
+       * also when it is made again after the server lost its state
+       * (8.5): a renewal may already have re-created it on the rebooted
+       * server, which refuses another nonce with NOT_AUTHORIZED (11.3). */
       rc = lp2p_pcp_request_map(st->pcp, now, (uint64_t)i + 1,
                                 LP2P_PCP_PROTO_TCP, m->internal_port, &sug,
-                                st->cfg.lease_s, m->mapped ? m->nonce : NULL);
+                                st->cfg.lease_s,
+                                m->have_nonce ? m->nonce : NULL);
     } else if (st->nat && st->have_ext) {
       rc = lp2p_natpmp_request_map(st->nat, now, (uint64_t)i + 1, 0,
                                    m->internal_port, want, st->cfg.lease_s);

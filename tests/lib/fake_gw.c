@@ -127,6 +127,7 @@ static void pcp(fake_gw *g, const memnet_dgram *q) {
   memset(r, 0, sizeof r);
   uint32_t life = get32(q->data + 4);
   memcpy(g->last_pcp_client, q->data + 8, 16);
+  memcpy(g->last_pcp_nonce, q->data + 24, 12);
   uint32_t internal = get16(q->data + 40);
   g->last_ext_port = (uint16_t)get16(q->data + 42);
   g->last_lease = life;

@@ -31,6 +31,7 @@ typedef struct fake_gw {
   uint16_t last_ext_port;   /* asked for in the last request */
   char last_client[32];     /* UPnP NewInternalClient */
   uint8_t last_pcp_client[16];
+  uint8_t last_pcp_nonce[12];
   /* HTTP connections */
   int eps[FGW_CONNS_MAX];
   int answered[FGW_CONNS_MAX];
