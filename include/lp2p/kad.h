@@ -481,7 +481,7 @@ enum { LP2P_KAD_MODE_OFF = 0, LP2P_KAD_MODE_CLIENT = 1,
 /* ---- bootstrap and the address filter (proto/kad/kad_boot.c) ------------ */
 
 /** Bootstrap addresses the service keeps (each ends in /p2p/<id>). */
-#define LP2P_KAD_BOOTSTRAP_MAX 16
+#define LP2P_KAD_BOOTSTRAP_MAX 32
 
 /** The default public bootstrap list (the Amino DHT's, as kubo ships it):
  * `*list` gets the multiaddr texts, the count is returned. */
