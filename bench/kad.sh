@@ -16,9 +16,11 @@
 # from the call to its end inside the client process, and goes over the
 # network (js: findPeer with useCache false; lp2p: the target is never in
 # the client's table). The line `kad find-peer ... ratio=R` gives js's
-# median over ours (> 1: lp2p is faster). Targets are reported, never
+# median over ours (> 1: lp2p is faster); two more lines give each client
+# against the other's servers. Targets are reported, never
 # enforced; exit 1 only on a real error (a server or client failing,
 # js-libp2p not available: said loudly on stderr).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@" # run-bench.sh uses sh
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${LP2P_BUILD:-build}
@@ -84,9 +86,16 @@ mapfile -t jid < <(ids "${js[@]:1}")
 ours=$("$BK" --find-peer "$N" "${c[0]}" "${cid[@]}" 2>&1) || die "lp2p client: $ours"
 theirs=$("$NODE" "$INTEROP/kad.mjs" client --bootstrap "${js[0]}" bench-find-peer "$N" "${jid[@]}" 2>&1 < /dev/null | grep '^find-peer') ||
   die "js client: $theirs"
+# across (for the record: which side's cost is the client's, which the
+# servers'): the lp2p client against the js servers, and the reverse
+cross_c=$("$BK" --find-peer "$N" "${js[0]}" "${jid[@]}" 2>&1) || die "lp2p client -> js: $cross_c"
+cross_js=$("$NODE" "$INTEROP/kad.mjs" client --bootstrap "${c[0]}" bench-find-peer "$N" "${cid[@]}" 2>&1 < /dev/null | grep '^find-peer') ||
+  die "js client -> lp2p: $cross_js"
 om=$(sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' <<<"$ours")
 tm=$(sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' <<<"$theirs")
 [ -n "$om" ] && [ -n "$tm" ] || die "no medians: lp2p '$ours' js '$theirs'"
-echo "lp2p $ours"
-echo "js   $theirs"
+echo "lp2p client, lp2p servers: $ours"
+echo "js   client, js   servers: $theirs"
+echo "lp2p client, js   servers: $cross_c"
+echo "js   client, lp2p servers: $cross_js"
 awk -v o="$om" -v t="$tm" 'BEGIN { printf "kad find-peer 20 nodes loopback: lp2p median %.3f ms, js median %.3f ms, ratio js/lp2p %.2f\n", o, t, (o > 0 ? t / o : 0) }'

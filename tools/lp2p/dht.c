@@ -353,6 +353,16 @@ int cli_cmd_dht(cli_ctx *ctx, int argc, char **argv) {
            cli_node_event(&n, &ev, 100) != -1)
       ;
   }
+  /* a get corrects the closest peers that had an older record or none
+   * (PUT_VALUE of the best one): let those finish, 2 s at most */
+  if (!strcmp(j.verb, "get")) {
+    lp2p_host_event ev;
+    lp2p_tstamp linger = lp2p_clock_now() + 2 * LP2P_NS_PER_S;
+    while (lp2p_host_kad_query_info(n.h, q, &info) == 0 &&
+           info.corrections_pending && lp2p_clock_now() < linger &&
+           cli_node_event(&n, &ev, 100) != -1)
+      ;
+  }
   cli_node_stop(&n);
   free(j.val);
   return rc;
