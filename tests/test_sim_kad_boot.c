@@ -10,7 +10,8 @@
  *                    so B4 is never reached (nothing past the bound is
  *                    dialled).
  * A ends with B1 and B3 in its table, both tagged as bootstrap peers, and
- * the self-lookup that follows finds B2 and B4 through them. The same
+ * the self-lookup that follows finds B2 and B4 through them. A second
+ * node with the same list and dial on start joins by itself. The same
  * seed gives the same trace. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -200,6 +201,28 @@ static void scenario(world *w, uint64_t seed) {
   size_t n = lp2p_host_kad_table_size(w->ha);
   printf("table after the self-lookup: %zu\n", n);
   assert_int_equal(n, NB);
+  /* the same list with dial on start: the service dials it from its own
+   * timer (inside the host), names resolved the same way */
+  uint32_t a2;
+  assert_int_equal(
+      lp2p_sim_ep_add(w->s, LP2P_SIM_INTERNET, 0, NULL, &l, &l, &a2), 0);
+  static lp2p_privkey k2;
+  assert_int_equal(
+      lp2p_key_generate(&k2, LP2P_KEY_ED25519, 0, lp2p_sim_node_rng(w->s, a2)),
+      0);
+  cfg = server_cfg(&k2);
+  cfg.kad.bootstrap = boot;
+  cfg.kad.bootstrap_n = NB;
+  assert_int_equal(lp2p_sim_host_add(w->s, a2, &cfg, 0), 0);
+  lp2p_host *h2 = lp2p_sim_host(w->s, a2);
+  assert_int_equal(lp2p_host_dns_configure(h2, NULL, 0, &w->ds.addr, 1), 0);
+  lp2p_sim_host_kick(w->s, a2);
+  lp2p_sim_run_until(w->s, lp2p_sim_now(w->s) + 20 * SEC);
+  assert_null(lp2p_sim_failed(w->s));
+  printf("dial on start: table %zu\n", lp2p_host_kad_table_size(h2));
+  assert_int_equal(lp2p_host_peer_protected(h2, &w->bid[0]),
+                   LP2P_PEER_TAG_KAD_BOOTSTRAP);
+  assert_true(lp2p_host_kad_table_size(h2) >= NB); /* A, too, by now */
 }
 
 static void test_sim_kad_dnsaddr_bootstrap(void **st) {
