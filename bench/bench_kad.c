@@ -6,8 +6,19 @@
  * is no reference in this run: the js comparison belongs to the service's
  * loopback benchmark.
  * Output: one line `kad table_entry=B provider_record=B value_record=B
- * lookups_per_s=N median_hops=H` (bytes; lookups per CPU second). */
+ * lookups_per_s=N median_hops=H` (bytes; lookups per CPU second).
+ *
+ *   bench_kad --find-peer N BOOT ID...   the loopback half of the lookup
+ *       benchmark (bench/kad.sh): a DHT client on the epoll driver
+ *       bootstraps from BOOT only (refresh off, so its table stays that one
+ *       peer and every lookup goes over the network, as js's findPeer with
+ *       useCache false), then runs N find-peer lookups for the IDs in turn
+ *       and prints `find-peer n=N median_ms=M mean_ms=A found=F answers=R`
+ *       (wall time from the call to KAD_QUERY_DONE; R answered requests in
+ *       all, at least N: no lookup ended without the network). */
 #include "bench/bench_util.h"
+#include "lp2p/driver.h"
+#include "lp2p/host.h"
 #include "lp2p/kad.h"
 
 static lp2p_rng g_rng;
@@ -150,7 +161,87 @@ static void lookups(double *per_s, uint32_t *median_hops) {
     lp2p_kad_table_free(t[i]);
 }
 
-int main(void) {
+/* ---- find-peer over a real loopback network ------------------------------ */
+
+static int wait_event(lp2p_host *h, lp2p_driver *d, lp2p_host_event *ev,
+                      uint64_t until_ns) {
+  while (bench_now_ns() < until_ns) {
+    if (lp2p_host_poll_event(h, ev))
+      return 1;
+    bench_check(lp2p_driver_step(d, 1), "lp2p_driver_step");
+  }
+  return 0;
+}
+
+static int find_peer_bench(int argc, char **argv) {
+  if (argc < 3)
+    bench_die("usage: bench_kad --find-peer N BOOT ID...");
+  int n = atoi(argv[0]);
+  lp2p_maddr boot;
+  if (n < 1 || lp2p_maddr_parse(&boot, argv[1], strlen(argv[1])))
+    bench_die("bad N or BOOT");
+  int nid = argc - 2;
+  lp2p_peerid *ids = calloc((size_t)nid, sizeof *ids);
+  for (int i = 0; i < nid; i++)
+    if (lp2p_peerid_parse(&ids[i], argv[2 + i], strlen(argv[2 + i])))
+      bench_die("bad peer id '%s'", argv[2 + i]);
+  lp2p_rng rng;
+  lp2p_rng_system(&rng);
+  lp2p_privkey key;
+  bench_check(lp2p_key_generate(&key, LP2P_KEY_ED25519, 0, &rng), "keygen");
+  lp2p_host_config cfg;
+  lp2p_host_config_default(&cfg);
+  cfg.identity = &key;
+  cfg.kad.mode = LP2P_KAD_MODE_CLIENT;
+  cfg.kad.refresh = 0;
+  cfg.kad.addr_filter = LP2P_KAD_ADDRS_ALL; /* loopback */
+  cfg.kad.bootstrap = &boot;
+  cfg.kad.bootstrap_n = 1;
+  lp2p_host *h;
+  lp2p_driver *d;
+  bench_check(lp2p_host_new(&h, &cfg, NULL, &rng, lp2p_clock_now()),
+              "lp2p_host_new");
+  bench_check(lp2p_driver_new(&d, h, lp2p_backend_epoll()), "driver_new");
+  lp2p_host_event ev;
+  uint64_t until = bench_now_ns() + 10 * UINT64_C(1000000000);
+  while (!lp2p_host_kad_table_size(h))
+    if (!wait_event(h, d, &ev, until))
+      bench_die("the bootstrap peer did not join the table");
+  double *ms = calloc((size_t)n, sizeof *ms);
+  int found = 0;
+  size_t requests = 0; /* answered requests: every lookup went out */
+  double sum = 0;
+  for (int i = 0; i < n; i++) {
+    uint64_t q = 0;
+    uint64_t t0 = bench_now_ns();
+    bench_check(lp2p_host_kad_find_peer(h, lp2p_clock_now(), &ids[i % nid], &q),
+                "find_peer");
+    lp2p_kad_query_info info;
+    until = t0 + 30 * UINT64_C(1000000000);
+    for (;;) {
+      if (lp2p_host_kad_query_info(h, q, &info) == 0 && info.done)
+        break;
+      if (!wait_event(h, d, &ev, until))
+        bench_die("lookup %d did not end", i);
+    }
+    ms[i] = (double)(bench_now_ns() - t0) / 1e6;
+    sum += ms[i];
+    found += info.target_found;
+    requests += info.stats.responses;
+    lp2p_host_kad_query_free(h, q);
+  }
+  printf("find-peer n=%d median_ms=%.3f mean_ms=%.3f found=%d answers=%zu\n",
+         n, bench_median(ms, n), sum / n, found, requests);
+  free(ms);
+  free(ids);
+  lp2p_driver_free(d);
+  lp2p_host_free(h);
+  return found == n && requests >= (size_t)n ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "--find-peer"))
+    return find_peer_bench(argc - 2, argv + 2);
   lp2p_rng_chacha st;
   lp2p_rng_chacha_init(&st, 1, 0, &g_rng);
   double te = table_entry_bytes();

@@ -869,6 +869,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* the DHT: host 0 serves it (fuzzed bytes on kad streams), host 1 is
      * a client whose table fills when host 0 is identified */
     c.kad.mode = i == 0 ? LP2P_KAD_MODE_SERVER : LP2P_KAD_MODE_CLIENT;
+    /* the server filters what it serves (public: its 10.x peers go out
+     * without addresses); the client keeps every address it is told,
+     * so fuzzed answers still reach its peerstore and dials */
+    c.kad.addr_filter = i == 0 ? LP2P_KAD_ADDRS_PUBLIC : LP2P_KAD_ADDRS_ALL;
     c.kad.queries_max = 2;
     c.kad.requests_max = 4;
     /* host 0 maps its port: SSDP, PCP and NAT-PMP datagrams and the UPnP

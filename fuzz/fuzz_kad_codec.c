@@ -2,11 +2,14 @@
  * first bytes choose the decode capacities. Checks: counts within the
  * capacities, every view inside the input, and decode -> encode ->
  * decode gives the same message (the encoder writes what the decoder
- * read, minus unknown fields). */
+ * read, minus unknown fields). Every peer address that parses also goes
+ * through the DHT's address filter (kad_boot.c): `all` keeps it, and
+ * `public` and `private` split IP addresses exactly (names pass both). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz/lib/fdp.h"
+#include "lp2p/autonat.h"
 #include "lp2p/kad.h"
 
 #define CHECK(c)                                                               \
@@ -17,6 +20,30 @@
 
 static int inside(lp2p_kad_bytes b, const uint8_t *p, size_t n) {
   return b.n == 0 || (b.p >= p && b.p + b.n <= p + n);
+}
+
+static void filter_check(const lp2p_kad_bytes *a) {
+  lp2p_maddr m;
+  if (lp2p_maddr_from_bytes(&m, a->p, a->n) != 0)
+    return;
+  static lp2p_kad_config c;
+  static int init;
+  if (!init) {
+    lp2p_kad_config_default(&c);
+    init = 1;
+  }
+  c.addr_filter = LP2P_KAD_ADDRS_ALL;
+  CHECK(lp2p_kad_addr_allowed(&c, &m) == 1);
+  c.addr_filter = LP2P_KAD_ADDRS_PUBLIC;
+  int pub = lp2p_kad_addr_allowed(&c, &m);
+  c.addr_filter = LP2P_KAD_ADDRS_PRIVATE;
+  int priv = lp2p_kad_addr_allowed(&c, &m);
+  int fam;
+  uint8_t ip[16];
+  if (lp2p_autonat_maddr_ip(&m, &fam, ip) == 0)
+    CHECK(pub + priv == 1 && pub == (lp2p_autonat_ip_is_public(NULL, fam, ip) != 0));
+  else
+    CHECK(pub == 1 && priv == 1);
 }
 
 static int same_bytes(lp2p_kad_bytes a, lp2p_kad_bytes b) {
@@ -65,8 +92,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       CHECK(ps[i].addrs_n <= sp.addrs_per_peer_max);
       CHECK(ps[i].connection <= 3);
       total_addrs += ps[i].addrs_n;
-      for (size_t j = 0; j < ps[i].addrs_n; j++)
+      for (size_t j = 0; j < ps[i].addrs_n; j++) {
         CHECK(inside(ps[i].addrs[j], body, len));
+        filter_check(&ps[i].addrs[j]);
+      }
     }
   }
   CHECK(total_addrs <= sp.addrs_cap);

@@ -17,6 +17,7 @@ static lp2p_host_config kad_cfg(int mode) {
   lp2p_host_config_default(&c);
   c.kad.mode = mode;
   c.kad.query.k = QK;
+  c.kad.addr_filter = LP2P_KAD_ADDRS_ALL; /* memnet is 10.0.0.x */
   return c;
 }
 

@@ -1114,6 +1114,21 @@ LP2P_API int lp2p_host_dns_configure(lp2p_host *h, const char *hosts_text,
 LP2P_API int lp2p_host_peer_addr_add(lp2p_host *h, lp2p_tstamp now,
                                      const lp2p_peerid *peer,
                                      const lp2p_maddr *ma, uint64_t ttl_ns);
+/** Protection tags (bits; go-libp2p's ConnManager.Protect takes a string
+ * tag, this a bit). A peer holding any is never evicted from the
+ * peerstore, and its connections are never trimmed nor displaced by the
+ * connection manager. */
+#define LP2P_PEER_TAG_KAD_BOOTSTRAP 0x01u /**< a DHT bootstrap peer (kad) */
+#define LP2P_PEER_TAG_APP 0x80u           /**< free for the application */
+/** Set (`on` 1) or clear one protection tag of `peer` (the peer is created
+ * in the peerstore when needed). Returns 0 or LP2P_ERR_INVAL (tag 0 or
+ * above 0xff), LP2P_ERR_LIMIT (peerstore full of connected or protected
+ * peers), LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_peer_protect(lp2p_host *h, const lp2p_peerid *peer,
+                                    uint32_t tag, int on);
+/** The peer's protection tags (0: none, or unknown peer). */
+LP2P_API uint32_t lp2p_host_peer_protected(const lp2p_host *h,
+                                           const lp2p_peerid *peer);
 /** Copy up to `cap` unexpired addresses of `peer` into out; `*n` gets the
  * total number known. Returns 0 or LP2P_ERR_NOT_FOUND. */
 LP2P_API int lp2p_host_peer_addrs(const lp2p_host *h, lp2p_tstamp now,
@@ -1263,6 +1278,14 @@ LP2P_API int lp2p_host_relay_addrs(const lp2p_host *h, lp2p_maddr *out,
  * routing table's closest peers; it runs until KAD_QUERY_DONE, after
  * which its results stay readable until lp2p_host_kad_query_free (or
  * until room is needed for a new query: the oldest finished goes). */
+/** Dial every bootstrap peer of the config now (tagging them, see
+ * lp2p_kad_config.protect_bootstrap); the first `cap` dial ids go to
+ * `dials` (may be NULL), each ends in DIAL_DONE or DIAL_FAILED, and `*n`
+ * (may be NULL) gets how many dials started. Returns 0 or
+ * LP2P_ERR_UNSUPPORTED (mode OFF), LP2P_ERR_NOT_FOUND (no bootstrap
+ * list), or the first dial error when none started. */
+LP2P_API int lp2p_host_kad_bootstrap(lp2p_host *h, lp2p_tstamp now,
+                                     uint64_t *dials, size_t cap, size_t *n);
 /** FIND_NODE for a peer, ending once the peer is seen. */
 LP2P_API int lp2p_host_kad_find_peer(lp2p_host *h, lp2p_tstamp now,
                                      const lp2p_peerid *peer, uint64_t *q);
@@ -1295,6 +1318,12 @@ typedef struct lp2p_kad_query_info {
   int target_found;
   size_t stored;       /**< put / provide: peers that accepted */
   lp2p_kad_query_stats stats;
+  /* get, once done: entry corrections (spec "Entry correction": a
+   * PUT_VALUE of the best record to each of the k closest that answered
+   * with an older value or none) */
+  size_t corrections;         /**< sent */
+  size_t corrections_done;    /**< answered */
+  size_t corrections_pending; /**< still running */
 } lp2p_kad_query_info;
 /** Returns 0 or NOT_FOUND (no such query). */
 LP2P_API int lp2p_host_kad_query_info(const lp2p_host *h, uint64_t q,

@@ -8,6 +8,7 @@
 #define LP2P_KAD_H
 
 #include "lp2p/common.h"
+#include "lp2p/multiaddr.h"
 #include "lp2p/peerid.h"
 
 #ifdef __cplusplus
@@ -477,6 +478,44 @@ enum { LP2P_KAD_MODE_OFF = 0, LP2P_KAD_MODE_CLIENT = 1,
 
 #define LP2P_KAD_PREFIX_MAX 48
 
+/* ---- bootstrap and the address filter (proto/kad/kad_boot.c) ------------ */
+
+/** Bootstrap addresses the service keeps (each ends in /p2p/<id>). */
+#define LP2P_KAD_BOOTSTRAP_MAX 32
+
+/** The default public bootstrap list (the Amino DHT's, as kubo ships it):
+ * `*list` gets the multiaddr texts, the count is returned. */
+LP2P_API size_t lp2p_kad_default_bootstrap(const char *const **list);
+/** Parse the default list into out[0..cap) (all of it fits in
+ * LP2P_KAD_BOOTSTRAP_MAX). Returns the count or LP2P_ERR_NOSPACE /
+ * LP2P_ERR_PARSE (a bad built-in entry: a bug). */
+LP2P_API int lp2p_kad_default_bootstrap_parse(lp2p_maddr *out, size_t cap);
+
+/** Which peer addresses the service keeps from answers (go's
+ * AddressFilter on maybeAddAddrs) and serves in its own answers (js's
+ * peerInfoMapper, removePrivateAddressesMapper by default). */
+enum {
+  LP2P_KAD_ADDRS_PUBLIC = 0,  /**< only public IPs (is_public) */
+  LP2P_KAD_ADDRS_PRIVATE = 1, /**< only non-public IPs (a LAN DHT) */
+  LP2P_KAD_ADDRS_ALL = 2,     /**< everything (loopback tests, labs) */
+  LP2P_KAD_ADDRS_CUSTOM = 3   /**< the config's addr_filter decides */
+};
+/** Is this IP public? family 4 or 6, ip 4 or 16 bytes (the same shape as
+ * lp2p_ip_public_fn of autonat.h, so lp2p_autonat_cidrs_public fits). */
+typedef int (*lp2p_kad_ip_public_fn)(void *ud, int family, const uint8_t *ip);
+/** CUSTOM filter: 1 keeps the address. */
+typedef int (*lp2p_kad_addr_filter_fn)(void *ud, const lp2p_maddr *ma);
+/** Names for LP2P_KAD_ADDRS_*: "public", "private", "all", "custom".
+ * Returns the value or LP2P_ERR_INVAL. */
+LP2P_API int lp2p_kad_addr_filter_parse(const char *name);
+
+struct lp2p_kad_config;
+/** 1 if the filter of `cfg` keeps `ma`. PUBLIC and PRIVATE look at the
+ * first /ip4 or /ip6 component; an address without one (a /dns name, a
+ * relayed address) counts as public: its target is decided elsewhere. */
+LP2P_API int lp2p_kad_addr_allowed(const struct lp2p_kad_config *cfg,
+                                   const lp2p_maddr *ma);
+
 /** The service's config, nested in lp2p_host_config as `kad`. */
 typedef struct lp2p_kad_config {
   int mode;                      /**< LP2P_KAD_MODE_* (OFF) */
@@ -502,6 +541,30 @@ typedef struct lp2p_kad_config {
   int refresh;                   /**< periodic refresh / random walk (1) */
   uint64_t bootstrap_delay_ns;   /**< first self-lookup this long after the
                                       first peer enters the table (1 s) */
+  /* bootstrap (issue 10 "Bootstrap"; spec "Bootstrap process") */
+  const lp2p_maddr *bootstrap;   /**< addresses ending in /p2p/<id> (/ip4,
+                                      /ip6, /dns*, /dnsaddr: names resolve
+                                      through the host's DNS service, with
+                                      its depth and answer bounds); copied
+                                      at start, at most
+                                      LP2P_KAD_BOOTSTRAP_MAX; NULL: none
+                                      (lp2p_kad_default_bootstrap_parse
+                                      gives the public list) */
+  size_t bootstrap_n;
+  int dial_on_start;             /**< dial the bootstrap peers when the
+                                      host starts, and again when the table
+                                      is empty at a refresh tick (1) */
+  int protect_bootstrap;         /**< tag bootstrap peers
+                                      LP2P_PEER_TAG_KAD_BOOTSTRAP in the
+                                      peerstore (1) */
+  int addr_filter;               /**< LP2P_KAD_ADDRS_* (PUBLIC) */
+  lp2p_kad_ip_public_fn is_public; /**< PUBLIC / PRIVATE: NULL is
+                                      lp2p_autonat_ip_is_public; the tools
+                                      add LP2P_PUBLIC_CIDRS through
+                                      lp2p_autonat_cidrs_public */
+  void *is_public_ud;
+  lp2p_kad_addr_filter_fn addr_filter_fn; /**< CUSTOM (required there) */
+  void *addr_filter_ud;
   lp2p_kad_table_config table;
   lp2p_kad_query_config query;   /**< validators and unix_ns are the
                                       service's own */
@@ -509,7 +572,8 @@ typedef struct lp2p_kad_config {
   lp2p_kad_providers_config providers;
 } lp2p_kad_config;
 
-/** Fill `cfg` with the defaults above (mode OFF, prefix "/ipfs"). */
+/** Fill `cfg` with the defaults above (mode OFF, prefix "/ipfs", no
+ * bootstrap list, filter PUBLIC). */
 LP2P_API void lp2p_kad_config_default(lp2p_kad_config *cfg);
 
 #ifdef __cplusplus

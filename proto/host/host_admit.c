@@ -23,7 +23,9 @@
  * services such as relay reservations; go-libp2p's Protect). Least useful
  * first: connections without any stream, longest idle first, then
  * connections with only service streams (identify, ping), oldest first.
- * go-libp2p orders peers by tag value; we have no tags yet.
+ * go-libp2p orders peers by tag value; we have protection tags only
+ * (lp2p_host_peer_protect, go's ConnManager.Protect): every connection of
+ * a peer that holds one is protected.
  *
  * Displacement (not in go-libp2p): at conns_max, a newcomer that finished
  * its upgrade may displace the least useful connection out of its grace
@@ -133,7 +135,7 @@ void host_conn_protect(lp2p_host *h, hconn *c, int on) {
 /* An application stream (negotiated: an inbound one has a protocol only
  * once it is negotiated) or a relayed connection inside it. */
 static int conn_protected(const hconn *c) {
-  if (c->flags & HC_F_PROTECTED)
+  if ((c->flags & HC_F_PROTECTED) || (c->peer && c->peer->protect))
     return 1;
   for (const hstream *s = c->streams; s; s = s->next)
     if (s->owner == HOWNER_CARRIER ||
@@ -336,8 +338,7 @@ void host_connmgr_trim(lp2p_host *h, lp2p_tstamp now) {
   uint32_t pos = 0;
   hconn *c;
   while ((c = hid_next(&h->conns, &pos)) != NULL)
-    if (c->state == HC_OPEN && !(c->flags & HC_F_PROTECTED) &&
-        in_grace(h, c, now)) {
+    if (c->state == HC_OPEN && !conn_protected(c) && in_grace(h, c, now)) {
       lp2p_tstamp end = host_add_ns(c->opened, h->cfg.conns_grace_ns);
       if (end < next)
         next = end;

@@ -260,6 +260,8 @@ struct hpeer {
   uint16_t nconns;             /* OPEN / CLOSING connections */
   uint8_t in_lru;
   uint8_t identified;          /* identify data arrived at least once */
+  uint8_t protect;             /* LP2P_PEER_TAG_* bits: never evicted, its
+                                  connections never trimmed */
 };
 
 /* ---- listeners and the address manager ------------------------------------ */

@@ -1,7 +1,8 @@
 /* Peerstore: what we know about other peers (addresses with TTLs, public
  * key, identify data), keyed by peer id in a chained hash table. Entries of
  * peers without connections sit in an LRU list and are evicted oldest
- * first when peers_max is reached; connected peers are never evicted. */
+ * first when peers_max is reached; connected and protected peers
+ * (lp2p_host_peer_protect) are never evicted. */
 #include "proto/common/keyed_hash.h"
 #include "proto/host/host_internal.h"
 
@@ -131,8 +132,34 @@ void host_peer_conn_unlink(lp2p_host *h, hconn *c) {
   ILIST_REMOVE(p->conns, c, peer_next, peer_prev);
   rm_scope_detach(&c->rmc, &p->rm);
   c->peer = NULL;
-  if (!p->conns)
+  if (!p->conns && !p->protect)
     lru_append(h, p);
+}
+
+int lp2p_host_peer_protect(lp2p_host *h, const lp2p_peerid *peer,
+                           uint32_t tag, int on) {
+  if (!h || !peer || !tag || tag > 0xffu)
+    return LP2P_ERR_INVAL;
+  int err = 0;
+  hpeer *p = on ? host_peer_get(h, peer, &err) : host_peer_find(h, peer);
+  if (!p)
+    return on ? err : 0;
+  if (on)
+    p->protect |= (uint8_t)tag;
+  else
+    p->protect &= (uint8_t)~tag;
+  /* a protected peer leaves the eviction list, as a connected one does */
+  if (p->protect)
+    lru_unlink(h, p);
+  else if (!p->conns)
+    lru_append(h, p);
+  return 0;
+}
+
+uint32_t lp2p_host_peer_protected(const lp2p_host *h,
+                                  const lp2p_peerid *peer) {
+  const hpeer *p = h && peer ? host_peer_find(h, peer) : NULL;
+  return p ? p->protect : 0;
 }
 
 void host_peers_free(lp2p_host *h) {

@@ -27,6 +27,9 @@ void lp2p_kad_config_default(lp2p_kad_config *c) {
   c->stream_timeout_ns = 60 * LP2P_NS_PER_S;
   c->refresh = 1;
   c->bootstrap_delay_ns = LP2P_NS_PER_S;
+  c->dial_on_start = 1;
+  c->protect_bootstrap = 1;
+  c->addr_filter = LP2P_KAD_ADDRS_PUBLIC;
   lp2p_kad_table_config_default(&c->table);
   lp2p_kad_query_config_default(&c->query);
   lp2p_kad_records_config_default(&c->records);
@@ -41,6 +44,7 @@ static int k_init(lp2p_host *h, uint32_t svc, void **state) {
   v->svc = svc;
   v->cfg = h->cfg.kad;
   v->bootstrap_at = v->refresh_at = v->pump_at = LP2P_TSTAMP_NONE;
+  v->boot_at = LP2P_TSTAMP_NONE;
   if (v->cfg.mode == LP2P_KAD_MODE_OFF)
     return 0;
   if (!v->cfg.queries_max || !v->cfg.requests_max ||
@@ -66,6 +70,8 @@ static int k_init(lp2p_host *h, uint32_t svc, void **state) {
   if (!rc)
     rc = lp2p_kad_providers_new(&v->providers, &v->cfg.providers, h->mem,
                                 &h->rng, now);
+  if (!rc)
+    rc = kad_boot_init(h, v);
   if (rc)
     return rc;
   int server = v->cfg.mode == LP2P_KAD_MODE_SERVER;
@@ -86,6 +92,7 @@ static void k_fini(lp2p_host *h, void *state) {
   lp2p_kad_table_free(v->table);
   lp2p_kad_records_free(v->records);
   lp2p_kad_providers_free(v->providers);
+  kad_boot_fini(h, v);
   lp2p_mem_free(h->mem, v);
 }
 
@@ -190,6 +197,8 @@ static lp2p_tstamp k_next(const void *state) {
     t = v->bootstrap_at;
   if (v->refresh_at < t)
     t = v->refresh_at;
+  if (v->boot_at < t)
+    t = v->boot_at;
   return t;
 }
 
@@ -216,6 +225,12 @@ static void k_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
   lp2p_kad_records_handle_timeout(v->records, now);
   lp2p_kad_providers_handle_timeout(v->providers, now);
   kad_req_timers(h, v, now);
+  if (v->boot_at <= now) {
+    /* dial on start, then re-dial whenever the table is found empty */
+    v->boot_at = host_add_ns(now, v->cfg.table.refresh_interval_ns);
+    if (!lp2p_kad_table_size(v->table))
+      kad_bootstrap(h, v, now, NULL, 0, NULL);
+  }
   if (v->bootstrap_at <= now || v->refresh_at <= now) {
     v->bootstrap_at = LP2P_TSTAMP_NONE;
     v->refresh_at = host_add_ns(now, v->cfg.table.refresh_interval_ns);

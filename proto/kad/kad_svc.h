@@ -44,6 +44,8 @@ struct kad_query_slot {
   lp2p_kad_query *q;
   uint8_t *key, *val;        /* val: PUT's value, or GET's local copy */
   size_t key_len, val_len;
+  size_t corr_sent, corr_done; /* GET: entry corrections (PUT_VALUE of the
+                                  best record) sent and answered */
 };
 
 struct kad_svc {
@@ -63,9 +65,24 @@ struct kad_svc {
   lp2p_tstamp pump_at;       /* queries to pump (a request ended in a
                                 stream_end hook), NONE if none */
   size_t table_reported;     /* the size the last KAD_TABLE said */
+  struct kad_boot_peer {     /* the bootstrap list (kad_boot.c) */
+    lp2p_maddr addr;
+    lp2p_peerid peer;
+  } *boot;
+  size_t nboot;
+  lp2p_tstamp boot_at;       /* next bootstrap dial check (NONE: off) */
 };
 
 extern const hsvc_ops host_svc_kad_ops;
+
+/* kad_boot.c: the bootstrap list and the address filter */
+int kad_boot_init(lp2p_host *h, kad_svc *v);
+void kad_boot_fini(lp2p_host *h, kad_svc *v);
+/* Tag and dial every bootstrap peer; the first `cap` dial ids go to
+ * `dials`, `*n` gets how many dials started. Returns 0, or the first
+ * dial error when none started. */
+int kad_bootstrap(lp2p_host *h, kad_svc *v, lp2p_tstamp now, uint64_t *dials,
+                  size_t cap, size_t *n);
 
 /* kad_svc_io.c: frames on streams */
 kad_stream *kad_stream_new(lp2p_host *h, uint64_t stream, uint64_t conn,

@@ -122,7 +122,31 @@ int lp2p_host_kad_query_info(const lp2p_host *h, uint64_t q,
   out->stored = out->stats.stored;
   if (kq->find_peer)
     out->target_found = lp2p_kad_query_target(kq->q, &out->target_hops);
+  out->corrections = kq->corr_sent;
+  out->corrections_done = kq->corr_done;
+  const kad_svc *v = svc_of(h);
+  for (size_t i = 0; kq->done && i < v->cfg.requests_max; i++)
+    out->corrections_pending += v->reqs[i].used && v->reqs[i].q == kq;
   return 0;
+}
+
+int lp2p_host_kad_bootstrap(lp2p_host *h, lp2p_tstamp now, uint64_t *dials,
+                            size_t cap, size_t *n) {
+  if (n)
+    *n = 0;
+  if (!h || (cap && !dials))
+    return LP2P_ERR_INVAL;
+  kad_svc *v = svc_of(h);
+  if (!v)
+    return LP2P_ERR_UNSUPPORTED;
+  if (!v->nboot)
+    return LP2P_ERR_NOT_FOUND;
+  host_now(h, now);
+  host_enter(h);
+  int rc = kad_bootstrap(h, v, now, dials, cap, n);
+  host_leave(h, now);
+  host_svc_timer_update(h, v->svc);
+  return rc;
 }
 
 int lp2p_host_kad_query_peer(const lp2p_host *h, uint64_t q, size_t i,

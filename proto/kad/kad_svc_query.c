@@ -62,7 +62,8 @@ static void req_free(lp2p_host *h, kad_req *r, int keep_stream,
 }
 
 /* Addresses of the peers an answer names go to the peerstore (with a
- * short TTL, go's TempAddrTTL), so the next request can dial them. */
+ * short TTL, go's TempAddrTTL), so the next request can dial them; only
+ * those the address filter keeps (go's maybeAddAddrs + AddressFilter). */
 static void learn_addrs(lp2p_host *h, kad_svc *v, const lp2p_kad_peer *ps,
                         size_t n, lp2p_tstamp now) {
   for (size_t i = 0; i < n; i++) {
@@ -78,7 +79,8 @@ static void learn_addrs(lp2p_host *h, kad_svc *v, const lp2p_kad_peer *ps,
     for (size_t j = 0; j < ps[i].addrs_n && j < v->cfg.addrs_per_peer_max;
          j++) {
       lp2p_maddr ma;
-      if (lp2p_maddr_from_bytes(&ma, ps[i].addrs[j].p, ps[i].addrs[j].n))
+      if (lp2p_maddr_from_bytes(&ma, ps[i].addrs[j].p, ps[i].addrs[j].n) ||
+          !lp2p_kad_addr_allowed(&v->cfg, &ma))
         continue;
       host_peer_add_addr_bytes(h, p, ma.bytes, ma.len,
                                host_add_ns(now, v->cfg.peer_addr_ttl_ns));
@@ -122,7 +124,8 @@ static void req_result(lp2p_host *h, kad_svc *v, kad_req *r,
 }
 
 /* The request message for r. `self_peer` and `addrs` are storage. */
-static void build_request(lp2p_host *h, const kad_req *r, lp2p_kad_msg *m,
+static void build_request(lp2p_host *h, const kad_svc *v, const kad_req *r,
+                          lp2p_kad_msg *m,
                           lp2p_kad_peer *self_peer, lp2p_kad_bytes *ab,
                           lp2p_maddr *ma, size_t ma_cap) {
   memset(m, 0, sizeof *m);
@@ -137,15 +140,21 @@ static void build_request(lp2p_host *h, const kad_req *r, lp2p_kad_msg *m,
     m->rec_key = m->key;
     m->rec_value.p = kq->val;
     m->rec_value.n = kq->val_len;
+    if (kq->type == LP2P_KAD_GET_VALUE) /* an entry correction */
+      m->rec_value.p = lp2p_kad_query_value(kq->q, &m->rec_value.n);
   } else if (r->type == LP2P_KAD_ADD_PROVIDER) {
     size_t n = 0;
     lp2p_host_addrs(h, ma, ma_cap, &n);
     if (n > ma_cap)
       n = ma_cap;
-    for (size_t i = 0; i < n; i++) {
-      ab[i].p = ma[i].bytes;
-      ab[i].n = ma[i].len;
-    }
+    size_t k = 0; /* what we announce passes our own filter too */
+    for (size_t i = 0; i < n; i++)
+      if (lp2p_kad_addr_allowed(&v->cfg, &ma[i])) {
+        ab[k].p = ma[i].bytes;
+        ab[k].n = ma[i].len;
+        k++;
+      }
+    n = k;
     memset(self_peer, 0, sizeof *self_peer);
     self_peer->id.p = h->self.bytes;
     self_peer->id.n = h->self.len;
@@ -180,7 +189,7 @@ static int req_send(lp2p_host *h, kad_svc *v, kad_req *r, uint64_t conn,
     kad_stream_free(h, ks);
     return LP2P_ERR_NOMEM;
   }
-  build_request(h, r, &m, &selfp, ab, ma, 8);
+  build_request(h, v, r, &m, &selfp, ab, ma, 8);
   rc = kad_write_msg(h, sid, &m, now);
   lp2p_mem_free(h->mem, ma);
   if (rc) {
@@ -232,6 +241,36 @@ void kad_ping_peer(lp2p_host *h, kad_svc *v, const lp2p_peerid *peer,
 
 /* ---- queries ----------------------------------------------------------------- */
 
+/* Entry correction (spec "Entry correction"; go's GetValue runs
+ * updatePeerValues after its quorum): every peer among the k closest that
+ * answered with a worse value or none gets a PUT_VALUE of the best one.
+ * The requests belong to the finished query, so its value stays alive
+ * while they run; their answers only count (corr_done). */
+static void correct_entries(lp2p_host *h, kad_svc *v, kad_query_slot *kq,
+                            lp2p_tstamp now) {
+  size_t n = 0;
+  if (!lp2p_kad_query_value(kq->q, &n) || !n)
+    return;
+  lp2p_peerid p;
+  for (size_t i = 0; lp2p_kad_query_outdated(kq->q, i, &p); i++) {
+    kad_req *r = req_alloc(v);
+    if (!r)
+      break; /* best effort, as go's */
+    r->used = 1;
+    r->type = LP2P_KAD_PUT_VALUE;
+    r->peer = p;
+    r->q = kq;
+    r->deadline = host_add_ns(now, v->cfg.query.request_timeout_ns);
+    if (dispatch(h, v, r, now)) {
+      memset(r, 0, sizeof *r);
+      continue;
+    }
+    kq->corr_sent++;
+    host_logf(h, LP2P_LOG_DEBUG, "kad: query=%U correcting %P's entry",
+              kq->id, &p);
+  }
+}
+
 static void query_finish(lp2p_host *h, kad_svc *v, kad_query_slot *kq,
                          lp2p_tstamp now) {
   kq->done = 1;
@@ -271,10 +310,13 @@ static void query_finish(lp2p_host *h, kad_svc *v, kad_query_slot *kq,
     kq->err = st.stored ? 0 : LP2P_ERR_NOT_FOUND;
     break;
   }
-  if (kq->internal)
+  if (kq->internal) {
     kad_query_slot_free(h, v, kq);
-  else
-    push_ev(h, LP2P_HOST_EV_KAD_QUERY_DONE, kq);
+    return;
+  }
+  push_ev(h, LP2P_HOST_EV_KAD_QUERY_DONE, kq);
+  if (kq->type == LP2P_KAD_GET_VALUE)
+    correct_entries(h, v, kq, now);
 }
 
 void kad_query_pump(lp2p_host *h, kad_svc *v, kad_query_slot *kq,
@@ -446,6 +488,7 @@ void kad_req_stream_activity(lp2p_host *h, kad_svc *v, kad_stream *ks,
     req_result(h, v, r, &m, 1, 0, now);
     return;
   }
+  uint8_t rtype = r->type;
   ks->req = NULL;
   r->ks = NULL;
   memset(r, 0, sizeof *r);
@@ -453,6 +496,8 @@ void kad_req_stream_activity(lp2p_host *h, kad_svc *v, kad_stream *ks,
     lp2p_kad_query_on_response(kq->q, &peer, &m, now);
     if (!kq->internal)
       push_ev(h, LP2P_HOST_EV_KAD_QUERY_PROGRESS, kq);
+  } else if (rtype == LP2P_KAD_PUT_VALUE && kq->type == LP2P_KAD_GET_VALUE) {
+    kq->corr_done++; /* an entry correction was taken */
   }
   host_svc_reset(h, ks->stream, now);
   kad_stream_free(h, ks);

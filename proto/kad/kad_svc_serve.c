@@ -17,14 +17,25 @@
 #include "lp2p/multihash.h"
 #include "proto/kad/kad_svc.h"
 
-static int peer_addrs(lp2p_host *h, const lp2p_peerid *id, lp2p_maddr *out,
-                      size_t cap, lp2p_tstamp now) {
+/* The addresses we serve for a peer (ourselves included): those the
+ * address filter keeps (js serves through its peerInfoMapper, which drops
+ * private addresses by default). */
+static int peer_addrs(lp2p_host *h, const kad_svc *v, const lp2p_peerid *id,
+                      lp2p_maddr *out, size_t cap, lp2p_tstamp now) {
   size_t n = 0;
   if (lp2p_peerid_equal(id, &h->self))
     lp2p_host_addrs(h, out, cap, &n);
   else if (lp2p_host_peer_addrs(h, now, id, out, cap, &n) != 0)
     n = 0;
-  return (int)(n < cap ? n : cap);
+  n = n < cap ? n : cap;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (lp2p_kad_addr_allowed(&v->cfg, &out[i])) {
+      if (k != i)
+        out[k] = out[i];
+      k++;
+    }
+  return (int)k;
 }
 
 static void add_peer(lp2p_host *h, const kad_svc *v, kad_peers_out *o,
@@ -43,7 +54,7 @@ static void add_peer(lp2p_host *h, const kad_svc *v, kad_peers_out *o,
   p->id.n = o->ids[i].len;
   lp2p_maddr *ma = &o->maddrs[i * 8];
   lp2p_kad_bytes *ab = &o->addrs[i * 8];
-  int na = peer_addrs(h, id, ma, apm, now);
+  int na = peer_addrs(h, v, id, ma, apm, now);
   for (int k = 0; k < na; k++) {
     ab[k].p = ma[k].bytes;
     ab[k].n = ma[k].len;
@@ -154,13 +165,17 @@ static void stored_providers(lp2p_host *h, kad_svc *v, const uint8_t *key,
                                                  &o->ids[i], j, now, &len);
       if (!a)
         break;
+      lp2p_maddr m;
+      if (lp2p_maddr_from_bytes(&m, a, len) ||
+          !lp2p_kad_addr_allowed(&v->cfg, &m))
+        continue;
       ab[na].p = a;
       ab[na].n = len;
       na++;
     }
     if (!na) { /* expired addresses: the peerstore may know newer ones */
       lp2p_maddr *ma = &o->maddrs[i * 8];
-      int k = peer_addrs(h, &o->ids[i], ma, apm, now);
+      int k = peer_addrs(h, v, &o->ids[i], ma, apm, now);
       for (int j = 0; j < k; j++) {
         ab[j].p = ma[j].bytes;
         ab[j].n = ma[j].len;

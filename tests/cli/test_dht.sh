@@ -95,6 +95,13 @@ out=$(dht "$boot" get nothing-stored-here 2>&1); rc=$?
 check "get of a missing key: exit 1, one line" '[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
 out=$(dht "/ip4/127.0.0.1/tcp/1/p2p/$kid" get x 2>&1); rc=$?
 check "no reachable bootstrap peer: exit 1" '[ $rc = 1 ] && [[ "$out" =~ "no reachable bootstrap peer" ]]' "rc=$rc $out"
+# no --bootstrap: the public DHT's default list. These machines cannot
+# reach it (DNS or the dials fail): one line, exit 1, on its own (the
+# join waits 30 s at most; a hang would end in timeout's 124). Online, the
+# same random peer is simply not found: exit 1, one line too.
+ghost=$("$L" keygen --out "$T/ghost" >/dev/null && "$L" id --key "$T/ghost" | sed -n 1p)
+out=$(timeout 50 "$L" dht --timeout 60 find-peer "$ghost" 2>&1); rc=$?
+check "no --bootstrap: the public list, one line, exit 1, no hang" '[ $rc = 1 ] && [ "$(wc -l <<<"$out")" = 1 ] && [[ "$out" =~ "no reachable bootstrap peer"|"not found" ]]' "rc=$rc $out"
 out=$(dht "$boot" frobnicate x 2>&1); rc=$?
 check "an unknown DHT verb: exit 2" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
 out=$(dht "$boot" provide not-a-cid 2>&1); rc=$?

@@ -26,6 +26,10 @@
 //       get KEY           -> "value <hex>"
 //       provide CID       -> "provide ok"
 //       providers CID     -> "providers <id>,<id>,..."
+//       bench-find-peer N ID...  -> "find-peer n=N median_ms=M mean_ms=A
+//           found=F": N findPeer calls for the IDs in turn, each timed from
+//           the call to FINAL_PEER, with useCache false so every lookup
+//           goes over the network (bench/kad.sh)
 //   KEY: /pk/<id>, /ipns/<id> (the namespace and the id's multihash), a
 //   peer id (closest: its multihash), else UTF-8 text, as `lp2p dht`.
 import { createLibp2p } from 'libp2p'
@@ -177,6 +181,24 @@ async function main () {
     }
     out(`providers ${[...ids].join(',')}`)
     return finish(ids.size ? 0 : 1)
+  }
+  if (op === 'bench-find-peer') {
+    const n = Number(arg)
+    const ids = pos.slice(2).map(t => peerIdFromString(t))
+    const ms = []
+    let found = 0
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now()
+      for await (const e of d.findPeer(ids[i % ids.length], { signal: AbortSignal.timeout(30000), useCache: false })) {
+        if (e.name === 'FINAL_PEER') { found++; break }
+      }
+      ms.push(performance.now() - t0)
+    }
+    const mean = ms.reduce((a, b) => a + b, 0) / n
+    ms.sort((a, b) => a - b)
+    const med = n % 2 ? ms[(n - 1) / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2
+    out(`find-peer n=${n} median_ms=${med.toFixed(3)} mean_ms=${mean.toFixed(3)} found=${found}`)
+    return finish(found === n ? 0 : 1)
   }
   return finish(1, `unknown op ${op}`)
 }

@@ -10,6 +10,12 @@
 #      set js computes: with k = 20, every server), put/get of /pk and
 #      /ipns both ways, provide / providers both ways
 #   B. a js client against 10 lp2p servers: the same
+#   C. a mixed network of 20 (the 10 js servers of A and 10 new lp2p
+#      servers that bootstrap from all of them): each operation issued
+#      from a js client and from an lp2p client, and the answers agree:
+#      closest (the same 20), find-peer of a js and of an lp2p member,
+#      put/get of /pk and /ipns written from either side and read from
+#      both, provide/providers from either side found by both
 set -u
 DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 B=${LP2P_BUILD:-build}
@@ -168,6 +174,74 @@ check "B6 provided by js, found by lp2p (with an address)" '[ $rc = 0 ] && [ -n 
 out=$(lp2p_dht --key "$TMP/k1" provide "$cid4" 2>&1); rc=$?
 jsout=$(js_client providers "$cid4")
 check "B7 provided by lp2p, found by js" '[ $rc = 0 ] && grep -q "^providers .*$kid" <<<"$jsout"' "rc=$rc $out / $jsout"
+
+# ---- C: a mixed network of 20 (10 js + 10 lp2p) ------------------------------
+# The lp2p members dial every js server and the members before them (a js
+# table fills only through identify, and identify of an lp2p server shows
+# the kad protocol); the js servers are A's, still running.
+m=()
+for i in $(seq 0 9); do
+  mb=(); for a in "${js[@]}" "${m[@]}"; do mb+=(--bootstrap "$a"); done
+  start m$i "$LP2P" listen --dht server "${mb[@]}" /ip4/127.0.0.1/tcp/0
+  wait_for "$TMP/m$i.out" '^/ip4/' 10 && m+=("$(head -n 1 "$TMP/m$i.out")")
+done
+sleep 2 # identify, then the self-lookups
+NET=("${js[@]}" "${m[@]}")
+mid() { echo "${m[$1]##*/p2p/}"; }
+all_mixed=$( (for i in "${!js[@]}"; do jid "$i"; done; for i in "${!m[@]}"; do mid "$i"; done) | sort | tr '\n' ' ')
+check "C0 the mixed network has 20 members" '[ "$(wc -w <<<"$all_mixed")" = 20 ]' "$all_mixed"
+
+out=$(lp2p_dht closest mixed-key 2>&1); rc=$?; ours=$(ids_of_json <<<"$out")
+jsout=$(js_client closest mixed-key); theirs=$(sed -n 's/^peers //p' <<<"$jsout" | sorted)
+check "C1 closest from lp2p and from js: the same 20 members" '[ $rc = 0 ] && [ "$ours" = "$all_mixed" ] && [ "$ours" = "$theirs" ]' "rc=$rc $(setdiff "$ours" "$theirs")"
+
+for who in "js $(jid 3)" "lp2p $(mid 4)"; do
+  set -- $who
+  out=$(lp2p_dht find-peer "$2" 2>&1); rc=$?
+  ours=$(grep -oE '/ip4/127.0.0.1/tcp/[0-9]+' <<<"$out" | sort -u | tr '\n' ' ')
+  jsout=$(js_client find-peer "$2")
+  theirs=$(sed -n "s/^peer $2 //p" <<<"$jsout" | grep -oE '/ip4/127.0.0.1/tcp/[0-9]+' | sort -u | tr '\n' ' ')
+  check "C2-$1 find-peer of a member running $1, from lp2p and from js: the same address" '[ $rc = 0 ] && [ -n "$ours" ] && [ "$ours" = "$theirs" ]' "rc=$rc ours: $ours theirs: $theirs / $out / $jsout"
+done
+
+"$LP2P" keygen --out "$TMP/k5" >/dev/null
+kid5=$("$LP2P" id --key "$TMP/k5" | sed -n 1p); kpk5=$("$LP2P" id --key "$TMP/k5" | sed -n 2p)
+"$LP2P" keygen --out "$TMP/k6" >/dev/null
+kid6=$("$LP2P" id --key "$TMP/k6" | sed -n 1p); kpk6=$("$LP2P" id --key "$TMP/k6" | sed -n 2p)
+rec5=$("$LP2P" ipns seal --key "$TMP/k5" --value /ipfs/bafkqaaa --seq 1 --validity 3600)
+rec6=$("$LP2P" ipns seal --key "$TMP/k5" --value /ipfs/bafkqaaa --seq 2 --validity 3600)
+# read KEY from both sides; both must return exactly VALUE
+both_read() {
+  local k=$1 v=$2 o r j
+  o=$(lp2p_dht get "$k" 2>&1); r=$?
+  j=$(js_client get "$k")
+  [ $r = 0 ] && [ "$o" = "{\"key\":\"$k\",\"value\":\"$v\"}" ] && grep -qx "value $v" <<<"$j" && return 0
+  echo "lp2p rc=$r $o / js $j"; return 1
+}
+out=$(lp2p_dht put "/pk/$kid5" "$kpk5" 2>&1); why=$(both_read "/pk/$kid5" "$kpk5")
+check "C3 /pk written by lp2p: lp2p and js read the same" '[ -z "$why" ]' "$out / $why"
+jsout=$(js_client put "/pk/$kid6" "$kpk6"); why=$(both_read "/pk/$kid6" "$kpk6")
+check "C4 /pk written by js: lp2p and js read the same" '[ -z "$why" ]' "$jsout / $why"
+out=$(lp2p_dht put "/ipns/$kid5" "$rec5" 2>&1); why=$(both_read "/ipns/$kid5" "$rec5")
+check "C5 /ipns written by lp2p: lp2p and js read the same" '[ -z "$why" ]' "$out / $why"
+jsout=$(js_client put "/ipns/$kid5" "$rec6"); why=$(both_read "/ipns/$kid5" "$rec6")
+check "C6 /ipns (newer) written by js: lp2p and js read the newer" '[ -z "$why" ]' "$jsout / $why"
+
+cid5=bafkreicjcoswrh6qjftcwnji4o7nd6eotr4lbtzyl76hopigwsreetvfae
+cid6=bafkreifn5fvkp7bvhezabdanudlh6iof5rngm5hsz3aklgbt6hczeoy3o4
+# providers of CID from both sides; both must list PEER
+both_providers() {
+  local o r j
+  o=$(lp2p_dht providers "$1" 2>&1); r=$?
+  j=$(js_client providers "$1")
+  [ $r = 0 ] && [[ "$o" =~ \"peer\":\"$2\" ]] && grep -q "^providers .*$2" <<<"$j" && return 0
+  echo "lp2p rc=$r $o / js $j"; return 1
+}
+out=$(lp2p_dht --key "$TMP/k5" provide "$cid5" 2>&1); why=$(both_providers "$cid5" "$kid5")
+check "C7 provided by lp2p: lp2p and js both find it" '[ -z "$why" ]' "$out / $why"
+jsout=$(js_client provide "$cid6"); jself=$(sed -n 's/^self //p' <<<"$jsout")
+why=$(both_providers "$cid6" "${jself:-none}")
+check "C8 provided by js: lp2p and js both find it" '[ -n "$jself" ] && [ -z "$why" ]' "$jsout / $why"
 
 echo "# $npass passed, $nfail failed"
 [ $nfail = 0 ]

@@ -9,6 +9,13 @@
  * Exit 0 on success; 1 for not found, nothing stored or no reachable
  * bootstrap peer (one stderr line says which); 2 for usage.
  *
+ * Without --bootstrap the node joins the public DHT through its default
+ * list (lp2p_kad_default_bootstrap: /dnsaddr names resolved by the host's
+ * DNS) with the `public` address filter; when every --bootstrap address is
+ * loopback the filter is `all` and the node listens on loopback.
+ * LP2P_PUBLIC_CIDRS adds public ranges (a lab's). The join waits at most
+ * JOIN_MAX_MS for the bootstrap dials.
+ *
  * The host runs in client mode and listens on an ephemeral TCP port (or
  * --listen) while the verb runs, so the ADD_PROVIDER record carries an
  * address (go and js ignore provider records without one). */
@@ -103,21 +110,19 @@ static int parse_job(cli_ctx *ctx, dht_job *j, int npos, char **argv) {
   return cli_fail(ctx, CLI_EXIT_USAGE, "unknown DHT verb '%s'", j->verb);
 }
 
-static int all_loopback(const char **txt, int n) {
-  for (int i = 0; i < n; i++)
-    if (strncmp(txt[i], "/ip4/127.", 9) && strncmp(txt[i], "/ip6/::1/", 9))
-      return 0;
-  return n > 0;
-}
+/* The join waits this long at most for the bootstrap dials (a /dnsaddr
+ * name: DNS timeouts, then one dial timeout per address found), so an
+ * offline machine gets its one-line failure in bounded time. */
+#define JOIN_MAX_MS 30000
 
-/* Listen, dial the bootstrap peers, and wait until each answered its dial
- * and, once connected, identify (which puts kad servers in the table). */
-static int join(cli_ctx *ctx, cli_node *n, const char *listen,
-                const lp2p_maddr *boot, const char **boot_txt, int nboot,
+/* Listen, dial the bootstrap peers (the library tags them), and wait until
+ * each dial ended and, once connected, identify (which puts kad servers in
+ * the table). */
+static int join(cli_ctx *ctx, cli_node *n, const char *listen, int all,
                 int deadline_ms) {
   const char *la = listen ? listen
-                   : all_loopback(boot_txt, nboot) ? "/ip4/127.0.0.1/tcp/0"
-                                                   : "/ip4/0.0.0.0/tcp/0";
+                   : all  ? "/ip4/127.0.0.1/tcp/0"
+                          : "/ip4/0.0.0.0/tcp/0";
   lp2p_maddr lm;
   int e = lp2p_maddr_parse(&lm, la, strlen(la));
   if (e)
@@ -126,26 +131,46 @@ static int join(cli_ctx *ctx, cli_node *n, const char *listen,
   if ((e = lp2p_host_listen(n->h, &lm, NULL)) != 0)
     return cli_fail(ctx, CLI_EXIT_DATA, "cannot listen on %s: %s", la,
                     lp2p_strerror(e));
+  uint64_t dial[DHT_BOOTSTRAP_MAX];
+  size_t ndial = 0;
+  e = lp2p_host_kad_bootstrap(n->h, lp2p_clock_now(), dial, DHT_BOOTSTRAP_MAX,
+                              &ndial);
+  if (!ndial)
+    return cli_fail(ctx, CLI_EXIT_DATA, "no reachable bootstrap peer: %s",
+                    lp2p_strerror(e));
   /* wait for every dial, and for our identify request to each peer that
    * answered (a push from another peer must not count for it) */
-  int dials = dht_dial_bootstrap(n->h, boot, nboot), ended = 0, nup = 0;
+  int ended[DHT_BOOTSTRAP_MAX] = {0}, identified[DHT_BOOTSTRAP_MAX] = {0};
   lp2p_peerid up[DHT_BOOTSTRAP_MAX];
-  int identified[DHT_BOOTSTRAP_MAX] = {0};
+  int nup = 0, nended = 0, last_err = 0;
+  lp2p_tstamp end =
+      lp2p_clock_now() +
+      (uint64_t)(deadline_ms < JOIN_MAX_MS ? deadline_ms : JOIN_MAX_MS) *
+          LP2P_NS_PER_MS;
   lp2p_host_event ev;
   for (;;) {
-    int pending = ended < dials;
+    int pending = nended < (int)ndial;
     for (int i = 0; i < nup; i++)
       pending |= !identified[i];
-    if (!pending || cli_node_event(n, &ev, deadline_ms) != 1)
+    lp2p_tstamp now = lp2p_clock_now();
+    if (!pending || now >= end ||
+        cli_node_event(n, &ev, (int)((end - now) / LP2P_NS_PER_MS) + 1) == -1)
       break;
-    if (ev.kind == LP2P_HOST_EV_DIAL_DONE) {
-      ended++;
-      if (nup < DHT_BOOTSTRAP_MAX) { /* identified already, if it raced */
+    if (ev.kind == LP2P_HOST_EV_DIAL_DONE ||
+        ev.kind == LP2P_HOST_EV_DIAL_FAILED) {
+      size_t i = 0;
+      while (i < ndial && dial[i] != ev.u.dial.id)
+        i++;
+      if (i == ndial || ended[i])
+        continue;
+      ended[i] = 1;
+      nended++;
+      if (ev.kind == LP2P_HOST_EV_DIAL_FAILED) {
+        last_err = ev.err;
+      } else if (nup < DHT_BOOTSTRAP_MAX) { /* identified already, if it raced */
         identified[nup] = lp2p_host_peer_protocol_count(n->h, &ev.peer) > 0;
         up[nup++] = ev.peer;
       }
-    } else if (ev.kind == LP2P_HOST_EV_DIAL_FAILED) {
-      ended++;
     } else if (ev.kind == LP2P_HOST_EV_IDENTIFY_DONE &&
                ev.u.identify.direction == LP2P_DIR_OUTBOUND) {
       for (int i = 0; i < nup; i++)
@@ -154,7 +179,10 @@ static int join(cli_ctx *ctx, cli_node *n, const char *listen,
     }
   }
   if (!lp2p_host_kad_table_size(n->h))
-    return cli_fail(ctx, CLI_EXIT_DATA, "no reachable bootstrap peer");
+    return cli_fail(ctx, CLI_EXIT_DATA,
+                    "no reachable bootstrap peer (%zu dialled, %d answered%s%s)",
+                    ndial, nup, last_err ? "; last error: " : "",
+                    last_err ? lp2p_strerror(last_err) : "");
   return 0;
 }
 
@@ -267,10 +295,14 @@ int cli_cmd_dht(cli_ctx *ctx, int argc, char **argv) {
                              DHT_BOOTSTRAP_MAX, &nboot);
   if (!rc)
     rc = cli_parse(ctx, argc, argv, opts, 3, &npos, 2, 3);
+  /* no --bootstrap: the public DHT's default list, public filter */
+  static cli_kad kad;
   if (!rc)
-    rc = dht_parse_bootstrap(ctx, boot_txt, nboot, boot);
+    rc = dht_bootstrap_setup(ctx, boot_txt, nboot, 0, boot, &kad);
   if (rc)
     return rc;
+  kad.dial_on_start = 0; /* join() dials, to follow each dial */
+  cli_node_kad = &kad;
   uint64_t timeout_s = 60;
   if (opts[1].seen && (cli_parse_u64(opts[1].value, &timeout_s) ||
                        !timeout_s || timeout_s > 86400))
@@ -281,10 +313,6 @@ int cli_cmd_dht(cli_ctx *ctx, int argc, char **argv) {
     free(j.val);
     return rc;
   }
-  if (!nboot) { /* the public bootstrap list is not built in yet */
-    free(j.val);
-    return cli_fail(ctx, CLI_EXIT_USAGE, "at least one --bootstrap needed");
-  }
   lp2p_tstamp end = lp2p_clock_now() + timeout_s * LP2P_NS_PER_S;
   cli_node_kad_mode = LP2P_KAD_MODE_CLIENT;
   cli_node n;
@@ -293,7 +321,7 @@ int cli_cmd_dht(cli_ctx *ctx, int argc, char **argv) {
     free(j.val);
     return rc;
   }
-  rc = join(ctx, &n, opts[2].value, boot, boot_txt, nboot,
+  rc = join(ctx, &n, opts[2].value, kad.addr_filter == LP2P_KAD_ADDRS_ALL,
             (int)(timeout_s * 1000));
   uint64_t q = 0;
   if (!rc && (rc = start(&n, &j, &q)) != 0)
@@ -322,6 +350,16 @@ int cli_cmd_dht(cli_ctx *ctx, int argc, char **argv) {
     lp2p_host_event ev;
     lp2p_tstamp linger = lp2p_clock_now() + LP2P_NS_PER_S;
     while (lp2p_clock_now() < linger &&
+           cli_node_event(&n, &ev, 100) != -1)
+      ;
+  }
+  /* a get corrects the closest peers that had an older record or none
+   * (PUT_VALUE of the best one): let those finish, 2 s at most */
+  if (!strcmp(j.verb, "get")) {
+    lp2p_host_event ev;
+    lp2p_tstamp linger = lp2p_clock_now() + 2 * LP2P_NS_PER_S;
+    while (lp2p_host_kad_query_info(n.h, q, &info) == 0 &&
+           info.corrections_pending && lp2p_clock_now() < linger &&
            cli_node_event(&n, &ev, 100) != -1)
       ;
   }

@@ -2,6 +2,7 @@
  * `dht` verb. */
 #include <string.h>
 
+#include "lp2p/autonat.h"
 #include "tools/lp2p/dht_args.h"
 
 int dht_take_repeated(cli_ctx *ctx, int *argc, char **argv, const char *name,
@@ -83,10 +84,41 @@ int dht_key(cli_ctx *ctx, const char *text, int peer_ok, uint8_t *out,
   return 0;
 }
 
-int dht_dial_bootstrap(lp2p_host *h, const lp2p_maddr *addrs, int n) {
-  int started = 0;
-  for (int i = 0; i < n; i++)
-    if (lp2p_host_dial(h, lp2p_clock_now(), &addrs[i], 0, NULL) == 0)
-      started++;
-  return started;
+int dht_is_loopback(const lp2p_maddr *m) {
+  int fam = 0;
+  uint8_t ip[16];
+  if (lp2p_autonat_maddr_ip(m, &fam, ip))
+    return 0; /* a name: not known to be loopback */
+  static const uint8_t v6[16] = {[15] = 1};
+  return fam == 4 ? ip[0] == 127 : !memcmp(ip, v6, 16);
+}
+
+int dht_bootstrap_setup(cli_ctx *ctx, const char **txt, int n, int loopback,
+                        lp2p_maddr *boot, cli_kad *out) {
+  memset(out, 0, sizeof *out);
+  out->boot = boot;
+  out->dial_on_start = 1;
+  out->addr_filter = LP2P_KAD_ADDRS_PUBLIC;
+  if (n) {
+    int rc = dht_parse_bootstrap(ctx, txt, n, boot);
+    if (rc)
+      return rc;
+    out->nboot = (size_t)n;
+    int all = 1;
+    for (int i = 0; i < n; i++)
+      all &= dht_is_loopback(&boot[i]);
+    if (all) /* a loopback network: its peers' addresses are loopback */
+      out->addr_filter = LP2P_KAD_ADDRS_ALL;
+    return 0;
+  }
+  if (loopback) { /* the first node of a loopback network */
+    out->addr_filter = LP2P_KAD_ADDRS_ALL;
+    return 0;
+  }
+  int k = lp2p_kad_default_bootstrap_parse(boot, DHT_BOOTSTRAP_MAX);
+  if (k < 0)
+    return cli_fail(ctx, CLI_EXIT_DATA, "default bootstrap list: %s",
+                    lp2p_strerror(k));
+  out->nboot = (size_t)k;
+  return 0;
 }

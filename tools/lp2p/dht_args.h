@@ -6,7 +6,7 @@
 
 #include "tools/lp2p/node.h"
 
-#define DHT_BOOTSTRAP_MAX 32
+#define DHT_BOOTSTRAP_MAX LP2P_KAD_BOOTSTRAP_MAX
 
 /** Take every `--name VALUE` / `--name=VALUE` out of argv (before "--"),
  * keeping the rest in order; values in vals[0..*n). Returns 0 or
@@ -22,8 +22,15 @@ int dht_parse_bootstrap(cli_ctx *ctx, const char **txt, int n,
  * 0 or CLI_EXIT_USAGE (too long). */
 int dht_key(cli_ctx *ctx, const char *text, int peer_ok, uint8_t *out,
             size_t cap, size_t *len);
-/** Dial every bootstrap address (results come as DIAL_* events). Returns
- * how many dials started. */
-int dht_dial_bootstrap(lp2p_host *h, const lp2p_maddr *addrs, int n);
+/** 1 if the address starts with a loopback IP (127/8, ::1). */
+int dht_is_loopback(const lp2p_maddr *m);
+/** The bootstrap list and filter for `listen --dht` / `dht` (issue 10):
+ * the --bootstrap addresses, or the default public list when there are
+ * none and the node is not a loopback one (`loopback`: every listen
+ * address is loopback); filter `all` when every bootstrap address is
+ * loopback (or a loopback node has none), else `public`. `boot` has room
+ * for DHT_BOOTSTRAP_MAX. Returns 0 or CLI_EXIT_USAGE. */
+int dht_bootstrap_setup(cli_ctx *ctx, const char **txt, int n, int loopback,
+                        lp2p_maddr *boot, cli_kad *out);
 
 #endif

@@ -273,8 +273,6 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   int npos = 0;
   if (!rc)
     rc = cli_parse(ctx, argc, argv, opts, 19, &npos, 1, -1);
-  if (!rc)
-    rc = dht_parse_bootstrap(ctx, boot_txt, nboot, boot);
   if (rc)
     return rc;
   /* --autonat-server: serve AutoNAT v2 dial requests; private addresses
@@ -317,6 +315,18 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
       return cli_fail(ctx, CLI_EXIT_DATA, "bad multiaddr '%s': %s", argv[i],
                       lp2p_strerror(e));
   }
+  /* the DHT's bootstrap list (the library dials it on start, tags it,
+   * and dials again when the table empties) and its address filter */
+  static cli_kad kad;
+  if (cli_node_kad_mode != LP2P_KAD_MODE_OFF) {
+    int loopback = 1;
+    for (int i = 0; i < npos; i++)
+      loopback &= dht_is_loopback(&ma[i]);
+    if ((rc = dht_bootstrap_setup(ctx, boot_txt, nboot, loopback, boot,
+                                  &kad)) != 0)
+      return rc;
+    cli_node_kad = &kad;
+  }
   int events = opts[3].seen;
   cli_node n;
   rc = cli_node_start_svc(ctx, &n, opts[0].value, opts[1].seen, opts[2].value,
@@ -358,7 +368,6 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
       /* once every address is bound: reserve on the relay, if asked */
       if (--pending == 0) {
         rc = listen_relay_start(ctx, &lr, n.h);
-        dht_dial_bootstrap(n.h, boot, nboot); /* failures: DIAL_FAILED */
       }
     } else if (ev.kind == LP2P_HOST_EV_LISTEN_FAILED && pending > 0) {
       rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot listen: %s",

@@ -71,7 +71,10 @@ static const cli_verb verbs[] = {
      "      --autonat-server: serve AutoNAT v2 (private addresses only with\n"
      "      --autonat-allow-private); --events prints `reachability ...`;\n"
      "      --dht: run the Kademlia DHT (server: serve /ipfs/kad/1.0.0),\n"
-     "      dialling each --bootstrap; --events adds `dht-peers N` lines;\n"
+     "      dialling each --bootstrap (none: the public DHT's default list,\n"
+     "      unless every listen address is loopback); public peer addresses\n"
+     "      only, all when the bootstrap peers are on loopback (plus the\n"
+     "      LP2P_PUBLIC_CIDRS ranges); --events adds `dht-peers N` lines;\n"
      "      --portmap: map private listen ports on the home router (UPnP IGD,\n"
      "      PCP, NAT-PMP; off by default) and print `mapped /ip4/EXT/tcp/PORT\n"
      "      via METHOD`; with --events also `portmap-failed REASON`"},
@@ -117,7 +120,8 @@ static const cli_verb verbs[] = {
      "      find-peer PEER_ID | closest KEY | put KEY VALUE_HEX | get KEY |\n"
      "      provide CID | providers CID; KEY: /pk/<id>, /ipns/<id>, a peer\n"
      "      id (closest), or text; exit 1: not found, nothing stored or no\n"
-     "      reachable bootstrap peer"},
+     "      reachable bootstrap peer; no --bootstrap: the public DHT's\n"
+     "      default list (/dnsaddr/bootstrap.libp2p.io ...)"},
     {"ipns", "seal", cli_cmd_ipns_seal,
      "--key FILE --value PATH --seq N --validity SECONDS",
      "print a signed IPNS record (hex; V1 fields too, as js writes them)"},

@@ -16,9 +16,10 @@ volatile int cli_node_stop_flag;
 const lp2p_log *cli_log;
 const cli_connmgr *cli_node_connmgr;
 int cli_node_kad_mode;
+const cli_kad *cli_node_kad;
 const cli_autonat *cli_node_autonat;
 
-/* LP2P_PUBLIC_CIDRS: comma-separated CIDRs AutoNAT and DCUtR count as
+/* LP2P_PUBLIC_CIDRS: comma-separated CIDRs AutoNAT, DCUtR and the DHT count as
  * public (a lab's 198.18.0.0/15, say), on top of the library's own rule. */
 static lp2p_autonat_cidrs public_cidrs;
 
@@ -36,6 +37,9 @@ static int public_cidrs_load(cli_ctx *ctx, lp2p_host_config *cfg) {
   /* and for hole punching: what CONNECT sends and what we punch to */
   cfg->dcutr.engine.is_public = lp2p_autonat_cidrs_public;
   cfg->dcutr.engine.is_public_ud = &public_cidrs;
+  /* and for the DHT's `public` address filter (issue 10) */
+  cfg->kad.is_public = lp2p_autonat_cidrs_public;
+  cfg->kad.is_public_ud = &public_cidrs;
   return 0;
 }
 
@@ -94,6 +98,12 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
   cfg.echo.serve = serve_echo;
   cfg.log = cli_log;
   cfg.kad.mode = cli_node_kad_mode;
+  if (cli_node_kad) {
+    cfg.kad.bootstrap = cli_node_kad->boot;
+    cfg.kad.bootstrap_n = cli_node_kad->nboot;
+    cfg.kad.dial_on_start = cli_node_kad->dial_on_start;
+    cfg.kad.addr_filter = cli_node_kad->addr_filter;
+  }
   if (cli_node_connmgr) {
     cfg.conns_low_water = cli_node_connmgr->low_water;
     cfg.conns_high_water = cli_node_connmgr->high_water;

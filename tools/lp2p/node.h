@@ -34,6 +34,16 @@ extern const cli_connmgr *cli_node_connmgr;
 /** Kademlia mode (LP2P_KAD_MODE_*) of the hosts started after it is set
  * (listen --dht, the dht verb); OFF by default. */
 extern int cli_node_kad_mode;
+/** The DHT's bootstrap list, dial-on-start and address filter for those
+ * hosts (cfg.kad.bootstrap etc.; LP2P_PUBLIC_CIDRS feeds the filter's
+ * is-public predicate). NULL list: none. */
+typedef struct cli_kad {
+  const lp2p_maddr *boot;
+  size_t nboot;
+  int dial_on_start;
+  int addr_filter; /* LP2P_KAD_ADDRS_* */
+} cli_kad;
+extern const cli_kad *cli_node_kad;
 
 /** AutoNAT settings for the hosts started after it is set (listen
  * --autonat-server [--autonat-allow-private]; the autonat verb turns the
