@@ -41,6 +41,7 @@ struct lp2p_dcutr {
   lp2p_tstamp connect_sent;
   uint64_t rtt_ns;
   int done;
+  int theirs_given; /* cfg.theirs came from the caller: CONNECT's is ignored */
   /* our CONNECT addresses */
   size_t nlocal;
   lp2p_maddr local[LP2P_DCUTR_ADDRS_MAX];
@@ -97,6 +98,8 @@ int lp2p_dcutr_new(lp2p_dcutr **out, lp2p_dcutr_role role,
   d->mem = mem;
   d->cfg = c;
   d->role = role;
+  d->theirs_given = c.theirs.mapping != LP2P_NAT_UNKNOWN ||
+                    c.theirs.filtering != LP2P_NAT_UNKNOWN;
   d->st = ST_IDLE;
   d->timer = LP2P_TSTAMP_NONE;
   *out = d;
@@ -190,6 +193,12 @@ static int queue_msg(lp2p_dcutr *d, uint32_t type, int with_addrs) {
   m.type = type;
   m.has_type = 1;
   if (with_addrs) {
+    /* our NAT class rides along when we know something of it */
+    const lp2p_nat_class *o = &d->cfg.ours;
+    if (o->mapping != LP2P_NAT_UNKNOWN || o->filtering != LP2P_NAT_UNKNOWN) {
+      m.has_nat = 1;
+      m.nat = *o;
+    }
     m.naddrs = d->nlocal;
     for (size_t i = 0; i < d->nlocal; i++)
       m.addrs[i] = (lp2p_dcutr_bytes){d->local[i].bytes, d->local[i].len};
@@ -435,7 +444,20 @@ static void on_msg(lp2p_dcutr *d, lp2p_tstamp now, const lp2p_dcutr_msg *m) {
       finish(d, LP2P_PUNCH_PROTOCOL);
       return;
     }
+    /* what the peer says of its NAT, unless the caller told us already */
+    if (m->has_nat && !d->theirs_given)
+      d->cfg.theirs = m->nat;
     pick_dial_addrs(d, m);
+    lp2p_punch_reason hopeless = verdict(d);
+    if (hopeless != LP2P_PUNCH_OK) {
+      /* Say why instead of trying. A still answers with its CONNECT, which
+       * carries its class, so that B names the same reason. */
+      if (d->role == LP2P_DCUTR_RESPONDER)
+        queue_msg(d, LP2P_DCUTR_CONNECT, 1);
+      close_stream(d, 0);
+      finish(d, hopeless);
+      return;
+    }
     if (d->ndial == 0) {
       close_stream(d, 1);
       finish(d, LP2P_PUNCH_NO_PUBLIC_ADDR_THEIRS);

@@ -145,7 +145,14 @@ static dsess *sess_new(lp2p_host *h, dcutr_svc *v, uint64_t conn,
     dsess *d = &v->s[i];
     if (d->used)
       continue;
-    if (lp2p_dcutr_new(&d->eng, role, &v->cfg.engine, h->mem, h->now))
+    /* what the NAT service learnt of our NAT: a hopeless pair is named
+     * instead of tried, a sequential allocator's ports are predicted */
+    lp2p_dcutr_config ec = v->cfg.engine;
+    lp2p_host_nat_info ni;
+    if (ec.ours.mapping == LP2P_NAT_UNKNOWN &&
+        lp2p_host_nat_info_get(h, &ni) == 0)
+      ec.ours = ni.cls;
+    if (lp2p_dcutr_new(&d->eng, role, &ec, h->mem, h->now))
       return NULL;
     d->used = 1;
     d->relayed = conn;
