@@ -1266,6 +1266,8 @@ LP2P_API int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
  * independent, the STUN mapped UDP one), and where it came from. */
 typedef struct lp2p_host_nat_info {
   lp2p_nat_class cls;
+  lp2p_nat_behaviour obs_mapping;  /**< the evidence: observations' word */
+  lp2p_nat_behaviour stun_mapping; /**< and STUN's (UDP) */
   size_t observations;       /**< observations kept */
   int stun_status;           /**< 1: STUN still running, 0 done, else the
                                   LP2P_ERR_* of the last server (or

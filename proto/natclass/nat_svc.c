@@ -298,6 +298,10 @@ int lp2p_host_nat_info_get(const lp2p_host *h, lp2p_host_nat_info *out) {
     return LP2P_ERR_UNSUPPORTED;
   memset(out, 0, sizeof *out);
   merged(v, &out->cls);
+  out->obs_mapping = v->nobs ? v->from_obs.cls.mapping : LP2P_NAT_UNKNOWN;
+  out->stun_mapping = v->stun_done && v->stun_res.status == 0
+                          ? v->stun_res.mapping
+                          : LP2P_NAT_UNKNOWN;
   out->observations = v->nobs;
   out->stun_status = v->stun_done ? v->stun_status : 1;
   const lp2p_natclass_result *r = &v->from_obs;

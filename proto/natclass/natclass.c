@@ -112,14 +112,22 @@ int lp2p_natclass_classify(const lp2p_nat_obs *obs, size_t n,
       r->external_port = obs[best].observed_port;
   }
   /* Sequential allocation: the observed ports of one local port's
-   * per-destination mappings, in observation order. */
+   * per-destination mappings, in observation order. Each mapping counts
+   * once: an address-dependent mapping is reused for a second port of the
+   * same observer. */
   if (r->cls.mapping == LP2P_NAT_ADDRESS_DEPENDENT ||
       r->cls.mapping == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT) {
     uint16_t ports[32];
     size_t np = 0;
-    for (size_t i = 0; i < n && np < 32; i++)
-      if (same_flow(&obs[i], &obs[0]))
+    for (size_t i = 0; i < n && np < 32; i++) {
+      if (!same_flow(&obs[i], &obs[0]))
+        continue;
+      int seen = 0;
+      for (size_t k = 0; k < np && !seen; k++)
+        seen = ports[k] == obs[i].observed_port;
+      if (!seen)
         ports[np++] = obs[i].observed_port;
+    }
     uint16_t stride = 0, next;
     if (lp2p_natclass_predict_ports(ports, np, &next, 1, &stride) == 1) {
       r->cls.sequential = 1;

@@ -20,7 +20,7 @@ static const scenario *const scenarios[] = {
     &scenario_tcp_punch_matrix, &scenario_tcp_punch_rst, &scenario_ping,
     &scenario_nat_dialout,      &scenario_nat_dialin,    &scenario_swarm,
     &scenario_relay,            &scenario_punch_matrix,
-    &scenario_autonat,
+    &scenario_autonat,          &scenario_nat_classify,
 };
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 
