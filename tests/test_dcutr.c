@@ -499,6 +499,52 @@ static void test_named_reasons(void **s) {
   lp2p_dcutr_free(b);
 }
 
+/* Each side knows only its own NAT; the class in CONNECT lets both name a
+ * hopeless pair after one exchange instead of punching it three times. */
+static void test_class_in_connect(void **s) {
+  (void)s;
+  lp2p_dcutr_config cb, ca;
+  lp2p_dcutr_config_default(&cb);
+  lp2p_dcutr_config_default(&ca);
+  cb.ours.mapping = LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+  cb.ours.filtering = LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+  ca.ours.mapping = LP2P_NAT_ADDRESS_DEPENDENT;
+  ca.ours.filtering = LP2P_NAT_ADDRESS_DEPENDENT;
+  lp2p_dcutr *b = mk(LP2P_DCUTR_INITIATOR, &cb, "/ip4/198.18.0.20/tcp/4001");
+  lp2p_dcutr *a = mk(LP2P_DCUTR_RESPONDER, &ca, "/ip4/198.18.0.10/tcp/4001");
+  lp2p_dcutr_event ev;
+  assert_int_equal(lp2p_dcutr_start(b, 0), 0); /* B alone cannot tell */
+  expect_ev(b, LP2P_DCUTR_EV_OPEN_STREAM, &ev);
+  lp2p_dcutr_stream_opened(b, 0);
+  lp2p_dcutr_stream_opened(a, MS);
+  pipe_to(b, a, MS);
+  /* A answers with its own class, closes (no reset) and names it */
+  expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  assert_false(ev.reset);
+  expect_ev(a, LP2P_DCUTR_EV_RESULT, &ev);
+  assert_int_equal(ev.reason, LP2P_PUNCH_BOTH_ADDR_DEPENDENT);
+  assert_true(pipe_to(a, b, 2 * MS) > 0);
+  expect_ev(b, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  assert_false(ev.reset);
+  expect_ev(b, LP2P_DCUTR_EV_RESULT, &ev);
+  assert_int_equal(ev.reason, LP2P_PUNCH_BOTH_ADDR_DEPENDENT);
+  assert_int_equal(lp2p_dcutr_attempts(b), 1);
+  expect_none(b);
+  assert_int_equal(pipe_to(b, NULL, 0), 0); /* no SYNC */
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+  /* one side predictable (sequential) and the other's SYN let in by an
+   * address filter: not hopeless, the punch goes on */
+  cb.ours.filtering = LP2P_NAT_ADDRESS_DEPENDENT;
+  cb.ours.sequential = 1;
+  cb.ours.port_stride = 1;
+  b = mk(LP2P_DCUTR_INITIATOR, &cb, "/ip4/198.18.0.20/tcp/4001");
+  a = mk(LP2P_DCUTR_RESPONDER, &ca, "/ip4/198.18.0.10/tcp/4001");
+  exchange(b, a, 0, 10 * MS, 1);
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+}
+
 static void test_responder_bounds(void **s) {
   (void)s;
   lp2p_dcutr_event ev;
@@ -641,6 +687,7 @@ int main(void) {
       cmocka_unit_test(test_hostile_connect),
       cmocka_unit_test(test_protocol_errors),
       cmocka_unit_test(test_named_reasons),
+      cmocka_unit_test(test_class_in_connect),
       cmocka_unit_test(test_responder_bounds),
       cmocka_unit_test(test_predicted_ports),
       cmocka_unit_test(test_event_overflow),

@@ -80,6 +80,14 @@ static void test_dependent(void **s) {
   assert_int_equal(r.cls.mapping, LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT);
   assert_true(r.cls.sequential);
   assert_int_equal(r.cls.port_stride, 1);
+  /* an address-dependent mapping reused for an observer's second port
+   * is one mapping, not a step back: 40001, 40002 (twice), 40003 */
+  lp2p_nat_obs e[4] = {ob(4001, 1, 4001, 9, 40001), ob(4001, 2, 4001, 9, 40002),
+                       ob(4001, 2, 4002, 9, 40002), ob(4001, 3, 4001, 9, 40003)};
+  assert_int_equal(lp2p_natclass_classify(e, 4, &r), 0);
+  assert_int_equal(r.cls.mapping, LP2P_NAT_ADDRESS_DEPENDENT);
+  assert_true(r.cls.sequential);
+  assert_int_equal(r.cls.port_stride, 1);
 }
 
 static void test_evidence(void **s) {
