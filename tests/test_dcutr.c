@@ -540,7 +540,27 @@ static void test_class_in_connect(void **s) {
   cb.ours.port_stride = 1;
   b = mk(LP2P_DCUTR_INITIATOR, &cb, "/ip4/198.18.0.20/tcp/4001");
   a = mk(LP2P_DCUTR_RESPONDER, &ca, "/ip4/198.18.0.10/tcp/4001");
-  exchange(b, a, 0, 10 * MS, 1);
+  assert_int_equal(lp2p_dcutr_start(b, 0), 0);
+  expect_ev(b, LP2P_DCUTR_EV_OPEN_STREAM, &ev);
+  lp2p_dcutr_stream_opened(b, 0);
+  lp2p_dcutr_stream_opened(a, MS);
+  pipe_to(b, a, MS);
+  expect_none(a);
+  pipe_to(a, b, 2 * MS);
+  expect_ev(b, LP2P_DCUTR_EV_CLOSE_STREAM, &ev); /* after SYNC */
+  expect_none(b);
+  pipe_to(b, a, 3 * MS);
+  expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
+  /* B's observed port, then the ports its allocator hands out next (the
+   * class B sent), up to the per-attempt bound */
+  assert_int_equal(ev.naddrs, 8);
+  char txt[128];
+  size_t tl;
+  assert_int_equal(lp2p_maddr_to_string(&ev.addrs[0], txt, sizeof txt, &tl), 0);
+  assert_string_equal(txt, "/ip4/198.18.0.20/tcp/4001");
+  assert_int_equal(lp2p_maddr_to_string(&ev.addrs[7], txt, sizeof txt, &tl), 0);
+  assert_string_equal(txt, "/ip4/198.18.0.20/tcp/4008");
   lp2p_dcutr_free(a);
   lp2p_dcutr_free(b);
 }
