@@ -436,7 +436,9 @@ static void test_named_reasons(void **s) {
   lp2p_dcutr_config c;
   lp2p_dcutr_config_default(&c);
   c.ours.mapping = LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+  c.ours.filtering = LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
   c.theirs.mapping = LP2P_NAT_ADDRESS_DEPENDENT;
+  c.theirs.filtering = LP2P_NAT_ADDRESS_DEPENDENT;
   b = mk(LP2P_DCUTR_INITIATOR, &c, "/ip4/198.18.0.20/tcp/4001");
   lp2p_dcutr_start(b, 0);
   expect_ev(b, LP2P_DCUTR_EV_RESULT, &ev);
