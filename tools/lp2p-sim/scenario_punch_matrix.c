@@ -13,7 +13,11 @@
  * reason, or go direct only through what the oracle leaves out (our
  * CONNECT also names our observed IP with our listen port, which a
  * port-preserving NAT maps a new destination to: reported as "beyond").
- * Relay fallback must work on every pair. */
+ * Both hosts learn their NAT by STUN first (stun_sim.c), and the class
+ * rides in CONNECT: a pair the oracle refuses is not punched, both sides
+ * name the reason (both-address-dependent, or
+ * address-dependent-vs-port-filter). Relay fallback must work on every
+ * pair. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,7 @@
 #include "lp2p/natclass.h"
 #include "tools/lp2p-sim/hosts.h"
 #include "tools/lp2p-sim/scenario.h"
+#include "tools/lp2p-sim/stun_sim.h"
 
 #define MIB (1024u * 1024u)
 
@@ -34,6 +39,8 @@ typedef struct pm {
   int done[3], ok[3], reason[3];
   uint64_t direct[3], ms;
   int pings, ping_err;
+  sim_stun stun;
+  int nat_known[3];
 } pm;
 
 static pm g;
@@ -76,6 +83,10 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
     if (i == A)
       g.ms = ev->u.holepunch.time_ns / LP2P_NS_PER_MS;
     break;
+  case LP2P_HOST_EV_NAT_TYPE:
+    g.nat_known[i] = ev->u.nat.mapping != LP2P_NAT_UNKNOWN &&
+                     ev->u.nat.filtering != LP2P_NAT_UNKNOWN;
+    break;
   case LP2P_HOST_EV_PING_RESULT:
     g.pings++;
     g.ping_err = ev->err;
@@ -89,6 +100,16 @@ static void tweak(lp2p_host_config *cfg, void *ud) {
   int i = (int)(intptr_t)ud;
   cfg->relay.hop = i == R;
   cfg->dcutr.enabled = i != R;
+  /* A and B learn their NAT by STUN: a hopeless pair is named at once */
+  if (i != R) {
+    cfg->nat.stun[0] = g.stun.addr[0];
+    cfg->nat.nstun = 1;
+  }
+}
+
+static int stun_done(void *ud) {
+  (void)ud;
+  return g.nat_known[A] && g.nat_known[B];
 }
 
 static void nat_cfg(lp2p_sim_nat_config *cfg, int t) {
@@ -129,7 +150,9 @@ static int pair(scen_ctx *c, int ta, int tb) {
   lp2p_sim_nat_config na, nb;
   nat_cfg(&na, ta);
   nat_cfg(&nb, tb);
-  int rc = lp2p_sim_ep_add(s, LP2P_SIM_INTERNET, 0, NULL, &wan, &wan, &rn);
+  int rc = sim_stun_add(s, &wan, &g.stun);
+  if (!rc)
+    rc = lp2p_sim_ep_add(s, LP2P_SIM_INTERNET, 0, NULL, &wan, &wan, &rn);
   if (!rc)
     rc = shost_add(s, rn, 16 * MIB, tweak, (void *)(intptr_t)R, &g.h[R]);
   if (!rc)
@@ -151,6 +174,8 @@ static int pair(scen_ctx *c, int ta, int tb) {
     return rc;
   }
   lp2p_sim_run_until(s, LP2P_NS_PER_S);
+  /* STUN's filtering tests wait out silence (about 23 s for APDF) */
+  lp2p_sim_run(s, stun_done, NULL, lp2p_sim_now(s) + 60 * LP2P_NS_PER_S);
   lp2p_maddr ra;
   shost_maddr(&ra, lp2p_sim_node_ip(s, rn), 4001, &g.h[R].id);
   lp2p_host *hb = lp2p_sim_host(s, bn), *ha = lp2p_sim_host(s, an);
@@ -226,6 +251,20 @@ static int run(scen_ctx *c) {
         mismatches++;
         scen_fail(c, "A %s B %s: the oracle allows a punch, got %s", ta, tb,
                   why);
+      }
+      /* both hosts know their NAT (STUN): a pair the oracle refuses is
+       * not tried, both sides name why (both map per destination, or one
+       * does and the other filters by address and port) */
+      const char *hopeless =
+          a / 9 && b / 9 ? "both-address-dependent"
+                         : "address-dependent-vs-port-filter";
+      if (!exp && !got &&
+          (!g.done[A] || !g.done[B] || g.reason[A] != g.reason[B] ||
+           strcmp(why, hopeless) != 0)) {
+        mismatches++;
+        scen_fail(c, "A %s B %s: expected %s on both sides, got %s / %s", ta,
+                  tb, hopeless,
+                  lp2p_punch_reason_name((lp2p_punch_reason)g.reason[A]), why);
       }
       if (!relayed_ok)
         scen_fail(c, "A %s B %s: no ping through the relay or directly", ta,
