@@ -305,7 +305,8 @@ static void test_hostile_connect(void **s) {
   assert_int_equal(ev.naddrs, 1);
   lp2p_dcutr_free(a);
 
-  /* 16 public addresses: at most dial_addrs_max (8) are dialed */
+  /* 16 public addresses on 16 IPs from a peer that claims no IP: only
+   * the first dial_ips_max (2) IPs are dialed, not 16 third parties */
   a = responder_at_connect(NULL);
   const char *many[16];
   char buf[16][40];
@@ -314,6 +315,25 @@ static void test_hostile_connect(void **s) {
     many[i] = buf[i];
   }
   feed_connect(a, many, 16);
+  assert_int_equal(lp2p_dcutr_feed(a, 1, sync, 4), 4);
+  expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
+  assert_int_equal(ev.naddrs, 2);
+  char t0[64];
+  size_t t0l;
+  lp2p_maddr_to_string(&ev.addrs[1], t0, sizeof t0, &t0l);
+  assert_string_equal(t0, "/ip4/198.18.0.2/tcp/4001");
+  lp2p_dcutr_free(a);
+
+  /* 16 ports on one IP: at most dial_addrs_max (8) dials per attempt */
+  a = responder_at_connect(NULL);
+  char pbuf[16][40];
+  const char *ports[16];
+  for (int i = 0; i < 16; i++) {
+    snprintf(pbuf[i], sizeof pbuf[i], "/ip4/198.18.0.9/tcp/%d", 4001 + i);
+    ports[i] = pbuf[i];
+  }
+  feed_connect(a, ports, 16);
   assert_int_equal(lp2p_dcutr_feed(a, 1, sync, 4), 4);
   expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
   expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);

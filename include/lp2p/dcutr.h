@@ -129,6 +129,10 @@ typedef struct lp2p_dcutr_config {
   uint64_t dial_timeout_ns;     /**< DIAL to direct result: 5 s (go) */
   uint64_t retry_delay_ns;      /**< pause between attempts: 0 (go) */
   size_t dial_addrs_max;        /**< peer addresses per attempt: 8 */
+  /** Distinct IPs per attempt: 2 (an IPv4 and an IPv6 address). Without
+   * it a peer that claims no IP in identify (a NATed peer often claims
+   * none) could aim our dials at 8 third parties per attempt. */
+  size_t dial_ips_max;
   /** TTL of the first SYN (0: never). Used from attempt
    * first_syn_ttl_from_attempt on (1-based), and on any attempt after one
    * that failed with REFUSED (an RST NAT, DESIGN 5b). */
