@@ -33,6 +33,8 @@ typedef struct dw {
   int reserved, punch_done[3], punch_ok[3], punch_reason[3];
   uint64_t direct[3], circ_dial, circ_conn;
   int circ_done, pings, ping_err;
+  uint64_t relay_dial;
+  int foreign_dials[3]; /* DIAL_* for dials the application never made */
 } dw;
 
 static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
@@ -50,7 +52,15 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
     w->punch_reason[i] = ev->u.holepunch.reason;
     w->direct[i] = ev->conn;
     break;
+  case LP2P_HOST_EV_DIAL_FAILED:
+    if (!(i == A && ev->u.dial.id == w->circ_dial) &&
+        !(i == B && ev->u.dial.id == w->relay_dial))
+      w->foreign_dials[i]++;
+    break;
   case LP2P_HOST_EV_DIAL_DONE:
+    if (!(i == A && ev->u.dial.id == w->circ_dial) &&
+        !(i == B && ev->u.dial.id == w->relay_dial))
+      w->foreign_dials[i]++;
     if (i == A && ev->u.dial.id == w->circ_dial) {
       w->circ_done = 1;
       w->circ_conn = ev->conn;
@@ -143,7 +153,7 @@ static void world(dw *w, uint64_t seed, lp2p_sim_nat_mapping map) {
   lp2p_maddr ra = relay_addr(w);
   lp2p_host *hb = lp2p_sim_host(w->s, w->node[B]);
   assert_int_equal(lp2p_host_dial(hb, lp2p_sim_ep_clock(w->s, w->node[B]), &ra,
-                                  LP2P_DIAL_REUSEPORT, NULL),
+                                  LP2P_DIAL_REUSEPORT, &w->relay_dial),
                    0);
   lp2p_sim_host_kick(w->s, w->node[B]);
   lp2p_sim_run_until(w->s, lp2p_sim_now(w->s) + 2 * SEC);
@@ -177,6 +187,10 @@ static void test_punch_through_cone_nats(void **state) {
     fprintf(stderr, "A ok=%d reason=%d B ok=%d reason=%d\n", w.punch_ok[A],
             w.punch_reason[A], w.punch_ok[B], w.punch_reason[B]);
   assert_true(w.punch_ok[A] && w.punch_ok[B]);
+  /* the relay dial under A's circuit dial and both sides' punch dials are
+   * the host's own: the applications saw DIAL_* only for their dials */
+  assert_int_equal(w.foreign_dials[A], 0);
+  assert_int_equal(w.foreign_dials[B], 0);
   /* the direct connection is not limited, and ping takes it */
   lp2p_host *ha = lp2p_sim_host(w.s, w.node[A]);
   lp2p_host_conn_info ci;

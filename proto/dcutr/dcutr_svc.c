@@ -206,8 +206,8 @@ static int in_flight(const lp2p_host *h, const dsess *d,
   return 0;
 }
 
-static void dial(lp2p_host *h, dsess *d, const lp2p_dcutr_event *e,
-                 lp2p_tstamp now) {
+static void dial(lp2p_host *h, dcutr_svc *v, dsess *d,
+                 const lp2p_dcutr_event *e, lp2p_tstamp now) {
   char t[LP2P_PEERID_TEXT_MAX + 8];
   size_t tl = 0;
   lp2p_maddr p2p;
@@ -238,6 +238,9 @@ static void dial(lp2p_host *h, dsess *d, const lp2p_dcutr_event *e,
                      (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
     uint64_t id = 0;
     if (lp2p_host_dial_punch(h, now, &m, flags, e->first_syn_ttl, &id) == 0) {
+      /* ours, not the application's: no DIAL_DONE / DIAL_FAILED for it
+       * (the outcome is the engine's; the connection itself is seen) */
+      host_svc_dial_adopt(h, v->svc, id);
       uint32_t k = d->ndials++ % PUNCH_DIALS_MAX;
       d->dials[k].to = sa;
       d->dials[k].dial = id;
@@ -281,7 +284,7 @@ static void run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now) {
       }
       break;
     case LP2P_DCUTR_EV_DIAL:
-      dial(h, d, &e, now);
+      dial(h, v, d, &e, now);
       break;
     case LP2P_DCUTR_EV_CANCEL_DIALS:
       d->dialing = 0; /* what still connects is ignored, then trimmed */

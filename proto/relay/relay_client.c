@@ -303,9 +303,12 @@ int relay_client_dial(lp2p_host *h, relay_svc *v, uint64_t dial,
   }
   /* reach the relay first (from our listen port, as above); CONNECT goes
    * once it is connected */
-  int rc = lp2p_host_dial(h, now, &relay_ma, LP2P_DIAL_REUSEPORT, NULL);
-  if (rc == 0)
+  uint64_t rd = 0;
+  int rc = lp2p_host_dial(h, now, &relay_ma, LP2P_DIAL_REUSEPORT, &rd);
+  if (rc == 0) {
+    host_svc_dial_adopt(h, v->svc, rd); /* internal: no app DIAL_* event */
     d->dial = dial;
+  }
   return rc;
 }
 
