@@ -99,13 +99,17 @@ static void set_local(lp2p_host *h, dsess *d) {
   for (uint32_t i = 0; i < h->nlisteners && nl < 4; i++)
     if (h->listeners[i].live)
       lports[nl++] = h->listeners[i].bound.port;
-  for (size_t i = 0; i < lp2p_host_addr_count(h) && n < LP2P_DCUTR_ADDRS_MAX;
-       i++) {
+  /* A punch leaves from our listen port: only observations of that port
+   * name the mapping it uses (one of an ephemeral port's mapping reaches
+   * a socket that is no listener). Of the others only the IP counts, with
+   * the listen port (a port-preserving NAT maps it there). */
+  for (size_t i = 0; i < h->naddrs && n < LP2P_DCUTR_ADDRS_MAX; i++) {
     lp2p_host_addr_info info;
     if (lp2p_host_addr_get(h, i, &info) != 0 ||
         info.kind != LP2P_ADDR_OBSERVED)
       continue;
-    a[n++] = info.addr;
+    if (h->addrs[i].on_listen_port)
+      a[n++] = info.addr;
     lp2p_sockaddr sa;
     if (lp2p_sockaddr_from_maddr(&sa, &info.addr) != 0)
       continue;
@@ -255,7 +259,11 @@ static int dial_alive(const lp2p_host *h, uint64_t id) {
   return 0;
 }
 
-/* 1 when a dial of this session to `to` is still in flight. */
+/* 1 when a dial of this session to `to` is still in flight, or any
+ * socket dial to it still connects: a punch from an earlier session (a
+ * new relayed connection to the same peer starts one) holds the same
+ * 4-tuple, which cannot be connected twice (EADDRINUSE); if it connects,
+ * it is this session's result (d_connected). */
 static int in_flight(const lp2p_host *h, const dsess *d,
                      const lp2p_sockaddr *to) {
   for (uint32_t i = 0; i < d->ndials && i < PUNCH_DIALS_MAX; i++)
@@ -264,6 +272,13 @@ static int in_flight(const lp2p_host *h, const dsess *d,
         !memcmp(d->dials[i].to.ip, to->ip, to->family == 4 ? 4 : 16) &&
         dial_alive(h, d->dials[i].dial))
       return 1;
+  for (const hdial *x = h->dials; x; x = x->next) {
+    const hconn *c = x->conn;
+    if (c && !c->car && c->state == HC_DIALING &&
+        c->remote.family == to->family && c->remote.port == to->port &&
+        !memcmp(c->remote.ip, to->ip, to->family == 4 ? 4 : 16))
+      return 1;
+  }
   return 0;
 }
 
@@ -295,6 +310,9 @@ static void dial(lp2p_host *h, dcutr_svc *v, dsess *d,
                           host_add_ns(now, 30 * LP2P_NS_PER_S));
     if (in_flight(h, d, &sa))
       continue; /* still trying from the last attempt */
+    host_logf(h, LP2P_LOG_DEBUG, "dcutr peer=%P attempt %u: punch to %A:%u%s",
+              &d->peer, e->attempt, &sa, (unsigned)sa.port,
+              e->first_syn_ttl ? " (low TTL)" : "");
     unsigned flags = LP2P_DIAL_REUSEPORT |
                      (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
     uint64_t id = 0;
@@ -408,8 +426,9 @@ static void d_identified(lp2p_host *h, void *state, uint64_t conn,
   hconn *c = host_conn_get(h, conn);
   if (!v->cfg.enabled || !c || !host_conn_limited(c) ||
       c->dir != LP2P_DIR_INBOUND || by_conn(v, conn) ||
-      !speaks_dcutr(h, host_svc_conn_peer(h, conn)))
-    return;
+      !speaks_dcutr(h, host_svc_conn_peer(h, conn)) ||
+      by_peer(v, host_svc_conn_peer(h, conn)))
+    return; /* (one punch per peer at a time: see d_start) */
   dsess *d = sess_new(h, v, conn, LP2P_DCUTR_INITIATOR);
   if (!d)
     return;
@@ -510,6 +529,28 @@ static void d_start(lp2p_host *h, void *state, uint64_t stream, uint64_t conn,
   dcutr_svc *v = state;
   hconn *c = host_conn_get(h, conn);
   dsess *d = by_conn(v, conn);
+  const lp2p_peerid *p = host_svc_conn_peer(h, conn);
+  if (!d && p) {
+    /* Both sides dialled each other through a relay, so each started as
+     * B on the relayed connection it accepted. Two punches in opposite
+     * roles would fight over the roles of one 4-tuple (an accepted SYN
+     * takes the role by IP): one pair of roles wins, by peer id. The
+     * side with the smaller id keeps its B and refuses this stream; the
+     * other drops its B and answers as A. */
+    dsess *b = by_peer(v, p);
+    if (b && b->relayed != conn && b->role == LP2P_DCUTR_INITIATOR) {
+      if (memcmp(h->self.bytes, p->bytes,
+                 h->self.len < p->len ? h->self.len : p->len) < 0) {
+        host_svc_reset(h, stream, now);
+        return;
+      }
+      if (b->stream) {
+        host_svc_reset(h, b->stream, now);
+        b->stream = 0;
+      }
+      sess_free(b);
+    }
+  }
   if (!d && c && host_conn_limited(c) && c->dir == LP2P_DIR_OUTBOUND)
     d = sess_new(h, v, conn, LP2P_DCUTR_RESPONDER);
   if (!d || d->done || d->stream) {
