@@ -375,6 +375,11 @@ static void test_discovery_matrix(void **s) {
       assert_int_equal(r.filtering, kinds[fi]);
       assert_int_equal(r.preserves_port, mi == 0 ? 1 : 0);
       assert_int_equal(r.mapped.port, mi == 0 ? 5000 : 40000);
+      /* the distinct mappings in allocation order (the fake NAT counts
+       * up from 40000): sequential-allocation evidence for APDM */
+      assert_int_equal(r.nports, mi + 1);
+      for (uint8_t k = 1; k < r.nports; k++)
+        assert_int_equal(r.ports[k], 40000 + k);
       assert_memory_equal(r.mapped.ip, EXT_IP, 4);
       assert_true(addr_same(&r.other, &A2));
     }

@@ -139,6 +139,11 @@ typedef struct lp2p_stun_result {
   lp2p_nat_behaviour mapping;
   lp2p_nat_behaviour filtering;
   int preserves_port;
+  /** The external ports of the distinct mappings the tests made, in the
+   * order the NAT allocated them (Test I, then the mapping tests): the
+   * evidence for sequential allocation (lp2p_natclass_predict_ports). */
+  uint16_t ports[3];
+  uint8_t nports;
 } lp2p_stun_result;
 
 typedef enum lp2p_stun_event_type {

@@ -50,11 +50,24 @@ static void merged(const nat_svc *v, lp2p_nat_class *c) {
     lp2p_nat_class_unknown(c);
   c->filtering = LP2P_NAT_UNKNOWN;
   if (v->stun_done && v->stun_res.status == 0) {
-    if (c->mapping == LP2P_NAT_UNKNOWN)
-      c->mapping = v->stun_res.mapping;
-    c->filtering = v->stun_res.filtering;
+    const lp2p_stun_result *r = &v->stun_res;
+    int from_stun = c->mapping == LP2P_NAT_UNKNOWN;
+    if (from_stun)
+      c->mapping = r->mapping;
+    c->filtering = r->filtering;
     if (c->preserves_port < 0)
-      c->preserves_port = v->stun_res.preserves_port;
+      c->preserves_port = r->preserves_port;
+    /* Sequential allocation from STUN's three mappings (an APDM NAT
+     * makes three; the ports are UDP ones, standing in for TCP only
+     * while the observations cannot tell) */
+    uint16_t stride = 0, next;
+    if (from_stun && !c->sequential &&
+        (c->mapping == LP2P_NAT_ADDRESS_DEPENDENT ||
+         c->mapping == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT) &&
+        lp2p_natclass_predict_ports(r->ports, r->nports, &next, 1, &stride)) {
+      c->sequential = 1;
+      c->port_stride = stride;
+    }
   }
 }
 

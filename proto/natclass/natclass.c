@@ -188,6 +188,11 @@ const char *lp2p_punch_reason_name(lp2p_punch_reason r) {
   return "unknown";
 }
 
+static int per_destination(const lp2p_nat_class *c) {
+  return c->mapping == LP2P_NAT_ADDRESS_DEPENDENT ||
+         c->mapping == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+}
+
 static int dependent(const lp2p_nat_class *c) {
   return (c->mapping == LP2P_NAT_ADDRESS_DEPENDENT ||
           c->mapping == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT) &&
@@ -223,7 +228,8 @@ lp2p_punch_reason lp2p_nat_punch_verdict(const lp2p_nat_class *ours,
    * cone, in TCP or UDP, at any latency. */
   if (!surely_drops(ours, theirs) || !surely_drops(theirs, ours))
     return LP2P_PUNCH_OK;
-  return dependent(ours) && dependent(theirs)
+  /* the name says what the NATs are, predictable or not */
+  return per_destination(ours) && per_destination(theirs)
              ? LP2P_PUNCH_BOTH_ADDR_DEPENDENT
              : LP2P_PUNCH_DEPENDENT_VS_PORT_FILTER;
 }

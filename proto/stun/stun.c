@@ -217,6 +217,15 @@ int lp2p_stun_handle_timeout(lp2p_stun *s, lp2p_tstamp now) {
   return 0;
 }
 
+/* A mapping test's answer: a new mapping's port, once. */
+static void note_port(lp2p_stun *s, const lp2p_sockaddr *x) {
+  for (uint8_t i = 0; i < s->res.nports; i++)
+    if (s->res.ports[i] == x->port)
+      return;
+  if (s->res.nports < 3)
+    s->res.ports[s->res.nports++] = x->port;
+}
+
 static const lp2p_sockaddr *mapped_of(const lp2p_stun_msg *m) {
   return m->has_xor_mapped ? &m->xor_mapped
          : m->has_mapped   ? &m->mapped
@@ -250,6 +259,8 @@ int lp2p_stun_feed(lp2p_stun *s, lp2p_tstamp now, const lp2p_sockaddr *from,
   switch (s->step) {
   case T1:
     s->res.mapped = *x;
+    s->res.ports[0] = x->port;
+    s->res.nports = 1;
     if (m.has_other)
       s->res.other = m.other;
     if (s->has_local)
@@ -269,6 +280,7 @@ int lp2p_stun_feed(lp2p_stun *s, lp2p_tstamp now, const lp2p_sockaddr *from,
     start_filtering(s, now);
     break;
   case M2:
+    note_port(s, x);
     if (addr_eq(x, &s->res.mapped)) {
       s->res.mapping = LP2P_NAT_ENDPOINT_INDEPENDENT;
       finish(s, 0);
@@ -283,6 +295,7 @@ int lp2p_stun_feed(lp2p_stun *s, lp2p_tstamp now, const lp2p_sockaddr *from,
     }
     break;
   case M3:
+    note_port(s, x);
     s->res.mapping = addr_eq(x, &s->x2) ? LP2P_NAT_ADDRESS_DEPENDENT
                                         : LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
     finish(s, 0);
