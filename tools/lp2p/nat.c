@@ -85,18 +85,19 @@ int cli_nat_stun_opts(cli_ctx *ctx, const char **txt, int n,
 }
 
 /* The CLI's words: no NAT maps and filters like the most open NAT. */
-static const char *word(int b) {
+static const char *word(lp2p_nat_behaviour b) {
   return lp2p_nat_behaviour_name(b == LP2P_NAT_NONE
                                      ? LP2P_NAT_ENDPOINT_INDEPENDENT
-                                     : (lp2p_nat_behaviour)b);
+                                     : b);
 }
 
 int cli_nat_event(const lp2p_host_event *ev, int events) {
   if (ev->kind != LP2P_HOST_EV_NAT_TYPE)
     return 0;
   if (events) {
-    printf("nat-type %s %s preserves-port %s\n", word(ev->u.nat.mapping),
-           word(ev->u.nat.filtering),
+    printf("nat-type %s %s preserves-port %s\n",
+           word((lp2p_nat_behaviour)ev->u.nat.mapping),
+           word((lp2p_nat_behaviour)ev->u.nat.filtering),
            ev->u.nat.preserves_port > 0    ? "true"
            : ev->u.nat.preserves_port == 0 ? "false"
                                            : "unknown");
