@@ -320,12 +320,9 @@ void swarm_reserve(lp2p_sim *s, void *ud, uint64_t arg) {
     if (!single_nat(w, x))
       continue;
     lp2p_host *h = host(w, x);
-    /* a connection from our listen port (REUSEPORT makes a new one even
-     * beside a workload connection): the relay observes the mapping a
-     * punch from that port uses */
-    lp2p_maddr rp;
-    if (shost_maddr(&rp, r->ip, 4001, &r->h.id) == 0)
-      lp2p_host_dial(h, now_of(w, x), &rp, LP2P_DIAL_REUSEPORT, NULL);
+    /* (a host already connected to node 0 from an ephemeral port gets a
+     * second connection from its listen port from the relay client, so
+     * that node 0 observes the mapping a punch uses) */
     lp2p_host_peer_addr_add(h, now_of(w, x), &r->h.id, &ra, 0);
     lp2p_host_relay_reserve(h, now_of(w, x), &r->h.id);
     lp2p_sim_host_kick(s, x->h.node);
