@@ -60,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp2p_dcutr_config_default(&cfg);
   cfg.attempts_max = (uint32_t)fdp_range(&f, 1, 4);
   cfg.dial_addrs_max = fdp_range(&f, 1, LP2P_DCUTR_ADDRS_MAX);
+  cfg.dial_ips_max = fdp_range(&f, 1, 3);
   cfg.exchange_timeout_ns = fdp_range(&f, 1, 20000) * LP2P_NS_PER_MS;
   cfg.dial_timeout_ns = fdp_range(&f, 1, 8000) * LP2P_NS_PER_MS;
   cfg.retry_delay_ns = fdp_range(&f, 0, 2000) * LP2P_NS_PER_MS;
@@ -205,12 +206,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         } else if (ev.type == LP2P_DCUTR_EV_DIAL) {
           CHECK(ev.naddrs >= 1 && ev.naddrs <= cfg.dial_addrs_max);
           CHECK(ev.security_client == (role == LP2P_DCUTR_RESPONDER));
+          /* never more distinct IPs than dial_ips_max: no amplifier */
+          uint8_t seen[LP2P_DCUTR_ADDRS_MAX][17];
+          size_t nseen = 0;
           for (size_t i = 0; i < ev.naddrs; i++) {
             int fam;
             uint8_t ip[16];
             CHECK(lp2p_dcutr_addr_dialable(ev.addrs[i].bytes, ev.addrs[i].len,
                                            lab_public, NULL, &fam, ip, NULL,
                                            NULL));
+            uint8_t key[17];
+            key[0] = (uint8_t)fam;
+            memcpy(key + 1, ip, 16);
+            size_t k = 0;
+            while (k < nseen && memcmp(seen[k], key, 17))
+              k++;
+            if (k == nseen)
+              memcpy(seen[nseen++], key, 17);
+            /* (addrs stay valid until the next call: an event polled
+             * after a later attempt re-picked them shows a mix) */
+            CHECK(nseen <= cfg.dial_ips_max ||
+                  ev.attempt != lp2p_dcutr_attempts(d));
             if (restricted)
               CHECK(fam == 4 && ip[0] == 198 && ip[1] == 18 && ip[2] == 0 &&
                     (ip[3] == 1 || ip[3] == 2));

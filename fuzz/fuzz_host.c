@@ -165,7 +165,7 @@ static void drain(world *w) {
       lp2p_host_event ev;
       while (lp2p_host_poll_event(h, &ev)) {
         check(ev.kind >= LP2P_HOST_EV_LISTENING &&
-              ev.kind <= LP2P_HOST_EV_PORT_MAPPING_LOST);
+              ev.kind <= LP2P_HOST_EV_NAT_TYPE);
         if (ev.kind >= LP2P_HOST_EV_RAW_LISTENING &&
             ev.kind <= LP2P_HOST_EV_UDP_JOINED)
           check(ev.u.raw.id != 0);

@@ -45,6 +45,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp2p_stun_msg m;
   if (lp2p_stun_decode(&m, raw, rl) == 0)
     CHECK(lp2p_stun_is_stun(raw, rl));
+  /* the test server's side of the same bytes: an answer goes out from one
+   * of its sockets and decodes as a Binding success for that request */
+  {
+    const lp2p_sockaddr srv[4] = {{4, {203, 0, 0, 1}, 3478},
+                                  {4, {203, 0, 0, 1}, 3479},
+                                  {4, {203, 0, 0, 2}, 3478},
+                                  {4, {203, 0, 0, 2}, 3479}};
+    const lp2p_sockaddr who = {4, {198, 51, 100, 7}, 40000};
+    size_t nsrv = fdp_bool(&f) ? 4 : 1;
+    unsigned at = (unsigned)fdp_range(&f, 0, nsrv - 1), via = 99;
+    uint8_t ans[256];
+    size_t al = 0;
+    int ar = lp2p_stun_server_answer(raw, rl, &who, srv, nsrv, at, ans,
+                                     sizeof ans, &al, &via);
+    CHECK(ar == 0 || ar == 1);
+    if (ar == 1) {
+      lp2p_stun_msg rm;
+      CHECK(via < nsrv);
+      CHECK(lp2p_stun_decode(&rm, ans, al) == 0);
+      CHECK(rm.type == LP2P_STUN_BINDING_SUCCESS && rm.has_xor_mapped);
+      CHECK(!memcmp(rm.txid, raw + 8, 12));
+      CHECK(rm.xor_mapped.port == who.port);
+    }
+  }
 
   lp2p_stun_config cfg;
   lp2p_stun_config_default(&cfg);

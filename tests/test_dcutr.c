@@ -305,7 +305,8 @@ static void test_hostile_connect(void **s) {
   assert_int_equal(ev.naddrs, 1);
   lp2p_dcutr_free(a);
 
-  /* 16 public addresses: at most dial_addrs_max (8) are dialed */
+  /* 16 public addresses on 16 IPs from a peer that claims no IP: only
+   * the first dial_ips_max (2) IPs are dialed, not 16 third parties */
   a = responder_at_connect(NULL);
   const char *many[16];
   char buf[16][40];
@@ -314,6 +315,25 @@ static void test_hostile_connect(void **s) {
     many[i] = buf[i];
   }
   feed_connect(a, many, 16);
+  assert_int_equal(lp2p_dcutr_feed(a, 1, sync, 4), 4);
+  expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
+  assert_int_equal(ev.naddrs, 2);
+  char t0[64];
+  size_t t0l;
+  lp2p_maddr_to_string(&ev.addrs[1], t0, sizeof t0, &t0l);
+  assert_string_equal(t0, "/ip4/198.18.0.2/tcp/4001");
+  lp2p_dcutr_free(a);
+
+  /* 16 ports on one IP: at most dial_addrs_max (8) dials per attempt */
+  a = responder_at_connect(NULL);
+  char pbuf[16][40];
+  const char *ports[16];
+  for (int i = 0; i < 16; i++) {
+    snprintf(pbuf[i], sizeof pbuf[i], "/ip4/198.18.0.9/tcp/%d", 4001 + i);
+    ports[i] = pbuf[i];
+  }
+  feed_connect(a, ports, 16);
   assert_int_equal(lp2p_dcutr_feed(a, 1, sync, 4), 4);
   expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
   expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
@@ -436,7 +456,9 @@ static void test_named_reasons(void **s) {
   lp2p_dcutr_config c;
   lp2p_dcutr_config_default(&c);
   c.ours.mapping = LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+  c.ours.filtering = LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
   c.theirs.mapping = LP2P_NAT_ADDRESS_DEPENDENT;
+  c.theirs.filtering = LP2P_NAT_ADDRESS_DEPENDENT;
   b = mk(LP2P_DCUTR_INITIATOR, &c, "/ip4/198.18.0.20/tcp/4001");
   lp2p_dcutr_start(b, 0);
   expect_ev(b, LP2P_DCUTR_EV_RESULT, &ev);
@@ -496,6 +518,72 @@ static void test_named_reasons(void **s) {
   }
   expect_ev(b, LP2P_DCUTR_EV_RESULT, &ev);
   assert_int_equal(ev.reason, LP2P_PUNCH_TIMEOUT);
+  lp2p_dcutr_free(b);
+}
+
+/* Each side knows only its own NAT; the class in CONNECT lets both name a
+ * hopeless pair after one exchange instead of punching it three times. */
+static void test_class_in_connect(void **s) {
+  (void)s;
+  lp2p_dcutr_config cb, ca;
+  lp2p_dcutr_config_default(&cb);
+  lp2p_dcutr_config_default(&ca);
+  cb.ours.mapping = LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+  cb.ours.filtering = LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+  ca.ours.mapping = LP2P_NAT_ADDRESS_DEPENDENT;
+  ca.ours.filtering = LP2P_NAT_ADDRESS_DEPENDENT;
+  lp2p_dcutr *b = mk(LP2P_DCUTR_INITIATOR, &cb, "/ip4/198.18.0.20/tcp/4001");
+  lp2p_dcutr *a = mk(LP2P_DCUTR_RESPONDER, &ca, "/ip4/198.18.0.10/tcp/4001");
+  lp2p_dcutr_event ev;
+  assert_int_equal(lp2p_dcutr_start(b, 0), 0); /* B alone cannot tell */
+  expect_ev(b, LP2P_DCUTR_EV_OPEN_STREAM, &ev);
+  lp2p_dcutr_stream_opened(b, 0);
+  lp2p_dcutr_stream_opened(a, MS);
+  pipe_to(b, a, MS);
+  /* A answers with its own class, closes (no reset) and names it */
+  expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  assert_false(ev.reset);
+  expect_ev(a, LP2P_DCUTR_EV_RESULT, &ev);
+  assert_int_equal(ev.reason, LP2P_PUNCH_BOTH_ADDR_DEPENDENT);
+  assert_true(pipe_to(a, b, 2 * MS) > 0);
+  expect_ev(b, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  assert_false(ev.reset);
+  expect_ev(b, LP2P_DCUTR_EV_RESULT, &ev);
+  assert_int_equal(ev.reason, LP2P_PUNCH_BOTH_ADDR_DEPENDENT);
+  assert_int_equal(lp2p_dcutr_attempts(b), 1);
+  expect_none(b);
+  assert_int_equal(pipe_to(b, NULL, 0), 0); /* no SYNC */
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+  /* one side predictable (sequential) and the other's SYN let in by an
+   * address filter: not hopeless, the punch goes on */
+  cb.ours.filtering = LP2P_NAT_ADDRESS_DEPENDENT;
+  cb.ours.sequential = 1;
+  cb.ours.port_stride = 1;
+  b = mk(LP2P_DCUTR_INITIATOR, &cb, "/ip4/198.18.0.20/tcp/4001");
+  a = mk(LP2P_DCUTR_RESPONDER, &ca, "/ip4/198.18.0.10/tcp/4001");
+  assert_int_equal(lp2p_dcutr_start(b, 0), 0);
+  expect_ev(b, LP2P_DCUTR_EV_OPEN_STREAM, &ev);
+  lp2p_dcutr_stream_opened(b, 0);
+  lp2p_dcutr_stream_opened(a, MS);
+  pipe_to(b, a, MS);
+  expect_none(a);
+  pipe_to(a, b, 2 * MS);
+  expect_ev(b, LP2P_DCUTR_EV_CLOSE_STREAM, &ev); /* after SYNC */
+  expect_none(b);
+  pipe_to(b, a, 3 * MS);
+  expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
+  /* B's observed port, then the ports its allocator hands out next (the
+   * class B sent), up to the per-attempt bound */
+  assert_int_equal(ev.naddrs, 8);
+  char txt[128];
+  size_t tl;
+  assert_int_equal(lp2p_maddr_to_string(&ev.addrs[0], txt, sizeof txt, &tl), 0);
+  assert_string_equal(txt, "/ip4/198.18.0.20/tcp/4001");
+  assert_int_equal(lp2p_maddr_to_string(&ev.addrs[7], txt, sizeof txt, &tl), 0);
+  assert_string_equal(txt, "/ip4/198.18.0.20/tcp/4008");
+  lp2p_dcutr_free(a);
   lp2p_dcutr_free(b);
 }
 
@@ -641,6 +729,7 @@ int main(void) {
       cmocka_unit_test(test_hostile_connect),
       cmocka_unit_test(test_protocol_errors),
       cmocka_unit_test(test_named_reasons),
+      cmocka_unit_test(test_class_in_connect),
       cmocka_unit_test(test_responder_bounds),
       cmocka_unit_test(test_predicted_ports),
       cmocka_unit_test(test_event_overflow),

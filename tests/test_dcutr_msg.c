@@ -54,6 +54,49 @@ static void test_golden(void **s) {
   assert_int_equal(d.naddrs, 0);
 }
 
+/* lp2p's NAT-class extension field: round trip, and values we do not
+ * know are ignored rather than fatal (a newer peer may know more). */
+static void test_nat_field(void **s) {
+  (void)s;
+  lp2p_dcutr_msg m, d;
+  memset(&m, 0, sizeof m);
+  m.type = LP2P_DCUTR_CONNECT;
+  m.has_type = 1;
+  m.has_nat = 1;
+  lp2p_nat_class_unknown(&m.nat);
+  m.nat.mapping = LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+  m.nat.filtering = LP2P_NAT_ADDRESS_DEPENDENT;
+  m.nat.preserves_port = 0;
+  m.nat.sequential = 1;
+  m.nat.port_stride = 3;
+  uint8_t buf[64];
+  size_t len;
+  assert_int_equal(lp2p_dcutr_msg_encode(&m, buf, sizeof buf, &len), 0);
+  assert_int_equal(lp2p_dcutr_msg_decode(&d, buf + 1, len - 1), 0);
+  assert_true(d.has_nat);
+  assert_int_equal(d.nat.mapping, LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT);
+  assert_int_equal(d.nat.filtering, LP2P_NAT_ADDRESS_DEPENDENT);
+  assert_int_equal(d.nat.preserves_port, 0);
+  assert_true(d.nat.sequential);
+  assert_int_equal(d.nat.port_stride, 3);
+  /* type CONNECT, field 1000 = mapping 9, filtering 2, preserves 3,
+   * stride 999: unknown values stay unknown */
+  const uint8_t odd[] = {0x08, 0x64, 0xc0, 0x3e, 0xa9, 0x86, 0x9c, 0x1f};
+  assert_int_equal(lp2p_dcutr_msg_decode(&d, odd, sizeof odd), 0);
+  assert_true(d.has_nat);
+  assert_int_equal(d.nat.mapping, LP2P_NAT_UNKNOWN);
+  assert_int_equal(d.nat.filtering, LP2P_NAT_ENDPOINT_INDEPENDENT);
+  assert_int_equal(d.nat.preserves_port, -1);
+  assert_false(d.nat.sequential);
+  /* the field as bytes instead of a varint: a malformed message */
+  const uint8_t bad[] = {0x08, 0x64, 0xc2, 0x3e, 0x01, 0x00};
+  assert_int_equal(lp2p_dcutr_msg_decode(&d, bad, sizeof bad), LP2P_ERR_PARSE);
+  /* without the field (go, js): has_nat 0 */
+  const uint8_t plain[] = {0x08, 0x64};
+  assert_int_equal(lp2p_dcutr_msg_decode(&d, plain, sizeof plain), 0);
+  assert_false(d.has_nat);
+}
+
 static void test_decode_errors(void **s) {
   (void)s;
   lp2p_dcutr_msg d;
@@ -236,6 +279,7 @@ static void test_unilateral(void **s) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_golden),     cmocka_unit_test(test_decode_errors),
+      cmocka_unit_test(test_nat_field),
       cmocka_unit_test(test_many_addrs), cmocka_unit_test(test_is_public),
       cmocka_unit_test(test_dialable),   cmocka_unit_test(test_unilateral),
   };

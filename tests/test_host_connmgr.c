@@ -143,6 +143,14 @@ static void test_dial_peer_addrs(void **state) {
   assert_true(th_wait_for(t, 1, LP2P_HOST_EV_DIAL_DONE, 1, LP2P_NS_PER_S));
   assert_int_equal(th_find(t, 1, LP2P_HOST_EV_DIAL_DONE, 0)->dial, d);
   assert_int_equal(th_count(t, 1, LP2P_HOST_EV_DIAL_FAILED), 0);
+  /* connected already: REUSEPORT still makes a new connection to a
+   * known address (it used to take the reuse path with no address) */
+  assert_int_equal(lp2p_host_dial_peer(t->h[1], th_now(t), &t->id[0],
+                                       LP2P_DIAL_REUSEPORT, &d),
+                   0);
+  assert_true(th_wait_for(t, 1, LP2P_HOST_EV_DIAL_DONE, 2, LP2P_NS_PER_S));
+  assert_int_equal(th_find(t, 1, LP2P_HOST_EV_DIAL_DONE, 1)->dial, d);
+  assert_int_equal(lp2p_host_peer_conn_count(t->h[1], &t->id[0]), 2);
   /* the TTL'd address expires */
   memnet_run_for(t->net, 61 * LP2P_NS_PER_S);
   assert_int_equal(

@@ -80,6 +80,14 @@ static void test_dependent(void **s) {
   assert_int_equal(r.cls.mapping, LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT);
   assert_true(r.cls.sequential);
   assert_int_equal(r.cls.port_stride, 1);
+  /* an address-dependent mapping reused for an observer's second port
+   * is one mapping, not a step back: 40001, 40002 (twice), 40003 */
+  lp2p_nat_obs e[4] = {ob(4001, 1, 4001, 9, 40001), ob(4001, 2, 4001, 9, 40002),
+                       ob(4001, 2, 4002, 9, 40002), ob(4001, 3, 4001, 9, 40003)};
+  assert_int_equal(lp2p_natclass_classify(e, 4, &r), 0);
+  assert_int_equal(r.cls.mapping, LP2P_NAT_ADDRESS_DEPENDENT);
+  assert_true(r.cls.sequential);
+  assert_int_equal(r.cls.port_stride, 1);
 }
 
 static void test_evidence(void **s) {
@@ -192,12 +200,33 @@ static void test_verdict(void **s) {
       {UN, UN, APD, APD, LP2P_PUNCH_OK},
       {UN, APD, APD, APD, LP2P_PUNCH_DEPENDENT_VS_PORT_FILTER},
       {UN, UN, UN, UN, LP2P_PUNCH_OK},
+      /* a symmetric EIF side against a port-restricted cone: the cone's
+       * SYN gets in on the symmetric side's relay-seen mapping */
+      {APD, EI, EI, APD, LP2P_PUNCH_OK},
+      /* filtering unknown (observations only): never hopeless */
+      {APD, UN, AD, UN, LP2P_PUNCH_OK},
+      {AD, UN, EI, APD, LP2P_PUNCH_OK},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     lp2p_nat_class a = cls(cases[i].am, cases[i].af);
     lp2p_nat_class b = cls(cases[i].bm, cases[i].bf);
     assert_int_equal(lp2p_nat_punch_verdict(&a, &b), cases[i].want);
     assert_int_equal(lp2p_nat_punch_verdict(&b, &a), cases[i].want);
+  }
+  /* every complete pair agrees with the RFC oracle of tcp-punch-matrix:
+   * X admits Y's SYN when X filters EIF, or ADF and maps EIM, or APDF and
+   * both map EIM */
+  const lp2p_nat_behaviour k[3] = {EI, AD, APD};
+  for (int i = 0; i < 81; i++) {
+    int am = i / 27, af = i / 9 % 3, bm = i / 3 % 3, bf = i % 3;
+    int ab = af == 0 || (af == 1 && am == 0) || (af == 2 && am == 0 && bm == 0);
+    int ba = bf == 0 || (bf == 1 && bm == 0) || (bf == 2 && bm == 0 && am == 0);
+    lp2p_nat_class a = cls(k[am], k[af]), b = cls(k[bm], k[bf]);
+    lp2p_punch_reason r = lp2p_nat_punch_verdict(&a, &b);
+    assert_int_equal(r == LP2P_PUNCH_OK, ab || ba);
+    if (r != LP2P_PUNCH_OK)
+      assert_int_equal(r, am && bm ? LP2P_PUNCH_BOTH_ADDR_DEPENDENT
+                                   : LP2P_PUNCH_DEPENDENT_VS_PORT_FILTER);
   }
   /* a sequential allocator is predictable: against a port-restricted
    * cone the cone side dials the predicted ports, which opens its filter
@@ -207,10 +236,11 @@ static void test_verdict(void **s) {
   b.port_stride = 1;
   assert_int_equal(lp2p_nat_punch_verdict(&a, &b), LP2P_PUNCH_OK);
   /* but an unpredictable symmetric side stays hopeless against it: its
-   * SYN comes from a port the sequential side's filter never saw */
+   * SYN comes from a port the sequential side's filter never saw (the
+   * name says what both NATs are: per destination) */
   a = cls(APD, APD);
   assert_int_equal(lp2p_nat_punch_verdict(&a, &b),
-                   LP2P_PUNCH_DEPENDENT_VS_PORT_FILTER);
+                   LP2P_PUNCH_BOTH_ADDR_DEPENDENT);
   assert_int_equal(lp2p_nat_punch_verdict(NULL, &b), LP2P_PUNCH_OK);
   /* names */
   assert_string_equal(lp2p_punch_reason_name(LP2P_PUNCH_BOTH_ADDR_DEPENDENT),

@@ -33,6 +33,9 @@ typedef struct dw {
   int reserved, punch_done[3], punch_ok[3], punch_reason[3];
   uint64_t direct[3], circ_dial, circ_conn;
   int circ_done, pings, ping_err;
+  uint64_t relay_dial;
+  int foreign_dials[3]; /* DIAL_* for dials the application never made */
+  uint32_t attempts[3];
 } dw;
 
 static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
@@ -49,8 +52,17 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
     w->punch_ok[i] = ev->u.holepunch.ok;
     w->punch_reason[i] = ev->u.holepunch.reason;
     w->direct[i] = ev->conn;
+    w->attempts[i] = ev->u.holepunch.attempts;
+    break;
+  case LP2P_HOST_EV_DIAL_FAILED:
+    if (!(i == A && ev->u.dial.id == w->circ_dial) &&
+        !(i == B && ev->u.dial.id == w->relay_dial))
+      w->foreign_dials[i]++;
     break;
   case LP2P_HOST_EV_DIAL_DONE:
+    if (!(i == A && ev->u.dial.id == w->circ_dial) &&
+        !(i == B && ev->u.dial.id == w->relay_dial))
+      w->foreign_dials[i]++;
     if (i == A && ev->u.dial.id == w->circ_dial) {
       w->circ_done = 1;
       w->circ_conn = ev->conn;
@@ -124,6 +136,8 @@ static int punched(void *ud) {
   return w->punch_done[A] && w->punch_done[B];
 }
 
+static int a_public; /* A on the internet, not behind a NAT */
+
 static void world(dw *w, uint64_t seed, lp2p_sim_nat_mapping map) {
   memset(w, 0, sizeof *w);
   lp2p_sim_config sc;
@@ -136,14 +150,14 @@ static void world(dw *w, uint64_t seed, lp2p_sim_nat_mapping map) {
   n.filtering = LP2P_SIM_FILT_APD;
   n.alloc = LP2P_SIM_PORT_PRESERVE;
   add(w, R, NULL);
-  add(w, A, &n);
+  add(w, A, a_public ? NULL : &n);
   add(w, B, &n);
   lp2p_sim_run_until(w->s, SEC);
   /* B reserves on R (dialled from its listen port) */
   lp2p_maddr ra = relay_addr(w);
   lp2p_host *hb = lp2p_sim_host(w->s, w->node[B]);
   assert_int_equal(lp2p_host_dial(hb, lp2p_sim_ep_clock(w->s, w->node[B]), &ra,
-                                  LP2P_DIAL_REUSEPORT, NULL),
+                                  LP2P_DIAL_REUSEPORT, &w->relay_dial),
                    0);
   lp2p_sim_host_kick(w->s, w->node[B]);
   lp2p_sim_run_until(w->s, lp2p_sim_now(w->s) + 2 * SEC);
@@ -177,6 +191,10 @@ static void test_punch_through_cone_nats(void **state) {
     fprintf(stderr, "A ok=%d reason=%d B ok=%d reason=%d\n", w.punch_ok[A],
             w.punch_reason[A], w.punch_ok[B], w.punch_reason[B]);
   assert_true(w.punch_ok[A] && w.punch_ok[B]);
+  /* the relay dial under A's circuit dial and both sides' punch dials are
+   * the host's own: the applications saw DIAL_* only for their dials */
+  assert_int_equal(w.foreign_dials[A], 0);
+  assert_int_equal(w.foreign_dials[B], 0);
   /* the direct connection is not limited, and ping takes it */
   lp2p_host *ha = lp2p_sim_host(w.s, w.node[A]);
   lp2p_host_conn_info ci;
@@ -212,10 +230,39 @@ static void test_symmetric_nats_stay_relayed(void **state) {
   lp2p_sim_free(w.s);
 }
 
+/* The spec's first step: A is reachable (a public address in identify),
+ * so B dials it directly instead of punching: the result is ok after 0
+ * attempts on both sides, and the connection is a plain outbound one
+ * from B. */
+static void test_unilateral_upgrade(void **state) {
+  (void)state;
+  dw w;
+  a_public = 1;
+  world(&w, 23, LP2P_SIM_MAP_APD); /* B symmetric: a punch could not work */
+  a_public = 0;
+  lp2p_sim_run_until(w.s, lp2p_sim_now(w.s) + 5 * SEC);
+  assert_true(w.circ_done);
+  assert_int_equal(w.punch_done[B], 1);
+  assert_true(w.punch_ok[B]);
+  assert_int_equal(w.attempts[B], 0);
+  /* A sees the peer it reaches through the relay connect directly */
+  assert_int_equal(w.punch_done[A], 1);
+  assert_true(w.punch_ok[A]);
+  assert_int_equal(w.attempts[A], 0);
+  assert_int_equal(w.foreign_dials[B], 0);
+  lp2p_host *hb = lp2p_sim_host(w.s, w.node[B]);
+  lp2p_host_conn_info ci;
+  assert_int_equal(lp2p_host_conn_info_get(hb, w.direct[B], &ci), 0);
+  assert_false(ci.limited);
+  assert_int_equal(ci.direction, LP2P_DIR_OUTBOUND);
+  lp2p_sim_free(w.s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_punch_through_cone_nats),
       cmocka_unit_test(test_symmetric_nats_stay_relayed),
+      cmocka_unit_test(test_unilateral_upgrade),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

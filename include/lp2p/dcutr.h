@@ -48,6 +48,14 @@ extern "C" {
 /** Addresses kept from one message; further ones are counted, skipped. */
 #define LP2P_DCUTR_ADDRS_MAX 16
 
+/** lp2p's extension field of HolePunch: the sender's NAT class, so that
+ * both sides can name a hopeless pair instead of punching it and predict
+ * a sequential allocator's ports. go and js skip unknown fields (proto3
+ * and protons), so it costs them nothing. Value (varint): mapping in bits
+ * 0-3 and filtering in bits 4-7 (lp2p_nat_behaviour), preserves_port + 1
+ * in bits 8-9, the sequential port stride in bits 16-31 (0: none). */
+#define LP2P_DCUTR_F_NAT 1000
+
 typedef struct lp2p_dcutr_bytes {
   const uint8_t *p;
   size_t len;
@@ -60,6 +68,8 @@ typedef struct lp2p_dcutr_msg {
   size_t naddrs;
   lp2p_dcutr_bytes addrs[LP2P_DCUTR_ADDRS_MAX];
   size_t naddrs_skipped; /**< ObsAddrs beyond LP2P_DCUTR_ADDRS_MAX */
+  int has_nat;
+  lp2p_nat_class nat;    /**< LP2P_DCUTR_F_NAT, when has_nat */
 } lp2p_dcutr_msg;
 
 /** Decode a body p[0..n) (no length prefix). A missing type or a type
@@ -119,6 +129,10 @@ typedef struct lp2p_dcutr_config {
   uint64_t dial_timeout_ns;     /**< DIAL to direct result: 5 s (go) */
   uint64_t retry_delay_ns;      /**< pause between attempts: 0 (go) */
   size_t dial_addrs_max;        /**< peer addresses per attempt: 8 */
+  /** Distinct IPs per attempt: 2 (an IPv4 and an IPv6 address). Without
+   * it a peer that claims no IP in identify (a NATed peer often claims
+   * none) could aim our dials at 8 third parties per attempt. */
+  size_t dial_ips_max;
   /** TTL of the first SYN (0: never). Used from attempt
    * first_syn_ttl_from_attempt on (1-based), and on any attempt after one
    * that failed with REFUSED (an RST NAT, DESIGN 5b). */

@@ -68,6 +68,7 @@
 #include "lp2p/peerid.h"
 #include "lp2p/portmap.h"
 #include "lp2p/relay.h"
+#include "lp2p/stun.h"
 #include "lp2p/yamux.h"
 
 #ifdef __cplusplus
@@ -133,6 +134,31 @@ typedef struct lp2p_host_perf_config {
 typedef struct lp2p_host_echo_config {
   int serve;                 /**< serve echo streams (1) */
 } lp2p_host_echo_config;
+
+/** Most STUN servers the NAT service tries (lp2p_host_nat_config). */
+#define LP2P_HOST_NAT_STUN_MAX 4
+/** Most observations the NAT service keeps (lp2p_host_nat_config). */
+#define LP2P_HOST_NAT_OBS_MAX 32
+
+/** NAT classification (lp2p_host_config.nat; README "Hole punching").
+ * The service classifies our NAT's mapping from what identify reports:
+ * the observed address of every outbound socket connection, together
+ * with the connection's local port and the observer's address (only
+ * dials from a shared local port, such as REUSEPORT dials from the
+ * listen port, can be compared). With STUN servers it also runs RFC 5389
+ * binding and RFC 5780 behaviour discovery over a UDP socket it owns,
+ * which adds filtering. Every change is a NAT_TYPE event; the DCUtR
+ * service uses the class to skip hopeless punches and to predict ports. */
+typedef struct lp2p_host_nat_config {
+  uint8_t observe;            /**< classify from identify (1) */
+  uint32_t observations_max;  /**< kept, oldest dropped (16, at most
+                                   LP2P_HOST_NAT_OBS_MAX) */
+  lp2p_sockaddr stun[LP2P_HOST_NAT_STUN_MAX]; /**< servers, in order: the
+                                   next is asked when one never answers */
+  uint32_t nstun;             /**< 0: no STUN (default) */
+  uint16_t stun_local_port;   /**< the UDP socket's port (0: any) */
+  lp2p_stun_config stun_cfg;  /**< retransmission, discovery on */
+} lp2p_host_nat_config;
 
 /** AutoNAT v2 (/libp2p/autonat/2/dial-request and /dial-back; section
  * "AutoNAT"). The client asks peers whose identify lists dial-request
@@ -227,6 +253,8 @@ typedef struct lp2p_host_config {
   lp2p_host_autonat_config autonat;
   lp2p_portmap_config portmap;  /**< port mapping on the home router
                                      (lp2p/portmap.h; off by default) */
+  lp2p_host_nat_config nat;     /**< NAT classification: observed
+                                     addresses, optional STUN */
 
   const lp2p_log *log;             /**< optional */
 
@@ -615,10 +643,14 @@ typedef enum lp2p_host_event_kind {
                                        plain renewal) */
   LP2P_HOST_EV_PORT_MAPPING_FAILED, /**< u.portmap: reason, method tried
                                        last, internal_port */
-  LP2P_HOST_EV_PORT_MAPPING_LOST  /**< u.portmap: a mapping went away
+  LP2P_HOST_EV_PORT_MAPPING_LOST, /**< u.portmap: a mapping went away
                                        (reason EPOCH: the router restarted;
                                        RENEWAL: a renewal failed); the
                                        service maps again */
+  /* NAT classification (proto/natclass/nat_svc.c) */
+  LP2P_HOST_EV_NAT_TYPE           /**< u.nat: what we know of our NAT
+                                       changed (lp2p_host_nat_info for the
+                                       external addresses) */
 } lp2p_host_event_kind;
 
 /** Direction of a connection or stream. */
@@ -692,6 +724,12 @@ typedef struct lp2p_host_event {
       uint16_t internal_port, external_port;
       uint32_t lifetime_s;
     } portmap;
+    /** NAT_TYPE: lp2p_nat_behaviour values; preserves_port 1, 0 or -1
+     * (unknown); port_stride > 0 when sequential allocation was seen */
+    struct {
+      int mapping, filtering, preserves_port;
+      uint16_t port_stride;
+    } nat;
   } u;
 } lp2p_host_event;
 
@@ -1238,6 +1276,29 @@ LP2P_API int lp2p_host_reachability(const lp2p_host *h);
  * `*n` gets the total. Returns 0. */
 LP2P_API int lp2p_host_addrs(const lp2p_host *h, lp2p_maddr *out, size_t cap,
                              size_t *n);
+
+/* ---- NAT classification (proto/natclass) --------------------------------- */
+
+/** What the NAT service knows: the class (observations for mapping,
+ * port preservation and sequential allocation; STUN for filtering, and
+ * for mapping while observations cannot tell), the external addresses
+ * (the TCP one observers agree on when the mapping is endpoint-
+ * independent, the STUN mapped UDP one), and where it came from. */
+typedef struct lp2p_host_nat_info {
+  lp2p_nat_class cls;
+  lp2p_nat_behaviour obs_mapping;  /**< the evidence: observations' word */
+  lp2p_nat_behaviour stun_mapping; /**< and STUN's (UDP) */
+  size_t observations;       /**< observations kept */
+  int stun_status;           /**< 1: STUN still running, 0 done, else the
+                                  LP2P_ERR_* of the last server (or
+                                  LP2P_ERR_NOT_FOUND: no STUN configured) */
+  lp2p_maddr external[2];
+  size_t nexternal;
+} lp2p_host_nat_info;
+
+/** Returns 0 or INVAL, UNSUPPORTED (no NAT service). */
+LP2P_API int lp2p_host_nat_info_get(const lp2p_host *h,
+                                    lp2p_host_nat_info *out);
 
 /* ---- port mapping (proto/portmap) --------------------------------------- */
 

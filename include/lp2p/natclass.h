@@ -3,11 +3,10 @@
  * and the punch verdict that tells whether a hole punch between two NAT
  * behaviours can work at all.
  *
- * Pure functions, no allocation. The verdict rules come from measurements
- * through Linux NAT boxes (DESIGN.md section 5b): a TCP or UDP punch works
- * when at least one side maps endpoint-independently and, if the other side
- * maps per destination, the endpoint-independent side does not filter by
- * port (EIF or ADF) and keeps a listener on its punch port. */
+ * Pure functions, no allocation. The verdict follows RFC 4787/5382 and
+ * agrees with measurements through Linux NAT boxes (DESIGN.md section
+ * 5b): a side's SYN gets in where the other's filter admits it, given a
+ * listener on the punch port. */
 #ifndef LP2P_NATCLASS_H
 #define LP2P_NATCLASS_H
 
@@ -125,15 +124,15 @@ typedef enum lp2p_punch_reason {
 LP2P_API const char *lp2p_punch_reason_name(lp2p_punch_reason r);
 
 /** Whether a punch between `ours` and `theirs` can work, from what is
- * known (UNKNOWN behaviours never make a punch hopeless):
- * BOTH_ADDR_DEPENDENT when both map per destination and neither filters
- * endpoint-independently (neither side can know the port the other will
- * use; sequential allocation on a side makes it predictable, see
- * lp2p_natclass_predict_ports, and then this is not returned; an EIF side
- * still takes the peer's SYN on the mapping the relay saw),
- * DEPENDENT_VS_PORT_FILTER when one side maps per destination
- * and the other filters by address and port (its SYN goes out from a port
- * the filter never saw), else LP2P_PUNCH_OK. */
+ * known. It is hopeless when each side's NAT surely drops the other's SYN
+ * (aimed at the observed, relay-seen endpoint): an EIF filter admits it;
+ * an ADF filter only on an endpoint-independent mapping; an APDF filter
+ * only when both sides map endpoint-independently. Unknown behaviours and
+ * sequential allocation (predicted ports) never make a punch hopeless.
+ * Returns BOTH_ADDR_DEPENDENT when both map per destination,
+ * DEPENDENT_VS_PORT_FILTER when one does and the other filters by
+ * address and port, else LP2P_PUNCH_OK. With complete classes this is
+ * the RFC 4787/5382 oracle of the simulator's tcp-punch-matrix. */
 LP2P_API lp2p_punch_reason lp2p_nat_punch_verdict(const lp2p_nat_class *ours,
                                                   const lp2p_nat_class *theirs);
 

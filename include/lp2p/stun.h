@@ -90,6 +90,21 @@ LP2P_API int lp2p_stun_binding_response(const uint8_t txid[12],
                                         const lp2p_sockaddr *origin,
                                         uint8_t *out, size_t cap, size_t *len);
 
+/** The server side of one Binding request (RFC 5780 section 6), for test
+ * servers. addrs are the server's sockets: [0] A1:P1 (primary), [1]
+ * A1:P2, [2] A2:P1, [3] A2:P2 (naddrs 4), or only [0] (naddrs 1: an
+ * RFC 5389 server, no OTHER-ADDRESS). The request p[0..n) from `from`
+ * reached addrs[at]. Returns 1 with the response in out[0..*len) to send
+ * from addrs[*send_from] to `from` (CHANGE-REQUEST picks the other IP
+ * and/or port), 0 when nothing is to be sent (not a Binding request,
+ * unknown comprehension-required attributes, or a CHANGE-REQUEST a
+ * one-socket server cannot honour), or LP2P_ERR_INVAL, LP2P_ERR_NOSPACE. */
+LP2P_API int lp2p_stun_server_answer(const uint8_t *p, size_t n,
+                                     const lp2p_sockaddr *from,
+                                     const lp2p_sockaddr *addrs, size_t naddrs,
+                                     unsigned at, uint8_t *out, size_t cap,
+                                     size_t *len, unsigned *send_from);
+
 /** CRC-32 (ISO 3309, as FINGERPRINT uses before its XOR). */
 LP2P_API uint32_t lp2p_stun_crc32(const uint8_t *p, size_t n);
 
@@ -124,6 +139,11 @@ typedef struct lp2p_stun_result {
   lp2p_nat_behaviour mapping;
   lp2p_nat_behaviour filtering;
   int preserves_port;
+  /** The external ports of the distinct mappings the tests made, in the
+   * order the NAT allocated them (Test I, then the mapping tests): the
+   * evidence for sequential allocation (lp2p_natclass_predict_ports). */
+  uint16_t ports[3];
+  uint8_t nports;
 } lp2p_stun_result;
 
 typedef enum lp2p_stun_event_type {

@@ -41,6 +41,7 @@ struct lp2p_dcutr {
   lp2p_tstamp connect_sent;
   uint64_t rtt_ns;
   int done;
+  int theirs_given; /* cfg.theirs came from the caller: CONNECT's is ignored */
   /* our CONNECT addresses */
   size_t nlocal;
   lp2p_maddr local[LP2P_DCUTR_ADDRS_MAX];
@@ -70,6 +71,7 @@ void lp2p_dcutr_config_default(lp2p_dcutr_config *cfg) {
   cfg->dial_timeout_ns = 5 * LP2P_NS_PER_S;
   cfg->retry_delay_ns = 0;
   cfg->dial_addrs_max = 8;
+  cfg->dial_ips_max = 2;
   cfg->first_syn_ttl = 2;
   cfg->first_syn_ttl_from_attempt = 0;
   lp2p_nat_class_unknown(&cfg->ours);
@@ -89,7 +91,7 @@ int lp2p_dcutr_new(lp2p_dcutr **out, lp2p_dcutr_role role,
   else
     lp2p_dcutr_config_default(&c);
   if (c.attempts_max == 0 || c.dial_addrs_max == 0 ||
-      c.dial_addrs_max > LP2P_DCUTR_ADDRS_MAX)
+      c.dial_addrs_max > LP2P_DCUTR_ADDRS_MAX || c.dial_ips_max == 0)
     return LP2P_ERR_INVAL;
   lp2p_dcutr *d = lp2p_mem_calloc(mem, 1, sizeof *d);
   if (!d)
@@ -97,6 +99,8 @@ int lp2p_dcutr_new(lp2p_dcutr **out, lp2p_dcutr_role role,
   d->mem = mem;
   d->cfg = c;
   d->role = role;
+  d->theirs_given = c.theirs.mapping != LP2P_NAT_UNKNOWN ||
+                    c.theirs.filtering != LP2P_NAT_UNKNOWN;
   d->st = ST_IDLE;
   d->timer = LP2P_TSTAMP_NONE;
   *out = d;
@@ -190,6 +194,12 @@ static int queue_msg(lp2p_dcutr *d, uint32_t type, int with_addrs) {
   m.type = type;
   m.has_type = 1;
   if (with_addrs) {
+    /* our NAT class rides along when we know something of it */
+    const lp2p_nat_class *o = &d->cfg.ours;
+    if (o->mapping != LP2P_NAT_UNKNOWN || o->filtering != LP2P_NAT_UNKNOWN) {
+      m.has_nat = 1;
+      m.nat = *o;
+    }
     m.naddrs = d->nlocal;
     for (size_t i = 0; i < d->nlocal; i++)
       m.addrs[i] = (lp2p_dcutr_bytes){d->local[i].bytes, d->local[i].len};
@@ -362,12 +372,29 @@ static int peer_ip_allowed(const lp2p_dcutr *d, int family,
   return 0;
 }
 
+/* 1 when (family, ip) is one of the n IPs already in d->dial. */
+static int ip_in_dials(const lp2p_dcutr *d, int family, const uint8_t *ip) {
+  for (size_t j = 0; j < d->ndial; j++) {
+    int f;
+    uint8_t x[16];
+    uint16_t port;
+    int udp;
+    if (lp2p_maddr_to_ip_port(&d->dial[j], &f, x, &port, &udp) == 0 &&
+        f == family && !memcmp(x, ip, family == 6 ? 16 : 4))
+      return 1;
+  }
+  return 0;
+}
+
 /* Keep what we may dial from the peer's CONNECT: dialable, on the peer's
- * own IPs, no duplicates, at most dial_addrs_max. Then, when the peer's
- * NAT is known to allocate ports sequentially, predicted ports on the
- * first address's IP fill the remaining slots (the bound still holds). */
+ * own IPs, no duplicates, at most dial_addrs_max addresses on at most
+ * dial_ips_max IPs (the first ones named), so that no peer can make us
+ * an amplifier. Then, when the peer's NAT is known to allocate ports
+ * sequentially, predicted ports on the first address's IP fill the
+ * remaining slots (the bound still holds). */
 static void pick_dial_addrs(lp2p_dcutr *d, const lp2p_dcutr_msg *m) {
   d->ndial = 0;
+  size_t nips = 0;
   int first_fam = 0, first_udp = 0;
   uint8_t first_ip[16];
   uint16_t first_port = 0;
@@ -380,6 +407,11 @@ static void pick_dial_addrs(lp2p_dcutr *d, const lp2p_dcutr_msg *m) {
                                   ip, &port, &udp) ||
         !peer_ip_allowed(d, fam, ip))
       continue;
+    if (!ip_in_dials(d, fam, ip)) {
+      if (nips == d->cfg.dial_ips_max)
+        continue;
+      nips++;
+    }
     lp2p_maddr a;
     if (lp2p_maddr_from_bytes(&a, m->addrs[i].p, m->addrs[i].len) != 0)
       continue;
@@ -435,7 +467,20 @@ static void on_msg(lp2p_dcutr *d, lp2p_tstamp now, const lp2p_dcutr_msg *m) {
       finish(d, LP2P_PUNCH_PROTOCOL);
       return;
     }
+    /* what the peer says of its NAT, unless the caller told us already */
+    if (m->has_nat && !d->theirs_given)
+      d->cfg.theirs = m->nat;
     pick_dial_addrs(d, m);
+    lp2p_punch_reason hopeless = verdict(d);
+    if (hopeless != LP2P_PUNCH_OK) {
+      /* Say why instead of trying. A still answers with its CONNECT, which
+       * carries its class, so that B names the same reason. */
+      if (d->role == LP2P_DCUTR_RESPONDER)
+        queue_msg(d, LP2P_DCUTR_CONNECT, 1);
+      close_stream(d, 0);
+      finish(d, hopeless);
+      return;
+    }
     if (d->ndial == 0) {
       close_stream(d, 1);
       finish(d, LP2P_PUNCH_NO_PUBLIC_ADDR_THEIRS);

@@ -26,6 +26,26 @@ int lp2p_dcutr_msg_decode(lp2p_dcutr_msg *m, const uint8_t *p, size_t n) {
         return LP2P_ERR_PARSE;
       m->type = (uint32_t)f.u64; /* last one wins, as protobuf says */
       m->has_type = 1;
+    } else if (f.num == LP2P_DCUTR_F_NAT) {
+      /* ours; values out of range are ignored, not fatal: a newer peer
+       * may know more behaviours than we do */
+      if (f.wire != LP2P_PB_VARINT)
+        return LP2P_ERR_PARSE;
+      unsigned mp = (unsigned)(f.u64 & 0xf), fl = (unsigned)(f.u64 >> 4 & 0xf),
+               pp = (unsigned)(f.u64 >> 8 & 0x3);
+      uint64_t stride = f.u64 >> 16 & 0xffff;
+      lp2p_nat_class_unknown(&m->nat);
+      if (mp <= LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT)
+        m->nat.mapping = (lp2p_nat_behaviour)mp;
+      if (fl <= LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT)
+        m->nat.filtering = (lp2p_nat_behaviour)fl;
+      if (pp <= 2)
+        m->nat.preserves_port = (int)pp - 1;
+      if (stride && stride <= LP2P_NAT_STRIDE_MAX) {
+        m->nat.sequential = 1;
+        m->nat.port_stride = (uint16_t)stride;
+      }
+      m->has_nat = 1;
     } else if (f.num == 2) {
       if (f.wire != LP2P_PB_LEN)
         return LP2P_ERR_PARSE;
@@ -48,6 +68,14 @@ static void put_body(lp2p_pb_writer *w, const lp2p_dcutr_msg *m) {
   lp2p_pb_put_varint(w, 1, m->type);
   for (size_t i = 0; i < m->naddrs; i++)
     lp2p_pb_put_bytes(w, 2, m->addrs[i].p, m->addrs[i].len);
+  if (m->has_nat) {
+    const lp2p_nat_class *c = &m->nat;
+    uint64_t v = (uint64_t)(c->mapping & 0xf) |
+                 (uint64_t)(c->filtering & 0xf) << 4 |
+                 (uint64_t)((c->preserves_port + 1) & 0x3) << 8 |
+                 (uint64_t)(c->sequential ? c->port_stride : 0) << 16;
+    lp2p_pb_put_varint(w, LP2P_DCUTR_F_NAT, v);
+  }
 }
 
 int lp2p_dcutr_msg_encode(const lp2p_dcutr_msg *m, uint8_t *out, size_t cap,

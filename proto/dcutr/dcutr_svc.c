@@ -13,7 +13,11 @@
  * decided (lp2p_host_dial_punch, AS_RESPONDER when we are not the
  * client); a connection the peer's SYN opens at our listener instead takes
  * the same role (host_svc_punch_expect). Any direct connection to the
- * peer that comes up during the attempt is the result. After a punch the
+ * peer that comes up during the attempt is the result. Before punching,
+ * B tries the spec's unilateral upgrade: when A's identify lists public
+ * addresses (A is reachable), B dials up to UNILATERAL_MAX of them
+ * directly; a connection is the result (attempts 0), and the punch starts
+ * only once every such dial failed. After a punch the
  * relayed connection serves what it carries and closes once idle; new
  * streams already prefer the direct connection. */
 #include <string.h>
@@ -24,6 +28,10 @@
 #define SESSIONS_MAX 32
 
 #define PUNCH_DIALS_MAX 16
+
+/* At most this many of the peer's public addresses are tried directly
+ * (the unilateral upgrade), like a punch attempt's dial_ips_max bound. */
+#define UNILATERAL_MAX 4
 
 typedef struct dsess {
   lp2p_dcutr *eng;
@@ -43,6 +51,10 @@ typedef struct dsess {
   lp2p_tstamp idle_close_at; /* after a punch: close the relayed conn */
   uint8_t role;
   uint8_t used, dialing, done;
+  /* the unilateral upgrade (spec, first step): our direct dials to the
+   * peer's public addresses, before any punch */
+  uint8_t unilateral;  /* dials out */
+  uint64_t uni_dials[UNILATERAL_MAX];
 } dsess;
 
 typedef struct dcutr_svc {
@@ -87,13 +99,17 @@ static void set_local(lp2p_host *h, dsess *d) {
   for (uint32_t i = 0; i < h->nlisteners && nl < 4; i++)
     if (h->listeners[i].live)
       lports[nl++] = h->listeners[i].bound.port;
-  for (size_t i = 0; i < lp2p_host_addr_count(h) && n < LP2P_DCUTR_ADDRS_MAX;
-       i++) {
+  /* A punch leaves from our listen port: only observations of that port
+   * name the mapping it uses (one of an ephemeral port's mapping reaches
+   * a socket that is no listener). Of the others only the IP counts, with
+   * the listen port (a port-preserving NAT maps it there). */
+  for (size_t i = 0; i < h->naddrs && n < LP2P_DCUTR_ADDRS_MAX; i++) {
     lp2p_host_addr_info info;
     if (lp2p_host_addr_get(h, i, &info) != 0 ||
         info.kind != LP2P_ADDR_OBSERVED)
       continue;
-    a[n++] = info.addr;
+    if (h->addrs[i].on_listen_port)
+      a[n++] = info.addr;
     lp2p_sockaddr sa;
     if (lp2p_sockaddr_from_maddr(&sa, &info.addr) != 0)
       continue;
@@ -145,7 +161,14 @@ static dsess *sess_new(lp2p_host *h, dcutr_svc *v, uint64_t conn,
     dsess *d = &v->s[i];
     if (d->used)
       continue;
-    if (lp2p_dcutr_new(&d->eng, role, &v->cfg.engine, h->mem, h->now))
+    /* what the NAT service learnt of our NAT: a hopeless pair is named
+     * instead of tried, a sequential allocator's ports are predicted */
+    lp2p_dcutr_config ec = v->cfg.engine;
+    lp2p_host_nat_info ni;
+    if (ec.ours.mapping == LP2P_NAT_UNKNOWN &&
+        lp2p_host_nat_info_get(h, &ni) == 0)
+      ec.ours = ni.cls;
+    if (lp2p_dcutr_new(&d->eng, role, &ec, h->mem, h->now))
       return NULL;
     d->used = 1;
     d->relayed = conn;
@@ -180,6 +203,55 @@ static void result(lp2p_host *h, dcutr_svc *v, dsess *d,
     d->idle_close_at = host_add_ns(now, v->cfg.relayed_idle_close_ns);
 }
 
+/* The unilateral upgrade reached the peer: the result without a punch
+ * (attempts 0). */
+static void unilateral_ok(lp2p_host *h, dcutr_svc *v, dsess *d,
+                          lp2p_tstamp now) {
+  lp2p_dcutr_event e;
+  memset(&e, 0, sizeof e);
+  e.type = LP2P_DCUTR_EV_RESULT;
+  e.ok = 1;
+  e.reason = LP2P_PUNCH_OK;
+  d->unilateral = 0;
+  host_logf(h, LP2P_LOG_INFO, "dcutr peer=%P: unilateral upgrade", &d->peer);
+  result(h, v, d, &e, now);
+}
+
+/* B, before punching: when the peer (A, who dialled us through the
+ * relay) lists public addresses in identify, dial them directly (spec,
+ * "the inbound peer ... may attempt a direct connection to A": a
+ * unilateral upgrade). Returns 1 when dials went out. */
+static int unilateral_start(lp2p_host *h, dcutr_svc *v, dsess *d,
+                            lp2p_tstamp now) {
+  lp2p_maddr a[LP2P_DCUTR_ADDRS_MAX];
+  size_t n = 0, idx[UNILATERAL_MAX];
+  if (lp2p_host_peer_addrs(h, now, &d->peer, a, LP2P_DCUTR_ADDRS_MAX, &n))
+    return 0;
+  if (n > LP2P_DCUTR_ADDRS_MAX)
+    n = LP2P_DCUTR_ADDRS_MAX;
+  size_t k = lp2p_dcutr_unilateral_candidates(
+      a, n, v->cfg.engine.is_public, v->cfg.engine.is_public_ud, idx,
+      UNILATERAL_MAX);
+  char t[LP2P_PEERID_TEXT_MAX + 8];
+  size_t tl = 0;
+  lp2p_maddr p2p;
+  memcpy(t, "/p2p/", 5);
+  if (!k || lp2p_peerid_to_base58(&d->peer, t + 5, sizeof t - 5, &tl) != 0 ||
+      lp2p_maddr_parse(&p2p, t, 5 + tl) != 0)
+    return 0;
+  for (size_t i = 0; i < k; i++) {
+    lp2p_maddr m = a[idx[i]];
+    lp2p_maddr_strip_peer_id(&m);
+    uint64_t id = 0;
+    if (lp2p_maddr_encapsulate(&m, &p2p) != 0 ||
+        lp2p_host_dial(h, now, &m, LP2P_DIAL_FORCE, &id) != 0)
+      continue;
+    host_svc_dial_adopt(h, v->svc, id);
+    d->uni_dials[d->unilateral++] = id;
+  }
+  return d->unilateral > 0;
+}
+
 static int dial_alive(const lp2p_host *h, uint64_t id) {
   for (const hdial *x = h->dials; x; x = x->next)
     if (x->id == id)
@@ -187,7 +259,11 @@ static int dial_alive(const lp2p_host *h, uint64_t id) {
   return 0;
 }
 
-/* 1 when a dial of this session to `to` is still in flight. */
+/* 1 when a dial of this session to `to` is still in flight, or any
+ * socket dial to it still connects: a punch from an earlier session (a
+ * new relayed connection to the same peer starts one) holds the same
+ * 4-tuple, which cannot be connected twice (EADDRINUSE); if it connects,
+ * it is this session's result (d_connected). */
 static int in_flight(const lp2p_host *h, const dsess *d,
                      const lp2p_sockaddr *to) {
   for (uint32_t i = 0; i < d->ndials && i < PUNCH_DIALS_MAX; i++)
@@ -196,11 +272,18 @@ static int in_flight(const lp2p_host *h, const dsess *d,
         !memcmp(d->dials[i].to.ip, to->ip, to->family == 4 ? 4 : 16) &&
         dial_alive(h, d->dials[i].dial))
       return 1;
+  for (const hdial *x = h->dials; x; x = x->next) {
+    const hconn *c = x->conn;
+    if (c && !c->car && c->state == HC_DIALING &&
+        c->remote.family == to->family && c->remote.port == to->port &&
+        !memcmp(c->remote.ip, to->ip, to->family == 4 ? 4 : 16))
+      return 1;
+  }
   return 0;
 }
 
-static void dial(lp2p_host *h, dsess *d, const lp2p_dcutr_event *e,
-                 lp2p_tstamp now) {
+static void dial(lp2p_host *h, dcutr_svc *v, dsess *d,
+                 const lp2p_dcutr_event *e, lp2p_tstamp now) {
   char t[LP2P_PEERID_TEXT_MAX + 8];
   size_t tl = 0;
   lp2p_maddr p2p;
@@ -227,10 +310,16 @@ static void dial(lp2p_host *h, dsess *d, const lp2p_dcutr_event *e,
                           host_add_ns(now, 30 * LP2P_NS_PER_S));
     if (in_flight(h, d, &sa))
       continue; /* still trying from the last attempt */
+    host_logf(h, LP2P_LOG_DEBUG, "dcutr peer=%P attempt %u: punch to %A:%u%s",
+              &d->peer, e->attempt, &sa, (unsigned)sa.port,
+              e->first_syn_ttl ? " (low TTL)" : "");
     unsigned flags = LP2P_DIAL_REUSEPORT |
                      (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
     uint64_t id = 0;
     if (lp2p_host_dial_punch(h, now, &m, flags, e->first_syn_ttl, &id) == 0) {
+      /* ours, not the application's: no DIAL_DONE / DIAL_FAILED for it
+       * (the outcome is the engine's; the connection itself is seen) */
+      host_svc_dial_adopt(h, v->svc, id);
       uint32_t k = d->ndials++ % PUNCH_DIALS_MAX;
       d->dials[k].to = sa;
       d->dials[k].dial = id;
@@ -274,7 +363,7 @@ static void run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now) {
       }
       break;
     case LP2P_DCUTR_EV_DIAL:
-      dial(h, d, &e, now);
+      dial(h, v, d, &e, now);
       break;
     case LP2P_DCUTR_EV_CANCEL_DIALS:
       d->dialing = 0; /* what still connects is ignored, then trimmed */
@@ -337,13 +426,48 @@ static void d_identified(lp2p_host *h, void *state, uint64_t conn,
   hconn *c = host_conn_get(h, conn);
   if (!v->cfg.enabled || !c || !host_conn_limited(c) ||
       c->dir != LP2P_DIR_INBOUND || by_conn(v, conn) ||
-      !speaks_dcutr(h, host_svc_conn_peer(h, conn)))
-    return;
+      !speaks_dcutr(h, host_svc_conn_peer(h, conn)) ||
+      by_peer(v, host_svc_conn_peer(h, conn)))
+    return; /* (one punch per peer at a time: see d_start) */
   dsess *d = sess_new(h, v, conn, LP2P_DCUTR_INITIATOR);
   if (!d)
     return;
+  if (unilateral_start(h, v, d, now))
+    return; /* the punch waits for their outcome (d_dial_result) */
   lp2p_dcutr_start(d->eng, now);
   run(h, v, d, now);
+}
+
+/* One of the unilateral dials ended: a connection is the result (it may
+ * be reported here before peer_connected runs); when all failed, the
+ * punch starts. */
+static void d_dial_result(lp2p_host *h, void *state, uint64_t dial,
+                          uint64_t conn, int err, lp2p_tstamp now) {
+  dcutr_svc *v = state;
+  for (int i = 0; i < SESSIONS_MAX; i++) {
+    dsess *d = &v->s[i];
+    if (!d->used || !d->unilateral)
+      continue;
+    for (uint8_t k = 0; k < d->unilateral; k++) {
+      if (d->uni_dials[k] != dial)
+        continue;
+      if (err == 0 && conn && !d->done) {
+        if (!d->direct)
+          d->direct = conn;
+        unilateral_ok(h, v, d, now);
+        return;
+      }
+      d->uni_dials[k] = d->uni_dials[--d->unilateral];
+      if (d->unilateral == 0 && !d->done) {
+        host_logf(h, LP2P_LOG_DEBUG,
+                  "dcutr peer=%P: unilateral upgrade failed (%s), punching",
+                  &d->peer, lp2p_strerror(err));
+        lp2p_dcutr_start(d->eng, now);
+        run(h, v, d, now);
+      }
+      return;
+    }
+  }
 }
 
 /* A direct connection to a peer we are punching to: the attempt's result
@@ -356,9 +480,29 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
   if (!c || !p || host_conn_limited(c))
     return;
   dsess *d = by_peer(v, p);
+  if (!d && v->cfg.enabled && c->dir == LP2P_DIR_INBOUND) {
+    /* A: the peer we reach through a relay dialled us directly (its
+     * unilateral upgrade): the same result, from our side */
+    uint32_t pos = 0;
+    for (uint64_t id; (id = host_svc_conn_next(h, &pos)) != 0;) {
+      hconn *r = host_conn_get(h, id);
+      const lp2p_peerid *rp = host_svc_conn_peer(h, id);
+      if (r && rp && host_conn_limited(r) && r->dir == LP2P_DIR_OUTBOUND &&
+          lp2p_peerid_equal(rp, p) && !by_conn(v, id) &&
+          (d = sess_new(h, v, id, LP2P_DCUTR_RESPONDER)) != NULL) {
+        d->direct = conn;
+        unilateral_ok(h, v, d, now);
+        return;
+      }
+    }
+  }
   if (!d || d->direct)
     return;
   d->direct = conn; /* (the peer's SYN may reach us before we dial) */
+  if (d->unilateral) {
+    unilateral_ok(h, v, d, now);
+    return;
+  }
   if (!d->dialing)
     return; /* reported as soon as the engine asks us to dial */
   d->dialing = 0;
@@ -385,6 +529,28 @@ static void d_start(lp2p_host *h, void *state, uint64_t stream, uint64_t conn,
   dcutr_svc *v = state;
   hconn *c = host_conn_get(h, conn);
   dsess *d = by_conn(v, conn);
+  const lp2p_peerid *p = host_svc_conn_peer(h, conn);
+  if (!d && p) {
+    /* Both sides dialled each other through a relay, so each started as
+     * B on the relayed connection it accepted. Two punches in opposite
+     * roles would fight over the roles of one 4-tuple (an accepted SYN
+     * takes the role by IP): one pair of roles wins, by peer id. The
+     * side with the smaller id keeps its B and refuses this stream; the
+     * other drops its B and answers as A. */
+    dsess *b = by_peer(v, p);
+    if (b && b->relayed != conn && b->role == LP2P_DCUTR_INITIATOR) {
+      if (memcmp(h->self.bytes, p->bytes,
+                 h->self.len < p->len ? h->self.len : p->len) < 0) {
+        host_svc_reset(h, stream, now);
+        return;
+      }
+      if (b->stream) {
+        host_svc_reset(h, b->stream, now);
+        b->stream = 0;
+      }
+      sess_free(b);
+    }
+  }
   if (!d && c && host_conn_limited(c) && c->dir == LP2P_DIR_OUTBOUND)
     d = sess_new(h, v, conn, LP2P_DCUTR_RESPONDER);
   if (!d || d->done || d->stream) {
@@ -480,4 +646,5 @@ const hsvc_ops host_svc_dcutr_ops = {
     .peer_disconnected = d_disconnected,
     .next_timeout = d_next,
     .handle_timeout = d_timers,
+    .dial_result = d_dial_result,
 };

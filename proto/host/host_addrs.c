@@ -19,18 +19,23 @@ static void remove_at(lp2p_host *h, uint32_t i) {
   h->addrs[i] = h->addrs[--h->naddrs];
 }
 
-static hhaddr *add_entry(lp2p_host *h, const lp2p_maddr *ma, uint8_t kind,
-                         uint8_t status, int *err) {
+static hhaddr *add_entry_ex(lp2p_host *h, const lp2p_maddr *ma, uint8_t kind,
+                            uint8_t status, int listen_port, int *err) {
   *err = 0;
   if (h->naddrs == h->cfg.host_addrs_max) {
-    /* Make room by dropping the least-seen observed address. */
+    /* Make room by dropping the least-seen observed address (for a new
+     * observation: one of another port than a listen port, and only for
+     * a listen-port observation). */
     uint32_t victim = UINT32_MAX;
     for (uint32_t i = 0; i < h->naddrs; i++)
       if (h->addrs[i].kind == LP2P_ADDR_OBSERVED &&
+          (kind != LP2P_ADDR_OBSERVED ||
+           (listen_port && !h->addrs[i].on_listen_port)) &&
           (victim == UINT32_MAX ||
            h->addrs[i].observers < h->addrs[victim].observers))
         victim = i;
-    if (victim == UINT32_MAX || kind == LP2P_ADDR_OBSERVED) {
+    if (victim == UINT32_MAX ||
+        (kind == LP2P_ADDR_OBSERVED && !listen_port)) {
       *err = LP2P_ERR_LIMIT;
       return NULL;
     }
@@ -56,6 +61,11 @@ static hhaddr *add_entry(lp2p_host *h, const lp2p_maddr *ma, uint8_t kind,
   a->status = status;
   a->reach_at = LP2P_TSTAMP_NONE;
   return a;
+}
+
+static hhaddr *add_entry(lp2p_host *h, const lp2p_maddr *ma, uint8_t kind,
+                         uint8_t status, int *err) {
+  return add_entry_ex(h, ma, kind, status, 0, err);
 }
 
 void host_addrs_free(lp2p_host *h) {
@@ -119,14 +129,18 @@ static uint32_t peer_fp(const lp2p_host *h, const lp2p_peerid *id) {
 }
 
 void host_addr_observed(lp2p_host *h, const lp2p_peerid *from,
-                        const lp2p_maddr *ma, lp2p_tstamp now) {
+                        const lp2p_maddr *ma, int on_listen_port,
+                        lp2p_tstamp now) {
   int err;
   hhaddr *a = find(h, ma, LP2P_ADDR_OBSERVED);
   if (!a) {
-    a = add_entry(h, ma, LP2P_ADDR_OBSERVED, LP2P_ADDR_UNCONFIRMED, &err);
+    a = add_entry_ex(h, ma, LP2P_ADDR_OBSERVED, LP2P_ADDR_UNCONFIRMED,
+                     on_listen_port, &err);
     if (!a)
       return; /* table full of better-confirmed addresses: ignore */
   }
+  if (on_listen_port)
+    a->on_listen_port = 1;
   uint32_t fp = peer_fp(h, from);
   uint32_t k = a->observers < OBS_SEEN_MAX ? a->observers : OBS_SEEN_MAX;
   for (uint32_t i = 0; i < k; i++)

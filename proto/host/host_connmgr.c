@@ -384,7 +384,10 @@ int lp2p_host_dial_peer(lp2p_host *h, lp2p_tstamp now,
   hpeer *p = host_peer_find(h, peer);
   if (!p)
     return LP2P_ERR_NOT_FOUND;
-  if (!(flags & LP2P_DIAL_FORCE) && host_peer_best_conn(h, p))
+  /* (REUSEPORT forces a new connection too: it must not take the
+   * reuse path, which has no address to dial) */
+  if (!(flags & (LP2P_DIAL_FORCE | LP2P_DIAL_REUSEPORT)) &&
+      host_peer_best_conn(h, p))
     return dial_common(h, now, peer, NULL, 0, flags, 0, dial);
   lp2p_sockaddr *list = NULL;
   size_t n = 0;

@@ -170,6 +170,7 @@ int lp2p_host_event_direction(const lp2p_host_event *ev) {
   case LP2P_HOST_EV_PORT_MAPPED:
   case LP2P_HOST_EV_PORT_MAPPING_FAILED:
   case LP2P_HOST_EV_PORT_MAPPING_LOST:
+  case LP2P_HOST_EV_NAT_TYPE:
     return -1;
   default:
     return ev->kind >= LP2P_HOST_EV_RAW_LISTENING &&
@@ -211,6 +212,7 @@ const char *lp2p_host_event_name(lp2p_host_event_kind k) {
   case LP2P_HOST_EV_PORT_MAPPED: return "PORT_MAPPED";
   case LP2P_HOST_EV_PORT_MAPPING_FAILED: return "PORT_MAPPING_FAILED";
   case LP2P_HOST_EV_PORT_MAPPING_LOST: return "PORT_MAPPING_LOST";
+  case LP2P_HOST_EV_NAT_TYPE: return "NAT_TYPE";
   case LP2P_HOST_EV_RAW_LISTENING: return "RAW_LISTENING";
   case LP2P_HOST_EV_RAW_ACCEPTED: return "RAW_ACCEPTED";
   case LP2P_HOST_EV_RAW_CONNECTED: return "RAW_CONNECTED";

@@ -283,6 +283,9 @@ typedef struct hhaddr {
   uint64_t listener;
   uint32_t seen[8];   /* hashes of the first peers that reported it */
   uint8_t reach;      /* AutoNAT verdict (LP2P_AUTONAT_*), 0 unknown */
+  uint8_t on_listen_port; /* OBSERVED: seen on a connection of our listen
+                             port (what a peer can dial back; a hole
+                             punch's address) */
   lp2p_tstamp reach_at; /* when (LP2P_TSTAMP_NONE: never) */
 } hhaddr;
 
@@ -556,8 +559,14 @@ void host_addrs_free(lp2p_host *h);
 /* Set (ma != NULL) or remove (ma NULL) the LISTEN entry of a listener. */
 int host_addr_set_listen(lp2p_host *h, uint64_t listener,
                          const lp2p_maddr *ma, uint8_t status);
+/* A peer observed us at `ma` on a connection whose local port is one of
+ * our listen ports (on_listen_port) or another one. A full table makes
+ * room for a listen-port observation by dropping the least-seen
+ * observation of another port: ephemeral dials must not crowd out the
+ * address a hole punch needs. */
 void host_addr_observed(lp2p_host *h, const lp2p_peerid *from,
-                        const lp2p_maddr *ma, lp2p_tstamp now);
+                        const lp2p_maddr *ma, int on_listen_port,
+                        lp2p_tstamp now);
 /* AutoNAT's verdict (LP2P_AUTONAT_*) on every entry equal to ma, with its
  * time. Returns how many entries took it. */
 size_t host_addr_set_reach(lp2p_host *h, const lp2p_maddr *ma, int reach,

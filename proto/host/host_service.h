@@ -208,6 +208,15 @@ void host_svc_notify_identified(lp2p_host *h, uint64_t conn,
 int host_svc_dial(lp2p_host *h, uint32_t svc, const lp2p_maddr *ma,
                   unsigned flags, lp2p_tstamp now, uint64_t *dial);
 
+/* Hand a dial the service just started itself with a public call that
+ * always makes a new dial (lp2p_host_dial_punch, or any dial with
+ * LP2P_DIAL_FORCE or LP2P_DIAL_REUSEPORT) to the service: its end goes to
+ * dial_result (when the service has that hook), not to the application as
+ * DIAL_DONE / DIAL_FAILED. Relay and punch dials are the host's business,
+ * not the application's. Returns 0 or NOT_FOUND (no such dial in flight),
+ * INVAL. */
+int host_svc_dial_adopt(lp2p_host *h, uint32_t svc, uint64_t dial);
+
 /* ---- carriers ------------------------------------------------------------ */
 
 typedef struct hsvc_carrier_limits {

@@ -233,6 +233,19 @@ int host_svc_dial(lp2p_host *h, uint32_t svc, const lp2p_maddr *ma,
   return 0;
 }
 
+int host_svc_dial_adopt(lp2p_host *h, uint32_t svc, uint64_t dial) {
+  if (!h || svc >= h->nsvcs || svc > 254 || !dial)
+    return LP2P_ERR_INVAL;
+  for (hdial *d = h->dials; d; d = d->next)
+    if (d->id == dial) {
+      if (!(d->flags & LP2P_DIAL_FORCE) || d->owner)
+        return LP2P_ERR_INVAL; /* joinable: the application may share it */
+      d->owner = (uint8_t)(svc + 1);
+      return 0;
+    }
+  return LP2P_ERR_NOT_FOUND;
+}
+
 void host_svc_dial_end(lp2p_host *h, uint8_t owner, uint64_t dial,
                        uint64_t conn, int err, lp2p_tstamp now) {
   hsvc *v = owner_svc(h, owner);

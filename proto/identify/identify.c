@@ -270,7 +270,14 @@ static int apply(lp2p_host *h, id_state *st, lp2p_tstamp now) {
     if (lp2p_maddr_from_bytes(&m, v.observed_addr.p, v.observed_addr.len) ==
         0) {
       host_peer_set_observed(h, p, m.bytes, m.len);
-      host_addr_observed(h, &p->id, &m, now);
+      /* on a connection of our listen port (inbound, or dialled from it)
+       * the observation is an address peers can reach us at */
+      hconn *c = host_conn_get(h, st->conn);
+      int lp = 0;
+      for (uint32_t i = 0; c && !c->car && i < h->nlisteners && !lp; i++)
+        lp = h->listeners[i].live && h->listeners[i].bound.port &&
+             h->listeners[i].bound.port == c->local.port;
+      host_addr_observed(h, &p->id, &m, lp, now);
     }
   }
   p->identified = 1;

@@ -112,14 +112,22 @@ int lp2p_natclass_classify(const lp2p_nat_obs *obs, size_t n,
       r->external_port = obs[best].observed_port;
   }
   /* Sequential allocation: the observed ports of one local port's
-   * per-destination mappings, in observation order. */
+   * per-destination mappings, in observation order. Each mapping counts
+   * once: an address-dependent mapping is reused for a second port of the
+   * same observer. */
   if (r->cls.mapping == LP2P_NAT_ADDRESS_DEPENDENT ||
       r->cls.mapping == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT) {
     uint16_t ports[32];
     size_t np = 0;
-    for (size_t i = 0; i < n && np < 32; i++)
-      if (same_flow(&obs[i], &obs[0]))
+    for (size_t i = 0; i < n && np < 32; i++) {
+      if (!same_flow(&obs[i], &obs[0]))
+        continue;
+      int seen = 0;
+      for (size_t k = 0; k < np && !seen; k++)
+        seen = ports[k] == obs[i].observed_port;
+      if (!seen)
         ports[np++] = obs[i].observed_port;
+    }
     uint16_t stride = 0, next;
     if (lp2p_natclass_predict_ports(ports, np, &next, 1, &stride) == 1) {
       r->cls.sequential = 1;
@@ -180,19 +188,35 @@ const char *lp2p_punch_reason_name(lp2p_punch_reason r) {
   return "unknown";
 }
 
+static int per_destination(const lp2p_nat_class *c) {
+  return c->mapping == LP2P_NAT_ADDRESS_DEPENDENT ||
+         c->mapping == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+}
+
 static int dependent(const lp2p_nat_class *c) {
   return (c->mapping == LP2P_NAT_ADDRESS_DEPENDENT ||
           c->mapping == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT) &&
          !c->sequential;
 }
 
-/* An endpoint-independent filter on a per-destination mapping still lets
- * the peer's SYN in through the mapping the relay saw (the SYN is aimed
- * at the port the peer learned), so the listener on the punch port
- * accepts it. */
-static int open_filter(const lp2p_nat_class *c) {
-  return c->filtering == LP2P_NAT_ENDPOINT_INDEPENDENT ||
-         c->filtering == LP2P_NAT_NONE;
+/* Whether X's NAT surely drops Y's SYN (RFC 4787 section 5, RFC 5382).
+ * Y's SYN is aimed at X's observed endpoint, the mapping X's connection
+ * to the relay uses, and comes from Y's new mapping toward X; X's own SYN
+ * went to Y's observed endpoint:
+ *  - EIF admits it;
+ *  - ADF admits it when X maps endpoint-independently (the relay-seen
+ *    mapping is the one that sent to Y's IP);
+ *  - APDF also needs Y to map endpoint-independently (Y's SYN must come
+ *    from the port X sent to).
+ * Unknown behaviours, and sequential allocation (its ports are
+ * predicted), are never "surely". With complete classes the verdict is
+ * exactly the RFC oracle of the simulator's tcp-punch-matrix. */
+static int surely_drops(const lp2p_nat_class *x, const lp2p_nat_class *y) {
+  if (x->filtering == LP2P_NAT_ADDRESS_DEPENDENT)
+    return dependent(x);
+  if (x->filtering == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT)
+    return dependent(x) || dependent(y);
+  return 0;
 }
 
 lp2p_punch_reason lp2p_nat_punch_verdict(const lp2p_nat_class *ours,
@@ -202,13 +226,10 @@ lp2p_punch_reason lp2p_nat_punch_verdict(const lp2p_nat_class *ours,
   /* DESIGN 5b / natlab REPORT section 3: symmetric against symmetric
    * never punched, and neither did symmetric against a port-restricted
    * cone, in TCP or UDP, at any latency. */
-  if (dependent(ours) && dependent(theirs) && !open_filter(ours) &&
-      !open_filter(theirs))
-    return LP2P_PUNCH_BOTH_ADDR_DEPENDENT;
-  if ((dependent(ours) &&
-       theirs->filtering == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT) ||
-      (dependent(theirs) &&
-       ours->filtering == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT))
-    return LP2P_PUNCH_DEPENDENT_VS_PORT_FILTER;
-  return LP2P_PUNCH_OK;
+  if (!surely_drops(ours, theirs) || !surely_drops(theirs, ours))
+    return LP2P_PUNCH_OK;
+  /* the name says what the NATs are, predictable or not */
+  return per_destination(ours) && per_destination(theirs)
+             ? LP2P_PUNCH_BOTH_ADDR_DEPENDENT
+             : LP2P_PUNCH_DEPENDENT_VS_PORT_FILTER;
 }

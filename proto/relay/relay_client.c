@@ -117,6 +117,27 @@ static int send_reserve(lp2p_host *h, relay_svc *v, rresv *r, uint64_t conn,
   return 0;
 }
 
+/* 1 when some open connection to `peer` leaves from one of our listen
+ * ports, or we listen nowhere. */
+static int from_listen_port(const lp2p_host *h, const lp2p_peerid *peer) {
+  int listening = 0;
+  for (uint32_t i = 0; i < h->nlisteners; i++)
+    listening |= h->listeners[i].live && h->listeners[i].bound.port;
+  if (!listening)
+    return 1;
+  uint32_t pos = 0;
+  for (uint64_t id; (id = host_svc_conn_next(h, &pos)) != 0;) {
+    const hconn *c = host_conn_get(h, id);
+    const lp2p_peerid *p = host_svc_conn_peer(h, id);
+    if (!c || c->car || !p || !lp2p_peerid_equal(p, peer))
+      continue;
+    for (uint32_t i = 0; i < h->nlisteners; i++)
+      if (h->listeners[i].live && h->listeners[i].bound.port == c->local.port)
+        return 1;
+  }
+  return 0;
+}
+
 int relay_client_reserve(lp2p_host *h, relay_svc *v, const lp2p_peerid *relay,
                          lp2p_tstamp now) {
   rresv *r = resv_find(v, relay);
@@ -136,6 +157,15 @@ int relay_client_reserve(lp2p_host *h, relay_svc *v, const lp2p_peerid *relay,
   int rc;
   if (conn) {
     rc = send_reserve(h, v, r, conn, now);
+    /* The relay must observe the mapping of our listen port, which a hole
+     * punch leaves from (DCUtR's CONNECT names that one): a connection
+     * from an ephemeral port shows another mapping. Add one from the
+     * listen port (REUSEPORT), the host's own dial. */
+    uint64_t id = 0;
+    if (rc == 0 && !from_listen_port(h, relay) &&
+        lp2p_host_dial_peer(h, now, relay, LP2P_DIAL_REUSEPORT, &id) == 0 &&
+        id)
+      host_svc_dial_adopt(h, v->svc, id);
   } else { /* dial it; RESERVE goes once it is connected */
     /* from our listen port when we have one (REUSEPORT), as go does for
      * TCP: the relay then observes the mapping a hole punch will use */
@@ -303,9 +333,12 @@ int relay_client_dial(lp2p_host *h, relay_svc *v, uint64_t dial,
   }
   /* reach the relay first (from our listen port, as above); CONNECT goes
    * once it is connected */
-  int rc = lp2p_host_dial(h, now, &relay_ma, LP2P_DIAL_REUSEPORT, NULL);
-  if (rc == 0)
+  uint64_t rd = 0;
+  int rc = lp2p_host_dial(h, now, &relay_ma, LP2P_DIAL_REUSEPORT, &rd);
+  if (rc == 0) {
+    host_svc_dial_adopt(h, v->svc, rd); /* internal: no app DIAL_* event */
     d->dial = dial;
+  }
   return rc;
 }
 

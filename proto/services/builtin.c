@@ -16,6 +16,7 @@ extern const hsvc_ops host_svc_dcutr_ops;
 extern const hsvc_ops host_svc_autonat_ops;
 extern const hsvc_ops host_svc_kad_ops;
 extern const hsvc_ops host_svc_portmap_ops;
+extern const hsvc_ops host_svc_nat_ops;
 
 static const hsvc_ops *const builtin[] = {
     &host_svc_identify_ops,
@@ -28,6 +29,7 @@ static const hsvc_ops *const builtin[] = {
     &host_svc_autonat_ops, /* AutoNAT v2 client and server */
     &host_svc_kad_ops, /* Kademlia DHT (mode off unless configured) */
     &host_svc_portmap_ops, /* UPnP IGD / PCP / NAT-PMP port mapping */
+    &host_svc_nat_ops, /* NAT classification: observations, STUN */
 };
 
 /* The core's defaults, then each service's (their config structs are
@@ -69,6 +71,10 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   lp2p_autonat_server_config_default(&cfg->autonat.s);
   lp2p_kad_config_default(&cfg->kad);
   lp2p_portmap_config_default(&cfg->portmap);
+  cfg->nat.observe = 1;
+  cfg->nat.observations_max = 16;
+  cfg->nat.nstun = 0;
+  lp2p_stun_config_default(&cfg->nat.stun_cfg);
 }
 
 int lp2p_host_new(lp2p_host **out, const lp2p_host_config *cfg,

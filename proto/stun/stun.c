@@ -12,6 +12,12 @@
  * endpoint-independent mapping that opens an address-dependent filter to
  * A2, so the change-IP test afterwards would wrongly see EIF (all tests
  * share one socket, hence one mapping).
+ * The other way round, an answer the filter let in leaves a session
+ * behind (conntrack does; so does the simulator's NAT): a later Binding
+ * to the endpoint that answered leaves through the mapping the answer
+ * came in on (X1), not a new one. When the change-IP-and-port answer came
+ * in from A2:P2, Test III therefore goes to A1:P2 instead and compares
+ * with X1 (same IP A1, another port).
  * Silence is an answer only in the filtering tests; a mapping test that
  * times out leaves mapping UNKNOWN. */
 #include <string.h>
@@ -37,7 +43,8 @@ struct lp2p_stun {
   uint64_t rto;
   lp2p_tstamp timer;
   /* results */
-  lp2p_sockaddr x2;
+  lp2p_sockaddr x2;  /* what Test III compares with */
+  int f2_answered;   /* A2:P2 answered: Test III avoids it */
   lp2p_stun_result res;
   int event_pending;
 };
@@ -210,6 +217,15 @@ int lp2p_stun_handle_timeout(lp2p_stun *s, lp2p_tstamp now) {
   return 0;
 }
 
+/* A mapping test's answer: a new mapping's port, once. */
+static void note_port(lp2p_stun *s, const lp2p_sockaddr *x) {
+  for (uint8_t i = 0; i < s->res.nports; i++)
+    if (s->res.ports[i] == x->port)
+      return;
+  if (s->res.nports < 3)
+    s->res.ports[s->res.nports++] = x->port;
+}
+
 static const lp2p_sockaddr *mapped_of(const lp2p_stun_msg *m) {
   return m->has_xor_mapped ? &m->xor_mapped
          : m->has_mapped   ? &m->mapped
@@ -243,6 +259,8 @@ int lp2p_stun_feed(lp2p_stun *s, lp2p_tstamp now, const lp2p_sockaddr *from,
   switch (s->step) {
   case T1:
     s->res.mapped = *x;
+    s->res.ports[0] = x->port;
+    s->res.nports = 1;
     if (m.has_other)
       s->res.other = m.other;
     if (s->has_local)
@@ -262,15 +280,22 @@ int lp2p_stun_feed(lp2p_stun *s, lp2p_tstamp now, const lp2p_sockaddr *from,
     start_filtering(s, now);
     break;
   case M2:
+    note_port(s, x);
     if (addr_eq(x, &s->res.mapped)) {
       s->res.mapping = LP2P_NAT_ENDPOINT_INDEPENDENT;
       finish(s, 0);
+    } else if (s->f2_answered) {
+      lp2p_sockaddr dst = s->server;
+      dst.port = s->res.other.port; /* A1:P2, against X1 at A1:P1 */
+      s->x2 = s->res.mapped;
+      begin(s, now, M3, &dst, 0);
     } else {
       s->x2 = *x;
       begin(s, now, M3, &s->res.other, 0); /* A2:P2 */
     }
     break;
   case M3:
+    note_port(s, x);
     s->res.mapping = addr_eq(x, &s->x2) ? LP2P_NAT_ADDRESS_DEPENDENT
                                         : LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
     finish(s, 0);
@@ -278,12 +303,14 @@ int lp2p_stun_feed(lp2p_stun *s, lp2p_tstamp now, const lp2p_sockaddr *from,
   case F2:
     /* It must come from the other IP and port; from the primary address
      * the server ignored CHANGE-REQUEST and the answer proves nothing. */
-    if (ip_eq(from, &s->server) || from->port == s->server.port)
+    if (ip_eq(from, &s->server) || from->port == s->server.port) {
       s->res.filtering = LP2P_NAT_UNKNOWN;
-    else
+    } else {
+      s->f2_answered = 1;
       s->res.filtering = s->res.mapping == LP2P_NAT_NONE
                              ? LP2P_NAT_NONE
                              : LP2P_NAT_ENDPOINT_INDEPENDENT;
+    }
     after_filtering(s, now);
     break;
   case F3:

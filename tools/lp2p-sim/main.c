@@ -21,6 +21,7 @@ static const scenario *const scenarios[] = {
     &scenario_nat_dialout,      &scenario_nat_dialin,    &scenario_swarm,
     &scenario_relay,            &scenario_punch_matrix,
     &scenario_autonat,          &scenario_portmap,
+    &scenario_nat_classify,
 };
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 

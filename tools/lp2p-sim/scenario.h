@@ -46,5 +46,6 @@ extern const scenario scenario_relay;
 extern const scenario scenario_punch_matrix;
 extern const scenario scenario_autonat;
 extern const scenario scenario_portmap;
+extern const scenario scenario_nat_classify;
 
 #endif

@@ -2,9 +2,14 @@
  * random types, some behind a second NAT), link qualities, clocks, faults
  * and partitions, and drives a random workload of dials, streams, pings,
  * closes and resets. Timeline (virtual): 0-40 s workload, partitions and
- * faults from 10 s, everything healed at 40 s; 45-90 s liveness: every
- * pair the NAT matrix allows (target public, or both on one LAN) must
- * connect and ping; 90 s graceful close of every host; then leak check.
+ * faults from 10 s, everything healed at 40 s; at 41 s every host behind
+ * one NAT reserves on node 0 (public, a circuit relay; every host runs
+ * DCUtR); 45-90 s liveness: every pair the NAT matrix allows must connect
+ * and ping: a public target or one on the same LAN directly, and a target
+ * behind a NAT through the relay and then DCUtR, which must go direct
+ * wherever the tcp-punch-matrix oracle allows a punch (the dialer public,
+ * or both NATs on the internet and one admitting the other's SYN); 90 s
+ * graceful close of every host; then leak check.
  *
  * Checkers: stream bytes received are a prefix of the bytes sent (each
  * stream carries a self-describing pseudo-random sequence); a stream that
@@ -50,7 +55,9 @@ static int build(swarm *w) {
   lp2p_sim *s = w->s;
   uint32_t nnat = w->n < 3 ? 1 : 1 + (uint32_t)rnd(w, w->n / 3);
   w->nats = calloc(nnat, sizeof(*w->nats));
-  if (!w->nats)
+  w->natcfg = calloc(nnat, sizeof(*w->natcfg));
+  w->nat_realm = calloc(nnat, sizeof(*w->nat_realm));
+  if (!w->nats || !w->natcfg || !w->nat_realm)
     return LP2P_ERR_NOMEM;
   for (uint32_t i = 0; i < nnat; i++) {
     lp2p_sim_nat_config nc;
@@ -68,6 +75,8 @@ static int build(swarm *w) {
     int rc = lp2p_sim_nat_add(s, realm, 0, &nc, &up, &up, &w->nats[i]);
     if (rc)
       return rc;
+    w->natcfg[i] = nc;
+    w->nat_realm[i] = realm;
     w->nnats++;
   }
   for (uint32_t i = 0; i < w->n; i++) {
@@ -88,6 +97,7 @@ static int build(swarm *w) {
     ec.closed_port_rst = (int)rnd(w, 2);
     uint32_t node;
     int rc = lp2p_sim_ep_add(s, sn->realm, 0, &ec, &l, &l, &node);
+    w->cur = i;
     if (!rc)
       rc = shost_add(s, node, w->budget, swarm_tweak, w, &sn->h);
     if (!rc)
@@ -213,8 +223,11 @@ static void report(swarm *w) {
       (unsigned long long)w->streams_done,
       (unsigned long long)w->streams_opened,
       (unsigned long long)w->bytes_checked, (unsigned long long)w->pings_ok);
-  scen_line(c, "liveness pairs %u connected %u pinged %u", w->live_pairs,
-            w->live_connected, w->live_pinged);
+  scen_line(c,
+            "liveness pairs %u connected %u pinged %u punch %u direct %u "
+            "unreserved %u",
+            w->live_pairs, w->live_connected, w->live_pinged, w->live_punch,
+            w->live_direct, w->live_unreserved);
   size_t peak = 0;
   for (uint32_t i = 0; i < w->n; i++) {
     lp2p_mem_counting *m = lp2p_sim_host_mem(s, w->nodes[i].h.node);
@@ -249,6 +262,7 @@ int swarm_run(scen_ctx *c, uint32_t nodes, uint64_t workload_until) {
     lp2p_sim_at(s, 100 * LP2P_NS_PER_MS, tick, &w, 0);
     lp2p_sim_at(s, T_FAULTS, faults_on, &w, 0);
     lp2p_sim_at(s, T_HEAL, heal, &w, 0);
+    lp2p_sim_at(s, T_HEAL + LP2P_NS_PER_S, swarm_reserve, &w, 0);
     lp2p_sim_at(s, T_LIVE, swarm_liveness_start, &w, 0);
     lp2p_sim_at(s, T_CLOSE, close_all, &w, 0);
     lp2p_sim_run_until(s, T_END);

@@ -28,12 +28,18 @@ typedef struct snode {
   uint32_t seq;
   uint16_t *conns; /* open connections per peer index */
   int closed;
+  int reserved; /* RELAY_RESERVED from node 0 (a relay may refuse: at most
+                   8 reservations per IP, and one NAT's hosts share one) */
 } snode;
 
 typedef struct slive {
   uint32_t x, y;
   uint64_t dial;
   int connected, pinged, pinging;
+  int punch;  /* y is behind a NAT: reached through the relay, then DCUtR
+                 must go direct (the tcp-punch-matrix oracle allows it) */
+  int direct; /* HOLEPUNCH_RESULT ok at x for y */
+  int reason, punches; /* the last failed result's reason, results seen */
 } slive;
 
 typedef struct swarm {
@@ -46,16 +52,23 @@ typedef struct swarm {
   uint32_t *by_node; /* sim node id -> index + 1 */
   uint32_t *nats;
   uint32_t nnats;
+  lp2p_sim_nat_config *natcfg; /* per NAT, as configured */
+  uint32_t *nat_realm;         /* per NAT: where its outside is */
+  uint32_t cur;                /* the node being built (swarm_tweak) */
   size_t budget;
   int fault_profile, healed, closing;
   uint32_t closed;
   uint64_t dials, dials_ok, streams_opened, streams_done, bytes_checked,
       pings_ok;
   slive *live;
-  uint32_t live_pairs, live_connected, live_pinged;
+  uint32_t live_pairs, live_connected, live_pinged, live_punch,
+      live_direct, live_unreserved;
 } swarm;
 
 void swarm_tweak(lp2p_host_config *cfg, void *ud);
+/* After healing: every host behind one NAT reserves on node 0 (always
+ * public, a relay), so that peers elsewhere reach it and DCUtR can run. */
+void swarm_reserve(lp2p_sim *s, void *ud, uint64_t arg);
 void swarm_on_event(void *ud, lp2p_sim *s, uint32_t hid,
                     const lp2p_host_event *ev);
 void swarm_dial(swarm *w, snode *x, snode *y);

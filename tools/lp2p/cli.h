@@ -134,6 +134,8 @@ int cli_cmd_reset(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_close(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_connect(cli_ctx *ctx, int argc, char **argv);   /* streams.c */
 int cli_cmd_holepunch(cli_ctx *ctx, int argc, char **argv); /* holepunch.c */
+int cli_cmd_nat(cli_ctx *ctx, int argc, char **argv);       /* nat.c */
+int cli_cmd_stun_server(cli_ctx *ctx, int argc, char **argv); /* stun_server.c */
 int cli_cmd_dht(cli_ctx *ctx, int argc, char **argv);       /* dht.c */
 int cli_cmd_ipns_seal(cli_ctx *ctx, int argc, char **argv); /* ipns.c */
 int cli_cmd_ipns_open(cli_ctx *ctx, int argc, char **argv); /* ipns.c */

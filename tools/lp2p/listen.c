@@ -19,6 +19,7 @@
 
 #include "tools/lp2p/dht_args.h"
 #include "tools/lp2p/listen_portmap.h"
+#include "tools/lp2p/nat.h"
 #include "tools/lp2p/listen_relay.h"
 #include "tools/lp2p/node.h"
 
@@ -270,6 +271,17 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   int nboot = 0;
   int rc = dht_take_repeated(ctx, &argc, argv, "bootstrap", boot_txt,
                              DHT_BOOTSTRAP_MAX, &nboot);
+  /* --stun HOST:PORT... : NAT classification by STUN (nat-type lines) */
+  const char *stun_txt[CLI_NAT_STUN_MAX];
+  int nstun = 0;
+  static lp2p_host_nat_config nc;
+  if (!rc)
+    rc = dht_take_repeated(ctx, &argc, argv, "stun", stun_txt,
+                           CLI_NAT_STUN_MAX, &nstun);
+  if (!rc)
+    rc = cli_nat_stun_opts(ctx, stun_txt, nstun, &nc);
+  if (!rc)
+    cli_node_nat = &nc;
   int npos = 0;
   if (!rc)
     rc = cli_parse(ctx, argc, argv, opts, 19, &npos, 1, -1);
@@ -355,7 +367,7 @@ int cli_cmd_listen(cli_ctx *ctx, int argc, char **argv) {
   while (!rc && cli_node_event(&n, &ev, -1) == 1) {
     if ((rc = listen_relay_event(ctx, &lr, n.h, &ev, events)) != 0)
       break;
-    if (listen_portmap_event(&ev, events))
+    if (listen_portmap_event(&ev, events) || cli_nat_event(&ev, events))
       continue;
     if (ev.kind == LP2P_HOST_EV_LISTENING) {
       char a[1024];

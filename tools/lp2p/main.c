@@ -55,7 +55,7 @@ static const cli_verb verbs[] = {
      "[--relay MULTIADDR] [--autorelay] [--holepunch] "
      "[--autonat-server [--autonat-allow-private]] [--dht server|client "
      "[--bootstrap MULTIADDR]...] [--portmap auto|upnp|pcp|natpmp|off] "
-     "MULTIADDR...",
+     "[--stun HOST:PORT]... MULTIADDR...",
      "serve identify, ping, perf and echo; print each listen address with\n"
      "      /p2p/<id> as soon as bound; run until SIGINT/SIGTERM;\n"
      "      --events: also one line per connection, identify, echo and perf;\n"
@@ -77,7 +77,9 @@ static const cli_verb verbs[] = {
      "      LP2P_PUBLIC_CIDRS ranges); --events adds `dht-peers N` lines;\n"
      "      --portmap: map private listen ports on the home router (UPnP IGD,\n"
      "      PCP, NAT-PMP; off by default) and print `mapped /ip4/EXT/tcp/PORT\n"
-     "      via METHOD`; with --events also `portmap-failed REASON`"},
+     "      via METHOD`; with --events also `portmap-failed REASON`;\n"
+     "      --stun: classify our NAT by STUN too; --events prints `nat-type\n"
+     "      MAPPING FILTERING preserves-port true|false|unknown` on changes"},
     {"holepunch", NULL, cli_cmd_holepunch,
      "[--timeout SECONDS] [--key FILE] [--listen MULTIADDR] "
      "/.../p2p/RELAY/p2p-circuit/p2p/TARGET",
@@ -85,6 +87,20 @@ static const cli_verb verbs[] = {
      "      punch from our listen port, default /ip4/0.0.0.0/tcp/0) and print\n"
      "      {\"peer\",\"direct\":true,\"addr\",\"attempts\",\"ms\"} (exit 0) or\n"
      "      {\"peer\",\"direct\":false,\"reason\",\"attempts\"} (exit 1)"},
+    {"nat", NULL, cli_cmd_nat,
+     "[--stun HOST:PORT]... [--peer MULTIADDR]... [--timeout SECONDS] "
+     "[--listen MULTIADDR] [--key FILE]",
+     "classify our NAT and print {\"mapping\",\"filtering\",\"preserves_port\",\n"
+     "      \"external\"}: --stun runs RFC 5780 behaviour discovery against the\n"
+     "      first server that answers; --peer dials peers from our listen port\n"
+     "      and compares what their identify observed (mapping only); one of\n"
+     "      the two is needed; words: endpoint-independent, address-dependent,\n"
+     "      address-and-port-dependent, unknown; default timeout 30 s"},
+    {"stun-server", NULL, cli_cmd_stun_server,
+     "--primary IP:PORT [--alternate IP:PORT]",
+     "serve STUN Binding (RFC 5389); with --alternate (another IP and port)\n"
+     "      also RFC 5780 behaviour discovery (OTHER-ADDRESS, CHANGE-REQUEST);\n"
+     "      prints `stun-server PRIMARY [other ALTERNATE]`, runs until a signal"},
     {"autonat", NULL, cli_cmd_autonat,
      "--server MULTIADDR [--server MULTIADDR]... [--listen ADDR]... [ADDR...]",
      "ask AutoNAT v2 servers whether they can dial each address: one JSON\n"

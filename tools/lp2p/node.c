@@ -18,6 +18,7 @@ const cli_connmgr *cli_node_connmgr;
 int cli_node_kad_mode;
 const cli_kad *cli_node_kad;
 const cli_autonat *cli_node_autonat;
+const lp2p_host_nat_config *cli_node_nat;
 
 /* LP2P_PUBLIC_CIDRS: comma-separated CIDRs AutoNAT, DCUtR and the DHT count as
  * public (a lab's 198.18.0.0/15, say), on top of the library's own rule. */
@@ -121,6 +122,8 @@ int cli_node_start_svc(cli_ctx *ctx, cli_node *n, const char *keyfile,
   /* Only `listen` checks its addresses (the dialing verbs have none to
    * offer); `autonat` asks explicitly. */
   cfg.autonat.client = 0;
+  if (cli_node_nat)
+    cfg.nat = *cli_node_nat;
   if (cli_node_autonat) {
     cfg.autonat.server = cli_node_autonat->server;
     cfg.autonat.s.allow_private = cli_node_autonat->allow_private;

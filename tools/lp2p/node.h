@@ -53,6 +53,10 @@ typedef struct cli_autonat {
 } cli_autonat;
 extern const cli_autonat *cli_node_autonat;
 
+/** NAT classification settings (STUN servers) for the hosts started
+ * after it is set (nat --stun, listen --stun), or NULL for the defaults. */
+extern const lp2p_host_nat_config *cli_node_nat;
+
 /** Set by SIGINT/SIGTERM once cli_node_start installed the handlers. */
 extern volatile int cli_node_stop_flag;
 
