@@ -271,6 +271,15 @@ static void on_identified(lp2p_host *h, hconn *c, const hstack_event *ev,
     host_conn_abort(h, c, LP2P_ERR_PEER_ID_MISMATCH, 0, now);
     return;
   }
+  /* The gater, right after the handshake and before the muxer is up:
+   * a denied peer never gets a stream (host_gate.c). */
+  int denied = host_gate_peer(h, ev->peer, c->dir);
+  if (denied) {
+    host_logf(h, LP2P_LOG_INFO, "host conn=%U peer=%P refused: %E", c->id,
+              ev->peer, denied);
+    host_conn_abort(h, c, denied, 0, now);
+    return;
+  }
   int err = 0;
   hpeer *p = host_peer_get(h, ev->peer, &err);
   if (!p) {
