@@ -109,15 +109,19 @@ hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p) {
   (void)h;
   if (!p)
     return NULL;
-  /* Unlimited connections first (a relayed one has a budget), then the
-   * most recent. */
+  /* Direct connections first (a relayed one is a detour, issue 14: new
+   * streams use the direct connection once a punch gave one), then
+   * unlimited ones (a limited relayed one has a budget), then the most
+   * recent. */
   hconn *best = NULL;
   for (hconn *c = p->conns; c; c = c->peer_next) {
     if (c->state != HC_OPEN)
       continue;
     if (best) {
+      int rb = best->car != NULL, rc = c->car != NULL;
       int lb = host_conn_limited(best), lc = host_conn_limited(c);
-      if (lc > lb || (lc == lb && c->opened <= best->opened))
+      if (rc > rb || (rc == rb && lc > lb) ||
+          (rc == rb && lc == lb && c->opened <= best->opened))
         continue;
     }
     best = c;

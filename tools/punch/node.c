@@ -1,6 +1,10 @@
 /* punch: the host on the real driver, the one loop, and the status lines
  * (issue 14 "Status"): every line goes to stderr as "punch: <text>", so
  * in stdio mode stdout carries only the stream's bytes. */
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -172,6 +176,28 @@ static void print_addrs(punch *p, FILE *to) {
   fflush(to);
 }
 
+/* Our interface IPv4 addresses, so the 0.0.0.0 listener is advertised
+ * (identify, DHT provider records) as addresses a peer can dial. */
+static void add_interfaces(punch *p) {
+  struct ifaddrs *ifs = NULL;
+  if (getifaddrs(&ifs) != 0)
+    return;
+  for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+        !(i->ifa_flags & IFF_UP))
+      continue;
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)i->ifa_addr;
+    char ip[INET_ADDRSTRLEN], t[64];
+    if (!inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip))
+      continue;
+    snprintf(t, sizeof t, "/ip4/%s/tcp/0", ip);
+    lp2p_maddr m;
+    if (lp2p_maddr_parse(&m, t, strlen(t)) == 0)
+      lp2p_host_addr_add(p->h, lp2p_clock_now(), &m, LP2P_ADDR_INTERFACE);
+  }
+  freeifaddrs(ifs);
+}
+
 static int start(punch *p) {
   lp2p_host_config cfg;
   host_config(p, &cfg);
@@ -190,6 +216,7 @@ static int start(punch *p) {
     return PUNCH_EXIT_FAIL;
   }
   lp2p_host_set_unix_time(p->h, lp2p_clock_unix_ns());
+  add_interfaces(p);
   lp2p_peerid_from_pubkey(&p->self, &p->key.pub);
   /* access control: the host's connection gater (PUNCH_ALLOW) */
   if (p->cfg->allow_set) {

@@ -231,6 +231,11 @@ static void on_connected(punch *p, const lp2p_host_event *ev) {
 
 static void on_disconnected(punch *p, const lp2p_host_event *ev,
                             lp2p_tstamp now) {
+  if (ev->err == LP2P_ERR_DENIED && !ev->peer.len) {
+    pstatus(p, PL_INFO,
+            "refused an inbound connection: the peer is not in PUNCH_ALLOW");
+    return;
+  }
   if (!ev->peer.len || !is_target(p, &ev->peer))
     return;
   char id[LP2P_PEERID_TEXT_MAX];
