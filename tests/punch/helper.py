@@ -18,6 +18,10 @@
   udp-flows PORT N      N sockets, each sends its own id through PORT and
                         must get exactly its own id back; prints
                         "ok N" or "FAIL why"
+  fin-client PORT      read to the server's EOF (expects b"hello") while our
+                        side stays open, then send b"world" and FIN; prints
+                        "ok" or "FAIL why"
+  udp-noreply PORT      send datagrams; prints "ok" when no reply came
   tcp-roundtrip PORT HEXDATA
                         connect, send, FIN, read to EOF; prints the answer
                         (hex) or "reset"
@@ -274,7 +278,10 @@ def udp_flows(port, n):
 def tcp_roundtrip(port, hexdata):
     try:
         c = socket.create_connection(("127.0.0.1", port), timeout=20)
-        c.sendall(bytes.fromhex(hexdata))
+        try:
+            c.sendall(bytes.fromhex(hexdata))
+        except (ConnectionResetError, BrokenPipeError):
+            pass
         c.shutdown(socket.SHUT_WR)
         got = b""
         while True:
@@ -287,6 +294,44 @@ def tcp_roundtrip(port, hexdata):
         print("reset")
     except socket.timeout:
         print("timeout")
+    return 0
+
+
+def fin_client(port):
+    c = socket.create_connection(("127.0.0.1", port), timeout=20)
+    got = b""
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        got += d
+    if got != b"hello":
+        print("FAIL got %r before EOF" % got)
+        return 1
+    c.sendall(b"world")  # our direction is still open after their FIN
+    c.shutdown(socket.SHUT_WR)
+    try:
+        rest = c.recv(1)
+    except OSError as e:
+        print("FAIL %s" % e)
+        return 1
+    print("ok" if rest == b"" else "FAIL data after EOF")
+    return 0
+
+
+def udp_noreply(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.5)
+    for _ in range(4):
+        s.sendto(b"anyone?", ("127.0.0.1", port))
+        try:
+            d = s.recv(65535)
+            print("FAIL a reply came: %r" % d)
+            return 1
+        except socket.timeout:
+            pass
+    print("ok")
     return 0
 
 
@@ -306,6 +351,10 @@ def main():
                                 int(a[5]))
     elif cmd == "udp-flows":
         return udp_flows(int(a[1]), int(a[2]))
+    elif cmd == "fin-client":
+        return fin_client(int(a[1]))
+    elif cmd == "udp-noreply":
+        return udp_noreply(int(a[1]))
     elif cmd == "tcp-roundtrip":
         return tcp_roundtrip(int(a[1]), a[2])
     else:

@@ -26,6 +26,8 @@ typedef struct ptcp {
   uint8_t raw_fin, stream_fin;   /* FIN passed on to raw / to the stream */
   uint8_t raw_done, stream_done; /* ids dead */
   uint8_t stdin_eof, stdin_watch;
+  uint8_t remote_fin; /* the stream's REMOTE_CLOSED came */
+  uint8_t hdr[LP2P_PUNCH_HEADER_LEN], hdr_left; /* ours, not yet taken */
   uint64_t raw, stream;
   pmap *map;
   struct ptcp *next, *prev;
@@ -121,11 +123,25 @@ static int write_all(int fd, const uint8_t *b, size_t n) {
   return 0;
 }
 
+/* Our stream header goes first; the muxer may take it in parts when its
+ * output queue is full. Returns 1 once it is all out. */
+static int flush_hdr(punch *p, ptcp *t) {
+  while (t->hdr_left) {
+    lp2p_ssize w = lp2p_host_stream_write(
+        p->h, lp2p_clock_now(), t->stream,
+        t->hdr + sizeof t->hdr - t->hdr_left, t->hdr_left);
+    if (w <= 0)
+      return 0;
+    t->hdr_left = (uint8_t)(t->hdr_left - w);
+  }
+  return 1;
+}
+
 /* The stdio bridge: stdin -> stream, stream -> stdout (blocking writes:
  * stdout is ours alone, and only stream bytes go there). */
 static void pump_stdio(punch *p, ptcp *t) {
   lp2p_tstamp now = lp2p_clock_now();
-  if (t->stream && !t->stream_done && !t->pending) {
+  if (t->stream && !t->stream_done && !t->pending && flush_hdr(p, t)) {
     while (t->in_off < t->in_len) {
       lp2p_ssize w = lp2p_host_stream_write(p->h, now, t->stream,
                                             t->inbuf + t->in_off,
@@ -205,8 +221,10 @@ static void read_header(punch *p, ptcp *t) {
     return;
   }
   if (r == 0) {
-    if (lp2p_host_stream_at_eof(p->h, t->stream))
+    if (t->remote_fin) { /* EOF inside the header: garbage */
+      pstatus(p, PL_INFO, "reset a TCP stream whose header was cut short");
       tcp_abort(p, t, NULL);
+    }
     return;
   }
   lp2p_tstamp now = lp2p_clock_now();
@@ -250,7 +268,7 @@ static void pump(punch *p, ptcp *t) {
     return;
   lp2p_tstamp now = lp2p_clock_now();
   /* local -> peer */
-  if (!t->stream_fin && !t->raw_done) {
+  if (!t->stream_fin && !t->raw_done && flush_hdr(p, t)) {
     for (;;) {
       size_t n = 0;
       const uint8_t *d = lp2p_host_raw_read_peek(p->h, t->raw, &n);
@@ -297,15 +315,12 @@ static void pump(punch *p, ptcp *t) {
 
 static void open_stream(punch *p, ptcp *t) {
   lp2p_tstamp now = lp2p_clock_now();
-  uint8_t hdr[LP2P_PUNCH_HEADER_LEN];
-  lp2p_punch_header_encode(hdr, t->map->m.remote);
+  lp2p_punch_header_encode(t->hdr, t->map->m.remote);
+  t->hdr_left = sizeof t->hdr;
   int rc = lp2p_host_open_stream(p->h, now, &p->cfg->target,
                                  LP2P_PUNCH_TCP_PROTOCOL, &t->stream);
   if (!rc && pidmap_put(&p->streams, t->stream, t))
     rc = LP2P_ERR_NOMEM;
-  if (!rc && lp2p_host_stream_write(p->h, now, t->stream, hdr, sizeof hdr) !=
-                 (lp2p_ssize)sizeof hdr)
-    rc = LP2P_ERR_LIMIT;
   if (rc) {
     tcp_abort(p, t, lp2p_strerror(rc));
     return;
@@ -433,6 +448,8 @@ int fwd_tcp_event(punch *p, const lp2p_host_event *ev) {
                     : lp2p_strerror(ev->err ? ev->err : LP2P_ERR_REFUSED));
       return 1;
     }
+    if (ev->kind == LP2P_HOST_EV_STREAM_REMOTE_CLOSED)
+      t->remote_fin = 1;
     if (ev->kind == LP2P_HOST_EV_STREAM_CLOSED) {
       pidmap_del(&p->streams, t->stream);
       t->stream_done = 1;

@@ -23,6 +23,7 @@
 typedef struct pflow {
   uint8_t kind; /* OBJ_FLOW */
   uint8_t server, hdr_done, ready;
+  uint8_t remote_fin; /* the stream's REMOTE_CLOSED came */
   uint64_t sock;   /* server: the flow's own socket; in: the mapping's */
   uint64_t stream;
   pmap *map;
@@ -146,8 +147,10 @@ static void from_stream(punch *p, pflow *f) {
       return;
     }
     if (r == 0) {
-      if (lp2p_host_stream_at_eof(p->h, f->stream))
+      if (f->remote_fin) {
+        pstatus(p, PL_INFO, "reset a UDP stream whose header was cut short");
         flow_reset(p, f);
+      }
       return;
     }
     lp2p_host_stream_read_consume(p->h, now, f->stream, (size_t)r);
@@ -191,8 +194,14 @@ static void from_stream(punch *p, pflow *f) {
       flow_reset(p, f);
       return;
     }
-    if (r == 0)
+    if (r == 0) {
+      if (f->remote_fin && n) { /* EOF inside a frame: garbage */
+        pstatus(p, PL_INFO, "reset a UDP stream whose frame was cut short");
+        flow_reset(p, f);
+        return;
+      }
       break;
+    }
     f->last = now;
     if (lp2p_host_udp_send(p->h, f->sock, &f->addr, 0, pl, pn) == 0)
       f->map->bytes_in += pn;
@@ -237,9 +246,19 @@ static void from_local(punch *p, pmap *m) {
         f->addr = from;
         f->hdr_done = f->ready = 1;
         m->flows++;
-        if (lp2p_host_stream_write(p->h, now, f->stream, hdr, sizeof hdr) !=
-            (lp2p_ssize)sizeof hdr)
-          rc = LP2P_ERR_LIMIT;
+        /* the header may be taken in part (a full muxer queue): the
+         * rest waits like the rest of a frame */
+        lp2p_ssize w =
+            lp2p_host_stream_write(p->h, now, f->stream, hdr, sizeof hdr);
+        if (w < (lp2p_ssize)sizeof hdr) {
+          size_t k = w > 0 ? (size_t)w : 0;
+          if (!(f->rem = malloc(sizeof hdr - k)))
+            rc = LP2P_ERR_NOMEM;
+          else {
+            memcpy(f->rem, hdr + k, sizeof hdr - k);
+            f->rem_len = sizeof hdr - k;
+          }
+        }
       }
       if (rc) {
         m->drops++;
@@ -341,6 +360,8 @@ int fwd_udp_event(punch *p, const lp2p_host_event *ev) {
       flow_free(p, f);
       return 1;
     }
+    if (ev->kind == LP2P_HOST_EV_STREAM_REMOTE_CLOSED)
+      f->remote_fin = 1;
     if (ev->kind == LP2P_HOST_EV_STREAM_WRITABLE)
       flush_rem(p, f);
     from_stream(p, f);
