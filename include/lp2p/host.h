@@ -935,6 +935,10 @@ typedef struct lp2p_host_conn_info {
                                connections run on it */
   uint32_t streams;       /**< open streams */
   lp2p_tstamp opened;     /**< when the socket was established/accepted */
+  uint64_t limit_bytes_left; /**< limited: data budget left, both ways
+                                  together (UINT64_MAX: none) */
+  lp2p_tstamp limit_deadline; /**< limited: when the time budget ends
+                                  (LP2P_TSTAMP_NONE: none) */
 } lp2p_host_conn_info;
 /** Returns 0 or LP2P_ERR_NOT_FOUND. */
 LP2P_API int lp2p_host_conn_info_get(const lp2p_host *h, uint64_t conn,

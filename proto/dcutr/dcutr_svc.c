@@ -41,8 +41,10 @@ typedef struct dsess {
   lp2p_peerid peer;
   lp2p_tstamp since;  /* the relayed connection's start */
   lp2p_tstamp idle_close_at; /* after a punch: close the relayed conn */
+  lp2p_tstamp retry_at;      /* after a failed punch (retry_min_ns) */
+  uint64_t backoff_ns;       /* the next retry's delay */
   uint8_t role;
-  uint8_t used, dialing, done;
+  uint8_t used, dialing, done, ok;
 } dsess;
 
 typedef struct dcutr_svc {
@@ -152,6 +154,8 @@ static dsess *sess_new(lp2p_host *h, dcutr_svc *v, uint64_t conn,
     d->peer = *p;
     d->role = (uint8_t)role;
     d->idle_close_at = LP2P_TSTAMP_NONE;
+    d->retry_at = LP2P_TSTAMP_NONE;
+    d->backoff_ns = v->cfg.retry_min_ns;
     hconn *c = host_conn_get(h, conn);
     d->since = c ? c->opened : h->now;
     set_local(h, d);
@@ -176,8 +180,35 @@ static void result(lp2p_host *h, dcutr_svc *v, dsess *d,
   host_logf(h, LP2P_LOG_INFO, "dcutr peer=%P %s (%s) after %u attempts",
             &d->peer, e->ok ? "direct" : "stays relayed",
             lp2p_punch_reason_name(e->reason), lp2p_dcutr_attempts(d->eng));
-  if (e->ok)
+  d->ok = (uint8_t)e->ok;
+  if (e->ok) {
     d->idle_close_at = host_add_ns(now, v->cfg.relayed_idle_close_ns);
+  } else if (d->role == LP2P_DCUTR_INITIATOR && v->cfg.retry_min_ns) {
+    /* issue 14 "Path upkeep": keep trying while relayed, with backoff */
+    d->retry_at = host_add_ns(now, d->backoff_ns);
+    uint64_t next = d->backoff_ns * 2;
+    d->backoff_ns = next > v->cfg.retry_max_ns ? v->cfg.retry_max_ns : next;
+  }
+}
+
+/* A new attempt on the same relayed connection after a failed one: a
+ * fresh engine (same role), our addresses and the peer's again. */
+static int sess_restart(lp2p_host *h, dcutr_svc *v, dsess *d,
+                        lp2p_tstamp now) {
+  lp2p_dcutr *eng = NULL;
+  if (lp2p_dcutr_new(&eng, (lp2p_dcutr_role)d->role, &v->cfg.engine, h->mem,
+                     now))
+    return -1;
+  lp2p_dcutr_free(d->eng);
+  d->eng = eng;
+  d->done = d->ok = d->dialing = 0;
+  d->direct = 0;
+  d->stream = 0;
+  d->retry_at = LP2P_TSTAMP_NONE;
+  d->since = now;
+  set_local(h, d);
+  set_peer_ips(h, v, d);
+  return 0;
 }
 
 static int dial_alive(const lp2p_host *h, uint64_t id) {
@@ -390,6 +421,10 @@ static void d_start(lp2p_host *h, void *state, uint64_t stream, uint64_t conn,
   dsess *d = by_conn(v, conn);
   if (!d && c && c->car && c->dir == LP2P_DIR_OUTBOUND)
     d = sess_new(h, v, conn, LP2P_DCUTR_RESPONDER);
+  /* the initiator tries again after a failed punch (retry_min_ns) */
+  if (d && d->done && !d->ok && !d->stream &&
+      d->role == LP2P_DCUTR_RESPONDER && sess_restart(h, v, d, now) != 0)
+    d = NULL;
   if (!d || d->done || d->stream) {
     host_svc_reset(h, stream, now); /* not relayed, or one at a time */
     return;
@@ -437,7 +472,9 @@ static lp2p_tstamp d_next(const void *state) {
     const dsess *d = &v->s[i];
     if (!d->used)
       continue;
-    lp2p_tstamp a = d->done ? d->idle_close_at : lp2p_dcutr_next_timeout(d->eng);
+    lp2p_tstamp a = !d->done ? lp2p_dcutr_next_timeout(d->eng)
+                    : d->ok    ? d->idle_close_at
+                               : d->retry_at;
     if (a < t)
       t = a;
   }
@@ -457,6 +494,18 @@ static void d_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
       }
       continue;
     }
+    if (!d->ok) {
+      if (d->retry_at > now)
+        continue;
+      if (sess_restart(h, v, d, now) == 0) {
+        host_logf(h, LP2P_LOG_INFO, "dcutr peer=%P trying again", &d->peer);
+        lp2p_dcutr_start(d->eng, now);
+        run(h, v, d, now);
+      } else {
+        d->retry_at = host_add_ns(now, d->backoff_ns);
+      }
+      continue;
+    }
     if (d->idle_close_at > now)
       continue;
     /* punched: the relayed connection goes once it carries nothing */
@@ -471,6 +520,21 @@ static void d_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
   }
 }
 
+/* Our addresses changed: a failed punch may work now, try at once. */
+static void d_local(lp2p_host *h, void *state, unsigned what,
+                    lp2p_tstamp now) {
+  (void)h;
+  dcutr_svc *v = state;
+  if (!(what & HSVC_LOCAL_ADDRS) || !v->cfg.retry_min_ns)
+    return;
+  for (int i = 0; i < SESSIONS_MAX; i++) {
+    dsess *d = &v->s[i];
+    if (d->used && d->done && !d->ok && d->retry_at != LP2P_TSTAMP_NONE &&
+        d->retry_at > now)
+      d->retry_at = now;
+  }
+}
+
 const hsvc_ops host_svc_dcutr_ops = {
     .name = "dcutr",
     .init = d_init,
@@ -481,6 +545,7 @@ const hsvc_ops host_svc_dcutr_ops = {
     .peer_connected = d_connected,
     .peer_identified = d_identified,
     .peer_disconnected = d_disconnected,
+    .local_changed = d_local,
     .next_timeout = d_next,
     .handle_timeout = d_timers,
 };

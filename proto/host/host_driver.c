@@ -206,6 +206,8 @@ int lp2p_host_conn_info_get(const lp2p_host *h, uint64_t conn,
   }
   out->streams = c->nstreams;
   out->opened = c->opened;
+  out->limit_bytes_left = c->car ? c->car->bytes_left : UINT64_MAX;
+  out->limit_deadline = c->car ? c->car->deadline : LP2P_TSTAMP_NONE;
   return 0;
 }
 

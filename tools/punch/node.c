@@ -105,6 +105,10 @@ static void host_config(punch *p, lp2p_host_config *cfg) {
   cfg->memory_per_peer_max = UINT64_C(256) << 20;
   cfg->memory_max = UINT64_C(512) << 20;
   cfg->dcutr.enabled = c->role != ROLE_RELAY;
+  /* issue 14 "Path upkeep": while relayed keep trying, 30 s doubling to
+   * 10 min, and at once when our addresses change */
+  cfg->dcutr.retry_min_ns = 30 * LP2P_NS_PER_S;
+  cfg->dcutr.retry_max_ns = 600 * LP2P_NS_PER_S;
   cfg->relay.stop = c->role != ROLE_RELAY;
   if (c->relay_mode == RELAY_DEFAULT && c->role != ROLE_RELAY) {
     cfg->relay.autorelay = LP2P_AUTORELAY_PRIVATE;

@@ -63,10 +63,24 @@ static void conn_text(punch *p, uint64_t conn, char *t, size_t cap,
   if (lp2p_host_conn_info_get(p->h, conn, &ci) == 0) {
     punch_maddr_text(&ci.remote_addr, a, sizeof a);
     *carried = ci.carried;
-    snprintf(t, cap, "%s %s%s", ci.carried ? "relayed" : "direct", a,
-             ci.limited ? " (limited relay: the relay cuts it after its "
-                          "time or data budget)"
-                        : "");
+    char lim[160] = "";
+    if (ci.limited) {
+      /* issue 14 "Status": the relay's limits when it is a limited one */
+      char secs[48] = "no time limit", bytes[64] = "no data limit";
+      lp2p_tstamp now = lp2p_clock_now();
+      if (ci.limit_deadline != LP2P_TSTAMP_NONE)
+        snprintf(secs, sizeof secs, "%llu s left",
+                 (unsigned long long)(ci.limit_deadline > now
+                                          ? (ci.limit_deadline - now) /
+                                                LP2P_NS_PER_S
+                                          : 0));
+      if (ci.limit_bytes_left != UINT64_MAX)
+        snprintf(bytes, sizeof bytes, "%llu bytes left",
+                 (unsigned long long)ci.limit_bytes_left);
+      snprintf(lim, sizeof lim, " (limited relay: %s, %s; then it ends)",
+               secs, bytes);
+    }
+    snprintf(t, cap, "%s %s%s", ci.carried ? "relayed" : "direct", a, lim);
     return;
   }
   snprintf(t, cap, "?");
