@@ -178,8 +178,15 @@ static void lookup_done(punch *p, const lp2p_host_event *ev,
       continue; /* only the peer itself may say where it is */
     for (size_t j = 0; j < na; j++) {
       lp2p_maddr a;
-      if (lp2p_host_kad_query_provider_addr(p->h, q, i, j, &a) == 0 &&
-          lp2p_host_peer_addr_add(p->h, now, &p->cfg->target, &a,
+      const uint8_t *v;
+      size_t vl;
+      if (lp2p_host_kad_query_provider_addr(p->h, q, i, j, &a) != 0)
+        continue;
+      /* disabled: direct only, never through a relay it advertises */
+      if (p->cfg->relay_mode == RELAY_DISABLED &&
+          lp2p_maddr_find(&a, LP2P_MA_P2P_CIRCUIT, &v, &vl) == 0)
+        continue;
+      if (lp2p_host_peer_addr_add(p->h, now, &p->cfg->target, &a,
                                   600 * LP2P_NS_PER_S) == 0)
         added++;
     }
