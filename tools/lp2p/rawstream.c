@@ -5,6 +5,7 @@
  * garbage frames). Per PROTOCOL HEX pair: open a stream, write the bytes,
  * half-close, read until EOF or reset; one JSON line
  *   {"protocol":"<p>","result":"eof"|"reset"|"refused","data":"<hex>"}
+ * ("refused": the open failed otherwise than by a reset).
  * Exit 1 when the connection is lost or replaced meanwhile (a stream's
  * misbehaviour must cost that stream only). */
 #include <stdlib.h>
@@ -76,7 +77,9 @@ static int one(cli_ctx *ctx, cli_node *n, const lp2p_peerid *peer,
       return 0;
     }
     if (ev.kind == LP2P_HOST_EV_STREAM_OPEN_FAILED) {
-      *result = "refused";
+      /* a reset that overtook the protocol's confirmation (lazy
+       * negotiation) is the peer resetting the stream all the same */
+      *result = ev.err == LP2P_ERR_RESET ? "reset" : "refused";
       return 0;
     }
     if (ev.kind == LP2P_HOST_EV_STREAM_CLOSED) {

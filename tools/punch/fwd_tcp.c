@@ -37,6 +37,12 @@ typedef struct ptcp {
 
 static ptcp *all;
 
+static void stdin_watch_off(punch *p, ptcp *t) {
+  if (t->stdin_watch)
+    lp2p_driver_unwatch(p->d, 0);
+  t->stdin_watch = 0;
+}
+
 static ptcp *tcp_new(punch *p, pmap *m) {
   (void)p;
   ptcp *t = calloc(1, sizeof *t);
@@ -62,8 +68,10 @@ static void tcp_free(punch *p, ptcp *t) {
     all = t->next;
   if (t->next)
     t->next->prev = t->prev;
-  if (p->stdio == t)
+  if (p->stdio == t) {
+    stdin_watch_off(p, t);
     p->stdio = NULL;
+  }
   free(t->inbuf);
   free(t);
 }

@@ -98,7 +98,7 @@ static void host_config(punch *p, lp2p_host_config *cfg) {
   cfg->streams_inbound_per_protocol_max = 8192;
   cfg->streams_inbound_per_protocol_peer_max = 8192;
   cfg->streams_inbound_reserve_peer_max = 8192;
-  cfg->raws_max = 8192;
+  cfg->raws_max = 4096;
   cfg->udp_datagram_bytes_max = 65535;
   cfg->udp_send_queue_max = 4096;
   cfg->memory_per_conn_max = UINT64_C(256) << 20;
@@ -291,7 +291,10 @@ int punch_run(punch *p) {
         break;
       }
       if (p->cfg->role == ROLE_RELAY) {
-        if (ev.kind == LP2P_HOST_EV_LISTENING && !relay_printed) {
+        /* each listener's addresses once bound (print_addrs shows only
+         * addresses not shown before) */
+        if (ev.kind == LP2P_HOST_EV_LISTENING ||
+            (ev.kind == LP2P_HOST_EV_ADDRESS_CHANGED && relay_printed)) {
           relay_printed = 1;
           print_addrs(p, stdout);
         }
