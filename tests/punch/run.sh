@@ -283,4 +283,19 @@ wait_line "$T/in4.err" "relayed -> direct" 30
 check "path: a status line says relayed -> direct with the RTT" \
   grep -qE "path to $KO4: relayed -> direct /ip4/127\.0\.0\.1/tcp/[0-9]+, rtt [0-9.]+ ms" "$T/in4.err"
 check "path: forwarding works on the direct path" eq "$(python3 "$H" tcp-roundtrip $LP 6469726563 )" 6469726563
+kill $PID_in4 $PID_out4 2>/dev/null
+
+# ---- status: a limited relay's limits -----------------------------------------
+unset LP2P_PUBLIC_CIDRS
+bg relay2 env PUNCH_SECRET_KEY=$T/relay2.key "$P" relay --listen /ip4/127.0.0.1/tcp/0 --limit-duration 300 --limit-data 10000000
+wait_line "$T/relay2.out" "/p2p/" 10
+export PUNCH_RELAY_MODE=$(head -1 "$T/relay2.out")
+bg out5 env PUNCH_SECRET_KEY=$T/out5.key "$P" out $E
+wait_line "$T/out5.err" "relay reservation on" 20
+KO5=$(key_of out5); LL=$(free_port)
+bg in5 env PUNCH_SECRET_KEY=$T/in5.key "$P" in $KO5 $LL:$E
+wait_line "$T/in5.err" "peer $KO5 connected" 20
+check "status: a limited relay's limits are shown" \
+  grep -qE "peer $KO5 connected: relayed .*\(limited relay: [0-9]+ s left, [0-9]+ bytes left; then it ends\)" "$T/in5.err"
+check "forwarding runs on a limited relayed connection" eq "$(python3 "$H" tcp-roundtrip $LL 6c696d)" 6c696d
 exit 0
