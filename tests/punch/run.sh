@@ -285,6 +285,13 @@ check "path: a status line says relayed -> direct with the RTT" \
 check "path: forwarding works on the direct path" eq "$(python3 "$H" tcp-roundtrip $LP 6469726563 )" 6469726563
 kill $PID_in4 $PID_out4 2>/dev/null
 
+# ---- path upkeep: the direct connection dies (in a namespace of our own) ----
+if unshare -rn true 2>/dev/null && command -v ss >/dev/null; then
+  unshare -rn bash "$ROOT/tests/punch/fallback.sh" "$P" "$H" "$T"
+else
+  nok "fallback: needs unshare -rn and ss (a network namespace to destroy a socket in)"
+fi
+
 # ---- status: a limited relay's limits -----------------------------------------
 unset LP2P_PUBLIC_CIDRS
 bg relay2 env PUNCH_SECRET_KEY=$T/relay2.key "$P" relay --listen /ip4/127.0.0.1/tcp/0 --limit-duration 300 --limit-data 10000000
