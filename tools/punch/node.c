@@ -111,7 +111,10 @@ static void host_config(punch *p, lp2p_host_config *cfg) {
   cfg->dcutr.retry_max_ns = 600 * LP2P_NS_PER_S;
   cfg->relay.stop = c->role != ROLE_RELAY;
   if (c->relay_mode == RELAY_DEFAULT && c->role != ROLE_RELAY) {
-    cfg->relay.autorelay = LP2P_AUTORELAY_PRIVATE;
+    /* reserve on relays found among our peers whatever AutoNAT says: a
+     * punch peer must be reachable by key, and AutoNAT may have no
+     * verdict at all (one AutoNAT server in a private network) */
+    cfg->relay.autorelay = LP2P_AUTORELAY_ON;
     cfg->autonat.client = 1;
     cfg->portmap.method = LP2P_PORTMAP_AUTO;
   } else {
@@ -186,9 +189,16 @@ static void add_interfaces(punch *p) {
   struct ifaddrs *ifs = NULL;
   if (getifaddrs(&ifs) != 0)
     return;
+  /* loopback only when it is all we have: peers elsewhere cannot use it,
+   * and a relay advertising it would make circuit addresses nobody can
+   * dial */
+  int other = 0;
+  for (struct ifaddrs *i = ifs; i; i = i->ifa_next)
+    other |= i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+             (i->ifa_flags & IFF_UP) && !(i->ifa_flags & IFF_LOOPBACK);
   for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
     if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
-        !(i->ifa_flags & IFF_UP))
+        !(i->ifa_flags & IFF_UP) || (other && (i->ifa_flags & IFF_LOOPBACK)))
       continue;
     const struct sockaddr_in *sin = (const struct sockaddr_in *)i->ifa_addr;
     char ip[INET_ADDRSTRLEN], t[64];

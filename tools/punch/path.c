@@ -87,7 +87,11 @@ static void conn_text(punch *p, uint64_t conn, char *t, size_t cap,
 }
 
 static int dial_relay(punch *p, lp2p_tstamp now) {
-  int rc = lp2p_host_dial(p->h, now, &p->cfg->relay_addr, 0, &p->relay_dial);
+  /* From our listen port (REUSEPORT), as go does: the relay then observes
+   * the NAT mapping a hole punch from that port will use (DESIGN 5b) */
+  int rc = lp2p_host_dial(p->h, now, &p->cfg->relay_addr,
+                          p->listening ? LP2P_DIAL_REUSEPORT : 0,
+                          &p->relay_dial);
   if (rc) {
     pstatus(p, PL_WARN, "cannot dial the relay: %s", lp2p_strerror(rc));
     p->relay_dial = 0;
@@ -110,9 +114,8 @@ int path_start(punch *p) {
   if (p->cfg->role == ROLE_IN)
     p->stdio_deadline = now + STDIO_CONNECT_NS;
   if (p->cfg->relay_mode == RELAY_ADDR) {
-    if (p->cfg->role == ROLE_OUT)
-      dial_relay(p, now);
-    else
+    /* out dials the relay once its listener is bound (path_tick) */
+    if (p->cfg->role == ROLE_IN)
       p->next_dial = now;
     return 0;
   }
@@ -164,14 +167,39 @@ int path_ready(punch *p) {
   return 0;
 }
 
+/* in: dial the next address found on the DHT. Returns 1 if a dial
+ * started. */
+static int dial_found(punch *p, lp2p_tstamp now) {
+  while (p->next_found < p->nfound) {
+    const lp2p_maddr *a = &p->found[p->next_found++];
+    char t[1024];
+    punch_maddr_text(a, t, sizeof t);
+    int rc = lp2p_host_dial(p->h, now, a, 0, &p->dial);
+    if (rc == 0) {
+      pstatus(p, PL_DEBUG, "dialling %s", t);
+      return 1;
+    }
+    p->dial = 0;
+    pstatus(p, PL_DEBUG, "cannot dial %s: %s", t, lp2p_strerror(rc));
+  }
+  return 0;
+}
+
 static void lookup_done(punch *p, const lp2p_host_event *ev,
                         lp2p_tstamp now) {
   uint64_t q = p->kad_query;
   p->kad_query = 0;
   char id[LP2P_PEERID_TEXT_MAX];
   peer_text(&p->cfg->target, id, sizeof id);
+  lp2p_maddr tail;
+  char tt[LP2P_PEERID_TEXT_MAX + 8];
+  snprintf(tt, sizeof tt, "/p2p/%s", id);
+  lp2p_maddr_parse(&tail, tt, strlen(tt));
+  lp2p_maddr circ[16];
+  int ncirc = 0;
+  p->nfound = p->next_found = 0;
   lp2p_peerid prov;
-  size_t na = 0, added = 0;
+  size_t na = 0;
   for (size_t i = 0; lp2p_host_kad_query_provider(p->h, q, i, &prov, &na);
        i++) {
     if (!lp2p_peerid_equal(&prov, &p->cfg->target))
@@ -182,17 +210,25 @@ static void lookup_done(punch *p, const lp2p_host_event *ev,
       size_t vl;
       if (lp2p_host_kad_query_provider_addr(p->h, q, i, j, &a) != 0)
         continue;
-      /* disabled: direct only, never through a relay it advertises */
-      if (p->cfg->relay_mode == RELAY_DISABLED &&
-          lp2p_maddr_find(&a, LP2P_MA_P2P_CIRCUIT, &v, &vl) == 0)
+      lp2p_maddr_strip_peer_id(&a);
+      if (lp2p_maddr_encapsulate(&a, &tail) != 0)
         continue;
-      if (lp2p_host_peer_addr_add(p->h, now, &p->cfg->target, &a,
-                                  600 * LP2P_NS_PER_S) == 0)
-        added++;
+      int relayed = lp2p_maddr_find(&a, LP2P_MA_P2P_CIRCUIT, &v, &vl) == 0;
+      /* disabled: direct only, never through a relay it advertises */
+      if (relayed && p->cfg->relay_mode == RELAY_DISABLED)
+        continue;
+      if (relayed && ncirc < 16)
+        circ[ncirc++] = a;
+      else if (!relayed && p->nfound < 16)
+        p->found[p->nfound++] = a;
     }
   }
+  /* direct addresses first (a public or mapped one needs no relay), then
+   * the relayed ones */
+  for (int k = 0; k < ncirc && p->nfound < 16; k++)
+    p->found[p->nfound++] = circ[k];
   lp2p_host_kad_query_free(p->h, q);
-  if (!added) {
+  if (!p->nfound) {
     uint64_t ms = next_backoff(&p->dial_backoff_ms);
     pstatus(p, PL_WARN,
             "%s not found on the DHT (%s); trying again in %llu s", id,
@@ -202,14 +238,12 @@ static void lookup_done(punch *p, const lp2p_host_event *ev,
     fwd_unreachable(p, LP2P_ERR_NOT_FOUND);
     return;
   }
-  pstatus(p, PL_INFO, "found %s on the DHT (%zu address%s)", id, added,
-          added == 1 ? "" : "es");
-  int rc = lp2p_host_dial_peer(p->h, now, &p->cfg->target, 0, &p->dial);
-  if (rc) {
-    p->dial = 0;
-    pstatus(p, PL_WARN, "cannot dial %s: %s", id, lp2p_strerror(rc));
+  pstatus(p, PL_INFO, "found %s on the DHT (%d address%s)", id, p->nfound,
+          p->nfound == 1 ? "" : "es");
+  if (!dial_found(p, now)) {
+    pstatus(p, PL_WARN, "cannot dial any address of %s", id);
     p->next_dial = now + next_backoff(&p->dial_backoff_ms) * LP2P_NS_PER_MS;
-    fwd_unreachable(p, rc);
+    fwd_unreachable(p, LP2P_ERR_UNREACHABLE);
   }
 }
 
@@ -317,6 +351,9 @@ void path_event(punch *p, const lp2p_host_event *ev) {
   lp2p_tstamp now = lp2p_clock_now();
   char id[LP2P_PEERID_TEXT_MAX];
   switch (ev->kind) {
+  case LP2P_HOST_EV_LISTENING:
+    p->listening = 1;
+    break;
   case LP2P_HOST_EV_DIAL_DONE:
   case LP2P_HOST_EV_DIAL_FAILED:
     if (p->relay_dial && ev->u.dial.id == p->relay_dial) {
@@ -337,8 +374,11 @@ void path_event(punch *p, const lp2p_host_event *ev) {
         p->connected = 1;
         p->dial_backoff_ms = 0;
         fwd_connected(p);
+      } else if (p->next_found < p->nfound && dial_found(p, now)) {
+        /* the next address the DHT gave */
       } else {
         uint64_t ms = next_backoff(&p->dial_backoff_ms);
+        p->nfound = p->next_found = 0;
         pstatus(p, PL_WARN, "cannot reach %s: %s; trying again in %llu s",
                 id, lp2p_strerror(ev->err), (unsigned long long)(ms / 1000));
         p->next_dial = now + ms * LP2P_NS_PER_MS;
@@ -454,7 +494,7 @@ void path_tick(punch *p, lp2p_tstamp now) {
   }
   if (c->role == ROLE_OUT) {
     if (c->relay_mode == RELAY_ADDR && !p->reserved && !p->relay_dial &&
-        now >= p->next_relay &&
+        now >= p->next_relay && p->listening &&
         !lp2p_host_peer_conn_count(p->h, &c->relay_id))
       dial_relay(p, now);
     else if (c->relay_mode == RELAY_ADDR && !p->reserved && !p->relay_dial &&

@@ -101,6 +101,10 @@ typedef struct punch {
   lp2p_tstamp next_relay;  /* out: reserve again at */
   uint64_t relay_backoff_ms;
   int reserved;
+  int listening;           /* our listener is bound (LISTENING) */
+  lp2p_maddr found[16];    /* in: the peer's addresses from the DHT, each
+                              ending in /p2p/<key>, direct ones first */
+  int nfound, next_found;
   int direct;              /* a direct connection to the peer is up */
   uint64_t direct_conn;
   int ping_direct;         /* a ping is out to measure the direct RTT */
