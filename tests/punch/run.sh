@@ -305,4 +305,29 @@ wait_line "$T/in5.err" "peer $KO5 connected" 20
 check "status: a limited relay's limits are shown" \
   grep -qE "peer $KO5 connected: relayed .*\(limited relay: [0-9]+ s left, [0-9]+ bytes left; then it ends\)" "$T/in5.err"
 check "forwarding runs on a limited relayed connection" eq "$(python3 "$H" tcp-roundtrip $LL 6c696d)" 6c696d
+kill $PID_in5 $PID_out5 $PID_relay2 2>/dev/null
+
+# ---- examples/chat: by public key, through the relay, then direct -------------
+CC_EX=cc; SAN_EX=""
+if nm "$ROOT/$B/lib/liblp2p.a" 2>/dev/null | grep -q __asan_; then CC_EX=clang; SAN_EX="-fsanitize=address,undefined"; fi
+if $CC_EX -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror $SAN_EX -I"$ROOT/include" \
+    -o "$T/chat" "$ROOT/examples/chat.c" "$ROOT/$B/lib/liblp2p.a" -lsodium -lbearssl -lsecp256k1 -lexpat -lm -lpthread 2> "$T/chat.build"; then
+  ok "examples/chat.c builds against the library alone"
+  export LP2P_PUBLIC_CIDRS=127.0.0.0/8
+  mkfifo "$T/chatA.fifo"
+  ( sleep 5; echo "hello from A"; sleep 6 ) > "$T/chatA.fifo" & PIDS+=($!)
+  # (not through bg: an asynchronous command's stdin would be /dev/null)
+  "$T/chat" "$RELAY" < "$T/chatA.fifo" > "$T/chatA.out" 2> "$T/chatA.err" & PIDS+=($!)
+  wait_line "$T/chatA.out" "^waiting: chat RELAY " 10
+  KC=$(sed -n 's/^waiting: chat RELAY //p' "$T/chatA.out")
+  (echo "hi from B"; sleep 8) | timeout 30 "$T/chat" "$RELAY" $KC > "$T/chatB.out" 2> "$T/chatB.err"
+  wait_line "$T/chatA.out" "peer: hi from B" 5
+  check "chat: a line from the caller reaches the waiting peer" grep -qx "peer: hi from B" "$T/chatA.out"
+  check "chat: a line from the waiting peer reaches the caller" grep -qx "peer: hello from A" "$T/chatB.out"
+  check "chat: it says the path was relayed, then direct" \
+    test "$(grep -c "connected to $KC (relayed" "$T/chatB.err")" = 1 -a "$(grep -c "now direct with $KC (direct" "$T/chatB.err")" = 1
+  unset LP2P_PUBLIC_CIDRS
+else
+  nok "examples/chat.c builds against the library alone: $(head -3 "$T/chat.build")"
+fi
 exit 0
