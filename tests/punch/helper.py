@@ -22,6 +22,14 @@
                         side stays open, then send b"world" and FIN; prints
                         "ok" or "FAIL why"
   udp-noreply PORT      send datagrams; prints "ok" when no reply came
+  sink-server           per connection: read to EOF, then send b"k" (the
+                        byte count is the client's business); and echo a
+                        1-byte probe (prints "port N")
+  throughput PORT BYTES send BYTES, FIN, wait for b"k"; prints "MB/s X"
+  latency PORT N        N sequential connect + 1-byte echo + close;
+                        prints "median_ms X"
+  hold PORT N           open N idle connections, print "held N", keep
+                        them until stdin ends
   tcp-roundtrip PORT HEXDATA
                         connect, send, FIN, read to EOF; prints the answer
                         (hex) or "reset"
@@ -335,6 +343,68 @@ def udp_noreply(port):
     return 0
 
 
+def sink_server():
+    def one(c):
+        try:
+            first = c.recv(1 << 20)
+            if first == b"?":  # a latency probe: echo it
+                c.sendall(b"?")
+            else:
+                while first:
+                    first = c.recv(1 << 20)
+                c.sendall(b"k")
+            c.shutdown(socket.SHUT_WR)
+            c.recv(1)
+        except OSError:
+            pass
+        c.close()
+    serve(listen_tcp(), one)
+
+
+def throughput(port, n):
+    buf = bytes(1 << 20)
+    c = socket.create_connection(("127.0.0.1", port))
+    t0 = time.perf_counter()
+    left = n
+    mv = memoryview(buf)
+    while left:
+        k = min(left, len(buf))
+        c.sendall(mv[:k])
+        left -= k
+    c.shutdown(socket.SHUT_WR)
+    if c.recv(1) != b"k":
+        print("FAIL no acknowledgement")
+        return 1
+    dt = time.perf_counter() - t0
+    c.close()
+    print("MB/s %.1f" % (n / dt / 1e6))
+    return 0
+
+
+def latency(port, n):
+    ts = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        c = socket.create_connection(("127.0.0.1", port))
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.sendall(b"?")
+        if c.recv(1) != b"?":
+            print("FAIL no echo")
+            return 1
+        ts.append(time.perf_counter() - t0)
+        c.close()
+    ts.sort()
+    print("median_ms %.3f" % (ts[len(ts) // 2] * 1e3))
+    return 0
+
+
+def hold(port, n):
+    cs = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    print("held", len(cs), flush=True)
+    sys.stdin.read()
+    return 0
+
+
 def main():
     a = sys.argv[1:]
     cmd = a[0]
@@ -351,6 +421,14 @@ def main():
                                 int(a[5]))
     elif cmd == "udp-flows":
         return udp_flows(int(a[1]), int(a[2]))
+    elif cmd == "sink-server":
+        sink_server()
+    elif cmd == "throughput":
+        return throughput(int(a[1]), int(a[2]))
+    elif cmd == "latency":
+        return latency(int(a[1]), int(a[2]))
+    elif cmd == "hold":
+        return hold(int(a[1]), int(a[2]))
     elif cmd == "fin-client":
         return fin_client(int(a[1]))
     elif cmd == "udp-noreply":
