@@ -125,7 +125,7 @@ check "cone NATs: forwarding works" '[ "$(rt 636f6e65)" = 636f6e65 ]'
 wait_line "$T/in1.err" "relayed -> direct|hole punch .* failed" 60
 check "cone NATs: the path goes direct (status line with the RTT)" \
   'grep -qE "path to $KO: relayed -> direct /ip4/198\.18\.2\.11/tcp/[0-9]+, rtt" "$T/in1.err"' "$(grep -v address "$T/in1.err"; grep -v address "$T/out1.err")"
-check "cone NATs: forwarding works on the direct path" '[ "$(rt 646972)" = 646972 ]'
+check "cone NATs: forwarding works after the punch attempt" '[ "$(rt 646972)" = 646972 ]'
 check "cone NATs: NAT B's conntrack has b's flow to A's public address (not via the relay)" \
   'nsx rb conntrack -L -p tcp 2>/dev/null | grep -q "src=10.0.2.2 dst=198.18.2.11"' "$(nsx rb conntrack -L -p tcp 2>&1 | head -5)"
 stop_pair 1
