@@ -188,6 +188,7 @@ static int env_config(pconfig *c) {
   }
   v = getenv("PUNCH_BOOTSTRAP");
   if (v) {
+    c->private_dht = 1;
     int rc = each_item(v, "PUNCH_BOOTSTRAP", add_boot, c);
     if (rc)
       return rc;

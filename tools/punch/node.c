@@ -129,8 +129,21 @@ static void host_config(punch *p, lp2p_host_config *cfg) {
   } else if (c->relay_mode != RELAY_ADDR) {
     cfg->kad.mode = LP2P_KAD_MODE_CLIENT; /* find-by-key (path.c) */
   }
+#ifdef LP2P_KAD_BOOTSTRAP_MAX
+  /* The DHT's address filter (public addresses only by default, as go and
+   * js): a private DHT (PUNCH_BOOTSTRAP, or `punch relay`, which serves
+   * its own) keeps every address, since its peers are on the same
+   * private network. (The guard: kad.h has the filter from the kadboot
+   * merge on; drop it once both are in.) */
+  if (c->role == ROLE_RELAY || c->private_dht)
+    cfg->kad.addr_filter = LP2P_KAD_ADDRS_ALL;
+#endif
   if (c->public_cidrs &&
       lp2p_autonat_cidrs_parse(&public_cidrs, c->public_cidrs) == 0) {
+#ifdef LP2P_KAD_BOOTSTRAP_MAX
+    cfg->kad.is_public = lp2p_autonat_cidrs_public;
+    cfg->kad.is_public_ud = &public_cidrs;
+#endif
     cfg->autonat.is_public = lp2p_autonat_cidrs_public;
     cfg->autonat.is_public_ud = &public_cidrs;
     cfg->autonat.s.is_public = lp2p_autonat_cidrs_public;

@@ -64,6 +64,8 @@ typedef struct pconfig {
   lp2p_peerid relay_id;
   lp2p_maddr boot[PUNCH_BOOT_MAX];
   int nboot;
+  int private_dht; /* PUNCH_BOOTSTRAP given: our own DHT, private
+                      addresses welcome */
   lp2p_peerid allow[PUNCH_ALLOW_MAX];
   int nallow, allow_set;
   int log_level;
