@@ -53,7 +53,7 @@ for B in "$@"; do
     first=0
     out=$(make -s --no-print-directory BUILD="$B" check-purity 2>&1); rc=$?
     echo "  $out"; note $rc "check-purity"
-    for s in tests/interop/run.sh tests/interop/relay.sh tests/interop/run_autonat.sh tests/interop/kad.sh tests/nat/run.sh tests/sim/run.sh; do
+    for s in tests/interop/run.sh tests/interop/relay.sh tests/interop/run_autonat.sh tests/interop/kad.sh tests/nat/run.sh tests/sim/run.sh tests/punch/run.sh; do
       [ -f "$s" ] || continue
       run_script "$s" "$B" "$s"
     done

@@ -31,6 +31,7 @@ typedef struct dw {
   lp2p_peerid id[3];
   lp2p_maddr listen[3];
   int reserved, punch_done[3], punch_ok[3], punch_reason[3];
+  lp2p_tstamp punch_at[3]; /* the last HOLEPUNCH_RESULT */
   uint64_t direct[3], circ_dial, circ_conn;
   int circ_done, pings, ping_err;
   uint64_t relay_dial;
@@ -41,7 +42,6 @@ typedef struct dw {
 static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
                      const lp2p_host_event *ev) {
   dw *w = ud;
-  (void)s;
   int i = hid == w->node[A] ? A : hid == w->node[B] ? B : R;
   switch (ev->kind) {
   case LP2P_HOST_EV_RELAY_RESERVED:
@@ -49,6 +49,7 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
     break;
   case LP2P_HOST_EV_HOLEPUNCH_RESULT:
     w->punch_done[i]++;
+    w->punch_at[i] = lp2p_sim_now(s);
     w->punch_ok[i] = ev->u.holepunch.ok;
     w->punch_reason[i] = ev->u.holepunch.reason;
     w->direct[i] = ev->conn;
@@ -77,6 +78,8 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
   }
 }
 
+static uint64_t retry_min_ns; /* dcutr.retry_min_ns of the next world */
+
 static void add(dw *w, int i, const lp2p_sim_nat_config *nat) {
   lp2p_sim_link wan, lan;
   lp2p_sim_link_default(&wan);
@@ -102,10 +105,16 @@ static void add(dw *w, int i, const lp2p_sim_nat_config *nat) {
   lp2p_host_config_default(&cfg);
   cfg.identity = &key;
   cfg.relay.hop = i == R;
+  if (retry_min_ns) { /* an unlimited relay: the circuit outlives retries */
+    cfg.relay.limit_duration_ns = 0;
+    cfg.relay.limit_data_bytes = 0;
+  }
   cfg.dcutr.enabled = i != R;
   /* the simulator's internet is 10/8-style private space: count it as
    * public here, as a lab's LP2P_PUBLIC_CIDRS would */
   cfg.dcutr.engine.is_public = NULL;
+  cfg.dcutr.retry_min_ns = retry_min_ns;
+  cfg.dcutr.retry_max_ns = 2 * retry_min_ns;
   assert_int_equal(lp2p_sim_host_add(w->s, w->node[i], &cfg, 32u << 20), 0);
   char t[64];
   uint32_t ip = lp2p_sim_node_ip(w->s, w->node[i]);
@@ -258,11 +267,44 @@ static void test_unilateral_upgrade(void **state) {
   lp2p_sim_free(w.s);
 }
 
+/* Path upkeep (issue 14): with retries on, B tries again after 30 s,
+ * then 60 s (the ceiling here), each attempt one HOLEPUNCH_RESULT with its
+ * reason on both sides, and the path never flaps: one connection, the
+ * relayed one, all along. */
+static void test_retry_with_backoff(void **state) {
+  (void)state;
+  dw w;
+  retry_min_ns = 30 * SEC;
+  world(&w, 23, LP2P_SIM_MAP_APD);
+  retry_min_ns = 0;
+  assert_int_equal(w.punch_done[B], 1);
+  lp2p_tstamp first = w.punch_at[B];
+  lp2p_host *ha = lp2p_sim_host(w.s, w.node[A]);
+  lp2p_sim_run_until(w.s, first + 25 * SEC);
+  assert_int_equal(w.punch_done[B], 1); /* not before the backoff */
+  lp2p_sim_run_until(w.s, first + 60 * SEC);
+  assert_int_equal(w.punch_done[B], 2); /* 30 s, then the attempts */
+  assert_int_equal(w.punch_done[A], 2);
+  lp2p_tstamp second = w.punch_at[B];
+  lp2p_sim_run_until(w.s, second + 55 * SEC);
+  assert_int_equal(w.punch_done[B], 2); /* doubled: 60 s */
+  lp2p_sim_run_until(w.s, second + 90 * SEC);
+  assert_int_equal(w.punch_done[B], 3);
+  assert_false(w.punch_ok[B]);
+  assert_true(w.punch_reason[B] != 0);
+  assert_int_equal(lp2p_host_peer_conn_count(ha, &w.id[B]), 1);
+  lp2p_host_conn_info ci;
+  assert_int_equal(lp2p_host_conn_info_get(ha, w.circ_conn, &ci), 0);
+  assert_true(ci.carried);
+  lp2p_sim_free(w.s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_punch_through_cone_nats),
       cmocka_unit_test(test_symmetric_nats_stay_relayed),
       cmocka_unit_test(test_unilateral_upgrade),
+      cmocka_unit_test(test_retry_with_backoff),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,7 +104,8 @@ typedef struct lp2p_log {
   X(INTERNAL, -26, 1, "internal error")                                        \
   X(CARRIER_CLOSED, -27, 0, "carrier stream closed")                           \
   X(LIMITED, -28, 0, "not allowed on a limited connection")                   \
-  X(NO_RESOLVER, -29, 0, "no DNS server configured")
+  X(NO_RESOLVER, -29, 0, "no DNS server configured")                          \
+  X(DENIED, -30, 0, "denied by the connection gater")
 
 enum lp2p_err {
 #define LP2P_ERR_ENUM_(name, value, fatal, text) LP2P_ERR_##name = (value),

@@ -247,6 +247,14 @@ typedef struct lp2p_dcutr_service_config {
   uint64_t relayed_idle_close_ns; /**< after a punch, the relayed
                                    connection closes once it has carried no
                                    stream this long (10 s) */
+  uint64_t retry_min_ns;    /**< after a failed punch, the side that
+                                 starts (B) tries again on the same relayed
+                                 connection after this long, doubling up
+                                 to retry_max_ns, and at once when our
+                                 advertised addresses change (0 = never,
+                                 the default: one session per relayed
+                                 connection, as go and js) */
+  uint64_t retry_max_ns;    /**< the backoff's ceiling (10 min) */
 } lp2p_dcutr_service_config;
 
 #ifdef __cplusplus

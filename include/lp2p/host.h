@@ -316,6 +316,8 @@ typedef struct lp2p_host_config {
                                         128 KiB) */
   lp2p_kad_config kad;             /**< the Kademlia DHT service (issue 10,
                                         lp2p/kad.h; mode OFF by default) */
+  uint32_t gate_rules_max;         /**< connection gater rules, peer ids
+                                        and address prefixes (1024) */
 } lp2p_host_config;
 
 /** Fill `cfg` with the defaults given in the field docs (identity NULL). */
@@ -917,6 +919,35 @@ LP2P_API int lp2p_host_conn_close(lp2p_host *h, lp2p_tstamp now,
  * then the CLOSED event. New commands then return LP2P_ERR_STATE. Returns 0. */
 LP2P_API int lp2p_host_close(lp2p_host *h, lp2p_tstamp now);
 
+/* ---- connection gater (DESIGN.md 3a "Gating") ----------------------------
+ * Rules are plain data (no callbacks). By address, before the handshake:
+ * an inbound socket from a denied IP prefix is refused at
+ * lp2p_host_conn_accepted (LP2P_ERR_DENIED; the driver closes it at once).
+ * By peer id, right after the secure handshake and before the muxer is
+ * up (so a refused peer never gets a stream): a peer with a deny rule is
+ * refused in both directions; in LP2P_GATE_ALLOW_LISTED mode an inbound
+ * connection from a peer without an allow rule is refused too (our own
+ * dials are not gated by the mode). The connection ends with
+ * PEER_DISCONNECTED (inbound, peer empty) or DIAL_FAILED, err
+ * LP2P_ERR_DENIED, and counts in stats.conns_gated. Rules apply to
+ * connections that finish their handshake after the call. */
+#define LP2P_GATE_ALLOW_ALL 0    /**< any peer without a deny rule (default) */
+#define LP2P_GATE_ALLOW_LISTED 1 /**< inbound: only peers with an allow rule */
+/** Set the peer mode. Returns 0 or LP2P_ERR_INVAL. */
+LP2P_API int lp2p_host_gate_mode(lp2p_host *h, int mode);
+/** Add or replace the rule for `peer`: allow (1) or deny (0). Returns 0
+ * or LP2P_ERR_INVAL, LP2P_ERR_LIMIT (gate_rules_max), LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_gate_peer(lp2p_host *h, const lp2p_peerid *peer,
+                                 int allow);
+/** Remove the rule for `peer`. Returns 0 or LP2P_ERR_NOT_FOUND. */
+LP2P_API int lp2p_host_gate_peer_clear(lp2p_host *h,
+                                       const lp2p_peerid *peer);
+/** Deny inbound sockets from net/prefix_bits (family 4: 0..32, 6:
+ * 0..128; the bits past the prefix are ignored). Returns 0 or
+ * LP2P_ERR_INVAL, LP2P_ERR_LIMIT, LP2P_ERR_NOMEM. */
+LP2P_API int lp2p_host_gate_addr_deny(lp2p_host *h, const lp2p_sockaddr *net,
+                                      unsigned prefix_bits);
+
 /* ---- connections -------------------------------------------------------- */
 
 typedef enum lp2p_host_conn_state {
@@ -942,6 +973,10 @@ typedef struct lp2p_host_conn_info {
                                connections run on it */
   uint32_t streams;       /**< open streams */
   lp2p_tstamp opened;     /**< when the socket was established/accepted */
+  uint64_t limit_bytes_left; /**< limited: data budget left, both ways
+                                  together (UINT64_MAX: none) */
+  lp2p_tstamp limit_deadline; /**< limited: when the time budget ends
+                                  (LP2P_TSTAMP_NONE: none) */
 } lp2p_host_conn_info;
 /** Returns 0 or LP2P_ERR_NOT_FOUND. */
 LP2P_API int lp2p_host_conn_info_get(const lp2p_host *h, uint64_t conn,
@@ -1004,6 +1039,10 @@ typedef struct lp2p_host_stats {
   uint32_t fds;                  /**< socket connections, pending included */
   uint64_t conns_refused_memory; /**< no base grant left: refused */
   uint64_t memory_grow_refused;  /**< a grant could not grow */
+  uint64_t conns_gated;          /**< refused by the connection gater (an
+                                      address rule at accept, also in
+                                      inbound_refused; a peer rule after
+                                      the handshake) */
 } lp2p_host_stats;
 LP2P_API void lp2p_host_stats_get(const lp2p_host *h, lp2p_host_stats *out);
 

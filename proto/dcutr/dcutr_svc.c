@@ -49,8 +49,10 @@ typedef struct dsess {
   lp2p_peerid peer;
   lp2p_tstamp since;  /* the relayed connection's start */
   lp2p_tstamp idle_close_at; /* after a punch: close the relayed conn */
+  lp2p_tstamp retry_at;      /* after a failed punch (retry_min_ns) */
+  uint64_t backoff_ns;       /* the next retry's delay */
   uint8_t role;
-  uint8_t used, dialing, done;
+  uint8_t used, dialing, done, ok;
   /* the unilateral upgrade (spec, first step): our direct dials to the
    * peer's public addresses, before any punch */
   uint8_t unilateral;  /* dials out */
@@ -175,6 +177,8 @@ static dsess *sess_new(lp2p_host *h, dcutr_svc *v, uint64_t conn,
     d->peer = *p;
     d->role = (uint8_t)role;
     d->idle_close_at = LP2P_TSTAMP_NONE;
+    d->retry_at = LP2P_TSTAMP_NONE;
+    d->backoff_ns = v->cfg.retry_min_ns;
     hconn *c = host_conn_get(h, conn);
     d->since = c ? c->opened : h->now;
     set_local(h, d);
@@ -199,8 +203,36 @@ static void result(lp2p_host *h, dcutr_svc *v, dsess *d,
   host_logf(h, LP2P_LOG_INFO, "dcutr peer=%P %s (%s) after %u attempts",
             &d->peer, e->ok ? "direct" : "stays relayed",
             lp2p_punch_reason_name(e->reason), lp2p_dcutr_attempts(d->eng));
-  if (e->ok)
+  d->ok = (uint8_t)e->ok;
+  if (e->ok) {
     d->idle_close_at = host_add_ns(now, v->cfg.relayed_idle_close_ns);
+  } else if (d->role == LP2P_DCUTR_INITIATOR && v->cfg.retry_min_ns) {
+    /* issue 14 "Path upkeep": keep trying while relayed, with backoff */
+    d->retry_at = host_add_ns(now, d->backoff_ns);
+    uint64_t next = d->backoff_ns * 2;
+    d->backoff_ns = next > v->cfg.retry_max_ns ? v->cfg.retry_max_ns : next;
+  }
+}
+
+/* A new attempt on the same relayed connection after a failed one: a
+ * fresh engine (same role), our addresses and the peer's again. */
+static int sess_restart(lp2p_host *h, dcutr_svc *v, dsess *d,
+                        lp2p_tstamp now) {
+  lp2p_dcutr *eng = NULL;
+  if (lp2p_dcutr_new(&eng, (lp2p_dcutr_role)d->role, &v->cfg.engine, h->mem,
+                     now))
+    return -1;
+  lp2p_dcutr_free(d->eng);
+  d->eng = eng;
+  d->done = d->ok = d->dialing = 0;
+  d->unilateral = 0;
+  d->direct = 0;
+  d->stream = 0;
+  d->retry_at = LP2P_TSTAMP_NONE;
+  d->since = now;
+  set_local(h, d);
+  set_peer_ips(h, v, d);
+  return 0;
 }
 
 /* The unilateral upgrade reached the peer: the result without a punch
@@ -419,12 +451,15 @@ static int speaks_dcutr(lp2p_host *h, const lp2p_peerid *p) {
   return 0;
 }
 
-/* B: a relayed connection we accepted, and the peer speaks dcutr. */
+/* B: a relayed connection we accepted, and the peer speaks dcutr. Any
+ * relayed (carried) connection, limited or not, as go-libp2p's holepunch
+ * service does (it checks for a relay address): an unlimited relay, such
+ * as `punch relay`, is still a detour worth leaving. */
 static void d_identified(lp2p_host *h, void *state, uint64_t conn,
                          lp2p_tstamp now) {
   dcutr_svc *v = state;
   hconn *c = host_conn_get(h, conn);
-  if (!v->cfg.enabled || !c || !host_conn_limited(c) ||
+  if (!v->cfg.enabled || !c || !c->car ||
       c->dir != LP2P_DIR_INBOUND || by_conn(v, conn) ||
       !speaks_dcutr(h, host_svc_conn_peer(h, conn)) ||
       by_peer(v, host_svc_conn_peer(h, conn)))
@@ -477,7 +512,7 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
   dcutr_svc *v = state;
   hconn *c = host_conn_get(h, conn);
   const lp2p_peerid *p = host_svc_conn_peer(h, conn);
-  if (!c || !p || host_conn_limited(c))
+  if (!c || !p || c->car)
     return;
   dsess *d = by_peer(v, p);
   if (!d && v->cfg.enabled && c->dir == LP2P_DIR_INBOUND) {
@@ -487,7 +522,7 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
     for (uint64_t id; (id = host_svc_conn_next(h, &pos)) != 0;) {
       hconn *r = host_conn_get(h, id);
       const lp2p_peerid *rp = host_svc_conn_peer(h, id);
-      if (r && rp && host_conn_limited(r) && r->dir == LP2P_DIR_OUTBOUND &&
+      if (r && rp && r->car && r->dir == LP2P_DIR_OUTBOUND &&
           lp2p_peerid_equal(rp, p) && !by_conn(v, id) &&
           (d = sess_new(h, v, id, LP2P_DCUTR_RESPONDER)) != NULL) {
         d->direct = conn;
@@ -551,8 +586,12 @@ static void d_start(lp2p_host *h, void *state, uint64_t stream, uint64_t conn,
       sess_free(b);
     }
   }
-  if (!d && c && host_conn_limited(c) && c->dir == LP2P_DIR_OUTBOUND)
+  if (!d && c && c->car && c->dir == LP2P_DIR_OUTBOUND)
     d = sess_new(h, v, conn, LP2P_DCUTR_RESPONDER);
+  /* the initiator tries again after a failed punch (retry_min_ns) */
+  if (d && d->done && !d->ok && !d->stream &&
+      d->role == LP2P_DCUTR_RESPONDER && sess_restart(h, v, d, now) != 0)
+    d = NULL;
   if (!d || d->done || d->stream) {
     host_svc_reset(h, stream, now); /* not relayed, or one at a time */
     return;
@@ -600,7 +639,9 @@ static lp2p_tstamp d_next(const void *state) {
     const dsess *d = &v->s[i];
     if (!d->used)
       continue;
-    lp2p_tstamp a = d->done ? d->idle_close_at : lp2p_dcutr_next_timeout(d->eng);
+    lp2p_tstamp a = !d->done ? lp2p_dcutr_next_timeout(d->eng)
+                    : d->ok    ? d->idle_close_at
+                               : d->retry_at;
     if (a < t)
       t = a;
   }
@@ -620,6 +661,18 @@ static void d_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
       }
       continue;
     }
+    if (!d->ok) {
+      if (d->retry_at > now)
+        continue;
+      if (sess_restart(h, v, d, now) == 0) {
+        host_logf(h, LP2P_LOG_INFO, "dcutr peer=%P trying again", &d->peer);
+        lp2p_dcutr_start(d->eng, now);
+        run(h, v, d, now);
+      } else {
+        d->retry_at = host_add_ns(now, d->backoff_ns);
+      }
+      continue;
+    }
     if (d->idle_close_at > now)
       continue;
     /* punched: the relayed connection goes once it carries nothing */
@@ -634,6 +687,21 @@ static void d_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
   }
 }
 
+/* Our addresses changed: a failed punch may work now, try at once. */
+static void d_local(lp2p_host *h, void *state, unsigned what,
+                    lp2p_tstamp now) {
+  (void)h;
+  dcutr_svc *v = state;
+  if (!(what & HSVC_LOCAL_ADDRS) || !v->cfg.retry_min_ns)
+    return;
+  for (int i = 0; i < SESSIONS_MAX; i++) {
+    dsess *d = &v->s[i];
+    if (d->used && d->done && !d->ok && d->retry_at != LP2P_TSTAMP_NONE &&
+        d->retry_at > now)
+      d->retry_at = now;
+  }
+}
+
 const hsvc_ops host_svc_dcutr_ops = {
     .name = "dcutr",
     .init = d_init,
@@ -644,6 +712,7 @@ const hsvc_ops host_svc_dcutr_ops = {
     .peer_connected = d_connected,
     .peer_identified = d_identified,
     .peer_disconnected = d_disconnected,
+    .local_changed = d_local,
     .next_timeout = d_next,
     .handle_timeout = d_timers,
     .dial_result = d_dial_result,

@@ -109,15 +109,19 @@ hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p) {
   (void)h;
   if (!p)
     return NULL;
-  /* Unlimited connections first (a relayed one has a budget), then the
-   * most recent. */
+  /* Direct connections first (a relayed one is a detour, issue 14: new
+   * streams use the direct connection once a punch gave one), then
+   * unlimited ones (a limited relayed one has a budget), then the most
+   * recent. */
   hconn *best = NULL;
   for (hconn *c = p->conns; c; c = c->peer_next) {
     if (c->state != HC_OPEN)
       continue;
     if (best) {
+      int rb = best->car != NULL, rc = c->car != NULL;
       int lb = host_conn_limited(best), lc = host_conn_limited(c);
-      if (lc > lb || (lc == lb && c->opened <= best->opened))
+      if (rc > rb || (rc == rb && lc > lb) ||
+          (rc == rb && lc == lb && c->opened <= best->opened))
         continue;
     }
     best = c;
@@ -269,6 +273,15 @@ static void on_identified(lp2p_host *h, hconn *c, const hstack_event *ev,
    * the upgrader checks it for initiators only. */
   if (c->dial && c->dial->peer.len && !lp2p_peerid_equal(ev->peer, &c->dial->peer)) {
     host_conn_abort(h, c, LP2P_ERR_PEER_ID_MISMATCH, 0, now);
+    return;
+  }
+  /* The gater, right after the handshake and before the muxer is up:
+   * a denied peer never gets a stream (host_gate.c). */
+  int denied = host_gate_peer(h, ev->peer, c->dir);
+  if (denied) {
+    host_logf(h, LP2P_LOG_INFO, "host conn=%U peer=%P refused: %E", c->id,
+              ev->peer, denied);
+    host_conn_abort(h, c, denied, 0, now);
     return;
   }
   int err = 0;

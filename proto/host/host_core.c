@@ -65,6 +65,7 @@ void host_config_default(lp2p_host_config *cfg) {
   cfg->streams_inbound_reserve_peer_max = 16;
   cfg->stream_idle_timeout_ns = 60 * LP2P_NS_PER_S;
   cfg->app_stream_idle_timeout_ns = 300 * LP2P_NS_PER_S;
+  cfg->gate_rules_max = 1024;
 }
 
 void host_log(lp2p_host *h, int level, const char *msg) {
@@ -219,7 +220,8 @@ static int config_ok(const lp2p_host_config *c) {
          c->memory_per_conn_base >= (128u << 10) &&
          c->memory_per_conn_max >= c->memory_per_conn_base &&
          c->memory_per_peer_max >= c->memory_per_conn_base &&
-         c->memory_max >= c->memory_per_conn_base;
+         c->memory_max >= c->memory_per_conn_base && c->gate_rules_max &&
+         c->gate_rules_max <= (1u << 20);
 }
 
 int host_create(lp2p_host **out, const lp2p_host_config *cfg,
@@ -315,6 +317,7 @@ void lp2p_host_free(lp2p_host *h) {
   host_protos_free(h);
   host_ev_free(h);
   host_raw_free(h);
+  host_gate_free(h);
   hid_free(&h->conns, h->mem);
   hid_free(&h->streams, h->mem);
   lp2p_mem_free(h->mem, h->heap);

@@ -23,6 +23,10 @@ int lp2p_host_conn_accepted(lp2p_host *h, uint64_t listener,
     return LP2P_ERR_STATE;
   /* Per-IP caps, the inbound pending budget (evicting a silent pending
    * connection), conns_max: host_admit.c. */
+  /* the gater's address rules: refused before any byte is read */
+  int gated = host_gate_addr(h, remote);
+  if (gated)
+    return gated;
   lp2p_sockaddr unknown;
   memset(&unknown, 0, sizeof unknown);
   if (host_admit_inbound(h, remote ? remote : &unknown, now) != 0)
@@ -202,6 +206,8 @@ int lp2p_host_conn_info_get(const lp2p_host *h, uint64_t conn,
   }
   out->streams = c->nstreams;
   out->opened = c->opened;
+  out->limit_bytes_left = c->car ? c->car->bytes_left : UINT64_MAX;
+  out->limit_deadline = c->car ? c->car->deadline : LP2P_TSTAMP_NONE;
   return 0;
 }
 

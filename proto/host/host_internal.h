@@ -391,7 +391,27 @@ struct lp2p_host {
     lp2p_tstamp until;
     uint8_t initiator;
   } punch[8];
+
+  /* connection gater (host_gate.c) */
+  struct hgate *gates;
+  uint32_t ngates, gates_cap;
+  uint8_t gate_mode;           /* LP2P_GATE_* */
 };
+
+/* ---- host_gate.c ------------------------------------------------------------- */
+/* One gater rule: a peer id (allow or deny) or a denied address prefix. */
+typedef struct hgate {
+  uint8_t is_peer, allow, bits;
+  lp2p_peerid peer;
+  lp2p_sockaddr net;
+} hgate;
+/* Before the upgrade of an inbound socket: 0 or LP2P_ERR_DENIED (counted
+ * and logged). */
+int host_gate_addr(lp2p_host *h, const lp2p_sockaddr *remote);
+/* After the handshake authenticated `peer` on a connection of direction
+ * `dir`: 0 or LP2P_ERR_DENIED (counted). */
+int host_gate_peer(lp2p_host *h, const lp2p_peerid *peer, int dir);
+void host_gate_free(lp2p_host *h);
 
 /* ---- host_core.c ------------------------------------------------------------- */
 void host_log(lp2p_host *h, int level, const char *msg);

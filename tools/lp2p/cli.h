@@ -133,6 +133,7 @@ int cli_cmd_halfclose(cli_ctx *ctx, int argc, char **argv); /* streams.c */
 int cli_cmd_reset(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_close(cli_ctx *ctx, int argc, char **argv);     /* streams.c */
 int cli_cmd_connect(cli_ctx *ctx, int argc, char **argv);   /* streams.c */
+int cli_cmd_stream(cli_ctx *ctx, int argc, char **argv);   /* rawstream.c */
 int cli_cmd_holepunch(cli_ctx *ctx, int argc, char **argv); /* holepunch.c */
 int cli_cmd_nat(cli_ctx *ctx, int argc, char **argv);       /* nat.c */
 int cli_cmd_stun_server(cli_ctx *ctx, int argc, char **argv); /* stun_server.c */

@@ -128,6 +128,11 @@ static const cli_verb verbs[] = {
     {"connect", NULL, cli_cmd_connect,
      "[--plaintext] [--key FILE] [-n N] MULTIADDR",
      "N sequential fresh connections (dial, ping, close); prints a JSON rate"},
+    {"stream", NULL, cli_cmd_stream,
+     "[--plaintext] [--key FILE] MULTIADDR PROTOCOL HEX [PROTOCOL HEX]...",
+     "on one connection, per pair: open a PROTOCOL stream, send the bytes,\n"
+     "      half-close, read to the end; one JSON line {protocol, result:\n"
+     "      eof|reset|refused, data}; exit 1 if the connection is lost"},
     /* the Kademlia DHT (dht.c) and IPNS records (ipns.c) */
     {"dht", NULL, cli_cmd_dht,
      "[--key FILE] [--bootstrap MULTIADDR]... [--timeout SECONDS] "
