@@ -335,7 +335,9 @@ static void d_identified(lp2p_host *h, void *state, uint64_t conn,
                          lp2p_tstamp now) {
   dcutr_svc *v = state;
   hconn *c = host_conn_get(h, conn);
-  if (!v->cfg.enabled || !c || !host_conn_limited(c) ||
+  /* relayed, not "limited": a relay may grant a circuit without limits,
+   * and it is still worth going direct (go starts on any relay address) */
+  if (!v->cfg.enabled || !c || !host_conn_relayed(c) ||
       c->dir != LP2P_DIR_INBOUND || by_conn(v, conn) ||
       !speaks_dcutr(h, host_svc_conn_peer(h, conn)))
     return;
@@ -353,7 +355,7 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
   dcutr_svc *v = state;
   hconn *c = host_conn_get(h, conn);
   const lp2p_peerid *p = host_svc_conn_peer(h, conn);
-  if (!c || !p || host_conn_limited(c))
+  if (!c || !p || host_conn_relayed(c))
     return;
   dsess *d = by_peer(v, p);
   if (!d || d->direct)
@@ -385,7 +387,7 @@ static void d_start(lp2p_host *h, void *state, uint64_t stream, uint64_t conn,
   dcutr_svc *v = state;
   hconn *c = host_conn_get(h, conn);
   dsess *d = by_conn(v, conn);
-  if (!d && c && host_conn_limited(c) && c->dir == LP2P_DIR_OUTBOUND)
+  if (!d && c && host_conn_relayed(c) && c->dir == LP2P_DIR_OUTBOUND)
     d = sess_new(h, v, conn, LP2P_DCUTR_RESPONDER);
   if (!d || d->done || d->stream) {
     host_svc_reset(h, stream, now); /* not relayed, or one at a time */

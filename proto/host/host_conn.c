@@ -109,14 +109,16 @@ hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p) {
   (void)h;
   if (!p)
     return NULL;
-  /* Unlimited connections first (a relayed one has a budget), then the
-   * most recent. */
+  /* Unlimited connections first (a relayed one has a budget), direct
+   * before relayed (a relay may grant a circuit without limits; a punched
+   * connection must still win), then the most recent. */
   hconn *best = NULL;
   for (hconn *c = p->conns; c; c = c->peer_next) {
     if (c->state != HC_OPEN)
       continue;
     if (best) {
-      int lb = host_conn_limited(best), lc = host_conn_limited(c);
+      int lb = 2 * host_conn_limited(best) + host_conn_relayed(best);
+      int lc = 2 * host_conn_limited(c) + host_conn_relayed(c);
       if (lc > lb || (lc == lb && c->opened <= best->opened))
         continue;
     }
