@@ -121,9 +121,12 @@ typedef struct lp2p_dcutr_config {
   size_t dial_addrs_max;        /**< peer addresses per attempt: 8 */
   /** TTL of the first SYN (0: never). Used from attempt
    * first_syn_ttl_from_attempt on (1-based), and on any attempt after one
-   * that failed with REFUSED (an RST NAT, DESIGN 5b). */
+   * that failed with REFUSED (an RST NAT, DESIGN 5b). From the second
+   * attempt by default: a first attempt lost to an RST NAT is often seen
+   * as REFUSED by one side only (the other gave up first), and both must
+   * open their own NAT before the other's SYN arrives. */
   uint8_t first_syn_ttl;             /**< 2: leaves our NAT, not theirs */
-  uint32_t first_syn_ttl_from_attempt; /**< 0: only after REFUSED */
+  uint32_t first_syn_ttl_from_attempt; /**< 2 (0: only after REFUSED) */
   lp2p_dcutr_is_public_fn is_public; /**< NULL: lp2p_dcutr_ip_is_public */
   void *is_public_ud;
   lp2p_nat_class ours;   /**< our NAT behaviour (unknown by default) */
@@ -233,6 +236,9 @@ typedef struct lp2p_dcutr_service_config {
   uint64_t relayed_idle_close_ns; /**< after a punch, the relayed
                                    connection closes once it has carried no
                                    stream this long (10 s) */
+  uint64_t resyn_delay_ns; /**< a low-TTL attempt: A's SYN follows B's
+                              low-TTL SYN this much later (20 ms; more
+                              than the peers' start skew) */
 } lp2p_dcutr_service_config;
 
 #ifdef __cplusplus

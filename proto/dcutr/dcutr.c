@@ -71,7 +71,7 @@ void lp2p_dcutr_config_default(lp2p_dcutr_config *cfg) {
   cfg->retry_delay_ns = 0;
   cfg->dial_addrs_max = 8;
   cfg->first_syn_ttl = 2;
-  cfg->first_syn_ttl_from_attempt = 0;
+  cfg->first_syn_ttl_from_attempt = 2;
   lp2p_nat_class_unknown(&cfg->ours);
   lp2p_nat_class_unknown(&cfg->theirs);
 }

@@ -35,6 +35,18 @@ typedef struct dsess {
     uint64_t dial;
   } dials[PUNCH_DIALS_MAX];
   uint32_t ndials;
+  uint32_t pend;      /* this attempt's dials that have not ended */
+  uint32_t refused;   /* ... and those the peer's side refused (RST) */
+  /* A low-TTL attempt (DESIGN 5b, an RST NAT on the way): B's first SYN
+   * leaves at low TTL and opens B's NAT without reaching A's; A's dials
+   * wait resyn_delay, so A's SYN finds B's mapping open, and B's socket
+   * answers it (a simultaneous open) with the sequence number its NAT
+   * saw. Both the same would race again; a second socket after a probe
+   * has a new ISN that conntrack (outside its window) drops. */
+  lp2p_sockaddr later[PUNCH_DIALS_MAX];
+  uint32_t nlater;
+  unsigned later_flags;
+  lp2p_tstamp redial_at;
   uint64_t relayed;   /* the relayed connection */
   uint64_t stream;    /* the current dcutr stream (0: none) */
   uint64_t direct;    /* the direct connection, once up */
@@ -199,43 +211,98 @@ static int in_flight(const lp2p_host *h, const dsess *d,
   return 0;
 }
 
-static void dial(lp2p_host *h, dsess *d, const lp2p_dcutr_event *e,
-                 lp2p_tstamp now) {
+static void run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now);
+
+/* One punch dial to `to`, from our listen port; the dial is the
+ * service's (host_svc dial_result), so a refusal is seen at once. */
+static void punch_dial(lp2p_host *h, dcutr_svc *v, dsess *d,
+                       const lp2p_sockaddr *to, unsigned flags, uint8_t ttl,
+                       lp2p_tstamp now) {
   char t[LP2P_PEERID_TEXT_MAX + 8];
   size_t tl = 0;
-  lp2p_maddr p2p;
+  lp2p_maddr m, p2p;
   memcpy(t, "/p2p/", 5);
   if (lp2p_peerid_to_base58(&d->peer, t + 5, sizeof t - 5, &tl) != 0 ||
-      lp2p_maddr_parse(&p2p, t, 5 + tl) != 0)
+      lp2p_maddr_parse(&p2p, t, 5 + tl) != 0 ||
+      lp2p_sockaddr_to_maddr(&m, to) != 0 || lp2p_maddr_encapsulate(&m, &p2p))
     return;
+  uint64_t id = 0;
+  if (lp2p_host_dial_punch(h, now, &m, flags, ttl, &id) != 0)
+    return;
+  for (hdial *x = h->dials; x; x = x->next)
+    if (x->id == id) {
+      x->owner = (uint8_t)(v->svc + 1);
+      break;
+    }
+  uint32_t k = d->ndials++ % PUNCH_DIALS_MAX;
+  d->dials[k].to = *to;
+  d->dials[k].dial = id;
+  d->pend++;
+}
+
+static void dial(lp2p_host *h, dcutr_svc *v, dsess *d,
+                 const lp2p_dcutr_event *e, lp2p_tstamp now) {
   d->dialing = 1;
   if (d->direct) { /* already there: the peer's punch reached us first */
     d->dialing = 0;
     lp2p_dcutr_direct_result(d->eng, now, 1, 0);
     return;
   }
+  /* a low-TTL attempt: B sends the low-TTL SYN, A waits (above) */
+  int wait = e->first_syn_ttl && e->security_client;
+  host_logf(h, LP2P_LOG_INFO, "dcutr peer=%P attempt %u: punching %u addresses%s",
+            &d->peer, lp2p_dcutr_attempts(d->eng), (unsigned)e->naddrs,
+            !e->first_syn_ttl ? ""
+            : wait            ? " after the peer's low-TTL SYN"
+                              : ", first SYN at low TTL");
+  unsigned flags = LP2P_DIAL_REUSEPORT |
+                   (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
+  d->pend = d->refused = 0;
+  d->nlater = 0;
   for (size_t i = 0; i < e->naddrs; i++) {
-    lp2p_maddr m = e->addrs[i];
     lp2p_sockaddr sa;
-    if (lp2p_sockaddr_from_maddr(&sa, &m) != 0)
+    if (lp2p_sockaddr_from_maddr(&sa, &e->addrs[i]) != 0)
       continue; /* (QUIC addresses: not here, TCP only) */
-    lp2p_maddr_strip_peer_id(&m);
-    if (lp2p_maddr_encapsulate(&m, &p2p) != 0)
-      continue;
     /* a SYN of theirs that reaches our listener takes the same role */
     host_svc_punch_expect(h, &sa, e->security_client,
                           host_add_ns(now, 30 * LP2P_NS_PER_S));
     if (in_flight(h, d, &sa))
       continue; /* still trying from the last attempt */
-    unsigned flags = LP2P_DIAL_REUSEPORT |
-                     (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
-    uint64_t id = 0;
-    if (lp2p_host_dial_punch(h, now, &m, flags, e->first_syn_ttl, &id) == 0) {
-      uint32_t k = d->ndials++ % PUNCH_DIALS_MAX;
-      d->dials[k].to = sa;
-      d->dials[k].dial = id;
-    }
+    if (wait && d->nlater < PUNCH_DIALS_MAX)
+      d->later[d->nlater++] = sa;
+    else
+      punch_dial(h, v, d, &sa, flags, wait ? 0 : e->first_syn_ttl, now);
   }
+  if (d->nlater) {
+    d->later_flags = flags;
+    d->redial_at = host_add_ns(now, v->cfg.resyn_delay_ns);
+  }
+}
+
+/* A punch dial of ours ended. All of this attempt's refused by an RST
+ * (a NAT without our mapping: an RST NAT, or SYNs that crossed too
+ * early): the attempt has failed now, not at its deadline, so the next
+ * one (low-TTL first SYNs) starts at once. */
+static void d_dial_result(lp2p_host *h, void *state, uint64_t dial,
+                          uint64_t conn, int err, lp2p_tstamp now) {
+  dcutr_svc *v = state;
+  dsess *d = NULL;
+  for (int i = 0; i < SESSIONS_MAX && !d; i++)
+    for (uint32_t k = 0; k < PUNCH_DIALS_MAX && !d; k++)
+      if (v->s[i].used && k < v->s[i].ndials && v->s[i].dials[k].dial == dial)
+        d = &v->s[i];
+  if (!d || conn) /* a connection is seen by d_connected */
+    return;
+  if (d->pend)
+    d->pend--;
+  if (err == LP2P_ERR_REFUSED)
+    d->refused++;
+  if (d->pend || d->nlater || !d->dialing || d->direct || d->done ||
+      !d->refused)
+    return;
+  d->dialing = 0;
+  lp2p_dcutr_direct_result(d->eng, now, 0, LP2P_ERR_REFUSED);
+  run(h, v, d, now);
 }
 
 /* Drain the engine: stream bytes out, then its events. */
@@ -274,10 +341,11 @@ static void run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now) {
       }
       break;
     case LP2P_DCUTR_EV_DIAL:
-      dial(h, d, &e, now);
+      dial(h, v, d, &e, now);
       break;
     case LP2P_DCUTR_EV_CANCEL_DIALS:
       d->dialing = 0; /* what still connects is ignored, then trimmed */
+      d->nlater = 0;
       break;
     case LP2P_DCUTR_EV_RESULT:
       result(h, v, d, &e, now);
@@ -376,7 +444,7 @@ static void d_disconnected(lp2p_host *h, void *state, uint64_t conn,
   (void)h;
   dsess *d = by_conn(state, conn);
   if (d)
-    sess_free(d); /* the relayed connection went: nothing left to do */
+    sess_free(d); /* the relayed connection went: nothing left */
 }
 
 /* A: the peer opened a dcutr stream on a relayed connection it accepted
@@ -439,6 +507,8 @@ static lp2p_tstamp d_next(const void *state) {
     lp2p_tstamp a = d->done ? d->idle_close_at : lp2p_dcutr_next_timeout(d->eng);
     if (a < t)
       t = a;
+    if (d->nlater && d->redial_at < t)
+      t = d->redial_at;
   }
   return t;
 }
@@ -449,6 +519,20 @@ static void d_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
     dsess *d = &v->s[i];
     if (!d->used)
       continue;
+    if (d->nlater && d->redial_at <= now) {
+      uint32_t n = d->nlater;
+      d->nlater = 0;
+      if (d->direct && d->dialing && !d->done) { /* theirs came first */
+        d->dialing = 0;
+        lp2p_dcutr_direct_result(d->eng, now, 1, 0);
+        run(h, v, d, now);
+      } else if (d->dialing && !d->done) {
+        for (uint32_t k = 0; k < n; k++)
+          punch_dial(h, v, d, &d->later[k], d->later_flags, 0, now);
+      }
+      if (!d->used)
+        continue;
+    }
     if (!d->done) {
       if (lp2p_dcutr_next_timeout(d->eng) <= now) {
         lp2p_dcutr_handle_timeout(d->eng, now);
@@ -482,4 +566,5 @@ const hsvc_ops host_svc_dcutr_ops = {
     .peer_disconnected = d_disconnected,
     .next_timeout = d_next,
     .handle_timeout = d_timers,
+    .dial_result = d_dial_result,
 };

@@ -214,6 +214,20 @@ punch_once() {
   PORT=$((PORT + 2)); pa=$PORT; pb=$((PORT + 1))
   nsx ra conntrack -F > /dev/null 2>&1
   nsx rb conntrack -F > /dev/null 2>&1
+  local tr=()
+  if [ -n "${NAT_TRACE:-}" ]; then # NAT_TRACE=1: both NATs' conntrack events
+    ip netns exec "$P-ra" timeout 120 conntrack -E -o timestamp -p tcp > "$o.ct-ra" 2>&1 &
+    tr+=($!)
+    ip netns exec "$P-rb" timeout 120 conntrack -E -o timestamp -p tcp > "$o.ct-rb" 2>&1 &
+    tr+=($!)
+    if command -v tcpdump > /dev/null; then # and the LAN side's packets
+      ip netns exec "$P-a" timeout 120 tcpdump -lni eth0 -tt -v "tcp and not port 4001" > "$o.pcap-a" 2>&1 &
+      tr+=($!)
+      ip netns exec "$P-b" timeout 120 tcpdump -lni eth0 -tt -v "tcp and not port 4001" > "$o.pcap-b" 2>&1 &
+      tr+=($!)
+      sleep 0.5
+    fi
+  fi
   ip netns exec "$P-b" timeout 120 "$L" listen --events --holepunch \
     --relay "$RELAY" /ip4/0.0.0.0/tcp/$pb > "$o.b" 2> "$o.b.err" &
   bpid=$!
@@ -239,7 +253,7 @@ punch_once() {
     [ $pingrc = 0 ] && grep -q '^rtt_ms ' "$o.ping" && pingrc=ok || pingrc=FAILED
     R="fail ${reason:-none} ping-$pingrc"
   fi
-  kill $bpid 2> /dev/null; wait $bpid 2> /dev/null
+  kill $bpid "${tr[@]}" 2> /dev/null; wait $bpid "${tr[@]}" 2> /dev/null
 }
 
 # expect TYPE_A TYPE_B: "direct" or "fail" (the header's rule)
