@@ -545,9 +545,10 @@ int lp2p_dcutr_direct_result(lp2p_dcutr *d, lp2p_tstamp now, int ok,
   if (!d)
     return LP2P_ERR_INVAL;
   /* The accepted side of a punch can win before our own dial starts
-   * (A accepts B's SYN while still waiting for SYNC, or B before RTT/2). */
-  if (d->done || (d->st != ST_DIALING && !(ok && d->st != ST_IDLE &&
-                                           d->st != ST_WAIT_RETRY)))
+   * (A accepts B's SYN while still waiting for SYNC, or B before RTT/2),
+   * or after our own dials of that attempt were refused (an EIF NAT lets
+   * the peer's SYN reach our listener while theirs refused ours). */
+  if (d->done || (d->st != ST_DIALING && !(ok && d->st != ST_IDLE)))
     return LP2P_ERR_STATE;
   if (ok) {
     if (d->st == ST_WAIT_CONNECT || d->st == ST_WAIT_SYNC)

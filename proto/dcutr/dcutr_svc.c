@@ -429,10 +429,12 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
   if (!d || d->direct)
     return;
   d->direct = conn; /* (the peer's SYN may reach us before we dial) */
-  if (!d->dialing)
-    return; /* reported as soon as the engine asks us to dial */
+  /* the result now, unless the engine has not started (then it is
+   * reported as soon as the engine asks us to dial) */
+  if (lp2p_dcutr_direct_result(d->eng, now, 1, 0) != 0)
+    return;
   d->dialing = 0;
-  lp2p_dcutr_direct_result(d->eng, now, 1, 0);
+  d->nlater = 0;
   run(h, v, d, now);
 }
 

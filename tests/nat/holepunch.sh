@@ -237,7 +237,7 @@ punch_once() {
     R="fail no-reservation -"; return
   fi
   bid=$(sed -n 's|.*/p2p-circuit/p2p/||p' "$o.b" | head -n 1)
-  ip netns exec "$P-a" timeout 90 "$L" holepunch --timeout 60 \
+  ip netns exec "$P-a" timeout 60 "$L" holepunch --timeout 40 \
     --listen /ip4/0.0.0.0/tcp/$pa "$RELAY/p2p-circuit/p2p/$bid" > "$o.a" 2> "$o.a.err"
   line=$(cat "$o.a")
   if grep -q '"direct":true' <<< "$line"; then
