@@ -237,14 +237,20 @@ punch_once() {
     R="fail no-reservation -"; return
   fi
   bid=$(sed -n 's|.*/p2p-circuit/p2p/||p' "$o.b" | head -n 1)
-  ip netns exec "$P-a" timeout 60 "$L" holepunch --timeout 40 \
+  LP2P_LOG=${NAT_LOG:-debug} ip netns exec "$P-a" timeout 60 "$L" holepunch --timeout 40 \
     --listen /ip4/0.0.0.0/tcp/$pa "$RELAY/p2p-circuit/p2p/$bid" > "$o.a" 2> "$o.a.err"
   line=$(cat "$o.a")
   if grep -q '"direct":true' <<< "$line"; then
     local ms addr
     ms=$(sed -n 's/.*"ms":\([0-9]*\).*/\1/p' <<< "$line")
     addr=$(sed -n 's/.*"addr":"\([^"]*\)".*/\1/p' <<< "$line")
-    R="direct $ms $addr"
+    # after SYNC: from A's last "punching" log line (A dials on SYNC) to
+    # its "direct" line: TCP, then Noise and yamux on the new connection
+    # (tcp: to the first TCP connection to B's NAT after it)
+    local after tcp
+    after=$(awk '/ dcutr .*punching /{t=$1} / dcutr .* direct \(ok\)/{if (t != "") printf "%d", ($1 - t) * 1000 + 0.5; exit}' "$o.a.err")
+    tcp=$(awk '/ dcutr .*punching /{t=$1} /(tcp connected|a punch.s connection)/ && /198\.18\.0\.12/{if (t != "") {printf "%d", ($1 - t) * 1000 + 0.5; exit}}' "$o.a.err")
+    R="direct $ms $addr ${after:--} ${tcp:--}"
   else
     reason=$(sed -n 's/.*"reason":"\([^"]*\)".*/\1/p' <<< "$line")
     ip netns exec "$P-a" timeout 30 "$L" ping -n 1 "$RELAY/p2p-circuit/p2p/$bid" \
@@ -264,11 +270,16 @@ expect() {
   esac
 }
 
+median() {
+  if [ $# = 0 ]; then echo -; return; fi
+  printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"
+}
+
 # case TYPE_A TYPE_B FW RTT RUNS: runs and judges one cell. Prints one
 # TAP line and appends "a b fw rtt runs direct median reasons" to
 # $T/table.
 case_run() {
-  local ta=$1 tb=$2 fw=$3 rtt=$4 runs=$5 exp i r ms=() reasons="" bad="" good=0
+  local ta=$1 tb=$2 fw=$3 rtt=$4 runs=$5 exp i r ms=() sy=() tc=() reasons="" bad="" good=0
   nat_set A "$ta" "$fw" && nat_set B "$tb" "$fw" || { nok "$ta x $tb $fw: nft rules load"; return; }
   [ "$rtt" = "$CUR_RTT" ] || { delay_set "$rtt" || { nok "delay $rtt ms"; return; }; CUR_RTT=$rtt; }
   exp=$(expect "$ta" "$tb")
@@ -278,6 +289,8 @@ case_run() {
       direct\ *)
         set -- $r
         ms+=("$2"); good=$((good + 1))
+        [ "$4" = - ] || sy+=("$4")
+        [ "$5" = - ] || tc+=("$5")
         [ "${3#/ip4/198.18.0.1}" != "$3" ] || bad+=" run $RUN: direct to $3 (not a NAT's address)"
         [ "$exp" = direct ] || bad+=" run $RUN: direct" ;; # better than theory: said, not hidden
       fail\ *)
@@ -287,13 +300,11 @@ case_run() {
         [ "$3" = ping-ok ] || bad+=" run $RUN: no ping through the relay" ;;
     esac
   done
-  local med=-
-  if [ ${#ms[@]} -gt 0 ]; then
-    med=$(printf '%s\n' "${ms[@]}" | sort -n | sed -n "$(((${#ms[@]} + 1) / 2))p")
-  fi
+  local med syn tcp
+  med=$(median "${ms[@]}"); syn=$(median "${sy[@]}"); tcp=$(median "${tc[@]}")
   reasons=$(tr ',' '\n' <<< "${reasons%,}" | grep . | sort | uniq -c | awk '{printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1}')
-  echo "$ta $tb $fw $rtt $runs $good $med ${reasons:--}" >> "$T/table"
-  local what="$ta x $tb, $fw firewall, rtt $rtt ms: $good/$runs direct (expected $exp)${ms:+, median ${med} ms}${reasons:+, failed: $reasons}"
+  echo "$ta $tb $fw $rtt $runs $good $med $tcp $syn ${reasons:--}" >> "$T/table"
+  local what="$ta x $tb, $fw firewall, rtt $rtt ms: $good/$runs direct (expected $exp)${ms:+, median ${med} ms (after SYNC: TCP ${tcp} ms, secured ${syn} ms)}${reasons:+, failed: $reasons}"
   if [ -z "$bad" ]; then ok "$what"; else nok "$what" "${bad# }"; fi
 }
 
@@ -319,10 +330,10 @@ else
     done
   done
   echo "#"
-  echo "# | NAT A (dialer) | NAT B (listener) | firewall | RTT ms | runs | direct | median ms to direct | failure reasons |"
-  echo "# |---|---|---|---|---|---|---|---|"
-  while read -r a b fw rtt runs good med why; do
-    echo "# | $a | $b | $fw | $rtt | $runs | $good | $med | $why |"
+  echo "# | NAT A (dialer) | NAT B (listener) | firewall | RTT ms | runs | direct | median ms to direct | after SYNC: TCP up, ms | after SYNC: secured, ms | failure reasons |"
+  echo "# |---|---|---|---|---|---|---|---|---|---|---|"
+  while read -r a b fw rtt runs good med tcp syn why; do
+    echo "# | $a | $b | $fw | $rtt | $runs | $good | $med | $tcp | $syn | $why |"
   done < "$T/table"
 fi
 delay_set 0
