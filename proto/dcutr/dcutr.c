@@ -38,6 +38,7 @@ struct lp2p_dcutr {
   lp2p_tstamp timer;
   uint32_t attempt;
   lp2p_punch_reason last_reason;
+  int dial_none; /* this attempt: the peer offered nothing we may dial */
   lp2p_tstamp connect_sent;
   uint64_t rtt_ns;
   int done;
@@ -436,7 +437,14 @@ static void on_msg(lp2p_dcutr *d, lp2p_tstamp now, const lp2p_dcutr_msg *m) {
       return;
     }
     pick_dial_addrs(d, m);
-    if (d->ndial == 0) {
+    /* Nothing we may dial: with no address of ours either, nothing can
+     * come of it. Otherwise the exchange goes on and we wait for the
+     * peer's SYN at our listener: a peer that cannot name its public
+     * address (js-libp2p drops observed TCP addresses) can still dial
+     * ours. Our addresses are no secret from a peer that could claim
+     * any public address to get them. */
+    d->dial_none = d->ndial == 0;
+    if (d->ndial == 0 && d->nlocal == 0) {
       close_stream(d, 1);
       finish(d, LP2P_PUNCH_NO_PUBLIC_ADDR_THEIRS);
       return;
@@ -573,7 +581,8 @@ int lp2p_dcutr_handle_timeout(lp2p_dcutr *d, lp2p_tstamp now) {
     break;
   case ST_DIALING:
     push_ev(d, LP2P_DCUTR_EV_CANCEL_DIALS);
-    fail_attempt(d, now, LP2P_PUNCH_TIMEOUT);
+    fail_attempt(d, now, d->dial_none ? LP2P_PUNCH_NO_PUBLIC_ADDR_THEIRS
+                                      : LP2P_PUNCH_TIMEOUT);
     break;
   case ST_WAIT_STREAM:
   case ST_WAIT_CONNECT:
