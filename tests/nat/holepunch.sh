@@ -50,9 +50,7 @@ mode=quick
 B_DIR="$(realpath "${LP2P_BUILD:-build}")"
 L="$B_DIR/bin/lp2p"
 DELAY="$B_DIR/tests/nat/nfq-delay"
-P="hp$$"
-T=$(mktemp -d)
-trap lab_cleanup EXIT
+lab_start hp
 lab_need nft:nftables conntrack:conntrack iptables-legacy:iptables
 [ -x "$L" ] || { nok "lp2p binary exists at $L"; exit 1; }
 [ -x "$DELAY" ] || { nok "nfq-delay built at $DELAY (make tests)"; exit 1; }
@@ -171,7 +169,7 @@ CUR_RTT=0
 if [ $mode = quick ]; then
   # the cone pairs (RST firewalls at zero latency: the racy case) and
   # one hopeless pair, which must fail by name and stay relayed
-  for pair in "eim-eif eim-eif" "eim-adf eim-adf" "eim-apdf eim-apdf" \
+  for pair in "eim-eif eim-eif" "eim-eif eim-adf" "eim-adf eim-adf" "eim-apdf eim-apdf" \
     "eim-eif eim-apdf" "eim-adf eim-apdf"; do
     case_run $pair rst 0 ${NAT_RUNS:-3}
   done

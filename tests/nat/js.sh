@@ -27,9 +27,7 @@ B_DIR="$(realpath "${LP2P_BUILD:-build}")"
 L="$B_DIR/bin/lp2p"
 DELAY="$B_DIR/tests/nat/nfq-delay"
 IDIR=$(cd "$here/../interop" && pwd)
-P="js$$"
-T=$(mktemp -d)
-trap lab_cleanup EXIT
+lab_start js
 lab_need nft:nftables conntrack:conntrack iptables-legacy:iptables
 [ -x "$L" ] || { nok "lp2p binary exists at $L"; exit 1; }
 [ -x "$DELAY" ] || { nok "nfq-delay built at $DELAY (make tests)"; exit 1; }
