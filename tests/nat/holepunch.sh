@@ -2,15 +2,10 @@
 # Hole punching (DCUtR, issue 12) between two lp2p peers behind real Linux
 # NAT boxes in network namespaces, through a public lp2p relay.
 #
-#                 inet: bridge br0 198.18.0.1 (drops TTL <= 1: one router hop)
-#        _______________|________________________________
-#       |                         |                      |
-#     relay 198.18.0.10          ra (NAT A)             rb (NAT B)
-#     lp2p listen                wan0 198.18.0.11       wan0 198.18.0.12
-#       --relay-server           lan0 10.0.1.1          lan0 10.0.2.1
-#                                 |                      |
-#                                a 10.0.1.2             b 10.0.2.2
-#                     lp2p holepunch ...     lp2p listen --holepunch --relay R
+# The topology (tests/nat/punchlab): a relay (`lp2p listen
+# --relay-server`) on the lab's "internet" 198.18.0.0/24, NAT A and NAT B
+# in front of the peers a (10.0.1.2: `lp2p holepunch ...`, DCUtR's A) and
+# b (10.0.2.2: `lp2p listen --holepunch --relay R`, DCUtR's B).
 #
 # Per run: conntrack flushed on both NATs, B reserves on the relay, A runs
 # `lp2p holepunch R/p2p-circuit/p2p/B` (from a fresh port each run, so no
@@ -37,8 +32,10 @@
 # rest cannot punch (symmetric against port-dependent filtering).
 #
 #   bash tests/nat/holepunch.sh            quick subset (make test)
-#   bash tests/nat/holepunch.sh --matrix   every pair x drop/rst x RTTs
-#       (make nat-matrix; NAT_RUNS=3 NAT_RTTS="0 50" NAT_TYPES=... NAT_FWS=...)
+#   bash tests/nat/holepunch.sh --matrix   every ordered pair (each type as
+#       A and as B) x drop/rst x RTTs (make nat-matrix; NAT_RUNS=3
+#       NAT_RTTS="0 50" NAT_TYPES=... NAT_FWS=...; NAT_UNORDERED=1: each
+#       pair once)
 # Root, or unprivileged through unshare -rnm (tests/nat/lib).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -179,7 +176,8 @@ else
   for rtt in ${NAT_RTTS:-0 50}; do
     for fw in ${NAT_FWS:-drop rst}; do
       for ((x = 0; x < ${#types[@]}; x++)); do
-        for ((y = x; y < ${#types[@]}; y++)); do
+        y0=0; [ -n "${NAT_UNORDERED:-}" ] && y0=$x
+        for ((y = y0; y < ${#types[@]}; y++)); do
           case_run "${types[x]}" "${types[y]}" "$fw" "$rtt" "${NAT_RUNS:-3}"
         done
       done
