@@ -33,8 +33,10 @@ typedef struct dsess {
   struct {
     lp2p_sockaddr to;
     uint64_t dial;
+    uint32_t gen;     /* the DIAL event that made it */
   } dials[PUNCH_DIALS_MAX];
   uint32_t ndials;
+  uint32_t gen;       /* DIAL events so far */
   uint32_t pend;      /* this attempt's dials that have not ended */
   uint32_t refused;   /* ... and those the peer's side refused (RST) */
   /* A low-TTL attempt (DESIGN 5b, an RST NAT on the way): B's first SYN
@@ -237,6 +239,7 @@ static void punch_dial(lp2p_host *h, dcutr_svc *v, dsess *d,
   uint32_t k = d->ndials++ % PUNCH_DIALS_MAX;
   d->dials[k].to = *to;
   d->dials[k].dial = id;
+  d->dials[k].gen = d->gen;
   d->pend++;
 }
 
@@ -257,6 +260,7 @@ static void dial(lp2p_host *h, dcutr_svc *v, dsess *d,
                               : ", first SYN at low TTL");
   unsigned flags = LP2P_DIAL_REUSEPORT |
                    (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
+  d->gen++;
   d->pend = d->refused = 0;
   d->nlater = 0;
   for (size_t i = 0; i < e->naddrs; i++) {
@@ -289,7 +293,9 @@ static void d_dial_result(lp2p_host *h, void *state, uint64_t dial,
   dsess *d = NULL;
   for (int i = 0; i < SESSIONS_MAX && !d; i++)
     for (uint32_t k = 0; k < PUNCH_DIALS_MAX && !d; k++)
-      if (v->s[i].used && k < v->s[i].ndials && v->s[i].dials[k].dial == dial)
+      if (v->s[i].used && k < v->s[i].ndials &&
+          v->s[i].dials[k].dial == dial &&
+          v->s[i].dials[k].gen == v->s[i].gen) /* not an older attempt's */
         d = &v->s[i];
   if (!d || conn) /* a connection is seen by d_connected */
     return;
