@@ -150,6 +150,10 @@ case_run() {
         set -- $r
         reasons+="$2,"
         [ "$exp" = fail ] || bad+=" run $RUN: $2"
+        # neither peer knows the NAT types here: what it can name is what
+        # its SYNs met, silence (drop) or an RST
+        [ "$exp" = direct ] || [ "$2" = "$([ "$fw" = rst ] && echo refused || echo timeout)" ] ||
+          bad+=" run $RUN: reason $2"
         [ "$3" = ping-ok ] || bad+=" run $RUN: no ping through the relay" ;;
     esac
   done
