@@ -100,9 +100,12 @@ punch_once() {
     # after SYNC: from A's last "punching" log line (A dials on SYNC) to
     # its "direct" line: TCP, then Noise and yamux on the new connection
     # (tcp: to the first TCP connection to B's NAT after it)
+    # Both from the attempt whose SYNC led to that TCP connection (a
+    # connection of one attempt may finish its handshake in the next).
     local after tcp
-    after=$(awk '/ dcutr .*punching /{t=$1} / dcutr .* direct \(ok\)/{if (t != "") printf "%d", ($1 - t) * 1000 + 0.5; exit}' "$o.a.err")
-    tcp=$(awk '/ dcutr .*punching /{t=$1} /(tcp connected|a punch.s connection)/ && /198\.18\.0\.12/{if (t != "") {printf "%d", ($1 - t) * 1000 + 0.5; exit}}' "$o.a.err")
+    read -r tcp after < <(awk '/ dcutr .*punching /{t = $1}
+      /(tcp connected|a punch.s connection)/ && /198\.18\.0\.12/ && t != "" && u == "" {u = t; c = $1}
+      / dcutr .* direct \(ok\)/ && u != "" {printf "%d %d\n", (c - u) * 1000 + 0.5, ($1 - u) * 1000 + 0.5; exit}' "$o.a.err")
     R="direct $ms $addr ${after:--} ${tcp:--}"
   else
     reason=$(sed -n 's/.*"reason":"\([^"]*\)".*/\1/p' <<< "$line")
@@ -189,7 +192,7 @@ else
   done
   echo "#"
   echo "# | NAT A (dialer) | NAT B (listener) | firewall | RTT ms | runs | direct | median ms to direct | after SYNC: TCP up, ms | after SYNC: secured, ms | failure reasons |"
-  echo "# |---|---|---|---|---|---|---|---|---|---|---|"
+  echo "# |---|---|---|---|---|---|---|---|---|---|"
   while read -r a b fw rtt runs good med tcp syn why; do
     echo "# | $a | $b | $fw | $rtt | $runs | $good | $med | $tcp | $syn | $why |"
   done < "$T/table"
