@@ -40,7 +40,7 @@ LIBFUZZ_DIR := build-libfuzzer
 LIBFUZZ_BINS := $(FUZZ_NAMES:%=$(LIBFUZZ_DIR)/%)
 
 .PHONY: all deps lib tools tests fuzz-replay test test-asan check-purity fuzz \
-        fuzz-run bench bench-compare demo sim-soak soak install clean format
+        nat-matrix fuzz-run bench bench-compare demo sim-soak soak install clean format
 
 all: deps lib tools
 
@@ -97,7 +97,13 @@ $(BUILD)/fuzz/%: $(BUILD)/fuzzobj/fuzz/%.o $(BUILD)/fuzzobj/fuzz/lib/standalone.
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@.$$$$.tmp $^ $(LIBS) && mv $@.$$$$.tmp $@
 
-tests: $(TEST_BINS)
+tests: $(TEST_BINS) $(BUILD)/tests/nat/nfq-delay
+
+# The NAT lab's latency helper (tests/nat/nfq_delay.c): an NFQUEUE delay,
+# since the lab's kernel may have no netem.
+$(BUILD)/tests/nat/nfq-delay: tests/nat/nfq_delay.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_DEFAULT_SOURCE $(OPT) $(WARN) $(SAN) -o $@.$$$$.tmp $< -lnetfilter_queue && mv $@.$$$$.tmp $@
 fuzz-replay: $(FUZZ_REPLAY_BINS)
 
 check-purity: $(filter $(BUILD)/obj/proto/%,$(LIB_OBJS))
@@ -147,6 +153,13 @@ bench-compare: all
 	@[ -n "$(OLD)" ] || { echo "bench-compare: give OLD=<git rev>" >&2; exit 2; }
 	@$(MAKE) --no-print-directory $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 	@sh mk/bench-compare.sh $(OLD) $(BUILD)
+
+# The whole hole-punching matrix of the NAT lab (tests/nat/holepunch.sh):
+# every NAT pair x drop/RST firewall x latencies, >= 3 runs each, and a
+# table. Needs root or unprivileged user namespaces.
+nat-matrix: all
+	@$(MAKE) --no-print-directory $(BUILD)/tests/nat/nfq-delay
+	@LP2P_BUILD=$(BUILD) bash tests/nat/holepunch.sh --matrix
 
 # Random-seed soak of the simulator scenarios: `make sim-soak SEEDS=N`.
 SEEDS ?= 100

@@ -135,9 +135,12 @@ typedef struct lp2p_dcutr_config {
   size_t dial_ips_max;
   /** TTL of the first SYN (0: never). Used from attempt
    * first_syn_ttl_from_attempt on (1-based), and on any attempt after one
-   * that failed with REFUSED (an RST NAT, DESIGN 5b). */
+   * that failed with REFUSED (an RST NAT, DESIGN 5b). From the second
+   * attempt by default: a first attempt lost to an RST NAT is often seen
+   * as REFUSED by one side only (the other gave up first), and both must
+   * open their own NAT before the other's SYN arrives. */
   uint8_t first_syn_ttl;             /**< 2: leaves our NAT, not theirs */
-  uint32_t first_syn_ttl_from_attempt; /**< 0: only after REFUSED */
+  uint32_t first_syn_ttl_from_attempt; /**< 2 (0: only after REFUSED) */
   lp2p_dcutr_is_public_fn is_public; /**< NULL: lp2p_dcutr_ip_is_public */
   void *is_public_ud;
   lp2p_nat_class ours;   /**< our NAT behaviour (unknown by default) */
@@ -255,6 +258,9 @@ typedef struct lp2p_dcutr_service_config {
                                  the default: one session per relayed
                                  connection, as go and js) */
   uint64_t retry_max_ns;    /**< the backoff's ceiling (10 min) */
+  uint64_t resyn_delay_ns; /**< a low-TTL attempt: A's SYN follows B's
+                              low-TTL SYN this much later (20 ms; more
+                              than the peers' start skew) */
 } lp2p_dcutr_service_config;
 
 #ifdef __cplusplus

@@ -38,6 +38,7 @@ struct lp2p_dcutr {
   lp2p_tstamp timer;
   uint32_t attempt;
   lp2p_punch_reason last_reason;
+  int dial_none; /* this attempt: the peer offered nothing we may dial */
   lp2p_tstamp connect_sent;
   uint64_t rtt_ns;
   int done;
@@ -73,7 +74,7 @@ void lp2p_dcutr_config_default(lp2p_dcutr_config *cfg) {
   cfg->dial_addrs_max = 8;
   cfg->dial_ips_max = 2;
   cfg->first_syn_ttl = 2;
-  cfg->first_syn_ttl_from_attempt = 0;
+  cfg->first_syn_ttl_from_attempt = 2;
   lp2p_nat_class_unknown(&cfg->ours);
   lp2p_nat_class_unknown(&cfg->theirs);
 }
@@ -481,7 +482,14 @@ static void on_msg(lp2p_dcutr *d, lp2p_tstamp now, const lp2p_dcutr_msg *m) {
       finish(d, hopeless);
       return;
     }
-    if (d->ndial == 0) {
+    /* Nothing we may dial: with no address of ours either, nothing can
+     * come of it. Otherwise the exchange goes on and we wait for the
+     * peer's SYN at our listener: a peer that cannot name its public
+     * address (js-libp2p drops observed TCP addresses) can still dial
+     * ours. Our addresses are no secret from a peer that could claim
+     * any public address to get them. */
+    d->dial_none = d->ndial == 0;
+    if (d->ndial == 0 && d->nlocal == 0) {
       close_stream(d, 1);
       finish(d, LP2P_PUNCH_NO_PUBLIC_ADDR_THEIRS);
       return;
@@ -590,9 +598,10 @@ int lp2p_dcutr_direct_result(lp2p_dcutr *d, lp2p_tstamp now, int ok,
   if (!d)
     return LP2P_ERR_INVAL;
   /* The accepted side of a punch can win before our own dial starts
-   * (A accepts B's SYN while still waiting for SYNC, or B before RTT/2). */
-  if (d->done || (d->st != ST_DIALING && !(ok && d->st != ST_IDLE &&
-                                           d->st != ST_WAIT_RETRY)))
+   * (A accepts B's SYN while still waiting for SYNC, or B before RTT/2),
+   * or after our own dials of that attempt were refused (an EIF NAT lets
+   * the peer's SYN reach our listener while theirs refused ours). */
+  if (d->done || (d->st != ST_DIALING && !(ok && d->st != ST_IDLE)))
     return LP2P_ERR_STATE;
   if (ok) {
     if (d->st == ST_WAIT_CONNECT || d->st == ST_WAIT_SYNC)
@@ -617,7 +626,8 @@ int lp2p_dcutr_handle_timeout(lp2p_dcutr *d, lp2p_tstamp now) {
     break;
   case ST_DIALING:
     push_ev(d, LP2P_DCUTR_EV_CANCEL_DIALS);
-    fail_attempt(d, now, LP2P_PUNCH_TIMEOUT);
+    fail_attempt(d, now, d->dial_none ? LP2P_PUNCH_NO_PUBLIC_ADDR_THEIRS
+                                      : LP2P_PUNCH_TIMEOUT);
     break;
   case ST_WAIT_STREAM:
   case ST_WAIT_CONNECT:

@@ -41,8 +41,22 @@ typedef struct dsess {
   struct {
     lp2p_sockaddr to;
     uint64_t dial;
+    uint32_t gen;     /* the DIAL event that made it */
   } dials[PUNCH_DIALS_MAX];
   uint32_t ndials;
+  uint32_t gen;       /* DIAL events so far */
+  uint32_t pend;      /* this attempt's dials that have not ended */
+  uint32_t refused;   /* ... and those the peer's side refused (RST) */
+  /* A low-TTL attempt (DESIGN 5b, an RST NAT on the way): B's first SYN
+   * leaves at low TTL and opens B's NAT without reaching A's; A's dials
+   * wait resyn_delay, so A's SYN finds B's mapping open, and B's socket
+   * answers it (a simultaneous open) with the sequence number its NAT
+   * saw. Both the same would race again; a second socket after a probe
+   * has a new ISN that conntrack (outside its window) drops. */
+  lp2p_sockaddr later[PUNCH_DIALS_MAX];
+  uint32_t nlater;
+  unsigned later_flags;
+  lp2p_tstamp redial_at;
   uint64_t relayed;   /* the relayed connection */
   uint64_t stream;    /* the current dcutr stream (0: none) */
   uint64_t direct;    /* the direct connection, once up */
@@ -63,20 +77,23 @@ typedef struct dcutr_svc {
   uint32_t svc;
   uint16_t proto;
   lp2p_dcutr_service_config cfg;
-  dsess s[SESSIONS_MAX];
+  /* SESSIONS_MAX sessions, allocated only when DCUtR is on (an idle host
+   * that never punches keeps no session table) */
+  dsess *s;
+  int nsess;
 } dcutr_svc;
 
 const hsvc_ops host_svc_dcutr_ops;
 
 static dsess *by_conn(dcutr_svc *v, uint64_t relayed) {
-  for (int i = 0; i < SESSIONS_MAX; i++)
+  for (int i = 0; i < v->nsess; i++)
     if (v->s[i].used && v->s[i].relayed == relayed)
       return &v->s[i];
   return NULL;
 }
 
 static dsess *by_peer(dcutr_svc *v, const lp2p_peerid *p) {
-  for (int i = 0; i < SESSIONS_MAX; i++)
+  for (int i = 0; i < v->nsess; i++)
     if (v->s[i].used && !v->s[i].done && lp2p_peerid_equal(&v->s[i].peer, p))
       return &v->s[i];
   return NULL;
@@ -159,7 +176,7 @@ static dsess *sess_new(lp2p_host *h, dcutr_svc *v, uint64_t conn,
   const lp2p_peerid *p = host_svc_conn_peer(h, conn);
   if (!p || by_conn(v, conn))
     return NULL;
-  for (int i = 0; i < SESSIONS_MAX; i++) {
+  for (int i = 0; i < v->nsess; i++) {
     dsess *d = &v->s[i];
     if (d->used)
       continue;
@@ -219,13 +236,18 @@ static void result(lp2p_host *h, dcutr_svc *v, dsess *d,
 static int sess_restart(lp2p_host *h, dcutr_svc *v, dsess *d,
                         lp2p_tstamp now) {
   lp2p_dcutr *eng = NULL;
-  if (lp2p_dcutr_new(&eng, (lp2p_dcutr_role)d->role, &v->cfg.engine, h->mem,
-                     now))
+  lp2p_dcutr_config ec = v->cfg.engine; /* what we know of our NAT now */
+  lp2p_host_nat_info ni;
+  if (ec.ours.mapping == LP2P_NAT_UNKNOWN && lp2p_host_nat_info_get(h, &ni) == 0)
+    ec.ours = ni.cls;
+  if (lp2p_dcutr_new(&eng, (lp2p_dcutr_role)d->role, &ec, h->mem, now))
     return -1;
   lp2p_dcutr_free(d->eng);
   d->eng = eng;
   d->done = d->ok = d->dialing = 0;
   d->unilateral = 0;
+  d->nlater = 0;
+  d->pend = d->refused = 0;
   d->direct = 0;
   d->stream = 0;
   d->retry_at = LP2P_TSTAMP_NONE;
@@ -314,29 +336,61 @@ static int in_flight(const lp2p_host *h, const dsess *d,
   return 0;
 }
 
-static void dial(lp2p_host *h, dcutr_svc *v, dsess *d,
-                 const lp2p_dcutr_event *e, lp2p_tstamp now) {
+static void run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now);
+static int uni_dial_result(lp2p_host *h, dcutr_svc *v, uint64_t dial,
+                           uint64_t conn, int err, lp2p_tstamp now);
+
+/* One punch dial to `to`, from our listen port; the dial is the
+ * service's (host_svc dial_result), so a refusal is seen at once. */
+static void punch_dial(lp2p_host *h, dcutr_svc *v, dsess *d,
+                       const lp2p_sockaddr *to, unsigned flags, uint8_t ttl,
+                       lp2p_tstamp now) {
   char t[LP2P_PEERID_TEXT_MAX + 8];
   size_t tl = 0;
-  lp2p_maddr p2p;
+  lp2p_maddr m, p2p;
   memcpy(t, "/p2p/", 5);
   if (lp2p_peerid_to_base58(&d->peer, t + 5, sizeof t - 5, &tl) != 0 ||
-      lp2p_maddr_parse(&p2p, t, 5 + tl) != 0)
+      lp2p_maddr_parse(&p2p, t, 5 + tl) != 0 ||
+      lp2p_sockaddr_to_maddr(&m, to) != 0 || lp2p_maddr_encapsulate(&m, &p2p))
     return;
+  uint64_t id = 0;
+  if (lp2p_host_dial_punch(h, now, &m, flags, ttl, &id) != 0)
+    return;
+  /* ours, not the application's: no DIAL_DONE / DIAL_FAILED for it (the
+   * outcome is the engine's; the connection itself is seen), and its end
+   * comes to d_dial_result */
+  host_svc_dial_adopt(h, v->svc, id);
+  uint32_t k = d->ndials++ % PUNCH_DIALS_MAX;
+  d->dials[k].to = *to;
+  d->dials[k].dial = id;
+  d->dials[k].gen = d->gen;
+  d->pend++;
+}
+
+static void dial(lp2p_host *h, dcutr_svc *v, dsess *d,
+                 const lp2p_dcutr_event *e, lp2p_tstamp now) {
   d->dialing = 1;
   if (d->direct) { /* already there: the peer's punch reached us first */
     d->dialing = 0;
     lp2p_dcutr_direct_result(d->eng, now, 1, 0);
     return;
   }
+  /* a low-TTL attempt: B sends the low-TTL SYN, A waits (above) */
+  int wait = e->first_syn_ttl && e->security_client;
+  host_logf(h, LP2P_LOG_INFO, "dcutr peer=%P attempt %u: punching %u addresses%s",
+            &d->peer, lp2p_dcutr_attempts(d->eng), (unsigned)e->naddrs,
+            !e->first_syn_ttl ? ""
+            : wait            ? " after the peer's low-TTL SYN"
+                              : ", first SYN at low TTL");
+  unsigned flags = LP2P_DIAL_REUSEPORT |
+                   (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
+  d->gen++;
+  d->pend = d->refused = 0;
+  d->nlater = 0;
   for (size_t i = 0; i < e->naddrs; i++) {
-    lp2p_maddr m = e->addrs[i];
     lp2p_sockaddr sa;
-    if (lp2p_sockaddr_from_maddr(&sa, &m) != 0)
+    if (lp2p_sockaddr_from_maddr(&sa, &e->addrs[i]) != 0)
       continue; /* (QUIC addresses: not here, TCP only) */
-    lp2p_maddr_strip_peer_id(&m);
-    if (lp2p_maddr_encapsulate(&m, &p2p) != 0)
-      continue;
     /* a SYN of theirs that reaches our listener takes the same role */
     host_svc_punch_expect(h, &sa, e->security_client,
                           host_add_ns(now, 30 * LP2P_NS_PER_S));
@@ -344,19 +398,46 @@ static void dial(lp2p_host *h, dcutr_svc *v, dsess *d,
       continue; /* still trying from the last attempt */
     host_logf(h, LP2P_LOG_DEBUG, "dcutr peer=%P attempt %u: punch to %A:%u%s",
               &d->peer, e->attempt, &sa, (unsigned)sa.port,
-              e->first_syn_ttl ? " (low TTL)" : "");
-    unsigned flags = LP2P_DIAL_REUSEPORT |
-                     (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
-    uint64_t id = 0;
-    if (lp2p_host_dial_punch(h, now, &m, flags, e->first_syn_ttl, &id) == 0) {
-      /* ours, not the application's: no DIAL_DONE / DIAL_FAILED for it
-       * (the outcome is the engine's; the connection itself is seen) */
-      host_svc_dial_adopt(h, v->svc, id);
-      uint32_t k = d->ndials++ % PUNCH_DIALS_MAX;
-      d->dials[k].to = sa;
-      d->dials[k].dial = id;
-    }
+              e->first_syn_ttl && !wait ? " (low TTL)" : "");
+    if (wait && d->nlater < PUNCH_DIALS_MAX)
+      d->later[d->nlater++] = sa;
+    else
+      punch_dial(h, v, d, &sa, flags, wait ? 0 : e->first_syn_ttl, now);
   }
+  if (d->nlater) {
+    d->later_flags = flags;
+    d->redial_at = host_add_ns(now, v->cfg.resyn_delay_ns);
+  }
+}
+
+/* A punch dial of ours ended. All of this attempt's refused by an RST
+ * (a NAT without our mapping: an RST NAT, or SYNs that crossed too
+ * early): the attempt has failed now, not at its deadline, so the next
+ * one (low-TTL first SYNs) starts at once. */
+static void d_dial_result(lp2p_host *h, void *state, uint64_t dial,
+                          uint64_t conn, int err, lp2p_tstamp now) {
+  dcutr_svc *v = state;
+  if (uni_dial_result(h, v, dial, conn, err, now))
+    return;
+  dsess *d = NULL;
+  for (int i = 0; i < v->nsess && !d; i++)
+    for (uint32_t k = 0; k < PUNCH_DIALS_MAX && !d; k++)
+      if (v->s[i].used && k < v->s[i].ndials &&
+          v->s[i].dials[k].dial == dial &&
+          v->s[i].dials[k].gen == v->s[i].gen) /* not an older attempt's */
+        d = &v->s[i];
+  if (!d || conn) /* a connection is seen by d_connected */
+    return;
+  if (d->pend)
+    d->pend--;
+  if (err == LP2P_ERR_REFUSED)
+    d->refused++;
+  if (d->pend || d->nlater || !d->dialing || d->direct || d->done ||
+      !d->refused)
+    return;
+  d->dialing = 0;
+  lp2p_dcutr_direct_result(d->eng, now, 0, LP2P_ERR_REFUSED);
+  run(h, v, d, now);
 }
 
 /* Drain the engine: stream bytes out, then its events. */
@@ -399,6 +480,7 @@ static void run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now) {
       break;
     case LP2P_DCUTR_EV_CANCEL_DIALS:
       d->dialing = 0; /* what still connects is ignored, then trimmed */
+      d->nlater = 0;
       break;
     case LP2P_DCUTR_EV_RESULT:
       result(h, v, d, &e, now);
@@ -418,6 +500,12 @@ static int d_init(lp2p_host *h, uint32_t svc, void **state) {
   *state = v;
   v->svc = svc;
   v->cfg = h->cfg.dcutr;
+  if (v->cfg.enabled) {
+    v->s = lp2p_mem_calloc(h->mem, SESSIONS_MAX, sizeof *v->s);
+    if (!v->s)
+      return LP2P_ERR_NOMEM;
+    v->nsess = SESSIONS_MAX;
+  }
   int err = 0;
   v->proto = host_svc_add_protocol(
       h, svc, LP2P_DCUTR_PROTOCOL,
@@ -429,9 +517,10 @@ static int d_init(lp2p_host *h, uint32_t svc, void **state) {
 
 static void d_fini(lp2p_host *h, void *state) {
   dcutr_svc *v = state;
-  for (int i = 0; i < SESSIONS_MAX; i++)
+  for (int i = 0; i < v->nsess; i++)
     if (v->s[i].used)
       sess_free(&v->s[i]);
+  lp2p_mem_free(h->mem, v->s);
   lp2p_mem_free(h->mem, v);
 }
 
@@ -459,7 +548,9 @@ static void d_identified(lp2p_host *h, void *state, uint64_t conn,
                          lp2p_tstamp now) {
   dcutr_svc *v = state;
   hconn *c = host_conn_get(h, conn);
-  if (!v->cfg.enabled || !c || !c->car ||
+  /* relayed, not "limited": a relay may grant a circuit without limits,
+   * and it is still worth going direct (go starts on any relay address) */
+  if (!v->cfg.enabled || !c || !host_conn_relayed(c) ||
       c->dir != LP2P_DIR_INBOUND || by_conn(v, conn) ||
       !speaks_dcutr(h, host_svc_conn_peer(h, conn)) ||
       by_peer(v, host_svc_conn_peer(h, conn)))
@@ -475,11 +566,10 @@ static void d_identified(lp2p_host *h, void *state, uint64_t conn,
 
 /* One of the unilateral dials ended: a connection is the result (it may
  * be reported here before peer_connected runs); when all failed, the
- * punch starts. */
-static void d_dial_result(lp2p_host *h, void *state, uint64_t dial,
-                          uint64_t conn, int err, lp2p_tstamp now) {
-  dcutr_svc *v = state;
-  for (int i = 0; i < SESSIONS_MAX; i++) {
+ * punch starts. 1 when `dial` was one of them. */
+static int uni_dial_result(lp2p_host *h, dcutr_svc *v, uint64_t dial,
+                           uint64_t conn, int err, lp2p_tstamp now) {
+  for (int i = 0; i < v->nsess; i++) {
     dsess *d = &v->s[i];
     if (!d->used || !d->unilateral)
       continue;
@@ -490,7 +580,7 @@ static void d_dial_result(lp2p_host *h, void *state, uint64_t dial,
         if (!d->direct)
           d->direct = conn;
         unilateral_ok(h, v, d, now);
-        return;
+        return 1;
       }
       d->uni_dials[k] = d->uni_dials[--d->unilateral];
       if (d->unilateral == 0 && !d->done) {
@@ -500,9 +590,10 @@ static void d_dial_result(lp2p_host *h, void *state, uint64_t dial,
         lp2p_dcutr_start(d->eng, now);
         run(h, v, d, now);
       }
-      return;
+      return 1;
     }
   }
+  return 0;
 }
 
 /* A direct connection to a peer we are punching to: the attempt's result
@@ -512,7 +603,7 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
   dcutr_svc *v = state;
   hconn *c = host_conn_get(h, conn);
   const lp2p_peerid *p = host_svc_conn_peer(h, conn);
-  if (!c || !p || c->car)
+  if (!c || !p || host_conn_relayed(c))
     return;
   dsess *d = by_peer(v, p);
   if (!d && v->cfg.enabled && c->dir == LP2P_DIR_INBOUND) {
@@ -538,10 +629,12 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
     unilateral_ok(h, v, d, now);
     return;
   }
-  if (!d->dialing)
-    return; /* reported as soon as the engine asks us to dial */
+  /* the result now, unless the engine has not started (then it is
+   * reported as soon as the engine asks us to dial) */
+  if (lp2p_dcutr_direct_result(d->eng, now, 1, 0) != 0)
+    return;
   d->dialing = 0;
-  lp2p_dcutr_direct_result(d->eng, now, 1, 0);
+  d->nlater = 0;
   run(h, v, d, now);
 }
 
@@ -553,7 +646,7 @@ static void d_disconnected(lp2p_host *h, void *state, uint64_t conn,
   (void)h;
   dsess *d = by_conn(state, conn);
   if (d)
-    sess_free(d); /* the relayed connection went: nothing left to do */
+    sess_free(d); /* the relayed connection went: nothing left */
 }
 
 /* A: the peer opened a dcutr stream on a relayed connection it accepted
@@ -586,7 +679,7 @@ static void d_start(lp2p_host *h, void *state, uint64_t stream, uint64_t conn,
       sess_free(b);
     }
   }
-  if (!d && c && c->car && c->dir == LP2P_DIR_OUTBOUND)
+  if (!d && c && host_conn_relayed(c) && c->dir == LP2P_DIR_OUTBOUND)
     d = sess_new(h, v, conn, LP2P_DCUTR_RESPONDER);
   /* the initiator tries again after a failed punch (retry_min_ns) */
   if (d && d->done && !d->ok && !d->stream &&
@@ -635,7 +728,7 @@ static void d_end(lp2p_host *h, void *state, uint64_t stream, void *ud,
 static lp2p_tstamp d_next(const void *state) {
   const dcutr_svc *v = state;
   lp2p_tstamp t = LP2P_TSTAMP_NONE;
-  for (int i = 0; i < SESSIONS_MAX; i++) {
+  for (int i = 0; i < v->nsess; i++) {
     const dsess *d = &v->s[i];
     if (!d->used)
       continue;
@@ -644,16 +737,32 @@ static lp2p_tstamp d_next(const void *state) {
                                : d->retry_at;
     if (a < t)
       t = a;
+    if (d->nlater && d->redial_at < t)
+      t = d->redial_at;
   }
   return t;
 }
 
 static void d_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
   dcutr_svc *v = state;
-  for (int i = 0; i < SESSIONS_MAX; i++) {
+  for (int i = 0; i < v->nsess; i++) {
     dsess *d = &v->s[i];
     if (!d->used)
       continue;
+    if (d->nlater && d->redial_at <= now) {
+      uint32_t n = d->nlater;
+      d->nlater = 0;
+      if (d->direct && d->dialing && !d->done) { /* theirs came first */
+        d->dialing = 0;
+        lp2p_dcutr_direct_result(d->eng, now, 1, 0);
+        run(h, v, d, now);
+      } else if (d->dialing && !d->done) {
+        for (uint32_t k = 0; k < n; k++)
+          punch_dial(h, v, d, &d->later[k], d->later_flags, 0, now);
+      }
+      if (!d->used)
+        continue;
+    }
     if (!d->done) {
       if (lp2p_dcutr_next_timeout(d->eng) <= now) {
         lp2p_dcutr_handle_timeout(d->eng, now);
@@ -694,7 +803,7 @@ static void d_local(lp2p_host *h, void *state, unsigned what,
   dcutr_svc *v = state;
   if (!(what & HSVC_LOCAL_ADDRS) || !v->cfg.retry_min_ns)
     return;
-  for (int i = 0; i < SESSIONS_MAX; i++) {
+  for (int i = 0; i < v->nsess; i++) {
     dsess *d = &v->s[i];
     if (d->used && d->done && !d->ok && d->retry_at != LP2P_TSTAMP_NONE &&
         d->retry_at > now)

@@ -62,6 +62,8 @@ int lp2p_host_conn_established(lp2p_host *h, uint64_t conn,
   if (local)
     c->local = *local;
   c->flags |= HC_F_IO_TAKEN;
+  host_logf(h, LP2P_LOG_DEBUG, "host conn=%U ip=%A: tcp connected", c->id,
+            &c->remote);
   host_conn_start(h, c, now);
   return 0;
 }

@@ -647,6 +647,9 @@ void host_carrier_free(lp2p_host *h, hconn *c);
 void host_carrier_stream_activity(lp2p_host *h, hstream *s, lp2p_tstamp now);
 void host_carrier_stream_end(lp2p_host *h, void *ud, int err,
                              lp2p_tstamp now);
+/* 1 when the connection runs inside a circuit (relayed), limited or not. */
+static inline int host_conn_relayed(const hconn *c) { return c->car != NULL; }
+
 /* 1 when the connection runs under a data or time budget. */
 static inline int host_conn_limited(const hconn *c) {
   return c->car && (c->car->bytes_left != UINT64_MAX ||

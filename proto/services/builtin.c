@@ -64,6 +64,7 @@ void lp2p_host_config_default(lp2p_host_config *cfg) {
   lp2p_dcutr_config_default(&cfg->dcutr.engine);
   cfg->dcutr.relayed_idle_close_ns = 10 * LP2P_NS_PER_S;
   cfg->dcutr.retry_max_ns = 600 * LP2P_NS_PER_S;
+  cfg->dcutr.resyn_delay_ns = 20 * LP2P_NS_PER_MS;
   cfg->relay.autorelay_reservations = 2;
   cfg->relay.autorelay_backoff_ns = 60 * LP2P_NS_PER_S;
   cfg->autonat.client = 1;

@@ -19,42 +19,16 @@
 # Needs root (or run it inside `unshare -rnm` with a tmpfs on /run),
 # nftables, miniupnpd-nftables and stun-server: installed when missing.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib"
+lab_root "$0" "$@"
 L="$(realpath "${LP2P_BUILD:-build}/bin/lp2p")"
-P="pm$$"
-T=$(mktemp -d)
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1${2:+: $2}"; }
-check() { if eval "$2"; then ok "$1"; else nok "$1" "${3:-}"; fi; }
-nsx() { local n=$1; shift; ip netns exec "$P-$n" "$@"; }
-
-cleanup() {
-  for n in a b p r; do
-    ip netns pids "$P-$n" 2>/dev/null | xargs -r kill 2>/dev/null
-  done
-  sleep 0.2
-  for n in a b p r; do ip netns del "$P-$n" 2>/dev/null; done
-  if [ -n "${LP2P_KEEP_LOGS:-}" ]; then echo "# logs in $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-
-if [ "$(id -u)" != 0 ]; then
-  nok "portmap lab needs root (or unshare -rnm)" "uid $(id -u)"; exit 1
-fi
-need=()
-command -v nft >/dev/null || need+=(nftables)
-command -v miniupnpd >/dev/null || need+=(miniupnpd-nftables miniupnpd)
-command -v stund >/dev/null || need+=(stun-server)
-if [ ${#need[@]} -gt 0 ]; then
-  # /usr/sbin/policy-rc.d keeps the packages from starting daemons here
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    "${need[@]}" > "$T/apt.log" 2>&1 ||
-    { nok "install ${need[*]}" "$(tail -3 "$T/apt.log")"; exit 1; }
-fi
+lab_start pm
+lab_need nft:nftables miniupnpd:"miniupnpd-nftables miniupnpd" stund:stun-server
 if [ ! -x "$L" ]; then nok "lp2p binary exists at $L"; exit 1; fi
 
 # ---- topology -------------------------------------------------------------
-for n in r a b p; do ip netns add "$P-$n" || { nok "ip netns add"; exit 1; }; done
-for n in r a b p; do nsx $n ip link set lo up; done
+lab_ns_add r a b p
 ip -n "$P-r" link add wan0 type veth peer name eth0 netns "$P-p"
 # the LAN is a bridge (miniupnpd listens on one interface) with a and b
 ip -n "$P-r" link add lan0 type bridge

@@ -52,11 +52,24 @@ int cli_cmd_holepunch(cli_ctx *ctx, int argc, char **argv) {
   if (!rc && (rc = lp2p_host_listen(n.h, &la, NULL)) != 0)
     rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot listen: %s", lp2p_strerror(rc));
   lp2p_peerid peer;
-  if (!rc)
-    rc = cli_node_connect(ctx, &n, argv[0], &peer);
   lp2p_host_event ev;
   int got = 0;
   lp2p_tstamp end = lp2p_clock_now() + secs * LP2P_NS_PER_S;
+  /* bound first: the relay is dialled from our listen port (REUSEPORT),
+   * so it observes the mapping our punch will use */
+  while (!rc && (got = cli_node_event(&n, &ev, 200)) >= 0 &&
+         !(got == 1 && ev.kind == LP2P_HOST_EV_LISTENING)) {
+    if (got == 1 && ev.kind == LP2P_HOST_EV_LISTEN_FAILED)
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot listen: %s",
+                    lp2p_strerror(ev.err));
+    else if (lp2p_clock_now() >= end)
+      rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot listen: not bound in time");
+  }
+  if (!rc && got < 0)
+    rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot listen");
+  got = 0;
+  if (!rc)
+    rc = cli_node_connect(ctx, &n, argv[0], &peer);
   while (!rc && (got = cli_node_event(&n, &ev, 200)) >= 0) {
     if (got == 1 && ev.kind == LP2P_HOST_EV_HOLEPUNCH_RESULT &&
         lp2p_peerid_equal(&ev.peer, &peer))

@@ -56,7 +56,11 @@ int listen_relay_parse(cli_ctx *ctx, listen_relay *lr, const char *addr) {
 int listen_relay_start(cli_ctx *ctx, listen_relay *lr, lp2p_host *h) {
   if (!lr->wanted)
     return 0;
-  int rc = lp2p_host_dial(h, lp2p_clock_now(), &lr->addr, 0, &lr->dial);
+  /* from our listen port (we are bound by now): the relay then observes
+   * the NAT mapping a hole punch from that port uses, and an EIF NAT
+   * admits a peer's SYN to it (README "Hole punching") */
+  int rc = lp2p_host_dial(h, lp2p_clock_now(), &lr->addr, LP2P_DIAL_REUSEPORT,
+                          &lr->dial);
   if (rc)
     return cli_fail(ctx, CLI_EXIT_DATA, "cannot dial the relay: %s",
                     lp2p_strerror(rc));
