@@ -292,6 +292,10 @@ else
   nok "fallback: needs unshare -rn and ss (a network namespace to destroy a socket in)"
 fi
 
+# ---- minutes of wall time under libfaketime: UDP idle eviction, punch
+# retries that never flap, the stdio deadline -------------------------------
+bash "$ROOT/tests/punch/idle.sh" "$P" "$H" "$T"
+
 # ---- status: a limited relay's limits -----------------------------------------
 unset LP2P_PUBLIC_CIDRS
 bg relay2 env PUNCH_SECRET_KEY=$T/relay2.key "$P" relay --listen /ip4/127.0.0.1/tcp/0 --limit-duration 300 --limit-data 10000000
