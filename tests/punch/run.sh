@@ -85,7 +85,10 @@ bad "PUNCH_BOOTSTRAP without /p2p" PUNCH_BOOTSTRAP=/ip4/127.0.0.1/tcp/1 -- out 2
 bad "relay: unknown option" -- relay --frobnicate
 bad "bad LP2P_PUBLIC_CIDRS" LP2P_PUBLIC_CIDRS=10.0.0.0/33 -- out 22
 bad "relay: --limit-data not a number" -- relay --limit-data lots
-bad "no verb at all" --
+PUNCH_SECRET_KEY=$T/bad/key "$P" > "$T/bad.out" 2> "$T/bad.err" < /dev/null
+rc=$?
+check "no verb at all: exit 2, the usage on stderr, nothing on stdout, no key file" \
+  test $rc = 2 -a ! -s "$T/bad.out" -a "$(grep -c '^usage: punch' "$T/bad.err")" = 1 -a ! -e "$T/bad/key"
 for v in out in relay; do
   PUNCH_SECRET_KEY=$T/help/key "$P" $v --help > "$T/help.out" 2> "$T/help.err"
   rc=$?
