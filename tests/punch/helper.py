@@ -30,6 +30,9 @@
                         file named by $UDP_SAY_PORT_FILE, or ephemeral),
                         send TEXT padded to SIZE bytes, wait up to 5 s for
                         the echo; prints "ok" or "FAIL why"
+  udp-blast PORT N SIZE send N datagrams of SIZE bytes from one socket as
+                        fast as it can (more than a path can carry); prints
+                        "sent N"
   sink-server           per connection: read to EOF, then send b"k" (the
                         byte count is the client's business); and echo a
                         1-byte probe (prints "port N")
@@ -392,6 +395,21 @@ def udp_say(port, text, size):
     return 1
 
 
+def udp_blast(port, n, size):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    msg = b"x" * size
+    sent = 0
+    for _ in range(n):
+        try:
+            s.sendto(msg, ("127.0.0.1", port))
+            sent += 1
+        except OSError:
+            pass
+    print("sent", sent)
+    return 0
+
+
 def sink_server():
     def one(c):
         try:
@@ -484,6 +502,8 @@ def main():
         return udp_noreply(int(a[1]))
     elif cmd == "udp-echo-log":
         udp_echo_log(a[1])
+    elif cmd == "udp-blast":
+        return udp_blast(int(a[1]), int(a[2]), int(a[3]))
     elif cmd == "udp-say":
         return udp_say(int(a[1]), a[2], int(a[3]) if len(a) > 3 else 0)
     elif cmd == "tcp-roundtrip":

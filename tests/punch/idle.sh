@@ -11,6 +11,7 @@
 #     here) is retried with backoff, each failed attempt one status line
 #     with its named reason, and the path never flaps: no relayed -> direct
 #     line, no direct path lost, one connection, forwarding all along
+#   - out's DHT provider record is published again (refreshed)
 #   - exit 1 when a stdio `in` cannot reach the peer within 60 s
 # Tests never assert time: faketime only makes the minutes pass.
 # Arguments: P H T (punch, helper.py, a temp dir).
@@ -27,7 +28,7 @@ wait_line() {
   done
   return 1
 }
-count() { grep -cE "$2" "$1" 2>/dev/null; }
+count() { local c; c=$(grep -cE "$2" "$1" 2>/dev/null); echo "${c:-0}"; }
 # libfaketime (Debian package faketime): installed here when missing, as
 # the other test scripts install their tools; without it these checks fail
 if ! command -v faketime >/dev/null; then
@@ -106,6 +107,14 @@ check "upkeep: ... one connection all along (in connected once, out saw it once)
   test "$(count "$T/id_in.err" "peer $KO connected")" = 1 -a "$(count "$T/id_out.err" "peer $KI connected")" = 1
 check "upkeep: ... and it still forwards over the relay" \
   test "$(python3 "$H" tcp-roundtrip $LE 72657472)" = 72657472
+
+# find-by-key: out's provider record is refreshed (every 10 min of its
+# clock) on a private DHT (the relay is a DHT server)
+PUNCH_SECRET_KEY=$T/id_dht.key PUNCH_RELAY_MODE=disabled PUNCH_BOOTSTRAP=$(head -1 "$T/id_relay.out") \
+  "${FT[@]}" "$P" out $E 2> "$T/id_dht.err" & PIDS+=($!)
+for ((i = 0; i < 300 && $(count "$T/id_dht.err" "published on the DHT") < 2; i++)); do sleep 0.1; done
+check "find-by-key: out publishes its provider record again later (refreshed)" \
+  test "$(count "$T/id_dht.err" "published on the DHT")" -ge 2
 
 # stdio: nobody answers for that key within 60 s of in's clock
 : | PUNCH_SECRET_KEY=$T/id_stdio.key timeout 60 "${FT[@]}" "$P" in 12D3KooWGrNsUXjoSeEw6NQptBALvwTHtPkmZ7PwXVMWQ3NZ1Ts2 -:$E > "$T/id_stdio.out" 2> "$T/id_stdio.err"

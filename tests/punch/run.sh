@@ -171,6 +171,8 @@ check "criterion 1: punch out exposes the TCP and UDP ports" \
 check "criterion 9 (relay multiaddr): out reserves on the relay" \
   grep -q "relay reservation on .*reachable at .*/p2p-circuit/p2p/$KO" "$T/out1.err"
 check "punch out writes nothing on stdout" test ! -s "$T/out1.out"
+check "status: out prints its addresses (each ending in /p2p/<key>)" \
+  grep -qE "^punch: address /ip4/[0-9.]+/tcp/[0-9]+/p2p/$KO$" "$T/out1.err"
 LE=$(free_port); LF=$(free_port); LU=$(free_port); LX=$(free_port); LY=$(free_port); LG=$(free_port); LZ=$(free_port)
 bg in1 env PUNCH_SECRET_KEY=$T/in1.key "$P" in $KO $LE:$E $LF:$F $LU:$U/udp $LX:$X $LY:$X/udp $LG:$G $LZ:$Z
 wait_line "$T/in1.err" "peer $KO connected" 20
@@ -262,6 +264,19 @@ check "integrity: ... and the server checked every upload byte for byte (64 conn
   test "$(grep -c '^ok ' "$T/integ.log")" = 64 -a "$(grep -c FAIL "$T/integ.log")" = 0
 out=$(python3 "$H" udp-flows $LU 1000)
 check "1,000 concurrent UDP flows, each reply reaching its own sender" eq "$out" "ok 1000 flows, each reply at its own sender"
+# far more than the path carries: what the stream cannot take at once is
+# dropped and counted, never buffered (in's peak memory barely moves)
+hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+h0=$(hwm $PID_in1)
+python3 "$H" udp-blast $LU 20000 60000 > /dev/null
+sleep 1
+h1=$(hwm $PID_in1)
+kill -USR1 $PID_in1
+wait_line "$T/in1.err" "counters $LU:$U/udp: flows" 5
+drops=$(sed -n "s/^punch: counters $LU:$U\/udp: .*drops \([0-9]*\)$/\1/p" "$T/in1.err" | tail -1)
+check "UDP: a flood (1.2 GB offered at once) is dropped and counted, not buffered ($drops drops, in's peak memory $h0 -> $h1 KiB)" \
+  test "${drops:-0}" -gt 0 -a $((h1 - h0)) -lt 49152
+check "UDP: ... and the flows still forward after it" eq "$(python3 "$H" udp-say $LU after-flood)" ok
 
 # criterion 10: all of that over one connection
 check "criterion 10: several mappings share one connection (in connected once)" \
