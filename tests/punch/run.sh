@@ -356,7 +356,9 @@ for mode in disabled default; do
 done
 
 # ---- path upkeep: relayed -> direct, and back --------------------------------
-export PUNCH_RELAY_MODE=$RELAY LP2P_PUBLIC_CIDRS=127.0.0.0/8
+bg relay3 env PUNCH_SECRET_KEY=$T/relay3.key "$P" relay --listen /ip4/127.0.0.1/tcp/0
+wait_line "$T/relay3.out" "/p2p/" 10
+export PUNCH_RELAY_MODE=$(head -1 "$T/relay3.out") LP2P_PUBLIC_CIDRS=127.0.0.0/8
 bg out4 env PUNCH_SECRET_KEY=$T/out4.key "$P" out $E
 wait_line "$T/out4.err" "relay reservation on" 20
 KO4=$(key_of out4); LP=$(free_port)
@@ -365,6 +367,13 @@ wait_line "$T/in4.err" "relayed -> direct" 30
 check "path: a status line says relayed -> direct with the RTT" \
   grep -qE "path to $KO4: relayed -> direct /ip4/127\.0\.0\.1/tcp/[0-9]+, rtt [0-9.]+ ms" "$T/in4.err"
 check "path: forwarding works on the direct path" eq "$(python3 "$H" tcp-roundtrip $LP 6469726563 )" 6469726563
+# new forwarded connections take the direct connection: they keep working
+# with the relay gone (its own relay here; the others still need theirs)
+kill $PID_relay3; wait $PID_relay3 2>/dev/null
+check "path: new forwarded connections take the direct connection (they work with the relay gone)" \
+  eq "$(python3 "$H" tcp-roundtrip $LP 6e6f2072656c6179)" 6e6f2072656c6179
+check "path: ... and nothing flapped (one relayed -> direct line, no direct path lost)" \
+  test "$(grep -c "relayed -> direct" "$T/in4.err")" = 1 -a "$(grep -c "direct path to" "$T/in4.err")" = 0
 kill $PID_in4 $PID_out4 2>/dev/null
 
 # ---- path upkeep: the direct connection dies (in a namespace of our own) ----
