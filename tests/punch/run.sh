@@ -142,6 +142,12 @@ check "criterion 8: ... and no temporary file is left beside it" eq "$(ls -A "$T
 bg relay env PUNCH_SECRET_KEY=$T/relay.key "$P" relay --listen /ip4/127.0.0.1/tcp/0
 wait_line "$T/relay.out" "/p2p/" 10
 RELAY=$(head -1 "$T/relay.out")
+# the relay is an AutoNAT v2 server: it answers a dial-back request (here
+# it refuses to dial a private address for us; a host without the server
+# says "protocol not supported")
+timeout 30 "$L" autonat --server "$RELAY" /ip4/192.0.2.2/tcp/4001 > "$T/autonat.out" 2> "$T/autonat.err"
+check "punch relay serves AutoNAT v2 (it answers a dial-back request: refused for a private address)" \
+  test "$(grep -cE '"addr":"/ip4/192.0.2.2/tcp/4001",("reachable":true|.*"error":"dial refused")' "$T/autonat.out")" = 1
 RPORT=$(sed -n 's|^/ip4/127\.0\.0\.1/tcp/\([0-9]*\)/.*|\1|p' "$T/relay.out" | head -1)
 env PUNCH_SECRET_KEY=$T/busy/key PUNCH_RELAY_MODE=disabled PUNCH_BOOTSTRAP=$RELAY "$P" in $K0 $RPORT:22 > "$T/busy.out" 2> "$T/busy.err" < /dev/null
 rc=$?
