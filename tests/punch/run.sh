@@ -127,6 +127,18 @@ wait_line "$T/idC.err" "public key" 10
 kill $PID_idC; wait $PID_idC 2>/dev/null
 check "criterion 8: the default path is ~/.local/share/punch/secret.key" \
   test -s "$HOME/.local/share/punch/secret.key"
+# PUNCH_LOG: error keeps only the key and the counters; debug adds the
+# library's own lines
+for lv in error debug; do
+  bg log_$lv env PUNCH_LOG=$lv PUNCH_SECRET_KEY=$T/log.key PUNCH_RELAY_MODE=disabled PUNCH_BOOTSTRAP=/ip4/127.0.0.1/tcp/9/p2p/$K0 "$P" out 9
+  wait_line "$T/log_$lv.err" "public key" 10
+  sleep 1
+  eval "kill \$PID_log_$lv; wait \$PID_log_$lv" 2>/dev/null
+done
+check "PUNCH_LOG=error: only the public key and the counters at exit" \
+  test "$(grep -vcE '^punch: (public key|counters 9/tcp:) ' "$T/log_error.err")" = 0 -a "$(wc -l < "$T/log_error.err")" = 2
+check "PUNCH_LOG=debug: the info lines and the library's debug lines" \
+  test "$(grep -c '^punch: exposing 127.0.0.1:9/tcp' "$T/log_debug.err")" = 1 -a "$(grep -c '^punch: debug: ' "$T/log_debug.err")" -ge 1
 # created atomically: four processes racing to create one key agree on it
 KR=$T/race/secret.key
 for i in 1 2 3 4; do
