@@ -299,12 +299,43 @@ static void test_retry_with_backoff(void **state) {
   lp2p_sim_free(w.s);
 }
 
+/* Path upkeep (issue 14): "and again at once when our addresses change":
+ * after B's punch failed, B gains a listen address; B tries again then,
+ * long before the 30 s backoff is up (an attempt ends well within 30 s:
+ * the attempt after the backoff is done by 60 s in the test above). */
+static void test_retry_at_once_when_addresses_change(void **state) {
+  (void)state;
+  dw w;
+  retry_min_ns = 30 * SEC;
+  world(&w, 23, LP2P_SIM_MAP_APD);
+  retry_min_ns = 0;
+  assert_int_equal(w.punch_done[B], 1);
+  assert_false(w.punch_ok[B]);
+  lp2p_tstamp first = w.punch_at[B];
+  lp2p_sim_run_until(w.s, first + 2 * SEC);
+  assert_int_equal(w.punch_done[B], 1);
+  lp2p_host *hb = lp2p_sim_host(w.s, w.node[B]);
+  char t[64];
+  uint32_t ip = lp2p_sim_node_ip(w.s, w.node[B]);
+  snprintf(t, sizeof t, "/ip4/%u.%u.%u.%u/tcp/4002", ip >> 24,
+           (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+  lp2p_maddr extra;
+  assert_int_equal(lp2p_maddr_parse(&extra, t, strlen(t)), 0);
+  assert_int_equal(lp2p_host_listen(hb, &extra, NULL), 0);
+  lp2p_sim_host_kick(w.s, w.node[B]);
+  lp2p_sim_run_until(w.s, first + 29 * SEC);
+  assert_int_equal(w.punch_done[B], 2); /* before the 30 s were up */
+  assert_true(w.punch_at[B] < first + 30 * SEC);
+  lp2p_sim_free(w.s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_punch_through_cone_nats),
       cmocka_unit_test(test_symmetric_nats_stay_relayed),
       cmocka_unit_test(test_unilateral_upgrade),
       cmocka_unit_test(test_retry_with_backoff),
+      cmocka_unit_test(test_retry_at_once_when_addresses_change),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

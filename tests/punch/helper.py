@@ -22,6 +22,17 @@
                         side stays open, then send b"world" and FIN; prints
                         "ok" or "FAIL why"
   udp-noreply PORT      send datagrams; prints "ok" when no reply came
+  udp-echo-log LOG      udp-echo that also logs "<source port> <data>" per
+                        datagram to LOG: the source port is out's socket
+                        of that flow (prints "port N")
+  udp-say PORT TEXT [SIZE]
+                        from one fixed local port (made once, kept in the
+                        file named by $UDP_SAY_PORT_FILE, or ephemeral),
+                        send TEXT padded to SIZE bytes, wait up to 5 s for
+                        the echo; prints "ok" or "FAIL why"
+  udp-blast PORT N SIZE send N datagrams of SIZE bytes from one socket as
+                        fast as it can (more than a path can carry); prints
+                        "sent N"
   sink-server           per connection: read to EOF, then send b"k" (the
                         byte count is the client's business); and echo a
                         1-byte probe (prints "port N")
@@ -343,6 +354,62 @@ def udp_noreply(port):
     return 0
 
 
+def udp_echo_log(log):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind(("127.0.0.1", 0))
+    print("port", s.getsockname()[1], flush=True)
+    while True:
+        d, a = s.recvfrom(65535)
+        with open(log, "a") as f:
+            f.write("%d %s\n" % (a[1], d[:32].decode("ascii", "replace")))
+        s.sendto(d, a)
+
+
+def udp_say(port, text, size):
+    # the same sender every time (one flow on `in`'s side) when
+    # UDP_SAY_PORT_FILE names where its port is kept
+    pf = os.environ.get("UDP_SAY_PORT_FILE")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    mine = 0
+    if pf and os.path.exists(pf):
+        mine = int(open(pf).read())
+    s.bind(("127.0.0.1", mine))
+    if pf and not mine:
+        with open(pf, "w") as f:
+            f.write(str(s.getsockname()[1]))
+    msg = text.encode().ljust(size, b".") if size else text.encode()
+    s.settimeout(0.5)
+    for _ in range(10):
+        s.sendto(msg, ("127.0.0.1", port))
+        try:
+            while True:
+                d = s.recv(65535)
+                if d == msg:
+                    print("ok")
+                    return 0
+        except socket.timeout:
+            pass
+    print("FAIL no echo of %d bytes" % len(msg))
+    return 1
+
+
+def udp_blast(port, n, size):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    msg = b"x" * size
+    sent = 0
+    for _ in range(n):
+        try:
+            s.sendto(msg, ("127.0.0.1", port))
+            sent += 1
+        except OSError:
+            pass
+    print("sent", sent)
+    return 0
+
+
 def sink_server():
     def one(c):
         try:
@@ -433,6 +500,12 @@ def main():
         return fin_client(int(a[1]))
     elif cmd == "udp-noreply":
         return udp_noreply(int(a[1]))
+    elif cmd == "udp-echo-log":
+        udp_echo_log(a[1])
+    elif cmd == "udp-blast":
+        return udp_blast(int(a[1]), int(a[2]), int(a[3]))
+    elif cmd == "udp-say":
+        return udp_say(int(a[1]), a[2], int(a[3]) if len(a) > 3 else 0)
     elif cmd == "tcp-roundtrip":
         return tcp_roundtrip(int(a[1]), a[2])
     else:

@@ -83,10 +83,22 @@ bad "malformed PUNCH_ALLOW key" PUNCH_ALLOW=$K0,nonsense -- out 22
 bad "invalid PUNCH_LOG" PUNCH_LOG=verbose -- out 22
 bad "PUNCH_BOOTSTRAP without /p2p" PUNCH_BOOTSTRAP=/ip4/127.0.0.1/tcp/1 -- out 22
 bad "relay: unknown option" -- relay --frobnicate
+bad "bad LP2P_PUBLIC_CIDRS" LP2P_PUBLIC_CIDRS=10.0.0.0/33 -- out 22
+bad "relay: --limit-data not a number" -- relay --limit-data lots
+PUNCH_SECRET_KEY=$T/bad/key "$P" > "$T/bad.out" 2> "$T/bad.err" < /dev/null
+rc=$?
+check "no verb at all: exit 2, the usage on stderr, nothing on stdout, no key file" \
+  test $rc = 2 -a ! -s "$T/bad.out" -a "$(grep -c '^usage: punch' "$T/bad.err")" = 1 -a ! -e "$T/bad/key"
 for v in out in relay; do
-  "$P" $v --help > "$T/help.out" 2>&1
-  check "$v --help: exit 0 with a usage text" grep -q "usage: punch $v" "$T/help.out"
+  PUNCH_SECRET_KEY=$T/help/key "$P" $v --help > "$T/help.out" 2> "$T/help.err"
+  rc=$?
+  check "$v --help: exit 0 with a usage text, no key file made" \
+    test $rc = 0 -a "$(grep -c "usage: punch $v" "$T/help.out" "$T/help.err" | awk -F: '{s+=$2} END {print s}')" = 1 -a ! -e "$T/help/key"
 done
+PUNCH_SECRET_KEY=$T/help/key "$P" --help > "$T/help.out" 2>&1
+rc=$?
+check "punch --help: exit 0, names every verb" \
+  test $rc = 0 -a "$(grep -cE 'punch (out|in|relay) ' "$T/help.out")" -ge 3
 
 # ---- criterion 8: the identity file -----------------------------------------
 KF=$T/id/deep/er/secret.key
@@ -115,11 +127,46 @@ wait_line "$T/idC.err" "public key" 10
 kill $PID_idC; wait $PID_idC 2>/dev/null
 check "criterion 8: the default path is ~/.local/share/punch/secret.key" \
   test -s "$HOME/.local/share/punch/secret.key"
+# PUNCH_LOG: error keeps only the key and the counters; debug adds the
+# library's own lines
+for lv in error debug; do
+  bg log_$lv env PUNCH_LOG=$lv PUNCH_SECRET_KEY=$T/log.key PUNCH_RELAY_MODE=disabled PUNCH_BOOTSTRAP=/ip4/127.0.0.1/tcp/9/p2p/$K0 "$P" out 9
+  wait_line "$T/log_$lv.err" "public key" 10
+  sleep 1
+  eval "kill \$PID_log_$lv; wait \$PID_log_$lv" 2>/dev/null
+done
+check "PUNCH_LOG=error: only the public key and the counters at exit" \
+  test "$(grep -vcE '^punch: (public key|counters 9/tcp:) ' "$T/log_error.err")" = 0 -a "$(wc -l < "$T/log_error.err")" = 2
+check "PUNCH_LOG=debug: the info lines and the library's debug lines" \
+  test "$(grep -c '^punch: exposing 127.0.0.1:9/tcp' "$T/log_debug.err")" = 1 -a "$(grep -c '^punch: debug: ' "$T/log_debug.err")" -ge 1
+# created atomically: four processes racing to create one key agree on it
+KR=$T/race/secret.key
+for i in 1 2 3 4; do
+  bg race$i env PUNCH_SECRET_KEY=$KR PUNCH_RELAY_MODE=disabled PUNCH_BOOTSTRAP=/ip4/127.0.0.1/tcp/9/p2p/$K0 "$P" out 9
+done
+for i in 1 2 3 4; do wait_line "$T/race$i.err" "public key" 10; eval "kill \$PID_race$i"; done
+check "criterion 8: processes racing to create the key all use the one persisted key" \
+  test -n "$(key_of race1)" -a "$(for i in 1 2 3 4; do key_of race$i; done | sort -u | wc -l)" = 1 -a \
+    "$("$L" id --key "$KR" 2>&1 | grep -c "$(key_of race1)")" -ge 1
+check "criterion 8: ... and no temporary file is left beside it" eq "$(ls -A "$T/race")" secret.key
 
 # ---- a relay, local services, one `out` and one `in` -----------------------
 bg relay env PUNCH_SECRET_KEY=$T/relay.key "$P" relay --listen /ip4/127.0.0.1/tcp/0
 wait_line "$T/relay.out" "/p2p/" 10
 RELAY=$(head -1 "$T/relay.out")
+# the relay is an AutoNAT v2 server: it answers a dial-back request (here
+# it refuses to dial a private address for us; a host without the server
+# says "protocol not supported")
+timeout 30 "$L" autonat --server "$RELAY" /ip4/192.0.2.2/tcp/4001 > "$T/autonat.out" 2> "$T/autonat.err"
+check "punch relay serves AutoNAT v2 (it answers a dial-back request: refused for a private address)" \
+  test "$(grep -cE '"addr":"/ip4/192.0.2.2/tcp/4001",("reachable":true|.*"error":"dial refused")' "$T/autonat.out")" = 1
+RPORT=$(sed -n 's|^/ip4/127\.0\.0\.1/tcp/\([0-9]*\)/.*|\1|p' "$T/relay.out" | head -1)
+env PUNCH_SECRET_KEY=$T/busy/key PUNCH_RELAY_MODE=disabled PUNCH_BOOTSTRAP=$RELAY "$P" in $K0 $RPORT:22 > "$T/busy.out" 2> "$T/busy.err" < /dev/null
+rc=$?
+check "exit codes: a local port that cannot be bound: exit 1, a line that says so" \
+  test $rc = 1 -a "$(grep -c "cannot listen on 127.0.0.1:$RPORT" "$T/busy.err")" = 1
+check "identity: the key is made before anything else (there even when the listener failed)" \
+  test -s "$T/busy/key"
 check "punch relay prints multiaddrs ending in /p2p/<id> on stdout" \
   grep -qE '^/ip4/127\.0\.0\.1/tcp/[0-9]+/p2p/12D3KooW[1-9A-HJ-NP-Za-km-z]+$' "$T/relay.out"
 for s in echo fin udpecho integ; do :; done
@@ -131,8 +178,9 @@ for s in echo fin udpecho integ; do wait_line "$T/$s.out" "^port " 10; done
 E=$(awk '{print $2}' "$T/echo.out"); F=$(awk '{print $2}' "$T/fin.out")
 U=$(awk '{print $2}' "$T/udpecho.out"); G=$(awk '{print $2}' "$T/integ.out")
 X=$(free_port) # nothing exposed there
+Z=$(free_port) # exposed, but nothing listens there
 export PUNCH_RELAY_MODE=$RELAY
-bg out1 env PUNCH_SECRET_KEY=$T/out1.key "$P" out $E $F $U/udp $G
+bg out1 env PUNCH_SECRET_KEY=$T/out1.key "$P" out $E $F $U/udp $G $Z
 wait_line "$T/out1.err" "relay reservation on" 20
 KO=$(key_of out1)
 check "criterion 1: punch out prints its public key on stderr" test -n "$KO"
@@ -141,12 +189,14 @@ check "criterion 1: punch out exposes the TCP and UDP ports" \
 check "criterion 9 (relay multiaddr): out reserves on the relay" \
   grep -q "relay reservation on .*reachable at .*/p2p-circuit/p2p/$KO" "$T/out1.err"
 check "punch out writes nothing on stdout" test ! -s "$T/out1.out"
-LE=$(free_port); LF=$(free_port); LU=$(free_port); LX=$(free_port); LY=$(free_port); LG=$(free_port)
-bg in1 env PUNCH_SECRET_KEY=$T/in1.key "$P" in $KO $LE:$E $LF:$F $LU:$U/udp $LX:$X $LY:$X/udp $LG:$G
+check "status: out prints its addresses (each ending in /p2p/<key>)" \
+  grep -qE "^punch: address /ip4/[0-9.]+/tcp/[0-9]+/p2p/$KO$" "$T/out1.err"
+LE=$(free_port); LF=$(free_port); LU=$(free_port); LX=$(free_port); LY=$(free_port); LG=$(free_port); LZ=$(free_port)
+bg in1 env PUNCH_SECRET_KEY=$T/in1.key "$P" in $KO $LE:$E $LF:$F $LU:$U/udp $LX:$X $LY:$X/udp $LG:$G $LZ:$Z
 wait_line "$T/in1.err" "peer $KO connected" 20
 KI=$(key_of in1)
 check "criterion 2: punch in opens its local listeners" \
-  test "$(grep -c 'listening on 127.0.0.1' "$T/in1.err")" = 6
+  test "$(grep -c 'listening on 127.0.0.1' "$T/in1.err")" = 7
 check "criterion 9 (relay multiaddr): in dials <relay>/p2p-circuit/p2p/<key>" \
   grep -q "peer $KO connected: relayed .*/p2p-circuit/p2p/$KO" "$T/in1.err"
 check "criterion 2: TCP through the local listener reaches the remote port" \
@@ -168,6 +218,14 @@ check "criterion 6: TCP to a port not exposed is refused (reset)" \
   eq "$(python3 "$H" tcp-roundtrip $LX 68656c6c6f)" reset
 grep -q "refused a connection to $X/tcp: not exposed" "$T/out1.err"
 check "criterion 6: ... and out says so on stderr" test $? = 0
+check "forwarding: an exposed port whose local connect fails: the stream is terminated (reset)" \
+  eq "$(python3 "$H" tcp-roundtrip $LZ 68656c6c6f)" reset
+# datagrams larger than one muxer chunk span several: the largest, then
+# small and large ones on the same flow, each whole and in turn
+big=$(export UDP_SAY_PORT_FILE=$T/big.port
+  for n in 65507 3000 65507 10 40000; do python3 "$H" udp-say $LU big$n $n; done | tr '\n' ' ')
+check "forwarding: the largest UDP datagram (65507 bytes), then 3000, 65507, 10, 40000 on the same flow, each whole ($big)" \
+  eq "$big" "ok ok ok ok ok "
 check "criterion 6: UDP to a port not exposed is silently dropped" \
   eq "$(python3 "$H" udp-noreply $LY)" ok
 check "criterion 6: ... and UDP to an exposed port still works" \
@@ -184,6 +242,12 @@ check "criterion 3: stdout carries only the stream's bytes (status on stderr)" \
 printf x | env PUNCH_SECRET_KEY=$T/stdio.key "$P" in $KO -:$X > "$T/stdio2.out" 2> "$T/stdio2.err"
 rc=$?
 check "criterion 3: stdio exits non-zero on a reset (port not exposed)" test $rc = 1 -a ! -s "$T/stdio2.out"
+# the library's own log (PUNCH_LOG=debug) must not leak onto stdout either
+head -c 200000 /dev/urandom > "$T/stdio3.in"
+env PUNCH_SECRET_KEY=$T/stdio.key PUNCH_LOG=debug "$P" in $KO -:$E < "$T/stdio3.in" > "$T/stdio3.out" 2> "$T/stdio3.err"
+rc=$?
+check "stdio: with PUNCH_LOG=debug, stdout still carries only the stream's bytes (status on stderr)" \
+  test $rc = 0 -a "$(cmp "$T/stdio3.in" "$T/stdio3.out" && echo same)" = same -a "$(wc -l < "$T/stdio3.err")" -gt 3
 
 # peer misbehaviour: on ONE connection, bad streams are reset, a good one works
 OADDR=$(sed -n "s|^punch: address \(/ip4/[0-9.]*/tcp/[0-9]*/p2p/$KO\)$|\1|p" "$T/out1.err" | head -1)
@@ -218,6 +282,22 @@ check "integrity: ... and the server checked every upload byte for byte (64 conn
   test "$(grep -c '^ok ' "$T/integ.log")" = 64 -a "$(grep -c FAIL "$T/integ.log")" = 0
 out=$(python3 "$H" udp-flows $LU 1000)
 check "1,000 concurrent UDP flows, each reply reaching its own sender" eq "$out" "ok 1000 flows, each reply at its own sender"
+# far more than the path carries: what the stream cannot take at once is
+# dropped and counted, never buffered (in's peak memory barely moves)
+hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# (an ASan build keeps up to 256 MiB of freed memory in its quarantine)
+growth_max=49152
+nm "$ROOT/$B/lib/liblp2p.a" 2>/dev/null | grep -q __asan_ && growth_max=327680
+h0=$(hwm $PID_in1)
+python3 "$H" udp-blast $LU 20000 60000 > /dev/null
+sleep 1
+h1=$(hwm $PID_in1)
+kill -USR1 $PID_in1
+wait_line "$T/in1.err" "counters $LU:$U/udp: flows" 5
+drops=$(sed -n "s/^punch: counters $LU:$U\/udp: .*drops \([0-9]*\)$/\1/p" "$T/in1.err" | tail -1)
+check "UDP: a flood (1.2 GB offered at once) is dropped and counted, not buffered ($drops drops, in's peak memory $h0 -> $h1 KiB)" \
+  test "${drops:-0}" -gt 0 -a $((h1 - h0)) -lt $growth_max
+check "UDP: ... and the flows still forward after it" eq "$(python3 "$H" udp-say $LU after-flood)" ok
 
 # criterion 10: all of that over one connection
 check "criterion 10: several mappings share one connection (in connected once)" \
@@ -228,7 +308,9 @@ kill -USR1 $PID_out1
 wait_line "$T/out1.err" "counters $U/udp: flows" 5
 check "status: SIGUSR1 prints per-mapping counters" grep -q "counters $E/tcp: connections" "$T/out1.err"
 kill $PID_in1; wait $PID_in1 2>/dev/null
+rc=$?
 check "status: counters at exit" grep -q "counters $LU:$U/udp: flows [0-9]*, bytes in [0-9]*, bytes out [0-9]*, drops" "$T/in1.err"
+check "exit codes: in stopped by SIGTERM exits 0" eq $rc 0
 
 # ---- criterion 7: PUNCH_ALLOW ------------------------------------------------
 KOK=$("$L" keygen --out "$T/allowed.key" 2>/dev/null)
@@ -247,10 +329,31 @@ check "criterion 7: out refuses it after the handshake (status line)" \
 KD=$(key_of in3)
 check "criterion 7: the denied peer never connected (no peer-connected line)" \
   test "$(grep -c "peer $KD connected" "$T/out2.err")" = 0
+# the gater acts before any stream: a denied key that opens a stream to an
+# exposed port itself gets no data and no protocol answer, only the close
+O2ADDR=$(sed -n "s|^punch: address \(/ip4/[0-9.]*/tcp/[0-9]*/p2p/$KO2\)$|\1|p" "$T/out2.err" | head -1)
+"$L" stream --key "$T/denied.key" "$O2ADDR" /punch/tcp/1.0.0 01$(printf '%04x' $E)6e6f > "$T/den.out" 2> "$T/den.err"
+rc=$?
+check "criterion 7: a denied peer's own stream to an exposed port: connection lost, no data back" \
+  test $rc != 0 -a "$(grep -c '"data":"6e6f"' "$T/den.out")" = 0 -a "$(grep -c '"result":"eof"' "$T/den.out")" = 0
+"$L" identify --key "$T/denied.key" "$O2ADDR" > "$T/den_id.out" 2> "$T/den_id.err"
+rc=$?
+check "criterion 7: a denied peer is told nothing beyond the close (no identify: no addresses, no protocols, no key)" \
+  test $rc != 0 -a "$(grep -cE 'punch|/ip4/|/ipfs/id|protocols' "$T/den_id.out")" = 0
 kill -USR1 $PID_out2; wait_line "$T/out2.err" "counters $E/tcp" 5
 check "criterion 7: the denied peer never got a stream (1 connection counted)" \
   grep -q "counters $E/tcp: connections 1," "$T/out2.err"
-kill $PID_in2 $PID_in3 $PID_out2 2>/dev/null
+check "status: SIGUSR1 counters count exactly what went through (1 connection, 2 bytes each way)" \
+  grep -q "counters $E/tcp: connections 1, bytes in 2, bytes out 2$" "$T/out2.err"
+kill -USR1 $PID_in2; wait_line "$T/in2.err" "counters $LA:$E:" 5
+check "status: SIGUSR1 prints in's per-mapping counters too (exact)" \
+  grep -q "counters $LA:$E: connections 1, bytes in 2, bytes out 2$" "$T/in2.err"
+kill $PID_out2; wait $PID_out2 2>/dev/null
+rc=$?
+check "exit codes: out stopped by SIGTERM exits 0" eq $rc 0
+check "status: out prints its counters at exit" \
+  test "$(grep -c "counters $E/tcp: connections 1, bytes in 2, bytes out 2$" "$T/out2.err")" = 2
+kill $PID_in2 $PID_in3 2>/dev/null
 
 # ---- criterion 9: PUNCH_RELAY_MODE disabled / default (private DHT) ----------
 unset PUNCH_RELAY_MODE
@@ -274,7 +377,9 @@ for mode in disabled default; do
 done
 
 # ---- path upkeep: relayed -> direct, and back --------------------------------
-export PUNCH_RELAY_MODE=$RELAY LP2P_PUBLIC_CIDRS=127.0.0.0/8
+bg relay3 env PUNCH_SECRET_KEY=$T/relay3.key "$P" relay --listen /ip4/127.0.0.1/tcp/0
+wait_line "$T/relay3.out" "/p2p/" 10
+export PUNCH_RELAY_MODE=$(head -1 "$T/relay3.out") LP2P_PUBLIC_CIDRS=127.0.0.0/8
 bg out4 env PUNCH_SECRET_KEY=$T/out4.key "$P" out $E
 wait_line "$T/out4.err" "relay reservation on" 20
 KO4=$(key_of out4); LP=$(free_port)
@@ -283,6 +388,13 @@ wait_line "$T/in4.err" "relayed -> direct" 30
 check "path: a status line says relayed -> direct with the RTT" \
   grep -qE "path to $KO4: relayed -> direct /ip4/127\.0\.0\.1/tcp/[0-9]+, rtt [0-9.]+ ms" "$T/in4.err"
 check "path: forwarding works on the direct path" eq "$(python3 "$H" tcp-roundtrip $LP 6469726563 )" 6469726563
+# new forwarded connections take the direct connection: they keep working
+# with the relay gone (its own relay here; the others still need theirs)
+kill $PID_relay3; wait $PID_relay3 2>/dev/null
+check "path: new forwarded connections take the direct connection (they work with the relay gone)" \
+  eq "$(python3 "$H" tcp-roundtrip $LP 6e6f2072656c6179)" 6e6f2072656c6179
+check "path: ... and nothing flapped (one relayed -> direct line, no direct path lost)" \
+  test "$(grep -c "relayed -> direct" "$T/in4.err")" = 1 -a "$(grep -c "direct path to" "$T/in4.err")" = 0
 kill $PID_in4 $PID_out4 2>/dev/null
 
 # ---- path upkeep: the direct connection dies (in a namespace of our own) ----
@@ -291,6 +403,10 @@ if unshare -rn true 2>/dev/null && command -v ss >/dev/null; then
 else
   nok "fallback: needs unshare -rn and ss (a network namespace to destroy a socket in)"
 fi
+
+# ---- minutes of wall time under libfaketime: UDP idle eviction, punch
+# retries that never flap, the stdio deadline -------------------------------
+bash "$ROOT/tests/punch/idle.sh" "$P" "$H" "$T"
 
 # ---- status: a limited relay's limits -----------------------------------------
 unset LP2P_PUBLIC_CIDRS
@@ -304,8 +420,14 @@ bg in5 env PUNCH_SECRET_KEY=$T/in5.key "$P" in $KO5 $LL:$E
 wait_line "$T/in5.err" "peer $KO5 connected" 20
 check "status: a limited relay's limits are shown" \
   grep -qE "peer $KO5 connected: relayed .*\(limited relay: [0-9]+ s left, [0-9]+ bytes left; then it ends\)" "$T/in5.err"
+lim=$(sed -n "s/.*peer $KO5 connected: relayed .*(limited relay: \([0-9]*\) s left, \([0-9]*\) bytes left.*/\1 \2/p" "$T/in5.err" | head -1)
+check "status: ... and they are the relay's configured limits (--limit-duration 300, --limit-data 10000000: $lim)" \
+  test -n "$lim" -a "${lim% *}" -gt 0 -a "${lim% *}" -le 300 -a "${lim#* }" -gt 0 -a "${lim#* }" -le 10000000 -a "${lim#* }" -gt 9000000
 check "forwarding runs on a limited relayed connection" eq "$(python3 "$H" tcp-roundtrip $LL 6c696d)" 6c696d
-kill $PID_in5 $PID_out5 $PID_relay2 2>/dev/null
+kill $PID_in5 $PID_out5 2>/dev/null
+kill $PID_relay2; wait $PID_relay2 2>/dev/null
+rc=$?
+check "exit codes: relay stopped by SIGTERM exits 0" eq $rc 0
 
 # ---- examples/chat: by public key, through the relay, then direct -------------
 CC_EX=cc; SAN_EX=""

@@ -12,7 +12,10 @@
  * not exposed gets the stream reset (the sender's packets vanish, as
  * UDP's would), flows idle for 5 minutes are evicted on both sides, and
  * a frame longer than the largest UDP payload is garbage: that stream
- * alone is reset. */
+ * alone is reset. A peek shows one chunk of the muxer's buffer, so a
+ * header or frame that spans chunks (any datagram larger than what one
+ * yamux frame or relay hop carries) is gathered into a buffer of the
+ * flow's own, at most one frame, freed once the frame went out. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +34,10 @@ typedef struct pflow {
   uint64_t key;       /* in: the flow table key */
   uint8_t *rem;       /* the unsent rest of one partly taken frame */
   size_t rem_len, rem_off;
+  uint8_t hb[LP2P_PUNCH_HEADER_LEN]; /* a header split over chunks */
+  size_t hb_len;
+  uint8_t *fb;   /* a frame split over chunks (NULL when none) */
+  size_t fb_len;
   lp2p_tstamp last;
   struct pflow *next, *prev;
 } pflow;
@@ -78,6 +85,7 @@ static void flow_free(punch *p, pflow *f) {
   if (f->next)
     f->next->prev = f->prev;
   free(f->rem);
+  free(f->fb);
   free(f);
 }
 
@@ -132,6 +140,33 @@ static void send_frame(punch *p, pflow *f, const uint8_t *d, size_t n) {
   }
 }
 
+/* Move stream bytes into buf (holding *have) until it holds `need`.
+ * Returns 1 when it does, 0 when the stream has no more for now. */
+static int gather(punch *p, pflow *f, uint8_t *buf, size_t *have,
+                  size_t need, lp2p_tstamp now) {
+  while (*have < need) {
+    size_t n = 0;
+    const uint8_t *d = lp2p_host_stream_read_peek(p->h, f->stream, &n);
+    if (!n)
+      return 0;
+    size_t k = n < need - *have ? n : need - *have;
+    memcpy(buf + *have, d, k);
+    *have += k;
+    lp2p_host_stream_read_consume(p->h, now, f->stream, k);
+  }
+  return 1;
+}
+
+/* One datagram from the stream to its UDP destination. */
+static void deliver(punch *p, pflow *f, const uint8_t *pl, size_t pn,
+                    lp2p_tstamp now) {
+  f->last = now;
+  if (lp2p_host_udp_send(p->h, f->sock, &f->addr, 0, pl, pn) == 0)
+    f->map->bytes_in += pn;
+  else
+    f->map->drops++;
+}
+
 /* Frames from the stream: to the local service (out) or back to the
  * sender (in). */
 static void from_stream(punch *p, pflow *f) {
@@ -140,7 +175,13 @@ static void from_stream(punch *p, pflow *f) {
     size_t n = 0;
     const uint8_t *d = lp2p_host_stream_read_peek(p->h, f->stream, &n);
     uint16_t port = 0;
-    lp2p_ssize r = lp2p_punch_header_decode(d, n, &port);
+    lp2p_ssize r = f->hb_len ? 0 : lp2p_punch_header_decode(d, n, &port);
+    if (r > 0) {
+      lp2p_host_stream_read_consume(p->h, now, f->stream, (size_t)r);
+    } else if (r == 0) { /* split over chunks (or not here yet) */
+      gather(p, f, f->hb, &f->hb_len, sizeof f->hb, now);
+      r = lp2p_punch_header_decode(f->hb, f->hb_len, &port);
+    }
     if (r < 0) {
       pstatus(p, PL_INFO, "reset a UDP stream with a malformed header");
       flow_reset(p, f);
@@ -153,7 +194,6 @@ static void from_stream(punch *p, pflow *f) {
       }
       return;
     }
-    lp2p_host_stream_read_consume(p->h, now, f->stream, (size_t)r);
     pmap *m = fwd_find_exposed(p, port, LP2P_PUNCH_UDP);
     if (!m) { /* silently dropped: the flow's stream goes */
       pstatus(p, PL_DEBUG, "dropped a UDP flow to %u/udp: not exposed", port);
@@ -184,30 +224,53 @@ static void from_stream(punch *p, pflow *f) {
   if (f->server && !f->ready)
     return; /* the frames wait in the stream until the socket is bound */
   for (;;) {
-    size_t n = 0;
-    const uint8_t *d = lp2p_host_stream_read_peek(p->h, f->stream, &n);
     const uint8_t *pl = NULL;
     size_t pn = 0;
-    lp2p_ssize r = lp2p_punch_frame_decode(d, n, &pl, &pn);
+    lp2p_ssize r;
+    if (!f->fb_len) { /* the common case: a whole frame in one chunk */
+      size_t n = 0;
+      const uint8_t *d = lp2p_host_stream_read_peek(p->h, f->stream, &n);
+      r = lp2p_punch_frame_decode(d, n, &pl, &pn);
+      if (r > 0) {
+        deliver(p, f, pl, pn, now);
+        lp2p_host_stream_read_consume(p->h, now, f->stream, (size_t)r);
+        continue;
+      }
+      if (r == 0 && !n)
+        break;
+    } else {
+      r = lp2p_punch_frame_decode(f->fb, f->fb_len, &pl, &pn);
+      if (r > 0) {
+        deliver(p, f, pl, pn, now);
+        free(f->fb);
+        f->fb = NULL;
+        f->fb_len = 0;
+        continue;
+      }
+    }
     if (r < 0) {
       pstatus(p, PL_INFO, "reset a UDP stream with a malformed frame");
       flow_reset(p, f);
       return;
     }
-    if (r == 0) {
-      if (f->remote_fin && n) { /* EOF inside a frame: garbage */
-        pstatus(p, PL_INFO, "reset a UDP stream whose frame was cut short");
-        flow_reset(p, f);
-        return;
-      }
-      break;
+    /* the frame spans chunks: gather its length, then the rest of it */
+    if (!f->fb &&
+        !(f->fb = malloc(LP2P_PUNCH_FRAME_HEADER_LEN +
+                         LP2P_PUNCH_DATAGRAM_MAX))) {
+      flow_reset(p, f);
+      return;
     }
-    f->last = now;
-    if (lp2p_host_udp_send(p->h, f->sock, &f->addr, 0, pl, pn) == 0)
-      f->map->bytes_in += pn;
-    else
-      f->map->drops++;
-    lp2p_host_stream_read_consume(p->h, now, f->stream, (size_t)r);
+    size_t need = LP2P_PUNCH_FRAME_HEADER_LEN;
+    if (f->fb_len >= LP2P_PUNCH_FRAME_HEADER_LEN)
+      need += (size_t)f->fb[0] << 8 | f->fb[1]; /* <= the max: decoded */
+    if (!gather(p, f, f->fb, &f->fb_len, need, now))
+      break;
+  }
+  if (f->remote_fin && f->fb_len &&
+      lp2p_host_stream_at_eof(p->h, f->stream)) { /* EOF inside a frame */
+    pstatus(p, PL_INFO, "reset a UDP stream whose frame was cut short");
+    flow_reset(p, f);
+    return;
   }
   if (lp2p_host_stream_at_eof(p->h, f->stream) && f->stream) {
     lp2p_host_stream_close(p->h, now, f->stream);
