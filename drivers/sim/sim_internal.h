@@ -241,6 +241,7 @@ typedef struct sim_node {
   lp2p_sim_sock_fn host_sock_fn; /* the host's sockets (host_driver.c) */
   void *host_sock_ud;
   uint16_t next_ephemeral;
+  uint8_t group; /* lp2p_sim_node_group (0..15) */
   struct sim_hnode *host;
 } sim_node;
 
@@ -271,6 +272,10 @@ struct lp2p_sim {
   sim_map sockmap; /* (proto<<56|node<<16|lport, rip<<16|rport) -> index */
   sim_block *blocks;
   size_t nblocks;
+  /* group partitions: bit `to` of group_block[from] drops packets from
+   * endpoints of group `from` to endpoints of group `to` */
+  uint16_t group_block[16];
+  unsigned group_blocks; /* bits set in group_block */
   lp2p_sim_host_event_fn host_fn;
   void *host_ud;
   /* scratch for trace lines */

@@ -45,5 +45,12 @@ extern const scenario scenario_swarm;
 extern const scenario scenario_relay;
 extern const scenario scenario_punch_matrix;
 extern const scenario scenario_autonat;
+extern const scenario scenario_kad;
+extern const scenario scenario_kad_churn;
+extern const scenario scenario_kad_partition;
+extern const scenario scenario_kad_10k;
+extern const scenario scenario_kad_small;
+extern const scenario scenario_kad_churn_small;
+extern const scenario scenario_kad_partition_small;
 
 #endif
