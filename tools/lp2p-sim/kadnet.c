@@ -23,15 +23,15 @@ static knode *by_hid(kadnet *k, uint32_t hid, uint32_t *idx) {
 /* ---- lookups ------------------------------------------------------------ */
 
 static void lookup_end(kadnet *k, klookup *l, uint8_t state) {
-  if (l->state == KL_QUERY || l->state == KL_DIAL)
+  if (l->state == KL_QUERY || l->state == KL_DIAL || l->state == KL_PING)
     k->running--;
   l->state = state;
 }
 
-/* The target was named: reach it by its id alone (the addresses the
- * lookup's answers taught us; an open connection would prove nothing, so
- * a lookup for a peer we are already connected to reaches it trivially,
- * as a real application's would). */
+/* The target was named: reach it by its id alone, through the addresses
+ * the lookup's answers taught us (a connection we already had is reused,
+ * as a real application's dial would), and prove it with a ping round
+ * trip: a connection left over from before a partition does not count. */
 static void lookup_named(kadnet *k, klookup *l) {
   knode *x = &k->nodes[l->from];
   lp2p_host *h = lp2p_sim_host(k->s, x->h.node);
@@ -62,14 +62,25 @@ static void on_query_done(kadnet *k, uint32_t xi, lp2p_host *h,
   }
 }
 
-static void on_dial(kadnet *k, uint32_t xi, const lp2p_host_event *ev,
-                    int ok) {
+static void on_dial(kadnet *k, uint32_t xi, lp2p_host *h,
+                    const lp2p_host_event *ev, int ok) {
   for (uint32_t i = 0; i < k->nlk; i++) {
     klookup *l = &k->lk[i];
-    if (l->state == KL_DIAL && l->from == xi && l->dial == ev->u.dial.id) {
-      lookup_end(k, l, ok ? KL_FOUND : KL_MISSED);
-      return;
-    }
+    if (l->state != KL_DIAL || l->from != xi || l->dial != ev->u.dial.id)
+      continue;
+    l->state = KL_PING;
+    if (!ok || lp2p_host_ping(h, shost_now(k->s, &k->nodes[xi].h),
+                              &k->nodes[l->to].h.id) != 0)
+      lookup_end(k, l, KL_MISSED);
+  }
+}
+
+static void on_ping(kadnet *k, uint32_t xi, const lp2p_host_event *ev) {
+  for (uint32_t i = 0; i < k->nlk; i++) {
+    klookup *l = &k->lk[i];
+    if (l->state == KL_PING && l->from == xi &&
+        lp2p_peerid_equal(&k->nodes[l->to].h.id, &ev->peer))
+      lookup_end(k, l, ev->err ? KL_MISSED : KL_FOUND);
   }
 }
 
@@ -85,10 +96,12 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
     on_query_done(k, xi, lp2p_sim_host(s, hid), ev);
     break;
   case LP2P_HOST_EV_DIAL_DONE:
-    on_dial(k, xi, ev, 1);
-    break;
   case LP2P_HOST_EV_DIAL_FAILED:
-    on_dial(k, xi, ev, 0);
+    on_dial(k, xi, lp2p_sim_host(s, hid), ev,
+            ev->kind == LP2P_HOST_EV_DIAL_DONE);
+    break;
+  case LP2P_HOST_EV_PING_RESULT:
+    on_ping(k, xi, ev);
     break;
   default:
     break;

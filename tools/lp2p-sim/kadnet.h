@@ -4,7 +4,8 @@
  * own bootstrap (self-lookup, refresh), and then answer find-peer lookups
  * from random hosts for random live peers. A lookup counts as found when
  * the query named the target and the finder then reaches it by its peer id
- * alone (a dial through the addresses the lookup taught it). */
+ * alone: a dial through the addresses the lookup taught it (or the
+ * connection it already had), then a ping round trip on it. */
 #ifndef LP2P_SIM_KADNET_H
 #define LP2P_SIM_KADNET_H
 
@@ -23,7 +24,7 @@ typedef struct knode {
   uint8_t side;  /* kad-partition: 1 or 2 (0 = none) */
 } knode;
 
-enum { KL_IDLE, KL_QUERY, KL_DIAL, KL_FOUND, KL_MISSED, KL_VOID };
+enum { KL_IDLE, KL_QUERY, KL_DIAL, KL_PING, KL_FOUND, KL_MISSED, KL_VOID };
 
 typedef struct klookup {
   uint32_t from, to; /* knode indices */
