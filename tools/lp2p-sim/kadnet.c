@@ -129,8 +129,8 @@ static void lookup_start(lp2p_sim *s, void *ud, uint64_t arg) {
   lp2p_sim_host_kick(s, x->h.node);
 }
 
-void kn_lookup_at(kadnet *k, lp2p_tstamp at, uint8_t from_side,
-                  uint8_t to_side, uint8_t group) {
+void kn_lookup_at(kadnet *k, lp2p_tstamp at, uint8_t from_side, uint8_t to_side,
+                  uint8_t group) {
   if (k->nlk == k->lk_cap) {
     scen_fail(k->c, "more lookups than planned");
     return;
@@ -362,8 +362,8 @@ void kn_tables(const kadnet *k, size_t *min, size_t *median, size_t *max) {
     return;
   for (uint32_t i = 0; i < k->n; i++)
     if (k->nodes[i].live)
-      v[m++] = lp2p_host_kad_table_size(
-          lp2p_sim_host(k->s, k->nodes[i].h.node));
+      v[m++] =
+          lp2p_host_kad_table_size(lp2p_sim_host(k->s, k->nodes[i].h.node));
   if (m) {
     qsort(v, m, sizeof *v, cmp_size);
     *min = v[0];
@@ -389,4 +389,3 @@ void kn_memory(kadnet *k, uint64_t *mean_live, uint64_t *max_peak) {
   }
   *mean_live = cnt ? sum / cnt : 0;
 }
-

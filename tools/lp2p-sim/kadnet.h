@@ -31,8 +31,8 @@ typedef struct klookup {
   uint64_t q, dial;
   uint32_t hops;
   uint8_t state;
-  uint8_t named; /* the query named the target (before the dial) */
-  uint8_t group; /* the caller's tag (kad-partition: phase) */
+  uint8_t named;              /* the query named the target (before the dial) */
+  uint8_t group;              /* the caller's tag (kad-partition: phase) */
   uint8_t from_side, to_side; /* picked at start when from/to is KN_ANY */
 } klookup;
 
@@ -49,7 +49,7 @@ typedef struct kadnet {
   uint32_t by_node_cap;
   klookup *lk;
   uint32_t nlk, lk_cap;
-  uint32_t running;  /* lookups in KL_QUERY or KL_DIAL */
+  uint32_t running; /* lookups in KL_QUERY or KL_DIAL */
   uint64_t join_failed, boot_dials_failed;
 } kadnet;
 
@@ -69,8 +69,8 @@ uint32_t kn_pick(kadnet *k, uint8_t side);
 /* Start a find-peer lookup at `at`, tagged `group`, from a random live
  * host of `from_side` for a random other live one of `to_side` (0 = any),
  * both picked when it starts. */
-void kn_lookup_at(kadnet *k, lp2p_tstamp at, uint8_t from_side,
-                  uint8_t to_side, uint8_t group);
+void kn_lookup_at(kadnet *k, lp2p_tstamp at, uint8_t from_side, uint8_t to_side,
+                  uint8_t group);
 /* Run until every lookup ended or `deadline`. */
 void kn_run_lookups(kadnet *k, lp2p_tstamp deadline);
 /* Partition: packets between hosts of sides 1 and 2 are dropped while on. */

@@ -57,8 +57,7 @@ static lp2p_tstamp join_all(kadnet *k, uint32_t n, lp2p_tstamp start,
 static void line_tables(kadnet *k, const char *what) {
   size_t mn, md, mx;
   kn_tables(k, &mn, &md, &mx);
-  scen_line(k->c, "kad %s tables min %zu median %zu max %zu", what, mn, md,
-            mx);
+  scen_line(k->c, "kad %s tables min %zu median %zu max %zu", what, mn, md, mx);
 }
 
 /* The summary line of issue 10; nodes: the hosts live at the end. */
@@ -66,17 +65,20 @@ static void line_summary(kadnet *k, const kn_stats *st) {
   uint32_t live = 0;
   for (uint32_t i = 0; i < k->n; i++)
     live += k->nodes[i].live;
-  scen_line(k->c, "kad nodes %u lookups %u found %u median_hops %u "
-                  "p99_hops %u",
+  scen_line(k->c,
+            "kad nodes %u lookups %u found %u median_hops %u "
+            "p99_hops %u",
             live, st->lookups, st->found, st->median_hops, st->p99_hops);
 }
 
 /* found/lookups >= num/den */
 static int enough(const kn_stats *st, uint64_t num, uint64_t den) {
-  return st->lookups && (uint64_t)st->found * den >= (uint64_t)st->lookups * num;
+  return st->lookups &&
+         (uint64_t)st->found * den >= (uint64_t)st->lookups * num;
 }
 
-/* ---- kad and kad-10k ------------------------------------------------------ */
+/* ---- kad and kad-10k ------------------------------------------------------
+ */
 
 static int run_plain(scen_ctx *c, uint32_t n, uint32_t lookups) {
   kadnet k;
@@ -129,7 +131,8 @@ static int run_kad_small(scen_ctx *c) {
   return run_plain(c, SMALL_NODES, SMALL_NODES);
 }
 
-/* ---- kad-churn ------------------------------------------------------------ */
+/* ---- kad-churn ------------------------------------------------------------
+ */
 
 static void churn_leave(lp2p_sim *s, void *ud, uint64_t arg) {
   (void)s;
@@ -167,8 +170,8 @@ static int run_churn_n(scen_ctx *c, uint32_t n, uint32_t lookups) {
   uint32_t live = 0;
   for (uint32_t i = 0; i < k.n; i++)
     live += k.nodes[i].live;
-  scen_line(c, "kad churn left %u joined %u live %u voided %u",
-            k.n - live, k.n - n, live, st.voided);
+  scen_line(c, "kad churn left %u joined %u live %u voided %u", k.n - live,
+            k.n - n, live, st.voided);
   line_tables(&k, "after churn");
   line_summary(&k, &st);
   if (k.running)
@@ -179,7 +182,8 @@ static int run_churn_n(scen_ctx *c, uint32_t n, uint32_t lookups) {
   return c->fail[0] ? 1 : 0;
 }
 
-/* ---- kad-partition -------------------------------------------------------- */
+/* ---- kad-partition --------------------------------------------------------
+ */
 
 enum { G_SPLIT_IN = 1, G_SPLIT_CROSS, G_HEALED_CROSS, G_HEALED_IN };
 
@@ -192,8 +196,8 @@ static uint32_t cross_permille(kadnet *k) {
     knode *x = &k->nodes[i];
     if (!x->live)
       continue;
-    size_t m = lp2p_host_kad_table_closest(lp2p_sim_host(k->s, x->h.node),
-                                           zero, sizeof zero, ids, 512);
+    size_t m = lp2p_host_kad_table_closest(lp2p_sim_host(k->s, x->h.node), zero,
+                                           sizeof zero, ids, 512);
     for (size_t j = 0; j < m; j++)
       for (uint32_t y = 0; y < k->n; y++)
         if (lp2p_peerid_equal(&ids[j], &k->nodes[y].h.id)) {
@@ -217,8 +221,9 @@ static void split_lookups(kadnet *k, lp2p_tstamp at, uint32_t count,
 static void line_group(kadnet *k, const char *what, int group) {
   kn_stats st;
   kn_stats_get(k, group, &st);
-  scen_line(k->c, "kad partition %s lookups %u named %u found %u "
-                  "median_hops %u",
+  scen_line(k->c,
+            "kad partition %s lookups %u named %u found %u "
+            "median_hops %u",
             what, st.lookups, st.named, st.found, st.median_hops);
 }
 
@@ -265,8 +270,9 @@ static int run_partition_n(scen_ctx *c, uint32_t n, uint32_t lookups) {
   if (k.running)
     scen_fail(c, "%u lookups still running at the deadline", k.running);
   if (!enough(&sc, 99, 100))
-    scen_fail(c, "after healing found %u of %u lookups across the cut "
-                 "(< 99 %%)",
+    scen_fail(c,
+              "after healing found %u of %u lookups across the cut "
+              "(< 99 %%)",
               sc.found, sc.lookups);
   kn_stats_get(&k, G_SPLIT_CROSS, &st);
   if (st.found)
@@ -286,16 +292,19 @@ static int run_partition_small(scen_ctx *c) {
 }
 
 const scenario scenario_kad = {
-    "kad", "1,000 DHT servers bootstrap, then 1,000 find-peer lookups "
-           "(make sim-kad)",
+    "kad",
+    "1,000 DHT servers bootstrap, then 1,000 find-peer lookups "
+    "(make sim-kad)",
     run_kad};
 const scenario scenario_kad_churn = {
-    "kad-churn", "kad with 10 % of the hosts leaving and joining during the "
-                 "lookups (make sim-kad)",
+    "kad-churn",
+    "kad with 10 % of the hosts leaving and joining during the "
+    "lookups (make sim-kad)",
     run_churn};
 const scenario scenario_kad_partition = {
-    "kad-partition", "kad split in two halves, then healed: lookups across "
-                     "the former cut (make sim-kad)",
+    "kad-partition",
+    "kad split in two halves, then healed: lookups across "
+    "the former cut (make sim-kad)",
     run_partition};
 const scenario scenario_kad_10k = {
     "kad-10k", "kad with 10,000 hosts, heap per host (make sim-kad-10k)",
@@ -305,5 +314,4 @@ const scenario scenario_kad_small = {
 const scenario scenario_kad_churn_small = {
     "kad-churn-small", "kad-churn with 200 hosts", run_churn_small};
 const scenario scenario_kad_partition_small = {
-    "kad-partition-small", "kad-partition with 200 hosts",
-    run_partition_small};
+    "kad-partition-small", "kad-partition with 200 hosts", run_partition_small};
