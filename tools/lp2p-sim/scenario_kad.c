@@ -91,6 +91,19 @@ static int run_plain(scen_ctx *c, uint32_t n, uint32_t lookups) {
    * least): each host's bootstrap meets a network that already formed */
   lp2p_tstamp spread = (lp2p_tstamp)n * 20 * MS;
   lp2p_tstamp end = join_all(&k, n, 0, spread, 0);
+  /* in steps, so LP2P_SIM_TIMING can show progress (running until a time
+   * adds no event: the trace is the same either way) */
+  for (lp2p_tstamp t = 20 * SEC; t < end + 30 * SEC; t += 20 * SEC) {
+    lp2p_sim_run_until(k.s, t);
+    if (timing()) {
+      uint64_t ml, mp;
+      kn_memory(&k, &ml, &mp);
+      fprintf(stderr, "kad progress: virtual %llu s, %u hosts, wall %.1f s, "
+                      "heap per host %llu\n",
+              (unsigned long long)(t / SEC), k.n, wall_s() - t0,
+              (unsigned long long)ml);
+    }
+  }
   lp2p_sim_run_until(k.s, end + 30 * SEC);
   line_tables(&k, "joined");
   double t1 = wall_s();
