@@ -22,7 +22,7 @@ LP2P_SIM_TIMING=1 sh -c "\"$SIM\" --scenario $SC --seed $SEED >$out 2>$err; echo
 t1=$(date +%s.%N)
 rc=$(cat "$out.rc")
 timing=$(grep '^kad timing:' "$err")
-summary=$(grep '^kad nodes ' "$out")
+summary=$(grep '^kad ' "$out")
 user=$(sed -n 2p "$out.times" | awk '{print $1}')
 rm -f "$out.rc" "$out.times"
 if [ "$rc" != 0 ] || [ -z "$timing" ]; then
