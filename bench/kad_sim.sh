@@ -7,7 +7,7 @@
 # network formed), and the whole run with the bootstrap of every host.
 # The 10,000-host figure takes much longer and runs apart:
 # `sh bench/kad_sim.sh kad-10k` (or `make sim-kad-10k`). A wall clock on
-# a shared machine moves with its load: the user CPU time is printed too.
+# a shared machine moves with its load: CPU times are printed too.
 # Reports only; exit status 1 if the scenario itself fails.
 set -u
 B=${LP2P_BUILD:-build}
@@ -35,10 +35,11 @@ echo "$summary"
 echo "$timing" | awk -v user="$user" -v wall="$(echo "$t1 - $t0" | bc)" '{
   for (i = 3; i < NF; i += 2) v[$i] = $(i + 1)
   printf "sim %s: %s hosts, %s lookups in %.1f s wall: %.0f lookups/s " \
-         "(bootstrap of every host %.1f s; whole run %.1f s wall, " \
-         "user CPU %s; heap per host %d KiB)\n",
+         "(%.0f per CPU second); bootstrap of every host %.1f s wall, " \
+         "%.1f s CPU; whole run %.1f s wall, user CPU %s; heap per " \
+         "host %d KiB\n",
          "'"$SC"'", v["nodes"], v["lookups"], v["lookup_wall_s"],
-         v["lookups_per_s"], v["join_wall_s"], wall, user,
-         v["heap_per_host"] / 1024
+         v["lookups_per_s"], v["lookups_per_cpu_s"], v["join_wall_s"],
+         v["join_cpu_s"], wall, user, v["heap_per_host"] / 1024
 }'
 rm -f "$out" "$err"
