@@ -1,7 +1,7 @@
 /* The Kademlia network of the kad scenarios (kadnet.h): public endpoints
  * with 5-40 ms links, one lp2p_host each in DHT server mode (stock
  * kad-dht settings: k 20, alpha 3, 10 s request timeout), joining through
- * KN_BOOT bootstrap hosts. Everything random comes from the run's seed. */
+ * a few bootstrap hosts. Everything random comes from the run's seed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,16 +223,20 @@ static void join(lp2p_sim *s, void *ud, uint64_t arg) {
   x->live = 1;
   /* dial KN_BOOT_DIALS distinct bootstrap hosts among those up (the
    * bootstrap hosts themselves dial the ones before them) */
-  uint32_t pool = i < KN_BOOT ? i : KN_BOOT;
+  uint32_t pool = i < k->nboot ? i : k->nboot;
   uint32_t want = pool < KN_BOOT_DIALS ? pool : KN_BOOT_DIALS;
-  uint8_t used[KN_BOOT] = {0};
+  uint32_t chosen[KN_BOOT_DIALS];
   lp2p_host *h = lp2p_sim_host(s, node);
   for (uint32_t d = 0; d < want; d++) {
     uint32_t b;
-    do
+    int again;
+    do {
       b = (uint32_t)rnd(k, pool);
-    while (used[b]);
-    used[b] = 1;
+      again = 0;
+      for (uint32_t e = 0; e < d; e++)
+        again |= chosen[e] == b;
+    } while (again);
+    chosen[d] = b;
     knode *bn = &k->nodes[b];
     lp2p_maddr ma;
     uint64_t dial;
@@ -303,6 +307,7 @@ int kn_init(kadnet *k, scen_ctx *c, uint32_t cap, uint32_t lookups) {
   }
   k->cap = cap;
   k->lk_cap = lookups;
+  k->nboot = cap / KN_BOOT_PER > KN_BOOT_MIN ? cap / KN_BOOT_PER : KN_BOOT_MIN;
   lp2p_sim_on_host_event(k->s, on_event, k);
   return 0;
 }

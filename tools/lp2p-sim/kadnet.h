@@ -12,8 +12,12 @@
 #include "tools/lp2p-sim/hosts.h"
 #include "tools/lp2p-sim/scenario.h"
 
-/* The hosts everyone joins through (the first ones to start). */
-#define KN_BOOT 4
+/* The hosts everyone joins through are the first ones to start: at least
+ * KN_BOOT_MIN, and one per KN_BOOT_PER hosts planned (10,000 hosts joining
+ * through 4 left most tables empty: each bootstrap host took ~37 new
+ * connections a second, far past its connection limits). */
+#define KN_BOOT_MIN 4
+#define KN_BOOT_PER 250
 /* Bootstrap hosts each joining host dials. */
 #define KN_BOOT_DIALS 3
 
@@ -49,7 +53,8 @@ typedef struct kadnet {
   uint32_t by_node_cap;
   klookup *lk;
   uint32_t nlk, lk_cap;
-  uint32_t running; /* lookups in KL_QUERY or KL_DIAL */
+  uint32_t running; /* lookups in KL_QUERY, KL_DIAL or KL_PING */
+  uint32_t nboot;   /* bootstrap hosts: indices 0..nboot-1 */
   uint64_t join_failed, boot_dials_failed;
 } kadnet;
 

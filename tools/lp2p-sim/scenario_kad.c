@@ -164,9 +164,9 @@ static void churn_leave(lp2p_sim *s, void *ud, uint64_t arg) {
   kadnet *k = ud;
   uint32_t i = kn_pick(k, 0);
   /* the bootstrap hosts stay: a network needs a published entry point */
-  for (int tries = 0; i != KN_ANY && i < KN_BOOT && tries < 16; tries++)
+  for (int tries = 0; i != KN_ANY && i < k->nboot && tries < 16; tries++)
     i = kn_pick(k, 0);
-  if (i != KN_ANY && i >= KN_BOOT)
+  if (i != KN_ANY && i >= k->nboot)
     kn_leave(k, i);
 }
 
