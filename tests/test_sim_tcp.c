@@ -416,6 +416,47 @@ static void test_pair_block(void **state) {
   lp2p_sim_free(s);
 }
 
+/* Group partition: a and c (group 1) cannot reach b (group 2) while the
+ * groups are blocked both ways; d (group 0) is not affected; healing lets
+ * the next SYN retransmission through. */
+static void test_group_block(void **state) {
+  (void)state;
+  lp2p_sim *s = world(13);
+  app a, b, c, d;
+  ep(s, LP2P_SIM_INTERNET, NULL, &a, NULL);
+  ep(s, LP2P_SIM_INTERNET, NULL, &b, NULL);
+  ep(s, LP2P_SIM_INTERNET, NULL, &c, NULL);
+  ep(s, LP2P_SIM_INTERNET, NULL, &d, NULL);
+  assert_int_equal(lp2p_sim_node_group(s, a.node, 1), 0);
+  assert_int_equal(lp2p_sim_node_group(s, c.node, 1), 0);
+  assert_int_equal(lp2p_sim_node_group(s, b.node, 2), 0);
+  assert_int_equal(lp2p_sim_node_group(s, b.node, 16), LP2P_ERR_INVAL);
+  assert_int_equal(lp2p_sim_node_group(s, 9999, 1), LP2P_ERR_NOT_FOUND);
+  assert_int_equal(lp2p_sim_group_block(s, 1, 16, 1), LP2P_ERR_INVAL);
+  assert_int_equal(lp2p_sim_group_block(s, 1, 2, 1), 0);
+  assert_int_equal(lp2p_sim_group_block(s, 2, 1, 1), 0);
+  assert_int_equal(lp2p_sim_group_block(s, 2, 1, 1), 0); /* idempotent */
+  uint64_t lb, k1, k2, k3;
+  assert_int_equal(lp2p_sim_tcp_listen(s, b.node, 80, &lb, NULL), 0);
+  lp2p_sockaddr db = addr(s, b.node, 80);
+  lp2p_sim_tcp_connect(s, a.node, 0, &db, 0, &k1);
+  lp2p_sim_tcp_connect(s, c.node, 0, &db, 0, &k2);
+  lp2p_sim_tcp_connect(s, d.node, 0, &db, 0, &k3);
+  lp2p_sim_run_until(s, 5 * SEC);
+  assert_int_equal(a.connected, 0);
+  assert_int_equal(c.connected, 0);
+  assert_int_equal(d.connected, 1);
+  /* one direction healed is not enough: the SYN-ACK is still dropped */
+  assert_int_equal(lp2p_sim_group_block(s, 1, 2, 0), 0);
+  lp2p_sim_run_until(s, 20 * SEC);
+  assert_int_equal(a.connected, 0);
+  assert_int_equal(lp2p_sim_group_block(s, 2, 1, 0), 0);
+  lp2p_sim_run_until(s, 80 * SEC);
+  assert_int_equal(a.connected, 1);
+  assert_int_equal(c.connected, 1);
+  lp2p_sim_free(s);
+}
+
 /* DESIGN 5b: a low-TTL first SYN opens the own NAT mapping and dies before
  * the far NAT; the retransmission then connects. */
 static void test_low_ttl_syn(void **state) {
@@ -628,6 +669,7 @@ int main(void) {
       cmocka_unit_test(test_sndbuf_limit_and_writable),
       cmocka_unit_test(test_partition_heals_and_times_out),
       cmocka_unit_test(test_pair_block),
+      cmocka_unit_test(test_group_block),
       cmocka_unit_test(test_low_ttl_syn),
       cmocka_unit_test(test_nat_rst_kills_mapping),
       cmocka_unit_test(test_hairpin_and_double_nat),

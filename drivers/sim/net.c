@@ -333,10 +333,19 @@ static int pair_blocked(const lp2p_sim *s, uint32_t from, uint32_t to) {
   return 0;
 }
 
+static int group_blocked(const lp2p_sim *s, uint32_t from, const sim_node *to) {
+  const sim_node *f = sim_node_get(s, from);
+  return f && (s->group_block[f->group] >> to->group & 1u);
+}
+
 static void at_node(lp2p_sim *s, sim_node *n, sim_pkt *p, uint64_t where) {
   if (n->kind == NODE_EP) {
     if (s->nblocks && pair_blocked(s, p->origin, n->id)) {
       drop(s, p, where, "drop-pair");
+      return;
+    }
+    if (s->group_blocks && group_blocked(s, p->origin, n)) {
+      drop(s, p, where, "drop-group");
       return;
     }
     hash_pkt(s, p, where, 1);
@@ -591,5 +600,30 @@ int lp2p_sim_pair_block(lp2p_sim *s, uint32_t from, uint32_t to, int on) {
   s->blocks[s->nblocks].from = from;
   s->blocks[s->nblocks].to = to;
   s->nblocks++;
+  return 0;
+}
+
+int lp2p_sim_node_group(lp2p_sim *s, uint32_t node, unsigned group) {
+  sim_node *n = sim_node_get(s, node);
+  if (!n)
+    return LP2P_ERR_NOT_FOUND;
+  if (group > 15)
+    return LP2P_ERR_INVAL;
+  n->group = (uint8_t)group;
+  return 0;
+}
+
+int lp2p_sim_group_block(lp2p_sim *s, unsigned from, unsigned to, int on) {
+  if (from > 15 || to > 15)
+    return LP2P_ERR_INVAL;
+  uint16_t bit = (uint16_t)(1u << to);
+  int was = (s->group_block[from] & bit) != 0;
+  if (on && !was) {
+    s->group_block[from] |= bit;
+    s->group_blocks++;
+  } else if (!on && was) {
+    s->group_block[from] &= (uint16_t)~bit;
+    s->group_blocks--;
+  }
   return 0;
 }

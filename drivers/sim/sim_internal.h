@@ -269,6 +269,7 @@ typedef struct sim_node {
   lp2p_sim_sock_fn host_sock_fn; /* the host's sockets (host_driver.c) */
   void *host_sock_ud;
   uint16_t next_ephemeral;
+  uint8_t group; /* lp2p_sim_node_group (0..15) */
   struct sim_hnode *host;
 } sim_node;
 
@@ -300,6 +301,10 @@ struct lp2p_sim {
   sim_block *blocks;
   size_t nblocks;
   uint8_t gateway_ok; /* sim_gateway_ep_add is placing a node at .1 */
+  /* group partitions: bit `to` of group_block[from] drops packets from
+   * endpoints of group `from` to endpoints of group `to` */
+  uint16_t group_block[16];
+  unsigned group_blocks; /* bits set in group_block */
   lp2p_sim_host_event_fn host_fn;
   void *host_ud;
   /* scratch for trace lines */

@@ -164,6 +164,15 @@ LP2P_API int lp2p_sim_link_clog(lp2p_sim *s, uint32_t node, unsigned dirs,
  * Returns 0 or LP2P_ERR_NOT_FOUND / LP2P_ERR_LIMIT / LP2P_ERR_NOMEM. */
 LP2P_API int lp2p_sim_pair_block(lp2p_sim *s, uint32_t from, uint32_t to,
                                  int on);
+/** Tag a node with a group (0..15; every node starts in group 0) for
+ * lp2p_sim_group_block. Returns 0 or LP2P_ERR_NOT_FOUND / LP2P_ERR_INVAL. */
+LP2P_API int lp2p_sim_node_group(lp2p_sim *s, uint32_t node, unsigned group);
+/** Group partition (a network split of any size at O(1) per packet):
+ * packets sent by endpoints of group `from` are not delivered to endpoints
+ * of group `to` while `on` (one direction; call twice for symmetric).
+ * Returns 0 or LP2P_ERR_INVAL (a group above 15). */
+LP2P_API int lp2p_sim_group_block(lp2p_sim *s, unsigned from, unsigned to,
+                                  int on);
 
 /* ---- NAT boxes (RFC 4787 UDP, RFC 5382 TCP) --------------------------------
  */

@@ -40,6 +40,8 @@ struct kad_query_slot {
   uint8_t internal;          /* refresh: no events, freed when done */
   uint8_t find_peer;
   uint8_t done;
+  uint8_t refresh_after;     /* a self-lookup: refresh buckets when it
+                                ends (KAD_REFRESH_DUE / _ALL) */
   int err;
   lp2p_kad_query *q;
   uint8_t *key, *val;        /* val: PUT's value, or GET's local copy */
@@ -132,6 +134,10 @@ void kad_req_stream_end(lp2p_host *h, kad_svc *v, kad_stream *ks, int err,
                         lp2p_tstamp now);
 void kad_req_timers(lp2p_host *h, kad_svc *v, lp2p_tstamp now);
 lp2p_tstamp kad_req_next(const kad_svc *v);
+/* kad_svc.c: lookups for the buckets to refresh (`all`: every bucket up
+ * to the deepest non-empty one, else the due ones), after a self-lookup. */
+enum { KAD_REFRESH_DUE = 1, KAD_REFRESH_ALL = 2 };
+void kad_refresh_buckets(lp2p_host *h, kad_svc *v, int all, lp2p_tstamp now);
 /* Send a liveness check (PING) to a table peer. */
 void kad_ping_peer(lp2p_host *h, kad_svc *v, const lp2p_peerid *peer,
                    lp2p_tstamp now);

@@ -310,13 +310,18 @@ static void query_finish(lp2p_host *h, kad_svc *v, kad_query_slot *kq,
     kq->err = st.stored ? 0 : LP2P_ERR_NOT_FOUND;
     break;
   }
+  int refresh_after = kq->refresh_after;
   if (kq->internal) {
     kad_query_slot_free(h, v, kq);
+    if (refresh_after)
+      kad_refresh_buckets(h, v, refresh_after == KAD_REFRESH_ALL, now);
     return;
   }
   push_ev(h, LP2P_HOST_EV_KAD_QUERY_DONE, kq);
   if (kq->type == LP2P_KAD_GET_VALUE)
     correct_entries(h, v, kq, now);
+  if (refresh_after)
+    kad_refresh_buckets(h, v, refresh_after == KAD_REFRESH_ALL, now);
 }
 
 void kad_query_pump(lp2p_host *h, kad_svc *v, kad_query_slot *kq,

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Random-seed soak of every lp2p-sim scenario: `tests/sim/soak.sh N` runs
-# N random seeds per scenario (set LP2P_SIM_SCENARIOS to narrow the list)
+# N random seeds per scenario (set LP2P_SIM_SCENARIOS to narrow the list;
+# [long] scenarios run only when named there)
 # and prints every failing seed with its reason, then a summary line. Exit
 # status 1 if any seed failed. LP2P_BUILD selects the build dir.
 set -u
@@ -8,7 +9,7 @@ N=${1:-100}
 B=${LP2P_BUILD:-build}
 SIM="$B/bin/lp2p-sim"
 [ -x "$SIM" ] || { echo "lp2p-sim missing at $SIM" >&2; exit 2; }
-scenarios=${LP2P_SIM_SCENARIOS:-$("$SIM" --list | awk '{print $1}')}
+scenarios=${LP2P_SIM_SCENARIOS:-$("$SIM" --list | awk '$2 != "[long]" {print $1}')}
 fails=0; runs=0; start=$(date +%s)
 for sc in $scenarios; do
   for i in $(seq 1 "$N"); do

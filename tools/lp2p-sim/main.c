@@ -16,12 +16,24 @@
 #include "tools/lp2p-sim/hosts.h"
 #include "tools/lp2p-sim/scenario.h"
 
-static const scenario *const scenarios[] = {
-    &scenario_tcp_punch_matrix, &scenario_tcp_punch_rst, &scenario_ping,
-    &scenario_nat_dialout,      &scenario_nat_dialin,    &scenario_swarm,
-    &scenario_relay,            &scenario_punch_matrix,
-    &scenario_autonat,          &scenario_portmap,
-    &scenario_nat_classify,
+/* How tests/sim/run.sh treats a scenario (--list shows the tag). */
+#define HEAVY 0x1u /* [heavy]: make test runs it on one seed */
+#define LONG 0x2u  /* [long]: not in make test; its own make target */
+
+static const struct {
+  const scenario *sc;
+  unsigned flags;
+} scenarios[] = {
+    {&scenario_tcp_punch_matrix, 0},  {&scenario_tcp_punch_rst, 0},
+    {&scenario_ping, 0},              {&scenario_nat_dialout, 0},
+    {&scenario_nat_dialin, 0},        {&scenario_swarm, 0},
+    {&scenario_relay, 0},             {&scenario_punch_matrix, 0},
+    {&scenario_autonat, 0},           {&scenario_portmap, 0},
+    {&scenario_nat_classify, 0},      {&scenario_kad_small, HEAVY},
+    {&scenario_kad_churn_small, HEAVY},
+    {&scenario_kad_partition_small, HEAVY},
+    {&scenario_kad, LONG},            {&scenario_kad_churn, LONG},
+    {&scenario_kad_partition, LONG},  {&scenario_kad_10k, LONG},
 };
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 
@@ -136,16 +148,22 @@ int main(int argc, char **argv) {
   if (list) {
     if (name || seed_text || trace_path)
       return usage("--list takes no other option");
+    /* a tag after the name: [long] scenarios are not in make test,
+     * [heavy] ones run one seed there (tests/sim/run.sh) */
     for (size_t i = 0; i < NSCEN; i++)
-      printf("%-18s %s\n", scenarios[i]->name, scenarios[i]->summary);
+      printf("%-18s %s%s\n", scenarios[i].sc->name,
+             scenarios[i].flags & LONG    ? "[long] "
+             : scenarios[i].flags & HEAVY ? "[heavy] "
+                                          : "",
+             scenarios[i].sc->summary);
     return 0;
   }
   if (!name || !seed_text)
     return usage("--scenario and --seed are required");
   const scenario *sc = NULL;
   for (size_t i = 0; i < NSCEN; i++)
-    if (!strcmp(scenarios[i]->name, name))
-      sc = scenarios[i];
+    if (!strcmp(scenarios[i].sc->name, name))
+      sc = scenarios[i].sc;
   if (!sc)
     return usage("unknown scenario (see --list)");
   char *end;

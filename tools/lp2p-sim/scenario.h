@@ -47,5 +47,12 @@ extern const scenario scenario_punch_matrix;
 extern const scenario scenario_autonat;
 extern const scenario scenario_portmap;
 extern const scenario scenario_nat_classify;
+extern const scenario scenario_kad;
+extern const scenario scenario_kad_churn;
+extern const scenario scenario_kad_partition;
+extern const scenario scenario_kad_10k;
+extern const scenario scenario_kad_small;
+extern const scenario scenario_kad_churn_small;
+extern const scenario scenario_kad_partition_small;
 
 #endif

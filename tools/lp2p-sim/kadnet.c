@@ -1,0 +1,396 @@
+/* The Kademlia network of the kad scenarios (kadnet.h): public endpoints
+ * with 5-40 ms links, one lp2p_host each in DHT server mode (stock
+ * kad-dht settings: k 20, alpha 3, 10 s request timeout), joining through
+ * a few bootstrap hosts. Everything random comes from the run's seed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/lp2p-sim/kadnet.h"
+
+#define MS LP2P_NS_PER_MS
+
+static uint64_t rnd(kadnet *k, uint64_t bound) {
+  return lp2p_rng_below(&k->rng, bound);
+}
+
+static knode *by_hid(kadnet *k, uint32_t hid, uint32_t *idx) {
+  if (hid >= k->by_node_cap || !k->by_node[hid])
+    return NULL;
+  *idx = k->by_node[hid] - 1;
+  return &k->nodes[*idx];
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+static void lookup_end(kadnet *k, klookup *l, uint8_t state) {
+  if (l->state == KL_QUERY || l->state == KL_DIAL || l->state == KL_PING)
+    k->running--;
+  l->state = state;
+}
+
+/* The target was named: reach it by its id alone, through the addresses
+ * the lookup's answers taught us (a connection we already had is reused,
+ * as a real application's dial would), and prove it with a ping round
+ * trip: a connection left over from before a partition does not count. */
+static void lookup_named(kadnet *k, klookup *l) {
+  knode *x = &k->nodes[l->from];
+  lp2p_host *h = lp2p_sim_host(k->s, x->h.node);
+  l->named = 1;
+  l->state = KL_DIAL;
+  if (lp2p_host_dial_peer(h, shost_now(k->s, &x->h), &k->nodes[l->to].h.id, 0,
+                          &l->dial) != 0)
+    lookup_end(k, l, KL_MISSED);
+}
+
+static void on_query_done(kadnet *k, uint32_t xi, lp2p_host *h,
+                          const lp2p_host_event *ev) {
+  for (uint32_t i = 0; i < k->nlk; i++) {
+    klookup *l = &k->lk[i];
+    if (l->state != KL_QUERY || l->from != xi || l->q != ev->u.kad.query)
+      continue;
+    lp2p_kad_query_info qi;
+    int ok = lp2p_host_kad_query_info(h, l->q, &qi) == 0 && !qi.err &&
+             qi.target_found;
+    if (ok)
+      l->hops = qi.target_hops;
+    lp2p_host_kad_query_free(h, l->q);
+    if (ok)
+      lookup_named(k, l);
+    else
+      lookup_end(k, l, KL_MISSED);
+    return;
+  }
+}
+
+static void on_dial(kadnet *k, uint32_t xi, lp2p_host *h,
+                    const lp2p_host_event *ev, int ok) {
+  for (uint32_t i = 0; i < k->nlk; i++) {
+    klookup *l = &k->lk[i];
+    if (l->state != KL_DIAL || l->from != xi || l->dial != ev->u.dial.id)
+      continue;
+    l->state = KL_PING;
+    if (!ok || lp2p_host_ping(h, shost_now(k->s, &k->nodes[xi].h),
+                              &k->nodes[l->to].h.id) != 0)
+      lookup_end(k, l, KL_MISSED);
+  }
+}
+
+static void on_ping(kadnet *k, uint32_t xi, const lp2p_host_event *ev) {
+  for (uint32_t i = 0; i < k->nlk; i++) {
+    klookup *l = &k->lk[i];
+    if (l->state == KL_PING && l->from == xi &&
+        lp2p_peerid_equal(&k->nodes[l->to].h.id, &ev->peer))
+      lookup_end(k, l, ev->err ? KL_MISSED : KL_FOUND);
+  }
+}
+
+static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
+                     const lp2p_host_event *ev) {
+  kadnet *k = ud;
+  uint32_t xi;
+  knode *x = by_hid(k, hid, &xi);
+  if (!x || !x->live)
+    return;
+  switch (ev->kind) {
+  case LP2P_HOST_EV_KAD_QUERY_DONE:
+    on_query_done(k, xi, lp2p_sim_host(s, hid), ev);
+    break;
+  case LP2P_HOST_EV_DIAL_DONE:
+  case LP2P_HOST_EV_DIAL_FAILED:
+    on_dial(k, xi, lp2p_sim_host(s, hid), ev,
+            ev->kind == LP2P_HOST_EV_DIAL_DONE);
+    break;
+  case LP2P_HOST_EV_PING_RESULT:
+    on_ping(k, xi, ev);
+    break;
+  default:
+    break;
+  }
+}
+
+static void lookup_start(lp2p_sim *s, void *ud, uint64_t arg) {
+  kadnet *k = ud;
+  klookup *l = &k->lk[arg];
+  l->from = kn_pick(k, l->from_side);
+  l->to = l->from == KN_ANY ? KN_ANY : kn_pick(k, l->to_side);
+  for (int tries = 0; l->to == l->from && tries < 8; tries++)
+    l->to = kn_pick(k, l->to_side);
+  if (l->from == KN_ANY || l->to == KN_ANY || l->to == l->from) {
+    scen_fail(k->c, "no live hosts to look up");
+    l->state = KL_VOID;
+    return;
+  }
+  knode *x = &k->nodes[l->from], *y = &k->nodes[l->to];
+  lp2p_host *h = lp2p_sim_host(s, x->h.node);
+  l->state = KL_QUERY;
+  k->running++;
+  if (lp2p_host_kad_find_peer(h, shost_now(s, &x->h), &y->h.id, &l->q) != 0)
+    lookup_end(k, l, KL_MISSED);
+  lp2p_sim_host_kick(s, x->h.node);
+}
+
+void kn_lookup_at(kadnet *k, lp2p_tstamp at, uint8_t from_side, uint8_t to_side,
+                  uint8_t group) {
+  if (k->nlk == k->lk_cap) {
+    scen_fail(k->c, "more lookups than planned");
+    return;
+  }
+  klookup *l = &k->lk[k->nlk];
+  memset(l, 0, sizeof *l);
+  l->from = l->to = KN_ANY;
+  l->from_side = from_side;
+  l->to_side = to_side;
+  l->group = group;
+  lp2p_sim_at(k->s, at, lookup_start, k, k->nlk++);
+}
+
+static int lookups_over(void *ud) {
+  kadnet *k = ud;
+  if (k->running)
+    return 0;
+  for (uint32_t i = 0; i < k->nlk; i++)
+    if (k->lk[i].state == KL_IDLE)
+      return 0;
+  return 1;
+}
+
+void kn_run_lookups(kadnet *k, lp2p_tstamp deadline) {
+  lp2p_sim_run(k->s, lookups_over, k, deadline);
+}
+
+/* ---- hosts -------------------------------------------------------------- */
+
+static void tweak(lp2p_host_config *cfg, void *ud) {
+  (void)ud;
+  cfg->kad.mode = LP2P_KAD_MODE_SERVER;
+}
+
+static int grow(kadnet *k, uint32_t node) {
+  if (node < k->by_node_cap)
+    return 0;
+  uint32_t nc = k->by_node_cap ? k->by_node_cap : 64;
+  while (nc <= node)
+    nc *= 2;
+  uint32_t *nb = realloc(k->by_node, nc * sizeof *nb);
+  if (!nb)
+    return LP2P_ERR_NOMEM;
+  memset(nb + k->by_node_cap, 0, (nc - k->by_node_cap) * sizeof *nb);
+  k->by_node = nb;
+  k->by_node_cap = nc;
+  return 0;
+}
+
+static void become_ready(lp2p_sim *s, void *ud, uint64_t arg) {
+  (void)s;
+  kadnet *k = ud;
+  knode *x = &k->nodes[arg];
+  if (x->live)
+    x->ready = 1;
+}
+
+/* arg: (ready_after_ms << 8) | side */
+static void join(lp2p_sim *s, void *ud, uint64_t arg) {
+  kadnet *k = ud;
+  if (k->n == k->cap) {
+    scen_fail(k->c, "more hosts than planned");
+    return;
+  }
+  uint32_t i = k->n;
+  knode *x = &k->nodes[i];
+  memset(x, 0, sizeof *x);
+  x->side = (uint8_t)(arg & 0xff);
+  lp2p_sim_link l;
+  lp2p_sim_link_default(&l);
+  l.latency_ns = (5 + rnd(k, 36)) * MS;
+  l.jitter_ns = rnd(k, 2 * MS);
+  uint32_t node;
+  int rc = lp2p_sim_ep_add(s, LP2P_SIM_INTERNET, 0, NULL, &l, &l, &node);
+  if (!rc)
+    rc = grow(k, node);
+  if (!rc)
+    rc = lp2p_sim_node_group(s, node, x->side);
+  if (!rc)
+    rc = shost_add(s, node, 0, tweak, k, &x->h);
+  if (!rc)
+    rc = shost_listen(s, &x->h, 4001);
+  if (rc) {
+    k->join_failed++;
+    scen_fail(k->c, "host %u could not start: %s", i, lp2p_errname(rc));
+    return;
+  }
+  k->n++;
+  k->by_node[node] = i + 1;
+  x->live = 1;
+  /* dial KN_BOOT_DIALS distinct bootstrap hosts among those up (the
+   * bootstrap hosts themselves dial the ones before them) */
+  uint32_t pool = i < k->nboot ? i : k->nboot;
+  uint32_t want = pool < KN_BOOT_DIALS ? pool : KN_BOOT_DIALS;
+  uint32_t chosen[KN_BOOT_DIALS];
+  lp2p_host *h = lp2p_sim_host(s, node);
+  for (uint32_t d = 0; d < want; d++) {
+    uint32_t b;
+    int again;
+    do {
+      b = (uint32_t)rnd(k, pool);
+      again = 0;
+      for (uint32_t e = 0; e < d; e++)
+        again |= chosen[e] == b;
+    } while (again);
+    chosen[d] = b;
+    knode *bn = &k->nodes[b];
+    lp2p_maddr ma;
+    uint64_t dial;
+    if (!bn->live ||
+        shost_maddr(&ma, lp2p_sim_node_ip(s, bn->h.node), 4001, &bn->h.id) ||
+        lp2p_host_dial(h, shost_now(s, &x->h), &ma, 0, &dial))
+      k->boot_dials_failed++;
+  }
+  lp2p_sim_host_kick(s, node);
+  lp2p_sim_at(s, lp2p_sim_now(s) + (arg >> 8) * MS, become_ready, k, i);
+}
+
+void kn_join_at(kadnet *k, lp2p_tstamp at, uint8_t side,
+                lp2p_tstamp ready_after_ns) {
+  lp2p_sim_at(k->s, at, join, k, (ready_after_ns / MS) << 8 | side);
+}
+
+void kn_leave(kadnet *k, uint32_t i) {
+  knode *x = &k->nodes[i];
+  if (!x->live)
+    return;
+  x->live = x->ready = 0;
+  lp2p_sim_host_remove(k->s, x->h.node);
+  /* the machine is gone: nothing answers its address any more */
+  lp2p_sim_link_block(k->s, x->h.node, LP2P_SIM_BOTH, 1);
+  for (uint32_t j = 0; j < k->nlk; j++) {
+    klookup *l = &k->lk[j];
+    if ((l->from == i || l->to == i) && l->state != KL_FOUND &&
+        l->state != KL_MISSED)
+      lookup_end(k, l, KL_VOID);
+  }
+}
+
+uint32_t kn_pick(kadnet *k, uint8_t side) {
+  uint32_t cnt = 0;
+  for (uint32_t i = 0; i < k->n; i++)
+    cnt += k->nodes[i].live && k->nodes[i].ready &&
+           (!side || k->nodes[i].side == side);
+  if (!cnt)
+    return UINT32_MAX;
+  uint32_t r = (uint32_t)rnd(k, cnt);
+  for (uint32_t i = 0; i < k->n; i++)
+    if (k->nodes[i].live && k->nodes[i].ready &&
+        (!side || k->nodes[i].side == side) && r-- == 0)
+      return i;
+  return UINT32_MAX;
+}
+
+void kn_split(kadnet *k, int on) {
+  lp2p_sim_group_block(k->s, 1, 2, on);
+  lp2p_sim_group_block(k->s, 2, 1, on);
+}
+
+int kn_init(kadnet *k, scen_ctx *c, uint32_t cap, uint32_t lookups) {
+  memset(k, 0, sizeof *k);
+  k->c = c;
+  lp2p_sim_config cfg;
+  lp2p_sim_config_default(&cfg);
+  k->s = scen_world(c, &cfg);
+  if (!k->s)
+    return LP2P_ERR_NOMEM;
+  lp2p_sim_rng(k->s, LP2P_SIM_STREAM_USER + 10, &k->rng_st, &k->rng);
+  k->nodes = calloc(cap, sizeof *k->nodes);
+  k->lk = calloc(lookups ? lookups : 1, sizeof *k->lk);
+  if (!k->nodes || !k->lk) {
+    scen_fail(c, "out of memory");
+    return LP2P_ERR_NOMEM;
+  }
+  k->cap = cap;
+  k->lk_cap = lookups;
+  k->nboot = cap / KN_BOOT_PER > KN_BOOT_MIN ? cap / KN_BOOT_PER : KN_BOOT_MIN;
+  lp2p_sim_on_host_event(k->s, on_event, k);
+  return 0;
+}
+
+void kn_free(kadnet *k) {
+  scen_world_done(k->c, k->s);
+  k->s = NULL;
+  free(k->nodes);
+  free(k->by_node);
+  free(k->lk);
+}
+
+/* ---- figures ------------------------------------------------------------ */
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+void kn_stats_get(const kadnet *k, int group, kn_stats *o) {
+  memset(o, 0, sizeof *o);
+  uint32_t *hops = calloc(k->nlk ? k->nlk : 1, sizeof *hops);
+  if (!hops)
+    return;
+  for (uint32_t i = 0; i < k->nlk; i++) {
+    const klookup *l = &k->lk[i];
+    if (group >= 0 && l->group != group)
+      continue;
+    if (l->state == KL_VOID) {
+      o->voided++;
+      continue;
+    }
+    o->lookups++;
+    o->named += l->named;
+    if (l->state == KL_FOUND)
+      hops[o->found++] = l->hops;
+  }
+  if (o->found) {
+    qsort(hops, o->found, sizeof *hops, cmp_u32);
+    /* lower median; p99 by nearest rank */
+    o->median_hops = hops[(o->found - 1) / 2];
+    uint32_t r = (uint32_t)(((uint64_t)o->found * 99 + 99) / 100);
+    o->p99_hops = hops[r - 1];
+  }
+  free(hops);
+}
+
+static int cmp_size(const void *a, const void *b) {
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+void kn_tables(const kadnet *k, size_t *min, size_t *median, size_t *max) {
+  *min = *median = *max = 0;
+  size_t *v = calloc(k->n ? k->n : 1, sizeof *v), m = 0;
+  if (!v)
+    return;
+  for (uint32_t i = 0; i < k->n; i++)
+    if (k->nodes[i].live)
+      v[m++] =
+          lp2p_host_kad_table_size(lp2p_sim_host(k->s, k->nodes[i].h.node));
+  if (m) {
+    qsort(v, m, sizeof *v, cmp_size);
+    *min = v[0];
+    *median = v[(m - 1) / 2];
+    *max = v[m - 1];
+  }
+  free(v);
+}
+
+void kn_memory(kadnet *k, uint64_t *mean_live, uint64_t *max_peak) {
+  uint64_t sum = 0, cnt = 0;
+  *max_peak = 0;
+  for (uint32_t i = 0; i < k->n; i++) {
+    if (!k->nodes[i].live)
+      continue;
+    lp2p_mem_counting *m = lp2p_sim_host_mem(k->s, k->nodes[i].h.node);
+    if (!m)
+      continue;
+    sum += m->live_bytes;
+    cnt++;
+    if (m->peak_bytes > *max_peak)
+      *max_peak = m->peak_bytes;
+  }
+  *mean_live = cnt ? sum / cnt : 0;
+}
