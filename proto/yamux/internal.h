@@ -96,9 +96,9 @@ struct lp2p_yamux {
    * when A drains). New frames go at the end of B when B exists. */
   uint8_t *out;
   size_t out_cap, out_head, out_tail, out_wrap;
-  uint8_t out_b;
   size_t last_off; /* header of the last queued frame (the newest bytes) */
   int last_valid;  /* last_off names a frame not yet (partly) consumed */
+  uint8_t out_b;   /* region B exists (next to last_valid: no padding) */
   uint64_t session_buffered, recv_window_total;
   uint32_t ping_id_next, ping_id_out;
   lp2p_tstamp ping_sent, last_input, keepalive_at;
