@@ -26,7 +26,10 @@ MIB=${LP2P_BENCH_PUNCH_MIB:-1024}
 BYTES=$((MIB << 20))
 T=$(mktemp -d "${TMPDIR:-/tmp}/punch-bench.XXXXXX") || exit 1
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
+cleanup() {
+  # ssh -f daemonizes: its pid is recorded by ssh_fwd, not in PIDS
+  [ -f "$T/ssh.pids" ] && kill $(cat "$T/ssh.pids") 2>/dev/null
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 err() { echo "punch.sh: $*" >&2; exit 1; }
 need=()
@@ -70,6 +73,7 @@ ssh_fwd() { # cipher -> local port
     -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR \
     -c "$1" -i "$T/user_key" -p $SP -L 127.0.0.1:$lp:127.0.0.1:$S \
     "$(id -un)@127.0.0.1" 2>> "$T/ssh.err" || return 1
+  pgrep -f -- "-L 127.0.0.1:$lp:127.0.0.1:$S " >> "$T/ssh.pids"
   echo "$lp"
 }
 SC=$(ssh_fwd chacha20-poly1305@openssh.com) || err "ssh -L chacha20: $(tail -2 "$T/ssh.err" "$T/sshd.err")"

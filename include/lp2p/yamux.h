@@ -247,7 +247,9 @@ LP2P_API int lp2p_yamux_feed_eof(lp2p_yamux *y, lp2p_tstamp now);
  * over its reserve). */
 LP2P_API size_t lp2p_yamux_recv_room(const lp2p_yamux *y);
 
-/** Bytes to send, zero-copy; valid until the next mutating call. Returns
+/** Bytes to send, zero-copy; valid until the next mutating call: the
+ * oldest contiguous run of the queued output (the queue may wrap, so the
+ * rest follows once these are consumed: peek again until NULL). Returns
  * NULL with *len 0 when there is nothing. */
 LP2P_API const uint8_t *lp2p_yamux_out_peek(const lp2p_yamux *y, size_t *len);
 

@@ -51,21 +51,31 @@ uint32_t hbuf_append(lp2p_host *h, hbuf *b, const uint8_t *p, size_t n,
     return 0;
   uint32_t take = n < (size_t)(max - b->len) ? (uint32_t)n : max - b->len;
   uint32_t need = b->len + take;
-  if (b->off + need > b->cap && b->off) {
+  /* Move the unread bytes to the front only when that is cheap or when
+   * growing within max cannot make room: a forwarder draining the buffer
+   * in pieces otherwise moved a large remainder on most appends. */
+  if (b->off + need > b->cap && b->off &&
+      (b->len <= b->cap / 8 || b->off + need > max)) {
     memmove(b->p, b->p + b->off, b->len);
     b->off = 0;
   }
-  if (need > b->cap) {
+  uint32_t end = b->off + need;
+  if (end > b->cap) {
     uint32_t ncap = b->cap ? b->cap : 4096;
-    while (ncap < need)
+    while (ncap < end)
       ncap = ncap > max / 2 ? max : ncap * 2;
     if (ncap > max)
       ncap = max;
     uint8_t *np = lp2p_mem_realloc(h->mem, b->p, b->cap, ncap);
-    if (!np) /* out of memory: a short (zero) write, never a failure */
+    if (np) {
+      b->p = np;
+      b->cap = ncap;
+    } else if (b->off && need <= b->cap) { /* no memory: compact after all */
+      memmove(b->p, b->p + b->off, b->len);
+      b->off = 0;
+    } else { /* out of memory: a short (zero) write, never a failure */
       return 0;
-    b->p = np;
-    b->cap = ncap;
+    }
   }
   memcpy(b->p + b->off + b->len, p, take);
   b->len += take;

@@ -10,7 +10,8 @@
 #include "proto/host/host_internal.h"
 
 /* A bounded byte buffer: grows by doubling up to its *_max, compacts
- * instead of wrapping so peek is always one contiguous run. */
+ * (when the move is cheap, or once growing cannot help) instead of
+ * wrapping so peek is always one contiguous run. */
 typedef struct hbuf {
   uint8_t *p;
   uint32_t cap, off, len;

@@ -246,8 +246,14 @@ size_t lp2p_noise_recv_room(const lp2p_noise *n) {
 static int rx_reserve(lp2p_noise *n, size_t k) {
   n->rb_idle_at = LP2P_TSTAMP_NONE;
   if (n->rb_end + k <= n->rb_cap) return 0;
-  if (n->rb_head > 0) { /* compact: drop consumed frames */
-    size_t keep = n->rb_end - n->rb_head;
+  size_t keep = n->rb_end - n->rb_head;
+  /* Compact (drop consumed frames) only when it is cheap, or when growing
+   * within rb_max cannot make room. Compacting whenever the tail is short
+   * moved the frame in progress on nearly every 64 KiB read of a bulk
+   * stream (about 0.8 extra copies per received byte); growing to rb_max
+   * first makes it one short move per buffer's worth. */
+  if (n->rb_head > 0 &&
+      (keep <= n->rb_cap / 8 || n->rb_end + k > n->rb_max)) {
     memmove(n->rb, n->rb + n->rb_head, keep);
     n->rb_dec -= n->rb_head;
     n->rb_end = keep;

@@ -90,11 +90,15 @@ struct lp2p_yamux {
   ymx_stream **tab;
   uint32_t tab_size, n_streams, n_unacked;
   ymx_stream *evq_head, *evq_tail;
-  /* output: frames in out[out_head, out_tail) */
+  /* output: a bip buffer. Frames in out[out_head, out_tail) (region A,
+   * handed out by out_peek), then, when out_b is set, out[0, out_wrap)
+   * (region B, begun at the front once A reached the end; it becomes A
+   * when A drains). New frames go at the end of B when B exists. */
   uint8_t *out;
-  size_t out_cap, out_head, out_tail;
-  size_t last_off; /* header of the last queued frame */
+  size_t out_cap, out_head, out_tail, out_wrap;
+  size_t last_off; /* header of the last queued frame (the newest bytes) */
   int last_valid;  /* last_off names a frame not yet (partly) consumed */
+  uint8_t out_b;   /* region B exists (next to last_valid: no padding) */
   uint64_t session_buffered, recv_window_total;
   uint32_t ping_id_next, ping_id_out;
   lp2p_tstamp ping_sent, last_input, keepalive_at;
