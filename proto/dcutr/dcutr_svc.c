@@ -171,6 +171,18 @@ static void set_peer_ips(lp2p_host *h, dcutr_svc *v, dsess *d) {
     lp2p_dcutr_set_peer_ips(d->eng, fam, (const uint8_t(*)[16])ips, k);
 }
 
+/* A DCUtR engine for a session, with what the NAT service has learnt of
+ * our NAT (a hopeless pair is named instead of tried, a sequential
+ * allocator's ports are predicted). */
+static int engine_new(lp2p_host *h, const dcutr_svc *v, lp2p_dcutr_role role,
+                      lp2p_tstamp now, lp2p_dcutr **eng) {
+  lp2p_dcutr_config ec = v->cfg.engine;
+  lp2p_host_nat_info ni;
+  if (ec.ours.mapping == LP2P_NAT_UNKNOWN && lp2p_host_nat_info_get(h, &ni) == 0)
+    ec.ours = ni.cls;
+  return lp2p_dcutr_new(eng, role, &ec, h->mem, now);
+}
+
 static dsess *sess_new(lp2p_host *h, dcutr_svc *v, uint64_t conn,
                        lp2p_dcutr_role role) {
   const lp2p_peerid *p = host_svc_conn_peer(h, conn);
@@ -180,14 +192,7 @@ static dsess *sess_new(lp2p_host *h, dcutr_svc *v, uint64_t conn,
     dsess *d = &v->s[i];
     if (d->used)
       continue;
-    /* what the NAT service learnt of our NAT: a hopeless pair is named
-     * instead of tried, a sequential allocator's ports are predicted */
-    lp2p_dcutr_config ec = v->cfg.engine;
-    lp2p_host_nat_info ni;
-    if (ec.ours.mapping == LP2P_NAT_UNKNOWN &&
-        lp2p_host_nat_info_get(h, &ni) == 0)
-      ec.ours = ni.cls;
-    if (lp2p_dcutr_new(&d->eng, role, &ec, h->mem, h->now))
+    if (engine_new(h, v, role, h->now, &d->eng))
       return NULL;
     d->used = 1;
     d->relayed = conn;
@@ -236,11 +241,7 @@ static void result(lp2p_host *h, dcutr_svc *v, dsess *d,
 static int sess_restart(lp2p_host *h, dcutr_svc *v, dsess *d,
                         lp2p_tstamp now) {
   lp2p_dcutr *eng = NULL;
-  lp2p_dcutr_config ec = v->cfg.engine; /* what we know of our NAT now */
-  lp2p_host_nat_info ni;
-  if (ec.ours.mapping == LP2P_NAT_UNKNOWN && lp2p_host_nat_info_get(h, &ni) == 0)
-    ec.ours = ni.cls;
-  if (lp2p_dcutr_new(&eng, (lp2p_dcutr_role)d->role, &ec, h->mem, now))
+  if (engine_new(h, v, (lp2p_dcutr_role)d->role, now, &eng))
     return -1;
   lp2p_dcutr_free(d->eng);
   d->eng = eng;
@@ -328,7 +329,7 @@ static int in_flight(const lp2p_host *h, const dsess *d,
       return 1;
   for (const hdial *x = h->dials; x; x = x->next) {
     const hconn *c = x->conn;
-    if (c && !c->car && c->state == HC_DIALING &&
+    if (c && !host_conn_relayed(c) && c->state == HC_DIALING &&
         c->remote.family == to->family && c->remote.port == to->port &&
         !memcmp(c->remote.ip, to->ip, to->family == 4 ? 4 : 16))
       return 1;
@@ -613,7 +614,7 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
     for (uint64_t id; (id = host_svc_conn_next(h, &pos)) != 0;) {
       hconn *r = host_conn_get(h, id);
       const lp2p_peerid *rp = host_svc_conn_peer(h, id);
-      if (r && rp && r->car && r->dir == LP2P_DIR_OUTBOUND &&
+      if (r && rp && host_conn_relayed(r) && r->dir == LP2P_DIR_OUTBOUND &&
           lp2p_peerid_equal(rp, p) && !by_conn(v, id) &&
           (d = sess_new(h, v, id, LP2P_DCUTR_RESPONDER)) != NULL) {
         d->direct = conn;
