@@ -249,6 +249,38 @@ static void test_varint_decode_direct(void **state) {
   assert_int_equal(lp2p_pb_varint_decode(big, 10, &v), LP2P_ERR_OVERFLOW);
 }
 
+/* lp2p_pb_encode_framed: the varint length prefix, then the body; a
+ * buffer too small says how much is needed; the body bound is enforced. */
+static void put_two(lp2p_pb_writer *w, const void *msg) {
+  const char *text = msg;
+  lp2p_pb_put_varint(w, 1, 150);
+  lp2p_pb_put_string(w, 2, text);
+}
+
+static void test_encode_framed(void **state) {
+  (void)state;
+  uint8_t out[64];
+  size_t len = 0;
+  /* body: 08 96 01 (field 1, 150), 12 03 'a' 'b' 'c' = 8 bytes */
+  assert_int_equal(lp2p_pb_encode_framed(put_two, "abc", 64, NULL, 0, &len),
+                   LP2P_ERR_NOSPACE);
+  assert_int_equal(len, 9);
+  assert_int_equal(lp2p_pb_encode_framed(put_two, "abc", 64, out, 8, &len),
+                   LP2P_ERR_NOSPACE);
+  assert_int_equal(lp2p_pb_encode_framed(put_two, "abc", 64, out, sizeof out,
+                                         &len),
+                   0);
+  static const uint8_t want[] = {8, 0x08, 0x96, 0x01, 0x12, 3, 'a', 'b', 'c'};
+  assert_int_equal(len, sizeof want);
+  assert_memory_equal(out, want, sizeof want);
+  assert_int_equal(lp2p_pb_encode_framed(put_two, "abc", 7, out, sizeof out,
+                                         &len),
+                   LP2P_ERR_LIMIT);
+  assert_int_equal(lp2p_pb_encode_framed(NULL, "abc", 64, out, sizeof out,
+                                         &len),
+                   LP2P_ERR_INVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_guide_examples),
@@ -259,6 +291,7 @@ int main(void) {
       cmocka_unit_test(test_writer_inval),
       cmocka_unit_test(test_roundtrip_nested),
       cmocka_unit_test(test_varint_decode_direct),
+      cmocka_unit_test(test_encode_framed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,6 +102,19 @@ LP2P_API size_t lp2p_pb_size_bytes(uint32_t num, size_t n);
  * number 0 or above 2^29-1, NULL data with n > 0). */
 LP2P_API int lp2p_pb_writer_finish(const lp2p_pb_writer *w, size_t *len);
 
+/** Writes a message's fields (the body of a framed message). */
+typedef void (*lp2p_pb_put_fn)(lp2p_pb_writer *w, const void *msg);
+
+/** Encode `msg` as a varint length prefix and its body, the framing of the
+ * libp2p protocols that exchange length-prefixed protobufs (DCUtR, circuit
+ * relay v2, Kademlia): `put` runs twice, once to measure. `*len` (may be
+ * NULL) gets the framed size, also when the buffer is too small. Returns 0,
+ * LP2P_ERR_LIMIT (body over `body_max`), LP2P_ERR_NOSPACE or the writer's
+ * error. */
+LP2P_API int lp2p_pb_encode_framed(lp2p_pb_put_fn put, const void *msg,
+                                   size_t body_max, uint8_t *out, size_t cap,
+                                   size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

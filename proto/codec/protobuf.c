@@ -221,3 +221,30 @@ int lp2p_pb_writer_finish(const lp2p_pb_writer *w, size_t *len) {
     *len = w->len;
   return w->err;
 }
+
+int lp2p_pb_encode_framed(lp2p_pb_put_fn put, const void *msg,
+                          size_t body_max, uint8_t *out, size_t cap,
+                          size_t *len) {
+  if (!put || (!out && cap))
+    return LP2P_ERR_INVAL;
+  lp2p_pb_writer w;
+  size_t body = 0;
+  lp2p_pb_writer_init(&w, NULL, 0); /* measure: the prefix is the length */
+  put(&w, msg);
+  int rc = lp2p_pb_writer_finish(&w, &body);
+  if (rc != 0 && rc != LP2P_ERR_NOSPACE)
+    return rc;
+  if (body > body_max)
+    return LP2P_ERR_LIMIT;
+  size_t pre = lp2p_varint_len(body);
+  if (len)
+    *len = pre + body;
+  if (cap < pre + body)
+    return LP2P_ERR_NOSPACE;
+  lp2p_varint_encode(body, out, cap, NULL);
+  lp2p_pb_writer_init(&w, out + pre, body);
+  put(&w, msg);
+  size_t k = 0;
+  rc = lp2p_pb_writer_finish(&w, &k);
+  return rc ? rc : k == body ? 0 : LP2P_ERR_INTERNAL;
+}

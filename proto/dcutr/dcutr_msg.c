@@ -64,7 +64,8 @@ int lp2p_dcutr_msg_decode(lp2p_dcutr_msg *m, const uint8_t *p, size_t n) {
   return 0;
 }
 
-static void put_body(lp2p_pb_writer *w, const lp2p_dcutr_msg *m) {
+static void put_body(lp2p_pb_writer *w, const void *msg) {
+  const lp2p_dcutr_msg *m = msg;
   lp2p_pb_put_varint(w, 1, m->type);
   for (size_t i = 0; i < m->naddrs; i++)
     lp2p_pb_put_bytes(w, 2, m->addrs[i].p, m->addrs[i].len);
@@ -85,20 +86,5 @@ int lp2p_dcutr_msg_encode(const lp2p_dcutr_msg *m, uint8_t *out, size_t cap,
   for (size_t i = 0; i < m->naddrs; i++)
     if (!m->addrs[i].p && m->addrs[i].len)
       return LP2P_ERR_INVAL;
-  lp2p_pb_writer w;
-  lp2p_pb_writer_init(&w, NULL, 0);
-  put_body(&w, m);
-  size_t body = w.len;
-  if (body > LP2P_DCUTR_MSG_MAX)
-    return LP2P_ERR_LIMIT;
-  size_t pre = lp2p_varint_len(body);
-  *len = pre + body;
-  if (cap < pre + body)
-    return LP2P_ERR_NOSPACE;
-  size_t k = 0;
-  lp2p_varint_encode(body, out, cap, &k);
-  lp2p_pb_writer_init(&w, out + pre, body);
-  put_body(&w, m);
-  return lp2p_pb_writer_finish(&w, &k) == 0 && k == body ? 0
-                                                         : LP2P_ERR_INTERNAL;
+  return lp2p_pb_encode_framed(put_body, m, LP2P_DCUTR_MSG_MAX, out, cap, len);
 }

@@ -158,7 +158,8 @@ static void put_peer(lp2p_pb_writer *w, uint32_t num, const lp2p_kad_peer *pr) {
     lp2p_pb_put_varint(w, 3, pr->connection);
 }
 
-static void put_body(lp2p_pb_writer *w, const lp2p_kad_msg *m) {
+static void put_body(lp2p_pb_writer *w, const void *msg) {
+  const lp2p_kad_msg *m = msg;
   lp2p_pb_put_varint(w, 1, m->type);
   if (m->key.n)
     lp2p_pb_put_bytes(w, 2, m->key.p, m->key.n);
@@ -183,25 +184,7 @@ int lp2p_kad_msg_encode(const lp2p_kad_msg *m, uint8_t *out, size_t cap,
   if (!m || (!out && cap) || m->type > LP2P_KAD_PING ||
       (m->closer_n && !m->closer) || (m->providers_n && !m->providers))
     return LP2P_ERR_INVAL;
-  /* Measure first: the prefix is the body length. */
-  lp2p_pb_writer w;
-  size_t body;
-  lp2p_pb_writer_init(&w, NULL, 0);
-  put_body(&w, m);
-  int rc = lp2p_pb_writer_finish(&w, &body);
-  if (rc != 0 && rc != LP2P_ERR_NOSPACE)
-    return rc;
-  if (body > LP2P_KAD_MSG_MAX)
-    return LP2P_ERR_LIMIT;
-  size_t pre = lp2p_varint_len(body);
-  if (len)
-    *len = pre + body;
-  if (cap < pre + body)
-    return LP2P_ERR_NOSPACE;
-  lp2p_varint_encode(body, out, cap, NULL);
-  lp2p_pb_writer_init(&w, out + pre, cap - pre);
-  put_body(&w, m);
-  return lp2p_pb_writer_finish(&w, NULL);
+  return lp2p_pb_encode_framed(put_body, m, LP2P_KAD_MSG_MAX, out, cap, len);
 }
 
 int lp2p_kad_frame(const uint8_t *p, size_t n, size_t max, size_t *body_off,

@@ -123,7 +123,8 @@ int lp2p_relay_msg_decode(lp2p_relay_msg *m, int stop, const uint8_t *p,
 }
 
 /* The body of m into w (measure with a NULL writer buffer). */
-static void put_body(lp2p_pb_writer *w, const lp2p_relay_msg *m) {
+static void put_body(lp2p_pb_writer *w, const void *msg) {
+  const lp2p_relay_msg *m = msg;
   const uint32_t f_limit = m->stop ? 3 : 4, f_status = m->stop ? 4 : 5;
   lp2p_pb_put_varint(w, 1, m->type);
   if (m->has_peer) {
@@ -169,20 +170,5 @@ int lp2p_relay_msg_encode(const lp2p_relay_msg *m, uint8_t *out, size_t cap,
   if (!m || !len || (!out && cap) || m->npeer_addrs > LP2P_RELAY_ADDRS_MAX ||
       m->nrsvp_addrs > LP2P_RELAY_ADDRS_MAX)
     return LP2P_ERR_INVAL;
-  lp2p_pb_writer w;
-  lp2p_pb_writer_init(&w, NULL, 0);
-  put_body(&w, m);
-  size_t body = w.len;
-  if (body > LP2P_RELAY_MSG_MAX)
-    return LP2P_ERR_LIMIT;
-  size_t pre = lp2p_varint_len(body);
-  *len = pre + body;
-  if (cap < pre + body)
-    return LP2P_ERR_NOSPACE;
-  size_t k = 0;
-  lp2p_varint_encode(body, out, cap, &k);
-  lp2p_pb_writer_init(&w, out + pre, body);
-  put_body(&w, m);
-  return lp2p_pb_writer_finish(&w, &k) == 0 && k == body ? 0
-                                                         : LP2P_ERR_INTERNAL;
+  return lp2p_pb_encode_framed(put_body, m, LP2P_RELAY_MSG_MAX, out, cap, len);
 }
