@@ -609,13 +609,14 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
   dsess *d = by_peer(v, p);
   if (!d && v->cfg.enabled && c->dir == LP2P_DIR_INBOUND) {
     /* A: the peer we reach through a relay dialled us directly (its
-     * unilateral upgrade): the same result, from our side */
-    uint32_t pos = 0;
-    for (uint64_t id; (id = host_svc_conn_next(h, &pos)) != 0;) {
-      hconn *r = host_conn_get(h, id);
-      const lp2p_peerid *rp = host_svc_conn_peer(h, id);
-      if (r && rp && host_conn_relayed(r) && r->dir == LP2P_DIR_OUTBOUND &&
-          lp2p_peerid_equal(rp, p) && !by_conn(v, id) &&
+     * unilateral upgrade): the same result, from our side
+     * (only this peer's connections: not a scan of every connection on
+     * each inbound one) */
+    hpeer *hp = host_peer_find(h, p);
+    for (hconn *r = hp ? hp->conns : NULL; r; r = r->peer_next) {
+      uint64_t id = r->id;
+      if (r->state == HC_OPEN && host_conn_relayed(r) &&
+          r->dir == LP2P_DIR_OUTBOUND && !by_conn(v, id) &&
           (d = sess_new(h, v, id, LP2P_DCUTR_RESPONDER)) != NULL) {
         d->direct = conn;
         unilateral_ok(h, v, d, now);
