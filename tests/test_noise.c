@@ -430,6 +430,47 @@ static void test_expected_peer(void **state) {
   }
 }
 
+/* One static key (lp2p_noise_static) for many sessions: each handshake
+ * completes and moves data; a static key signed by another identity fails
+ * at the peer's signature check. */
+static void test_static_key_reuse(void **state) {
+  (void)state;
+  lp2p_rng_chacha st;
+  lp2p_rng rng;
+  lp2p_rng_chacha_init(&st, 9, 1, &rng);
+  const lp2p_privkey *ki = test_key(LP2P_KEY_ED25519, 0);
+  lp2p_noise_static sk, wrong;
+  assert_int_equal(lp2p_noise_static_make(&sk, ki, &rng), 0);
+  assert_int_equal(
+      lp2p_noise_static_make(&wrong, test_key(LP2P_KEY_ED25519, 1), &rng), 0);
+  assert_int_equal(lp2p_noise_static_make(NULL, ki, &rng), LP2P_ERR_INVAL);
+  for (int i = 0; i < 3; i++) {
+    lp2p_noise_config ci = cfg_for(ki);
+    lp2p_noise_config cr = cfg_for(test_key(LP2P_KEY_SECP256K1, 1));
+    ci.static_key = i < 2 ? &sk : &wrong;
+    lp2p_mem_counting mc;
+    lp2p_mem_counting_init(&mc, NULL);
+    pair p;
+    pair_init(&p, 300 + (uint64_t)i);
+    p.s[0].send = (const uint8_t *)"hello";
+    p.s[0].send_len = 5;
+    pair_start(&p, &ci, &cr, &mc.mem);
+    pair_run(&p, 100000);
+    if (i < 2) {
+      assert_true(p.s[0].done && p.s[1].done);
+      assert_int_equal(p.s[1].recv.len, 5);
+      assert_memory_equal(p.s[1].recv.p, "hello", 5);
+    } else {
+      /* the responder checks message 3's signature and refuses it */
+      assert_false(p.s[1].done);
+      assert_true(p.s[1].closed);
+      assert_int_equal(p.s[1].closed_err, LP2P_ERR_SIGNATURE);
+    }
+    pair_free(&p);
+    assert_int_equal(mc.live_bytes, 0);
+  }
+}
+
 static void test_config_checks(void **state) {
   (void)state;
   lp2p_rng_chacha st;
@@ -609,6 +650,7 @@ int main(void) {
       cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_expected_peer),
       cmocka_unit_test(test_config_checks),
+      cmocka_unit_test(test_static_key_reuse),
       cmocka_unit_test(test_idle_memory),
       cmocka_unit_test(test_idle_buffer_release),
   };

@@ -37,7 +37,7 @@ static void raw_init(raw_peer *r, int initiator) {
   uint8_t s[32], e[32];
   rng.fill(rng.ctx, s, 32);
   rng.fill(rng.ctx, e, 32);
-  noise_hs_init(&r->hs, initiator, NULL, 0, s, e);
+  noise_hs_init(&r->hs, initiator, NULL, 0, s, NULL, e);
 }
 
 /* Frame a handshake message carrying `pl`. Returns the frame length. */

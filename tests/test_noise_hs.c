@@ -100,8 +100,8 @@ static void run_vector(const vector *v) {
   unhex(rs, 32, v->resp_static);
   unhex(re, 32, v->resp_ephemeral);
   noise_hs init, resp;
-  noise_hs_init(&init, 1, pro, plen, is, ie);
-  noise_hs_init(&resp, 0, pro, plen, rs, re);
+  noise_hs_init(&init, 1, pro, plen, is, NULL, ie);
+  noise_hs_init(&resp, 0, pro, plen, rs, NULL, re);
   noise_cipher isend, irecv, rsend, rrecv;
 
   for (size_t i = 0; i < v->n_messages; i++) {
@@ -165,8 +165,8 @@ static void test_vector_snow(void **state) {
 static void fixed_pair(noise_hs *i, noise_hs *r) {
   uint8_t k[4][32];
   for (int j = 0; j < 4; j++) memset(k[j], 0x11 * (j + 1), 32);
-  noise_hs_init(i, 1, NULL, 0, k[0], k[1]);
-  noise_hs_init(r, 0, NULL, 0, k[2], k[3]);
+  noise_hs_init(i, 1, NULL, 0, k[0], NULL, k[1]);
+  noise_hs_init(r, 0, NULL, 0, k[2], NULL, k[3]);
 }
 
 static void test_turns_and_short_messages(void **state) {

@@ -61,6 +61,26 @@ extern "C" {
 
 typedef struct lp2p_noise lp2p_noise;
 
+/** A Noise static key made once and shared by many sessions: the X25519
+ * key pair and the identity's signature over "noise-libp2p-static-key:" ||
+ * public key. The libp2p noise spec ("Static Key Authentication") lets a
+ * peer keep one static key for all its sessions (rust-libp2p does; go
+ * makes one per session): forward secrecy comes from the ephemeral keys
+ * either way, and a session then skips one key generation and one
+ * signature. Treat it as secret (it holds the private key). */
+typedef struct lp2p_noise_static {
+  uint8_t priv[32];
+  uint8_t pub[32];
+  uint8_t sig[LP2P_SIG_MAX];
+  size_t sig_len;
+} lp2p_noise_static;
+
+/** Make a static key for `identity` with key bytes from `rng`. Returns 0
+ * or LP2P_ERR_INVAL (NULL argument), LP2P_ERR_CRYPTO (signing failed). */
+LP2P_API int lp2p_noise_static_make(lp2p_noise_static *out,
+                                    const lp2p_privkey *identity,
+                                    const lp2p_rng *rng);
+
 /** Engine configuration. Get one from lp2p_noise_config_default() and set
  * `identity`. lp2p_noise_new() copies what it needs (it signs the static
  * key and encodes the payload at once): nothing the config points to has to
@@ -75,6 +95,11 @@ typedef struct lp2p_noise_config {
    * non-empty), sent as the stream_muxers extension; NULL/0 = none. */
   const char *const *muxers;
   size_t muxers_len;
+  /** Optional, borrowed for the call: a static key made by
+   * lp2p_noise_static_make() for this `identity` (another identity's
+   * signature would fail the peer's check). NULL = a fresh static key per
+   * session. */
+  const lp2p_noise_static *static_key;
   /** Handshake deadline counted from lp2p_noise_new(); 0 = none
    * (default 10 s). */
   uint64_t handshake_timeout_ns;

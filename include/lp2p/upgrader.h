@@ -88,7 +88,9 @@ typedef struct lp2p_upgrader_config {
    * protocols fields are ignored: the upgrader sets them). */
   lp2p_ms_config ms;
   /** Noise limits (identity, expected_peer, muxers and the handshake
-   * timeout are ignored: the upgrader sets them). */
+   * timeout are ignored: the upgrader sets them). `static_key`, when set,
+   * is borrowed like `identity` and must stay valid as long as the
+   * upgrader. */
   lp2p_noise_config noise;
   /** Plaintext limits (identity, expected_peer and the timeout are
    * ignored). */

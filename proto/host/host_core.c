@@ -288,6 +288,18 @@ int host_create(lp2p_host **out, const lp2p_host_config *cfg,
   h->upcfg.early_muxer = 1;
   h->upcfg.upgrade_timeout_ns = 0;          /* handshake_timeout_ns, ours */
   h->upcfg.yamux = cfg->yamux;
+  if (cfg->security != LP2P_HOST_SECURITY_PLAINTEXT) {
+    /* one static key and its signature for all sessions instead of a key
+     * pair and a signature per connection (see lp2p_noise_static) */
+    rc = LP2P_ERR_NOMEM;
+    h->noise_static = lp2p_mem_malloc(mem, sizeof *h->noise_static);
+    if (!h->noise_static)
+      goto fail;
+    rc = lp2p_noise_static_make(h->noise_static, h->key, &h->rng);
+    if (rc)
+      goto fail;
+    h->upcfg.noise.static_key = h->noise_static;
+  }
   *out = h;
   return 0;
 fail:
@@ -325,6 +337,10 @@ void lp2p_host_free(lp2p_host *h) {
   if (h->key) {
     lp2p_memzero(h->key, sizeof *h->key);
     lp2p_mem_free(h->mem, h->key);
+  }
+  if (h->noise_static) {
+    lp2p_memzero(h->noise_static, sizeof *h->noise_static);
+    lp2p_mem_free(h->mem, h->noise_static);
   }
   lp2p_mem_free(h->mem, h->self_pubkey);
   lp2p_mem_free(h->mem, h->agent);

@@ -309,6 +309,9 @@ struct lp2p_host {
   char *agent;
   char *proto_version;
   lp2p_upgrader_config upcfg; /* base config of every connection stack */
+  /* One Noise static key for every session (lp2p_noise_static); NULL
+   * when the host offers no Noise. */
+  lp2p_noise_static *noise_static;
   lp2p_tstamp now;
   uint64_t unix_ns;
   uint64_t serial;             /* dial ids, misc */

@@ -12,6 +12,30 @@ static void put_be16(uint8_t *p, size_t v) {
   p[1] = (uint8_t)v;
 }
 
+/* The identity's signature over "noise-libp2p-static-key:" || pub. */
+static int static_sign(const lp2p_privkey *id, const uint8_t pub[NOISE_DHLEN],
+                       uint8_t *sig, size_t *sig_len) {
+  uint8_t msg[NOISE_SIG_PREFIX_LEN + NOISE_DHLEN];
+  memcpy(msg, NOISE_SIG_PREFIX, NOISE_SIG_PREFIX_LEN);
+  memcpy(msg + NOISE_SIG_PREFIX_LEN, pub, NOISE_DHLEN);
+  return lp2p_key_sign(id, msg, sizeof msg, sig, sig_len);
+}
+
+int lp2p_noise_static_make(lp2p_noise_static *out, const lp2p_privkey *id,
+                           const lp2p_rng *rng) {
+  if (!out || !id || !rng || !rng->fill) return LP2P_ERR_INVAL;
+  memset(out, 0, sizeof *out);
+  rng->fill(rng->ctx, out->priv, sizeof out->priv);
+  lp2p_x25519_public(out->pub, out->priv);
+  size_t sl = sizeof out->sig;
+  if (static_sign(id, out->pub, out->sig, &sl) != 0) {
+    lp2p_memzero(out, sizeof *out);
+    return LP2P_ERR_CRYPTO;
+  }
+  out->sig_len = sl;
+  return 0;
+}
+
 int noise_hs_start(lp2p_noise *n, const lp2p_noise_config *cfg,
                    const lp2p_rng *rng) {
   const lp2p_privkey *id = cfg->identity;
@@ -25,24 +49,31 @@ int noise_hs_start(lp2p_noise *n, const lp2p_noise_config *cfg,
   memset(x, 0, sizeof *x);
   n->hsx = x;
 
-  /* Spec, "Static Key Authentication": a fresh static key per session is
-   * allowed; both keys come from the injected RNG only. */
+  /* Spec, "Static Key Authentication": a fresh static key per session, or
+   * one made once with its signature (lp2p_noise_static_make); the keys
+   * come from the injected RNG only. */
+  const lp2p_noise_static *st = cfg->static_key;
   uint8_t s[NOISE_DHLEN], e[NOISE_DHLEN];
-  rng->fill(rng->ctx, s, sizeof s);
+  if (!st)
+    rng->fill(rng->ctx, s, sizeof s);
   rng->fill(rng->ctx, e, sizeof e);
-  noise_hs_init(&x->hs, n->initiator, NULL, 0, s, e);
+  noise_hs_init(&x->hs, n->initiator, NULL, 0, st ? st->priv : s,
+                st ? st->pub : NULL, e);
   lp2p_memzero(s, sizeof s);
   lp2p_memzero(e, sizeof e);
 
   /* Sign "noise-libp2p-static-key:" || static public key now, so the
    * identity key is not needed (nor kept) after lp2p_noise_new. */
-  uint8_t msg[NOISE_SIG_PREFIX_LEN + NOISE_DHLEN];
-  uint8_t sig[LP2P_SIG_MAX];
-  size_t sig_len = sizeof sig;
-  memcpy(msg, NOISE_SIG_PREFIX, NOISE_SIG_PREFIX_LEN);
-  memcpy(msg + NOISE_SIG_PREFIX_LEN, x->hs.s_pub, NOISE_DHLEN);
-  if (lp2p_key_sign(id, msg, sizeof msg, sig, &sig_len) != 0)
+  uint8_t own[LP2P_SIG_MAX];
+  const uint8_t *sig = own;
+  size_t sig_len = sizeof own;
+  if (st) {
+    if (st->sig_len == 0 || st->sig_len > sizeof st->sig) return LP2P_ERR_INVAL;
+    sig = st->sig;
+    sig_len = st->sig_len;
+  } else if (static_sign(id, x->hs.s_pub, own, &sig_len) != 0) {
     return LP2P_ERR_CRYPTO;
+  }
   int rc = noise_payload_encode(x->payload, pmax, &x->payload_len, &id->pub,
                                 sig, sig_len, cfg->muxers, cfg->muxers_len,
                                 &x->ext_off, &x->ext_len);

@@ -107,14 +107,19 @@ static int decrypt_and_hash(noise_sym *s, uint8_t *buf, size_t n,
 
 void noise_hs_init(noise_hs *hs, int initiator, const uint8_t *prologue,
                    size_t prologue_len, const uint8_t s_priv[NOISE_DHLEN],
-                   const uint8_t e_priv[NOISE_DHLEN]) {
+                   const uint8_t *s_pub, const uint8_t e_priv[NOISE_DHLEN]) {
   memset(hs, 0, sizeof *hs);
   memcpy(hs->ss.h, protocol_name, NOISE_HASHLEN);
   memcpy(hs->ss.ck, hs->ss.h, NOISE_HASHLEN);
   mix_hash(&hs->ss, prologue, prologue_len);
   memcpy(hs->s_priv, s_priv, NOISE_DHLEN);
   memcpy(hs->e_priv, e_priv, NOISE_DHLEN);
-  lp2p_x25519_public(hs->s_pub, hs->s_priv);
+  /* a reused static key comes with its public half (one scalar
+   * multiplication saved per session) */
+  if (s_pub)
+    memcpy(hs->s_pub, s_pub, NOISE_DHLEN);
+  else
+    lp2p_x25519_public(hs->s_pub, hs->s_priv);
   lp2p_x25519_public(hs->e_pub, hs->e_priv);
   hs->initiator = initiator ? 1 : 0;
   hs->step = 0;

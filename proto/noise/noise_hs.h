@@ -58,7 +58,7 @@ int noise_cipher_decrypt(noise_cipher *c, const uint8_t *ad, size_t ad_len,
  * private scalars (the engine draws them from its injected RNG). */
 void noise_hs_init(noise_hs *hs, int initiator, const uint8_t *prologue,
                    size_t prologue_len, const uint8_t s_priv[NOISE_DHLEN],
-                   const uint8_t e_priv[NOISE_DHLEN]);
+                   const uint8_t *s_pub, const uint8_t e_priv[NOISE_DHLEN]);
 
 /** 1 if this side writes the next message, 0 if it reads it. */
 int noise_hs_my_turn(const noise_hs *hs);
