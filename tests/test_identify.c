@@ -8,7 +8,11 @@
 
 #include <cmocka.h>
 
+#include "lp2p/common.h"
+#include "lp2p/crypto.h"
+#include "lp2p/multiaddr.h"
 #include "proto/identify/identify_msg.h"
+#include "proto/identify/identify_record.h"
 
 #define S(str) ((lp2p_id_slice){(const uint8_t *)(str), sizeof(str) - 1})
 
@@ -178,6 +182,72 @@ static void test_parse_bad(void **state) {
   assert_int_equal(v.has, 0);
 }
 
+/* A message with listenAddrs addr1, addr2 and a record sealed by `k` for
+ * `addrs`; parsed into `v` (pointing into `buf`). */
+static void with_record(const lp2p_privkey *k, const lp2p_maddr *addrs,
+                        size_t n, uint8_t *buf, size_t cap, lp2p_id_view *v) {
+  uint8_t env[1024];
+  size_t el = 0;
+  assert_int_equal(lp2p_peer_record_seal(k, 1, addrs, n, env, sizeof env, &el),
+                   0);
+  lp2p_id_slice la[2] = {{addr1, sizeof addr1}, {addr2, sizeof addr2}};
+  lp2p_id_fields f;
+  memset(&f, 0, sizeof f);
+  f.listen_addrs = la;
+  f.listen_addrs_len = 2;
+  f.signed_peer_record = (lp2p_id_slice){env, el};
+  size_t len = 0;
+  assert_int_equal(lp2p_id_encode(&f, buf, cap, &len), 0);
+  assert_int_equal(lp2p_id_parse(v, buf, len, NULL), 0);
+}
+
+/* The record needs no signature check only when it repeats listenAddrs
+ * of the same message for the same peer. */
+static void test_record_redundant(void **state) {
+  (void)state;
+  lp2p_rng_chacha st;
+  lp2p_rng rng;
+  lp2p_rng_chacha_init(&st, 7, 1, &rng);
+  lp2p_privkey k, other;
+  assert_int_equal(lp2p_key_generate(&k, LP2P_KEY_ED25519, 0, &rng), 0);
+  assert_int_equal(lp2p_key_generate(&other, LP2P_KEY_ED25519, 0, &rng), 0);
+  lp2p_peerid id, oid;
+  assert_int_equal(lp2p_peerid_from_pubkey(&id, &k.pub), 0);
+  assert_int_equal(lp2p_peerid_from_pubkey(&oid, &other.pub), 0);
+  lp2p_maddr a[3];
+  assert_int_equal(lp2p_maddr_from_bytes(&a[0], addr1, sizeof addr1), 0);
+  assert_int_equal(lp2p_maddr_from_bytes(&a[1], addr2, sizeof addr2), 0);
+  const char *extra = "/ip4/10.9.9.9/tcp/1";
+  assert_int_equal(lp2p_maddr_parse(&a[2], extra, strlen(extra)), 0);
+  static uint8_t buf[4096];
+  static lp2p_peer_record scratch;
+  lp2p_id_view v;
+  /* the same addresses (one, both): nothing to add */
+  with_record(&k, a, 1, buf, sizeof buf, &v);
+  assert_int_equal(id_record_redundant(&v, &id, &scratch), 1);
+  with_record(&k, a, 2, buf, sizeof buf, &v);
+  assert_int_equal(id_record_redundant(&v, &id, &scratch), 1);
+  /* an address beyond listenAddrs: verify it */
+  with_record(&k, a, 3, buf, sizeof buf, &v);
+  assert_int_equal(id_record_redundant(&v, &id, &scratch), 0);
+  /* another peer's record: verify it (and then it is refused) */
+  with_record(&other, a, 2, buf, sizeof buf, &v);
+  assert_int_equal(id_record_redundant(&v, &id, &scratch), 0);
+  assert_int_equal(id_record_redundant(&v, &oid, &scratch), 1);
+  /* a signature broken by one bit: skipped only when it adds nothing, and
+   * then the open that would run refuses it */
+  with_record(&k, a, 3, buf, sizeof buf, &v);
+  uint8_t *env = (uint8_t *)v.signed_peer_record.p;
+  env[v.signed_peer_record.len - 1] ^= 1;
+  assert_int_equal(id_record_redundant(&v, &id, &scratch), 0);
+  assert_int_not_equal(lp2p_peer_record_open(env, v.signed_peer_record.len,
+                                             &scratch, NULL),
+                       0);
+  /* garbage in the record field */
+  memset(env, 0xff, v.signed_peer_record.len);
+  assert_int_equal(id_record_redundant(&v, &id, &scratch), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip),
@@ -185,6 +255,7 @@ int main(void) {
       cmocka_unit_test(test_merge_split_response),
       cmocka_unit_test(test_reader_limits),
       cmocka_unit_test(test_parse_bad),
+      cmocka_unit_test(test_record_redundant),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

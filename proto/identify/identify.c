@@ -19,6 +19,7 @@
 #include "lp2p/varint.h"
 #include "proto/host/host_internal.h"
 #include "proto/identify/identify_msg.h"
+#include "proto/identify/identify_record.h"
 
 enum { ID_REQ = 1, ID_RESP, ID_PUSH_OUT, ID_PUSH_IN };
 
@@ -249,7 +250,8 @@ static int apply(lp2p_host *h, id_state *st, lp2p_tstamp now) {
   if (v.has & (1u << LP2P_ID_F_SIGNED_PEER_RECORD)) {
     lp2p_peer_record *rec = lp2p_mem_malloc(h->mem, sizeof *rec);
     if (rec) {
-      if (lp2p_peer_record_open(v.signed_peer_record.p,
+      if (!id_record_redundant(&v, &p->id, rec) &&
+          lp2p_peer_record_open(v.signed_peer_record.p,
                                 v.signed_peer_record.len, rec, NULL) == 0 &&
           lp2p_peerid_equal(&rec->peer_id, &p->id)) {
         for (size_t i = 0; i < rec->addrs_len &&
