@@ -577,6 +577,18 @@ static void test_is_public(void **state) {
   assert_false(pub("/ip4/198.18.0.1/tcp/1"));
   assert_false(pub("/ip4/169.254.1.1/tcp/1"));
   assert_false(pub("/ip4/224.0.0.1/tcp/1"));
+  /* range edges */
+  assert_false(pub("/ip4/0.255.255.255/tcp/1"));
+  assert_true(pub("/ip4/1.0.0.0/tcp/1"));
+  assert_false(pub("/ip4/198.19.255.255/tcp/1"));
+  assert_true(pub("/ip4/198.20.0.0/tcp/1"));
+  assert_true(pub("/ip4/198.17.255.255/tcp/1"));
+  assert_false(pub("/ip4/100.127.255.255/tcp/1"));
+  assert_true(pub("/ip4/100.128.0.0/tcp/1"));
+  assert_true(pub("/ip4/192.0.1.1/tcp/1"));
+  assert_false(pub("/ip4/192.0.2.255/tcp/1"));
+  assert_false(pub("/ip4/255.255.255.255/tcp/1"));
+  assert_true(pub("/ip4/223.255.255.255/tcp/1"));
   assert_true(pub("/ip6/2001:4860::1/tcp/1"));
   assert_false(pub("/ip6/::1/tcp/1"));
   assert_false(pub("/ip6/fe80::1/tcp/1"));

@@ -67,6 +67,9 @@ struct lp2p_kad_query {
   qpeer *peers; /* sorted by distance to target */
   size_t n, cap;
   size_t inflight;
+  /* the earliest deadline of a request in flight, kept by every call that
+   * changes one (the service asks for it after each event of its host) */
+  lp2p_tstamp next_to;
   qpeer *fan; /* fan-out targets */
   size_t nfan;
   uint8_t *best;
@@ -107,6 +110,7 @@ int lp2p_kad_query_new(lp2p_kad_query **out, uint8_t type, const uint8_t *key,
   lp2p_kad_query *q = lp2p_mem_calloc(mem, 1, sizeof *q);
   if (!q)
     return LP2P_ERR_NOMEM;
+  q->next_to = LP2P_TSTAMP_NONE;
   q->mem = mem;
   q->cfg = c;
   if (!q->cfg.validators) {
@@ -294,6 +298,20 @@ static void start_fanout(lp2p_kad_query *q) {
 }
 
 /* Move on from the lookup when it is over. */
+static void recompute_next(lp2p_kad_query *q) {
+  lp2p_tstamp next = LP2P_TSTAMP_NONE;
+  if (q->phase == PH_LOOKUP) {
+    for (size_t i = 0; q->inflight && i < q->n; i++)
+      if (q->peers[i].state == WAIT && q->peers[i].deadline < next)
+        next = q->peers[i].deadline;
+  } else if (q->phase == PH_FANOUT) {
+    for (size_t i = 0; i < q->nfan; i++)
+      if (q->fan[i].state == WAIT && q->fan[i].deadline < next)
+        next = q->fan[i].deadline;
+  }
+  q->next_to = next;
+}
+
 static void advance(lp2p_kad_query *q) {
   if (q->phase == PH_LOOKUP && (early_stop(q) || lookup_over(q))) {
     if (q->type == LP2P_KAD_PUT_VALUE || q->type == LP2P_KAD_ADD_PROVIDER)
@@ -309,10 +327,8 @@ static void advance(lp2p_kad_query *q) {
   }
 }
 
-int lp2p_kad_query_poll_request(lp2p_kad_query *q, lp2p_tstamp now,
-                                lp2p_kad_request *out) {
-  if (!q || !out)
-    return 0;
+static int poll_one(lp2p_kad_query *q, lp2p_tstamp now,
+                    lp2p_kad_request *out) {
   advance(q);
   if (q->phase == PH_FANOUT) {
     for (size_t i = 0; i < q->nfan; i++)
@@ -350,6 +366,15 @@ int lp2p_kad_query_poll_request(lp2p_kad_query *q, lp2p_tstamp now,
     return 1;
   }
   return 0;
+}
+
+int lp2p_kad_query_poll_request(lp2p_kad_query *q, lp2p_tstamp now,
+                                lp2p_kad_request *out) {
+  if (!q || !out)
+    return 0;
+  int r = poll_one(q, now, out);
+  recompute_next(q);
+  return r;
 }
 
 static int take_value(lp2p_kad_query *q, qpeer *p, const lp2p_kad_msg *m) {
@@ -453,6 +478,7 @@ int lp2p_kad_query_on_response(lp2p_kad_query *q, const lp2p_peerid *from,
       q->st.stored++;
     }
     advance(q);
+    recompute_next(q);
     return 0;
   }
   if (q->phase != PH_LOOKUP)
@@ -462,6 +488,7 @@ int lp2p_kad_query_on_response(lp2p_kad_query *q, const lp2p_peerid *from,
     return 0; /* unsolicited or late: ignored */
   p->state = OK;
   q->inflight--;
+  /* (recomputed at the end: the peers move as new ones come in) */
   q->st.responses++;
   uint32_t hops = p->hops;
   int rc = 0;
@@ -479,6 +506,7 @@ int lp2p_kad_query_on_response(lp2p_kad_query *q, const lp2p_peerid *from,
         rc = take_provider(q, &resp->providers[i]);
   }
   advance(q);
+  recompute_next(q);
   return rc;
 }
 
@@ -502,20 +530,11 @@ void lp2p_kad_query_on_failure(lp2p_kad_query *q, const lp2p_peerid *from,
     }
   }
   advance(q);
+  recompute_next(q);
 }
 
 lp2p_tstamp lp2p_kad_query_next_timeout(const lp2p_kad_query *q) {
-  lp2p_tstamp next = LP2P_TSTAMP_NONE;
-  if (q->phase == PH_LOOKUP) {
-    for (size_t i = 0; i < q->n; i++)
-      if (q->peers[i].state == WAIT && q->peers[i].deadline < next)
-        next = q->peers[i].deadline;
-  } else if (q->phase == PH_FANOUT) {
-    for (size_t i = 0; i < q->nfan; i++)
-      if (q->fan[i].state == WAIT && q->fan[i].deadline < next)
-        next = q->fan[i].deadline;
-  }
-  return next;
+  return q ? q->next_to : LP2P_TSTAMP_NONE;
 }
 
 void lp2p_kad_query_handle_timeout(lp2p_kad_query *q, lp2p_tstamp now) {
@@ -534,6 +553,7 @@ void lp2p_kad_query_handle_timeout(lp2p_kad_query *q, lp2p_tstamp now) {
       }
   }
   advance(q);
+  recompute_next(q);
 }
 
 int lp2p_kad_query_done(const lp2p_kad_query *q) {
