@@ -93,7 +93,7 @@ static void hash_pkt(lp2p_sim *s, const sim_pkt *p, uint64_t where, int data) {
   sim_hash(s, h, k);
   sim_hash_u64(s, where);
   if (data)
-    sim_hash(s, p->data, p->len);
+    sim_hash_bulk(s, p->data, p->len);
 }
 
 static void ip_text(uint32_t ip, char *out) {

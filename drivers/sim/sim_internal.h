@@ -313,6 +313,7 @@ struct lp2p_sim {
 
 /* core.c */
 void sim_hash(lp2p_sim *s, const void *p, size_t n);
+void sim_hash_bulk(lp2p_sim *s, const void *p, size_t n);
 void sim_hash_u64(lp2p_sim *s, uint64_t v);
 int sim_tracing(const lp2p_sim *s);
 void sim_trace_line(lp2p_sim *s, const char *line);

@@ -61,6 +61,8 @@ struct kad_svc {
   lp2p_kad_validators vs;
   kad_query_slot **queries;  /* queries_max slots, NULL = free */
   kad_req *reqs;             /* requests_max slots */
+  size_t reqs_hi;            /* slots at and above it are free (slots are
+                                taken lowest first: scans stop there) */
   uint64_t next_id;
   lp2p_tstamp bootstrap_at;  /* first self-lookup (NONE: not due) */
   lp2p_tstamp refresh_at;    /* next refresh tick */

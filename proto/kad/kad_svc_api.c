@@ -125,7 +125,7 @@ int lp2p_host_kad_query_info(const lp2p_host *h, uint64_t q,
   out->corrections = kq->corr_sent;
   out->corrections_done = kq->corr_done;
   const kad_svc *v = svc_of(h);
-  for (size_t i = 0; kq->done && i < v->cfg.requests_max; i++)
+  for (size_t i = 0; kq->done && i < v->reqs_hi; i++)
     out->corrections_pending += v->reqs[i].used && v->reqs[i].q == kq;
   return 0;
 }

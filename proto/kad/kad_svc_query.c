@@ -41,8 +41,11 @@ void kad_table_report(lp2p_host *h, kad_svc *v) {
 
 static kad_req *req_alloc(kad_svc *v) {
   for (size_t i = 0; i < v->cfg.requests_max; i++)
-    if (!v->reqs[i].used)
+    if (!v->reqs[i].used) {
+      if (i + 1 > v->reqs_hi)
+        v->reqs_hi = i + 1;
       return &v->reqs[i];
+    }
   return NULL;
 }
 
@@ -274,7 +277,7 @@ static void correct_entries(lp2p_host *h, kad_svc *v, kad_query_slot *kq,
 static void query_finish(lp2p_host *h, kad_svc *v, kad_query_slot *kq,
                          lp2p_tstamp now) {
   kq->done = 1;
-  for (size_t i = 0; i < v->cfg.requests_max; i++)
+  for (size_t i = 0; i < v->reqs_hi; i++)
     if (v->reqs[i].used && v->reqs[i].q == kq)
       req_free(h, &v->reqs[i], 0, now);
   /* a finished lookup refreshes its bucket (go does the same) */
@@ -355,7 +358,7 @@ void kad_query_slot_free(lp2p_host *h, kad_svc *v, kad_query_slot *kq) {
   for (size_t i = 0; i < v->cfg.queries_max; i++)
     if (v->queries[i] == kq)
       v->queries[i] = NULL;
-  for (size_t i = 0; i < v->cfg.requests_max; i++)
+  for (size_t i = 0; i < v->reqs_hi; i++)
     if (v->reqs[i].used && v->reqs[i].q == kq)
       req_free(h, &v->reqs[i], 0, h->now);
   lp2p_kad_query_free(kq->q);
@@ -438,7 +441,7 @@ void kad_req_connected(lp2p_host *h, kad_svc *v, uint64_t conn,
   if (!peer)
     return;
   lp2p_peerid p = *peer;
-  for (size_t i = 0; i < v->cfg.requests_max; i++) {
+  for (size_t i = 0; i < v->reqs_hi; i++) {
     kad_req *r = &v->reqs[i];
     if (!r->used || r->ks || !lp2p_peerid_equal(&r->peer, &p))
       continue;
@@ -524,7 +527,7 @@ void kad_req_stream_end(lp2p_host *h, kad_svc *v, kad_stream *ks, int err,
 
 lp2p_tstamp kad_req_next(const kad_svc *v) {
   lp2p_tstamp t = v->pump_at;
-  for (size_t i = 0; i < v->cfg.requests_max; i++)
+  for (size_t i = 0; i < v->reqs_hi; i++)
     if (v->reqs[i].used && !v->reqs[i].ks && v->reqs[i].deadline < t)
       t = v->reqs[i].deadline;
   for (size_t i = 0; i < v->cfg.queries_max; i++) {
@@ -545,8 +548,10 @@ void kad_req_timers(lp2p_host *h, kad_svc *v, lp2p_tstamp now) {
       if (v->queries[i] && !v->queries[i]->done)
         kad_query_pump(h, v, v->queries[i], now);
   }
+  while (v->reqs_hi && !v->reqs[v->reqs_hi - 1].used)
+    v->reqs_hi--;
   /* dials that never connected */
-  for (size_t i = 0; i < v->cfg.requests_max; i++) {
+  for (size_t i = 0; i < v->reqs_hi; i++) {
     kad_req *r = &v->reqs[i];
     if (r->used && !r->ks && r->deadline <= now)
       req_result(h, v, r, NULL, 0, 0, now);
