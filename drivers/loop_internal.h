@@ -22,6 +22,7 @@ enum { F_FREE = 0,
 typedef struct fdslot {
   uint8_t kind;
   uint8_t fin_sent;          /* F_LINGER: shutdown(SHUT_WR) done */
+  uint8_t min_ttl;           /* F_CORE dial: IP_MINTTL set until connected */
   unsigned registered;       /* interest given to the backend */
   uint32_t gen;              /* readiness tags carry it: stale ones drop */
   drv_ref ref;               /* F_CORE */

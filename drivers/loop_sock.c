@@ -74,6 +74,21 @@ static void set_ttl(int fd, int family, int ttl) {
     setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
 }
 
+/* The low-TTL SYN dies at the router after our NAT, and a router that
+ * reports it (ICMP Time Exceeded) would make Linux abort the connecting
+ * socket: tcp_v4_err treats the error as fatal in SYN_SENT, and the
+ * kernel's retransmission at the normal TTL never happens. IP_MINTTL 2
+ * makes tcp_v4_err ignore ICMP errors whose quoted header carries a TTL
+ * below 2 (counted as TCPMinTTLDrop), which is exactly the expired probe;
+ * errors about the later full-TTL SYN still count. IPv6 needs nothing:
+ * there Time Exceeded is a soft error in SYN_SENT. Measured with a
+ * three-namespace router (tests/nat/punch.sh, icmp middle hop).
+ * Returns 1 when set (it is cleared once connected). */
+static int ignore_ttl_expiry(int fd) {
+  int v = 2;
+  return setsockopt(fd, IPPROTO_IP, IP_MINTTL, &v, sizeof v) == 0;
+}
+
 static void local_of(int fd, lp2p_sockaddr *local) {
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
@@ -107,6 +122,7 @@ static int os_connect(void *b, drv_ref ref, const lp2p_io *io, drv_handle *h,
   /* DESIGN 5b: the first SYN leaves with a low TTL (it opens our NAT's
    * mapping without reaching the far NAT); the kernel retransmits the SYN
    * with the TTL in force then, so the default is restored right after. */
+  int min_ttl = io->ttl && io->addr.family == 4 && ignore_ttl_expiry(fd);
   if (io->ttl)
     set_ttl(fd, io->addr.family, io->ttl);
   int r = connect(fd, (struct sockaddr *)&ss, sl);
@@ -117,12 +133,19 @@ static int os_connect(void *b, drv_ref ref, const lp2p_io *io, drv_handle *h,
     close(fd);
     return drv_errno_to_err(e);
   }
-  if (!loop_slot_new(d, fd, F_CORE, ref)) {
+  fdslot *slot = loop_slot_new(d, fd, F_CORE, ref);
+  if (!slot) {
     close(fd);
     return LP2P_ERR_NOMEM;
   }
+  slot->min_ttl = (uint8_t)min_ttl;
   *h = (drv_handle)fd;
   if (r == 0) { /* connected at once (loopback may) */
+    if (min_ttl) {
+      int v = 0;
+      setsockopt(fd, IPPROTO_IP, IP_MINTTL, &v, sizeof v);
+      slot->min_ttl = 0;
+    }
     local_of(fd, local);
     return 1;
   }
@@ -141,6 +164,11 @@ void loop_connect_done(lp2p_driver *d, int fd, drv_ref ref) {
   if (err) {
     drv_core_connected(&d->core, ref, drv_errno_to_err(err), NULL);
     return;
+  }
+  if (d->fds[fd].min_ttl) { /* see ignore_ttl_expiry */
+    int v = 0;
+    setsockopt(fd, IPPROTO_IP, IP_MINTTL, &v, sizeof v);
+    d->fds[fd].min_ttl = 0;
   }
   lp2p_sockaddr local;
   local_of(fd, &local);

@@ -74,9 +74,9 @@ nsx inet sysctl -qw net.ipv4.ip_forward=1
 # socket that was to answer the peer's SYN with the sequence number its
 # NAT saw is gone, the peer's SYN meets the listener, whose SYN-ACK has a
 # newer ISN outside conntrack's window, is INVALID and leaves the NAT
-# unmasqueraded. That case is a known limit (README "punch"), not what
-# this check measures. The drop must come before routing: the kernel's
-# TTL check runs before the forward hook.
+# unmasqueraded, unless the socket ignores that error (IP_MINTTL, the
+# last case below runs without this rule). The drop must come before
+# routing: the kernel's TTL check runs before the forward hook.
 nsx inet nft -f - <<'EOF2' || { nok "nft hop rule on the router"; exit 1; }
 table ip hop {
   chain pre { type filter hook prerouting priority raw; ip ttl 1 drop; }
@@ -166,4 +166,22 @@ check "private DHT: out reserves through AutoRelay and publishes its record" \
 check "private DHT: in finds out by its key alone" 'grep -q "found $KO on the DHT" "$T/in3.err"' "$(grep -v address "$T/in3.err")"
 check "private DHT: forwarding works" '[ "$(rt 646874)" = 646874 ]'
 stop_pair 3
+
+# case: the router answers the expired low-TTL SYN with ICMP Time Exceeded,
+# as Linux's own forwarding and most routers do. Linux would abort the
+# connecting socket on that error (see the hop rule above); the driver
+# sets IP_MINTTL on a low-TTL dial so the kernel ignores errors about the
+# expired probe (drivers/loop_sock.c), and the punch goes direct. The
+# kernels' TCPMinTTLDrop counters show the ICMP arrived and was ignored.
+nsx inet nft delete table ip hop
+for n in ra rb; do nsx $n conntrack -F >/dev/null 2>&1; done
+mindrop() { nsx $1 nstat -az TcpExtTCPMinTTLDrop 2>/dev/null | awk '/TCPMinTTLDrop/ {print $2}'; }
+pair 4 PUNCH_RELAY_MODE=$RELAY
+wait_line "$T/in4.err" "relayed -> direct|hole punch .* failed" 60
+check "ICMP-answering router: the path still goes direct" \
+  'grep -qE "path to $KO: relayed -> direct /ip4/198\.18\.2\.11/tcp/[0-9]+, rtt" "$T/in4.err"' "$(grep -v address "$T/in4.err"; grep -v address "$T/out4.err")"
+check "ICMP-answering router: a Time Exceeded for the probe SYN came back and was ignored" \
+  '[ $(( $(mindrop a) + $(mindrop b) )) -gt 0 ]' "a $(mindrop a) b $(mindrop b)"
+check "ICMP-answering router: forwarding works" '[ "$(rt 69636d70)" = 69636d70 ]'
+stop_pair 4
 exit 0
