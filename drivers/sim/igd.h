@@ -8,11 +8,11 @@
 
 #include "drivers/sim/sim_internal.h"
 
-#define IGD_HTTP_MAX 8192    /* one request, head and body */
-#define IGD_OUT_MAX 4096     /* one answer */
-#define IGD_CONNS_MAX 16     /* HTTP connections at a time */
-#define IGD_ENTRIES_MAX 64   /* mappings at a time */
-#define IGD_DESC_MAX 64      /* UPnP NewPortMappingDescription kept */
+#define IGD_HTTP_MAX 8192  /* one request, head and body */
+#define IGD_OUT_MAX 4096   /* one answer */
+#define IGD_CONNS_MAX 16   /* HTTP connections at a time */
+#define IGD_ENTRIES_MAX 64 /* mappings at a time */
+#define IGD_DESC_MAX 64    /* UPnP NewPortMappingDescription kept */
 
 enum { IGD_BY_UPNP = 1, IGD_BY_NATPMP, IGD_BY_PCP, IGD_BY_STATIC };
 
@@ -45,7 +45,7 @@ typedef struct sim_igd {
   lp2p_tstamp boot;        /* epoch 0 */
   lp2p_sim_igd_stats st;
   igd_entry e[IGD_ENTRIES_MAX];
-  uint16_t next_port;      /* where a search for a free port starts */
+  uint16_t next_port; /* where a search for a free port starts */
   /* igd.c */
   lp2p_sim *s;
   uint32_t node, nat_node;
@@ -79,5 +79,33 @@ int igd_pmp(sim_igd *g, uint32_t from_ip, const uint8_t *p, size_t n,
  * it; a request over IGD_HTTP_MAX gets 413). */
 int igd_http(sim_igd *g, uint32_t from_ip, const uint8_t *p, size_t n,
              lp2p_tstamp now, char *out, size_t cap, size_t *len);
+
+/* ---- shared by the request handlers (igd_table.c) ---- */
+#define IGD_WEEK_S 604800u
+int igd_entry_live(const igd_entry *e, lp2p_tstamp now);
+uint32_t igd_epoch(const sim_igd *g, lp2p_tstamp now);
+igd_entry *igd_by_port(sim_igd *g, uint8_t proto, uint16_t ext_port,
+                       lp2p_tstamp now);
+igd_entry *igd_by_internal(sim_igd *g, uint8_t proto, uint32_t ip,
+                           uint16_t port, lp2p_tstamp now);
+void igd_drop_entry(sim_igd *g, igd_entry *e, lp2p_tstamp now);
+uint16_t igd_free_port(sim_igd *g, uint8_t proto, uint16_t want,
+                       lp2p_tstamp now);
+uint32_t igd_cap_lease(const sim_igd *g, uint32_t lease_s);
+
+static inline void igd_put16(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
+static inline void igd_put32(uint8_t *p, uint32_t v) {
+  igd_put16(p, v >> 16);
+  igd_put16(p + 2, v);
+}
+static inline uint16_t igd_get16(const uint8_t *p) {
+  return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+static inline uint32_t igd_get32(const uint8_t *p) {
+  return (uint32_t)igd_get16(p) << 16 | igd_get16(p + 2);
+}
 
 #endif

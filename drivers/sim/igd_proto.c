@@ -13,23 +13,9 @@
  *   (NewInternalClient is not the asker, as miniupnpd's secure mode has
  *   it), 714 NoSuchEntryInArray, 716 WildCardNotPermittedInExtPort, 718
  *   ConflictInMappingEntry (the port is another's), 725
- *   OnlyPermanentLeasesSupported, 728 NoPortMapsAvailable (table full). IGD:2 treats lease 0 as 604800 s
- *   (WANIPConnection:2 2.3.16); leases are cut to lease_max_s.
- *
- * NAT-PMP (RFC 6886 3): version 0, opcodes 0 (external address) and 1/2
- * (map UDP/TCP); a request for a mapping the client holds renews it (3.3:
- * the external port may differ from the one suggested); lifetime 0
- * deletes (with internal port 0: all of the client's, 3.4); unknown
- * opcodes get result 5, other versions result 1 (and a PCP-only box
- * answers version 0 so, RFC 6887 9).
- *
- * PCP (RFC 6887): version 2; MAP (11) with the nonce checked on renewal
- * and delete (11.3, 11.5: NOT_AUTHORIZED), the client address checked
- * against the source (8.1: ADDRESS_MISMATCH), a suggested port that is
- * taken replaced by another (11.3), mandatory options we do not know
- * refused (7.3: UNSUPP_OPTION); ANNOUNCE (14.1) answered; other opcodes
- * UNSUPP_OPCODE. Every answer carries the epoch: seconds since the boot
- * (8.5), as NAT-PMP's does (3.6). */
+ *   OnlyPermanentLeasesSupported, 728 NoPortMapsAvailable (table full). IGD:2
+ * treats lease 0 as 604800 s (WANIPConnection:2 2.3.16); leases are cut to
+ * lease_max_s. */
 #include <stdio.h>
 #include <string.h>
 
@@ -38,146 +24,6 @@
 #include "lp2p/natpmp.h"
 #include "lp2p/pcp.h"
 #include "lp2p/upnp.h"
-
-#define WEEK_S 604800u
-
-void igd_init(sim_igd *g, const lp2p_sim_igd_config *cfg, sim_nat *nat,
-              uint32_t lan_ip, uint32_t ext_ip, lp2p_tstamp now) {
-  memset(g, 0, sizeof *g);
-  g->cfg = *cfg;
-  if (g->cfg.entries_max == 0 || g->cfg.entries_max > IGD_ENTRIES_MAX)
-    g->cfg.entries_max = IGD_ENTRIES_MAX;
-  g->nat = nat;
-  g->lan_ip = lan_ip;
-  g->ext_ip = ext_ip;
-  g->boot = now;
-  g->next_port = 20000;
-}
-
-static int live(const igd_entry *e, lp2p_tstamp now) {
-  return e->used && (e->until == LP2P_TSTAMP_NONE || e->until > now);
-}
-
-size_t igd_live(const sim_igd *g, lp2p_tstamp now) {
-  size_t k = 0;
-  for (size_t i = 0; i < IGD_ENTRIES_MAX; i++)
-    k += live(&g->e[i], now) ? 1u : 0u;
-  return k;
-}
-
-void igd_reset(sim_igd *g, lp2p_tstamp now) {
-  memset(g->e, 0, sizeof g->e);
-  sim_nat_reset(g->nat);
-  g->boot = now;
-}
-
-static uint32_t epoch(const sim_igd *g, lp2p_tstamp now) {
-  return (uint32_t)((now - g->boot) / LP2P_NS_PER_S);
-}
-
-static igd_entry *by_port(sim_igd *g, uint8_t proto, uint16_t ext_port,
-                          lp2p_tstamp now) {
-  for (size_t i = 0; i < IGD_ENTRIES_MAX; i++)
-    if (live(&g->e[i], now) && g->e[i].proto == proto &&
-        g->e[i].ext_port == ext_port)
-      return &g->e[i];
-  return NULL;
-}
-
-static igd_entry *by_internal(sim_igd *g, uint8_t proto, uint32_t ip,
-                              uint16_t port, lp2p_tstamp now) {
-  for (size_t i = 0; i < IGD_ENTRIES_MAX; i++)
-    if (live(&g->e[i], now) && g->e[i].proto == proto &&
-        g->e[i].int_ip == ip && g->e[i].int_port == port)
-      return &g->e[i];
-  return NULL;
-}
-
-static void drop_entry(sim_igd *g, igd_entry *e, lp2p_tstamp now) {
-  sim_nat_fwd_del(g->nat, e->proto, e->ext_port, now);
-  e->used = 0;
-}
-
-int igd_map(sim_igd *g, uint8_t by, uint8_t proto, uint16_t ext_port,
-            uint32_t int_ip, uint16_t int_port, uint32_t lease_s,
-            lp2p_tstamp now, igd_entry **out) {
-  lp2p_tstamp until =
-      lease_s ? now + (uint64_t)lease_s * LP2P_NS_PER_S : LP2P_TSTAMP_NONE;
-  igd_entry *e = by_port(g, proto, ext_port, now);
-  if (e && (e->int_ip != int_ip || e->int_port != int_port))
-    return LP2P_ERR_INVAL;
-  if (!e) {
-    size_t used = 0;
-    for (size_t i = 0; i < IGD_ENTRIES_MAX; i++) {
-      if (g->e[i].used && !live(&g->e[i], now))
-        drop_entry(g, &g->e[i], now); /* expired: its slot is free */
-      used += g->e[i].used;
-    }
-    if (used >= g->cfg.entries_max)
-      return LP2P_ERR_LIMIT;
-    if (!sim_nat_port_free(g->nat, proto, ext_port, now))
-      return LP2P_ERR_INVAL; /* a session of someone's own uses it */
-    for (size_t i = 0; i < IGD_ENTRIES_MAX && !e; i++)
-      if (!g->e[i].used)
-        e = &g->e[i];
-    memset(e, 0, sizeof *e);
-    e->proto = proto;
-    e->ext_port = ext_port;
-    e->int_ip = int_ip;
-    e->int_port = int_port;
-    g->st.mapped++;
-  } else {
-    g->st.renewed++;
-  }
-  int rc = sim_nat_fwd_add(g->nat, proto, ext_port, int_ip, int_port, until,
-                           now);
-  if (rc != 0) {
-    if (!e->used)
-      g->st.mapped--;
-    return rc;
-  }
-  e->used = 1;
-  e->by = by;
-  e->until = until;
-  if (out)
-    *out = e;
-  return 0;
-}
-
-/* A free external port for a new mapping, near `want` when that is taken
- * (0 when the table has none). */
-static uint16_t free_port(sim_igd *g, uint8_t proto, uint16_t want,
-                          lp2p_tstamp now) {
-  if (want >= 1024 && !by_port(g, proto, want, now) &&
-      sim_nat_port_free(g->nat, proto, want, now))
-    return want;
-  for (uint32_t i = 0; i < 64512; i++) {
-    uint16_t p = g->next_port;
-    g->next_port = (uint16_t)(p >= 65535 ? 1024 : p + 1);
-    if (!by_port(g, proto, p, now) && sim_nat_port_free(g->nat, proto, p, now))
-      return p;
-  }
-  return 0;
-}
-
-static uint32_t cap_lease(const sim_igd *g, uint32_t lease_s) {
-  return lease_s > g->cfg.lease_max_s ? g->cfg.lease_max_s : lease_s;
-}
-
-static void put16(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-static void put32(uint8_t *p, uint32_t v) {
-  put16(p, v >> 16);
-  put16(p + 2, v);
-}
-static uint16_t get16(const uint8_t *p) {
-  return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
 
 /* ---- text helpers -------------------------------------------------------- */
 
@@ -243,7 +89,8 @@ static int number(const char *s, size_t n, uint32_t max, uint32_t *out) {
   return 0;
 }
 
-/* ---- SSDP ------------------------------------------------------------------ */
+/* ---- SSDP ------------------------------------------------------------------
+ */
 
 int igd_ssdp(sim_igd *g, const uint8_t *p, size_t n, char *out, size_t cap,
              size_t *len) {
@@ -285,8 +132,7 @@ int igd_ssdp(sim_igd *g, const uint8_t *p, size_t n, char *out, size_t cap,
                    "SERVER: lp2p-sim/1 UPnP/1.1 igd/1\r\nST: %s\r\n"
                    "USN: uuid:lp2p-sim-igd-%08x::%s\r\n\r\n",
                    ip >> 24, ip >> 16 & 255, ip >> 8 & 255, ip & 255,
-                   (unsigned)g->cfg.http_port, ans, (unsigned)g->nat_node,
-                   ans);
+                   (unsigned)g->cfg.http_port, ans, (unsigned)g->nat_node, ans);
   if (w < 0 || (size_t)w >= cap)
     return 0;
   *len = (size_t)w;
@@ -294,201 +140,8 @@ int igd_ssdp(sim_igd *g, const uint8_t *p, size_t n, char *out, size_t cap,
   return 1;
 }
 
-/* ---- NAT-PMP (RFC 6886) ------------------------------------------------------ */
-
-static int natpmp(sim_igd *g, uint32_t from_ip, const uint8_t *p, size_t n,
-                  lp2p_tstamp now, uint8_t *out, size_t *len) {
-  g->st.natpmp_requests++;
-  memset(out, 0, LP2P_NATPMP_RESP_MAP_LEN);
-  out[1] = (uint8_t)(128 + p[1]);
-  put32(out + 4, epoch(g, now));
-  *len = LP2P_NATPMP_RESP_ERR_LEN;
-  if (!g->cfg.natpmp) { /* RFC 6887 9: a PCP-only box */
-    put16(out + 2, LP2P_NATPMP_UNSUPP_VERSION);
-    return 1;
-  }
-  if (p[1] == LP2P_NATPMP_OP_ADDR) {
-    put32(out + 8, g->ext_ip);
-    *len = LP2P_NATPMP_RESP_ADDR_LEN;
-    return 1;
-  }
-  if (p[1] != LP2P_NATPMP_OP_MAP_UDP && p[1] != LP2P_NATPMP_OP_MAP_TCP) {
-    put16(out + 2, LP2P_NATPMP_UNSUPP_OPCODE);
-    return 1;
-  }
-  if (n < LP2P_NATPMP_REQ_MAP_LEN)
-    return 0; /* too short to answer about */
-  uint8_t proto = p[1] == LP2P_NATPMP_OP_MAP_TCP ? SIM_TCP : SIM_UDP;
-  uint16_t in_port = get16(p + 4), want = get16(p + 6);
-  uint32_t life = get32(p + 8);
-  put16(out + 8, in_port);
-  *len = LP2P_NATPMP_RESP_MAP_LEN;
-  if (life == 0) { /* 3.4: delete one, or all of the client's */
-    for (size_t i = 0; i < IGD_ENTRIES_MAX; i++) {
-      igd_entry *e = &g->e[i];
-      if (live(e, now) && e->proto == proto && e->int_ip == from_ip &&
-          (in_port == 0 || e->int_port == in_port) && e->by != IGD_BY_UPNP) {
-        drop_entry(g, e, now);
-        g->st.deleted++;
-      }
-    }
-    return 1;
-  }
-  if (in_port == 0) {
-    put16(out + 2, LP2P_NATPMP_NOT_AUTHORIZED);
-    return 1;
-  }
-  life = cap_lease(g, life);
-  igd_entry *e = by_internal(g, proto, from_ip, in_port, now);
-  uint16_t port = e ? e->ext_port : free_port(g, proto, want, now);
-  if (!port || igd_map(g, IGD_BY_NATPMP, proto, port, from_ip, in_port, life,
-                       now, NULL) != 0) {
-    put16(out + 2, LP2P_NATPMP_NO_RESOURCES);
-    return 1;
-  }
-  put16(out + 10, port);
-  put32(out + 12, life);
-  return 1;
-}
-
-/* ---- PCP (RFC 6887) --------------------------------------------------------- */
-
-static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-/* An error answer's lifetime (7.4: how long the error lasts). */
-#define PCP_ERR_LIFE_S 30u
-
-static int pcp(sim_igd *g, uint32_t from_ip, const uint8_t *p, size_t n,
-               lp2p_tstamp now, uint8_t *out, size_t *len) {
-  g->st.pcp_requests++;
-  /* 8.3: shorter than 4 octets, or a response: silently dropped */
-  if (n < 4 || (p[1] & 0x80))
-    return 0;
-  memset(out, 0, LP2P_PCP_MAP_LEN);
-  out[0] = LP2P_PCP_VERSION;
-  out[1] = (uint8_t)(0x80 | (p[1] & 0x7f));
-  out[2] = 0;
-  put32(out + 4, PCP_ERR_LIFE_S);
-  put32(out + 8, epoch(g, now));
-  *len = LP2P_PCP_HEADER_LEN;
-  uint8_t op = p[1] & 0x7f;
-  if (!g->cfg.pcp) {
-    if (!g->cfg.natpmp)
-      return 0;
-    /* RFC 6887 9: a NAT-PMP-only box answers version 2 with NAT-PMP's
-     * "unsupported version" */
-    memset(out, 0, 8);
-    out[1] = (uint8_t)(128 + (p[1] & 0x7f));
-    put16(out + 2, LP2P_NATPMP_UNSUPP_VERSION);
-    put32(out + 4, epoch(g, now));
-    *len = LP2P_NATPMP_RESP_ERR_LEN;
-    return 1;
-  }
-  if (p[0] != LP2P_PCP_VERSION) {
-    out[3] = LP2P_PCP_UNSUPP_VERSION;
-    return 1;
-  }
-  if (n < LP2P_PCP_HEADER_LEN || n > LP2P_PCP_MSG_MAX || n % 4) {
-    out[3] = LP2P_PCP_MALFORMED_REQUEST;
-    return 1;
-  }
-  /* 8.1: the client address must be where the request came from */
-  uint8_t src[16];
-  memcpy(src, v4mapped, 12);
-  put32(src + 12, from_ip);
-  if (memcmp(p + 8, src, 16) != 0) {
-    out[3] = LP2P_PCP_ADDRESS_MISMATCH;
-    return 1;
-  }
-  if (op == LP2P_PCP_OP_ANNOUNCE) { /* 14.1 */
-    put32(out + 4, 0);
-    return 1;
-  }
-  if (op != LP2P_PCP_OP_MAP) {
-    out[3] = LP2P_PCP_UNSUPP_OPCODE;
-    return 1;
-  }
-  if (n < LP2P_PCP_MAP_LEN) {
-    out[3] = LP2P_PCP_MALFORMED_REQUEST;
-    return 1;
-  }
-  memcpy(out + 24, p + 24, 36); /* the MAP payload, answered in place */
-  *len = LP2P_PCP_MAP_LEN;
-  /* options (7.3): a mandatory one (code < 128) we do not know is
-   * refused; a malformed list too */
-  for (size_t off = LP2P_PCP_MAP_LEN; off < n;) {
-    if (n - off < 4) {
-      out[3] = LP2P_PCP_MALFORMED_OPTION;
-      return 1;
-    }
-    size_t olen = get16(p + off + 2);
-    if (olen > n - off - 4) {
-      out[3] = LP2P_PCP_MALFORMED_OPTION;
-      return 1;
-    }
-    if (p[off] < 128) {
-      out[3] = LP2P_PCP_UNSUPP_OPTION;
-      return 1;
-    }
-    off += 4 + ((olen + 3) & ~(size_t)3);
-  }
-  uint32_t life = get32(p + 4);
-  const uint8_t *nonce = p + 24;
-  uint8_t proto = p[36];
-  uint16_t in_port = get16(p + 40), want = get16(p + 42);
-  if (proto != SIM_TCP && proto != SIM_UDP) {
-    out[3] = LP2P_PCP_UNSUPP_PROTOCOL;
-    return 1;
-  }
-  if (in_port == 0) {
-    out[3] = LP2P_PCP_MALFORMED_REQUEST;
-    return 1;
-  }
-  igd_entry *e = by_internal(g, proto, from_ip, in_port, now);
-  if (e && (e->by != IGD_BY_PCP || memcmp(e->nonce, nonce, 12) != 0)) {
-    out[3] = LP2P_PCP_NOT_AUTHORIZED; /* 11.3 / 11.5: another's mapping */
-    return 1;
-  }
-  if (life == 0) { /* 15: delete; the answer carries lifetime 0 */
-    if (e) {
-      put16(out + 42, e->ext_port);
-      drop_entry(g, e, now);
-      g->st.deleted++;
-    }
-    put32(out + 4, 0);
-    memcpy(out + 44, v4mapped, 12);
-    put32(out + 56, g->ext_ip);
-    return 1;
-  }
-  life = cap_lease(g, life);
-  uint16_t port = e ? e->ext_port : free_port(g, proto, want, now);
-  igd_entry *ne = NULL;
-  if (!port || igd_map(g, IGD_BY_PCP, proto, port, from_ip, in_port, life,
-                       now, &ne) != 0) {
-    out[3] = LP2P_PCP_NO_RESOURCES;
-    return 1;
-  }
-  memcpy(ne->nonce, nonce, 12);
-  put32(out + 4, life);
-  put16(out + 42, port);
-  memcpy(out + 44, v4mapped, 12);
-  put32(out + 56, g->ext_ip);
-  return 1;
-}
-
-int igd_pmp(sim_igd *g, uint32_t from_ip, const uint8_t *p, size_t n,
-            lp2p_tstamp now, uint8_t *out, size_t cap, size_t *len) {
-  if (n < 2 || cap < LP2P_PCP_MSG_MAX || (!g->cfg.natpmp && !g->cfg.pcp))
-    return 0;
-  if (p[0] == 0) {
-    if (p[1] & 0x80)
-      return 0; /* a response (or our own announcement): not for us */
-    return natpmp(g, from_ip, p, n, now, out, len);
-  }
-  return pcp(g, from_ip, p, n, now, out, len);
-}
-
-/* ---- HTTP + SOAP -------------------------------------------------------------- */
+/* ---- HTTP + SOAP
+ * -------------------------------------------------------------- */
 
 static const char *reason(int status) {
   switch (status) {
@@ -552,8 +205,8 @@ static int description(sim_igd *g, char *out, size_t cap, size_t *len) {
 }
 
 #define ENV_OPEN                                                               \
-  "<?xml version=\"1.0\"?>\r\n<s:Envelope xmlns:s=\"http://schemas."          \
-  "xmlsoap.org/soap/envelope/\" s:encodingStyle=\"http://schemas.xmlsoap."    \
+  "<?xml version=\"1.0\"?>\r\n<s:Envelope xmlns:s=\"http://schemas."           \
+  "xmlsoap.org/soap/envelope/\" s:encodingStyle=\"http://schemas.xmlsoap."     \
   "org/soap/encoding/\"><s:Body>"
 #define ENV_CLOSE "</s:Body></s:Envelope>"
 
@@ -608,8 +261,8 @@ static long soap_arg(const char *b, size_t n, const char *name, char *out,
     while (v < e && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
       v++;
     const char *w = e;
-    while (w > v && (w[-1] == ' ' || w[-1] == '\t' || w[-1] == '\r' ||
-                     w[-1] == '\n'))
+    while (w > v &&
+           (w[-1] == ' ' || w[-1] == '\t' || w[-1] == '\r' || w[-1] == '\n'))
       w--;
     if ((size_t)(w - v) >= cap)
       return -1;
@@ -645,8 +298,8 @@ static int arg_ip4(const char *b, size_t n, const char *name, uint32_t *ip) {
   long l = soap_arg(b, n, name, v, sizeof v);
   if (l <= 0 || lp2p_ip4_from_text(v, (size_t)l, a) != 0)
     return -1;
-  *ip = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 |
-        a[3];
+  *ip =
+      (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
   return 0;
 }
 
@@ -673,14 +326,14 @@ static int add_mapping(sim_igd *g, uint32_t from_ip, const char *b, size_t n,
   if (g->cfg.permanent_only && lease != 0)
     return fault(g, out, cap, len, 725, "OnlyPermanentLeasesSupported");
   if (g->cfg.upnp_version >= 2 && lease == 0)
-    lease = WEEK_S; /* 2.3.16: 0 is not "forever" on IGD:2 */
-  lease = cap_lease(g, lease);
+    lease = IGD_WEEK_S; /* 2.3.16: 0 is not "forever" on IGD:2 */
+  lease = igd_cap_lease(g, lease);
   uint16_t port = (uint16_t)ext;
   igd_entry *e = NULL;
   int rc = igd_map(g, IGD_BY_UPNP, proto, port, client, (uint16_t)in, lease,
                    now, &e);
   if (rc == LP2P_ERR_INVAL && any) { /* "any": the box picks another */
-    port = free_port(g, proto, 0, now);
+    port = igd_free_port(g, proto, 0, now);
     rc = port ? igd_map(g, IGD_BY_UPNP, proto, port, client, (uint16_t)in,
                         lease, now, &e)
               : LP2P_ERR_LIMIT;
@@ -699,8 +352,8 @@ static int add_mapping(sim_igd *g, uint32_t from_ip, const char *b, size_t n,
 }
 
 static int soap(sim_igd *g, uint32_t from_ip, const char *action, size_t al,
-                const char *b, size_t n, lp2p_tstamp now, char *out,
-                size_t cap, size_t *len) {
+                const char *b, size_t n, lp2p_tstamp now, char *out, size_t cap,
+                size_t *len) {
   g->st.soap_actions++;
 #define IS(x) (al == sizeof x - 1 && memcmp(action, x, al) == 0)
   if (IS("GetExternalIPAddress")) {
@@ -721,13 +374,13 @@ static int soap(sim_igd *g, uint32_t from_ip, const char *action, size_t al,
     if (arg_u32(b, n, "NewExternalPort", 65535, &ext) != 0 ||
         arg_proto(b, n, &proto) != 0)
       return fault(g, out, cap, len, 402, "Invalid Args");
-    igd_entry *e = by_port(g, proto, (uint16_t)ext, now);
+    igd_entry *e = igd_by_port(g, proto, (uint16_t)ext, now);
     if (!e)
       return fault(g, out, cap, len, 714, "NoSuchEntryInArray");
     if (IS("DeletePortMapping")) {
       if (e->int_ip != from_ip)
         return fault(g, out, cap, len, 606, "Action not authorized");
-      drop_entry(g, e, now);
+      igd_drop_entry(g, e, now);
       g->st.deleted++;
       return answer(g, out, cap, len, "DeletePortMapping", "");
     }
@@ -735,8 +388,7 @@ static int soap(sim_igd *g, uint32_t from_ip, const char *action, size_t al,
     uint32_t left =
         e->until == LP2P_TSTAMP_NONE
             ? 0
-            : (uint32_t)((e->until - now + LP2P_NS_PER_S - 1) /
-                         LP2P_NS_PER_S);
+            : (uint32_t)((e->until - now + LP2P_NS_PER_S - 1) / LP2P_NS_PER_S);
     uint32_t ip = e->int_ip;
     snprintf(a, sizeof a,
              "<NewInternalPort>%u</NewInternalPort><NewInternalClient>"
@@ -765,8 +417,7 @@ int igd_http(sim_igd *g, uint32_t from_ip, const uint8_t *p, size_t n,
   /* request line: METHOD SP path SP HTTP/1.x */
   const char *eol = find(s, head, "\r\n");
   const char *sp1 = eol ? memchr(s, ' ', (size_t)(eol - s)) : NULL;
-  const char *sp2 =
-      sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
+  const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
   if (!sp2 || (size_t)(eol - sp2 - 1) != 8 ||
       memcmp(sp2 + 1, "HTTP/1.", 7) != 0) {
     g->st.http_requests++;
