@@ -23,8 +23,7 @@
 #include "lp2p/pcp.h"
 #include "lp2p/upnp.h"
 
-/* ---- NAT-PMP (RFC 6886)
- * ------------------------------------------------------ */
+/* ---- NAT-PMP (RFC 6886) -------------------------------------------------- */
 
 static int natpmp(sim_igd *g, uint32_t from_ip, const uint8_t *p, size_t n,
                   lp2p_tstamp now, uint8_t *out, size_t *len) {
@@ -81,8 +80,7 @@ static int natpmp(sim_igd *g, uint32_t from_ip, const uint8_t *p, size_t n,
   return 1;
 }
 
-/* ---- PCP (RFC 6887) ---------------------------------------------------------
- */
+/* ---- PCP (RFC 6887) ------------------------------------------------------ */
 
 static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 

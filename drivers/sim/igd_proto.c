@@ -89,8 +89,7 @@ static int number(const char *s, size_t n, uint32_t max, uint32_t *out) {
   return 0;
 }
 
-/* ---- SSDP ------------------------------------------------------------------
- */
+/* ---- SSDP ---------------------------------------------------------------- */
 
 int igd_ssdp(sim_igd *g, const uint8_t *p, size_t n, char *out, size_t cap,
              size_t *len) {
@@ -140,8 +139,7 @@ int igd_ssdp(sim_igd *g, const uint8_t *p, size_t n, char *out, size_t cap,
   return 1;
 }
 
-/* ---- HTTP + SOAP
- * -------------------------------------------------------------- */
+/* ---- HTTP + SOAP --------------------------------------------------------- */
 
 static const char *reason(int status) {
   switch (status) {

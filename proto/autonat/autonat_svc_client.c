@@ -4,8 +4,7 @@
 
 #include "proto/autonat/autonat_svc.h"
 
-/* ---- client: candidates, verdicts ------------------------------------------
- */
+/* ---- client: candidates, verdicts ---------------------------------------- */
 
 /* The host's overall verdict changed: the REACHABILITY event, and
  * AutoRelay's private flag (lp2p_host_relay_set_private: in

@@ -527,6 +527,11 @@ void host_listener_remove(lp2p_host *h, uint64_t id);
 hstream *host_stream_get(const lp2p_host *h, uint64_t id);
 /* Open an outbound stream for protocol index `proto` on c (lazy ms),
  * owned by `owner` (HOWNER_APP or service + 1) with its pointer `ud`. */
+/* Inbound stream caps (host_stream_caps.c): when the peer opens a
+ * stream, and once its protocol is known. 1 = accept (a refusal is counted
+ * and logged). */
+int host_stream_admit_open(lp2p_host *h, hconn *c);
+int host_stream_admit_protocol(lp2p_host *h, hconn *c, uint16_t idx);
 int host_stream_open(lp2p_host *h, hconn *c, uint16_t proto, uint8_t owner,
                      void *ud, lp2p_tstamp now, hstream **out);
 /* yamux event dispatch for one conn. */
