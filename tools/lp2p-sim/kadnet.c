@@ -161,9 +161,8 @@ void kn_run_lookups(kadnet *k, lp2p_tstamp deadline) {
 /* ---- hosts -------------------------------------------------------------- */
 
 static void tweak(lp2p_host_config *cfg, void *ud) {
-  const kadnet *k = ud;
+  (void)ud;
   cfg->kad.mode = LP2P_KAD_MODE_SERVER;
-  cfg->security = (lp2p_host_security)k->security;
 }
 
 static int grow(kadnet *k, uint32_t node) {

@@ -56,8 +56,6 @@ typedef struct kadnet {
   uint32_t running; /* lookups in KL_QUERY, KL_DIAL or KL_PING */
   uint32_t nboot;   /* bootstrap hosts: indices 0..nboot-1 */
   uint64_t join_failed, boot_dials_failed;
-  /* the hosts' secure channel (lp2p_host_security); set before joins */
-  int security;
 } kadnet;
 
 /* A world on the context's seed with room for `cap` hosts and `lookups`
