@@ -8,7 +8,8 @@
  *    then a list of ops: pump both ways, move a piece either way (optionally
  *    flipping one byte or injecting raw bytes towards the target), app
  *    writes and partial reads on either side, zero-copy receive, time
- *    jumps and timeouts, EOF, close, event polling.
+ *    jumps and timeouts, EOF, close, event polling; either side may use a
+ *    static key made once (lp2p_noise_static).
  *  - mode odd ("raw"): one engine fed the rest of the input as wire bytes,
  *    in pieces chosen by the input.
  * Invariants (abort on violation): no crash, feed/write never take more
@@ -28,6 +29,8 @@
   } while (0)
 
 static lp2p_privkey keys[3][2];
+/* static keys made once per identity (lp2p_noise_static), as a host does */
+static lp2p_noise_static statics[3][2];
 static int keys_ready;
 static const lp2p_key_type types[3] = {LP2P_KEY_ED25519, LP2P_KEY_SECP256K1,
                                        LP2P_KEY_ECDSA};
@@ -40,6 +43,7 @@ static void init_keys(void) {
       lp2p_rng r;
       lp2p_rng_chacha_init(&st, 77, (uint64_t)(t * 2 + w), &r);
       CHECK(lp2p_key_generate(&keys[t][w], types[t], 0, &r) == 0);
+      CHECK(lp2p_noise_static_make(&statics[t][w], &keys[t][w], &r) == 0);
     }
   }
   keys_ready = 1;
@@ -161,6 +165,8 @@ static void scripted(fdp *f) {
   if (role && fdp_bool(f) &&
       lp2p_peerid_from_pubkey(&want, &keys[fdp_range(f, 0, 2)][1].pub) == 0)
     ct.expected_peer = &want;
+  if (fdp_bool(f)) ct.static_key = &statics[kt][0];
+  if (fdp_bool(f)) cp.static_key = &statics[kp][1];
   end e[2];
   memset(e, 0, sizeof e);
   memset(w_to, 0, sizeof w_to);
