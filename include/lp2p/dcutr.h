@@ -165,6 +165,15 @@ typedef enum lp2p_dcutr_event_type {
   LP2P_DCUTR_EV_CANCEL_DIALS = 4,
   /** Final: ok (reason LP2P_PUNCH_OK) or failed with reason. */
   LP2P_DCUTR_EV_RESULT = 5,
+  /** Responder (A), when it answers CONNECT and both NAT classes say the
+   * initiator's SYN will come first from a port nobody can know (B maps
+   * per destination) and our NAT admits it once it has sent to B's IP (A
+   * maps endpoint-independently and filters by address or not at all):
+   * send one SYN from the listen port to addrs[0..naddrs) with the first
+   * SYN at TTL first_syn_ttl, as for DIAL. It opens our NAT's mapping and
+   * address filter toward B without reaching B's NAT. Nothing waits for
+   * its outcome; the attempt's DIAL follows on SYNC as usual. */
+  LP2P_DCUTR_EV_PROBE = 6,
 } lp2p_dcutr_event_type;
 
 typedef struct lp2p_dcutr_event {

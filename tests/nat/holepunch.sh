@@ -52,6 +52,10 @@ lab_need nft:nftables conntrack:conntrack iptables-legacy:iptables
 [ -x "$L" ] || { nok "lp2p binary exists at $L"; exit 1; }
 [ -x "$DELAY" ] || { nok "nfq-delay built at $DELAY (make tests)"; exit 1; }
 export LP2P_PUBLIC_CIDRS=198.18.0.0/15 # the lab's "internet" is public
+# Both peers learn their NAT's class by STUN (the lab's server, punchlab)
+# before the punch, so DCUtR knows both classes. A lab is a fast network:
+# a 50 ms first RTO keeps a silent filtering test at about 1 s.
+export LP2P_STUN_RTO_MS=50
 
 . "$here/punchlab"
 
@@ -82,16 +86,18 @@ punch_once() {
     fi
   fi
   ip netns exec "$P-b" timeout 120 "$L" listen --events --holepunch \
-    --relay "$RELAY" /ip4/0.0.0.0/tcp/$pb > "$o.b" 2> "$o.b.err" &
+    --stun "$STUN" --relay "$RELAY" /ip4/0.0.0.0/tcp/$pb > "$o.b" 2> "$o.b.err" &
   bpid=$!
-  reserved() { grep -q "/p2p-circuit/p2p/" "$o.b" 2> /dev/null; }
+  # reserved, and STUN has told B its filtering
+  reserved() { grep -q "/p2p-circuit/p2p/" "$o.b" 2> /dev/null &&
+    grep -q "^nat-type [a-z-]* [a-z]*-" "$o.b" 2> /dev/null; }
   if ! lab_wait 20 reserved; then
     kill $bpid 2> /dev/null; wait $bpid 2> /dev/null
-    R="fail no-reservation -"; return
+    R="fail no-reservation-or-class -"; return
   fi
   bid=$(sed -n 's|.*/p2p-circuit/p2p/||p' "$o.b" | head -n 1)
   LP2P_LOG=${NAT_LOG:-debug} ip netns exec "$P-a" timeout 60 "$L" holepunch --timeout 40 \
-    --listen /ip4/0.0.0.0/tcp/$pa "$RELAY/p2p-circuit/p2p/$bid" > "$o.a" 2> "$o.a.err"
+    --stun "$STUN" --listen /ip4/0.0.0.0/tcp/$pa "$RELAY/p2p-circuit/p2p/$bid" > "$o.a" 2> "$o.a.err"
   line=$(cat "$o.a")
   if grep -q '"direct":true' <<< "$line"; then
     local ms addr
@@ -102,9 +108,12 @@ punch_once() {
     # (tcp: to the first TCP connection to B's NAT after it)
     # Both from the attempt whose SYNC led to that TCP connection (a
     # connection of one attempt may finish its handshake in the next).
+    # B's SYN may leave before SYNC (both classes known) and reach A's
+    # listener first: then TCP was up before A had SYNC, and the time
+    # counts from the first SYNC after it (0 or less).
     local after tcp
-    read -r tcp after < <(awk '/ dcutr .*punching /{t = $1}
-      /(tcp connected|a punch.s connection)/ && /198\.18\.0\.12/ && t != "" && u == "" {u = t; c = $1}
+    read -r tcp after < <(awk '/ dcutr .*punching /{t = $1; if (pre != "" && u == "") {u = t; c = pre}}
+      /(tcp connected|a punch.s connection)/ && /198\.18\.0\.12/ && u == "" {if (t != "") {u = t; c = $1} else if (pre == "") pre = $1}
       / dcutr .* direct \(ok\)/ && u != "" {printf "%d %d\n", (c - u) * 1000 + 0.5, ($1 - u) * 1000 + 0.5; exit}' "$o.a.err")
     R="direct $ms $addr ${after:--} ${tcp:--}"
   else
