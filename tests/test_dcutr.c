@@ -832,6 +832,27 @@ static void test_b_syn_first(void **s) {
   b_dials_first(b, a, 0);
   lp2p_dcutr_free(a);
   lp2p_dcutr_free(b);
+  /* port prediction against a port-restricted cone, either way round:
+   * B's low-TTL SYN first, so that A's predicted SYN meets B's session */
+  lp2p_nat_class seq = cls(LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT,
+                           LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT);
+  seq.sequential = 1;
+  seq.port_stride = 1;
+  lp2p_nat_class prc = cls(LP2P_NAT_ENDPOINT_INDEPENDENT,
+                           LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT);
+  plan_pair(seq, prc, &b, &a);
+  expect_none(a); /* A's filter is by port: no probe */
+  b_dials_first(b, a, 2);
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+  plan_pair(prc, seq, &b, &a);
+  expect_none(a);
+  pipe_to(a, b, 40 * MS);
+  expect_ev(b, LP2P_DCUTR_EV_DIAL, &ev);
+  assert_int_equal(ev.first_syn_ttl, 2);
+  assert_int_equal(ev.naddrs, 8); /* A's port, then its next ones */
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
   /* the same with B's SYN connecting before SYNC went out: the stream
    * closes (no reset) and no SYNC is sent */
   plan_pair(cls(LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT,
@@ -882,14 +903,14 @@ static void test_spec_timing_without_both_classes(void **s) {
        cls(LP2P_NAT_UNKNOWN, LP2P_NAT_UNKNOWN)},
       {cls(LP2P_NAT_UNKNOWN, LP2P_NAT_UNKNOWN),
        cls(LP2P_NAT_ENDPOINT_INDEPENDENT, LP2P_NAT_ADDRESS_DEPENDENT)},
-      /* B symmetric, A port-restricted but predictable: tried, spec */
+      /* both symmetric and predictable: tried, the spec's timing */
       {cls(LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT,
            LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT),
-       cls(LP2P_NAT_ENDPOINT_INDEPENDENT,
+       cls(LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT,
            LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT)},
   };
-  cases[2].b.sequential = 1;
-  cases[2].b.port_stride = 1;
+  cases[2].b.sequential = cases[2].a.sequential = 1;
+  cases[2].b.port_stride = cases[2].a.port_stride = 1;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     lp2p_dcutr *b, *a;
     lp2p_dcutr_event ev;

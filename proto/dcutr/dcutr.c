@@ -348,6 +348,14 @@ static int lenient(lp2p_nat_behaviour f) {
  *    sent anything to B's IP, which A's PROBE does when it answers
  *    CONNECT. So B's SYN leaves before SYNC at normal TTL and reaches A's
  *    listener when A has SYNC: up one RTT later, not 1.5.
+ *  - Port prediction against a port-dependent filter (one side allocates
+ *    ports sequentially, the other maps endpoint-independently): the
+ *    predicted SYN must meet the other side's own session, so B_LOW_FIRST
+ *    too. B's low-TTL SYN opens B's session (to A's predicted ports when
+ *    A is the sequential one, from B's next port when B is), and A's SYN,
+ *    sent on SYNC, finds it: a simultaneous open where the prediction
+ *    was right, and no RST from a SYN that came too early where it was
+ *    not.
  * Both need low-TTL SYNs (first_syn_ttl); anything unknown keeps the
  * spec's timing. */
 static enum plan plan_for(const lp2p_dcutr_config *cfg,
@@ -355,10 +363,12 @@ static enum plan plan_for(const lp2p_dcutr_config *cfg,
   if (!cfg->first_syn_ttl || a->mapping == LP2P_NAT_UNKNOWN ||
       b->mapping == LP2P_NAT_UNKNOWN)
     return PLAN_SPEC;
-  if (eim(b) && (lenient(b->filtering) || eim(a)))
+  if (eim(b) && (lenient(b->filtering) || eim(a) || a->sequential))
     return PLAN_B_LOW_FIRST;
   if (per_destination(b) && eim(a) && lenient(a->filtering))
     return PLAN_B_FIRST;
+  if (b->sequential && eim(a))
+    return PLAN_B_LOW_FIRST;
   return PLAN_SPEC;
 }
 
