@@ -27,8 +27,13 @@ int cli_cmd_holepunch(cli_ctx *ctx, int argc, char **argv) {
     rc = cli_nat_stun_opts(ctx, stun_txt, nstun, &nc);
   if (rc)
     return rc;
-  if (nstun)
+  if (nstun) {
+    /* as `lp2p nat`: a silent server is given up after 5.5 s (not
+     * 39.5 s), so the next --stun gets its turn within the timeout */
+    nc.stun_cfg.rc = 4;
+    nc.stun_cfg.rm = 4;
     cli_node_nat = &nc;
+  }
   int npos = 0;
   rc = cli_parse(ctx, argc, argv, opts, 3, &npos, 1, 1);
   if (rc)
