@@ -18,6 +18,10 @@
  * optional low TTL for the first SYN, the security role), and the host
  * reports the outcome with lp2p_dcutr_direct_result(). Whichever arrives
  * first, accepted or dialed, is the direct connection (DESIGN.md 5b).
+ * B's DIAL comes RTT/2 after SYNC (the spec), or before SYNC when both
+ * NAT classes are known and say B's SYN can safely go first (then SYNC
+ * is queued on B's next timer tick, and A may PROBE when it answers
+ * CONNECT: proto/dcutr/dcutr.c, plan_for).
  *
  * Drain order after each call: out_peek/out_consume (stream bytes), then
  * poll_event until 0, then next_timeout. */
