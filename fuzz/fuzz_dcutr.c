@@ -203,6 +203,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           results++;
           CHECK(ev.ok == (ev.reason == LP2P_PUNCH_OK));
           CHECK(lp2p_dcutr_done(d));
+        } else if (ev.type == LP2P_DCUTR_EV_PROBE) {
+          /* A's low-TTL SYN toward B: one address B named, in bounds */
+          CHECK(role == LP2P_DCUTR_RESPONDER && ev.security_client);
+          CHECK(ev.naddrs == 1 && ev.first_syn_ttl == cfg.first_syn_ttl);
+          int fam;
+          uint8_t ip[16];
+          CHECK(lp2p_dcutr_addr_dialable(ev.addrs[0].bytes, ev.addrs[0].len,
+                                         lab_public, NULL, &fam, ip, NULL,
+                                         NULL));
+          if (restricted)
+            CHECK(fam == 4 && ip[0] == 198 && ip[1] == 18 && ip[2] == 0 &&
+                  (ip[3] == 1 || ip[3] == 2));
         } else if (ev.type == LP2P_DCUTR_EV_DIAL) {
           /* 0: the peer named nothing we may dial; we wait for its SYN */
           CHECK(ev.naddrs <= cfg.dial_addrs_max);

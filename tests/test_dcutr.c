@@ -727,6 +727,222 @@ static void test_local_addrs(void **s) {
   lp2p_dcutr_free(b);
 }
 
+static lp2p_nat_class cls(lp2p_nat_behaviour m, lp2p_nat_behaviour f) {
+  lp2p_nat_class c;
+  lp2p_nat_class_unknown(&c);
+  c.mapping = m;
+  c.filtering = f;
+  return c;
+}
+
+/* B and A with these classes (UNKNOWN mapping: not known) through the
+ * exchange up to A's CONNECT reaching B, relay one-way 20 ms. */
+static void plan_pair(lp2p_nat_class cb, lp2p_nat_class ca, lp2p_dcutr **pb,
+                      lp2p_dcutr **pa) {
+  lp2p_dcutr_config b, a;
+  lp2p_dcutr_config_default(&b);
+  lp2p_dcutr_config_default(&a);
+  b.ours = cb;
+  a.ours = ca;
+  *pb = mk(LP2P_DCUTR_INITIATOR, &b, "/ip4/198.18.0.20/tcp/4001");
+  *pa = mk(LP2P_DCUTR_RESPONDER, &a, "/ip4/198.18.0.10/tcp/4001");
+  lp2p_dcutr_event ev;
+  assert_int_equal(lp2p_dcutr_start(*pb, 0), 0);
+  expect_ev(*pb, LP2P_DCUTR_EV_OPEN_STREAM, &ev);
+  lp2p_dcutr_stream_opened(*pb, 0);
+  lp2p_dcutr_stream_opened(*pa, 20 * MS);
+  assert_true(pipe_to(*pb, *pa, 20 * MS) > 0); /* B's CONNECT */
+}
+
+/* B's side once A's CONNECT is in, when B's SYN goes first: DIAL at once
+ * with `ttl`, no SYNC queued yet (a driver sends the SYN first), then
+ * SYNC on the timer that is due now. */
+static void b_dials_first(lp2p_dcutr *b, lp2p_dcutr *a, uint8_t ttl) {
+  lp2p_dcutr_event ev;
+  assert_true(pipe_to(a, b, 40 * MS) > 0); /* A's CONNECT */
+  expect_ev(b, LP2P_DCUTR_EV_DIAL, &ev);
+  assert_false(ev.security_client);
+  assert_int_equal(ev.first_syn_ttl, ttl);
+  assert_int_equal(ev.naddrs, 1);
+  expect_none(b);
+  size_t len;
+  assert_null(lp2p_dcutr_out_peek(b, &len)); /* SYNC waits a tick */
+  assert_int_equal(lp2p_dcutr_next_timeout(b), 40 * MS);
+  assert_int_equal(lp2p_dcutr_handle_timeout(b, 40 * MS), 0);
+  expect_ev(b, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  assert_false(ev.reset);
+  expect_none(b);
+  /* now the dial deadline */
+  assert_int_equal(lp2p_dcutr_next_timeout(b), 40 * MS + 5 * SEC);
+  assert_true(pipe_to(b, a, 60 * MS) > 0); /* SYNC */
+  expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
+  assert_true(ev.security_client);
+  assert_int_equal(ev.first_syn_ttl, 0); /* only B's SYN may be the low one */
+  expect_none(a);
+}
+
+static void test_b_syn_first(void **s) {
+  (void)s;
+  lp2p_dcutr *b, *a;
+  lp2p_dcutr_event ev;
+  /* B restricted cone (EIM, ADF), A symmetric: B's first SYN at low TTL
+   * opens B's filter for A's IP before A's SYN (from a port nobody can
+   * know) arrives; A does not probe */
+  plan_pair(cls(LP2P_NAT_ENDPOINT_INDEPENDENT, LP2P_NAT_ADDRESS_DEPENDENT),
+            cls(LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT,
+                LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT),
+            &b, &a);
+  expect_none(a);
+  b_dials_first(b, a, 2);
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+  /* both port-restricted cones (EIM, APDF): the same (A's SYN meets B's
+   * own session, a simultaneous open) */
+  plan_pair(cls(LP2P_NAT_ENDPOINT_INDEPENDENT,
+                LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT),
+            cls(LP2P_NAT_ENDPOINT_INDEPENDENT,
+                LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT),
+            &b, &a);
+  expect_none(a);
+  b_dials_first(b, a, 2);
+  /* A's SYN wins; B's direct result closes nothing more */
+  assert_int_equal(lp2p_dcutr_direct_result(b, 80 * MS, 1, 0), 0);
+  expect_ev(b, LP2P_DCUTR_EV_RESULT, &ev);
+  assert_true(ev.ok);
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+  /* B symmetric, A restricted cone: A probes toward B when it answers
+   * CONNECT (after its CONNECT bytes), B's normal SYN leaves before SYNC */
+  plan_pair(cls(LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT,
+                LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT),
+            cls(LP2P_NAT_ENDPOINT_INDEPENDENT, LP2P_NAT_ADDRESS_DEPENDENT),
+            &b, &a);
+  size_t len;
+  assert_non_null(lp2p_dcutr_out_peek(a, &len)); /* A's CONNECT */
+  expect_ev(a, LP2P_DCUTR_EV_PROBE, &ev);
+  assert_int_equal(ev.naddrs, 1);
+  assert_int_equal(ev.first_syn_ttl, 2);
+  assert_true(ev.security_client);
+  char txt[128];
+  size_t tl;
+  assert_int_equal(lp2p_maddr_to_string(&ev.addrs[0], txt, sizeof txt, &tl), 0);
+  assert_string_equal(txt, "/ip4/198.18.0.20/tcp/4001");
+  expect_none(a);
+  b_dials_first(b, a, 0);
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+  /* port prediction against a port-restricted cone, either way round:
+   * B's low-TTL SYN first, so that A's predicted SYN meets B's session */
+  lp2p_nat_class seq = cls(LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT,
+                           LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT);
+  seq.sequential = 1;
+  seq.port_stride = 1;
+  lp2p_nat_class prc = cls(LP2P_NAT_ENDPOINT_INDEPENDENT,
+                           LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT);
+  plan_pair(seq, prc, &b, &a);
+  expect_none(a); /* A's filter is by port: no probe */
+  b_dials_first(b, a, 2);
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+  plan_pair(prc, seq, &b, &a);
+  expect_none(a);
+  pipe_to(a, b, 40 * MS);
+  expect_ev(b, LP2P_DCUTR_EV_DIAL, &ev);
+  assert_int_equal(ev.first_syn_ttl, 2);
+  assert_int_equal(ev.naddrs, 8); /* A's port, then its next ones */
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+  /* the same with B's SYN connecting before SYNC went out: the stream
+   * closes (no reset) and no SYNC is sent */
+  plan_pair(cls(LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT,
+                LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT),
+            cls(LP2P_NAT_ENDPOINT_INDEPENDENT,
+                LP2P_NAT_ENDPOINT_INDEPENDENT),
+            &b, &a);
+  expect_ev(a, LP2P_DCUTR_EV_PROBE, &ev);
+  pipe_to(a, b, 40 * MS);
+  expect_ev(b, LP2P_DCUTR_EV_DIAL, &ev);
+  assert_int_equal(ev.first_syn_ttl, 0);
+  assert_int_equal(lp2p_dcutr_direct_result(b, 40 * MS, 1, 0), 0);
+  expect_ev(b, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  assert_false(ev.reset);
+  expect_ev(b, LP2P_DCUTR_EV_RESULT, &ev);
+  assert_true(ev.ok);
+  assert_null(lp2p_dcutr_out_peek(b, &len));
+  assert_int_equal(lp2p_dcutr_handle_timeout(b, 40 * MS), 0);
+  expect_none(b);
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+  /* B's SYN refused before SYNC went out: A's attempt ends with the
+   * stream (reset), B's next attempt follows */
+  plan_pair(cls(LP2P_NAT_ENDPOINT_INDEPENDENT, LP2P_NAT_ADDRESS_DEPENDENT),
+            cls(LP2P_NAT_ENDPOINT_INDEPENDENT, LP2P_NAT_ADDRESS_DEPENDENT),
+            &b, &a);
+  pipe_to(a, b, 40 * MS);
+  expect_ev(b, LP2P_DCUTR_EV_DIAL, &ev);
+  assert_int_equal(lp2p_dcutr_direct_result(b, 40 * MS, 0, LP2P_ERR_REFUSED),
+                   0);
+  expect_ev(b, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  assert_true(ev.reset);
+  expect_ev(b, LP2P_DCUTR_EV_OPEN_STREAM, &ev);
+  assert_int_equal(ev.attempt, 2);
+  assert_null(lp2p_dcutr_out_peek(b, &len));
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+}
+
+/* A class known on one side only, or classes that give no safe order:
+ * the spec's timing (B dials RTT/2 after SYNC) and no probe. */
+static void test_spec_timing_without_both_classes(void **s) {
+  (void)s;
+  struct {
+    lp2p_nat_class b, a;
+  } cases[] = {
+      {cls(LP2P_NAT_ENDPOINT_INDEPENDENT, LP2P_NAT_ADDRESS_DEPENDENT),
+       cls(LP2P_NAT_UNKNOWN, LP2P_NAT_UNKNOWN)},
+      {cls(LP2P_NAT_UNKNOWN, LP2P_NAT_UNKNOWN),
+       cls(LP2P_NAT_ENDPOINT_INDEPENDENT, LP2P_NAT_ADDRESS_DEPENDENT)},
+      /* both symmetric and predictable: tried, the spec's timing */
+      {cls(LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT,
+           LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT),
+       cls(LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT,
+           LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT)},
+  };
+  cases[2].b.sequential = cases[2].a.sequential = 1;
+  cases[2].b.port_stride = cases[2].a.port_stride = 1;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    lp2p_dcutr *b, *a;
+    lp2p_dcutr_event ev;
+    plan_pair(cases[i].b, cases[i].a, &b, &a);
+    expect_none(a); /* no PROBE */
+    pipe_to(a, b, 40 * MS);
+    expect_ev(b, LP2P_DCUTR_EV_CLOSE_STREAM, &ev); /* after SYNC */
+    expect_none(b);
+    assert_int_equal(lp2p_dcutr_next_timeout(b), 40 * MS + 20 * MS);
+    lp2p_dcutr_free(a);
+    lp2p_dcutr_free(b);
+  }
+  /* no low-TTL SYNs configured: the spec's timing as well */
+  lp2p_dcutr_config c;
+  lp2p_dcutr_config_default(&c);
+  c.first_syn_ttl = 0;
+  c.ours = cls(LP2P_NAT_ENDPOINT_INDEPENDENT, LP2P_NAT_ADDRESS_DEPENDENT);
+  lp2p_dcutr *b = mk(LP2P_DCUTR_INITIATOR, &c, "/ip4/198.18.0.20/tcp/4001");
+  lp2p_dcutr *a = mk(LP2P_DCUTR_RESPONDER, &c, "/ip4/198.18.0.10/tcp/4001");
+  lp2p_dcutr_event ev;
+  lp2p_dcutr_start(b, 0);
+  expect_ev(b, LP2P_DCUTR_EV_OPEN_STREAM, &ev);
+  lp2p_dcutr_stream_opened(b, 0);
+  lp2p_dcutr_stream_opened(a, 20 * MS);
+  pipe_to(b, a, 20 * MS);
+  pipe_to(a, b, 40 * MS);
+  expect_ev(b, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
+  expect_none(b);
+  lp2p_dcutr_free(a);
+  lp2p_dcutr_free(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pair_success),
@@ -741,6 +957,8 @@ int main(void) {
       cmocka_unit_test(test_predicted_ports),
       cmocka_unit_test(test_event_overflow),
       cmocka_unit_test(test_local_addrs),
+      cmocka_unit_test(test_b_syn_first),
+      cmocka_unit_test(test_spec_timing_without_both_classes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,8 @@ typedef struct dw {
   uint64_t relay_dial;
   int foreign_dials[3]; /* DIAL_* for dials the application never made */
   uint32_t attempts[3];
+  void (*trace)(void *ud, const char *line); /* set before world() */
+  lp2p_tstamp b_syn_at_a, a_syn_at_b_nat;
 } dw;
 
 static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
@@ -79,6 +81,10 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
 }
 
 static uint64_t retry_min_ns; /* dcutr.retry_min_ns of the next world */
+/* the next world's NATs for A and B (NULL: world()'s), and the classes
+ * its hosts know of their own NATs (NULL: what they learn) */
+static const lp2p_sim_nat_config *nat_of[3];
+static const lp2p_nat_class *class_of[3];
 
 static void add(dw *w, int i, const lp2p_sim_nat_config *nat) {
   lp2p_sim_link wan, lan;
@@ -114,6 +120,8 @@ static void add(dw *w, int i, const lp2p_sim_nat_config *nat) {
    * public here, as a lab's LP2P_PUBLIC_CIDRS would */
   cfg.dcutr.engine.is_public = NULL;
   cfg.dcutr.retry_min_ns = retry_min_ns;
+  if (class_of[i])
+    cfg.dcutr.engine.ours = *class_of[i];
   cfg.dcutr.retry_max_ns = 2 * retry_min_ns;
   assert_int_equal(lp2p_sim_host_add(w->s, w->node[i], &cfg, 32u << 20), 0);
   char t[64];
@@ -147,8 +155,11 @@ static int punched(void *ud) {
 
 static int a_public; /* A on the internet, not behind a NAT */
 
+static void (*dw_trace)(void *ud, const char *line); /* the next world's */
+
 static void world(dw *w, uint64_t seed, lp2p_sim_nat_mapping map) {
   memset(w, 0, sizeof *w);
+  w->trace = dw_trace;
   lp2p_sim_config sc;
   lp2p_sim_config_default(&sc);
   assert_int_equal(lp2p_sim_new(&w->s, seed, &sc), 0);
@@ -159,8 +170,10 @@ static void world(dw *w, uint64_t seed, lp2p_sim_nat_mapping map) {
   n.filtering = LP2P_SIM_FILT_APD;
   n.alloc = LP2P_SIM_PORT_PRESERVE;
   add(w, R, NULL);
-  add(w, A, a_public ? NULL : &n);
-  add(w, B, &n);
+  add(w, A, a_public ? NULL : nat_of[A] ? nat_of[A] : &n);
+  add(w, B, nat_of[B] ? nat_of[B] : &n);
+  if (w->trace)
+    lp2p_sim_set_trace_sink(w->s, w->trace, w);
   lp2p_sim_run_until(w->s, SEC);
   /* B reserves on R (dialled from its listen port) */
   lp2p_maddr ra = relay_addr(w);
@@ -243,6 +256,78 @@ static void test_symmetric_nats_stay_relayed(void **state) {
  * so B dials it directly instead of punching: the result is ok after 0
  * attempts on both sides, and the connection is a plain outbound one
  * from B. */
+/* The trace's packet lines: the first SYN from B's NAT that reaches A, and
+ * the first SYN that reaches B's NAT from outside and is not let in (A's,
+ * aimed at the port B's symmetric NAT used for the relay). */
+static void order_sink(void *ud, const char *line) {
+  dw *w = ud;
+  unsigned long long t;
+  char what[32], proto[8], src[16], dst[16], kind;
+  unsigned node, sport, dport, flags;
+  if (sscanf(line, "%llu %31s %c%u %7s %15[^:]:%u>%15[^:]:%u f%x", &t, what,
+             &kind, &node, proto, src, &sport, dst, &dport, &flags) != 10 ||
+      strcmp(proto, "tcp") != 0 || flags != 0x1u)
+    return;
+  char bnat[16];
+  uint32_t ip = lp2p_sim_node_ip(w->s, w->nat[B]);
+  snprintf(bnat, sizeof bnat, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255,
+           (ip >> 8) & 255, ip & 255);
+  if (!strcmp(what, "rx") && kind == 'n' && node == w->node[A] &&
+      !strcmp(src, bnat) && !w->b_syn_at_a)
+    w->b_syn_at_a = t;
+  if ((!strcmp(what, "drop-nat-in") || !strcmp(what, "drop-nat-rst")) &&
+      !strcmp(dst, bnat) && !w->a_syn_at_b_nat)
+    w->a_syn_at_b_nat = t;
+}
+
+/* Both classes known, B symmetric, A a restricted cone (EIM, ADF): only
+ * B's SYN can connect (A's goes to a port B's NAT does not use toward A),
+ * so B sends it before SYNC, after A's low-TTL probe opened A's filter
+ * for B's IP. B's SYN then reaches A before A's own (sent on SYNC) even
+ * reaches B's NAT; with the spec's timing (B at RTT/2 after SYNC) it
+ * would come half an RTT later. */
+static void test_symmetric_b_syn_before_sync(void **state) {
+  (void)state;
+  lp2p_sim_nat_config na, nb;
+  lp2p_sim_nat_config_default(&na);
+  na.mapping = LP2P_SIM_MAP_EI;
+  na.filtering = LP2P_SIM_FILT_AD;
+  na.alloc = LP2P_SIM_PORT_PRESERVE;
+  lp2p_sim_nat_config_default(&nb);
+  nb.mapping = LP2P_SIM_MAP_APD;
+  nb.filtering = LP2P_SIM_FILT_APD;
+  nb.alloc = LP2P_SIM_PORT_RANDOM;
+  lp2p_nat_class ca, cb;
+  lp2p_nat_class_unknown(&ca);
+  lp2p_nat_class_unknown(&cb);
+  ca.mapping = LP2P_NAT_ENDPOINT_INDEPENDENT;
+  ca.filtering = LP2P_NAT_ADDRESS_DEPENDENT;
+  cb.mapping = LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+  cb.filtering = LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+  for (int known = 0; known < 2; known++) {
+    dw w;
+    memset(&w, 0, sizeof w);
+    nat_of[A] = &na;
+    nat_of[B] = &nb;
+    class_of[A] = known ? &ca : NULL;
+    class_of[B] = known ? &cb : NULL;
+    dw_trace = order_sink;
+    world(&w, 24, LP2P_SIM_MAP_EI);
+    dw_trace = NULL;
+    nat_of[A] = nat_of[B] = NULL;
+    class_of[A] = class_of[B] = NULL;
+    assert_true(w.punch_ok[A] && w.punch_ok[B]);
+    assert_int_equal(w.attempts[B], 1);
+    assert_true(w.b_syn_at_a && w.a_syn_at_b_nat);
+    /* unknown classes: the spec's timing, B's SYN after A's */
+    if (known)
+      assert_true(w.b_syn_at_a < w.a_syn_at_b_nat);
+    else
+      assert_true(w.b_syn_at_a > w.a_syn_at_b_nat);
+    lp2p_sim_free(w.s);
+  }
+}
+
 static void test_unilateral_upgrade(void **state) {
   (void)state;
   dw w;
@@ -333,6 +418,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_punch_through_cone_nats),
       cmocka_unit_test(test_symmetric_nats_stay_relayed),
+      cmocka_unit_test(test_symmetric_b_syn_before_sync),
       cmocka_unit_test(test_unilateral_upgrade),
       cmocka_unit_test(test_retry_with_backoff),
       cmocka_unit_test(test_retry_at_once_when_addresses_change),

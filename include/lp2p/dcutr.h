@@ -18,6 +18,10 @@
  * optional low TTL for the first SYN, the security role), and the host
  * reports the outcome with lp2p_dcutr_direct_result(). Whichever arrives
  * first, accepted or dialed, is the direct connection (DESIGN.md 5b).
+ * B's DIAL comes RTT/2 after SYNC (the spec), or before SYNC when both
+ * NAT classes are known and say B's SYN can safely go first (then SYNC
+ * is queued on B's next timer tick, and A may PROBE when it answers
+ * CONNECT: proto/dcutr/dcutr.c, plan_for).
  *
  * Drain order after each call: out_peek/out_consume (stream bytes), then
  * poll_event until 0, then next_timeout. */
@@ -165,6 +169,15 @@ typedef enum lp2p_dcutr_event_type {
   LP2P_DCUTR_EV_CANCEL_DIALS = 4,
   /** Final: ok (reason LP2P_PUNCH_OK) or failed with reason. */
   LP2P_DCUTR_EV_RESULT = 5,
+  /** Responder (A), when it answers CONNECT and both NAT classes say the
+   * initiator's SYN will come first from a port nobody can know (B maps
+   * per destination) and our NAT admits it once it has sent to B's IP (A
+   * maps endpoint-independently and filters by address or not at all):
+   * send one SYN from the listen port to addrs[0..naddrs) with the first
+   * SYN at TTL first_syn_ttl, as for DIAL. It opens our NAT's mapping and
+   * address filter toward B without reaching B's NAT. Nothing waits for
+   * its outcome; the attempt's DIAL follows on SYNC as usual. */
+  LP2P_DCUTR_EV_PROBE = 6,
 } lp2p_dcutr_event_type;
 
 typedef struct lp2p_dcutr_event {

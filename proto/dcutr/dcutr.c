@@ -9,7 +9,13 @@
  * then both report the dial's outcome with lp2p_dcutr_direct_result.
  * B retries on a new stream until attempts_max attempts (the spec: "retry
  * twice (thus a total of 3 attempts)"); A follows, and gives up when B
- * opens more streams than that or stops retrying. */
+ * opens more streams than that or stops retrying.
+ *
+ * When both NAT classes are known (ours from the NAT service, the peer's
+ * from CONNECT field 1000), B's SYN goes out before SYNC instead of RTT/2
+ * after it, where that cannot hurt (plan_for below): the direct
+ * connection is then up one RTT after A has SYNC, whichever side's SYN
+ * is the one that connects. Unknown classes keep the spec's timing. */
 #include <string.h>
 
 #include "lp2p/dcutr.h"
@@ -26,6 +32,13 @@ enum st {
   ST_DONE,
 };
 
+/* When B's SYN leaves (plan_for). */
+enum plan {
+  PLAN_SPEC,       /* the spec: B dials RTT/2 after SYNC */
+  PLAN_B_LOW_FIRST,/* B's first SYN at low TTL, before SYNC */
+  PLAN_B_FIRST,    /* B's SYN at normal TTL, before SYNC; A probes */
+};
+
 #define EVQ 8
 #define OUT_CAP (LP2P_DCUTR_MSG_MAX + 2 * LP2P_VARINT_MAX_LEN + 8)
 #define IN_CAP (LP2P_DCUTR_MSG_MAX + LP2P_VARINT_MAX_LEN)
@@ -39,6 +52,8 @@ struct lp2p_dcutr {
   uint32_t attempt;
   lp2p_punch_reason last_reason;
   int dial_none; /* this attempt: the peer offered nothing we may dial */
+  enum plan plan; /* this attempt's, from both classes */
+  int sync_due;   /* B: DIAL went out first, SYNC on the next tick */
   lp2p_tstamp connect_sent;
   uint64_t rtt_ns;
   int done;
@@ -262,6 +277,7 @@ static void begin_attempt(lp2p_dcutr *d, lp2p_tstamp now) {
   d->attempt++;
   d->ndial = 0;
   d->in_len = 0;
+  d->sync_due = 0;
   push_ev(d, LP2P_DCUTR_EV_OPEN_STREAM);
   d->st = ST_WAIT_STREAM;
   d->timer = after(now, d->cfg.exchange_timeout_ns);
@@ -271,6 +287,10 @@ static void begin_attempt(lp2p_dcutr *d, lp2p_tstamp now) {
 static void fail_attempt(lp2p_dcutr *d, lp2p_tstamp now,
                          lp2p_punch_reason reason) {
   d->last_reason = reason;
+  if (d->sync_due) { /* A still waits for SYNC: end its attempt too */
+    d->sync_due = 0;
+    close_stream(d, 1);
+  }
   if (d->attempt >= d->cfg.attempts_max) {
     finish(d, reason);
     return;
@@ -289,6 +309,67 @@ static void fail_attempt(lp2p_dcutr *d, lp2p_tstamp now,
 
 static lp2p_punch_reason verdict(const lp2p_dcutr *d) {
   return lp2p_nat_punch_verdict(&d->cfg.ours, &d->cfg.theirs);
+}
+
+static int eim(const lp2p_nat_class *c) {
+  return c->mapping == LP2P_NAT_ENDPOINT_INDEPENDENT ||
+         c->mapping == LP2P_NAT_NONE;
+}
+
+static int per_destination(const lp2p_nat_class *c) {
+  return c->mapping == LP2P_NAT_ADDRESS_DEPENDENT ||
+         c->mapping == LP2P_NAT_ADDRESS_AND_PORT_DEPENDENT;
+}
+
+/* A filter that admits a SYN from any port of an IP we sent to (ADF, RFC
+ * 4787 section 5) or from anywhere (EIF). */
+static int lenient(lp2p_nat_behaviour f) {
+  return f == LP2P_NAT_ENDPOINT_INDEPENDENT ||
+         f == LP2P_NAT_ADDRESS_DEPENDENT || f == LP2P_NAT_NONE;
+}
+
+/* When B's SYN leaves, from B's class b and A's class a; both sides
+ * compute the same from the two CONNECTs (DESIGN 5b; the lab's measured
+ * cells in README "Hole punching").
+ *  - The spec's timing (B dials RTT/2 after SYNC, A on SYNC) races the two
+ *    SYNs: at a low RTT A's SYN can reach B's NAT before B's own SYN has
+ *    opened it (dropped: a 1 s retransmission; RST: a lost attempt).
+ *  - B_LOW_FIRST, B maps endpoint-independently and either filters by
+ *    address (or not at all) or A maps endpoint-independently too: B's
+ *    first SYN leaves before SYNC at low TTL. It opens B's mapping and
+ *    filter toward A and dies before A's NAT (no RST there), so A's SYN,
+ *    sent on SYNC, finds B open: B's dialing socket answers it (a
+ *    simultaneous open, A mapping endpoint-independently) or B's listener
+ *    accepts it (A's per-destination port, let in by B's lenient
+ *    filter). Up one RTT after SYNC, with no race left.
+ *  - B_FIRST, B maps per destination and A maps endpoint-independently
+ *    with a lenient filter: only B's SYN can connect (A's is aimed at a
+ *    port B's NAT does not use for it), and A's NAT admits it once A has
+ *    sent anything to B's IP, which A's PROBE does when it answers
+ *    CONNECT. So B's SYN leaves before SYNC at normal TTL and reaches A's
+ *    listener when A has SYNC: up one RTT later, not 1.5.
+ *  - Port prediction against a port-dependent filter (one side allocates
+ *    ports sequentially, the other maps endpoint-independently): the
+ *    predicted SYN must meet the other side's own session, so B_LOW_FIRST
+ *    too. B's low-TTL SYN opens B's session (to A's predicted ports when
+ *    A is the sequential one, from B's next port when B is), and A's SYN,
+ *    sent on SYNC, finds it: a simultaneous open where the prediction
+ *    was right, and no RST from a SYN that came too early where it was
+ *    not.
+ * Both need low-TTL SYNs (first_syn_ttl); anything unknown keeps the
+ * spec's timing. */
+static enum plan plan_for(const lp2p_dcutr_config *cfg,
+                          const lp2p_nat_class *b, const lp2p_nat_class *a) {
+  if (!cfg->first_syn_ttl || a->mapping == LP2P_NAT_UNKNOWN ||
+      b->mapping == LP2P_NAT_UNKNOWN)
+    return PLAN_SPEC;
+  if (eim(b) && (lenient(b->filtering) || eim(a) || a->sequential))
+    return PLAN_B_LOW_FIRST;
+  if (per_destination(b) && eim(a) && lenient(a->filtering))
+    return PLAN_B_FIRST;
+  if (b->sequential && eim(a))
+    return PLAN_B_LOW_FIRST;
+  return PLAN_SPEC;
 }
 
 int lp2p_dcutr_start(lp2p_dcutr *d, lp2p_tstamp now) {
@@ -454,6 +535,8 @@ static void emit_dial(lp2p_dcutr *d, lp2p_tstamp now) {
     int low_ttl = d->last_reason == LP2P_PUNCH_REFUSED ||
                   (d->cfg.first_syn_ttl_from_attempt &&
                    d->attempt >= d->cfg.first_syn_ttl_from_attempt);
+    if (d->plan != PLAN_SPEC) /* only B's SYN may be the low one */
+      low_ttl = d->plan == PLAN_B_LOW_FIRST && d->role == LP2P_DCUTR_INITIATOR;
     e->first_syn_ttl = low_ttl ? d->cfg.first_syn_ttl : 0;
   }
   d->st = ST_DIALING;
@@ -496,6 +579,16 @@ static void on_msg(lp2p_dcutr *d, lp2p_tstamp now, const lp2p_dcutr_msg *m) {
     }
     if (d->role == LP2P_DCUTR_INITIATOR) {
       d->rtt_ns = now > d->connect_sent ? now - d->connect_sent : 0;
+      d->plan = plan_for(&d->cfg, &d->cfg.ours, &d->cfg.theirs);
+      if (d->plan != PLAN_SPEC) {
+        /* our SYN first; SYNC on the next tick, so that a driver sends
+         * it after the SYN has left (it drains a DIAL with the hook that
+         * made it, then runs timers) */
+        emit_dial(d, now);
+        d->sync_due = 1;
+        d->timer = now;
+        return;
+      }
       if (queue_msg(d, LP2P_DCUTR_SYNC, 0) != 0) {
         finish(d, LP2P_PUNCH_PROTOCOL);
         return;
@@ -520,6 +613,18 @@ static void on_msg(lp2p_dcutr *d, lp2p_tstamp now, const lp2p_dcutr_msg *m) {
     if (queue_msg(d, LP2P_DCUTR_CONNECT, 1) != 0) {
       finish(d, LP2P_PUNCH_PROTOCOL);
       return;
+    }
+    d->plan = plan_for(&d->cfg, &d->cfg.theirs, &d->cfg.ours);
+    if (d->plan == PLAN_B_FIRST && d->ndial) {
+      /* B's SYN will reach our NAT about when SYNC reaches us: open our
+       * mapping and address filter toward B now (plan_for) */
+      lp2p_dcutr_event *e = push_ev(d, LP2P_DCUTR_EV_PROBE);
+      if (e) {
+        e->addrs = d->dial;
+        e->naddrs = 1;
+        e->first_syn_ttl = d->cfg.first_syn_ttl;
+        e->security_client = 1;
+      }
     }
     d->st = ST_WAIT_SYNC;
     d->timer = after(now, d->cfg.exchange_timeout_ns);
@@ -604,8 +709,9 @@ int lp2p_dcutr_direct_result(lp2p_dcutr *d, lp2p_tstamp now, int ok,
   if (d->done || (d->st != ST_DIALING && !(ok && d->st != ST_IDLE)))
     return LP2P_ERR_STATE;
   if (ok) {
-    if (d->st == ST_WAIT_CONNECT || d->st == ST_WAIT_SYNC)
+    if (d->st == ST_WAIT_CONNECT || d->st == ST_WAIT_SYNC || d->sync_due)
       close_stream(d, 0); /* the exchange is moot now */
+    d->sync_due = 0;
     finish(d, LP2P_PUNCH_OK);
     return 0;
   }
@@ -625,6 +731,16 @@ int lp2p_dcutr_handle_timeout(lp2p_dcutr *d, lp2p_tstamp now) {
     emit_dial(d, now);
     break;
   case ST_DIALING:
+    if (d->sync_due) { /* B's SYN has left: now SYNC (plan_for) */
+      d->sync_due = 0;
+      if (queue_msg(d, LP2P_DCUTR_SYNC, 0) != 0) {
+        finish(d, LP2P_PUNCH_PROTOCOL);
+        break;
+      }
+      close_stream(d, 0);
+      d->timer = after(now, d->cfg.dial_timeout_ns);
+      break;
+    }
     push_ev(d, LP2P_DCUTR_EV_CANCEL_DIALS);
     fail_attempt(d, now, d->dial_none ? LP2P_PUNCH_NO_PUBLIC_ADDR_THEIRS
                                       : LP2P_PUNCH_TIMEOUT);

@@ -411,6 +411,32 @@ static void dial(lp2p_host *h, dcutr_svc *v, dsess *d,
   }
 }
 
+/* A: open our NAT toward the peer before its SYN comes (the engine's
+ * PROBE, DESIGN 5b): a low-TTL SYN from the listen port, which leaves
+ * our NAT's mapping and address filter open for the peer's IP and dies
+ * before the peer's NAT. A connection the peer's SYN opens at our
+ * listener meanwhile takes the role DCUtR gave us. The dial is the
+ * session's like a punch dial, of no attempt yet (the attempt's DIAL
+ * leaves its 4-tuple alone while it is in flight). */
+static void probe(lp2p_host *h, dcutr_svc *v, dsess *d,
+                  const lp2p_dcutr_event *e, lp2p_tstamp now) {
+  unsigned flags = LP2P_DIAL_REUSEPORT |
+                   (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
+  for (size_t i = 0; i < e->naddrs; i++) {
+    lp2p_sockaddr sa;
+    if (lp2p_sockaddr_from_maddr(&sa, &e->addrs[i]) != 0)
+      continue;
+    host_svc_punch_expect(h, &sa, e->security_client,
+                          host_add_ns(now, 30 * LP2P_NS_PER_S));
+    if (in_flight(h, d, &sa))
+      continue;
+    host_logf(h, LP2P_LOG_DEBUG,
+              "dcutr peer=%P attempt %u: probe to %A:%u (low TTL)", &d->peer,
+              e->attempt, &sa, (unsigned)sa.port);
+    punch_dial(h, v, d, &sa, flags, e->first_syn_ttl, now);
+  }
+}
+
 /* A punch dial of ours ended. All of this attempt's refused by an RST
  * (a NAT without our mapping: an RST NAT, or SYNs that crossed too
  * early): the attempt has failed now, not at its deadline, so the next
@@ -478,6 +504,9 @@ static void run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now) {
       break;
     case LP2P_DCUTR_EV_DIAL:
       dial(h, v, d, &e, now);
+      break;
+    case LP2P_DCUTR_EV_PROBE:
+      probe(h, v, d, &e, now);
       break;
     case LP2P_DCUTR_EV_CANCEL_DIALS:
       d->dialing = 0; /* what still connects is ignored, then trimmed */

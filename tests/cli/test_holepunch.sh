@@ -36,6 +36,15 @@ check "holepunch without a public address: direct false, exit 1" '[ $rc = 1 ] &&
 sleep 0.3
 check "the target names the reason (no-public-address-ours)" 'grep -Eq "^holepunch fail 12D3Koo[A-Za-z0-9]+ no-public-address-ours$" "$T/t1.out"' "$(grep holepunch "$T/t1.out")"
 
+# 1b. --stun: the dialer classifies its NAT first (STUN done before its
+# first TCP connection, the relay's), then dials; the outcome is the same
+P=$((20000 + $$ % 20000))
+"$L" stun-server --primary 127.0.0.1:$P --alternate 127.0.0.2:$((P + 1)) > "$T/stun.out" 2> "$T/stun.err" &
+pids+=($!)
+for _ in $(seq 50); do grep -q "^stun-server" "$T/stun.out" && break; sleep 0.1; done
+out=$(LP2P_STUN_RTO_MS=100 LP2P_LOG=debug timeout 20 "$L" holepunch --timeout 3 --stun 127.0.0.1:$P --listen /ip4/127.0.0.1/tcp/0 "$circ" 2>&1); rc=$?
+check "holepunch --stun: classified before the dial, then direct false, exit 1" '[ $rc = 1 ] && grep -q "\"direct\":false" <<<"$out" && grep -q "nat stun: done" <<<"$out" && [ "$(grep -n -m1 "nat stun: done" <<<"$out" | cut -d: -f1)" -lt "$(grep -n -m1 "tcp connected" <<<"$out" | cut -d: -f1)" ]' "rc=$rc $out"
+
 # 2. LP2P_PUBLIC_CIDRS=127.0.0.0/8: loopback counts as public, the punch
 # goes direct. The dialer is then reachable itself (its listen address
 # counts as public), so the target takes the DCUtR spec's first step, the
@@ -55,3 +64,7 @@ out=$("$L" holepunch /ip4/127.0.0.1/tcp/1/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD1
 check "holepunch without /p2p-circuit is a usage error" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
 out=$("$L" holepunch --timeout 0 "$circ" 2>&1); rc=$?
 check "holepunch --timeout 0 is a usage error" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
+out=$("$L" holepunch --stun nohost.invalid:1 "$circ" 2>&1); rc=$?
+check "holepunch --stun with a bad host is a usage error" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"
+out=$(LP2P_STUN_RTO_MS=0 "$L" holepunch --stun 127.0.0.1:$P "$circ" 2>&1); rc=$?
+check "LP2P_STUN_RTO_MS=0 is a usage error" '[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ]' "rc=$rc $out"

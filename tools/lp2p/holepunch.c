@@ -8,14 +8,34 @@
 #include <string.h>
 
 #include "lp2p/natclass.h"
+#include "tools/lp2p/dht_args.h"
+#include "tools/lp2p/nat.h"
 #include "tools/lp2p/node.h"
 
 int cli_cmd_holepunch(cli_ctx *ctx, int argc, char **argv) {
   cli_opt opts[] = {{"timeout", 1, NULL, 0},
                     {"key", 1, NULL, 0},
                     {"listen", 1, NULL, 0}};
+  /* --stun HOST:PORT...: our NAT class by STUN before we dial, so that
+   * DCUtR knows both classes (a hopeless pair is named, not tried) */
+  const char *stun_txt[CLI_NAT_STUN_MAX];
+  int nstun = 0;
+  static lp2p_host_nat_config nc;
+  int rc = dht_take_repeated(ctx, &argc, argv, "stun", stun_txt,
+                             CLI_NAT_STUN_MAX, &nstun);
+  if (!rc)
+    rc = cli_nat_stun_opts(ctx, stun_txt, nstun, &nc);
+  if (rc)
+    return rc;
+  if (nstun) {
+    /* as `lp2p nat`: a silent server is given up after 5.5 s (not
+     * 39.5 s), so the next --stun gets its turn within the timeout */
+    nc.stun_cfg.rc = 4;
+    nc.stun_cfg.rm = 4;
+    cli_node_nat = &nc;
+  }
   int npos = 0;
-  int rc = cli_parse(ctx, argc, argv, opts, 3, &npos, 1, 1);
+  rc = cli_parse(ctx, argc, argv, opts, 3, &npos, 1, 1);
   if (rc)
     return rc;
   uint64_t secs = 30;
@@ -67,6 +87,13 @@ int cli_cmd_holepunch(cli_ctx *ctx, int argc, char **argv) {
   }
   if (!rc && got < 0)
     rc = cli_fail(ctx, CLI_EXIT_DATA, "cannot listen");
+  /* with --stun: STUN done (or failed: then the class is what the
+   * observations say) before the relay is dialled */
+  lp2p_host_nat_info ni;
+  while (!rc && nstun && lp2p_host_nat_info_get(n.h, &ni) == 0 &&
+         ni.stun_status == 1 && lp2p_clock_now() < end &&
+         cli_node_event(&n, &ev, 200) >= 0) {
+  }
   got = 0;
   if (!rc)
     rc = cli_node_connect(ctx, &n, argv[0], &peer);

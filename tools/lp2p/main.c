@@ -82,11 +82,13 @@ static const cli_verb verbs[] = {
      "      MAPPING FILTERING preserves-port true|false|unknown` on changes"},
     {"holepunch", NULL, cli_cmd_holepunch,
      "[--timeout SECONDS] [--key FILE] [--listen MULTIADDR] "
-     "/.../p2p/RELAY/p2p-circuit/p2p/TARGET",
+     "[--stun HOST:PORT]... /.../p2p/RELAY/p2p-circuit/p2p/TARGET",
      "dial TARGET through RELAY, wait for DCUtR (the target starts it; we\n"
      "      punch from our listen port, default /ip4/0.0.0.0/tcp/0) and print\n"
      "      {\"peer\",\"direct\":true,\"addr\",\"attempts\",\"ms\"} (exit 0) or\n"
-     "      {\"peer\",\"direct\":false,\"reason\",\"attempts\"} (exit 1)"},
+     "      {\"peer\",\"direct\":false,\"reason\",\"attempts\"} (exit 1);\n"
+     "      --stun: classify our NAT by STUN first (DCUtR then skips a\n"
+     "      hopeless pair with its reason)"},
     {"nat", NULL, cli_cmd_nat,
      "[--stun HOST:PORT]... [--peer MULTIADDR]... [--timeout SECONDS] "
      "[--listen MULTIADDR] [--key FILE]",

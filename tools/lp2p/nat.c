@@ -16,6 +16,7 @@
  * so. preserves_port is false when unknown. */
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -81,6 +82,19 @@ int cli_nat_stun_opts(cli_ctx *ctx, const char **txt, int n,
       return rc;
   }
   cfg->nstun = (uint32_t)n;
+  /* LP2P_STUN_RTO_MS: the STUN client's first retransmission timeout
+   * (RFC 5389 section 7.2.1: 500 ms unless the network is known to be
+   * faster, as a lab is). A silent filtering test waits 23 RTOs (stun.h),
+   * 11.5 s by default: too long for a lab that starts fresh peers for
+   * every run. */
+  const char *rto = getenv("LP2P_STUN_RTO_MS");
+  if (rto && *rto) {
+    uint64_t ms;
+    if (cli_parse_u64(rto, &ms) || ms == 0 || ms > 60000)
+      return cli_fail(ctx, CLI_EXIT_USAGE,
+                      "LP2P_STUN_RTO_MS needs milliseconds (1..60000)");
+    cfg->stun_cfg.rto_ns = ms * LP2P_NS_PER_MS;
+  }
   return 0;
 }
 
