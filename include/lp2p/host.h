@@ -527,6 +527,21 @@ LP2P_API int lp2p_host_raw_aborted(lp2p_host *h, uint64_t raw, int err,
                                    lp2p_tstamp now);
 /** How many bytes raw_feed takes now (0 = stop reading). */
 LP2P_API size_t lp2p_host_raw_recv_room(const lp2p_host *h, uint64_t raw);
+/** Zero-copy form of lp2p_host_raw_feed: a writable region at the end of
+ * raw TCP `raw`'s receive buffer. *cap in: the most the driver would
+ * read (at most recv_room); out: the region's size, which may be smaller
+ * (a connection that carries little gets a small buffer). The driver
+ * reads into it and calls lp2p_host_raw_recv_commit before any other call
+ * on the host; the pointer is invalid after that. Returns NULL with *cap
+ * 0 when there is no room or no memory (then use lp2p_host_raw_feed). */
+LP2P_API uint8_t *lp2p_host_raw_recv_buf(lp2p_host *h, uint64_t raw,
+                                         size_t *cap);
+/** The driver wrote n bytes (at most the last recv_buf's *cap; 0 gives the
+ * region back) into the region: they are received, as with raw_feed.
+ * Returns n or one of: LP2P_ERR_NOT_FOUND, LP2P_ERR_INVAL (n too big, or
+ * the region was voided by another call), LP2P_ERR_STATE. */
+LP2P_API lp2p_ssize lp2p_host_raw_recv_commit(lp2p_host *h, uint64_t raw,
+                                              lp2p_tstamp now, size_t n);
 /** Output waiting on raw TCP `raw` (zero-copy; valid until the next call
  * into the host). NULL with *len 0 when none or unknown. */
 LP2P_API const uint8_t *lp2p_host_raw_out_peek(lp2p_host *h, uint64_t raw,
