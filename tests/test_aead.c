@@ -1,10 +1,12 @@
-/* The Noise AEAD backend (crypto/dh_aead.c, ChaCha20-Poly1305 over
- * libcrypto): the RFC 8439 section 2.8.2 vector through the 12-byte-nonce
- * entry, the Noise nonce layout, tampering (tag, ciphertext, AD) with
- * nothing of the plaintext left behind, in place at the largest Noise
- * frame, empty plaintexts, a second thread, and agreement with libsodium's
- * implementation (an independent one) over many lengths. The RFC 8439
- * appendix A.5 vector is in test_crypto.c. */
+/* The Noise AEAD (crypto/dh_aead.c: ChaCha20-Poly1305 over libcrypto for
+ * long messages, libsodium for short ones), each backend on its own: the
+ * RFC 8439 section 2.8.2 vector through the 12-byte-nonce entry,
+ * tampering (tag, ciphertext, AD, nonce, key, length) with nothing of the
+ * plaintext left behind; then the Noise nonce layout, empty plaintexts, a
+ * second thread, and agreement of both backends and of the public calls
+ * with libsodium's own calls over many lengths, up to the largest Noise
+ * frame, in place and not. The RFC 8439 appendix A.5 vector is in
+ * test_crypto.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -76,33 +78,40 @@ static void load_s282(s282 *v) {
   assert_int_equal(v->n, v->ptlen + 16);
 }
 
-static void test_rfc8439_2_8_2(void **state) {
-  (void)state;
+static const int backends[] = {LP2P_AEAD_SODIUM, LP2P_AEAD_LIBCRYPTO,
+                               LP2P_AEAD_AUTO};
+
+static void rfc8439_2_8_2(int be) {
   s282 v;
   load_s282(&v);
   uint8_t buf[130];
-  assert_int_equal(lp2p_aead_encrypt_iv(v.key, v.iv, v.aad, 12,
+  assert_int_equal(lp2p_aead_encrypt_iv(be, v.key, v.iv, v.aad, 12,
                                         (const uint8_t *)s282_pt, v.ptlen, buf),
                    0);
   assert_memory_equal(buf, v.ct, v.n);
   assert_int_equal(
-      lp2p_aead_decrypt_iv(v.key, v.iv, v.aad, 12, v.ct, v.n, buf), 0);
+      lp2p_aead_decrypt_iv(be, v.key, v.iv, v.aad, 12, v.ct, v.n, buf), 0);
   assert_memory_equal(buf, s282_pt, v.ptlen);
   /* in place both ways */
   memcpy(buf, s282_pt, v.ptlen);
   assert_int_equal(
-      lp2p_aead_encrypt_iv(v.key, v.iv, v.aad, 12, buf, v.ptlen, buf), 0);
+      lp2p_aead_encrypt_iv(be, v.key, v.iv, v.aad, 12, buf, v.ptlen, buf), 0);
   assert_memory_equal(buf, v.ct, v.n);
-  assert_int_equal(lp2p_aead_decrypt_iv(v.key, v.iv, v.aad, 12, buf, v.n, buf),
-                   0);
+  assert_int_equal(
+      lp2p_aead_decrypt_iv(be, v.key, v.iv, v.aad, 12, buf, v.n, buf), 0);
   assert_memory_equal(buf, s282_pt, v.ptlen);
+}
+
+static void test_rfc8439_2_8_2(void **state) {
+  (void)state;
+  for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++)
+    rfc8439_2_8_2(backends[b]);
 }
 
 /* A flipped bit anywhere (ciphertext, tag, AD, nonce) fails, and `out`
  * then holds zeros, out of place and in place: no unauthenticated
  * plaintext is ever left for a caller. */
-static void test_tamper_leaves_nothing(void **state) {
-  (void)state;
+static void tamper_leaves_nothing(int be) {
   s282 v;
   load_s282(&v);
   uint8_t out[130], inplace[130];
@@ -110,7 +119,7 @@ static void test_tamper_leaves_nothing(void **state) {
     int where; /* 0 ciphertext, 1 tag, 2 AD, 3 nonce */
     size_t at;
   } cases[] = {{0, 0}, {0, 57}, {0, 113}, {1, 114}, {1, 129},
-               {2, 0}, {2, 11},  {3, 0},   {3, 11}};
+               {2, 0}, {2, 11}, {3, 0},   {3, 11}};
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     s282 t = v;
     if (cases[k].where <= 1)
@@ -120,30 +129,36 @@ static void test_tamper_leaves_nothing(void **state) {
     else
       t.iv[cases[k].at] ^= 0x04;
     memset(out, 0xa5, sizeof out);
-    assert_int_equal(lp2p_aead_decrypt_iv(t.key, t.iv, t.aad, 12, t.ct, t.n,
-                                          out),
-                     LP2P_ERR_CRYPTO);
+    assert_int_equal(
+        lp2p_aead_decrypt_iv(be, t.key, t.iv, t.aad, 12, t.ct, t.n, out),
+        LP2P_ERR_CRYPTO);
     assert_true(all_zero(out, v.ptlen));
     memcpy(inplace, t.ct, t.n);
-    assert_int_equal(lp2p_aead_decrypt_iv(t.key, t.iv, t.aad, 12, inplace,
-                                          t.n, inplace),
-                     LP2P_ERR_CRYPTO);
+    assert_int_equal(
+        lp2p_aead_decrypt_iv(be, t.key, t.iv, t.aad, 12, inplace, t.n, inplace),
+        LP2P_ERR_CRYPTO);
     assert_true(all_zero(inplace, v.ptlen));
     /* the context is fine afterwards: the genuine message still opens */
     assert_int_equal(
-        lp2p_aead_decrypt_iv(v.key, v.iv, v.aad, 12, v.ct, v.n, out), 0);
+        lp2p_aead_decrypt_iv(be, v.key, v.iv, v.aad, 12, v.ct, v.n, out), 0);
     assert_memory_equal(out, s282_pt, v.ptlen);
   }
   /* truncated: dropping the last byte moves the tag */
   assert_int_equal(
-      lp2p_aead_decrypt_iv(v.key, v.iv, v.aad, 12, v.ct, v.n - 1, out),
+      lp2p_aead_decrypt_iv(be, v.key, v.iv, v.aad, 12, v.ct, v.n - 1, out),
       LP2P_ERR_CRYPTO);
   /* the wrong key */
   s282 t = v;
   t.key[31] ^= 1;
   assert_int_equal(
-      lp2p_aead_decrypt_iv(t.key, t.iv, t.aad, 12, t.ct, t.n, out),
+      lp2p_aead_decrypt_iv(be, t.key, t.iv, t.aad, 12, t.ct, t.n, out),
       LP2P_ERR_CRYPTO);
+}
+
+static void test_tamper_leaves_nothing(void **state) {
+  (void)state;
+  for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++)
+    tamper_leaves_nothing(backends[b]);
 }
 
 /* lp2p_aead_* put four zero bytes then the counter little-endian (Noise
@@ -158,7 +173,8 @@ static void test_noise_nonce_layout(void **state) {
   uint64_t n = UINT64_C(0x0102030405060708);
   const uint8_t iv[12] = {0, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1};
   assert_int_equal(lp2p_aead_encrypt(key, n, NULL, 0, pt, 64, a), 0);
-  assert_int_equal(lp2p_aead_encrypt_iv(key, iv, NULL, 0, pt, 64, b), 0);
+  assert_int_equal(
+      lp2p_aead_encrypt_iv(LP2P_AEAD_AUTO, key, iv, NULL, 0, pt, 64, b), 0);
   assert_memory_equal(a, b, sizeof a);
 }
 
@@ -195,9 +211,11 @@ static void test_agrees_with_libsodium(void **state) {
       back[FRAME_PT];
   uint8_t key[32], ad[40];
   randombytes_buf(pt, sizeof pt);
-  const size_t lens[] = {0,   1,   15,   16,   17,   63,   64,   65,
-                         127, 128, 129,  255,  256,  257,  1000, 4095,
-                         4096, 4097, 16384, 65535 - 17, FRAME_PT};
+  /* 1023 / 1024: either side of the backend split (AEAD_SHORT_BYTES) */
+  const size_t lens[] = {0,    1,    15,   16,    17,         63,
+                         64,   65,   127,  128,   129,        255,
+                         256,  257,  1000, 1023,  1024,       1025,
+                         4095, 4096, 4097, 16384, 65535 - 17, FRAME_PT};
   const size_t ad_lens[] = {0, 1, 12, 16, 32, 40};
   for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
     size_t n = lens[i];
@@ -209,13 +227,27 @@ static void test_agrees_with_libsodium(void **state) {
     for (int b = 0; b < 8; b++)
       iv[4 + b] = (uint8_t)(nonce >> (8 * b));
     unsigned long long clen = 0;
-    assert_int_equal(crypto_aead_chacha20poly1305_ietf_encrypt(
-                         theirs, &clen, pt, n, adl ? ad : NULL, adl, NULL, iv,
-                         key),
-                     0);
+    assert_int_equal(
+        crypto_aead_chacha20poly1305_ietf_encrypt(
+            theirs, &clen, pt, n, adl ? ad : NULL, adl, NULL, iv, key),
+        0);
     assert_int_equal(clen, n + 16);
     assert_int_equal(
         lp2p_aead_encrypt(key, nonce, adl ? ad : NULL, adl, pt, n, ours), 0);
+    assert_memory_equal(ours, theirs, n + 16);
+    /* each backend on its own, whatever the length */
+    assert_int_equal(lp2p_aead_encrypt_iv(LP2P_AEAD_LIBCRYPTO, key, iv,
+                                          adl ? ad : NULL, adl, pt, n, ours),
+                     0);
+    assert_memory_equal(ours, theirs, n + 16);
+    assert_int_equal(lp2p_aead_decrypt_iv(LP2P_AEAD_LIBCRYPTO, key, iv,
+                                          adl ? ad : NULL, adl, theirs, n + 16,
+                                          back),
+                     0);
+    assert_memory_equal(back, pt, n);
+    assert_int_equal(lp2p_aead_encrypt_iv(LP2P_AEAD_SODIUM, key, iv,
+                                          adl ? ad : NULL, adl, pt, n, ours),
+                     0);
     assert_memory_equal(ours, theirs, n + 16);
     /* in place */
     memcpy(ours, pt, n);
@@ -223,20 +255,20 @@ static void test_agrees_with_libsodium(void **state) {
         lp2p_aead_encrypt(key, nonce, adl ? ad : NULL, adl, ours, n, ours), 0);
     assert_memory_equal(ours, theirs, n + 16);
     /* we open theirs (out of place), libsodium opens ours */
-    assert_int_equal(lp2p_aead_decrypt(key, nonce, adl ? ad : NULL, adl,
-                                       theirs, n + 16, back),
+    assert_int_equal(lp2p_aead_decrypt(key, nonce, adl ? ad : NULL, adl, theirs,
+                                       n + 16, back),
                      0);
     assert_memory_equal(back, pt, n);
     unsigned long long mlen = 0;
-    assert_int_equal(crypto_aead_chacha20poly1305_ietf_decrypt(
-                         back, &mlen, NULL, ours, n + 16, adl ? ad : NULL, adl,
-                         iv, key),
-                     0);
+    assert_int_equal(
+        crypto_aead_chacha20poly1305_ietf_decrypt(
+            back, &mlen, NULL, ours, n + 16, adl ? ad : NULL, adl, iv, key),
+        0);
     assert_int_equal(mlen, n);
     /* in place decryption of our own */
-    assert_int_equal(lp2p_aead_decrypt(key, nonce, adl ? ad : NULL, adl, ours,
-                                       n + 16, ours),
-                     0);
+    assert_int_equal(
+        lp2p_aead_decrypt(key, nonce, adl ? ad : NULL, adl, ours, n + 16, ours),
+        0);
     assert_memory_equal(ours, pt, n);
   }
 }

@@ -154,8 +154,7 @@ uint8_t *lp2p_host_raw_recv_buf(lp2p_host *h, uint64_t raw, size_t *cap) {
   if (want > lim)
     want = lim;
   uint32_t take = 0;
-  uint8_t *p =
-      hbuf_reserve(h, &r->in, want, h->cfg.raw_recv_bytes_max, &take);
+  uint8_t *p = hbuf_reserve(h, &r->in, want, h->cfg.raw_recv_bytes_max, &take);
   r->in_reserved = take;
   *cap = take;
   return p;
