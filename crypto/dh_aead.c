@@ -34,6 +34,8 @@ int lp2p_x25519(uint8_t shared[32], const uint8_t priv[32],
 }
 
 #ifdef LP2P_FUZZING
+int lp2p_aead_init(void) { return 0; }
+
 /* Null cipher: fuzzers cannot forge Poly1305 tags, so in fuzz builds the
  * "ciphertext" is the plaintext and the tag is 16 zero bytes. Decryption
  * still rejects any other tag, so authentication-failure paths stay
@@ -93,11 +95,25 @@ static _Thread_local EVP_CIPHER_CTX *tls_ctx;
 static pthread_key_t ctx_key;
 static pthread_once_t ctx_key_once = PTHREAD_ONCE_INIT;
 static int ctx_key_ok;
+/* The cipher fetched once from the default provider (OpenSSL 3 "explicit
+ * fetch"); kept for the life of the process. */
+static EVP_CIPHER *aead_cipher;
 
 static void ctx_free(void *p) { EVP_CIPHER_CTX_free(p); }
 
 static void ctx_key_init(void) {
-  ctx_key_ok = pthread_key_create(&ctx_key, ctx_free) == 0;
+  aead_cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+  ctx_key_ok = aead_cipher && pthread_key_create(&ctx_key, ctx_free) == 0;
+}
+
+/* libcrypto's first fetch loads its default provider (a few MB, once):
+ * done with libsodium's initialisation when the first key is made or
+ * loaded (crypto/keys.c), so it is not charged to whatever connection
+ * happens to send the first long message. */
+int lp2p_aead_init(void) {
+  if (pthread_once(&ctx_key_once, ctx_key_init) != 0 || !ctx_key_ok)
+    return LP2P_ERR_CRYPTO;
+  return 0;
 }
 
 /* The thread's context set up for one message (enc = 1 encrypt, 0
@@ -109,12 +125,12 @@ static EVP_CIPHER_CTX *ctx_for(const uint8_t key[32], const uint8_t iv[12],
   if (tls_ctx)
     return EVP_CipherInit_ex(tls_ctx, NULL, NULL, key, iv, enc) == 1 ? tls_ctx
                                                                      : NULL;
-  if (pthread_once(&ctx_key_once, ctx_key_init) != 0 || !ctx_key_ok)
+  if (lp2p_aead_init() != 0)
     return NULL;
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
   if (!c)
     return NULL;
-  if (EVP_CipherInit_ex(c, EVP_chacha20_poly1305(), NULL, key, iv, enc) != 1 ||
+  if (EVP_CipherInit_ex(c, aead_cipher, NULL, key, iv, enc) != 1 ||
       pthread_setspecific(ctx_key, c) != 0) {
     EVP_CIPHER_CTX_free(c);
     return NULL;

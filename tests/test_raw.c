@@ -678,11 +678,12 @@ static void test_service_owner(void **st) {
 }
 
 
-/* The zero-copy receive calls, driven by hand (no driver): the region
- * starts small, a short read keeps it, a full one moves it to 64 KiB and
- * then doubles it, it never passes recv_room, commits larger than the
- * region (or after another call voided it) are refused, bytes written
- * there read back in order, and a full buffer offers no region. */
+/* The zero-copy receive calls, driven by hand (no driver): no region
+ * before feed made a buffer (an idle connection allocates nothing); then
+ * the region starts small, a full one moves it to 64 KiB and then doubles
+ * it, it never passes recv_room, commits larger than the region (or after
+ * another call voided it) are refused, bytes written there read back in
+ * order, and a full buffer offers no region. */
 #define RB_MAX (256u * 1024)
 static uint8_t *region(rnode *n, uint64_t r, size_t expect) {
   size_t cap = RB_MAX;
@@ -713,18 +714,27 @@ static void test_recv_buf(void **st) {
   assert_int_equal(lp2p_host_raw_bound(n.h, l, 0, &a, now), 0);
   assert_int_equal(lp2p_host_raw_accepted(n.h, l, &a, &a, now, &r), 0);
 
-  /* sizes: fresh 4 KiB; short read keeps it; full -> 64 KiB -> 128 KiB */
-  const size_t regions[] = {4096, 4096, 65536, 131072};
-  const size_t fills[] = {100, 4096, 65536, 1};
-  size_t total = 0;
-  uint8_t v = 0;
-  for (int i = 0; i < 4; i++) {
+  /* a fresh connection has no buffer: its first bytes go through feed */
+  size_t cap = RB_MAX;
+  assert_null(lp2p_host_raw_recv_buf(n.h, r, &cap));
+  assert_int_equal(cap, 0);
+  uint8_t first[100];
+  for (int j = 0; j < 100; j++)
+    first[j] = (uint8_t)j;
+  assert_int_equal(lp2p_host_raw_feed(n.h, r, now, first, 100), 100);
+  /* then regions: 4 KiB (growing the buffer to 8 KiB), after that the
+   * free end whole; a full one -> 64 KiB -> doubles */
+  const size_t regions[] = {4096, 65536, 131072};
+  const size_t fills[] = {8192 - 100, 65536, 1};
+  size_t total = 100;
+  uint8_t v = 100;
+  for (int i = 0; i < 3; i++) {
     uint8_t *p = region(&n, r, regions[i]);
-    if (i == 0)
+    if (i == 0) {
       assert_int_equal(lp2p_host_raw_recv_commit(n.h, r, now, 4097),
                        LP2P_ERR_INVAL); /* larger than the region */
-    if (i == 0)
-      p = region(&n, r, 4096);
+      p = region(&n, r, 8192 - 100);
+    }
     for (size_t j = 0; j < fills[i]; j++)
       p[j] = v++;
     assert_int_equal(lp2p_host_raw_recv_commit(n.h, r, now, fills[i]),
@@ -750,7 +760,7 @@ static void test_recv_buf(void **st) {
   assert_int_equal(lp2p_host_raw_recv_commit(n.h, r, now, RB_MAX - total),
                    (lp2p_ssize)(RB_MAX - total));
   assert_int_equal(lp2p_host_raw_recv_room(n.h, r), 0);
-  size_t cap = RB_MAX;
+  cap = RB_MAX;
   assert_null(lp2p_host_raw_recv_buf(n.h, r, &cap));
   assert_int_equal(cap, 0);
   /* after EOF nothing more is taken */

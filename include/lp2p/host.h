@@ -533,7 +533,8 @@ LP2P_API size_t lp2p_host_raw_recv_room(const lp2p_host *h, uint64_t raw);
  * (a connection that carries little gets a small buffer). The driver
  * reads into it and calls lp2p_host_raw_recv_commit before any other call
  * on the host; the pointer is invalid after that. Returns NULL with *cap
- * 0 when there is no room or no memory (then use lp2p_host_raw_feed). */
+ * 0 when there is no room, no memory, or no buffer yet (a connection's
+ * first bytes: then use lp2p_host_raw_feed, which sizes the buffer). */
 LP2P_API uint8_t *lp2p_host_raw_recv_buf(lp2p_host *h, uint64_t raw,
                                          size_t *cap);
 /** The driver wrote n bytes (at most the last recv_buf's *cap; 0 gives the

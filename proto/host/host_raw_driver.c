@@ -127,9 +127,10 @@ lp2p_ssize lp2p_host_raw_feed(lp2p_host *h, uint64_t raw, lp2p_tstamp now,
 /* Zero-copy receive: the driver reads straight into the receive buffer
  * instead of into a buffer of its own that feed then copies (one copy
  * less per byte on a forwarder's hot path: -8% of `punch in`'s CPU per
- * byte uploaded). The region is the free end of the buffer, or more, up
- * to in_want: that starts at 4 KiB, so a connection that carries little
- * keeps a small buffer as with feed; the first read that fills it moves
+ * byte uploaded). Once feed made a buffer, the region is its free end, or
+ * more, up to in_want: that starts at 4 KiB, so a connection that carries
+ * little keeps a small buffer as with feed; the first read that fills it
+ * moves
  * to 64 KiB (what the driver's own buffer read at once), and each further
  * one doubles it, so a busy connection reads in large pieces without
  * growing through every size in between. */
@@ -147,6 +148,11 @@ uint8_t *lp2p_host_raw_recv_buf(lp2p_host *h, uint64_t raw, size_t *cap) {
       (r->flags & HR_F_EOF))
     return NULL;
   r->in_reserved = 0;
+  /* No buffer yet: the first bytes go through feed, which allocates for
+   * what actually arrived, so a connection that never receives (or only
+   * wakes the driver for nothing) holds no receive buffer at all. */
+  if (!r->in.cap)
+    return NULL;
   if (!r->in_want)
     r->in_want = RAW_RECV_WANT_FIRST;
   uint32_t tail = r->in.cap - r->in.off - r->in.len;
