@@ -484,8 +484,10 @@ LP2P_API int lp2p_host_datagram_feed(lp2p_host *h, uint64_t udp,
 /* ---- driver side: raw sockets ------------------------------------------
  * Raw sockets (see "raw sockets" below) have their own id space: a raw id
  * and a conn id may be equal numbers. Per raw TCP connection the driver
- * calls the same shapes as for connections: lp2p_host_raw_feed / _eof /
- * _aborted (conn_reset's twin), lp2p_host_raw_out_peek / _out_consume,
+ * calls the same shapes as for connections: lp2p_host_raw_feed (or, to
+ * read straight into the host's buffer, lp2p_host_raw_recv_buf /
+ * _recv_commit) / _eof / _aborted (conn_reset's twin),
+ * lp2p_host_raw_out_peek / _out_consume,
  * lp2p_host_raw_recv_room, lp2p_host_raw_interest, and takes changed raw
  * sockets from
  * lp2p_host_raw_poll_dirty in step 1 of the drain order. */
