@@ -20,7 +20,7 @@ SONAME  := liblp2p.so.$(SOMAJOR)
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wconversion $(WERROR)
 CPPFLAGS_ALL := -Iinclude -I. -D_DEFAULT_SOURCE -DLP2P_VERSION_TEXT='"$(VERSION)"'
 CFLAGS_ALL   := -std=c11 $(OPT) -fPIC -fvisibility=hidden $(WARN) $(SAN) $(EXTRA_CFLAGS)
-LIBS    := -lsodium -lbearssl -lsecp256k1 -lexpat -lm -lpthread
+LIBS    := -lsodium -lcrypto -lbearssl -lsecp256k1 -lexpat -lm -lpthread
 
 LIB_SRCS  := $(sort $(wildcard proto/*/*.c crypto/*.c sys/*.c drivers/*.c drivers/sim/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)

@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "crypto/aead_internal.h"
 #include "crypto/keys_internal.h"
 
 static const key_ops *ops_for(uint64_t type) {
@@ -33,7 +34,7 @@ int lp2p_key_generate(lp2p_privkey *out, lp2p_key_type type, unsigned bits,
   const key_ops *o = ops_for((uint64_t)type);
   if (!o)
     return LP2P_ERR_KEY_TYPE;
-  if (sodium_init() < 0)
+  if (sodium_init() < 0 || lp2p_aead_init() != 0)
     return LP2P_ERR_CRYPTO;
   lp2p_privkey k;
   memset(&k, 0, sizeof(k));
@@ -180,7 +181,7 @@ int lp2p_privkey_unmarshal(lp2p_privkey *k, const uint8_t *p, size_t n) {
   size_t dl;
   if (!k)
     return LP2P_ERR_INVAL;
-  if (sodium_init() < 0)
+  if (sodium_init() < 0 || lp2p_aead_init() != 0)
     return LP2P_ERR_CRYPTO;
   int rc = unmarshal(p, n, LP2P_PRIVKEY_DATA_MAX, &t, &d, &dl);
   if (rc)

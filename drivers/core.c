@@ -144,9 +144,19 @@ void drv_core_read(drv_core *c, drv_ref ref) {
     size_t room = ops->recv_room(c->host, id);
     if (!room)
       return;
-    if (room > sizeof c->rbuf)
-      room = sizeof c->rbuf;
-    lp2p_ssize n = be->recv(c->b, r->h, c->rbuf, room);
+    /* A backend that consumes what it read (real sockets) reads straight
+     * into the host's buffer when the host offers one: one copy less.
+     * Otherwise (peeking backends, no memory) through rbuf and feed. */
+    uint8_t *buf = NULL;
+    if (ops->recv_buf && !be->consume)
+      buf = ops->recv_buf(c->host, id, &room);
+    if (!buf) {
+      buf = c->rbuf;
+      room = ops->recv_room(c->host, id);
+      if (room > sizeof c->rbuf)
+        room = sizeof c->rbuf;
+    }
+    lp2p_ssize n = be->recv(c->b, r->h, buf, room);
     if (n == LP2P_ERR_AGAIN)
       return;
     if (n < 0) {
@@ -157,6 +167,13 @@ void drv_core_read(drv_core *c, drv_ref ref) {
       r->eof = 1;
       ops->eof(c->host, id, be->now(c->b));
       return;
+    }
+    if (buf != c->rbuf) {
+      if (ops->recv_commit(c->host, id, be->now(c->b), (size_t)n) < 0)
+        return; /* the host forgot the socket: it will send CLOSE/RESET */
+      if (be->short_read_drains && (size_t)n < room)
+        return; /* drained the socket */
+      continue;
     }
     lp2p_ssize k = ops->feed(c->host, id, be->now(c->b), c->rbuf, (size_t)n);
     if (be->consume) { /* peeked: what the host took leaves the socket */

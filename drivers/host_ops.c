@@ -14,6 +14,8 @@ const drv_sock_ops drv_conn_ops = {
     lp2p_host_conn_established,
     lp2p_host_conn_failed,
     lp2p_host_conn_accepted,
+    NULL,
+    NULL,
 };
 
 const drv_sock_ops drv_raw_ops = {
@@ -29,4 +31,6 @@ const drv_sock_ops drv_raw_ops = {
     lp2p_host_raw_established,
     lp2p_host_raw_failed,
     lp2p_host_raw_accepted,
+    lp2p_host_raw_recv_buf,
+    lp2p_host_raw_recv_commit,
 };

@@ -25,6 +25,11 @@ typedef struct drv_sock_ops {
   int (*failed)(lp2p_host *h, uint64_t id, int err, lp2p_tstamp now);
   int (*accepted)(lp2p_host *h, uint64_t listener, const lp2p_sockaddr *remote,
                   const lp2p_sockaddr *local, lp2p_tstamp now, uint64_t *id);
+  /* optional zero-copy receive (raw sockets): read into the host's own
+   * buffer instead of feeding a copy; NULL = feed only */
+  uint8_t *(*recv_buf)(lp2p_host *h, uint64_t id, size_t *cap);
+  lp2p_ssize (*recv_commit)(lp2p_host *h, uint64_t id, lp2p_tstamp now,
+                            size_t n);
 } drv_sock_ops;
 
 extern const drv_sock_ops drv_conn_ops; /* lp2p_host_conn_* */

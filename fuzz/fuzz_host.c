@@ -294,9 +294,21 @@ static void raw_op(world *w, fdp *f) {
   }
   case 5:
     n = fdp_bytes(f, &p, 1024);
-    k = lp2p_host_raw_feed(h, *r, w->now, p, n);
-    check(k == LP2P_ERR_NOT_FOUND || k == LP2P_ERR_STATE ||
-          (k >= 0 && (size_t)k <= n));
+    if (fdp_bool(f)) { /* the zero-copy form: region, write, commit */
+      size_t cap = n;
+      uint8_t *dst = lp2p_host_raw_recv_buf(h, *r, &cap);
+      check(cap <= n && (cap == 0) == (dst == NULL));
+      if (cap)
+        memcpy(dst, p, cap);
+      size_t m = fdp_range(f, 0, cap + 1); /* cap + 1: refused */
+      k = lp2p_host_raw_recv_commit(h, *r, w->now, m);
+      check(k == LP2P_ERR_NOT_FOUND || k == LP2P_ERR_INVAL ||
+            (k >= 0 && (size_t)k == m && m <= cap));
+    } else {
+      k = lp2p_host_raw_feed(h, *r, w->now, p, n);
+      check(k == LP2P_ERR_NOT_FOUND || k == LP2P_ERR_STATE ||
+            (k >= 0 && (size_t)k <= n));
+    }
     break;
   case 6:
     fdp_bool(f) ? lp2p_host_raw_eof(h, *r, w->now)

@@ -21,7 +21,7 @@ case $NB in /*) ;; *) NB=$ROOT/$NB ;; esac
 R=${LP2P_CMP_ROUNDS:-3}
 MIB=${LP2P_CMP_MIB:-1024}
 NCONN=${LP2P_CMP_CONNECT:-300}
-LIBS="-lsodium -lbearssl -lsecp256k1 -lexpat -lm -lpthread"
+LIBS="-lsodium -lcrypto -lbearssl -lsecp256k1 -lexpat -lm -lpthread"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/lp2p-cmp.XXXXXX") || exit 1
 LPID=""

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian build dependencies when any is missing (as root), or
 # prints the one apt-get line to run. Fast when everything is present.
-PKGS="build-essential libsodium-dev libbearssl-dev libsecp256k1-dev libcmocka-dev clang libclang-rt-14-dev llvm pkg-config libexpat1-dev python3 libnetfilter-queue-dev"
+PKGS="build-essential libsodium-dev libssl-dev libbearssl-dev libsecp256k1-dev libcmocka-dev clang libclang-rt-14-dev llvm pkg-config libexpat1-dev python3 libnetfilter-queue-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

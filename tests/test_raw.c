@@ -4,7 +4,8 @@
  * that never reads and an application that never consumes, UDP with a
  * per-datagram TTL checked at the receiver (IP_RECVTTL), multicast join,
  * lp2p_driver_watch on a pipe, and raw sockets owned by a service (the
- * placeholder hook of proto/host/host_raw_svc_hook.c). */
+ * placeholder hook of proto/host/host_raw_svc_hook.c), and the zero-copy
+ * receive calls (lp2p_host_raw_recv_buf / _recv_commit) by hand. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -360,6 +361,7 @@ static void run_bounds(const lp2p_backend *b) {
   assert_true(flood < 64u * 1024 * 1024);      /* the kernel pushed back */
   assert_int_equal(lp2p_host_raw_recv_room(n.h, r), 0);
   /* host memory: both buffers at their bound plus small change */
+  fprintf(stderr, "peak %zu\n", (size_t)n.mem.peak_bytes);
   assert_true(n.mem.peak_bytes < 2 * BUF_MAX + 256 * 1024);
   size_t len;
   assert_non_null(lp2p_host_raw_read_peek(n.h, r, &len));
@@ -675,6 +677,101 @@ static void test_service_owner(void **st) {
   stop(&n);
 }
 
+
+/* The zero-copy receive calls, driven by hand (no driver): no region
+ * before feed made a buffer (an idle connection allocates nothing); then
+ * the region starts small, a full one moves it to 64 KiB and then doubles
+ * it, it never passes recv_room, commits larger than the region (or after
+ * another call voided it) are refused, bytes written there read back in
+ * order, and a full buffer offers no region. */
+#define RB_MAX (256u * 1024)
+static uint8_t *region(rnode *n, uint64_t r, size_t expect) {
+  size_t cap = RB_MAX;
+  uint8_t *p = lp2p_host_raw_recv_buf(n->h, r, &cap);
+  assert_non_null(p);
+  assert_int_equal(cap, expect);
+  return p;
+}
+
+static void test_recv_buf(void **st) {
+  (void)st;
+  rnode n;
+  lp2p_rng_chacha_init(&n.st, 7, 0, &n.rng);
+  assert_int_equal(lp2p_key_generate(&n.key, LP2P_KEY_ED25519, 0, &n.rng), 0);
+  lp2p_mem_counting_init(&n.mem, NULL);
+  lp2p_host_config cfg;
+  lp2p_host_config_default(&cfg);
+  cfg.identity = &n.key;
+  cfg.raw_recv_bytes_max = RB_MAX;
+  lp2p_tstamp now = lp2p_clock_now();
+  assert_int_equal(lp2p_host_new(&n.h, &cfg, &n.mem.mem, &n.rng, now), 0);
+  lp2p_sockaddr a = loop4(4000);
+  uint64_t l = 0, r = 0;
+  assert_int_equal(lp2p_host_raw_listen(n.h, &a, 0, &l), 0);
+  lp2p_io io;
+  while (lp2p_host_poll_io(n.h, &io))
+    ;
+  assert_int_equal(lp2p_host_raw_bound(n.h, l, 0, &a, now), 0);
+  assert_int_equal(lp2p_host_raw_accepted(n.h, l, &a, &a, now, &r), 0);
+
+  /* a fresh connection has no buffer: its first bytes go through feed */
+  size_t cap = RB_MAX;
+  assert_null(lp2p_host_raw_recv_buf(n.h, r, &cap));
+  assert_int_equal(cap, 0);
+  uint8_t first[100];
+  for (int j = 0; j < 100; j++)
+    first[j] = (uint8_t)j;
+  assert_int_equal(lp2p_host_raw_feed(n.h, r, now, first, 100), 100);
+  /* then regions: 4 KiB (growing the buffer to 8 KiB), after that the
+   * free end whole; a full one -> 64 KiB -> doubles */
+  const size_t regions[] = {4096, 65536, 131072};
+  const size_t fills[] = {8192 - 100, 65536, 1};
+  size_t total = 100;
+  uint8_t v = 100;
+  for (int i = 0; i < 3; i++) {
+    uint8_t *p = region(&n, r, regions[i]);
+    if (i == 0) {
+      assert_int_equal(lp2p_host_raw_recv_commit(n.h, r, now, 4097),
+                       LP2P_ERR_INVAL); /* larger than the region */
+      p = region(&n, r, 8192 - 100);
+    }
+    for (size_t j = 0; j < fills[i]; j++)
+      p[j] = v++;
+    assert_int_equal(lp2p_host_raw_recv_commit(n.h, r, now, fills[i]),
+                     (lp2p_ssize)fills[i]);
+    total += fills[i];
+  }
+  assert_int_equal(lp2p_host_raw_recv_room(n.h, r), RB_MAX - total);
+  /* a second commit without a region takes nothing */
+  assert_int_equal(lp2p_host_raw_recv_commit(n.h, r, now, 1), LP2P_ERR_INVAL);
+  assert_int_equal(lp2p_host_raw_recv_commit(n.h, r, now, 0), 0);
+  /* another call in between voids the region */
+  region(&n, r, RB_MAX - total);
+  assert_int_equal(lp2p_host_raw_read_consume(n.h, now, r, 0), 0);
+  assert_int_equal(lp2p_host_raw_recv_commit(n.h, r, now, 1), LP2P_ERR_INVAL);
+  size_t len = 0;
+  const uint8_t *d = lp2p_host_raw_read_peek(n.h, r, &len);
+  assert_int_equal(len, total);
+  for (size_t j = 0; j < len; j++)
+    assert_int_equal(d[j], (uint8_t)j);
+  /* the free end is offered whole, up to recv_room; then nothing */
+  uint8_t *p = region(&n, r, RB_MAX - total);
+  memset(p, 0, RB_MAX - total);
+  assert_int_equal(lp2p_host_raw_recv_commit(n.h, r, now, RB_MAX - total),
+                   (lp2p_ssize)(RB_MAX - total));
+  assert_int_equal(lp2p_host_raw_recv_room(n.h, r), 0);
+  cap = RB_MAX;
+  assert_null(lp2p_host_raw_recv_buf(n.h, r, &cap));
+  assert_int_equal(cap, 0);
+  /* after EOF nothing more is taken */
+  assert_int_equal(lp2p_host_raw_read_consume(n.h, now, r, 100), 0);
+  assert_int_equal(lp2p_host_raw_eof(n.h, r, now), 0);
+  cap = RB_MAX;
+  assert_null(lp2p_host_raw_recv_buf(n.h, r, &cap));
+  lp2p_host_free(n.h);
+  assert_int_equal(n.mem.live_bytes, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_echo_epoll),    cmocka_unit_test(test_echo_poll),
@@ -684,6 +781,7 @@ int main(void) {
       cmocka_unit_test(test_multicast),     cmocka_unit_test(test_watch_epoll),
       cmocka_unit_test(test_watch_poll),    cmocka_unit_test(test_service_owner),
       cmocka_unit_test(test_host_close_ends_raw),
+      cmocka_unit_test(test_recv_buf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,13 +42,16 @@ LP2P_API int lp2p_x25519(uint8_t shared[32], const uint8_t priv[32],
 #define LP2P_AEAD_TAG_LEN 16
 /** ChaCha20-Poly1305 (IETF) with the Noise nonce layout: 4 zero bytes then
  * the 64-bit counter little-endian. `out` holds n + 16 bytes and may equal
- * `pt` (in place). Returns 0. Under LP2P_FUZZING the cipher is a null
+ * `pt` (in place). Returns 0, or LP2P_ERR_CRYPTO when the backend
+ * (libcrypto) cannot get memory for its per-thread context; `out` is
+ * then zeroed. Under LP2P_FUZZING the cipher is a null
  * cipher (copy + zero tag) so fuzzers reach the transport phase. */
 LP2P_API int lp2p_aead_encrypt(const uint8_t key[32], uint64_t nonce,
                                const uint8_t *ad, size_t ad_len,
                                const uint8_t *pt, size_t n, uint8_t *out);
 /** Decrypts n (>= 16) bytes of ciphertext+tag into `out` (n - 16 bytes; may
- * equal `ct`). Returns 0 or LP2P_ERR_CRYPTO when authentication fails. */
+ * equal `ct`). Returns 0 or LP2P_ERR_CRYPTO when authentication fails (or
+ * the backend fails); `out` is then zeroed, never partial plaintext. */
 LP2P_API int lp2p_aead_decrypt(const uint8_t key[32], uint64_t nonce,
                                const uint8_t *ad, size_t ad_len,
                                const uint8_t *ct, size_t n, uint8_t *out);

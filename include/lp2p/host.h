@@ -484,8 +484,10 @@ LP2P_API int lp2p_host_datagram_feed(lp2p_host *h, uint64_t udp,
 /* ---- driver side: raw sockets ------------------------------------------
  * Raw sockets (see "raw sockets" below) have their own id space: a raw id
  * and a conn id may be equal numbers. Per raw TCP connection the driver
- * calls the same shapes as for connections: lp2p_host_raw_feed / _eof /
- * _aborted (conn_reset's twin), lp2p_host_raw_out_peek / _out_consume,
+ * calls the same shapes as for connections: lp2p_host_raw_feed (or, to
+ * read straight into the host's buffer, lp2p_host_raw_recv_buf /
+ * _recv_commit) / _eof / _aborted (conn_reset's twin),
+ * lp2p_host_raw_out_peek / _out_consume,
  * lp2p_host_raw_recv_room, lp2p_host_raw_interest, and takes changed raw
  * sockets from
  * lp2p_host_raw_poll_dirty in step 1 of the drain order. */
@@ -527,6 +529,22 @@ LP2P_API int lp2p_host_raw_aborted(lp2p_host *h, uint64_t raw, int err,
                                    lp2p_tstamp now);
 /** How many bytes raw_feed takes now (0 = stop reading). */
 LP2P_API size_t lp2p_host_raw_recv_room(const lp2p_host *h, uint64_t raw);
+/** Zero-copy form of lp2p_host_raw_feed: a writable region at the end of
+ * raw TCP `raw`'s receive buffer. *cap in: the most the driver would
+ * read (at most recv_room); out: the region's size, which may be smaller
+ * (a connection that carries little gets a small buffer). The driver
+ * reads into it and calls lp2p_host_raw_recv_commit before any other call
+ * on the host; the pointer is invalid after that. Returns NULL with *cap
+ * 0 when there is no room, no memory, or no buffer yet (a connection's
+ * first bytes: then use lp2p_host_raw_feed, which sizes the buffer). */
+LP2P_API uint8_t *lp2p_host_raw_recv_buf(lp2p_host *h, uint64_t raw,
+                                         size_t *cap);
+/** The driver wrote n bytes (at most the last recv_buf's *cap; 0 gives the
+ * region back) into the region: they are received, as with raw_feed.
+ * Returns n or one of: LP2P_ERR_NOT_FOUND, LP2P_ERR_INVAL (n too big, or
+ * the region was voided by another call), LP2P_ERR_STATE. */
+LP2P_API lp2p_ssize lp2p_host_raw_recv_commit(lp2p_host *h, uint64_t raw,
+                                              lp2p_tstamp now, size_t n);
 /** Output waiting on raw TCP `raw` (zero-copy; valid until the next call
  * into the host). NULL with *len 0 when none or unknown. */
 LP2P_API const uint8_t *lp2p_host_raw_out_peek(lp2p_host *h, uint64_t raw,

@@ -45,12 +45,13 @@ int host_raw_new(lp2p_host *h, uint32_t owner, uint8_t kind, hraw **out) {
 
 /* ---- buffers ---------------------------------------------------------------- */
 
-uint32_t hbuf_append(lp2p_host *h, hbuf *b, const uint8_t *p, size_t n,
-                     uint32_t max) {
+uint8_t *hbuf_reserve(lp2p_host *h, hbuf *b, size_t n, uint32_t max,
+                      uint32_t *take) {
+  *take = 0;
   if (b->len >= max || n == 0)
-    return 0;
-  uint32_t take = n < (size_t)(max - b->len) ? (uint32_t)n : max - b->len;
-  uint32_t need = b->len + take;
+    return NULL;
+  uint32_t t = n < (size_t)(max - b->len) ? (uint32_t)n : max - b->len;
+  uint32_t need = b->len + t;
   /* Move the unread bytes to the front only when that is cheap or when
    * growing within max cannot make room: a forwarder draining the buffer
    * in pieces otherwise moved a large remainder on most appends. */
@@ -73,11 +74,21 @@ uint32_t hbuf_append(lp2p_host *h, hbuf *b, const uint8_t *p, size_t n,
     } else if (b->off && need <= b->cap) { /* no memory: compact after all */
       memmove(b->p, b->p + b->off, b->len);
       b->off = 0;
-    } else { /* out of memory: a short (zero) write, never a failure */
-      return 0;
+    } else { /* out of memory: no room (a short write, never a failure) */
+      return NULL;
     }
   }
-  memcpy(b->p + b->off + b->len, p, take);
+  *take = t;
+  return b->p + b->off + b->len;
+}
+
+uint32_t hbuf_append(lp2p_host *h, hbuf *b, const uint8_t *p, size_t n,
+                     uint32_t max) {
+  uint32_t take = 0;
+  uint8_t *dst = hbuf_reserve(h, b, n, max, &take);
+  if (!dst)
+    return 0;
+  memcpy(dst, p, take);
   b->len += take;
   return take;
 }

@@ -62,6 +62,9 @@ typedef struct hraw {
   struct hraw *dirty_next, *dirty_prev;
   lp2p_sockaddr local, remote; /* remote: peer, or the group to join */
   hbuf in, out;
+  /* lp2p_host_raw_recv_buf: the region handed out (what a commit may
+   * add), and the size of the next one (grows while reads fill it) */
+  uint32_t in_reserved, in_want;
   hdgram *rq_head, *rq_tail;
   uint32_t rq_len;
   uint64_t dropped;
@@ -106,6 +109,12 @@ void host_raw_free(lp2p_host *h);
 void host_raw_event_polled(lp2p_host *h, const lp2p_host_event *ev);
 
 /* hbuf (host_raw.c) */
+/* Room for up to n more bytes at the end (compacting or growing as
+ * hbuf_append would): returns where they go with *take (<= n) set, or
+ * NULL with *take 0 (full, or no memory). Nothing counts as buffered
+ * until the caller adds what it wrote to b->len. */
+uint8_t *hbuf_reserve(lp2p_host *h, hbuf *b, size_t n, uint32_t max,
+                      uint32_t *take);
 uint32_t hbuf_append(lp2p_host *h, hbuf *b, const uint8_t *p, size_t n,
                      uint32_t max);
 void hbuf_drop(hbuf *b, size_t n);

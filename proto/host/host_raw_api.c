@@ -118,6 +118,7 @@ int lp2p_host_raw_read_consume(lp2p_host *h, lp2p_tstamp now, uint64_t raw,
   if (r->kind != LP2P_RAW_TCP || n > r->in.len)
     return LP2P_ERR_INVAL;
   int was_full = host_raw_room(h, r) == 0;
+  r->in_reserved = 0; /* a recv_buf region is void now */
   hbuf_drop(&r->in, n);
   if (r->in.len == 0)
     r->flags &= (uint16_t)~HR_F_READABLE_EV; /* a new READABLE may come */

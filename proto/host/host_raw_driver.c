@@ -117,10 +117,82 @@ lp2p_ssize lp2p_host_raw_feed(lp2p_host *h, uint64_t raw, lp2p_tstamp now,
     return LP2P_ERR_STATE;
   if (r->flags & HR_F_EOF)
     return 0;
+  r->in_reserved = 0; /* a recv_buf region is void now */
   uint32_t k = hbuf_append(h, &r->in, p, n, h->cfg.raw_recv_bytes_max);
   if (k)
     host_raw_notify(h, r, LP2P_HOST_EV_RAW_READABLE, 0, now);
   return (lp2p_ssize)k;
+}
+
+/* Zero-copy receive: the driver reads straight into the receive buffer
+ * instead of into a buffer of its own that feed then copies (one copy
+ * less per byte on a forwarder's hot path: -8% of `punch in`'s CPU per
+ * byte uploaded). Once feed made a buffer, the region is its free end, or
+ * more, up to in_want: that starts at 4 KiB, so a connection that carries
+ * little keeps a small buffer as with feed; the first read that fills it
+ * moves
+ * to 64 KiB (what the driver's own buffer read at once), and each further
+ * one doubles it, so a busy connection reads in large pieces without
+ * growing through every size in between. */
+#define RAW_RECV_WANT_FIRST 4096u
+#define RAW_RECV_WANT_BULK 65536u
+
+uint8_t *lp2p_host_raw_recv_buf(lp2p_host *h, uint64_t raw, size_t *cap) {
+  size_t want = cap ? *cap : 0;
+  if (cap)
+    *cap = 0;
+  if (!h || !cap)
+    return NULL;
+  hraw *r = host_raw_get(h, raw);
+  if (!r || r->kind != LP2P_RAW_TCP || r->state != HR_OPEN ||
+      (r->flags & HR_F_EOF))
+    return NULL;
+  r->in_reserved = 0;
+  /* No buffer yet: the first bytes go through feed, which allocates for
+   * what actually arrived, so a connection that never receives (or only
+   * wakes the driver for nothing) holds no receive buffer at all. */
+  if (!r->in.cap)
+    return NULL;
+  if (!r->in_want)
+    r->in_want = RAW_RECV_WANT_FIRST;
+  uint32_t tail = r->in.cap - r->in.off - r->in.len;
+  uint32_t lim = tail > r->in_want ? tail : r->in_want;
+  if (want > lim)
+    want = lim;
+  uint32_t take = 0;
+  uint8_t *p = hbuf_reserve(h, &r->in, want, h->cfg.raw_recv_bytes_max, &take);
+  r->in_reserved = take;
+  *cap = take;
+  return p;
+}
+
+lp2p_ssize lp2p_host_raw_recv_commit(lp2p_host *h, uint64_t raw,
+                                     lp2p_tstamp now, size_t n) {
+  if (!h)
+    return LP2P_ERR_INVAL;
+  host_now(h, now);
+  hraw *r = host_raw_get(h, raw);
+  if (!r)
+    return LP2P_ERR_NOT_FOUND;
+  uint32_t reserved = r->in_reserved;
+  r->in_reserved = 0;
+  if (n > reserved)
+    return LP2P_ERR_INVAL;
+  if (!n)
+    return 0;
+  /* The region is void once anything else touched the buffer or the
+   * socket's state (feed and read_consume clear in_reserved): a driver
+   * that broke the contract gets an error, never misplaced bytes. */
+  if (r->kind != LP2P_RAW_TCP || r->state != HR_OPEN || (r->flags & HR_F_EOF))
+    return LP2P_ERR_STATE;
+  r->in.len += (uint32_t)n;
+  uint32_t max = h->cfg.raw_recv_bytes_max;
+  if (n == reserved && r->in_want < max)
+    r->in_want = r->in_want < RAW_RECV_WANT_BULK ? RAW_RECV_WANT_BULK
+                 : r->in_want > max / 2          ? max
+                                                 : r->in_want * 2;
+  host_raw_notify(h, r, LP2P_HOST_EV_RAW_READABLE, 0, now);
+  return (lp2p_ssize)n;
 }
 
 int lp2p_host_raw_eof(lp2p_host *h, uint64_t raw, lp2p_tstamp now) {

@@ -22,7 +22,9 @@ int noise_cipher_encrypt(noise_cipher *c, const uint8_t *ad, size_t ad_len,
   /* 2^64-1 is reserved: reaching it means the session must end (5.1 and
    * the libp2p noise spec, "Encryption and I/O"). */
   if (c->n == NOISE_NONCE_MAX) return LP2P_ERR_LIMIT;
-  lp2p_aead_encrypt(c->k, c->n, ad, ad_len, pt, n, out);
+  /* The backend can fail only for want of memory for its context. */
+  if (lp2p_aead_encrypt(c->k, c->n, ad, ad_len, pt, n, out) != 0)
+    return LP2P_ERR_CRYPTO;
   c->n++;
   return 0;
 }

@@ -433,7 +433,7 @@ check "exit codes: relay stopped by SIGTERM exits 0" eq $rc 0
 CC_EX=cc; SAN_EX=""
 if nm "$ROOT/$B/lib/liblp2p.a" 2>/dev/null | grep -q __asan_; then CC_EX=clang; SAN_EX="-fsanitize=address,undefined"; fi
 if $CC_EX -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror $SAN_EX -I"$ROOT/include" \
-    -o "$T/chat" "$ROOT/examples/chat.c" "$ROOT/$B/lib/liblp2p.a" -lsodium -lbearssl -lsecp256k1 -lexpat -lm -lpthread 2> "$T/chat.build"; then
+    -o "$T/chat" "$ROOT/examples/chat.c" "$ROOT/$B/lib/liblp2p.a" -lsodium -lcrypto -lbearssl -lsecp256k1 -lexpat -lm -lpthread 2> "$T/chat.build"; then
   ok "examples/chat.c builds against the library alone"
   export LP2P_PUBLIC_CIDRS=127.0.0.0/8
   mkfifo "$T/chatA.fifo"
