@@ -89,6 +89,15 @@ static int ignore_ttl_expiry(int fd) {
   return setsockopt(fd, IPPROTO_IP, IP_MINTTL, &v, sizeof v) == 0;
 }
 
+/* Once connected, packets of any TTL count again. */
+static void ttl_expiry_done(int fd, fdslot *slot) {
+  if (!slot->min_ttl)
+    return;
+  int v = 0;
+  setsockopt(fd, IPPROTO_IP, IP_MINTTL, &v, sizeof v);
+  slot->min_ttl = 0;
+}
+
 static void local_of(int fd, lp2p_sockaddr *local) {
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
@@ -141,11 +150,7 @@ static int os_connect(void *b, drv_ref ref, const lp2p_io *io, drv_handle *h,
   slot->min_ttl = (uint8_t)min_ttl;
   *h = (drv_handle)fd;
   if (r == 0) { /* connected at once (loopback may) */
-    if (min_ttl) {
-      int v = 0;
-      setsockopt(fd, IPPROTO_IP, IP_MINTTL, &v, sizeof v);
-      slot->min_ttl = 0;
-    }
+    ttl_expiry_done(fd, slot);
     local_of(fd, local);
     return 1;
   }
@@ -165,11 +170,7 @@ void loop_connect_done(lp2p_driver *d, int fd, drv_ref ref) {
     drv_core_connected(&d->core, ref, drv_errno_to_err(err), NULL);
     return;
   }
-  if (d->fds[fd].min_ttl) { /* see ignore_ttl_expiry */
-    int v = 0;
-    setsockopt(fd, IPPROTO_IP, IP_MINTTL, &v, sizeof v);
-    d->fds[fd].min_ttl = 0;
-  }
+  ttl_expiry_done(fd, &d->fds[fd]);
   lp2p_sockaddr local;
   local_of(fd, &local);
   drv_core_connected(&d->core, ref, 0, local.family ? &local : NULL);
