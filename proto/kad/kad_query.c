@@ -297,7 +297,7 @@ static void start_fanout(lp2p_kad_query *q) {
   q->phase = PH_FANOUT;
 }
 
-/* Move on from the lookup when it is over. */
+/* The earliest deadline of a request in flight, after any change. */
 static void recompute_next(lp2p_kad_query *q) {
   lp2p_tstamp next = LP2P_TSTAMP_NONE;
   if (q->phase == PH_LOOKUP) {
@@ -312,6 +312,7 @@ static void recompute_next(lp2p_kad_query *q) {
   q->next_to = next;
 }
 
+/* Move on from the lookup when it is over. */
 static void advance(lp2p_kad_query *q) {
   if (q->phase == PH_LOOKUP && (early_stop(q) || lookup_over(q))) {
     if (q->type == LP2P_KAD_PUT_VALUE || q->type == LP2P_KAD_ADD_PROVIDER)
