@@ -3,6 +3,7 @@
  * kad-dht settings: k 20, alpha 3, 10 s request timeout), joining through
  * a few bootstrap hosts. Everything random comes from the run's seed. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tools/lp2p-sim/kadnet.h"
@@ -25,6 +26,8 @@ static knode *by_hid(kadnet *k, uint32_t hid, uint32_t *idx) {
 static void lookup_end(kadnet *k, klookup *l, uint8_t state) {
   if (l->state == KL_QUERY || l->state == KL_DIAL || l->state == KL_PING)
     k->running--;
+  if (state == KL_MISSED)
+    l->missed_in = l->state;
   l->state = state;
 }
 
@@ -198,6 +201,7 @@ static void join(lp2p_sim *s, void *ud, uint64_t arg) {
   uint32_t i = k->n;
   knode *x = &k->nodes[i];
   memset(x, 0, sizeof *x);
+  x->joined = lp2p_sim_now(s);
   x->side = (uint8_t)(arg & 0xff);
   lp2p_sim_link l;
   lp2p_sim_link_default(&l);
@@ -393,4 +397,45 @@ void kn_memory(kadnet *k, uint64_t *mean_live, uint64_t *max_peak) {
       *max_peak = m->peak_bytes;
   }
   *mean_live = cnt ? sum / cnt : 0;
+}
+
+/* ---- diagnostics (stderr) ----------------------------------------------- */
+
+static size_t table_of(const kadnet *k, uint32_t i) {
+  return lp2p_host_kad_table_size(lp2p_sim_host(k->s, k->nodes[i].h.node));
+}
+
+void kn_report_thin(const kadnet *k, size_t below) {
+  for (uint32_t i = 0; i < k->n; i++) {
+    const knode *x = &k->nodes[i];
+    if (!x->live || table_of(k, i) >= below)
+      continue;
+    lp2p_host_stats hs;
+    lp2p_host_stats_get(lp2p_sim_host(k->s, x->h.node), &hs);
+    fprintf(stderr,
+            "kad thin: host %u joined %.3f s table %zu conns %u peers %u "
+            "trimmed %llu failed %llu hs_timeouts %llu\n",
+            i, (double)x->joined / 1e9, table_of(k, i), hs.conns_open,
+            hs.peers, (unsigned long long)hs.conns_trimmed,
+            (unsigned long long)hs.conns_failed,
+            (unsigned long long)hs.handshake_timeouts);
+  }
+  fprintf(stderr, "kad thin: bootstrap dials refused at once %llu\n",
+          (unsigned long long)k->boot_dials_failed);
+}
+
+void kn_report_missed(const kadnet *k) {
+  static const char *const step[] = {"idle", "query", "dial", "ping"};
+  for (uint32_t i = 0; i < k->nlk; i++) {
+    const klookup *l = &k->lk[i];
+    if (l->state != KL_MISSED)
+      continue;
+    fprintf(stderr,
+            "kad missed: lookup %u from %u (table %zu, joined %.3f s) to %u "
+            "(table %zu, joined %.3f s) at %s named %u\n",
+            i, l->from, table_of(k, l->from),
+            (double)k->nodes[l->from].joined / 1e9, l->to, table_of(k, l->to),
+            (double)k->nodes[l->to].joined / 1e9,
+            l->missed_in < 4 ? step[l->missed_in] : "?", l->named);
+  }
 }

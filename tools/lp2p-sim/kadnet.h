@@ -23,6 +23,7 @@
 
 typedef struct knode {
   shost h;
+  lp2p_tstamp joined; /* virtual time it started */
   uint8_t live;  /* host running */
   uint8_t ready; /* joined long enough ago to be a lookup target */
   uint8_t side;  /* kad-partition: 1 or 2 (0 = none) */
@@ -36,6 +37,7 @@ typedef struct klookup {
   uint32_t hops;
   uint8_t state;
   uint8_t named;              /* the query named the target (before the dial) */
+  uint8_t missed_in;          /* the state it was in when it missed */
   uint8_t group;              /* the caller's tag (kad-partition: phase) */
   uint8_t from_side, to_side; /* picked at start when from/to is KN_ANY */
 } klookup;
@@ -78,6 +80,11 @@ void kn_lookup_at(kadnet *k, lp2p_tstamp at, uint8_t from_side, uint8_t to_side,
                   uint8_t group);
 /* Run until every lookup ended or `deadline`. */
 void kn_run_lookups(kadnet *k, lp2p_tstamp deadline);
+/* Diagnostics for LP2P_SIM_TIMING runs (stderr, never in the trace):
+ * the hosts whose table holds fewer than `below` peers, and each missed
+ * lookup with the step it failed at and both ends' tables. */
+void kn_report_thin(const kadnet *k, size_t below);
+void kn_report_missed(const kadnet *k);
 /* Partition: packets between hosts of sides 1 and 2 are dropped while on. */
 void kn_split(kadnet *k, int on);
 

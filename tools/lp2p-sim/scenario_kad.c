@@ -115,6 +115,8 @@ static int run_plain(scen_ctx *c, uint32_t n, uint32_t lookups) {
   }
   lp2p_sim_run_until(k.s, end + 30 * SEC);
   line_tables(&k, "joined");
+  if (timing())
+    kn_report_thin(&k, 10);
   double t1 = wall_s(), c1 = cpu_s();
   lp2p_tstamp at = lp2p_sim_now(k.s);
   for (uint32_t i = 0; i < lookups; i++)
@@ -129,6 +131,8 @@ static int run_plain(scen_ctx *c, uint32_t n, uint32_t lookups) {
   if (n >= 10000)
     scen_line(c, "kad heap per host %llu bytes (largest peak %llu)",
               (unsigned long long)mem_live, (unsigned long long)mem_peak);
+  if (timing())
+    kn_report_missed(&k);
   if (timing())
     fprintf(stderr,
             "kad timing: nodes %u join_wall_s %.2f lookups %u "
