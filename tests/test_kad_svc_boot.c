@@ -3,6 +3,8 @@
  *  - a node given a bootstrap list joins by itself (dial on start), tags
  *    the bootstrap peers, and the connection manager trims other
  *    connections but never theirs; a list entry without /p2p is refused;
+ *  - a newcomer the bootstrap peer turned away dials it again at the
+ *    next low-peers check (go's fixLowPeers) and joins;
  *  - a server with the default `public` filter names peers without their
  *    private addresses; with an injected predicate that makes 10.0.0.0/8
  *    public (LP2P_PUBLIC_CIDRS in the tools) it serves them, as `all`;
@@ -107,6 +109,51 @@ static void test_bootstrap_dial_on_start(void **state) {
   c.kad.bootstrap_n = 1;
   lp2p_host *h = NULL;
   assert_int_not_equal(lp2p_host_new(&h, &c, NULL, &t->rng[0], th_now(t)), 0);
+  th_free(t);
+}
+
+/* go's fixLowPeers: a newcomer whose only bootstrap peer turned it away
+ * has an empty table; the low-peers check two minutes later dials the
+ * bootstrap peer again and the newcomer joins (before this check, a
+ * table found empty was re-dialled only at the 10-minute refresh). */
+static void test_low_peers_redial(void **state) {
+  (void)state;
+  th_net *t = th_new(12);
+  lp2p_host_config c = kad_cfg(LP2P_KAD_MODE_SERVER, QK, LP2P_KAD_ADDRS_ALL);
+  for (int i = 0; i < 6; i++)
+    add_node(t, &c);
+  for (int i = 1; i < 6; i++)
+    th_connect(t, i, i - 1);
+  memnet_run_for(t->net, 3 * LP2P_NS_PER_S);
+  lp2p_maddr boot = t->listen[0];
+  c.kad.bootstrap = &boot;
+  c.kad.bootstrap_n = 1;
+  lp2p_tstamp t0 = th_now(t);
+  int x = add_node(t, &c);
+  /* the bootstrap peer refuses the newcomer right after the handshake */
+  assert_int_equal(lp2p_host_gate_peer(t->h[0], &t->id[x], 0), 0);
+  memnet_run_for(t->net, 30 * LP2P_NS_PER_S);
+  assert_int_equal(lp2p_host_kad_table_size(t->h[x]), 0);
+  lp2p_host_stats st;
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_true(st.conns_gated >= 1);
+  /* it lets it in; nothing happens until the check */
+  assert_int_equal(lp2p_host_gate_peer_clear(t->h[0], &t->id[x]), 0);
+  memnet_run_for(t->net, t0 + 110 * LP2P_NS_PER_S - th_now(t));
+  assert_int_equal(lp2p_host_kad_table_size(t->h[x]), 0);
+  /* the check at 120 s dials it again: identify, then the self-lookup */
+  memnet_run_for(t->net, 20 * LP2P_NS_PER_S);
+  printf("low peers: table %zu at %llu s\n", lp2p_host_kad_table_size(t->h[x]),
+         (unsigned long long)((th_now(t) - t0) / LP2P_NS_PER_S));
+  assert_true(lp2p_host_kad_table_size(t->h[x]) >= 3);
+  /* with the check off, only the start dials */
+  c.kad.low_check_ns = 0;
+  int y = add_node(t, &c);
+  assert_int_equal(lp2p_host_gate_peer(t->h[0], &t->id[y], 0), 0);
+  memnet_run_for(t->net, 30 * LP2P_NS_PER_S);
+  assert_int_equal(lp2p_host_gate_peer_clear(t->h[0], &t->id[y]), 0);
+  memnet_run_for(t->net, 150 * LP2P_NS_PER_S);
+  assert_int_equal(lp2p_host_kad_table_size(t->h[y]), 0);
   th_free(t);
 }
 
@@ -271,6 +318,7 @@ static void test_entry_correction(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bootstrap_dial_on_start),
+      cmocka_unit_test(test_low_peers_redial),
       cmocka_unit_test(test_filter_served),
       cmocka_unit_test(test_entry_correction),
   };

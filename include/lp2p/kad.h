@@ -552,8 +552,9 @@ typedef struct lp2p_kad_config {
                                       gives the public list) */
   size_t bootstrap_n;
   int dial_on_start;             /**< dial the bootstrap peers when the
-                                      host starts, and again when the table
-                                      is empty at a refresh tick (1) */
+                                      host starts, and again when a
+                                      low-peers check finds the table
+                                      empty (1) */
   int protect_bootstrap;         /**< tag bootstrap peers
                                       LP2P_PEER_TAG_KAD_BOOTSTRAP in the
                                       peerstore (1) */
@@ -570,6 +571,17 @@ typedef struct lp2p_kad_config {
                                       service's own */
   lp2p_kad_records_config records;
   lp2p_kad_providers_config providers;
+  /* go's fixLowPeers: when a check (every low_check_ns) finds at most
+   * low_peers peers in the table, connected peers serving the protocol
+   * are offered to it, an empty table dials the bootstrap peers again
+   * (dial_on_start), and a non-empty one is refreshed. (go also checks
+   * when a peer leaves the table; here a table that small loses peers
+   * only to a full bucket's liveness check, which it cannot have, or to
+   * a peer that stops serving the protocol: the periodic check covers
+   * it.) */
+  size_t low_peers;              /**< go's minRTRefreshThreshold (10) */
+  uint64_t low_check_ns;         /**< go's periodicBootstrapInterval (2 min;
+                                      0: only the dial on start) */
 } lp2p_kad_config;
 
 /** Fill `cfg` with the defaults above (mode OFF, prefix "/ipfs", no

@@ -17,8 +17,8 @@
  * Bootstrap peers are tagged LP2P_PEER_TAG_KAD_BOOTSTRAP (never evicted
  * from the peerstore, connections never trimmed: a long-running node keeps
  * its way back into the DHT) and dialled when the host starts
- * (dial_on_start) and again whenever a refresh tick finds the routing
- * table empty (go's fixLowPeers dials them when the table runs low).
+ * (dial_on_start) and again whenever a low-peers check finds the routing
+ * table empty (kad_fix_low_peers, go's fixLowPeers: every 2 minutes).
  * Identify then puts the ones that serve the protocol in the table, and
  * the first self-lookup follows (kad_svc.c).
  *
@@ -103,6 +103,9 @@ int kad_boot_init(lp2p_host *h, kad_svc *v) {
     return LP2P_ERR_INVAL;
   const lp2p_maddr *list = c->bootstrap;
   v->cfg.bootstrap = NULL; /* the caller's array need not outlive init */
+  /* the first low-peers check: at once when there is a list to dial */
+  v->boot_at = c->low_check_ns ? host_add_ns(h->now, c->low_check_ns)
+                               : LP2P_TSTAMP_NONE;
   if (!c->bootstrap_n)
     return 0;
   if (!list || c->bootstrap_n > LP2P_KAD_BOOTSTRAP_MAX)
@@ -123,6 +126,37 @@ int kad_boot_init(lp2p_host *h, kad_svc *v) {
   if (c->dial_on_start)
     v->boot_at = h->now;
   return 0;
+}
+
+/* Offer every connected peer that serves the protocol to the table (go's
+ * fixLowPeers calls peerFound for each of host.Network().Peers(): a peer
+ * a full bucket turned away, or one that left the table on a failed
+ * check and is connected again, gets back in). */
+static void offer_connected(lp2p_host *h, kad_svc *v, lp2p_tstamp now) {
+  uint32_t pos = 0;
+  hconn *c;
+  while ((c = hid_next(&h->conns, &pos)) != NULL)
+    if (c->state == HC_OPEN && c->peer &&
+        lp2p_host_peer_supports(h, &c->peer->id, v->proto_name))
+      lp2p_kad_table_add(v->table, &c->peer->id, 1, now);
+}
+
+void kad_fix_low_peers(lp2p_host *h, kad_svc *v, lp2p_tstamp now) {
+  if (lp2p_kad_table_size(v->table) > v->cfg.low_peers)
+    return;
+  offer_connected(h, v, now);
+  if (!lp2p_kad_table_size(v->table)) {
+    /* identify puts the ones that answer in the table; the first
+     * self-lookup follows (k_identified) */
+    if (v->cfg.dial_on_start && v->nboot)
+      kad_bootstrap(h, v, now, NULL, 0, NULL);
+    return;
+  }
+  /* go: RefreshNoWait after fixing; not before the first self-lookup
+   * (bootstrap_at still pending, or never set: no peer yet) */
+  if (v->cfg.refresh && v->bootstrap_at == LP2P_TSTAMP_NONE &&
+      v->refresh_at != LP2P_TSTAMP_NONE)
+    kad_refresh(h, v, 0, now);
 }
 
 void kad_boot_fini(lp2p_host *h, kad_svc *v) {

@@ -33,6 +33,8 @@ void lp2p_kad_config_default(lp2p_kad_config *c) {
   c->refresh = 1;
   c->bootstrap_delay_ns = LP2P_NS_PER_S;
   c->dial_on_start = 1;
+  c->low_peers = 10;
+  c->low_check_ns = 120 * LP2P_NS_PER_S;
   c->protect_bootstrap = 1;
   c->addr_filter = LP2P_KAD_ADDRS_PUBLIC;
   lp2p_kad_table_config_default(&c->table);
@@ -235,7 +237,7 @@ void kad_refresh_buckets(lp2p_host *h, kad_svc *v, int all, lp2p_tstamp now) {
 }
 
 /* A self-lookup; the buckets follow when it ends. */
-static void refresh(lp2p_host *h, kad_svc *v, int all, lp2p_tstamp now) {
+void kad_refresh(lp2p_host *h, kad_svc *v, int all, lp2p_tstamp now) {
   uint64_t id = 0;
   if (kad_query_start(h, v, LP2P_KAD_FIND_NODE, h->self.bytes, h->self.len,
                       NULL, 0, 1, 0, now, &id) != 0)
@@ -254,17 +256,16 @@ static void k_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
   lp2p_kad_providers_handle_timeout(v->providers, now);
   kad_req_timers(h, v, now);
   if (v->boot_at <= now) {
-    /* dial on start, then re-dial whenever the table is found empty */
-    v->boot_at = host_add_ns(now, v->cfg.table.refresh_interval_ns);
-    if (!lp2p_kad_table_size(v->table))
-      kad_bootstrap(h, v, now, NULL, 0, NULL);
+    v->boot_at = v->cfg.low_check_ns ? host_add_ns(now, v->cfg.low_check_ns)
+                                     : LP2P_TSTAMP_NONE;
+    kad_fix_low_peers(h, v, now);
   }
   if (v->bootstrap_at <= now || v->refresh_at <= now) {
     int first = v->bootstrap_at <= now;
     v->bootstrap_at = LP2P_TSTAMP_NONE;
     v->refresh_at = host_add_ns(now, v->cfg.table.refresh_interval_ns);
     if (lp2p_kad_table_size(v->table))
-      refresh(h, v, first, now);
+      kad_refresh(h, v, first, now);
   }
   poll_pings(h, v, now);
   kad_table_report(h, v);

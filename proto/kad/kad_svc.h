@@ -74,7 +74,7 @@ struct kad_svc {
     lp2p_peerid peer;
   } *boot;
   size_t nboot;
-  lp2p_tstamp boot_at;       /* next bootstrap dial check (NONE: off) */
+  lp2p_tstamp boot_at;       /* next low-peers check (NONE: off) */
 };
 
 extern const hsvc_ops host_svc_kad_ops;
@@ -87,6 +87,12 @@ void kad_boot_fini(lp2p_host *h, kad_svc *v);
  * dial error when none started. */
 int kad_bootstrap(lp2p_host *h, kad_svc *v, lp2p_tstamp now, uint64_t *dials,
                   size_t cap, size_t *n);
+
+/* go's fixLowPeers, run at each low-peers check (kad_boot.c) */
+void kad_fix_low_peers(lp2p_host *h, kad_svc *v, lp2p_tstamp now);
+/* The self-lookup of a refresh; its buckets follow (kad_svc.c; all: every
+ * bucket, as at bootstrap, else the due ones) */
+void kad_refresh(lp2p_host *h, kad_svc *v, int all, lp2p_tstamp now);
 
 /* kad_svc_io.c: frames on streams */
 kad_stream *kad_stream_new(lp2p_host *h, uint64_t stream, uint64_t conn,

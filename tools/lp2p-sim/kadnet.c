@@ -163,9 +163,15 @@ void kn_run_lookups(kadnet *k, lp2p_tstamp deadline) {
 
 /* ---- hosts -------------------------------------------------------------- */
 
+/* The joining host's bootstrap list: the bootstrap hosts join() picked
+ * (copied by the kad service when the host starts), dialled by the
+ * service itself as a deployed node's are (dial on start, again at a
+ * low-peers check that finds the table empty). */
 static void tweak(lp2p_host_config *cfg, void *ud) {
-  (void)ud;
+  kadnet *k = ud;
   cfg->kad.mode = LP2P_KAD_MODE_SERVER;
+  cfg->kad.bootstrap = k->boot_list;
+  cfg->kad.bootstrap_n = k->boot_list_n;
 }
 
 static int grow(kadnet *k, uint32_t node) {
@@ -207,6 +213,30 @@ static void join(lp2p_sim *s, void *ud, uint64_t arg) {
   lp2p_sim_link_default(&l);
   l.latency_ns = (5 + rnd(k, 36)) * MS;
   l.jitter_ns = rnd(k, 2 * MS);
+  /* KN_BOOT_DIALS distinct bootstrap hosts among those up (the
+   * bootstrap hosts themselves use the ones before them) */
+  uint32_t pool = i < k->nboot ? i : k->nboot;
+  uint32_t want = pool < KN_BOOT_DIALS ? pool : KN_BOOT_DIALS;
+  uint32_t chosen[KN_BOOT_DIALS];
+  k->boot_list_n = 0;
+  for (uint32_t d = 0; d < want; d++) {
+    uint32_t b;
+    int again;
+    do {
+      b = (uint32_t)rnd(k, pool);
+      again = 0;
+      for (uint32_t e = 0; e < d; e++)
+        again |= chosen[e] == b;
+    } while (again);
+    chosen[d] = b;
+    knode *bn = &k->nodes[b];
+    if (!bn->live || shost_maddr(&k->boot_list[k->boot_list_n],
+                                 lp2p_sim_node_ip(s, bn->h.node), 4001,
+                                 &bn->h.id))
+      k->boot_dials_failed++;
+    else
+      k->boot_list_n++;
+  }
   uint32_t node;
   int rc = lp2p_sim_ep_add(s, LP2P_SIM_INTERNET, 0, NULL, &l, &l, &node);
   if (!rc)
@@ -225,30 +255,6 @@ static void join(lp2p_sim *s, void *ud, uint64_t arg) {
   k->n++;
   k->by_node[node] = i + 1;
   x->live = 1;
-  /* dial KN_BOOT_DIALS distinct bootstrap hosts among those up (the
-   * bootstrap hosts themselves dial the ones before them) */
-  uint32_t pool = i < k->nboot ? i : k->nboot;
-  uint32_t want = pool < KN_BOOT_DIALS ? pool : KN_BOOT_DIALS;
-  uint32_t chosen[KN_BOOT_DIALS];
-  lp2p_host *h = lp2p_sim_host(s, node);
-  for (uint32_t d = 0; d < want; d++) {
-    uint32_t b;
-    int again;
-    do {
-      b = (uint32_t)rnd(k, pool);
-      again = 0;
-      for (uint32_t e = 0; e < d; e++)
-        again |= chosen[e] == b;
-    } while (again);
-    chosen[d] = b;
-    knode *bn = &k->nodes[b];
-    lp2p_maddr ma;
-    uint64_t dial;
-    if (!bn->live ||
-        shost_maddr(&ma, lp2p_sim_node_ip(s, bn->h.node), 4001, &bn->h.id) ||
-        lp2p_host_dial(h, shost_now(s, &x->h), &ma, 0, &dial))
-      k->boot_dials_failed++;
-  }
   lp2p_sim_host_kick(s, node);
   lp2p_sim_at(s, lp2p_sim_now(s) + (arg >> 8) * MS, become_ready, k, i);
 }
@@ -420,7 +426,7 @@ void kn_report_thin(const kadnet *k, size_t below) {
             (unsigned long long)hs.conns_failed,
             (unsigned long long)hs.handshake_timeouts);
   }
-  fprintf(stderr, "kad thin: bootstrap dials refused at once %llu\n",
+  fprintf(stderr, "kad thin: bootstrap hosts picked but down %llu\n",
           (unsigned long long)k->boot_dials_failed);
 }
 

@@ -58,6 +58,8 @@ typedef struct kadnet {
   uint32_t running; /* lookups in KL_QUERY, KL_DIAL or KL_PING */
   uint32_t nboot;   /* bootstrap hosts: indices 0..nboot-1 */
   uint64_t join_failed, boot_dials_failed;
+  lp2p_maddr boot_list[KN_BOOT_DIALS]; /* the joining host's (join()) */
+  size_t boot_list_n;
 } kadnet;
 
 /* A world on the context's seed with room for `cap` hosts and `lookups`
