@@ -47,16 +47,27 @@ int lp2p_host_conn_accepted(lp2p_host *h, uint64_t listener,
   return 0;
 }
 
-int lp2p_host_conn_established(lp2p_host *h, uint64_t conn,
-                               const lp2p_sockaddr *local, lp2p_tstamp now) {
-  if (!h)
-    return LP2P_ERR_INVAL;
+/* The entry of every call a driver makes about a connection's socket:
+ * the connection, or NULL with *err set (INVAL: no host; NOT_FOUND; STATE:
+ * a carried connection has no socket, the host carries it). */
+static hconn *sock_conn(lp2p_host *h, uint64_t conn, lp2p_tstamp now,
+                        int *err) {
+  if (!h) {
+    *err = LP2P_ERR_INVAL;
+    return NULL;
+  }
   host_now(h, now);
   hconn *c = host_conn_get(h, conn);
+  *err = !c ? LP2P_ERR_NOT_FOUND : c->car ? LP2P_ERR_STATE : 0;
+  return *err ? NULL : c;
+}
+
+int lp2p_host_conn_established(lp2p_host *h, uint64_t conn,
+                               const lp2p_sockaddr *local, lp2p_tstamp now) {
+  int err;
+  hconn *c = sock_conn(h, conn, now, &err);
   if (!c)
-    return LP2P_ERR_NOT_FOUND;
-  if (c->car)
-    return LP2P_ERR_STATE; /* no socket: the host carries it */
+    return err;
   if (c->state != HC_DIALING)
     return LP2P_ERR_STATE;
   if (local)
@@ -70,28 +81,22 @@ int lp2p_host_conn_established(lp2p_host *h, uint64_t conn,
 
 int lp2p_host_conn_failed(lp2p_host *h, uint64_t conn, int err,
                           lp2p_tstamp now) {
-  if (!h)
-    return LP2P_ERR_INVAL;
-  host_now(h, now);
-  hconn *c = host_conn_get(h, conn);
+  int bad;
+  hconn *c = sock_conn(h, conn, now, &bad);
   if (!c)
-    return LP2P_ERR_NOT_FOUND;
-  if (c->car)
-    return LP2P_ERR_STATE; /* no socket: the host carries it */
+    return bad;
   host_conn_abort(h, c, err < 0 ? err : LP2P_ERR_IO, 1, now);
   return 0;
 }
 
 lp2p_ssize lp2p_host_conn_feed(lp2p_host *h, uint64_t conn, lp2p_tstamp now,
                                const uint8_t *p, size_t n) {
-  if (!h || (!p && n))
+  if (!p && n)
     return LP2P_ERR_INVAL;
-  host_now(h, now);
-  hconn *c = host_conn_get(h, conn);
+  int err;
+  hconn *c = sock_conn(h, conn, now, &err);
   if (!c)
-    return LP2P_ERR_NOT_FOUND;
-  if (c->car)
-    return LP2P_ERR_STATE; /* no socket: the host carries it */
+    return err;
   if (c->state == HC_DIALING)
     return LP2P_ERR_STATE;
   if (!c->st || c->state == HC_ZOMBIE || c->state == HC_DRAINING)
@@ -110,14 +115,10 @@ lp2p_ssize lp2p_host_conn_feed(lp2p_host *h, uint64_t conn, lp2p_tstamp now,
 }
 
 int lp2p_host_conn_eof(lp2p_host *h, uint64_t conn, lp2p_tstamp now) {
-  if (!h)
-    return LP2P_ERR_INVAL;
-  host_now(h, now);
-  hconn *c = host_conn_get(h, conn);
+  int err;
+  hconn *c = sock_conn(h, conn, now, &err);
   if (!c)
-    return LP2P_ERR_NOT_FOUND;
-  if (c->car)
-    return LP2P_ERR_STATE; /* no socket: the host carries it */
+    return err;
   if (c->flags & HC_F_EOF)
     return 0;
   c->flags |= HC_F_EOF;
@@ -129,14 +130,10 @@ int lp2p_host_conn_eof(lp2p_host *h, uint64_t conn, lp2p_tstamp now) {
 
 int lp2p_host_conn_reset(lp2p_host *h, uint64_t conn, int err,
                          lp2p_tstamp now) {
-  if (!h)
-    return LP2P_ERR_INVAL;
-  host_now(h, now);
-  hconn *c = host_conn_get(h, conn);
+  int bad;
+  hconn *c = sock_conn(h, conn, now, &bad);
   if (!c)
-    return LP2P_ERR_NOT_FOUND;
-  if (c->car)
-    return LP2P_ERR_STATE; /* no socket: the host carries it */
+    return bad;
   host_conn_abort(h, c, err < 0 ? err : LP2P_ERR_RESET, 1, now);
   return 0;
 }
