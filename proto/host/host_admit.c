@@ -34,6 +34,8 @@
  * two more than the newcomer's. go-libp2p refuses at its resource
  * manager's limit instead; then 1,024 fresh connections from 128
  * identities keep every honest peer out until the grace period ends. */
+#include <stdlib.h>
+
 #include "proto/host/host_internal.h"
 
 /* ---- sources ------------------------------------------------------------- */
@@ -172,6 +174,43 @@ static hconn *trim_pick(lp2p_host *h, lp2p_tstamp now) {
         (!best || less_useful(c, best)))
       best = c;
   return best;
+}
+
+static int by_usefulness(const void *a, const void *b) {
+  const hconn *x = *(hconn *const *)a, *y = *(hconn *const *)b;
+  return less_useful(x, y) ? -1 : less_useful(y, x) ? 1 : 0;
+}
+
+/* The ids of the `need` least useful trimmable OPEN connections, least
+ * useful first, in *out (the caller frees it); returns how many. These
+ * are the connections trim_pick would return one after another (closing
+ * one changes no other's usefulness), found in one pass and a sort
+ * instead of a scan per victim: a host far over its high water mark
+ * (a bootstrap node that thousands join) trims in O(n log n). *out stays
+ * NULL when the list cannot be allocated. */
+static uint32_t trim_victims(lp2p_host *h, lp2p_tstamp now, uint32_t need,
+                             uint64_t **out) {
+  *out = NULL;
+  uint32_t cap = h->nconns_open;
+  hconn **c = cap ? lp2p_mem_malloc(h->mem, cap * sizeof *c) : NULL;
+  uint64_t *ids = c ? lp2p_mem_malloc(h->mem, cap * sizeof *ids) : NULL;
+  if (!ids) {
+    lp2p_mem_free(h->mem, c);
+    return 0;
+  }
+  uint32_t n = 0, pos = 0;
+  hconn *x;
+  while ((x = hid_next(&h->conns, &pos)) != NULL && n < cap)
+    if (x->state == HC_OPEN && !in_grace(h, x, now) && !conn_protected(x))
+      c[n++] = x;
+  qsort(c, n, sizeof *c, by_usefulness);
+  if (n > need)
+    n = need;
+  for (uint32_t i = 0; i < n; i++)
+    ids[i] = c[i]->id;
+  lp2p_mem_free(h->mem, c);
+  *out = ids;
+  return n;
 }
 
 /* At conns_max: the connection a newcomer from `k` may displace. */
@@ -320,16 +359,26 @@ void host_connmgr_trim(lp2p_host *h, lp2p_tstamp now) {
   /* CLOSING connections still count in nconns_open (the peer is leaving
    * anyway): close a fixed number of OPEN ones. */
   uint32_t open = h->nconns_open;
-  for (uint32_t n = h->nconns_open - low; n > 0; n--) {
-    hconn *v = trim_pick(h, now);
+  uint32_t need = h->nconns_open - low;
+  uint64_t *victims = NULL;
+  uint32_t nv = trim_victims(h, now, need, &victims);
+  for (uint32_t i = 0; i < need; i++) {
+    hconn *v;
+    if (victims)
+      v = i < nv ? host_conn_get(h, victims[i]) : NULL;
+    else
+      v = trim_pick(h, now); /* no memory for the list: one scan each */
     if (!v)
       break;
+    if (v->state != HC_OPEN || conn_protected(v))
+      continue; /* changed by an earlier close's callbacks */
     h->stats.conns_trimmed++;
     host_logf(h, LP2P_LOG_INFO,
               "host conn=%U peer=%P ip=%A trimmed: %u open, high water %u",
               v->id, v->peer ? &v->peer->id : NULL, &v->remote, open, high);
     host_conn_close(h, v, 0, now);
   }
+  lp2p_mem_free(h->mem, victims);
   if (h->nconns_open <= high)
     return;
   /* Still above: try again when the first grace period ends (go-libp2p
