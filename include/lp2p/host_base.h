@@ -6,23 +6,13 @@
 
 #include "lp2p/common.h"
 #include "lp2p/multiaddr.h"
+#include "lp2p/sockaddr.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ---- plain-data socket addresses --------------------------------------- */
-
-#ifndef LP2P_SOCKADDR_DEFINED
-#define LP2P_SOCKADDR_DEFINED
-/** An IP socket address as plain data (never an OS struct). `family` is 4
- * or 6 (0 = none); for IPv4 only ip[0..3] is used; `port` is host order. */
-typedef struct lp2p_sockaddr {
-  uint8_t family;
-  uint8_t ip[16];
-  uint16_t port;
-} lp2p_sockaddr;
-#endif
+/* ---- socket addresses as multiaddrs (lp2p_sockaddr: lp2p/sockaddr.h) --- */
 
 /** Convert an /ip4/../tcp/.. or /ip6/../tcp/.. multiaddr (a trailing /p2p/..
  * is ignored) into `*out`. Returns 0 or LP2P_ERR_UNSUPPORTED (another
