@@ -11,6 +11,15 @@
 #include "lp2p/dcutr.h"
 #include "tests/lib/dcutr_pair.h"
 
+/* SYNC reaches A (after CONNECT): the stream closes and A dials; the
+ * DIAL is in *ev. */
+static void sync_then_dial(lp2p_dcutr *a, lp2p_dcutr_event *ev) {
+  static const uint8_t sync[] = {0x03, 0x08, 0xac, 0x02};
+  assert_int_equal(lp2p_dcutr_feed(a, 1, sync, 4), 4);
+  dp_expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, ev);
+  dp_expect_ev(a, LP2P_DCUTR_EV_DIAL, ev);
+}
+
 static void test_hostile_connect(void **s) {
   (void)s;
   lp2p_dcutr_event ev;
@@ -31,10 +40,7 @@ static void test_hostile_connect(void **s) {
   size_t len;
   assert_non_null(lp2p_dcutr_out_peek(a, &len)); /* A answered */
   dp_pipe_to(a, NULL, 0);
-  const uint8_t sync[] = {0x03, 0x08, 0xac, 0x02};
-  assert_int_equal(lp2p_dcutr_feed(a, 1, sync, 4), 4);
-  dp_expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
-  dp_expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
+  sync_then_dial(a, &ev);
   assert_int_equal(ev.naddrs, 1);
   lp2p_dcutr_free(a);
 
@@ -48,9 +54,7 @@ static void test_hostile_connect(void **s) {
     many[i] = buf[i];
   }
   dp_feed_connect(a, many, 16);
-  assert_int_equal(lp2p_dcutr_feed(a, 1, sync, 4), 4);
-  dp_expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
-  dp_expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
+  sync_then_dial(a, &ev);
   assert_int_equal(ev.naddrs, 2);
   char t0[64];
   size_t t0l;
@@ -67,9 +71,7 @@ static void test_hostile_connect(void **s) {
     ports[i] = pbuf[i];
   }
   dp_feed_connect(a, ports, 16);
-  assert_int_equal(lp2p_dcutr_feed(a, 1, sync, 4), 4);
-  dp_expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
-  dp_expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
+  sync_then_dial(a, &ev);
   assert_int_equal(ev.naddrs, 8);
   lp2p_dcutr_free(a);
 
@@ -79,9 +81,7 @@ static void test_hostile_connect(void **s) {
   const uint8_t ips[1][16] = {{198, 18, 0, 7}};
   assert_int_equal(lp2p_dcutr_set_peer_ips(a, fam, ips, 1), 0);
   dp_feed_connect(a, many, 16);
-  assert_int_equal(lp2p_dcutr_feed(a, 1, sync, 4), 4);
-  dp_expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
-  dp_expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
+  sync_then_dial(a, &ev);
   assert_int_equal(ev.naddrs, 1);
   char txt[64];
   size_t tl;
@@ -96,9 +96,7 @@ static void test_hostile_connect(void **s) {
   dp_feed_connect(a, mixed, 4);
   assert_non_null(lp2p_dcutr_out_peek(a, &len));
   dp_pipe_to(a, NULL, 0);
-  assert_int_equal(lp2p_dcutr_feed(a, 1, sync, 4), 4);
-  dp_expect_ev(a, LP2P_DCUTR_EV_CLOSE_STREAM, &ev);
-  dp_expect_ev(a, LP2P_DCUTR_EV_DIAL, &ev);
+  sync_then_dial(a, &ev);
   assert_int_equal(ev.naddrs, 0);
   lp2p_dcutr_handle_timeout(a, lp2p_dcutr_next_timeout(a));
   dp_expect_ev(a, LP2P_DCUTR_EV_CANCEL_DIALS, &ev);
