@@ -32,6 +32,10 @@ TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/obj/%.o)
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_NAMES := $(FUZZ_SRCS:fuzz/%.c=%)
+# A target too big for one file keeps its parts in fuzz/<name>/*.c (fuzz_X's
+# in fuzz/X/), linked into that target only: $(call fuzz_parts,fuzz_X,DIR)
+# names their objects under DIR.
+fuzz_parts = $(patsubst %.c,$(2)/fuzzobj/%.o,$(sort $(wildcard fuzz/$(patsubst fuzz_%,%,$(1))/*.c)))
 # Fuzz builds compile the library again with LP2P_FUZZING (null AEAD inside
 # crypto/ only, so fuzzers reach the Noise transport phase).
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzzobj/%.o)
@@ -94,7 +98,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTLIB_OBJS) $(BUILD)/lib/liblp2p.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@.$$$$.tmp $< $(TESTLIB_OBJS) $(BUILD)/lib/liblp2p.a -lcmocka $(LIBS) && mv $@.$$$$.tmp $@
 
-$(BUILD)/fuzz/%: $(BUILD)/fuzzobj/fuzz/%.o $(BUILD)/fuzzobj/fuzz/lib/standalone.o $(BUILD)/lib/liblp2p-fuzz.a
+$(BUILD)/fuzz/%: $(BUILD)/fuzzobj/fuzz/%.o $$(call fuzz_parts,$$*,$(BUILD)) $(BUILD)/fuzzobj/fuzz/lib/standalone.o $(BUILD)/lib/liblp2p-fuzz.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@.$$$$.tmp $^ $(LIBS) && mv $@.$$$$.tmp $@
 
@@ -129,11 +133,12 @@ test-asan: deps
 fuzz: deps
 	@$(MAKE) --no-print-directory BUILD=$(LIBFUZZ_DIR) CC=clang OPT="-O1 -g" \
 	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
-	  $(LIBFUZZ_DIR)/lib/liblp2p-fuzz.a $(FUZZ_NAMES:%=$(LIBFUZZ_DIR)/fuzzobj/fuzz/%.o)
-	@for f in $(FUZZ_NAMES); do \
-	  clang -fsanitize=fuzzer,address,undefined -o $(LIBFUZZ_DIR)/$$f \
-	    $(LIBFUZZ_DIR)/fuzzobj/fuzz/$$f.o $(LIBFUZZ_DIR)/lib/liblp2p-fuzz.a $(LIBS) || exit 1; \
-	done
+	  $(LIBFUZZ_DIR)/lib/liblp2p-fuzz.a $(FUZZ_NAMES:%=$(LIBFUZZ_DIR)/fuzzobj/fuzz/%.o) \
+	  $(foreach f,$(FUZZ_NAMES),$(call fuzz_parts,$(f),$(LIBFUZZ_DIR)))
+	@$(foreach f,$(FUZZ_NAMES),\
+	  clang -fsanitize=fuzzer,address,undefined -o $(LIBFUZZ_DIR)/$(f) \
+	    $(LIBFUZZ_DIR)/fuzzobj/fuzz/$(f).o $(call fuzz_parts,$(f),$(LIBFUZZ_DIR)) \
+	    $(LIBFUZZ_DIR)/lib/liblp2p-fuzz.a $(LIBS) || exit 1;)
 
 fuzz-run: fuzz
 	@mk/fuzz-run.sh $(LIBFUZZ_DIR) $(SECONDS) $(FUZZ_NAMES)

@@ -7,6 +7,7 @@
 #define LP2P_DNS_H
 
 #include "lp2p/common.h"
+#include "lp2p/sockaddr.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,17 +80,6 @@ LP2P_API int lp2p_dns_txt_join(const lp2p_dns_rr *rr, char *out, size_t cap,
  * chains followed (bounded), every table bounded. The caller moves the
  * datagrams (lp2p_dns_res_out_peek / _feed) and takes finished lookups
  * (lp2p_dns_res_poll_done). The host runs one as its DNS service. */
-
-#ifndef LP2P_SOCKADDR_DEFINED
-#define LP2P_SOCKADDR_DEFINED
-/** An IP socket address as plain data (never an OS struct). `family` is 4
- * or 6 (0 = none); for IPv4 only ip[0..3] is used; `port` is host order. */
-typedef struct lp2p_sockaddr {
-  uint8_t family;
-  uint8_t ip[16];
-  uint16_t port;
-} lp2p_sockaddr;
-#endif
 
 struct lp2p_maddr;
 

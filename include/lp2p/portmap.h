@@ -10,20 +10,10 @@
 #define LP2P_PORTMAP_H
 
 #include "lp2p/common.h"
+#include "lp2p/sockaddr.h"
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#ifndef LP2P_SOCKADDR_DEFINED
-#define LP2P_SOCKADDR_DEFINED
-/** An IP socket address as plain data (never an OS struct). `family` is 4
- * or 6 (0 = none); for IPv4 only ip[0..3] is used; `port` is host order. */
-typedef struct lp2p_sockaddr {
-  uint8_t family;
-  uint8_t ip[16];
-  uint16_t port;
-} lp2p_sockaddr;
 #endif
 
 /** Which protocol the service speaks to the gateway. */

@@ -19,69 +19,14 @@
  * directly; a connection is the result (attempts 0), and the punch starts
  * only once every such dial failed. After a punch the
  * relayed connection serves what it carries and closes once idle; new
- * streams already prefer the direct connection. */
+ * streams already prefer the direct connection.
+ *
+ * Files: this one holds the sessions, the engine's drain and the hooks;
+ * dcutr_svc_punch.c the punch dials, dcutr_svc_unilateral.c the
+ * unilateral upgrade, dcutr_svc.h what they share. */
 #include <string.h>
 
-#include "lp2p/dcutr.h"
-#include "proto/host/host_internal.h"
-
-#define SESSIONS_MAX 32
-
-#define PUNCH_DIALS_MAX 16
-
-/* At most this many of the peer's public addresses are tried directly
- * (the unilateral upgrade), like a punch attempt's dial_ips_max bound. */
-#define UNILATERAL_MAX 4
-
-typedef struct dsess {
-  lp2p_dcutr *eng;
-  /* our punch dials, by address: an address whose dial is still in
-   * flight (its SYN retransmitting) is not dialled again by the next
-   * attempt: the same 4-tuple cannot be connected twice */
-  struct {
-    lp2p_sockaddr to;
-    uint64_t dial;
-    uint32_t gen;     /* the DIAL event that made it */
-  } dials[PUNCH_DIALS_MAX];
-  uint32_t ndials;
-  uint32_t gen;       /* DIAL events so far */
-  uint32_t pend;      /* this attempt's dials that have not ended */
-  uint32_t refused;   /* ... and those the peer's side refused (RST) */
-  /* A low-TTL attempt (DESIGN 5b, an RST NAT on the way): B's first SYN
-   * leaves at low TTL and opens B's NAT without reaching A's; A's dials
-   * wait resyn_delay, so A's SYN finds B's mapping open, and B's socket
-   * answers it (a simultaneous open) with the sequence number its NAT
-   * saw. Both the same would race again; a second socket after a probe
-   * has a new ISN that conntrack (outside its window) drops. */
-  lp2p_sockaddr later[PUNCH_DIALS_MAX];
-  uint32_t nlater;
-  unsigned later_flags;
-  lp2p_tstamp redial_at;
-  uint64_t relayed;   /* the relayed connection */
-  uint64_t stream;    /* the current dcutr stream (0: none) */
-  uint64_t direct;    /* the direct connection, once up */
-  lp2p_peerid peer;
-  lp2p_tstamp since;  /* the relayed connection's start */
-  lp2p_tstamp idle_close_at; /* after a punch: close the relayed conn */
-  lp2p_tstamp retry_at;      /* after a failed punch (retry_min_ns) */
-  uint64_t backoff_ns;       /* the next retry's delay */
-  uint8_t role;
-  uint8_t used, dialing, done, ok;
-  /* the unilateral upgrade (spec, first step): our direct dials to the
-   * peer's public addresses, before any punch */
-  uint8_t unilateral;  /* dials out */
-  uint64_t uni_dials[UNILATERAL_MAX];
-} dsess;
-
-typedef struct dcutr_svc {
-  uint32_t svc;
-  uint16_t proto;
-  lp2p_dcutr_service_config cfg;
-  /* SESSIONS_MAX sessions, allocated only when DCUtR is on (an idle host
-   * that never punches keeps no session table) */
-  dsess *s;
-  int nsess;
-} dcutr_svc;
+#include "proto/dcutr/dcutr_svc.h"
 
 const hsvc_ops host_svc_dcutr_ops;
 
@@ -210,8 +155,8 @@ static dsess *sess_new(lp2p_host *h, dcutr_svc *v, uint64_t conn,
   return NULL;
 }
 
-static void result(lp2p_host *h, dcutr_svc *v, dsess *d,
-                   const lp2p_dcutr_event *e, lp2p_tstamp now) {
+void dsvc_result(lp2p_host *h, dcutr_svc *v, dsess *d,
+                 const lp2p_dcutr_event *e, lp2p_tstamp now) {
   d->done = 1;
   hevent *ev = host_ev_push(h, LP2P_HOST_EV_HOLEPUNCH_RESULT);
   if (ev) {
@@ -258,217 +203,8 @@ static int sess_restart(lp2p_host *h, dcutr_svc *v, dsess *d,
   return 0;
 }
 
-/* The unilateral upgrade reached the peer: the result without a punch
- * (attempts 0). */
-static void unilateral_ok(lp2p_host *h, dcutr_svc *v, dsess *d,
-                          lp2p_tstamp now) {
-  lp2p_dcutr_event e;
-  memset(&e, 0, sizeof e);
-  e.type = LP2P_DCUTR_EV_RESULT;
-  e.ok = 1;
-  e.reason = LP2P_PUNCH_OK;
-  d->unilateral = 0;
-  host_logf(h, LP2P_LOG_INFO, "dcutr peer=%P: unilateral upgrade", &d->peer);
-  result(h, v, d, &e, now);
-}
-
-/* B, before punching: when the peer (A, who dialled us through the
- * relay) lists public addresses in identify, dial them directly (spec,
- * "the inbound peer ... may attempt a direct connection to A": a
- * unilateral upgrade). Returns 1 when dials went out. */
-static int unilateral_start(lp2p_host *h, dcutr_svc *v, dsess *d,
-                            lp2p_tstamp now) {
-  lp2p_maddr a[LP2P_DCUTR_ADDRS_MAX];
-  size_t n = 0, idx[UNILATERAL_MAX];
-  if (lp2p_host_peer_addrs(h, now, &d->peer, a, LP2P_DCUTR_ADDRS_MAX, &n))
-    return 0;
-  if (n > LP2P_DCUTR_ADDRS_MAX)
-    n = LP2P_DCUTR_ADDRS_MAX;
-  size_t k = lp2p_dcutr_unilateral_candidates(
-      a, n, v->cfg.engine.is_public, v->cfg.engine.is_public_ud, idx,
-      UNILATERAL_MAX);
-  char t[LP2P_PEERID_TEXT_MAX + 8];
-  size_t tl = 0;
-  lp2p_maddr p2p;
-  memcpy(t, "/p2p/", 5);
-  if (!k || lp2p_peerid_to_base58(&d->peer, t + 5, sizeof t - 5, &tl) != 0 ||
-      lp2p_maddr_parse(&p2p, t, 5 + tl) != 0)
-    return 0;
-  for (size_t i = 0; i < k; i++) {
-    lp2p_maddr m = a[idx[i]];
-    lp2p_maddr_strip_peer_id(&m);
-    uint64_t id = 0;
-    if (lp2p_maddr_encapsulate(&m, &p2p) != 0 ||
-        lp2p_host_dial(h, now, &m, LP2P_DIAL_FORCE, &id) != 0)
-      continue;
-    host_svc_dial_adopt(h, v->svc, id);
-    d->uni_dials[d->unilateral++] = id;
-  }
-  return d->unilateral > 0;
-}
-
-static int dial_alive(const lp2p_host *h, uint64_t id) {
-  for (const hdial *x = h->dials; x; x = x->next)
-    if (x->id == id)
-      return 1;
-  return 0;
-}
-
-/* 1 when a dial of this session to `to` is still in flight, or any
- * socket dial to it still connects: a punch from an earlier session (a
- * new relayed connection to the same peer starts one) holds the same
- * 4-tuple, which cannot be connected twice (EADDRINUSE); if it connects,
- * it is this session's result (d_connected). */
-static int in_flight(const lp2p_host *h, const dsess *d,
-                     const lp2p_sockaddr *to) {
-  for (uint32_t i = 0; i < d->ndials && i < PUNCH_DIALS_MAX; i++)
-    if (d->dials[i].to.family == to->family &&
-        d->dials[i].to.port == to->port &&
-        !memcmp(d->dials[i].to.ip, to->ip, to->family == 4 ? 4 : 16) &&
-        dial_alive(h, d->dials[i].dial))
-      return 1;
-  for (const hdial *x = h->dials; x; x = x->next) {
-    const hconn *c = x->conn;
-    if (c && !host_conn_relayed(c) && c->state == HC_DIALING &&
-        c->remote.family == to->family && c->remote.port == to->port &&
-        !memcmp(c->remote.ip, to->ip, to->family == 4 ? 4 : 16))
-      return 1;
-  }
-  return 0;
-}
-
-static void run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now);
-static int uni_dial_result(lp2p_host *h, dcutr_svc *v, uint64_t dial,
-                           uint64_t conn, int err, lp2p_tstamp now);
-
-/* One punch dial to `to`, from our listen port; the dial is the
- * service's (host_svc dial_result), so a refusal is seen at once. */
-static void punch_dial(lp2p_host *h, dcutr_svc *v, dsess *d,
-                       const lp2p_sockaddr *to, unsigned flags, uint8_t ttl,
-                       lp2p_tstamp now) {
-  char t[LP2P_PEERID_TEXT_MAX + 8];
-  size_t tl = 0;
-  lp2p_maddr m, p2p;
-  memcpy(t, "/p2p/", 5);
-  if (lp2p_peerid_to_base58(&d->peer, t + 5, sizeof t - 5, &tl) != 0 ||
-      lp2p_maddr_parse(&p2p, t, 5 + tl) != 0 ||
-      lp2p_sockaddr_to_maddr(&m, to) != 0 || lp2p_maddr_encapsulate(&m, &p2p))
-    return;
-  uint64_t id = 0;
-  if (lp2p_host_dial_punch(h, now, &m, flags, ttl, &id) != 0)
-    return;
-  /* ours, not the application's: no DIAL_DONE / DIAL_FAILED for it (the
-   * outcome is the engine's; the connection itself is seen), and its end
-   * comes to d_dial_result */
-  host_svc_dial_adopt(h, v->svc, id);
-  uint32_t k = d->ndials++ % PUNCH_DIALS_MAX;
-  d->dials[k].to = *to;
-  d->dials[k].dial = id;
-  d->dials[k].gen = d->gen;
-  d->pend++;
-}
-
-static void dial(lp2p_host *h, dcutr_svc *v, dsess *d,
-                 const lp2p_dcutr_event *e, lp2p_tstamp now) {
-  d->dialing = 1;
-  if (d->direct) { /* already there: the peer's punch reached us first */
-    d->dialing = 0;
-    lp2p_dcutr_direct_result(d->eng, now, 1, 0);
-    return;
-  }
-  /* a low-TTL attempt: B sends the low-TTL SYN, A waits (above) */
-  int wait = e->first_syn_ttl && e->security_client;
-  host_logf(h, LP2P_LOG_INFO, "dcutr peer=%P attempt %u: punching %u addresses%s",
-            &d->peer, lp2p_dcutr_attempts(d->eng), (unsigned)e->naddrs,
-            !e->first_syn_ttl ? ""
-            : wait            ? " after the peer's low-TTL SYN"
-                              : ", first SYN at low TTL");
-  unsigned flags = LP2P_DIAL_REUSEPORT |
-                   (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
-  d->gen++;
-  d->pend = d->refused = 0;
-  d->nlater = 0;
-  for (size_t i = 0; i < e->naddrs; i++) {
-    lp2p_sockaddr sa;
-    if (lp2p_sockaddr_from_maddr(&sa, &e->addrs[i]) != 0)
-      continue; /* (QUIC addresses: not here, TCP only) */
-    /* a SYN of theirs that reaches our listener takes the same role */
-    host_svc_punch_expect(h, &sa, e->security_client,
-                          host_add_ns(now, 30 * LP2P_NS_PER_S));
-    if (in_flight(h, d, &sa))
-      continue; /* still trying from the last attempt */
-    host_logf(h, LP2P_LOG_DEBUG, "dcutr peer=%P attempt %u: punch to %A:%u%s",
-              &d->peer, e->attempt, &sa, (unsigned)sa.port,
-              e->first_syn_ttl && !wait ? " (low TTL)" : "");
-    if (wait && d->nlater < PUNCH_DIALS_MAX)
-      d->later[d->nlater++] = sa;
-    else
-      punch_dial(h, v, d, &sa, flags, wait ? 0 : e->first_syn_ttl, now);
-  }
-  if (d->nlater) {
-    d->later_flags = flags;
-    d->redial_at = host_add_ns(now, v->cfg.resyn_delay_ns);
-  }
-}
-
-/* A: open our NAT toward the peer before its SYN comes (the engine's
- * PROBE, DESIGN 5b): a low-TTL SYN from the listen port, which leaves
- * our NAT's mapping and address filter open for the peer's IP and dies
- * before the peer's NAT. A connection the peer's SYN opens at our
- * listener meanwhile takes the role DCUtR gave us. The dial is the
- * session's like a punch dial, of no attempt yet (the attempt's DIAL
- * leaves its 4-tuple alone while it is in flight). */
-static void probe(lp2p_host *h, dcutr_svc *v, dsess *d,
-                  const lp2p_dcutr_event *e, lp2p_tstamp now) {
-  unsigned flags = LP2P_DIAL_REUSEPORT |
-                   (e->security_client ? 0u : LP2P_DIAL_AS_RESPONDER);
-  for (size_t i = 0; i < e->naddrs; i++) {
-    lp2p_sockaddr sa;
-    if (lp2p_sockaddr_from_maddr(&sa, &e->addrs[i]) != 0)
-      continue;
-    host_svc_punch_expect(h, &sa, e->security_client,
-                          host_add_ns(now, 30 * LP2P_NS_PER_S));
-    if (in_flight(h, d, &sa))
-      continue;
-    host_logf(h, LP2P_LOG_DEBUG,
-              "dcutr peer=%P attempt %u: probe to %A:%u (low TTL)", &d->peer,
-              e->attempt, &sa, (unsigned)sa.port);
-    punch_dial(h, v, d, &sa, flags, e->first_syn_ttl, now);
-  }
-}
-
-/* A punch dial of ours ended. All of this attempt's refused by an RST
- * (a NAT without our mapping: an RST NAT, or SYNs that crossed too
- * early): the attempt has failed now, not at its deadline, so the next
- * one (low-TTL first SYNs) starts at once. */
-static void d_dial_result(lp2p_host *h, void *state, uint64_t dial,
-                          uint64_t conn, int err, lp2p_tstamp now) {
-  dcutr_svc *v = state;
-  if (uni_dial_result(h, v, dial, conn, err, now))
-    return;
-  dsess *d = NULL;
-  for (int i = 0; i < v->nsess && !d; i++)
-    for (uint32_t k = 0; k < PUNCH_DIALS_MAX && !d; k++)
-      if (v->s[i].used && k < v->s[i].ndials &&
-          v->s[i].dials[k].dial == dial &&
-          v->s[i].dials[k].gen == v->s[i].gen) /* not an older attempt's */
-        d = &v->s[i];
-  if (!d || conn) /* a connection is seen by d_connected */
-    return;
-  if (d->pend)
-    d->pend--;
-  if (err == LP2P_ERR_REFUSED)
-    d->refused++;
-  if (d->pend || d->nlater || !d->dialing || d->direct || d->done ||
-      !d->refused)
-    return;
-  d->dialing = 0;
-  lp2p_dcutr_direct_result(d->eng, now, 0, LP2P_ERR_REFUSED);
-  run(h, v, d, now);
-}
-
 /* Drain the engine: stream bytes out, then its events. */
-static void run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now) {
+void dsvc_run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now) {
   for (int guard = 0; guard < 64 && d->used; guard++) {
     size_t len = 0;
     const uint8_t *p = lp2p_dcutr_out_peek(d->eng, &len);
@@ -503,17 +239,17 @@ static void run(lp2p_host *h, dcutr_svc *v, dsess *d, lp2p_tstamp now) {
       }
       break;
     case LP2P_DCUTR_EV_DIAL:
-      dial(h, v, d, &e, now);
+      dsvc_dial(h, v, d, &e, now);
       break;
     case LP2P_DCUTR_EV_PROBE:
-      probe(h, v, d, &e, now);
+      dsvc_probe(h, v, d, &e, now);
       break;
     case LP2P_DCUTR_EV_CANCEL_DIALS:
       d->dialing = 0; /* what still connects is ignored, then trimmed */
       d->nlater = 0;
       break;
     case LP2P_DCUTR_EV_RESULT:
-      result(h, v, d, &e, now);
+      dsvc_result(h, v, d, &e, now);
       break;
     default:
       break;
@@ -588,43 +324,12 @@ static void d_identified(lp2p_host *h, void *state, uint64_t conn,
   dsess *d = sess_new(h, v, conn, LP2P_DCUTR_INITIATOR);
   if (!d)
     return;
-  if (unilateral_start(h, v, d, now))
-    return; /* the punch waits for their outcome (d_dial_result) */
+  if (dsvc_unilateral_start(h, v, d, now))
+    return; /* the punch waits for their outcome (dsvc_dial_result) */
   lp2p_dcutr_start(d->eng, now);
-  run(h, v, d, now);
+  dsvc_run(h, v, d, now);
 }
 
-/* One of the unilateral dials ended: a connection is the result (it may
- * be reported here before peer_connected runs); when all failed, the
- * punch starts. 1 when `dial` was one of them. */
-static int uni_dial_result(lp2p_host *h, dcutr_svc *v, uint64_t dial,
-                           uint64_t conn, int err, lp2p_tstamp now) {
-  for (int i = 0; i < v->nsess; i++) {
-    dsess *d = &v->s[i];
-    if (!d->used || !d->unilateral)
-      continue;
-    for (uint8_t k = 0; k < d->unilateral; k++) {
-      if (d->uni_dials[k] != dial)
-        continue;
-      if (err == 0 && conn && !d->done) {
-        if (!d->direct)
-          d->direct = conn;
-        unilateral_ok(h, v, d, now);
-        return 1;
-      }
-      d->uni_dials[k] = d->uni_dials[--d->unilateral];
-      if (d->unilateral == 0 && !d->done) {
-        host_logf(h, LP2P_LOG_DEBUG,
-                  "dcutr peer=%P: unilateral upgrade failed (%s), punching",
-                  &d->peer, lp2p_strerror(err));
-        lp2p_dcutr_start(d->eng, now);
-        run(h, v, d, now);
-      }
-      return 1;
-    }
-  }
-  return 0;
-}
 
 /* A direct connection to a peer we are punching to: the attempt's result
  * (dialed by us, or accepted from the peer's SYN). */
@@ -648,7 +353,7 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
           r->dir == LP2P_DIR_OUTBOUND && !by_conn(v, id) &&
           (d = sess_new(h, v, id, LP2P_DCUTR_RESPONDER)) != NULL) {
         d->direct = conn;
-        unilateral_ok(h, v, d, now);
+        dsvc_unilateral_ok(h, v, d, now);
         return;
       }
     }
@@ -657,7 +362,7 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
     return;
   d->direct = conn; /* (the peer's SYN may reach us before we dial) */
   if (d->unilateral) {
-    unilateral_ok(h, v, d, now);
+    dsvc_unilateral_ok(h, v, d, now);
     return;
   }
   /* the result now, unless the engine has not started (then it is
@@ -666,7 +371,7 @@ static void d_connected(lp2p_host *h, void *state, uint64_t conn,
     return;
   d->dialing = 0;
   d->nlater = 0;
-  run(h, v, d, now);
+  dsvc_run(h, v, d, now);
 }
 
 static void d_disconnected(lp2p_host *h, void *state, uint64_t conn,
@@ -723,7 +428,7 @@ static void d_start(lp2p_host *h, void *state, uint64_t stream, uint64_t conn,
   d->stream = stream;
   host_svc_stream_set_ud(h, stream, d);
   lp2p_dcutr_stream_opened(d->eng, now);
-  run(h, v, d, now);
+  dsvc_run(h, v, d, now);
 }
 
 static void d_activity(lp2p_host *h, void *state, uint64_t stream, void *ud,
@@ -743,7 +448,7 @@ static void d_activity(lp2p_host *h, void *state, uint64_t stream, void *ud,
   }
   if (host_svc_at_eof(h, stream))
     lp2p_dcutr_stream_closed(d->eng, now, 0);
-  run(h, state, d, now);
+  dsvc_run(h, state, d, now);
 }
 
 static void d_end(lp2p_host *h, void *state, uint64_t stream, void *ud,
@@ -753,7 +458,7 @@ static void d_end(lp2p_host *h, void *state, uint64_t stream, void *ud,
     return;
   d->stream = 0;
   lp2p_dcutr_stream_closed(d->eng, now, err);
-  run(h, state, d, now);
+  dsvc_run(h, state, d, now);
 }
 
 static lp2p_tstamp d_next(const void *state) {
@@ -786,10 +491,10 @@ static void d_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
       if (d->direct && d->dialing && !d->done) { /* theirs came first */
         d->dialing = 0;
         lp2p_dcutr_direct_result(d->eng, now, 1, 0);
-        run(h, v, d, now);
+        dsvc_run(h, v, d, now);
       } else if (d->dialing && !d->done) {
         for (uint32_t k = 0; k < n; k++)
-          punch_dial(h, v, d, &d->later[k], d->later_flags, 0, now);
+          dsvc_punch_dial(h, v, d, &d->later[k], d->later_flags, 0, now);
       }
       if (!d->used)
         continue;
@@ -797,7 +502,7 @@ static void d_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
     if (!d->done) {
       if (lp2p_dcutr_next_timeout(d->eng) <= now) {
         lp2p_dcutr_handle_timeout(d->eng, now);
-        run(h, v, d, now);
+        dsvc_run(h, v, d, now);
       }
       continue;
     }
@@ -807,7 +512,7 @@ static void d_timers(lp2p_host *h, void *state, lp2p_tstamp now) {
       if (sess_restart(h, v, d, now) == 0) {
         host_logf(h, LP2P_LOG_INFO, "dcutr peer=%P trying again", &d->peer);
         lp2p_dcutr_start(d->eng, now);
-        run(h, v, d, now);
+        dsvc_run(h, v, d, now);
       } else {
         d->retry_at = host_add_ns(now, d->backoff_ns);
       }
@@ -855,5 +560,5 @@ const hsvc_ops host_svc_dcutr_ops = {
     .local_changed = d_local,
     .next_timeout = d_next,
     .handle_timeout = d_timers,
-    .dial_result = d_dial_result,
+    .dial_result = dsvc_dial_result,
 };

@@ -2,100 +2,10 @@
  * memnet is a backend of the shared driver core (drivers/core.h): the core
  * takes the hosts' io, keeps the id tables and moves bytes; memnet only
  * supplies the socket verbs on its in-memory pipes and the virtual clock. */
-#include "tests/lib/memnet.h"
-
 #include <stdlib.h>
 #include <string.h>
 
-#include "drivers/core.h"
-
-#define HOSTS_MAX 64
-#define LISTENERS_MAX 8
-
-typedef struct seg {
-  struct seg *next;
-  lp2p_tstamp at;   /* deliverable from this time */
-  size_t len, off;
-  uint8_t data[];
-} seg;
-
-/* One side of a TCP connection; its index is the driver core's handle. */
-typedef struct ep {
-  int used;
-  int host;         /* -1 = raw test client */
-  drv_ref ref;      /* the host's core record */
-  int peer;         /* other side's endpoint index */
-  seg *head, *tail; /* bytes in flight towards the peer */
-  int fin_sent;     /* we closed our sending side (after the queue) */
-  int fin_delivered;
-  int closed;       /* host took CLOSE: socket gone */
-  int reset;        /* RESET io or raw reset */
-  int gone;         /* host side forgotten (ended, or reset delivered) */
-  int refused;      /* dialled a listener that refused: reads reset */
-  uint8_t *raw_in;  /* raw client: what it received */
-  size_t raw_len, raw_cap;
-  lp2p_sockaddr src;
-  uint16_t src_port; /* a dial bound to a local port (REUSEPORT) */ /* raw client: its source address (family 0 = default) */
-  int raw_out;      /* a host's raw dial to a served address: the host does
-                       not re-dirty it after a short send, so each step
-                       flushes it (a writable socket) */
-} ep;
-
-struct memnet;
-
-/* A datagram in flight or waiting in a queue. */
-typedef struct dgram {
-  struct dgram *next;
-  lp2p_tstamp at;
-  memnet_dgram d;
-} dgram;
-
-/* A host's UDP socket; its index is the driver core's handle. */
-typedef struct usock {
-  int used;
-  int host;
-  drv_ref ref;
-  uint16_t port;
-  dgram *head, *tail; /* received, deliverable from `at` */
-} usock;
-
-#define SERVED_MAX 8
-
-typedef struct mhost {
-  struct memnet *n;
-  int idx;
-  lp2p_host *h;
-  drv_core *core; /* the shared driver core; memnet fills in its verbs */
-  struct {
-    uint64_t id;
-    uint16_t port;
-  } ls[LISTENERS_MAX];
-  int nls;
-  uint16_t next_port;
-  int hold;
-} mhost;
-
-struct memnet {
-  mhost hosts[HOSTS_MAX];
-  int nhosts;
-  ep *eps;
-  int neps, caps;
-  lp2p_tstamp now;
-  uint64_t latency_ns;
-  size_t chunk_max;
-  uint64_t rng;
-  memnet_event_fn on_event;
-  void *ud;
-  uint64_t moved;
-  int progress; /* set by the socket verbs: something moved */
-  usock *us;
-  int nus, caps_us;
-  dgram *out_head, *out_tail; /* datagrams for the test */
-  lp2p_sockaddr served[SERVED_MAX];
-  int nserved;
-  int *accq; /* raw endpoints not accepted yet */
-  int naccq, caccq;
-};
+#include "tests/lib/memnet_internal.h"
 
 static uint64_t rnd(memnet *n) {
   /* xorshift64*: reproducible from the seed */
@@ -128,7 +38,7 @@ memnet *memnet_new(uint64_t seed) {
   return n;
 }
 
-static void ep_clear(ep *e) {
+void mn_ep_clear(ep *e) {
   seg *s = e->head;
   while (s) {
     seg *nx = s->next;
@@ -142,7 +52,7 @@ void memnet_free(memnet *n) {
   if (!n)
     return;
   for (int i = 0; i < n->neps; i++) {
-    ep_clear(&n->eps[i]);
+    mn_ep_clear(&n->eps[i]);
     free(n->eps[i].raw_in);
   }
   for (int i = 0; i < n->nhosts; i++) {
@@ -192,7 +102,7 @@ void memnet_addr(const memnet *n, int i, uint16_t port, lp2p_sockaddr *out) {
   out->port = port;
 }
 
-static int ep_new(memnet *n) {
+int mn_ep_new(memnet *n) {
   if (n->neps == n->caps) {
     n->caps = n->caps ? n->caps * 2 : 64;
     n->eps = realloc(n->eps, (size_t)n->caps * sizeof *n->eps);
@@ -204,7 +114,7 @@ static int ep_new(memnet *n) {
   return i;
 }
 
-static void push(memnet *n, ep *e, const uint8_t *p, size_t len) {
+void mn_push(memnet *n, ep *e, const uint8_t *p, size_t len) {
   seg *s = malloc(sizeof *s + len);
   s->next = NULL;
   s->at = n->now + n->latency_ns;
@@ -237,8 +147,8 @@ static int listener_port_host(memnet *n, const lp2p_sockaddr *sa, int *host,
 
 /* Connect endpoint `a` (already created) to a listener. Returns the
  * listener-side endpoint, -1 (nothing listens) or -2 (the host refused). */
-static int connect_to(memnet *n, int a, const lp2p_sockaddr *dst,
-                      lp2p_sockaddr *local_out) {
+int mn_connect_to(memnet *n, int a, const lp2p_sockaddr *dst,
+                  lp2p_sockaddr *local_out) {
   int lh;
   uint64_t lid;
   if (!listener_port_host(n, dst, &lh, &lid))
@@ -254,7 +164,7 @@ static int connect_to(memnet *n, int a, const lp2p_sockaddr *dst,
   if (n->eps[a].src_port)
     remote.port = n->eps[a].src_port;
   *local_out = remote;
-  int b = ep_new(n);
+  int b = mn_ep_new(n);
   n->eps[b].host = lh;
   drv_ref ref;
   if (drv_core_accept(n->hosts[lh].core, 0, lid, (drv_handle)b, &remote, dst,
@@ -270,62 +180,11 @@ static int connect_to(memnet *n, int a, const lp2p_sockaddr *dst,
 
 static lp2p_tstamp mn_now(void *b) { return ((mhost *)b)->n->now; }
 
-static int udp_bind(mhost *mh, drv_ref ref, const lp2p_io *io, drv_handle *h,
-                    lp2p_sockaddr *bound) {
-  memnet *n = mh->n;
-  if (n->nus == n->caps_us) {
-    n->caps_us = n->caps_us ? n->caps_us * 2 : 16;
-    n->us = realloc(n->us, (size_t)n->caps_us * sizeof *n->us);
-  }
-  int i = n->nus++;
-  usock *u = &n->us[i];
-  memset(u, 0, sizeof *u);
-  u->used = 1;
-  u->host = mh->idx;
-  u->ref = ref;
-  u->port = io->addr.port ? io->addr.port : mh->next_port++;
-  memnet_addr(n, mh->idx, u->port, bound);
-  *h = (drv_handle)i;
-  return 0;
-}
-
-static int served(const memnet *n, const lp2p_sockaddr *a) {
-  for (int i = 0; i < n->nserved; i++)
-    if (n->served[i].family == a->family && n->served[i].port == a->port &&
-        memcmp(n->served[i].ip, a->ip, 4) == 0)
-      return 1;
-  return 0;
-}
-
-/* A raw dial to an address the test serves: a pair of endpoints, the
- * far one a raw test endpoint waiting in the accept queue. */
-static int raw_dial_served(mhost *mh, drv_ref ref, drv_handle *h,
-                           lp2p_sockaddr *local) {
-  memnet *n = mh->n;
-  int a = ep_new(n);
-  n->eps[a].host = mh->idx;
-  n->eps[a].ref = ref;
-  n->eps[a].raw_out = 1;
-  int b = ep_new(n);
-  n->eps[b].host = -1;
-  n->eps[a].peer = b;
-  n->eps[b].peer = a;
-  if (n->naccq == n->caccq) {
-    n->caccq = n->caccq ? n->caccq * 2 : 8;
-    n->accq = realloc(n->accq, (size_t)n->caccq * sizeof *n->accq);
-  }
-  n->accq[n->naccq++] = b;
-  memnet_addr(n, mh->idx, (uint16_t)(50000 + (a % 10000)), local);
-  *h = (drv_handle)a;
-  n->progress = 1;
-  return 1;
-}
-
 static int mn_listen(void *b, drv_ref ref, int kind, const lp2p_io *io,
                      drv_handle *h, lp2p_sockaddr *bound) {
   mhost *mh = b;
   if (kind == DRV_K_UDP)
-    return udp_bind(mh, ref, io, h, bound);
+    return mn_udp_bind(mh, ref, io, h, bound);
   if (kind != DRV_K_LISTEN)
     return LP2P_ERR_UNSUPPORTED; /* no raw listeners on memnet */
   memnet_addr(mh->n, mh->idx, io->addr.port ? io->addr.port : mh->next_port++,
@@ -348,16 +207,16 @@ static int mn_connect(void *b, drv_ref ref, const lp2p_io *io, drv_handle *h,
   mhost *mh = b;
   memnet *n = mh->n;
   if (io->kind == LP2P_IO_RAW_DIAL)
-    return served(n, &io->addr) ? raw_dial_served(mh, ref, h, local)
+    return mn_served(n, &io->addr) ? mn_raw_dial_served(mh, ref, h, local)
                                 : LP2P_ERR_REFUSED;
   if (io->kind != LP2P_IO_DIAL)
     return LP2P_ERR_UNSUPPORTED;
-  int a = ep_new(n);
+  int a = mn_ep_new(n);
   n->eps[a].host = mh->idx;
   n->eps[a].ref = ref;
   if (io->flags & (LP2P_IO_REUSEPORT | LP2P_IO_BIND_LOCAL))
     n->eps[a].src_port = io->local.port; /* from our listen port */
-  int peer = connect_to(n, a, &io->addr, local);
+  int peer = mn_connect_to(n, a, &io->addr, local);
   if (peer == -1) {
     n->eps[a].gone = 1;
     return LP2P_ERR_REFUSED;
@@ -376,7 +235,7 @@ static int mn_send(void *b, drv_handle h, const uint8_t *p, size_t len,
   ep *e = &n->eps[h];
   size_t k = rnd_len(n, len < n->chunk_max ? len : n->chunk_max);
   if (!e->closed && !e->refused)
-    push(n, e, p, k);
+    mn_push(n, e, p, k);
   *took = k;
   n->progress = 1;
   return rnd(n) % 8 == 0 ? LP2P_ERR_AGAIN : 0;
@@ -465,106 +324,11 @@ static void mn_end(void *b, drv_handle h, int kind, int how, int peer_eof) {
     return;
   if (how == DRV_END_ABORT) {
     e->reset = 1;
-    ep_clear(e); /* unsent bytes are discarded */
+    mn_ep_clear(e); /* unsent bytes are discarded */
   }
   e->fin_sent = 1;
   e->closed = 1;
   e->gone = 1;
-}
-
-static void dgram_append(dgram **head, dgram **tail, dgram *g) {
-  g->next = NULL;
-  if (*tail)
-    (*tail)->next = g;
-  else
-    *head = g;
-  *tail = g;
-}
-
-void memnet_udp_send(memnet *n, const lp2p_sockaddr *from,
-                     const lp2p_sockaddr *to, const void *p, size_t len) {
-  dgram *g = calloc(1, sizeof *g);
-  g->at = n->now + n->latency_ns;
-  g->d.host = -1;
-  g->d.from = *from;
-  g->d.to = *to;
-  g->d.len = len < sizeof g->d.data ? len : sizeof g->d.data;
-  memcpy(g->d.data, p, g->d.len);
-  n->moved += g->d.len;
-  if (to->family == 4 && to->ip[0] == 10 && to->ip[1] == 0 && to->ip[2] == 0)
-    for (int i = 0; i < n->nus; i++) {
-      usock *u = &n->us[i];
-      if (u->used && u->host == to->ip[3] - 1 && u->port == to->port) {
-        dgram_append(&u->head, &u->tail, g);
-        return;
-      }
-    }
-  if (from->family == 4 && from->ip[0] == 10 && from->ip[3] - 1 < n->nhosts &&
-      from->ip[3] - 1 >= 0) {
-    g->d.host = from->ip[3] - 1;
-    dgram_append(&n->out_head, &n->out_tail, g); /* for the test */
-    return;
-  }
-  free(g); /* nobody there */
-}
-
-static void mn_udp_send(void *b, drv_handle h, const lp2p_io *io) {
-  mhost *mh = b;
-  usock *u = &mh->n->us[h];
-  lp2p_sockaddr from;
-  memnet_addr(mh->n, mh->idx, u->port, &from);
-  memnet_udp_send(mh->n, &from, &io->addr, io->data, io->len);
-  mh->n->progress = 1;
-}
-
-static lp2p_ssize mn_udp_recv(void *b, drv_handle h, lp2p_sockaddr *from,
-                              uint8_t *buf, size_t cap) {
-  memnet *n = ((mhost *)b)->n;
-  usock *u = &n->us[h];
-  dgram *g = u->head;
-  if (!g || g->at > n->now)
-    return LP2P_ERR_AGAIN;
-  u->head = g->next;
-  if (!u->head)
-    u->tail = NULL;
-  size_t k = g->d.len < cap ? g->d.len : cap;
-  memcpy(buf, g->d.data, k);
-  *from = g->d.from;
-  free(g);
-  n->progress = 1;
-  return (lp2p_ssize)k;
-}
-
-static int mn_udp_join(void *b, drv_handle h, const lp2p_sockaddr *group) {
-  (void)b;
-  (void)h;
-  (void)group;
-  return 0; /* every datagram reaches the test anyway */
-}
-
-int memnet_udp_take(memnet *n, memnet_dgram *out) {
-  dgram *g = n->out_head;
-  if (!g)
-    return 0;
-  n->out_head = g->next;
-  if (!n->out_head)
-    n->out_tail = NULL;
-  *out = g->d;
-  free(g);
-  return 1;
-}
-
-void memnet_tcp_serve(memnet *n, const lp2p_sockaddr *addr) {
-  if (n->nserved < SERVED_MAX)
-    n->served[n->nserved++] = *addr;
-}
-
-int memnet_tcp_accept(memnet *n) {
-  if (!n->naccq)
-    return -1;
-  int e = n->accq[0];
-  memmove(n->accq, n->accq + 1, (size_t)(--n->naccq) * sizeof *n->accq);
-  return e;
 }
 
 /* Events count as progress: the application may have acted on them. */
@@ -748,48 +512,6 @@ int memnet_run(memnet *n, int (*stop)(void *ud), void *ud, uint64_t max_ns) {
 }
 
 void memnet_run_for(memnet *n, uint64_t ns) { memnet_run(n, NULL, NULL, ns); }
-
-/* ---- raw endpoints ------------------------------------------------------------ */
-
-int memnet_raw_connect(memnet *n, int host, uint16_t port) {
-  return memnet_raw_connect_from(n, host, port, NULL);
-}
-
-int memnet_raw_connect_from(memnet *n, int host, uint16_t port,
-                            const lp2p_sockaddr *src) {
-  int a = ep_new(n);
-  n->eps[a].host = -1;
-  if (src)
-    n->eps[a].src = *src;
-  lp2p_sockaddr dst, local;
-  memnet_addr(n, host, port, &dst);
-  int b = connect_to(n, a, &dst, &local);
-  if (b < 0) {
-    n->eps[a].used = 0;
-    return -1;
-  }
-  return a;
-}
-
-void memnet_raw_send(memnet *n, int e, const void *p, size_t len) {
-  push(n, &n->eps[e], p, len);
-}
-
-const uint8_t *memnet_raw_received(memnet *n, int e, size_t *len) {
-  *len = n->eps[e].raw_len;
-  return n->eps[e].raw_in;
-}
-
-int memnet_raw_closed(memnet *n, int e) { return n->eps[e].closed; }
-int memnet_raw_was_reset(memnet *n, int e) { return n->eps[e].reset; }
-
-void memnet_raw_close(memnet *n, int e) { n->eps[e].fin_sent = 1; }
-
-void memnet_raw_reset(memnet *n, int e) {
-  n->eps[e].fin_sent = 1;
-  n->eps[e].reset = 1;
-  ep_clear(&n->eps[e]);
-}
 
 size_t memnet_pipes_open(const memnet *n) {
   size_t k = 0;
