@@ -51,15 +51,20 @@ static lp2p_kad_query_info wait_query(th_net *t, int i, uint64_t q) {
 
 /* ---- bootstrap --------------------------------------------------------- */
 
+/* n servers, each connected to the one before: a network to join */
+static void server_chain(th_net *t, const lp2p_host_config *c, int n) {
+  for (int i = 0; i < n; i++)
+    add_node(t, c);
+  for (int i = 1; i < n; i++)
+    th_connect(t, i, i - 1);
+  memnet_run_for(t->net, 3 * LP2P_NS_PER_S);
+}
+
 static void test_bootstrap_dial_on_start(void **state) {
   (void)state;
   th_net *t = th_new(11);
   lp2p_host_config c = kad_cfg(LP2P_KAD_MODE_SERVER, QK, LP2P_KAD_ADDRS_ALL);
-  for (int i = 0; i < 8; i++)
-    add_node(t, &c);
-  for (int i = 1; i < 8; i++)
-    th_connect(t, i, i - 1);
-  memnet_run_for(t->net, 3 * LP2P_NS_PER_S);
+  server_chain(t, &c, 8);
   /* the newcomer knows two bootstrap peers and dials nobody by hand */
   lp2p_maddr boot[2] = {t->listen[0], t->listen[5]};
   c.kad.bootstrap = boot;
@@ -120,11 +125,7 @@ static void test_low_peers_redial(void **state) {
   (void)state;
   th_net *t = th_new(12);
   lp2p_host_config c = kad_cfg(LP2P_KAD_MODE_SERVER, QK, LP2P_KAD_ADDRS_ALL);
-  for (int i = 0; i < 6; i++)
-    add_node(t, &c);
-  for (int i = 1; i < 6; i++)
-    th_connect(t, i, i - 1);
-  memnet_run_for(t->net, 3 * LP2P_NS_PER_S);
+  server_chain(t, &c, 6);
   lp2p_maddr boot = t->listen[0];
   c.kad.bootstrap = &boot;
   c.kad.bootstrap_n = 1;
