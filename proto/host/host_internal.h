@@ -576,6 +576,10 @@ int host_peer_set_pubkey(lp2p_host *h, hpeer *p, const uint8_t *pb,
                          size_t n);
 int host_peer_add_addr_bytes(lp2p_host *h, hpeer *p, const uint8_t *b,
                              size_t n, lp2p_tstamp expires);
+/* p's addresses not expired at now: the first `cap` into out (NULL:
+ * count only); returns how many there are. */
+size_t host_peer_addrs_of(const hpeer *p, lp2p_tstamp now, lp2p_maddr *out,
+                          size_t cap);
 int host_peer_set_str(lp2p_host *h, char **dst, const uint8_t *p, size_t n);
 int host_peer_set_protocols(lp2p_host *h, hpeer *p, const char *packed,
                             size_t bytes, size_t n);

@@ -344,6 +344,14 @@ int lp2p_host_peer_addrs(const lp2p_host *h, lp2p_tstamp now,
   const hpeer *p = host_peer_find(h, peer);
   if (!p)
     return LP2P_ERR_NOT_FOUND;
+  size_t k = host_peer_addrs_of(p, now, out, cap);
+  if (n)
+    *n = k;
+  return 0;
+}
+
+size_t host_peer_addrs_of(const hpeer *p, lp2p_tstamp now, lp2p_maddr *out,
+                          size_t cap) {
   size_t k = 0;
   for (uint16_t i = 0; i < p->naddrs; i++) {
     const haddr *a = p->addrs[i];
@@ -355,9 +363,7 @@ int lp2p_host_peer_addrs(const lp2p_host *h, lp2p_tstamp now,
     }
     k++;
   }
-  if (n)
-    *n = k;
-  return 0;
+  return k;
 }
 
 int lp2p_host_peer_pubkey(const lp2p_host *h, const lp2p_peerid *peer,

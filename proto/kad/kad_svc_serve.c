@@ -20,13 +20,16 @@
 /* The addresses we serve for a peer (ourselves included): those the
  * address filter keeps (js serves through its peerInfoMapper, which drops
  * private addresses by default). */
-static int peer_addrs(lp2p_host *h, const kad_svc *v, const lp2p_peerid *id,
-                      lp2p_maddr *out, size_t cap, lp2p_tstamp now) {
+/* The addresses we serve for a peer: ours for self, else its peer-store
+ * entry's (hp, NULL when unknown), through the address filter. */
+static int peer_addrs(lp2p_host *h, const kad_svc *v, int self,
+                      const hpeer *hp, lp2p_maddr *out, size_t cap,
+                      lp2p_tstamp now) {
   size_t n = 0;
-  if (lp2p_peerid_equal(id, &h->self))
+  if (self)
     lp2p_host_addrs(h, out, cap, &n);
-  else if (lp2p_host_peer_addrs(h, now, id, out, cap, &n) != 0)
-    n = 0;
+  else if (hp)
+    n = host_peer_addrs_of(hp, now, out, cap);
   n = n < cap ? n : cap;
   size_t k = 0;
   for (size_t i = 0; i < n; i++)
@@ -54,17 +57,18 @@ static void add_peer(lp2p_host *h, const kad_svc *v, kad_peers_out *o,
   p->id.n = o->ids[i].len;
   lp2p_maddr *ma = &o->maddrs[i * 8];
   lp2p_kad_bytes *ab = &o->addrs[i * 8];
-  int na = peer_addrs(h, v, id, ma, apm, now);
+  /* one peer-store lookup for the addresses and the connection state */
+  int self = lp2p_peerid_equal(id, &h->self);
+  const hpeer *hp = self ? NULL : host_peer_find(h, id);
+  int na = peer_addrs(h, v, self, hp, ma, apm, now);
   for (int k = 0; k < na; k++) {
     ab[k].p = ma[k].bytes;
     ab[k].n = ma[k].len;
   }
   p->addrs = ab;
   p->addrs_n = (size_t)na;
-  p->connection = (lp2p_peerid_equal(id, &h->self) ||
-                   host_svc_peer_conn(h, id))
-                      ? LP2P_KAD_CONNECTED
-                      : LP2P_KAD_NOT_CONNECTED;
+  p->connection = (self || host_peer_best_conn(h, hp)) ? LP2P_KAD_CONNECTED
+                                                       : LP2P_KAD_NOT_CONNECTED;
 }
 
 /* Closer peers for key (spec: the k closest we know), go's rules above. */
@@ -175,7 +179,10 @@ static void stored_providers(lp2p_host *h, kad_svc *v, const uint8_t *key,
     }
     if (!na) { /* expired addresses: the peerstore may know newer ones */
       lp2p_maddr *ma = &o->maddrs[i * 8];
-      int k = peer_addrs(h, v, &o->ids[i], ma, apm, now);
+      int self = lp2p_peerid_equal(&o->ids[i], &h->self);
+      int k = peer_addrs(h, v, self,
+                         self ? NULL : host_peer_find(h, &o->ids[i]), ma,
+                         apm, now);
       for (int j = 0; j < k; j++) {
         ab[j].p = ma[j].bytes;
         ab[j].n = ma[j].len;
