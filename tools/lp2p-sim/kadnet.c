@@ -98,8 +98,11 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
   case LP2P_HOST_EV_KAD_QUERY_DONE:
     on_query_done(k, xi, lp2p_sim_host(s, hid), ev);
     break;
-  case LP2P_HOST_EV_DIAL_DONE:
   case LP2P_HOST_EV_DIAL_FAILED:
+    x->dials_failed++;
+    x->dial_err = ev->err;
+    /* fall through */
+  case LP2P_HOST_EV_DIAL_DONE:
     on_dial(k, xi, lp2p_sim_host(s, hid), ev,
             ev->kind == LP2P_HOST_EV_DIAL_DONE);
     break;
@@ -420,10 +423,33 @@ void kn_report_thin(const kadnet *k, size_t below) {
     lp2p_host_stats_get(lp2p_sim_host(k->s, x->h.node), &hs);
     fprintf(stderr,
             "kad thin: host %u joined %.3f s table %zu conns %u peers %u "
-            "trimmed %llu failed %llu hs_timeouts %llu\n",
+            "trimmed %llu failed %llu hs_timeouts %llu dials_failed %u "
+            "(last: %s)\n",
             i, (double)x->joined / 1e9, table_of(k, i), hs.conns_open,
             hs.peers, (unsigned long long)hs.conns_trimmed,
             (unsigned long long)hs.conns_failed,
+            (unsigned long long)hs.handshake_timeouts, x->dials_failed,
+            x->dials_failed ? lp2p_errname(x->dial_err) : "-");
+  }
+  /* the bootstrap hosts: what they turned away */
+  for (uint32_t i = 0; i < k->nboot && i < k->n; i++) {
+    lp2p_host_stats hs;
+    lp2p_host_stats_get(lp2p_sim_host(k->s, k->nodes[i].h.node), &hs);
+    fprintf(stderr,
+            "kad boot host %u: conns %u pending_in %u peers %u refused %llu "
+            "(pending %llu ip %llu ip_conns %llu conns_max %llu) stale "
+            "evicted %llu progress timeouts %llu trimmed %llu displaced "
+            "%llu hs_timeouts %llu\n",
+            i, hs.conns_open, hs.conns_pending_inbound, hs.peers,
+            (unsigned long long)hs.inbound_refused,
+            (unsigned long long)hs.inbound_refused_pending,
+            (unsigned long long)hs.inbound_refused_ip,
+            (unsigned long long)hs.inbound_refused_ip_conns,
+            (unsigned long long)hs.inbound_refused_conns,
+            (unsigned long long)hs.inbound_evicted_stale,
+            (unsigned long long)hs.inbound_progress_timeouts,
+            (unsigned long long)hs.conns_trimmed,
+            (unsigned long long)hs.conns_displaced,
             (unsigned long long)hs.handshake_timeouts);
   }
   fprintf(stderr, "kad thin: bootstrap hosts picked but down %llu\n",

@@ -27,6 +27,8 @@ typedef struct knode {
   uint8_t live;  /* host running */
   uint8_t ready; /* joined long enough ago to be a lookup target */
   uint8_t side;  /* kad-partition: 1 or 2 (0 = none) */
+  uint32_t dials_failed; /* DIAL_FAILED events (diagnostics) */
+  int dial_err;          /* the last one's reason */
 } knode;
 
 enum { KL_IDLE, KL_QUERY, KL_DIAL, KL_PING, KL_FOUND, KL_MISSED, KL_VOID };
