@@ -175,6 +175,21 @@ static void tweak(lp2p_host_config *cfg, void *ud) {
   cfg->kad.mode = LP2P_KAD_MODE_SERVER;
   cfg->kad.bootstrap = k->boot_list;
   cfg->kad.bootstrap_n = k->boot_list_n;
+  /* A bootstrap host runs with a bootstrapper's limits, as the public
+   * DHT's do (their operators raise the connection limits far above a
+   * home node's): every newcomer connects to it and every new connection
+   * is safe from trimming for its 60 s grace period, so at 50 joins a
+   * second a default host fills with young connections, at conns_max
+   * (1024) and at the resource manager's memory budget (128 MiB, 128 KiB
+   * granted per connection: 1024 again), and refuses newcomers, whose
+   * tables then stay empty (LP2P_SIM_TIMING shows it: "kad boot host ...
+   * conns_max N", "kad thin: host ... failed 3"). */
+  if (k->joining_boot) {
+    cfg->conns_max = KN_BOOT_CONNS_MAX;
+    cfg->memory_max = (uint64_t)KN_BOOT_CONNS_MAX * cfg->memory_per_conn_base;
+    if (cfg->peers_max < 2 * KN_BOOT_CONNS_MAX)
+      cfg->peers_max = 2 * KN_BOOT_CONNS_MAX;
+  }
 }
 
 static int grow(kadnet *k, uint32_t node) {
@@ -240,6 +255,7 @@ static void join(lp2p_sim *s, void *ud, uint64_t arg) {
     else
       k->boot_list_n++;
   }
+  k->joining_boot = i < k->nboot;
   uint32_t node;
   int rc = lp2p_sim_ep_add(s, LP2P_SIM_INTERNET, 0, NULL, &l, &l, &node);
   if (!rc)
@@ -424,12 +440,13 @@ void kn_report_thin(const kadnet *k, size_t below) {
     fprintf(stderr,
             "kad thin: host %u joined %.3f s table %zu conns %u peers %u "
             "trimmed %llu failed %llu hs_timeouts %llu dials_failed %u "
-            "(last: %s)\n",
+            "(last: %s) all_conns %u pending_out %u\n",
             i, (double)x->joined / 1e9, table_of(k, i), hs.conns_open,
             hs.peers, (unsigned long long)hs.conns_trimmed,
             (unsigned long long)hs.conns_failed,
             (unsigned long long)hs.handshake_timeouts, x->dials_failed,
-            x->dials_failed ? lp2p_errname(x->dial_err) : "-");
+            x->dials_failed ? lp2p_errname(x->dial_err) : "-", hs.conns,
+            hs.conns_pending_outbound);
   }
   /* the bootstrap hosts: what they turned away */
   for (uint32_t i = 0; i < k->nboot && i < k->n; i++) {

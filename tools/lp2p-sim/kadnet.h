@@ -20,6 +20,8 @@
 #define KN_BOOT_PER 250
 /* Bootstrap hosts each joining host dials. */
 #define KN_BOOT_DIALS 3
+/* A bootstrap host's conns_max (kadnet.c tweak: a bootstrapper's limits) */
+#define KN_BOOT_CONNS_MAX 8192
 
 typedef struct knode {
   shost h;
@@ -62,6 +64,7 @@ typedef struct kadnet {
   uint64_t join_failed, boot_dials_failed;
   lp2p_maddr boot_list[KN_BOOT_DIALS]; /* the joining host's (join()) */
   size_t boot_list_n;
+  uint8_t joining_boot; /* the host join() starts is a bootstrap host */
 } kadnet;
 
 /* A world on the context's seed with room for `cap` hosts and `lookups`
