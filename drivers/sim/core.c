@@ -30,6 +30,7 @@ int lp2p_sim_new(lp2p_sim **out, uint64_t seed, const lp2p_sim_config *cfg) {
     s->cfg.tcp_mss_bytes = 1460;
   sim_evq_init(&s->q);
   s->trace = FNV_OFFSET;
+  s->min_up_latency = LP2P_TSTAMP_NONE;
   s->nnodes = 1; /* id 0 is the internet realm, never a node */
   s->nsocks = 1; /* socket index 0 means "none" */
   *out = s;

@@ -139,9 +139,24 @@ static int chance(const lp2p_rng *r, uint32_t ppm) {
   return ppm && sim_rand_below(r, 1000000) < ppm;
 }
 
-/* Sends `p` across direction `d` of node `n`'s link towards `where`. */
+/* Queues p's arrival at `where`: here, or in world `remote` (>= 0) when
+ * the hop leads into another world of a federation (fed.c). */
+static void arrive(lp2p_sim *s, int remote, lp2p_tstamp at, sim_pkt *p,
+                   uint64_t where) {
+  if (remote >= 0)
+    sim_fed_post(s, remote, at, p, where);
+  else if (sim_evq_push(&s->q, at, hop_event, p, where) != 0)
+    sim_pkt_free(p);
+}
+
+void sim_net_inject(lp2p_sim *s, lp2p_tstamp at, sim_pkt *p, uint64_t where) {
+  arrive(s, -1, at, p, where);
+}
+
+/* Sends `p` across direction `d` of node `n`'s link towards `where` (in
+ * world `remote`, or here when it is -1). */
 static void xmit(lp2p_sim *s, sim_node *n, sim_dir *d, sim_pkt *p,
-                 uint64_t where) {
+                 uint64_t where, int remote) {
   const lp2p_sim_link *c = &d->cfg;
   const lp2p_rng *r = &n->link_rng;
   if (d->blocked) {
@@ -195,12 +210,10 @@ static void xmit(lp2p_sim *s, sim_node *n, sim_dir *d, sim_pkt *p,
   }
   if (chance(r, c->dup_ppm)) {
     sim_pkt *dup = sim_pkt_clone(p);
-    if (dup && sim_evq_push(&s->q, at + sim_rand_below(r, c->latency_ns + 1),
-                            hop_event, dup, where) != 0)
-      sim_pkt_free(dup);
+    if (dup)
+      arrive(s, remote, at + sim_rand_below(r, c->latency_ns + 1), dup, where);
   }
-  if (sim_evq_push(&s->q, at, hop_event, p, where) != 0)
-    sim_pkt_free(p);
+  arrive(s, remote, at, p, where);
 }
 
 static uint64_t where_router(uint32_t realm) {
@@ -210,16 +223,23 @@ static uint64_t where_node(uint32_t id) {
   return (uint64_t)HOP_NODE << 32 | id;
 }
 
+/* Up to the realm's router. In a federation, a packet for an internet
+ * address of another world crosses its up link here and reaches that
+ * world's copy of the internet router (the router hop runs there). */
 static void send_up(lp2p_sim *s, sim_node *n, sim_pkt *p) {
-  xmit(s, n, &n->up, p, where_router(n->realm));
+  int remote = -1;
+  if (s->fed && n->realm == LP2P_SIM_INTERNET)
+    remote = sim_fed_route(s, p->dst_ip);
+  xmit(s, n, &n->up, p, where_router(n->realm), remote);
 }
 
 static void send_down(lp2p_sim *s, sim_node *n, sim_pkt *p) {
-  xmit(s, n, &n->down, p, where_node(n->id));
+  xmit(s, n, &n->down, p, where_node(n->id), -1);
 }
 
 void sim_net_send(lp2p_sim *s, sim_node *from, sim_pkt *p) {
   p->origin = from->id;
+  p->origin_group = from->group;
   if (p->dst_ip == from->ip) { /* loopback: straight to ourselves */
     if (sim_evq_push(&s->q, s->now, hop_event, p, where_node(from->id)) != 0)
       sim_pkt_free(p);
@@ -252,6 +272,7 @@ static void nat_rst(lp2p_sim *s, sim_node *nat, const sim_pkt *in) {
   r->dst_port = in->src_port;
   r->ack = in->seq + 1;
   r->origin = nat->id;
+  r->origin_group = nat->group;
   send_up(s, nat, r);
 }
 
@@ -333,9 +354,15 @@ static int pair_blocked(const lp2p_sim *s, uint32_t from, uint32_t to) {
   return 0;
 }
 
-static int group_blocked(const lp2p_sim *s, uint32_t from, const sim_node *to) {
-  const sim_node *f = sim_node_get(s, from);
-  return f && (s->group_block[f->group] >> to->group & 1u);
+static int group_blocked(const lp2p_sim *s, const sim_pkt *p,
+                         const sim_node *to) {
+  /* a federated world does not hold the origin node: the packet carries
+   * its group (alone, a world asks the node: a group set in flight counts) */
+  const sim_node *f = s->fed ? NULL : sim_node_get(s, p->origin);
+  if (!s->fed && !f)
+    return 0;
+  unsigned g = f ? f->group : p->origin_group;
+  return s->group_block[g] >> to->group & 1u;
 }
 
 static void at_node(lp2p_sim *s, sim_node *n, sim_pkt *p, uint64_t where) {
@@ -344,7 +371,7 @@ static void at_node(lp2p_sim *s, sim_node *n, sim_pkt *p, uint64_t where) {
       drop(s, p, where, "drop-pair");
       return;
     }
-    if (s->group_blocks && group_blocked(s, p->origin, n)) {
+    if (s->group_blocks && group_blocked(s, p, n)) {
       drop(s, p, where, "drop-group");
       return;
     }
@@ -404,6 +431,8 @@ static int assign_ip(lp2p_sim *s, uint32_t realm, uint32_t *ip) {
   if (*ip) {
     if (realm && *ip == gateway_ip(realm) && !s->gateway_ok)
       return LP2P_ERR_INVAL;
+    if (realm == LP2P_SIM_INTERNET && sim_fed_ip_taken(s, *ip))
+      return LP2P_ERR_INVAL;
     return sim_map_get(&s->ips, realm, *ip, NULL) ? LP2P_ERR_INVAL : 0;
   }
   for (;;) {
@@ -422,11 +451,20 @@ static int assign_ip(lp2p_sim *s, uint32_t realm, uint32_t *ip) {
     uint8_t last = (uint8_t)cand;
     if (last == 0 || last == 255)
       continue;
-    if (!sim_map_get(&s->ips, realm, cand, NULL)) {
+    if (!sim_map_get(&s->ips, realm, cand, NULL) &&
+        !(realm == LP2P_SIM_INTERNET && sim_fed_ip_taken(s, cand))) {
       *ip = cand;
       return 0;
     }
   }
+}
+
+/* The federation's lookahead: no packet leaves an internet node's up link
+ * sooner than its latency (xmit only ever adds to it). It only shrinks: a
+ * stale, smaller value is merely less parallel. */
+static void note_up_latency(lp2p_sim *s, const sim_node *n) {
+  if (n->realm == LP2P_SIM_INTERNET && n->up.cfg.latency_ns < s->min_up_latency)
+    s->min_up_latency = n->up.cfg.latency_ns;
 }
 
 static int node_new(lp2p_sim *s, uint8_t kind, uint32_t realm, uint32_t ip,
@@ -455,6 +493,10 @@ static int node_new(lp2p_sim *s, uint8_t kind, uint32_t realm, uint32_t ip,
   n->realm = realm;
   n->ip = ip;
   n->lan_next = 2; /* .1 is the gateway */
+  if (realm == LP2P_SIM_INTERNET && (rc = sim_fed_note_ip(s, ip)) != 0) {
+    free(n);
+    return rc;
+  }
   if (sim_map_put(&s->ips, realm, ip, n->id) != 0) {
     free(n);
     return LP2P_ERR_NOMEM;
@@ -465,6 +507,7 @@ static int node_new(lp2p_sim *s, uint8_t kind, uint32_t realm, uint32_t ip,
     n->up.cfg = *up;
   if (down)
     n->down.cfg = *down;
+  note_up_latency(s, n);
   lp2p_sim_rng(s, STREAM_ID(STREAM_LINK, n->id), &n->link_rng_st, &n->link_rng);
   lp2p_sim_rng(s, STREAM_ID(kind == NODE_EP ? STREAM_EP : STREAM_NAT, n->id),
                &n->ep_rng_st, &n->ep_rng);
@@ -551,6 +594,7 @@ int lp2p_sim_link_set(lp2p_sim *s, uint32_t node, const lp2p_sim_link *up,
     n->up.cfg = *up;
   if (down)
     n->down.cfg = *down;
+  note_up_latency(s, n);
   return 0;
 }
 
@@ -580,6 +624,8 @@ int lp2p_sim_link_clog(lp2p_sim *s, uint32_t node, unsigned dirs,
 #define PAIR_BLOCKS_MAX 4096
 
 int lp2p_sim_pair_block(lp2p_sim *s, uint32_t from, uint32_t to, int on) {
+  if (s->fed) /* node ids are a world's own: a packet's origin may not be */
+    return LP2P_ERR_STATE;
   if (!sim_node_get(s, from) || !sim_node_get(s, to))
     return LP2P_ERR_NOT_FOUND;
   for (size_t i = 0; i < s->nblocks; i++) {

@@ -67,6 +67,8 @@ typedef struct sim_pkt {
   uint8_t proto;
   uint8_t flags;
   uint8_t ttl;
+  uint8_t origin_group; /* the sender's group when sent (federated worlds:
+                           the origin node lives in another world) */
   uint32_t src_ip, dst_ip;
   uint16_t src_port, dst_port;
   uint64_t seq;     /* TCP: first data byte (FIN: data length) */
@@ -307,6 +309,11 @@ struct lp2p_sim {
   unsigned group_blocks; /* bits set in group_block */
   lp2p_sim_host_event_fn host_fn;
   void *host_ud;
+  /* federation (fed.c): the internet this world shares with others */
+  struct lp2p_sim_fed *fed;
+  uint32_t fed_index;
+  lp2p_tstamp min_up_latency; /* smallest up-link latency of an internet
+                                 node: the lookahead other worlds get */
   /* scratch for trace lines */
   char line[256];
 };
@@ -365,6 +372,23 @@ void sim_sock_free_all(lp2p_sim *s);
 int sim_gateway_ep_add(lp2p_sim *s, uint32_t nat, uint32_t *node);
 /* igd.c */
 void sim_igd_free(struct sim_igd *g);
+
+/* net.c: queue a packet's arrival at hop `where` (a packet another world
+ * sent, fed.c). */
+void sim_net_inject(lp2p_sim *s, lp2p_tstamp at, sim_pkt *p, uint64_t where);
+
+/* fed.c. The world holding internet address `ip`, when it is another
+ * world than s's (else -1). */
+int sim_fed_route(const lp2p_sim *s, uint32_t ip);
+/* Hand a packet to world `dst` for hop `where` at `at` (>= the end of the
+ * current window: the lookahead guarantees it). */
+void sim_fed_post(lp2p_sim *s, int dst, lp2p_tstamp at, sim_pkt *p,
+                  uint64_t where);
+/* An internet address is taken in world s: LP2P_ERR_INVAL when another
+ * world has it, LP2P_ERR_STATE while the worlds run in parallel. */
+int sim_fed_note_ip(lp2p_sim *s, uint32_t ip);
+/* Whether `ip` is taken in any other world. */
+int sim_fed_ip_taken(const lp2p_sim *s, uint32_t ip);
 
 /* host_driver.c */
 void sim_hosts_free(lp2p_sim *s);
