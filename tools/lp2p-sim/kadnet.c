@@ -1,10 +1,13 @@
 /* The Kademlia network of the kad scenarios (kadnet.h): public endpoints
  * with 5-40 ms links, one lp2p_host each in DHT server mode (stock
  * kad-dht settings: k 20, alpha 3, 10 s request timeout), joining through
- * a few bootstrap hosts. Everything random comes from the run's seed. */
+ * a few bootstrap hosts. Everything random comes from the run's seed. The
+ * hosts live in KN_WORLDS federated worlds (kadnet.h says which code runs
+ * where). */
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tools/lp2p-sim/kadnet.h"
 
@@ -14,18 +17,30 @@ static uint64_t rnd(kadnet *k, uint64_t bound) {
   return lp2p_rng_below(&k->rng, bound);
 }
 
-static knode *by_hid(kadnet *k, uint32_t hid, uint32_t *idx) {
-  if (hid >= k->by_node_cap || !k->by_node[hid])
+static knode *by_hid(kn_world *w, uint32_t hid, uint32_t *idx) {
+  if (hid >= w->by_node_cap || !w->by_node[hid])
     return NULL;
-  *idx = k->by_node[hid] - 1;
-  return &k->nodes[*idx];
+  *idx = w->by_node[hid] - 1;
+  return &w->k->nodes[*idx];
+}
+
+lp2p_sim *kn_sim(const kadnet *k, uint32_t i) {
+  return k->w[k->nodes[i].world].s;
+}
+
+lp2p_host *kn_host(const kadnet *k, uint32_t i) {
+  return lp2p_sim_host(kn_sim(k, i), k->nodes[i].h.node);
+}
+
+uint32_t kn_running(const kadnet *k) {
+  return __atomic_load_n(&k->running, __ATOMIC_ACQUIRE);
 }
 
 /* ---- lookups ------------------------------------------------------------ */
 
 static void lookup_end(kadnet *k, klookup *l, uint8_t state) {
   if (l->state == KL_QUERY || l->state == KL_DIAL || l->state == KL_PING)
-    k->running--;
+    __atomic_sub_fetch(&k->running, 1, __ATOMIC_ACQ_REL);
   if (state == KL_MISSED)
     l->missed_in = l->state;
   l->state = state;
@@ -37,10 +52,11 @@ static void lookup_end(kadnet *k, klookup *l, uint8_t state) {
  * trip: a connection left over from before a partition does not count. */
 static void lookup_named(kadnet *k, klookup *l) {
   knode *x = &k->nodes[l->from];
-  lp2p_host *h = lp2p_sim_host(k->s, x->h.node);
+  lp2p_host *h = kn_host(k, l->from);
   l->named = 1;
   l->state = KL_DIAL;
-  if (lp2p_host_dial_peer(h, shost_now(k->s, &x->h), &k->nodes[l->to].h.id, 0,
+  if (lp2p_host_dial_peer(h, shost_now(kn_sim(k, l->from), &x->h),
+                          &k->nodes[l->to].h.id, 0,
                           &l->dial) != 0)
     lookup_end(k, l, KL_MISSED);
 }
@@ -49,7 +65,8 @@ static void on_query_done(kadnet *k, uint32_t xi, lp2p_host *h,
                           const lp2p_host_event *ev) {
   for (uint32_t i = 0; i < k->nlk; i++) {
     klookup *l = &k->lk[i];
-    if (l->state != KL_QUERY || l->from != xi || l->q != ev->u.kad.query)
+    /* `from` first: only this host's lookups are this thread's to read */
+    if (l->from != xi || l->state != KL_QUERY || l->q != ev->u.kad.query)
       continue;
     lp2p_kad_query_info qi;
     int ok = lp2p_host_kad_query_info(h, l->q, &qi) == 0 && !qi.err &&
@@ -69,10 +86,10 @@ static void on_dial(kadnet *k, uint32_t xi, lp2p_host *h,
                     const lp2p_host_event *ev, int ok) {
   for (uint32_t i = 0; i < k->nlk; i++) {
     klookup *l = &k->lk[i];
-    if (l->state != KL_DIAL || l->from != xi || l->dial != ev->u.dial.id)
+    if (l->from != xi || l->state != KL_DIAL || l->dial != ev->u.dial.id)
       continue;
     l->state = KL_PING;
-    if (!ok || lp2p_host_ping(h, shost_now(k->s, &k->nodes[xi].h),
+    if (!ok || lp2p_host_ping(h, shost_now(kn_sim(k, xi), &k->nodes[xi].h),
                               &k->nodes[l->to].h.id) != 0)
       lookup_end(k, l, KL_MISSED);
   }
@@ -81,7 +98,7 @@ static void on_dial(kadnet *k, uint32_t xi, lp2p_host *h,
 static void on_ping(kadnet *k, uint32_t xi, const lp2p_host_event *ev) {
   for (uint32_t i = 0; i < k->nlk; i++) {
     klookup *l = &k->lk[i];
-    if (l->state == KL_PING && l->from == xi &&
+    if (l->from == xi && l->state == KL_PING &&
         lp2p_peerid_equal(&k->nodes[l->to].h.id, &ev->peer))
       lookup_end(k, l, ev->err ? KL_MISSED : KL_FOUND);
   }
@@ -89,9 +106,10 @@ static void on_ping(kadnet *k, uint32_t xi, const lp2p_host_event *ev) {
 
 static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
                      const lp2p_host_event *ev) {
-  kadnet *k = ud;
+  kn_world *w = ud;
+  kadnet *k = w->k;
   uint32_t xi;
-  knode *x = by_hid(k, hid, &xi);
+  knode *x = by_hid(w, hid, &xi);
   if (!x || !x->live)
     return;
   switch (ev->kind) {
@@ -114,7 +132,8 @@ static void on_event(void *ud, lp2p_sim *s, uint32_t hid,
   }
 }
 
-static void lookup_start(lp2p_sim *s, void *ud, uint64_t arg) {
+static void lookup_start(lp2p_sim_fed *f, void *ud, uint64_t arg) {
+  (void)f;
   kadnet *k = ud;
   klookup *l = &k->lk[arg];
   l->from = kn_pick(k, l->from_side);
@@ -127,9 +146,10 @@ static void lookup_start(lp2p_sim *s, void *ud, uint64_t arg) {
     return;
   }
   knode *x = &k->nodes[l->from], *y = &k->nodes[l->to];
+  lp2p_sim *s = kn_sim(k, l->from);
   lp2p_host *h = lp2p_sim_host(s, x->h.node);
   l->state = KL_QUERY;
-  k->running++;
+  __atomic_add_fetch(&k->running, 1, __ATOMIC_ACQ_REL);
   if (lp2p_host_kad_find_peer(h, shost_now(s, &x->h), &y->h.id, &l->q) != 0)
     lookup_end(k, l, KL_MISSED);
   lp2p_sim_host_kick(s, x->h.node);
@@ -147,12 +167,12 @@ void kn_lookup_at(kadnet *k, lp2p_tstamp at, uint8_t from_side, uint8_t to_side,
   l->from_side = from_side;
   l->to_side = to_side;
   l->group = group;
-  lp2p_sim_at(k->s, at, lookup_start, k, k->nlk++);
+  kn_at(k, at, lookup_start, k->nlk++);
 }
 
 static int lookups_over(void *ud) {
   kadnet *k = ud;
-  if (k->running)
+  if (kn_running(k))
     return 0;
   for (uint32_t i = 0; i < k->nlk; i++)
     if (k->lk[i].state == KL_IDLE)
@@ -161,7 +181,18 @@ static int lookups_over(void *ud) {
 }
 
 void kn_run_lookups(kadnet *k, lp2p_tstamp deadline) {
-  lp2p_sim_run(k->s, lookups_over, k, deadline);
+  lp2p_sim_fed_run(k->fed, lookups_over, k, deadline);
+}
+
+void kn_run_until(kadnet *k, lp2p_tstamp t) {
+  lp2p_sim_fed_run_until(k->fed, t);
+}
+
+lp2p_tstamp kn_now(const kadnet *k) { return lp2p_sim_fed_now(k->fed); }
+
+void kn_at(kadnet *k, lp2p_tstamp at, lp2p_sim_fed_fn fn, uint64_t arg) {
+  if (lp2p_sim_fed_at(k->fed, at, fn, k, arg) != 0)
+    scen_fail(k->c, "out of memory scheduling an event");
 }
 
 /* ---- hosts -------------------------------------------------------------- */
@@ -192,23 +223,23 @@ static void tweak(lp2p_host_config *cfg, void *ud) {
   }
 }
 
-static int grow(kadnet *k, uint32_t node) {
-  if (node < k->by_node_cap)
+static int grow(kn_world *w, uint32_t node) {
+  if (node < w->by_node_cap)
     return 0;
-  uint32_t nc = k->by_node_cap ? k->by_node_cap : 64;
+  uint32_t nc = w->by_node_cap ? w->by_node_cap : 64;
   while (nc <= node)
     nc *= 2;
-  uint32_t *nb = realloc(k->by_node, nc * sizeof *nb);
+  uint32_t *nb = realloc(w->by_node, nc * sizeof *nb);
   if (!nb)
     return LP2P_ERR_NOMEM;
-  memset(nb + k->by_node_cap, 0, (nc - k->by_node_cap) * sizeof *nb);
-  k->by_node = nb;
-  k->by_node_cap = nc;
+  memset(nb + w->by_node_cap, 0, (nc - w->by_node_cap) * sizeof *nb);
+  w->by_node = nb;
+  w->by_node_cap = nc;
   return 0;
 }
 
-static void become_ready(lp2p_sim *s, void *ud, uint64_t arg) {
-  (void)s;
+static void become_ready(lp2p_sim_fed *f, void *ud, uint64_t arg) {
+  (void)f;
   kadnet *k = ud;
   knode *x = &k->nodes[arg];
   if (x->live)
@@ -216,7 +247,8 @@ static void become_ready(lp2p_sim *s, void *ud, uint64_t arg) {
 }
 
 /* arg: (ready_after_ms << 8) | side */
-static void join(lp2p_sim *s, void *ud, uint64_t arg) {
+static void join(lp2p_sim_fed *f, void *ud, uint64_t arg) {
+  (void)f;
   kadnet *k = ud;
   if (k->n == k->cap) {
     scen_fail(k->c, "more hosts than planned");
@@ -225,6 +257,9 @@ static void join(lp2p_sim *s, void *ud, uint64_t arg) {
   uint32_t i = k->n;
   knode *x = &k->nodes[i];
   memset(x, 0, sizeof *x);
+  x->world = (uint8_t)(i % KN_WORLDS);
+  kn_world *w = &k->w[x->world];
+  lp2p_sim *s = w->s;
   x->joined = lp2p_sim_now(s);
   x->side = (uint8_t)(arg & 0xff);
   lp2p_sim_link l;
@@ -249,7 +284,8 @@ static void join(lp2p_sim *s, void *ud, uint64_t arg) {
     chosen[d] = b;
     knode *bn = &k->nodes[b];
     if (!bn->live || shost_maddr(&k->boot_list[k->boot_list_n],
-                                 lp2p_sim_node_ip(s, bn->h.node), 4001,
+                                 lp2p_sim_node_ip(kn_sim(k, b), bn->h.node),
+                                 4001,
                                  &bn->h.id))
       k->boot_dials_failed++;
     else
@@ -259,7 +295,7 @@ static void join(lp2p_sim *s, void *ud, uint64_t arg) {
   uint32_t node;
   int rc = lp2p_sim_ep_add(s, LP2P_SIM_INTERNET, 0, NULL, &l, &l, &node);
   if (!rc)
-    rc = grow(k, node);
+    rc = grow(w, node);
   if (!rc)
     rc = lp2p_sim_node_group(s, node, x->side);
   if (!rc)
@@ -272,15 +308,15 @@ static void join(lp2p_sim *s, void *ud, uint64_t arg) {
     return;
   }
   k->n++;
-  k->by_node[node] = i + 1;
+  w->by_node[node] = i + 1;
   x->live = 1;
   lp2p_sim_host_kick(s, node);
-  lp2p_sim_at(s, lp2p_sim_now(s) + (arg >> 8) * MS, become_ready, k, i);
+  kn_at(k, lp2p_sim_now(s) + (arg >> 8) * MS, become_ready, i);
 }
 
 void kn_join_at(kadnet *k, lp2p_tstamp at, uint8_t side,
                 lp2p_tstamp ready_after_ns) {
-  lp2p_sim_at(k->s, at, join, k, (ready_after_ns / MS) << 8 | side);
+  kn_at(k, at, join, (ready_after_ns / MS) << 8 | side);
 }
 
 void kn_leave(kadnet *k, uint32_t i) {
@@ -288,9 +324,9 @@ void kn_leave(kadnet *k, uint32_t i) {
   if (!x->live)
     return;
   x->live = x->ready = 0;
-  lp2p_sim_host_remove(k->s, x->h.node);
+  lp2p_sim_host_remove(kn_sim(k, i), x->h.node);
   /* the machine is gone: nothing answers its address any more */
-  lp2p_sim_link_block(k->s, x->h.node, LP2P_SIM_BOTH, 1);
+  lp2p_sim_link_block(kn_sim(k, i), x->h.node, LP2P_SIM_BOTH, 1);
   for (uint32_t j = 0; j < k->nlk; j++) {
     klookup *l = &k->lk[j];
     if ((l->from == i || l->to == i) && l->state != KL_FOUND &&
@@ -315,19 +351,52 @@ uint32_t kn_pick(kadnet *k, uint8_t side) {
 }
 
 void kn_split(kadnet *k, int on) {
-  lp2p_sim_group_block(k->s, 1, 2, on);
-  lp2p_sim_group_block(k->s, 2, 1, on);
+  for (size_t w = 0; w < KN_WORLDS; w++) {
+    lp2p_sim_group_block(k->w[w].s, 1, 2, on);
+    lp2p_sim_group_block(k->w[w].s, 2, 1, on);
+  }
+}
+
+/* LP2P_SIM_THREADS, else the cores there are; 0 on a bad value. */
+static unsigned threads_wanted(void) {
+  const char *e = getenv("LP2P_SIM_THREADS");
+  if (e && *e) {
+    char *end;
+    unsigned long v = strtoul(e, &end, 10);
+    return *end || v == 0 || v > 64 ? 0 : (unsigned)v;
+  }
+  long c = sysconf(_SC_NPROCESSORS_ONLN);
+  return c < 1 ? 1 : (unsigned)c;
 }
 
 int kn_init(kadnet *k, scen_ctx *c, uint32_t cap, uint32_t lookups) {
   memset(k, 0, sizeof *k);
   k->c = c;
+  k->threads = threads_wanted();
+  if (!k->threads) {
+    scen_fail(c, "LP2P_SIM_THREADS must be a number from 1 to 64");
+    return LP2P_ERR_INVAL;
+  }
+  /* a trace file takes lines in the order the worlds run: one thread */
+  if (c->trace_file)
+    k->threads = 1;
+  if (k->threads > KN_WORLDS)
+    k->threads = KN_WORLDS;
   lp2p_sim_config cfg;
   lp2p_sim_config_default(&cfg);
-  k->s = scen_world(c, &cfg);
-  if (!k->s)
-    return LP2P_ERR_NOMEM;
-  lp2p_sim_rng(k->s, LP2P_SIM_STREAM_USER + 10, &k->rng_st, &k->rng);
+  lp2p_sim *ws[KN_WORLDS];
+  for (size_t w = 0; w < KN_WORLDS; w++) {
+    k->w[w].k = k;
+    if (!(k->w[w].s = ws[w] = scen_world(c, &cfg)))
+      return LP2P_ERR_NOMEM;
+  }
+  int rc = lp2p_sim_fed_new(&k->fed, ws, KN_WORLDS);
+  if (rc) {
+    scen_fail(c, "federation: %s", lp2p_errname(rc));
+    return rc;
+  }
+  lp2p_sim_fed_set_threads(k->fed, k->threads);
+  lp2p_sim_rng(ws[0], LP2P_SIM_STREAM_USER + 10, &k->rng_st, &k->rng);
   k->nodes = calloc(cap, sizeof *k->nodes);
   k->lk = calloc(lookups ? lookups : 1, sizeof *k->lk);
   if (!k->nodes || !k->lk) {
@@ -337,15 +406,25 @@ int kn_init(kadnet *k, scen_ctx *c, uint32_t cap, uint32_t lookups) {
   k->cap = cap;
   k->lk_cap = lookups;
   k->nboot = cap / KN_BOOT_PER > KN_BOOT_MIN ? cap / KN_BOOT_PER : KN_BOOT_MIN;
-  lp2p_sim_on_host_event(k->s, on_event, k);
+  for (size_t w = 0; w < KN_WORLDS; w++)
+    lp2p_sim_on_host_event(ws[w], on_event, &k->w[w]);
   return 0;
 }
 
 void kn_free(kadnet *k) {
-  scen_world_done(k->c, k->s);
-  k->s = NULL;
+  const char *timing = getenv("LP2P_SIM_TIMING");
+  if (k->fed && timing && *timing)
+    fprintf(stderr, "kad federation: %u worlds, %u threads, %llu windows\n",
+            KN_WORLDS, k->threads,
+            (unsigned long long)lp2p_sim_fed_windows(k->fed));
+  lp2p_sim_fed_free(k->fed);
+  k->fed = NULL;
+  for (size_t w = 0; w < KN_WORLDS; w++) {
+    scen_world_done(k->c, k->w[w].s);
+    k->w[w].s = NULL;
+    free(k->w[w].by_node);
+  }
   free(k->nodes);
-  free(k->by_node);
   free(k->lk);
 }
 
@@ -396,8 +475,7 @@ void kn_tables(const kadnet *k, size_t *min, size_t *median, size_t *max) {
     return;
   for (uint32_t i = 0; i < k->n; i++)
     if (k->nodes[i].live)
-      v[m++] =
-          lp2p_host_kad_table_size(lp2p_sim_host(k->s, k->nodes[i].h.node));
+      v[m++] = lp2p_host_kad_table_size(kn_host(k, i));
   if (m) {
     qsort(v, m, sizeof *v, cmp_size);
     *min = v[0];
@@ -413,7 +491,7 @@ void kn_memory(kadnet *k, uint64_t *mean_live, uint64_t *max_peak) {
   for (uint32_t i = 0; i < k->n; i++) {
     if (!k->nodes[i].live)
       continue;
-    lp2p_mem_counting *m = lp2p_sim_host_mem(k->s, k->nodes[i].h.node);
+    lp2p_mem_counting *m = lp2p_sim_host_mem(kn_sim(k, i), k->nodes[i].h.node);
     if (!m)
       continue;
     sum += m->live_bytes;
@@ -427,7 +505,7 @@ void kn_memory(kadnet *k, uint64_t *mean_live, uint64_t *max_peak) {
 /* ---- diagnostics (stderr) ----------------------------------------------- */
 
 static size_t table_of(const kadnet *k, uint32_t i) {
-  return lp2p_host_kad_table_size(lp2p_sim_host(k->s, k->nodes[i].h.node));
+  return lp2p_host_kad_table_size(kn_host(k, i));
 }
 
 void kn_report_thin(const kadnet *k, size_t below) {
@@ -436,7 +514,7 @@ void kn_report_thin(const kadnet *k, size_t below) {
     if (!x->live || table_of(k, i) >= below)
       continue;
     lp2p_host_stats hs;
-    lp2p_host_stats_get(lp2p_sim_host(k->s, x->h.node), &hs);
+    lp2p_host_stats_get(kn_host(k, i), &hs);
     fprintf(stderr,
             "kad thin: host %u joined %.3f s table %zu conns %u peers %u "
             "trimmed %llu failed %llu hs_timeouts %llu dials_failed %u "
@@ -451,7 +529,7 @@ void kn_report_thin(const kadnet *k, size_t below) {
   /* the bootstrap hosts: what they turned away */
   for (uint32_t i = 0; i < k->nboot && i < k->n; i++) {
     lp2p_host_stats hs;
-    lp2p_host_stats_get(lp2p_sim_host(k->s, k->nodes[i].h.node), &hs);
+    lp2p_host_stats_get(kn_host(k, i), &hs);
     fprintf(stderr,
             "kad boot host %u: conns %u pending_in %u peers %u refused %llu "
             "(pending %llu ip %llu ip_conns %llu conns_max %llu) stale "

@@ -9,8 +9,15 @@
 #ifndef LP2P_SIM_KADNET_H
 #define LP2P_SIM_KADNET_H
 
+#include "lp2p/sim_fed.h"
 #include "tools/lp2p-sim/hosts.h"
 #include "tools/lp2p-sim/scenario.h"
+
+/* The network runs as KN_WORLDS federated worlds (lp2p/sim_fed.h), host i
+ * in world i % KN_WORLDS, on as many threads as the machine has cores (at
+ * most KN_WORLDS; LP2P_SIM_THREADS=N sets it). The thread count never
+ * changes the run: only the number of worlds would, and it is fixed. */
+#define KN_WORLDS 8
 
 /* The hosts everyone joins through are the first ones to start: at least
  * KN_BOOT_MIN, and one per KN_BOOT_PER hosts planned (10,000 hosts joining
@@ -29,6 +36,7 @@ typedef struct knode {
   uint8_t live;  /* host running */
   uint8_t ready; /* joined long enough ago to be a lookup target */
   uint8_t side;  /* kad-partition: 1 or 2 (0 = none) */
+  uint8_t world; /* index into kadnet.w */
   uint32_t dials_failed; /* DIAL_FAILED events (diagnostics) */
   int dial_err;          /* the last one's reason */
 } knode;
@@ -48,18 +56,32 @@ typedef struct klookup {
 
 #define KN_ANY UINT32_MAX
 
+struct kadnet;
+
+/* One world of the federation, and the way back from its node ids. */
+typedef struct kn_world {
+  struct kadnet *k;
+  lp2p_sim *s;
+  uint32_t *by_node; /* sim node id -> knode index + 1 */
+  uint32_t by_node_cap;
+} kn_world;
+
+/* Threads: hosts' events (on_event) run on the worlds' threads and touch
+ * only their own host's lookups; everything else (joins, lookup starts,
+ * picks, leaves, the figures) runs in federation events or between runs,
+ * with every world stopped. `running` is the one counter both change. */
 typedef struct kadnet {
   scen_ctx *c;
-  lp2p_sim *s;
+  lp2p_sim_fed *fed;
+  kn_world w[KN_WORLDS];
+  unsigned threads;
   lp2p_rng_chacha rng_st;
   lp2p_rng rng;
   knode *nodes;
-  uint32_t n, cap;   /* hosts ever created */
-  uint32_t *by_node; /* sim node id -> knode index + 1 */
-  uint32_t by_node_cap;
+  uint32_t n, cap; /* hosts ever created */
   klookup *lk;
   uint32_t nlk, lk_cap;
-  uint32_t running; /* lookups in KL_QUERY, KL_DIAL or KL_PING */
+  uint32_t running; /* lookups in KL_QUERY, KL_DIAL or KL_PING (atomic) */
   uint32_t nboot;   /* bootstrap hosts: indices 0..nboot-1 */
   uint64_t join_failed, boot_dials_failed;
   lp2p_maddr boot_list[KN_BOOT_DIALS]; /* the joining host's (join()) */
@@ -87,6 +109,16 @@ void kn_lookup_at(kadnet *k, lp2p_tstamp at, uint8_t from_side, uint8_t to_side,
                   uint8_t group);
 /* Run until every lookup ended or `deadline`. */
 void kn_run_lookups(kadnet *k, lp2p_tstamp deadline);
+/* Run every world up to t (lp2p_sim_fed_run_until). */
+void kn_run_until(kadnet *k, lp2p_tstamp t);
+lp2p_tstamp kn_now(const kadnet *k);
+/* fn(f, k, arg) at `at`, every world stopped (a federation event). */
+void kn_at(kadnet *k, lp2p_tstamp at, lp2p_sim_fed_fn fn, uint64_t arg);
+/* Lookups still running. */
+uint32_t kn_running(const kadnet *k);
+/* Host i's world and host. */
+lp2p_sim *kn_sim(const kadnet *k, uint32_t i);
+lp2p_host *kn_host(const kadnet *k, uint32_t i);
 /* Diagnostics for LP2P_SIM_TIMING runs (stderr, never in the trace):
  * the hosts whose table holds fewer than `below` peers, and each missed
  * lookup with the step it failed at and both ends' tables. */

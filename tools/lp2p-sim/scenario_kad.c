@@ -102,7 +102,7 @@ static int run_plain(scen_ctx *c, uint32_t n, uint32_t lookups) {
   /* in steps, so LP2P_SIM_TIMING can show progress (running until a time
    * adds no event: the trace is the same either way) */
   for (lp2p_tstamp t = 20 * SEC; t < end + 30 * SEC; t += 20 * SEC) {
-    lp2p_sim_run_until(k.s, t);
+    kn_run_until(&k, t);
     if (timing()) {
       uint64_t ml, mp;
       kn_memory(&k, &ml, &mp);
@@ -113,12 +113,12 @@ static int run_plain(scen_ctx *c, uint32_t n, uint32_t lookups) {
               (unsigned long long)ml);
     }
   }
-  lp2p_sim_run_until(k.s, end + 30 * SEC);
+  kn_run_until(&k, end + 30 * SEC);
   line_tables(&k, "joined");
   if (timing())
     kn_report_thin(&k, 10);
   double t1 = wall_s(), c1 = cpu_s();
-  lp2p_tstamp at = lp2p_sim_now(k.s);
+  lp2p_tstamp at = kn_now(&k);
   for (uint32_t i = 0; i < lookups; i++)
     kn_lookup_at(&k, at + (lp2p_tstamp)i * 20 * MS, 0, 0, 0);
   kn_run_lookups(&k, at + (lp2p_tstamp)lookups * 20 * MS + 120 * SEC);
@@ -143,8 +143,9 @@ static int run_plain(scen_ctx *c, uint32_t n, uint32_t lookups) {
             t2 > t1 ? st.lookups / (t2 - t1) : 0.0, t2 - t0,
             (unsigned long long)mem_live, c1 - c0, c2 - c1,
             c2 > c1 ? st.lookups / (c2 - c1) : 0.0);
-  if (k.running)
-    scen_fail(c, "%u lookups still running at the deadline", k.running);
+  if (kn_running(&k))
+    scen_fail(c, "%u lookups still running at the deadline",
+              kn_running(&k));
   if (!enough(&st, 999, 1000))
     scen_fail(c, "found %u of %u lookups (< 99.9 %%)", st.found, st.lookups);
   if (st.median_hops > 3)
@@ -162,8 +163,8 @@ static int run_kad_small(scen_ctx *c) {
 /* ---- kad-churn ------------------------------------------------------------
  */
 
-static void churn_leave(lp2p_sim *s, void *ud, uint64_t arg) {
-  (void)s;
+static void churn_leave(lp2p_sim_fed *f, void *ud, uint64_t arg) {
+  (void)f;
   (void)arg;
   kadnet *k = ud;
   uint32_t i = kn_pick(k, 0);
@@ -182,14 +183,14 @@ static int run_churn_n(scen_ctx *c, uint32_t n, uint32_t lookups) {
     return 1;
   }
   lp2p_tstamp end = join_all(&k, n, 0, (lp2p_tstamp)n * 20 * MS, 0);
-  lp2p_sim_run_until(k.s, end + 30 * SEC);
+  kn_run_until(&k, end + 30 * SEC);
   line_tables(&k, "joined");
-  lp2p_tstamp at = lp2p_sim_now(k.s), span = (lp2p_tstamp)lookups * 20 * MS;
+  lp2p_tstamp at = kn_now(&k), span = (lp2p_tstamp)lookups * 20 * MS;
   for (uint32_t i = 0; i < lookups; i++)
     kn_lookup_at(&k, at + (lp2p_tstamp)i * 20 * MS, 0, 0, 0);
   /* 10 % leave and as many join, spread over the lookups */
   for (uint32_t i = 0; i < churn; i++) {
-    lp2p_sim_at(k.s, at + span * i / churn + 7 * MS, churn_leave, &k, 0);
+    kn_at(&k, at + span * i / churn + 7 * MS, churn_leave, 0);
     kn_join_at(&k, at + span * i / churn + 13 * MS, 0, 5 * SEC);
   }
   kn_run_lookups(&k, at + span + 120 * SEC);
@@ -202,8 +203,9 @@ static int run_churn_n(scen_ctx *c, uint32_t n, uint32_t lookups) {
             k.n - n, live, st.voided);
   line_tables(&k, "after churn");
   line_summary(&k, &st);
-  if (k.running)
-    scen_fail(c, "%u lookups still running at the deadline", k.running);
+  if (kn_running(&k))
+    scen_fail(c, "%u lookups still running at the deadline",
+              kn_running(&k));
   if (!enough(&st, 99, 100))
     scen_fail(c, "found %u of %u lookups (< 99 %%)", st.found, st.lookups);
   kn_free(&k);
@@ -224,8 +226,8 @@ static uint32_t cross_permille(kadnet *k) {
     knode *x = &k->nodes[i];
     if (!x->live)
       continue;
-    size_t m = lp2p_host_kad_table_closest(lp2p_sim_host(k->s, x->h.node), zero,
-                                           sizeof zero, ids, 512);
+    size_t m = lp2p_host_kad_table_closest(kn_host(k, i), zero, sizeof zero,
+                                           ids, 512);
     for (size_t j = 0; j < m; j++)
       for (uint32_t y = 0; y < k->n; y++)
         if (lp2p_peerid_equal(&ids[j], &k->nodes[y].h.id)) {
@@ -263,19 +265,19 @@ static int run_partition_n(scen_ctx *c, uint32_t n, uint32_t lookups) {
     return 1;
   }
   lp2p_tstamp end = join_all(&k, n, 0, (lp2p_tstamp)n * 20 * MS, 1);
-  lp2p_sim_run_until(k.s, end + 30 * SEC);
+  kn_run_until(&k, end + 30 * SEC);
   scen_line(c, "kad partition joined cross_table_permille %u",
             cross_permille(&k));
   /* split for 5 minutes: lookups inside and across, newcomers on both
    * sides (they can only meet their own half) */
   kn_split(&k, 1);
-  lp2p_tstamp at = lp2p_sim_now(k.s);
+  lp2p_tstamp at = kn_now(&k);
   split_lookups(&k, at + 30 * SEC, lookups, G_SPLIT_IN, G_SPLIT_CROSS);
   for (uint32_t i = 0; i < 2 * extra; i++)
     kn_join_at(&k, at + 60 * SEC + (lp2p_tstamp)i * 100 * MS,
                (uint8_t)(1 + i % 2), 5 * SEC);
   kn_run_lookups(&k, at + 300 * SEC);
-  lp2p_sim_run_until(k.s, at + 300 * SEC);
+  kn_run_until(&k, at + 300 * SEC);
   scen_line(c, "kad partition split cross_table_permille %u",
             cross_permille(&k));
   line_group(&k, "split inside", G_SPLIT_IN);
@@ -283,20 +285,21 @@ static int run_partition_n(scen_ctx *c, uint32_t n, uint32_t lookups) {
   /* heal; every host's 10-minute refresh runs once in the next 5 minutes
    * (their first came at join + 1 s) */
   kn_split(&k, 0);
-  at = lp2p_sim_now(k.s);
-  lp2p_sim_run_until(k.s, at + 300 * SEC);
+  at = kn_now(&k);
+  kn_run_until(&k, at + 300 * SEC);
   scen_line(c, "kad partition healed cross_table_permille %u",
             cross_permille(&k));
-  split_lookups(&k, lp2p_sim_now(k.s), lookups, G_HEALED_IN, G_HEALED_CROSS);
-  kn_run_lookups(&k, lp2p_sim_now(k.s) + lookups * 20 * MS + 120 * SEC);
+  split_lookups(&k, kn_now(&k), lookups, G_HEALED_IN, G_HEALED_CROSS);
+  kn_run_lookups(&k, kn_now(&k) + lookups * 20 * MS + 120 * SEC);
   line_group(&k, "healed inside", G_HEALED_IN);
   line_group(&k, "healed across", G_HEALED_CROSS);
   kn_stats st, sc;
   kn_stats_get(&k, G_HEALED_CROSS, &sc);
   kn_stats_get(&k, -1, &st);
   line_summary(&k, &st);
-  if (k.running)
-    scen_fail(c, "%u lookups still running at the deadline", k.running);
+  if (kn_running(&k))
+    scen_fail(c, "%u lookups still running at the deadline",
+              kn_running(&k));
   if (!enough(&sc, 99, 100))
     scen_fail(c,
               "after healing found %u of %u lookups across the cut "
