@@ -1,6 +1,8 @@
 #!/bin/bash
 # Simulator suite: every lp2p-sim scenario over a fixed seed list, each seed
-# run twice to check determinism (same seed -> same trace line). When a
+# run twice to check determinism (same seed -> same trace line); the second
+# run is on one thread (LP2P_SIM_THREADS=1), so the scenarios of federated
+# worlds (kad) also prove their run does not depend on the thread count. When a
 # second build of lp2p-sim exists (LP2P_SIM_CROSS, default build-asan: a
 # different compiler, optimisation and heap layout), the first seed of each
 # scenario must give the same trace there too: nothing may depend on
@@ -25,6 +27,8 @@ err=$(mktemp)
 if [ $rc = 2 ] && [ "$(wc -l < "$err")" = 1 ]; then echo "ok - sim bad usage exits 2"; else echo "not ok - sim bad usage exits 2 (rc $rc)"; fi
 "$SIM" --scenario tcp-punch-matrix --seed -1 >/dev/null 2>&1; rc=$?
 if [ $rc = 2 ]; then echo "ok - sim bad seed exits 2"; else echo "not ok - sim bad seed exits 2 (rc $rc)"; fi
+LP2P_SIM_THREADS=0 "$SIM" --scenario kad-small --seed 1 >/dev/null 2>"$err"; rc=$?
+if [ $rc = 2 ] && [ "$(wc -l < "$err")" = 1 ]; then echo "ok - sim bad LP2P_SIM_THREADS exits 2"; else echo "not ok - sim bad LP2P_SIM_THREADS exits 2 (rc $rc)"; fi
 rm -f "$err"
 
 scenarios=$("$SIM" --list | awk '$2 != "[long]" {print $1}')
@@ -35,7 +39,7 @@ for sc in $scenarios; do
   for seed in $seeds; do
     name="sim $sc seed $seed"
     o1=$(timeout 900 "$SIM" --scenario "$sc" --seed "$seed" 2>&1); r1=$?
-    o2=$(timeout 900 "$SIM" --scenario "$sc" --seed "$seed" 2>&1); r2=$?
+    o2=$(LP2P_SIM_THREADS=1 timeout 900 "$SIM" --scenario "$sc" --seed "$seed" 2>&1); r2=$?
     t1=$(printf '%s\n' "$o1" | sed -n 's/^trace //p')
     t2=$(printf '%s\n' "$o2" | sed -n 's/^trace //p')
     last=$(printf '%s\n' "$o1" | tail -1)

@@ -357,26 +357,18 @@ void kn_split(kadnet *k, int on) {
   }
 }
 
-/* LP2P_SIM_THREADS, else the cores there are; 0 on a bad value. */
-static unsigned threads_wanted(void) {
-  const char *e = getenv("LP2P_SIM_THREADS");
-  if (e && *e) {
-    char *end;
-    unsigned long v = strtoul(e, &end, 10);
-    return *end || v == 0 || v > 64 ? 0 : (unsigned)v;
-  }
-  long c = sysconf(_SC_NPROCESSORS_ONLN);
-  return c < 1 ? 1 : (unsigned)c;
+/* LP2P_SIM_THREADS (main.c checked it), else the cores there are. */
+static unsigned threads_wanted(const scen_ctx *c) {
+  if (c->threads)
+    return c->threads;
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : (unsigned)n;
 }
 
 int kn_init(kadnet *k, scen_ctx *c, uint32_t cap, uint32_t lookups) {
   memset(k, 0, sizeof *k);
   k->c = c;
-  k->threads = threads_wanted();
-  if (!k->threads) {
-    scen_fail(c, "LP2P_SIM_THREADS must be a number from 1 to 64");
-    return LP2P_ERR_INVAL;
-  }
+  k->threads = threads_wanted(c);
   /* a trace file takes lines in the order the worlds run: one thread */
   if (c->trace_file)
     k->threads = 1;
@@ -414,7 +406,7 @@ int kn_init(kadnet *k, scen_ctx *c, uint32_t cap, uint32_t lookups) {
 void kn_free(kadnet *k) {
   const char *timing = getenv("LP2P_SIM_TIMING");
   if (k->fed && timing && *timing)
-    fprintf(stderr, "kad federation: %u worlds, %u threads, %llu windows\n",
+    fprintf(stderr, "kad federation: %u worlds, threads %u, windows %llu\n",
             KN_WORLDS, k->threads,
             (unsigned long long)lp2p_sim_fed_windows(k->fed));
   lp2p_sim_fed_free(k->fed);

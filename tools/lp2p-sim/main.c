@@ -126,6 +126,20 @@ int main(int argc, char **argv) {
     lp2p_log_stderr(&log, level);
     shost_log = &log;
   }
+  /* LP2P_SIM_THREADS=N: threads for scenarios of federated worlds (the
+   * kad ones); the run is the same on any number */
+  unsigned long threads = 0;
+  const char *tv = getenv("LP2P_SIM_THREADS");
+  if (tv && *tv) {
+    char *tend;
+    errno = 0;
+    threads = strtoul(tv, &tend, 10);
+    if (errno || *tend || tv[0] == '-' || threads < 1 || threads > 64) {
+      fprintf(stderr, "lp2p-sim: LP2P_SIM_THREADS: '%s' is not a number "
+                      "from 1 to 64\n", tv);
+      return 2;
+    }
+  }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--list")) {
@@ -174,6 +188,7 @@ int main(int argc, char **argv) {
   scen_ctx c;
   memset(&c, 0, sizeof c);
   c.seed = seed;
+  c.threads = (unsigned)threads;
   c.trace = UINT64_C(0xcbf29ce484222325);
   if (trace_path) {
     c.trace_file = fopen(trace_path, "w");

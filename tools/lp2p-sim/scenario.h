@@ -15,6 +15,7 @@ typedef struct scen_ctx {
   size_t nlines, lines_cap;
   char fail[512]; /* first failure reason ("" = none) */
   unsigned worlds;
+  unsigned threads; /* LP2P_SIM_THREADS (0: unset) for federated worlds */
 } scen_ctx;
 
 typedef struct scenario {
