@@ -37,14 +37,7 @@ static void die(const char *what, int rc) {
 }
 
 static lp2p_sockaddr sa(lp2p_sim *s, uint32_t node, uint16_t port) {
-  lp2p_sockaddr a;
-  memset(&a, 0, sizeof a);
-  a.family = 4;
-  uint32_t ip = lp2p_sim_node_ip(s, node);
-  for (int i = 0; i < 4; i++)
-    a.ip[i] = (uint8_t)(ip >> (24 - 8 * i));
-  a.port = port;
-  return a;
+  return lp2p_sim_node_sockaddr(s, node, port);
 }
 
 /* ---- 1. raw TCP

@@ -60,17 +60,6 @@ static void ep(lp2p_sim *s, lp2p_tstamp latency, app *a) {
   assert_int_equal(lp2p_sim_ep_on_sock(s, a->node, on_sock, a), 0);
 }
 
-static lp2p_sockaddr addr_of(lp2p_sim *s, uint32_t node, uint16_t port) {
-  lp2p_sockaddr a;
-  memset(&a, 0, sizeof a);
-  a.family = 4;
-  uint32_t ip = lp2p_sim_node_ip(s, node);
-  for (int i = 0; i < 4; i++)
-    a.ip[i] = (uint8_t)(ip >> (24 - 8 * i));
-  a.port = port;
-  return a;
-}
-
 static void worlds(lp2p_sim **w, size_t n, uint64_t seed) {
   for (size_t i = 0; i < n; i++)
     assert_int_equal(lp2p_sim_new(&w[i], seed + i, NULL), 0);
@@ -98,7 +87,7 @@ static void test_fed_cross_world_tcp(void **state) {
                        lp2p_sim_node_ip(w[1], b.node));
   assert_int_equal(lp2p_sim_tcp_listen(w[0], a.node, 80, &a.listener, NULL),
                    0);
-  lp2p_sockaddr to = addr_of(w[0], a.node, 80);
+  lp2p_sockaddr to = lp2p_sim_node_sockaddr(w[0], a.node, 80);
   assert_int_equal(lp2p_sim_tcp_connect(w[1], b.node, 0, &to, 0, &b.conn), 0);
   assert_int_equal(lp2p_sim_fed_run_until(f, SEC), 0);
   assert_int_equal(b.connected, 1);
@@ -146,7 +135,7 @@ static void mesh_dial(lp2p_sim_fed *f, void *ud, uint64_t i) {
   (void)f;
   mesh *m = ud;
   size_t j = (i + 3) % MESH_EPS;
-  lp2p_sockaddr to = addr_of(mesh_world(m, j), m->a[j].node, 80);
+  lp2p_sockaddr to = lp2p_sim_node_sockaddr(mesh_world(m, j), m->a[j].node, 80);
   assert_int_equal(lp2p_sim_tcp_connect(mesh_world(m, i), m->a[i].node, 0,
                                         &to, 0, &m->a[i].conn),
                    0);
@@ -263,7 +252,7 @@ static void test_fed_group_block(void **state) {
   assert_int_equal(lp2p_sim_group_block(w[0], 1, 2, 1), 0);
   assert_int_equal(lp2p_sim_tcp_listen(w[0], a.node, 80, &a.listener, NULL),
                    0);
-  lp2p_sockaddr to = addr_of(w[0], a.node, 80);
+  lp2p_sockaddr to = lp2p_sim_node_sockaddr(w[0], a.node, 80);
   assert_int_equal(lp2p_sim_tcp_connect(w[1], b.node, 0, &to, 0, &b.conn), 0);
   assert_int_equal(lp2p_sim_tcp_connect(w[1], c.node, 0, &to, 0, &c.conn), 0);
   assert_int_equal(lp2p_sim_fed_run_until(f, 200 * SEC), 0);

@@ -580,6 +580,18 @@ uint32_t lp2p_sim_node_ip(const lp2p_sim *s, uint32_t node) {
   return n ? n->ip : 0;
 }
 
+lp2p_sockaddr lp2p_sim_node_sockaddr(const lp2p_sim *s, uint32_t node,
+                                     uint16_t port) {
+  lp2p_sockaddr a;
+  memset(&a, 0, sizeof a);
+  a.family = 4;
+  uint32_t ip = lp2p_sim_node_ip(s, node);
+  for (int i = 0; i < 4; i++)
+    a.ip[i] = (uint8_t)(ip >> (24 - 8 * i));
+  a.port = port;
+  return a;
+}
+
 uint32_t lp2p_sim_node_realm(const lp2p_sim *s, uint32_t node) {
   const sim_node *n = sim_node_get(s, node);
   return n ? n->realm : 0;

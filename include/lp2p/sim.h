@@ -336,6 +336,10 @@ LP2P_API int lp2p_sim_ep_add(lp2p_sim *s, uint32_t realm, uint32_t ip,
 /** A node's IP (0 if unknown) and realm. */
 LP2P_API uint32_t lp2p_sim_node_ip(const lp2p_sim *s, uint32_t node);
 LP2P_API uint32_t lp2p_sim_node_realm(const lp2p_sim *s, uint32_t node);
+/** The socket address of `port` at the node's IP (family 4; an unknown
+ * node gives 0.0.0.0). */
+LP2P_API lp2p_sockaddr lp2p_sim_node_sockaddr(const lp2p_sim *s,
+                                              uint32_t node, uint16_t port);
 /** The endpoint's local clock now (offset and drift applied). */
 LP2P_API lp2p_tstamp lp2p_sim_ep_clock(const lp2p_sim *s, uint32_t node);
 
