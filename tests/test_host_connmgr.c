@@ -257,6 +257,55 @@ static void test_idle_and_trim(void **state) {
   th_free(t);
 }
 
+/* go's silence period: a trim that a new connection asks for runs at
+ * most once in conns_trim_silence_ns; one asked sooner runs when it ends.
+ * With the silence off, every new connection above the mark trims. */
+static void trim_silence_run(uint64_t silence, uint64_t *after_burst,
+                             uint64_t *after_silence) {
+  th_net *t = th_new(18);
+  lp2p_host_config c;
+  lp2p_host_config_default(&c);
+  c.conns_high_water = 2;
+  c.conns_low_water = 1;
+  c.conns_grace_ns = 0;
+  c.conns_trim_silence_ns = silence;
+  th_add(t, &c, NULL);
+  for (int i = 1; i <= 5; i++)
+    th_add(t, NULL, NULL);
+  th_listen(t, 0);
+  for (int i = 1; i <= 3; i++) {
+    th_connect(t, i, 0);
+    memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
+  }
+  lp2p_host_stats st;
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.conns_trimmed, 2); /* the first trim runs at once */
+  /* two more within the silence: 3 open again, above the mark */
+  for (int i = 4; i <= 5; i++) {
+    th_connect(t, i, 0);
+    memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
+  }
+  memnet_run_for(t->net, LP2P_NS_PER_S);
+  lp2p_host_stats_get(t->h[0], &st);
+  *after_burst = st.conns_trimmed;
+  memnet_run_for(t->net, 10 * LP2P_NS_PER_S);
+  lp2p_host_stats_get(t->h[0], &st);
+  *after_silence = st.conns_trimmed;
+  assert_int_equal(st.conns_open, 1);
+  th_free(t);
+}
+
+static void test_trim_silence(void **state) {
+  (void)state;
+  uint64_t burst, later;
+  trim_silence_run(10 * LP2P_NS_PER_S, &burst, &later);
+  assert_int_equal(burst, 2); /* asked inside the silence: waits */
+  assert_int_equal(later, 4); /* ran when it ended */
+  trim_silence_run(0, &burst, &later);
+  assert_int_equal(burst, 4); /* no silence: trimmed at once */
+  assert_int_equal(later, 4);
+}
+
 static void test_identify_push(void **state) {
   (void)state;
   th_net *t = th_new(17);
@@ -504,6 +553,7 @@ int main(void) {
       cmocka_unit_test(test_dial_peer_addrs),
       cmocka_unit_test(test_conn_limits),
       cmocka_unit_test(test_idle_and_trim),
+      cmocka_unit_test(test_trim_silence),
       cmocka_unit_test(test_identify_push),
       cmocka_unit_test(test_address_manager),
       cmocka_unit_test(test_driver_contract),

@@ -197,6 +197,12 @@ typedef struct lp2p_host_config {
                                             the whole upgrade */
   uint64_t conns_grace_ns;             /**< new connections are not trimmed
                                             for this long (60 s) */
+  uint64_t conns_trim_silence_ns;      /**< a trim that a new connection
+                                            asks for runs at most once in
+                                            this long; one asked sooner
+                                            runs when it ends (10 s, as
+                                            go-libp2p's connmgr; 0 = at
+                                            every new connection) */
 
   /* streams (issue 9) */
   /* Inbound stream caps (section "Limits" of README.md). Defaults follow

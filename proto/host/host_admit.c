@@ -353,9 +353,26 @@ int host_admit_dial_room(lp2p_host *h, lp2p_tstamp now) {
 
 void host_connmgr_trim(lp2p_host *h, lp2p_tstamp now) {
   uint32_t high = h->cfg.conns_high_water, low = h->cfg.conns_low_water;
-  host_timer_set(h, &h->trim_tm, LP2P_TSTAMP_NONE);
-  if (!high || h->nconns_open <= high)
+  if (!high || h->nconns_open <= high) {
+    host_timer_set(h, &h->trim_tm, LP2P_TSTAMP_NONE);
     return;
+  }
+  /* One trim per silence period (go's connmgr): above the high water mark
+   * every new connection asks for one, and each would scan every
+   * connection; a host far above it (all in their grace period) paid
+   * O(connections) per new one. An ask inside the silence is kept as the
+   * trim timer at its end (or sooner, when a grace period ends first and
+   * the timer already says so: that one re-asks). */
+  lp2p_tstamp quiet = host_add_ns(h->last_trim, h->cfg.conns_trim_silence_ns);
+  if (h->last_trim != LP2P_TSTAMP_NONE && h->cfg.conns_trim_silence_ns &&
+      now < quiet) {
+    if (h->trim_tm.deadline == LP2P_TSTAMP_NONE ||
+        h->trim_tm.deadline > quiet)
+      host_timer_set(h, &h->trim_tm, quiet);
+    return;
+  }
+  h->last_trim = now;
+  host_timer_set(h, &h->trim_tm, LP2P_TSTAMP_NONE);
   /* CLOSING connections still count in nconns_open (the peer is leaving
    * anyway): close a fixed number of OPEN ones. */
   uint32_t open = h->nconns_open;

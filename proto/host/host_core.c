@@ -49,6 +49,10 @@ void host_config_default(lp2p_host_config *cfg) {
   cfg->conns_per_ip_max = 8;
   cfg->progress_timeout_ns = 3 * LP2P_NS_PER_S;
   cfg->conns_grace_ns = 60 * LP2P_NS_PER_S;
+  /* go-libp2p's connmgr: "trims are automatically run on demand, only if
+   * the time from the previous trim is higher than 10 seconds"; over the
+   * high water mark every new connection asks, and a trim scans them all */
+  cfg->conns_trim_silence_ns = 10 * LP2P_NS_PER_S;
 
   /* streams (issue 9): go-libp2p's resource manager defaults
    * (limit_defaults.go) for peer, protocol and protocol-per-peer inbound
@@ -251,6 +255,7 @@ int host_create(lp2p_host **out, const lp2p_host_config *cfg,
   hid_init(&h->conns, 2 * cfg->conns_max + cfg->conns_pending_max +
                           cfg->conns_outbound_pending_max + 64);
   host_timer_init(&h->trim_tm, HT_TRIM);
+  h->last_trim = LP2P_TSTAMP_NONE;
   h->displace_gen = UINT64_MAX; /* no displacement scan yet */
   hid_init(&h->streams, cfg->streams_max);
   int rc = LP2P_ERR_NOMEM;

@@ -325,7 +325,9 @@ struct lp2p_host {
   uint32_t nconns_open;        /* OPEN + CLOSING */
   uint32_t nconns_dead;        /* DRAINING + ZOMBIE */
   uint32_t npending_in;        /* inbound part of nconns_pending */
-  htimer trim_tm;              /* next trim: a grace period ends */
+  htimer trim_tm;              /* next trim: a grace period ends, or the
+                                  silence after the last one */
+  lp2p_tstamp last_trim;       /* the last trim's scan (NONE: none yet) */
   uint64_t open_gen;           /* bumped when the OPEN set changes */
   uint64_t displace_gen;       /* open_gen when displace_max was taken */
   uint32_t displace_max;       /* then: most established inbound
