@@ -405,10 +405,21 @@ int kn_init(kadnet *k, scen_ctx *c, uint32_t cap, uint32_t lookups) {
 
 void kn_free(kadnet *k) {
   const char *timing = getenv("LP2P_SIM_TIMING");
-  if (k->fed && timing && *timing)
-    fprintf(stderr, "kad federation: %u worlds, threads %u, windows %llu\n",
+  if (k->fed && timing && *timing) {
+    /* the balance between worlds bounds what the threads can gain */
+    uint64_t emin = UINT64_MAX, emax = 0;
+    for (size_t w = 0; w < KN_WORLDS; w++) {
+      uint64_t e = lp2p_sim_events(k->w[w].s);
+      emin = e < emin ? e : emin;
+      emax = e > emax ? e : emax;
+    }
+    fprintf(stderr,
+            "kad federation: %u worlds, threads %u, windows %llu, events "
+            "per world min %llu max %llu\n",
             KN_WORLDS, k->threads,
-            (unsigned long long)lp2p_sim_fed_windows(k->fed));
+            (unsigned long long)lp2p_sim_fed_windows(k->fed),
+            (unsigned long long)emin, (unsigned long long)emax);
+  }
   lp2p_sim_fed_free(k->fed);
   k->fed = NULL;
   for (size_t w = 0; w < KN_WORLDS; w++) {
