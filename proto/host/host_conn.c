@@ -47,6 +47,7 @@ int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
 }
 
 void host_conn_free(lp2p_host *h, hconn *c) {
+  host_src_leave(h, c); /* left at detach already; this is a safety net */
   host_carrier_free(h, c);
   host_io_unlink(h, c);
   host_dirty_unlink(h, c);
@@ -72,6 +73,7 @@ void host_conns_free(lp2p_host *h) {
   while ((c = hid_next(&h->conns, &pos)) != NULL) {
     /* Streams first: services free their per-stream state (and, with the
      * connection no longer OPEN, cannot open new streams on it). */
+    host_src_leave(h, c);
     c->state = HC_DRAINING;
     host_streams_drop(h, c, LP2P_ERR_CLOSED, h->now);
     hstack_free(c->st);
@@ -90,6 +92,10 @@ void host_conn_start(lp2p_host *h, hconn *c, lp2p_tstamp now) {
     expected = &c->car->expect;
   c->opened = now;
   c->state = HC_UPGRADING;
+  if (host_src_enter(h, c) != 0) { /* no memory to count it by source */
+    host_conn_abort(h, c, LP2P_ERR_NOMEM, 0, now);
+    return;
+  }
   c->upgrade_deadline = host_add_ns(now, h->cfg.handshake_timeout_ns);
   /* the upgrade's role: the TCP direction, unless a hole punch decided
    * it (a simultaneous open has no TCP dialer) */
@@ -144,6 +150,7 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
       host_logf(h, LP2P_LOG_INFO, "host conn=%U peer=%P closed gracefully",
                 c->id, c->peer ? &c->peer->id : NULL);
   }
+  host_src_leave(h, c);
   c->state = HC_DRAINING;
   h->nconns_dead++;
   if (was == HC_DIALING || was == HC_UPGRADING) {
@@ -319,6 +326,7 @@ static void on_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   c->flags |= HC_F_LINKED | HC_F_CONNECTED_EV;
   host_pending_del(h, c); /* while c->state still says pending */
   c->state = HC_OPEN;
+  host_src_open(h, c);
   h->nconns_open++;
   h->open_gen++;
   c->upgrade_deadline = LP2P_TSTAMP_NONE;
