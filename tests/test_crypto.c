@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -334,6 +335,57 @@ static void test_key_rsa(void **state) {
   roundtrip_type(LP2P_KEY_RSA, 2048, 294);
 }
 
+/* ---- deterministic RNG ------------------------------------------------ */
+
+/* The keystream as defined (crypto/rng.c): one 64-byte ChaCha20 block per
+ * block counter value, its low 32 bits as the cipher's counter, the
+ * nonce's first byte bumped when they wrap. */
+static void chacha_ref(const uint8_t key[32], uint8_t nonce[12],
+                       uint64_t counter, uint8_t *out, size_t n) {
+  static const uint8_t zero[64];
+  while (n) {
+    uint8_t blk[64];
+    crypto_stream_chacha20_ietf_xor_ic(blk, zero, 64, nonce,
+                                       (uint32_t)counter, key);
+    counter++;
+    if ((counter & 0xffffffffu) == 0)
+      nonce[0]++;
+    size_t k = n < 64 ? n : 64;
+    memcpy(out, blk, k);
+    out += k;
+    n -= k;
+  }
+}
+
+/* Draws of odd sizes read the same stream, from the start and across a
+ * wrap of the 32-bit counter (which a refill of several blocks at once
+ * must not cross in one call). */
+static void test_rng_chacha_stream(void **state) {
+  (void)state;
+  static const size_t sizes[] = {1, 7, 63, 64, 65, 200, 300, 8, 1, 255, 256};
+  for (int wrap = 0; wrap < 2; wrap++) {
+    lp2p_rng_chacha st;
+    lp2p_rng rng;
+    lp2p_rng_chacha_init(&st, 7, 3, &rng);
+    uint64_t start = wrap ? UINT64_C(0x100000000) - 3 : 0;
+    st.counter = start;
+    uint8_t nonce[12];
+    memcpy(nonce, st.nonce, sizeof nonce);
+    uint8_t want[4096], got[4096];
+    size_t total = 0;
+    for (int round = 0; round < 3; round++)
+      for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        rng.fill(rng.ctx, got + total, sizes[i]);
+        total += sizes[i];
+      }
+    assert_true(total <= sizeof got);
+    /* the generator's nonce moved on iff the stream crossed the wrap */
+    assert_int_equal(st.nonce[0], (uint8_t)(nonce[0] + wrap));
+    chacha_ref(st.key, nonce, start, want, total);
+    assert_memory_equal(got, want, total);
+  }
+}
+
 static void test_keygen_deterministic(void **state) {
   (void)state;
   static const lp2p_key_type types[] = {LP2P_KEY_ED25519, LP2P_KEY_SECP256K1,
@@ -395,6 +447,7 @@ int main(void) {
       cmocka_unit_test(test_key_secp256k1),
       cmocka_unit_test(test_key_ecdsa),
       cmocka_unit_test(test_key_rsa),
+      cmocka_unit_test(test_rng_chacha_stream),
       cmocka_unit_test(test_keygen_deterministic),
       cmocka_unit_test(test_keygen_errors),
   };
