@@ -242,20 +242,22 @@ typedef struct haddr {
 } haddr;
 
 struct hpeer {
+  /* a lookup and what the hot paths read next (kad answers: addresses,
+   * connections) stay within the id's cache line and the one after */
   lp2p_peerid id;
   hpeer *hnext;                /* hash chain */
-  hpeer *lru_next, *lru_prev;  /* unconnected peers, oldest first */
   hconn *conns;
+  haddr **addrs;
+  uint16_t naddrs;
+  uint16_t addrs_cap;
+  hpeer *lru_next, *lru_prev;  /* unconnected peers, oldest first */
   uint8_t *pubkey;             /* PublicKey protobuf */
   char *agent;
   char *proto_version;
   char *protocols;             /* NUL-separated */
   uint8_t *observed;           /* what the peer observed for us */
-  haddr **addrs;
   uint32_t protocols_bytes;
   uint16_t nprotocols;
-  uint16_t naddrs;
-  uint16_t addrs_cap;
   uint16_t pubkey_len;
   uint16_t observed_len;
   rm_scope rm;                 /* resource manager: its connections' grants */
