@@ -113,7 +113,9 @@ void host_conn_start(lp2p_host *h, hconn *c, lp2p_tstamp now) {
 
 hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p) {
   (void)h;
-  if (!p)
+  /* every OPEN connection is counted in nconns (on_ready, detach): none
+   * there, no need to visit the connections */
+  if (!p || !p->nconns)
     return NULL;
   /* Direct connections first (a relayed one is a detour, issue 14: new
    * streams use the direct connection once a punch gave one), then

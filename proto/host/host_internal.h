@@ -250,6 +250,7 @@ struct hpeer {
   haddr **addrs;
   uint16_t naddrs;
   uint16_t addrs_cap;
+  uint16_t nconns;             /* OPEN / CLOSING connections */
   hpeer *lru_next, *lru_prev;  /* unconnected peers, oldest first */
   uint8_t *pubkey;             /* PublicKey protobuf */
   char *agent;
@@ -261,7 +262,6 @@ struct hpeer {
   uint16_t pubkey_len;
   uint16_t observed_len;
   rm_scope rm;                 /* resource manager: its connections' grants */
-  uint16_t nconns;             /* OPEN / CLOSING connections */
   uint8_t in_lru;
   uint8_t identified;          /* identify data arrived at least once */
   uint8_t protect;             /* LP2P_PEER_TAG_* bits: never evicted, its
