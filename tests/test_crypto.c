@@ -6,10 +6,12 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/verify_memo.h"
 #include "lp2p/crypto.h"
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap) {
@@ -276,7 +278,10 @@ static void roundtrip_type(lp2p_key_type t, unsigned bits, size_t pub_len) {
   assert_int_equal(lp2p_key_sign(&k, msg, sizeof(msg), sig, &sl), 0);
   assert_true(sl > 0 && sl <= LP2P_SIG_MAX);
   assert_int_equal(lp2p_key_verify(&k.pub, msg, sizeof(msg), sig, sl), 0);
-  /* tampered message, tampered signature, truncated signature */
+  /* again: answered by the memo of verified signatures, the same answer */
+  assert_int_equal(lp2p_key_verify(&k.pub, msg, sizeof(msg), sig, sl), 0);
+  /* tampered message, tampered signature, truncated signature (after the
+   * genuine one was remembered: the memo answers only for it) */
   assert_int_equal(lp2p_key_verify(&k.pub, msg, sizeof(msg) - 1, sig, sl),
                    LP2P_ERR_SIGNATURE);
   sig[sl / 2] ^= 0x01;
@@ -333,6 +338,87 @@ static void test_key_ecdsa(void **state) {
 static void test_key_rsa(void **state) {
   (void)state;
   roundtrip_type(LP2P_KEY_RSA, 2048, 294);
+}
+
+/* ---- memo of verified signatures (crypto/verify_memo.c) ---------------- */
+
+/* Two digests in one slot: only the one stored answers, a newer one takes
+ * the slot; the all-zero digest (an empty slot) is never taken. */
+static void test_verify_memo_slots(void **state) {
+  (void)state;
+  uint8_t d1[32], d2[32], zero[32];
+  memset(zero, 0, sizeof zero);
+  lp2p_sha256(d1, (const uint8_t *)"memo test", 9);
+  memcpy(d2, d1, 32);
+  d2[31] ^= 0x80; /* same slot (chosen by the first bytes), other digest */
+  assert_false(lp2p_verify_memo_seen(d1));
+  lp2p_verify_memo_add(d1);
+  assert_true(lp2p_verify_memo_seen(d1));
+  assert_false(lp2p_verify_memo_seen(d2));
+  lp2p_verify_memo_add(d2);
+  assert_true(lp2p_verify_memo_seen(d2));
+  assert_false(lp2p_verify_memo_seen(d1));
+  assert_false(lp2p_verify_memo_seen(zero));
+  lp2p_verify_memo_add(zero);
+  assert_false(lp2p_verify_memo_seen(zero));
+  /* the digest names every part of the triple */
+  lp2p_pubkey k;
+  memset(&k, 0, sizeof k);
+  k.type = LP2P_KEY_ED25519;
+  k.len = 32;
+  const uint8_t m[] = "ab", sg[] = "cd";
+  uint8_t a[32], b[32];
+  lp2p_verify_memo_digest(&k, m, 2, sg, 2, a);
+  lp2p_verify_memo_digest(&k, m, 1, sg, 2, b); /* shorter message */
+  assert_memory_not_equal(a, b, 32);
+  lp2p_verify_memo_digest(&k, m, 2, sg, 1, b); /* shorter signature */
+  assert_memory_not_equal(a, b, 32);
+  k.data[0] = 1; /* other key */
+  lp2p_verify_memo_digest(&k, m, 2, sg, 2, b);
+  assert_memory_not_equal(a, b, 32);
+  k.data[0] = 0;
+  k.type = LP2P_KEY_SECP256K1; /* other type */
+  lp2p_verify_memo_digest(&k, m, 2, sg, 2, b);
+  assert_memory_not_equal(a, b, 32);
+}
+
+typedef struct verify_job {
+  const lp2p_pubkey *pub;
+  const uint8_t *msg, *sig;
+  size_t n, sl;
+  int ok, bad;
+} verify_job;
+
+static void *verify_thread(void *ud) {
+  verify_job *j = ud;
+  j->ok = lp2p_key_verify(j->pub, j->msg, j->n, j->sig, j->sl);
+  j->ok |= lp2p_key_verify(j->pub, j->msg, j->n, j->sig, j->sl);
+  j->bad = lp2p_key_verify(j->pub, j->msg, j->n - 1, j->sig, j->sl);
+  return NULL;
+}
+
+/* Each thread has its own memo: verification on another thread gives the
+ * same answers (and its table goes when the thread ends: ASan). */
+static void test_verify_memo_threads(void **state) {
+  (void)state;
+  lp2p_rng_chacha st;
+  lp2p_rng rng;
+  lp2p_rng_chacha_init(&st, 5, 5, &rng);
+  lp2p_privkey k;
+  assert_int_equal(lp2p_key_generate(&k, LP2P_KEY_ED25519, 0, &rng), 0);
+  const uint8_t msg[] = "noise-libp2p-static-key:0123456789abcdef0123456789ab";
+  uint8_t sig[LP2P_SIG_MAX];
+  size_t sl = sizeof sig;
+  assert_int_equal(lp2p_key_sign(&k, msg, sizeof msg, sig, &sl), 0);
+  assert_int_equal(lp2p_key_verify(&k.pub, msg, sizeof msg, sig, sl), 0);
+  for (int i = 0; i < 2; i++) {
+    verify_job j = {&k.pub, msg, sig, sizeof msg, sl, -1, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, verify_thread, &j), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(j.ok, 0);
+    assert_int_equal(j.bad, LP2P_ERR_SIGNATURE);
+  }
 }
 
 /* ---- deterministic RNG ------------------------------------------------ */
@@ -448,6 +534,8 @@ int main(void) {
       cmocka_unit_test(test_key_ecdsa),
       cmocka_unit_test(test_key_rsa),
       cmocka_unit_test(test_rng_chacha_stream),
+      cmocka_unit_test(test_verify_memo_slots),
+      cmocka_unit_test(test_verify_memo_threads),
       cmocka_unit_test(test_keygen_deterministic),
       cmocka_unit_test(test_keygen_errors),
   };
