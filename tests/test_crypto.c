@@ -128,6 +128,34 @@ static void test_hkdf_rfc5869(void **state) {
 
 /* ---- X25519 (RFC 7748 section 6.1) ------------------------------------ */
 
+/* lp2p_x25519_public goes through the Edwards form (crypto/
+ * x25519_public.c): it must equal the Montgomery ladder's X25519(k, 9)
+ * for any scalar, random ones and the edges (zero, all ones, the
+ * clamped-away bits set, small values). */
+static void test_x25519_public_matches_ladder(void **state) {
+  (void)state;
+  lp2p_rng_chacha st;
+  lp2p_rng rng;
+  lp2p_rng_chacha_init(&st, 25519, 1, &rng);
+  for (int i = 0; i < 20000; i++) {
+    uint8_t k[32], want[32], got[32];
+    if (i < 256) { /* edges: one byte pattern everywhere, or one value */
+      memset(k, i < 128 ? (uint8_t)(i * 2 + 1) * (i & 1) : 0, 32);
+      if (i >= 128)
+        k[(i - 128) / 8 % 32] = (uint8_t)(1u << (i % 8));
+      if (i == 0)
+        memset(k, 0, 32);
+      if (i == 1)
+        memset(k, 0xff, 32);
+    } else {
+      rng.fill(rng.ctx, k, 32);
+    }
+    assert_int_equal(crypto_scalarmult_base(want, k), 0);
+    lp2p_x25519_public(got, k);
+    assert_memory_equal(got, want, 32);
+  }
+}
+
 static void test_x25519_rfc7748(void **state) {
   (void)state;
   uint8_t a[32], b[32], pa[32], pb[32], s1[32], s2[32];
@@ -525,6 +553,7 @@ int main(void) {
       cmocka_unit_test(test_hmac_rfc4231),
       cmocka_unit_test(test_hkdf_rfc5869),
       cmocka_unit_test(test_x25519_rfc7748),
+      cmocka_unit_test(test_x25519_public_matches_ladder),
       cmocka_unit_test(test_x25519_low_order),
       cmocka_unit_test(test_aead_rfc8439),
       cmocka_unit_test(test_aead_rejects),
