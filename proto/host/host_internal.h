@@ -247,10 +247,11 @@ struct hpeer {
   lp2p_peerid id;
   hpeer *hnext;                /* hash chain */
   hconn *conns;
-  haddr **addrs;
+  haddr **addrs;               /* addrs_inl, or the heap past it */
   uint16_t naddrs;
   uint16_t addrs_cap;
   uint16_t nconns;             /* OPEN / CLOSING connections */
+  haddr *addrs_inl[2];         /* most peers have one or two addresses */
   hpeer *lru_next, *lru_prev;  /* unconnected peers, oldest first */
   uint8_t *pubkey;             /* PublicKey protobuf */
   char *agent;
