@@ -340,6 +340,15 @@ static void check_src_counts(const lp2p_host *h) {
     sources += first;
   }
   assert_int_equal(h->nsrcs, sources);
+  /* and each peer's count of OPEN connections (host_peer_connected) */
+  for (uint32_t b = 0; b < h->nbuckets; b++)
+    for (const hpeer *p = h->buckets[b]; p; p = p->hnext) {
+      uint32_t open = 0;
+      for (const hconn *x = p->conns; x; x = x->peer_next)
+        open += x->state == HC_OPEN;
+      assert_int_equal(p->nopen, open);
+      assert_int_equal(host_peer_connected(p), open > 0);
+    }
 }
 
 /* Counts info lines that contain `want`. */

@@ -74,6 +74,8 @@ void host_conns_free(lp2p_host *h) {
     /* Streams first: services free their per-stream state (and, with the
      * connection no longer OPEN, cannot open new streams on it). */
     host_src_leave(h, c);
+    if (c->state == HC_OPEN && c->peer)
+      c->peer->nopen--;
     c->state = HC_DRAINING;
     host_streams_drop(h, c, LP2P_ERR_CLOSED, h->now);
     hstack_free(c->st);
@@ -111,11 +113,13 @@ void host_conn_start(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   host_conn_pump(h, c, now);
 }
 
+int host_peer_connected(const hpeer *p) { return p && p->nopen; }
+
 hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p) {
   (void)h;
-  /* every OPEN connection is counted in nconns (on_ready, detach): none
-   * there, no need to visit the connections */
-  if (!p || !p->nconns)
+  /* every OPEN connection is counted in nopen: none there, no need to
+   * visit the connections */
+  if (!host_peer_connected(p))
     return NULL;
   /* Direct connections first (a relayed one is a detour, issue 14: new
    * streams use the direct connection once a punch gave one), then
@@ -153,6 +157,8 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
                 c->id, c->peer ? &c->peer->id : NULL);
   }
   host_src_leave(h, c);
+  if (was == HC_OPEN && c->peer)
+    c->peer->nopen--;
   c->state = HC_DRAINING;
   h->nconns_dead++;
   if (was == HC_DIALING || was == HC_UPGRADING) {
@@ -328,6 +334,7 @@ static void on_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   c->flags |= HC_F_LINKED | HC_F_CONNECTED_EV;
   host_pending_del(h, c); /* while c->state still says pending */
   c->state = HC_OPEN;
+  p->nopen++;
   host_src_open(h, c);
   h->nconns_open++;
   h->open_gen++;
@@ -384,6 +391,8 @@ static void on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *y,
     c->goaway = (int32_t)y->code;
     if (c->state == HC_OPEN) {
       c->state = HC_CLOSING;
+      if (c->peer)
+        c->peer->nopen--;
       c->close_deadline = host_add_ns(now, h->cfg.close_timeout_ns);
     }
     break;

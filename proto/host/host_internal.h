@@ -251,6 +251,7 @@ struct hpeer {
   uint16_t naddrs;
   uint16_t addrs_cap;
   uint16_t nconns;             /* OPEN / CLOSING connections */
+  uint16_t nopen;              /* OPEN ones only (on_ready, GoAway, detach) */
   haddr *addrs_inl[2];         /* most peers have one or two addresses */
   hpeer *lru_next, *lru_prev;  /* unconnected peers, oldest first */
   uint8_t *pubkey;             /* PublicKey protobuf */
@@ -495,6 +496,9 @@ void host_conn_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now);
 lp2p_yamux *host_conn_yamux(const hconn *c);
 /* Best OPEN connection to a peer (most recent), or NULL. */
 hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p);
+/* 1 when p (NULL: unknown) has an OPEN connection: best_conn != NULL,
+ * without visiting the connections. */
+int host_peer_connected(const hpeer *p);
 void host_conns_free(lp2p_host *h);
 /* Forget a zombie (its io was taken) or a connection the driver dropped. */
 void host_conn_free(lp2p_host *h, hconn *c);
