@@ -28,6 +28,38 @@
 
 #include "crypto/verify_memo.h"
 
+static void put_u64(lp2p_sha256_ctx *c, uint64_t v) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++)
+    b[i] = (uint8_t)(v >> (56 - 8 * i));
+  lp2p_sha256_update(c, b, 8);
+}
+
+void lp2p_verify_memo_digest(const lp2p_pubkey *k, const uint8_t *msg,
+                             size_t n, const uint8_t *sig, size_t sig_len,
+                             uint8_t d[32]) {
+  static const char domain[] = "lp2p verified signature";
+  lp2p_sha256_ctx c;
+  lp2p_sha256_init(&c);
+  lp2p_sha256_update(&c, (const uint8_t *)domain, sizeof domain);
+  put_u64(&c, (uint64_t)k->type);
+  put_u64(&c, k->len);
+  put_u64(&c, n);
+  put_u64(&c, sig_len);
+  lp2p_sha256_update(&c, k->data, k->len);
+  lp2p_sha256_update(&c, msg, n);
+  lp2p_sha256_update(&c, sig, sig_len);
+  lp2p_sha256_final(&c, d);
+}
+
+#ifdef LP2P_FUZZING
+int lp2p_verify_memo_seen(const uint8_t d[32]) {
+  (void)d;
+  return 0;
+}
+
+void lp2p_verify_memo_add(const uint8_t d[32]) { (void)d; }
+#else
 #define MEMO_SLOTS 4096u
 
 static _Thread_local uint8_t (*tls_memo)[32];
@@ -59,30 +91,6 @@ static uint8_t (*memo(void))[32] {
   return m;
 }
 
-static void put_u64(lp2p_sha256_ctx *c, uint64_t v) {
-  uint8_t b[8];
-  for (int i = 0; i < 8; i++)
-    b[i] = (uint8_t)(v >> (56 - 8 * i));
-  lp2p_sha256_update(c, b, 8);
-}
-
-void lp2p_verify_memo_digest(const lp2p_pubkey *k, const uint8_t *msg,
-                             size_t n, const uint8_t *sig, size_t sig_len,
-                             uint8_t d[32]) {
-  static const char domain[] = "lp2p verified signature";
-  lp2p_sha256_ctx c;
-  lp2p_sha256_init(&c);
-  lp2p_sha256_update(&c, (const uint8_t *)domain, sizeof domain);
-  put_u64(&c, (uint64_t)k->type);
-  put_u64(&c, k->len);
-  put_u64(&c, n);
-  put_u64(&c, sig_len);
-  lp2p_sha256_update(&c, k->data, k->len);
-  lp2p_sha256_update(&c, msg, n);
-  lp2p_sha256_update(&c, sig, sig_len);
-  lp2p_sha256_final(&c, d);
-}
-
 static uint32_t slot_of(const uint8_t d[32]) {
   return ((uint32_t)d[0] | (uint32_t)d[1] << 8) & (MEMO_SLOTS - 1);
 }
@@ -95,22 +103,14 @@ static int is_zero(const uint8_t d[32]) {
 }
 
 int lp2p_verify_memo_seen(const uint8_t d[32]) {
-#ifdef LP2P_FUZZING
-  (void)d;
-  return 0;
-#else
   uint8_t(*m)[32] = memo();
   /* an empty slot is all zeros: a zero digest is never stored */
   return m && !is_zero(d) && memcmp(m[slot_of(d)], d, 32) == 0;
-#endif
 }
 
 void lp2p_verify_memo_add(const uint8_t d[32]) {
-#ifdef LP2P_FUZZING
-  (void)d;
-#else
   uint8_t(*m)[32] = memo();
   if (m && !is_zero(d))
     memcpy(m[slot_of(d)], d, 32);
-#endif
 }
+#endif
