@@ -17,9 +17,7 @@
 #include "crypto/aead_internal.h"
 #include "lp2p/crypto.h"
 
-void lp2p_x25519_public(uint8_t pub[32], const uint8_t priv[32]) {
-  crypto_scalarmult_base(pub, priv);
-}
+/* lp2p_x25519_public: crypto/x25519_public.c */
 
 int lp2p_x25519(uint8_t shared[32], const uint8_t priv[32],
                 const uint8_t pub[32]) {

@@ -6,9 +6,12 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/verify_memo.h"
 #include "lp2p/crypto.h"
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap) {
@@ -124,6 +127,34 @@ static void test_hkdf_rfc5869(void **state) {
 }
 
 /* ---- X25519 (RFC 7748 section 6.1) ------------------------------------ */
+
+/* lp2p_x25519_public goes through the Edwards form (crypto/
+ * x25519_public.c): it must equal the Montgomery ladder's X25519(k, 9)
+ * for any scalar, random ones and the edges (zero, all ones, the
+ * clamped-away bits set, small values). */
+static void test_x25519_public_matches_ladder(void **state) {
+  (void)state;
+  lp2p_rng_chacha st;
+  lp2p_rng rng;
+  lp2p_rng_chacha_init(&st, 25519, 1, &rng);
+  for (int i = 0; i < 20000; i++) {
+    uint8_t k[32], want[32], got[32];
+    if (i < 256) { /* edges: one byte pattern everywhere, or one value */
+      memset(k, i < 128 ? (uint8_t)(i * 2 + 1) * (i & 1) : 0, 32);
+      if (i >= 128)
+        k[(i - 128) / 8 % 32] = (uint8_t)(1u << (i % 8));
+      if (i == 0)
+        memset(k, 0, 32);
+      if (i == 1)
+        memset(k, 0xff, 32);
+    } else {
+      rng.fill(rng.ctx, k, 32);
+    }
+    assert_int_equal(crypto_scalarmult_base(want, k), 0);
+    lp2p_x25519_public(got, k);
+    assert_memory_equal(got, want, 32);
+  }
+}
 
 static void test_x25519_rfc7748(void **state) {
   (void)state;
@@ -275,7 +306,10 @@ static void roundtrip_type(lp2p_key_type t, unsigned bits, size_t pub_len) {
   assert_int_equal(lp2p_key_sign(&k, msg, sizeof(msg), sig, &sl), 0);
   assert_true(sl > 0 && sl <= LP2P_SIG_MAX);
   assert_int_equal(lp2p_key_verify(&k.pub, msg, sizeof(msg), sig, sl), 0);
-  /* tampered message, tampered signature, truncated signature */
+  /* again: answered by the memo of verified signatures, the same answer */
+  assert_int_equal(lp2p_key_verify(&k.pub, msg, sizeof(msg), sig, sl), 0);
+  /* tampered message, tampered signature, truncated signature (after the
+   * genuine one was remembered: the memo answers only for it) */
   assert_int_equal(lp2p_key_verify(&k.pub, msg, sizeof(msg) - 1, sig, sl),
                    LP2P_ERR_SIGNATURE);
   sig[sl / 2] ^= 0x01;
@@ -334,6 +368,138 @@ static void test_key_rsa(void **state) {
   roundtrip_type(LP2P_KEY_RSA, 2048, 294);
 }
 
+/* ---- memo of verified signatures (crypto/verify_memo.c) ---------------- */
+
+/* Two digests in one slot: only the one stored answers, a newer one takes
+ * the slot; the all-zero digest (an empty slot) is never taken. */
+static void test_verify_memo_slots(void **state) {
+  (void)state;
+  uint8_t d1[32], d2[32], zero[32];
+  memset(zero, 0, sizeof zero);
+  lp2p_sha256(d1, (const uint8_t *)"memo test", 9);
+  memcpy(d2, d1, 32);
+  d2[31] ^= 0x80; /* same slot (chosen by the first bytes), other digest */
+  assert_false(lp2p_verify_memo_seen(d1));
+  lp2p_verify_memo_add(d1);
+  assert_true(lp2p_verify_memo_seen(d1));
+  assert_false(lp2p_verify_memo_seen(d2));
+  lp2p_verify_memo_add(d2);
+  assert_true(lp2p_verify_memo_seen(d2));
+  assert_false(lp2p_verify_memo_seen(d1));
+  assert_false(lp2p_verify_memo_seen(zero));
+  lp2p_verify_memo_add(zero);
+  assert_false(lp2p_verify_memo_seen(zero));
+  /* the digest names every part of the triple */
+  lp2p_pubkey k;
+  memset(&k, 0, sizeof k);
+  k.type = LP2P_KEY_ED25519;
+  k.len = 32;
+  const uint8_t m[] = "ab", sg[] = "cd";
+  uint8_t a[32], b[32];
+  lp2p_verify_memo_digest(&k, m, 2, sg, 2, a);
+  lp2p_verify_memo_digest(&k, m, 1, sg, 2, b); /* shorter message */
+  assert_memory_not_equal(a, b, 32);
+  lp2p_verify_memo_digest(&k, m, 2, sg, 1, b); /* shorter signature */
+  assert_memory_not_equal(a, b, 32);
+  k.data[0] = 1; /* other key */
+  lp2p_verify_memo_digest(&k, m, 2, sg, 2, b);
+  assert_memory_not_equal(a, b, 32);
+  k.data[0] = 0;
+  k.type = LP2P_KEY_SECP256K1; /* other type */
+  lp2p_verify_memo_digest(&k, m, 2, sg, 2, b);
+  assert_memory_not_equal(a, b, 32);
+}
+
+typedef struct verify_job {
+  const lp2p_pubkey *pub;
+  const uint8_t *msg, *sig;
+  size_t n, sl;
+  int ok, bad;
+} verify_job;
+
+static void *verify_thread(void *ud) {
+  verify_job *j = ud;
+  j->ok = lp2p_key_verify(j->pub, j->msg, j->n, j->sig, j->sl);
+  j->ok |= lp2p_key_verify(j->pub, j->msg, j->n, j->sig, j->sl);
+  j->bad = lp2p_key_verify(j->pub, j->msg, j->n - 1, j->sig, j->sl);
+  return NULL;
+}
+
+/* Each thread has its own memo: verification on another thread gives the
+ * same answers (and its table goes when the thread ends: ASan). */
+static void test_verify_memo_threads(void **state) {
+  (void)state;
+  lp2p_rng_chacha st;
+  lp2p_rng rng;
+  lp2p_rng_chacha_init(&st, 5, 5, &rng);
+  lp2p_privkey k;
+  assert_int_equal(lp2p_key_generate(&k, LP2P_KEY_ED25519, 0, &rng), 0);
+  const uint8_t msg[] = "noise-libp2p-static-key:0123456789abcdef0123456789ab";
+  uint8_t sig[LP2P_SIG_MAX];
+  size_t sl = sizeof sig;
+  assert_int_equal(lp2p_key_sign(&k, msg, sizeof msg, sig, &sl), 0);
+  assert_int_equal(lp2p_key_verify(&k.pub, msg, sizeof msg, sig, sl), 0);
+  for (int i = 0; i < 2; i++) {
+    verify_job j = {&k.pub, msg, sig, sizeof msg, sl, -1, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, verify_thread, &j), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(j.ok, 0);
+    assert_int_equal(j.bad, LP2P_ERR_SIGNATURE);
+  }
+}
+
+/* ---- deterministic RNG ------------------------------------------------ */
+
+/* The keystream as defined (crypto/rng.c): one 64-byte ChaCha20 block per
+ * block counter value, its low 32 bits as the cipher's counter, the
+ * nonce's first byte bumped when they wrap. */
+static void chacha_ref(const uint8_t key[32], uint8_t nonce[12],
+                       uint64_t counter, uint8_t *out, size_t n) {
+  static const uint8_t zero[64];
+  while (n) {
+    uint8_t blk[64];
+    crypto_stream_chacha20_ietf_xor_ic(blk, zero, 64, nonce,
+                                       (uint32_t)counter, key);
+    counter++;
+    if ((counter & 0xffffffffu) == 0)
+      nonce[0]++;
+    size_t k = n < 64 ? n : 64;
+    memcpy(out, blk, k);
+    out += k;
+    n -= k;
+  }
+}
+
+/* Draws of odd sizes read the same stream, from the start and across a
+ * wrap of the 32-bit counter (which a refill of several blocks at once
+ * must not cross in one call). */
+static void test_rng_chacha_stream(void **state) {
+  (void)state;
+  static const size_t sizes[] = {1, 7, 63, 64, 65, 200, 300, 8, 1, 255, 256};
+  for (int wrap = 0; wrap < 2; wrap++) {
+    lp2p_rng_chacha st;
+    lp2p_rng rng;
+    lp2p_rng_chacha_init(&st, 7, 3, &rng);
+    uint64_t start = wrap ? UINT64_C(0x100000000) - 3 : 0;
+    st.counter = start;
+    uint8_t nonce[12];
+    memcpy(nonce, st.nonce, sizeof nonce);
+    uint8_t want[4096], got[4096];
+    size_t total = 0;
+    for (int round = 0; round < 3; round++)
+      for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        rng.fill(rng.ctx, got + total, sizes[i]);
+        total += sizes[i];
+      }
+    assert_true(total <= sizeof got);
+    /* the generator's nonce moved on iff the stream crossed the wrap */
+    assert_int_equal(st.nonce[0], (uint8_t)(nonce[0] + wrap));
+    chacha_ref(st.key, nonce, start, want, total);
+    assert_memory_equal(got, want, total);
+  }
+}
+
 static void test_keygen_deterministic(void **state) {
   (void)state;
   static const lp2p_key_type types[] = {LP2P_KEY_ED25519, LP2P_KEY_SECP256K1,
@@ -387,6 +553,7 @@ int main(void) {
       cmocka_unit_test(test_hmac_rfc4231),
       cmocka_unit_test(test_hkdf_rfc5869),
       cmocka_unit_test(test_x25519_rfc7748),
+      cmocka_unit_test(test_x25519_public_matches_ladder),
       cmocka_unit_test(test_x25519_low_order),
       cmocka_unit_test(test_aead_rfc8439),
       cmocka_unit_test(test_aead_rejects),
@@ -395,6 +562,9 @@ int main(void) {
       cmocka_unit_test(test_key_secp256k1),
       cmocka_unit_test(test_key_ecdsa),
       cmocka_unit_test(test_key_rsa),
+      cmocka_unit_test(test_rng_chacha_stream),
+      cmocka_unit_test(test_verify_memo_slots),
+      cmocka_unit_test(test_verify_memo_threads),
       cmocka_unit_test(test_keygen_deterministic),
       cmocka_unit_test(test_keygen_errors),
   };

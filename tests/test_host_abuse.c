@@ -4,6 +4,7 @@
  * an allocation-failure sweep over connect + ping (no crash, no leak). */
 #include <stdio.h>
 
+#include "proto/host/host_internal.h"
 #include "tests/test_host_util.h"
 
 static uint16_t listen_port(th_net *t, int i) {
@@ -300,6 +301,56 @@ static void honest_under_flood(flood *f, int from, int to, const char *what) {
   th_honest_with(t, from, to, what, flood_wait, f);
 }
 
+/* White box: the per-source counts admission keeps up to date
+ * (host_admit.c) are what a scan of the connections finds, for every
+ * source, and the table holds exactly the sources that have one. */
+static int same_src(const lp2p_sockaddr *a, const lp2p_sockaddr *b) {
+  return a->family == 4 && b->family == 4 && memcmp(a->ip, b->ip, 4) == 0;
+}
+
+static int src_counted(const hconn *c) {
+  return c->dir == LP2P_DIR_INBOUND && !c->car && c->remote.family == 4 &&
+         c->remote.ip[0] != 127 &&
+         (c->state == HC_UPGRADING || c->state == HC_OPEN ||
+          c->state == HC_CLOSING);
+}
+
+static void check_src_counts(const lp2p_host *h) {
+  uint32_t pos = 0, sources = 0;
+  hconn *c;
+  while ((c = hid_next(&h->conns, &pos)) != NULL) {
+    if (!src_counted(c))
+      continue;
+    uint32_t pending = 0, open = 0, pos2 = 0, first = 1;
+    hconn *d;
+    while ((d = hid_next(&h->conns, &pos2)) != NULL) {
+      if (!src_counted(d) || !same_src(&d->remote, &c->remote))
+        continue;
+      if (d->state == HC_UPGRADING)
+        pending++;
+      else
+        open++;
+      if (pos2 < pos)
+        first = 0; /* c's source was met before */
+    }
+    uint32_t got_p = 99, got_o = 99;
+    host_src_counts(h, &c->remote, &got_p, &got_o);
+    assert_int_equal(got_p, pending);
+    assert_int_equal(got_o, open);
+    sources += first;
+  }
+  assert_int_equal(h->nsrcs, sources);
+  /* and each peer's count of OPEN connections (host_peer_connected) */
+  for (uint32_t b = 0; b < h->nbuckets; b++)
+    for (const hpeer *p = h->buckets[b]; p; p = p->hnext) {
+      uint32_t open = 0;
+      for (const hconn *x = p->conns; x; x = x->peer_next)
+        open += x->state == HC_OPEN;
+      assert_int_equal(p->nopen, open);
+      assert_int_equal(host_peer_connected(p), open > 0);
+    }
+}
+
 /* Counts info lines that contain `want`. */
 typedef struct log_grep {
   const char *want;
@@ -337,8 +388,10 @@ static void test_idle_socket_flood(void **state) {
   assert_int_equal(st.inbound_refused_ip, 192);
   assert_int_equal(g.hits, 192); /* each refusal logged with its source */
   assert_int_equal(st.conns_pending_inbound, 8);
+  check_src_counts(t->h[0]);
   f.per_step = 0;
   honest_under_flood(&f, 1, 0, "idle sockets from one IP (defect 1)");
+  check_src_counts(t->h[0]);
   /* silent sockets go at the progress deadline (3 s), long before the
    * handshake timeout (10 s) */
   memnet_run_for(t->net, 3500 * LP2P_NS_PER_MS);
@@ -346,6 +399,18 @@ static void test_idle_socket_flood(void **state) {
   assert_int_equal(st.inbound_progress_timeouts, 8);
   assert_int_equal(st.handshake_timeouts, 0);
   assert_int_equal(st.conns_pending_inbound, 0);
+  check_src_counts(t->h[0]);
+  /* the source's count followed its sockets out: 8 again, not a 9th */
+  f.opened = f.refused = 0;
+  flood_open(&f, 9, 1);
+  assert_int_equal(f.opened, 8);
+  assert_int_equal(f.refused, 1);
+  check_src_counts(t->h[0]);
+  memnet_run_for(t->net, 3500 * LP2P_NS_PER_MS);
+  lp2p_host_stats_get(t->h[0], &st);
+  assert_int_equal(st.inbound_progress_timeouts, 16);
+  assert_int_equal(st.conns_pending_inbound, 0);
+  check_src_counts(t->h[0]);
 
   /* 200 sources: the table (128) fills, then each newcomer evicts the
    * stalest silent one instead of being refused */
@@ -355,6 +420,7 @@ static void test_idle_socket_flood(void **state) {
   lp2p_host_stats_get(t->h[0], &st);
   assert_int_equal(st.conns_pending_inbound, 128);
   assert_int_equal(st.inbound_evicted_stale, 72);
+  check_src_counts(t->h[0]); /* evicted ones left their sources' counts */
   /* the flood goes on (8 new sources every 2 ms) while another peer
    * connects, pings and perfs */
   f.per_step = 8;
@@ -364,6 +430,7 @@ static void test_idle_socket_flood(void **state) {
   assert_true(st.conns_pending_inbound <= 128);
   assert_int_equal(st.inbound_refused_pending, 0);
   assert_int_equal(st.conns_open, 2);
+  check_src_counts(t->h[0]);
   /* the first honest peer was never disturbed */
   ping_ok(t, 1, 0);
   th_free(t);
@@ -440,6 +507,7 @@ static void test_authenticated_flood_trimmed(void **state) {
   lp2p_host_stats_get(t->h[0], &st);
   assert_int_equal(st.conns_open, 128);
   assert_int_equal(st.conns_trimmed, 0); /* all in their grace period */
+  check_src_counts(t->h[0]);
   /* attacker 1 keeps an application stream open on one connection */
   const th_ev *dd = th_find(t, 1, LP2P_HOST_EV_DIAL_DONE, 0);
   assert_non_null(dd);
@@ -462,12 +530,14 @@ static void test_authenticated_flood_trimmed(void **state) {
       memnet_raw_connect_from(t->net, 0, listen_port(t, 0), &src), -1);
   lp2p_host_stats_get(t->h[0], &st);
   assert_int_equal(st.inbound_refused_ip_conns, 1);
+  check_src_counts(t->h[0]);
   /* the honest peer: connect, ping, 10 MiB perf */
   flood f = {t, 0, 0, 0, 0, 0, 0};
   honest_under_flood(&f, honest, 0, "authenticated connection flood (defect 5)");
   lp2p_host_stats_get(t->h[0], &st);
   assert_int_equal(st.conns_displaced, 1);
   assert_true(st.conns_open <= 128);
+  check_src_counts(t->h[0]); /* the displaced one left its source */
   /* the displaced source (now 7) cannot come back by displacing another
    * source's (8): refused at conns_max */
   int shrunk = 0;
@@ -485,6 +555,7 @@ static void test_authenticated_flood_trimmed(void **state) {
   lp2p_host_stats_get(t->h[0], &st);
   assert_true(st.conns_open <= 32);
   assert_true(st.conns_trimmed >= 128 - 32);
+  check_src_counts(t->h[0]); /* trimmed ones left their sources */
   lp2p_host_conn_info ci;
   assert_int_equal(lp2p_host_conn_info_get(t->h[0], kept, &ci), 0);
   assert_int_equal(ci.state, LP2P_CONN_OPEN);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -98,9 +99,108 @@ static void test_seed_changes_buckets(void **s) {
   lp2p_host_free(c.h);
 }
 
+/* A peer's addresses live first in its entry (two slots), then on the
+ * heap, grown by doubling up to addrs_per_peer_max; through that, every
+ * address stays readable, a full list replaces the one that expires
+ * first, expired ones make room, and nothing leaks (counting allocator).
+ * Looks inside the entry for where the list lives. */
+static void addr_at(lp2p_maddr *ma, int i) {
+  char t[64];
+  snprintf(t, sizeof t, "/ip4/10.0.%d.%d/tcp/4001", i / 250, i % 250 + 1);
+  assert_int_equal(lp2p_maddr_parse(ma, t, strlen(t)), 0);
+}
+
+static int has_addr(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *id,
+                    int i) {
+  lp2p_maddr want, got[16];
+  size_t n = 0;
+  addr_at(&want, i);
+  assert_int_equal(lp2p_host_peer_addrs(h, now, id, got, 16, &n), 0);
+  for (size_t k = 0; k < n; k++)
+    if (lp2p_maddr_equal(&got[k], &want))
+      return 1;
+  return 0;
+}
+
+static size_t naddrs(lp2p_host *h, lp2p_tstamp now, const lp2p_peerid *id) {
+  lp2p_maddr got[16];
+  size_t n = 0;
+  assert_int_equal(lp2p_host_peer_addrs(h, now, id, got, 16, &n), 0);
+  return n;
+}
+
+static void test_peer_addrs_inline_then_heap(void **s) {
+  (void)s;
+  static lp2p_peerid ids[NPEERS];
+  make_ids(ids);
+  lp2p_mem_counting mc;
+  lp2p_mem_counting_init(&mc, NULL);
+  lp2p_rng_chacha ks, rs;
+  lp2p_rng kr, rng;
+  lp2p_rng_chacha_init(&ks, 1, 0, &kr);
+  lp2p_privkey key;
+  assert_int_equal(lp2p_key_generate(&key, LP2P_KEY_ED25519, 0, &kr), 0);
+  lp2p_rng_chacha_init(&rs, 3, 0, &rng);
+  lp2p_host_config cfg;
+  lp2p_host_config_default(&cfg);
+  cfg.identity = &key;
+  cfg.addrs_per_peer_max = 6;
+  lp2p_host *h;
+  assert_int_equal(lp2p_host_new(&h, &cfg, &mc.mem, &rng, 0), 0);
+  const lp2p_tstamp S = LP2P_NS_PER_S;
+  lp2p_maddr ma;
+  /* addresses i = 0..5 expire at (10 + i) s */
+  for (int i = 0; i < 6; i++) {
+    addr_at(&ma, i);
+    assert_int_equal(
+        lp2p_host_peer_addr_add(h, 0, &ids[0], &ma, (uint64_t)(10 + i) * S), 0);
+    const hpeer *p = host_peer_find(h, &ids[0]);
+    assert_non_null(p);
+    assert_int_equal(p->naddrs, i + 1);
+    if (i < 2)
+      assert_ptr_equal(p->addrs, p->addrs_inl); /* in the entry */
+    else
+      assert_ptr_not_equal(p->addrs, p->addrs_inl); /* moved out */
+    for (int k = 0; k <= i; k++)
+      assert_true(has_addr(h, 0, &ids[0], k));
+  }
+  /* known address: refreshed (later expiry kept), not added */
+  addr_at(&ma, 0);
+  assert_int_equal(lp2p_host_peer_addr_add(h, 0, &ids[0], &ma, 30 * S), 0);
+  assert_int_equal(naddrs(h, 0, &ids[0]), 6);
+  /* full: a seventh replaces the one that expires first (1, at 11 s) */
+  addr_at(&ma, 6);
+  assert_int_equal(lp2p_host_peer_addr_add(h, 0, &ids[0], &ma, 40 * S), 0);
+  assert_int_equal(naddrs(h, 0, &ids[0]), 6);
+  assert_false(has_addr(h, 0, &ids[0], 1));
+  assert_true(has_addr(h, 0, &ids[0], 0) && has_addr(h, 0, &ids[0], 6));
+  /* at 13.5 s, 2 and 3 have expired: a newcomer drops them first */
+  addr_at(&ma, 7);
+  assert_int_equal(
+      lp2p_host_peer_addr_add(h, 13 * S + S / 2, &ids[0], &ma, 50 * S), 0);
+  assert_int_equal(host_peer_find(h, &ids[0])->naddrs, 5); /* 0 4 5 6 7 */
+  assert_true(has_addr(h, 14 * S, &ids[0], 7));
+  /* a second peer that stays inline, a third that moves out */
+  for (int i = 0; i < 2; i++) {
+    addr_at(&ma, 100 + i);
+    assert_int_equal(lp2p_host_peer_addr_add(h, 0, &ids[1], &ma, 0), 0);
+  }
+  for (int i = 0; i < 3; i++) {
+    addr_at(&ma, 200 + i);
+    assert_int_equal(lp2p_host_peer_addr_add(h, 0, &ids[2], &ma, 0), 0);
+  }
+  assert_ptr_equal(host_peer_find(h, &ids[1])->addrs,
+                   host_peer_find(h, &ids[1])->addrs_inl);
+  assert_int_equal(naddrs(h, 0, &ids[1]), 2);
+  assert_int_equal(naddrs(h, 0, &ids[2]), 3);
+  lp2p_host_free(h);
+  assert_int_equal(mc.live_bytes, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seed_changes_buckets),
+      cmocka_unit_test(test_peer_addrs_inline_then_heap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

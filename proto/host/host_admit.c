@@ -36,6 +36,7 @@
  * identities keep every honest peer out until the grace period ends. */
 #include <stdlib.h>
 
+#include "proto/common/keyed_hash.h"
 #include "proto/host/host_internal.h"
 
 /* ---- sources ------------------------------------------------------------- */
@@ -78,29 +79,146 @@ static int src_eq(const srckey *a, const srckey *b) {
   return a->n && a->n == b->n && memcmp(a->b, b->b, a->n) == 0;
 }
 
-/* Inbound socket connections from k: upgrading and established. */
+/* ---- per-source counts ------------------------------------------------------ */
+
+/* Inbound socket connections from one source: upgrading and established
+ * (OPEN or CLOSING). An open-addressing table (linear probing, at most
+ * half full) keyed by SipHash with the host's key, as the peerstore: the
+ * remote picks its address. An entry lives while it counts a connection,
+ * so the table holds at most one entry per inbound connection. */
+struct hsrc {
+  srckey k; /* k.n == 0: free slot */
+  uint32_t pending, open;
+};
+
+static uint32_t src_hash(const lp2p_host *h, const srckey *k) {
+  return (uint32_t)lp2p_keyed_hash(h->hash_key, k->b, k->n);
+}
+
+/* k's slot, or the free slot where it would go (srcs_cap > 0). */
+static uint32_t src_slot(const lp2p_host *h, const srckey *k) {
+  uint32_t m = h->srcs_cap - 1, i = src_hash(h, k) & m;
+  while (h->srcs[i].k.n && !src_eq(&h->srcs[i].k, k))
+    i = (i + 1) & m;
+  return i;
+}
+
+static struct hsrc *src_find(const lp2p_host *h, const srckey *k) {
+  if (!k->n || !h->srcs_cap)
+    return NULL;
+  struct hsrc *e = &h->srcs[src_slot(h, k)];
+  return e->k.n ? e : NULL;
+}
+
+static int src_grow(lp2p_host *h) {
+  uint32_t nc = h->srcs_cap ? h->srcs_cap * 2 : 16;
+  struct hsrc *old = h->srcs, *t = lp2p_mem_calloc(h->mem, nc, sizeof *t);
+  if (!t)
+    return LP2P_ERR_NOMEM;
+  uint32_t oc = h->srcs_cap;
+  h->srcs = t;
+  h->srcs_cap = nc;
+  for (uint32_t i = 0; i < oc; i++)
+    if (old[i].k.n)
+      h->srcs[src_slot(h, &old[i].k)] = old[i];
+  lp2p_mem_free(h->mem, old);
+  return 0;
+}
+
+/* Empty slot i, moving back the entries of its probe run that may use it
+ * (deletion without tombstones). */
+static void src_del(lp2p_host *h, uint32_t i) {
+  uint32_t m = h->srcs_cap - 1, j = i;
+  for (;;) {
+    j = (j + 1) & m;
+    if (!h->srcs[j].k.n)
+      break;
+    uint32_t home = src_hash(h, &h->srcs[j].k) & m;
+    if (((j - home) & m) >= ((j - i) & m)) { /* i is on j's probe path */
+      h->srcs[i] = h->srcs[j];
+      i = j;
+    }
+  }
+  h->srcs[i].k.n = 0;
+  h->nsrcs--;
+}
+
 static void src_count(const lp2p_host *h, const srckey *k, uint32_t *pending,
                       uint32_t *open) {
-  *pending = *open = 0;
-  if (!k->n)
-    return;
-  uint32_t pos = 0;
-  hconn *c;
-  while ((c = hid_next(&h->conns, &pos)) != NULL) {
-    if (c->dir != LP2P_DIR_INBOUND || c->car)
-      continue;
-    if (c->state != HC_UPGRADING && c->state != HC_OPEN &&
-        c->state != HC_CLOSING)
-      continue;
-    srckey ck;
-    src_key(&c->remote, &ck);
-    if (!src_eq(&ck, k))
-      continue;
-    if (c->state == HC_UPGRADING)
-      (*pending)++;
-    else
-      (*open)++;
+  const struct hsrc *e = src_find(h, k);
+  *pending = e ? e->pending : 0;
+  *open = e ? e->open : 0;
+}
+
+/* The source c counts under (n = 0: none). */
+static void conn_src(const hconn *c, srckey *k) {
+  k->n = 0;
+  if (c->dir == LP2P_DIR_INBOUND && !c->car)
+    src_key(&c->remote, k);
+}
+
+int host_src_enter(lp2p_host *h, hconn *c) {
+  srckey k;
+  if (c->src_counted)
+    return 0;
+  conn_src(c, &k);
+  if (!k.n)
+    return 0;
+  struct hsrc *e = src_find(h, &k);
+  if (!e) {
+    if ((h->nsrcs + 1) * 2 > h->srcs_cap && src_grow(h) != 0)
+      return LP2P_ERR_NOMEM;
+    e = &h->srcs[src_slot(h, &k)];
+    e->k = k;
+    e->pending = e->open = 0;
+    h->nsrcs++;
   }
+  e->pending++;
+  c->src_counted = HC_SRC_PENDING;
+  return 0;
+}
+
+void host_src_open(lp2p_host *h, hconn *c) {
+  srckey k;
+  if (c->src_counted != HC_SRC_PENDING)
+    return;
+  conn_src(c, &k);
+  struct hsrc *e = src_find(h, &k);
+  if (!e)
+    return; /* cannot happen: counted connections keep their entry */
+  e->pending--;
+  e->open++;
+  c->src_counted = HC_SRC_OPEN;
+}
+
+void host_src_leave(lp2p_host *h, hconn *c) {
+  srckey k;
+  if (!c->src_counted)
+    return;
+  conn_src(c, &k);
+  struct hsrc *e = src_find(h, &k);
+  if (e) {
+    if (c->src_counted == HC_SRC_PENDING)
+      e->pending--;
+    else
+      e->open--;
+    if (!e->pending && !e->open)
+      src_del(h, (uint32_t)(e - h->srcs));
+  }
+  c->src_counted = 0;
+}
+
+void host_src_counts(const lp2p_host *h, const lp2p_sockaddr *remote,
+                     uint32_t *pending, uint32_t *open) {
+  srckey k;
+  src_key(remote, &k);
+  src_count(h, &k, pending, open);
+}
+
+void host_srcs_free(lp2p_host *h) {
+  lp2p_mem_free(h->mem, h->srcs);
+  h->srcs = NULL;
+  h->nsrcs = h->srcs_cap = 0;
 }
 
 /* ---- pending counters ----------------------------------------------------- */

@@ -47,6 +47,7 @@ int host_conn_new(lp2p_host *h, int dir, const lp2p_sockaddr *remote,
 }
 
 void host_conn_free(lp2p_host *h, hconn *c) {
+  host_src_leave(h, c); /* left at detach already; this is a safety net */
   host_carrier_free(h, c);
   host_io_unlink(h, c);
   host_dirty_unlink(h, c);
@@ -72,6 +73,9 @@ void host_conns_free(lp2p_host *h) {
   while ((c = hid_next(&h->conns, &pos)) != NULL) {
     /* Streams first: services free their per-stream state (and, with the
      * connection no longer OPEN, cannot open new streams on it). */
+    host_src_leave(h, c);
+    if (c->state == HC_OPEN && c->peer)
+      c->peer->nopen--;
     c->state = HC_DRAINING;
     host_streams_drop(h, c, LP2P_ERR_CLOSED, h->now);
     hstack_free(c->st);
@@ -90,6 +94,10 @@ void host_conn_start(lp2p_host *h, hconn *c, lp2p_tstamp now) {
     expected = &c->car->expect;
   c->opened = now;
   c->state = HC_UPGRADING;
+  if (host_src_enter(h, c) != 0) { /* no memory to count it by source */
+    host_conn_abort(h, c, LP2P_ERR_NOMEM, 0, now);
+    return;
+  }
   c->upgrade_deadline = host_add_ns(now, h->cfg.handshake_timeout_ns);
   /* the upgrade's role: the TCP direction, unless a hole punch decided
    * it (a simultaneous open has no TCP dialer) */
@@ -105,9 +113,13 @@ void host_conn_start(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   host_conn_pump(h, c, now);
 }
 
+int host_peer_connected(const hpeer *p) { return p && p->nopen; }
+
 hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p) {
   (void)h;
-  if (!p)
+  /* every OPEN connection is counted in nopen: none there, no need to
+   * visit the connections */
+  if (!host_peer_connected(p))
     return NULL;
   /* Direct connections first (a relayed one is a detour, issue 14: new
    * streams use the direct connection once a punch gave one), then
@@ -144,6 +156,9 @@ static void detach(lp2p_host *h, hconn *c, int reason, lp2p_tstamp now) {
       host_logf(h, LP2P_LOG_INFO, "host conn=%U peer=%P closed gracefully",
                 c->id, c->peer ? &c->peer->id : NULL);
   }
+  host_src_leave(h, c);
+  if (was == HC_OPEN && c->peer)
+    c->peer->nopen--;
   c->state = HC_DRAINING;
   h->nconns_dead++;
   if (was == HC_DIALING || was == HC_UPGRADING) {
@@ -319,6 +334,8 @@ static void on_ready(lp2p_host *h, hconn *c, lp2p_tstamp now) {
   c->flags |= HC_F_LINKED | HC_F_CONNECTED_EV;
   host_pending_del(h, c); /* while c->state still says pending */
   c->state = HC_OPEN;
+  p->nopen++;
+  host_src_open(h, c);
   h->nconns_open++;
   h->open_gen++;
   c->upgrade_deadline = LP2P_TSTAMP_NONE;
@@ -374,6 +391,8 @@ static void on_yamux(lp2p_host *h, hconn *c, const lp2p_yamux_event *y,
     c->goaway = (int32_t)y->code;
     if (c->state == HC_OPEN) {
       c->state = HC_CLOSING;
+      if (c->peer)
+        c->peer->nopen--;
       c->close_deadline = host_add_ns(now, h->cfg.close_timeout_ns);
     }
     break;

@@ -327,6 +327,7 @@ void lp2p_host_free(lp2p_host *h) {
   h->heap_len = 0;
   h->heap_cap = 0;
   host_conns_free(h);
+  host_srcs_free(h);
   host_svcs_free(h);
   host_dials_free(h);
   host_peers_free(h);

@@ -209,6 +209,8 @@ struct hconn {
   uint8_t io_kind;            /* pending io (LP2P_IO_*), 0 = none */
   uint8_t last_interest;
   uint16_t deferred_closes;   /* streams with HS_CLOSE_DEFERRED */
+  uint8_t src_counted;        /* in its source's count (host_admit.c):
+                                 0 no, HC_SRC_PENDING, HC_SRC_OPEN */
   lp2p_sockaddr remote;
   lp2p_sockaddr local;
 };
@@ -240,24 +242,28 @@ typedef struct haddr {
 } haddr;
 
 struct hpeer {
+  /* a lookup and what the hot paths read next (kad answers: addresses,
+   * connections) stay within the id's cache line and the one after */
   lp2p_peerid id;
   hpeer *hnext;                /* hash chain */
-  hpeer *lru_next, *lru_prev;  /* unconnected peers, oldest first */
   hconn *conns;
+  haddr **addrs;               /* addrs_inl, or the heap past it */
+  uint16_t naddrs;
+  uint16_t addrs_cap;
+  uint16_t nconns;             /* OPEN / CLOSING connections */
+  uint16_t nopen;              /* OPEN ones only (on_ready, GoAway, detach) */
+  haddr *addrs_inl[2];         /* most peers have one or two addresses */
+  hpeer *lru_next, *lru_prev;  /* unconnected peers, oldest first */
   uint8_t *pubkey;             /* PublicKey protobuf */
   char *agent;
   char *proto_version;
   char *protocols;             /* NUL-separated */
   uint8_t *observed;           /* what the peer observed for us */
-  haddr **addrs;
   uint32_t protocols_bytes;
   uint16_t nprotocols;
-  uint16_t naddrs;
-  uint16_t addrs_cap;
   uint16_t pubkey_len;
   uint16_t observed_len;
   rm_scope rm;                 /* resource manager: its connections' grants */
-  uint16_t nconns;             /* OPEN / CLOSING connections */
   uint8_t in_lru;
   uint8_t identified;          /* identify data arrived at least once */
   uint8_t protect;             /* LP2P_PEER_TAG_* bits: never evicted, its
@@ -333,6 +339,10 @@ struct lp2p_host {
   uint32_t displace_max;       /* then: most established inbound
                                   connections any one source held among
                                   the displaceable ones */
+  /* inbound socket connections per source (host_admit.c), kept as they
+   * change state so admission does not scan every connection */
+  struct hsrc *srcs;           /* open addressing, srcs_cap a power of 2 */
+  uint32_t nsrcs, srcs_cap;
   rm_scope rm_sys;             /* resource manager: the system scope */
 
   /* io FIFO and dirty FIFO (intrusive, doubly linked) */
@@ -488,6 +498,9 @@ void host_conn_timeout(lp2p_host *h, hconn *c, lp2p_tstamp now);
 lp2p_yamux *host_conn_yamux(const hconn *c);
 /* Best OPEN connection to a peer (most recent), or NULL. */
 hconn *host_peer_best_conn(const lp2p_host *h, const hpeer *p);
+/* 1 when p (NULL: unknown) has an OPEN connection: best_conn != NULL,
+ * without visiting the connections. */
+int host_peer_connected(const hpeer *p);
 void host_conns_free(lp2p_host *h);
 /* Forget a zombie (its io was taken) or a connection the driver dropped. */
 void host_conn_free(lp2p_host *h, hconn *c);
@@ -508,6 +521,20 @@ int host_admit_inbound(lp2p_host *h, const lp2p_sockaddr *remote,
 int host_admit_ready(lp2p_host *h, hconn *c, lp2p_tstamp now);
 /* 1 when a dial may start under conns_max (now or by displacement). */
 int host_admit_dial_room(lp2p_host *h, lp2p_tstamp now);
+/* Per-source counts of inbound socket connections (what the per-IP caps
+ * compare), changed with c's state: host_src_enter when it starts its
+ * upgrade (0, or NOMEM: c cannot be counted and must not go on),
+ * host_src_open when it becomes OPEN, host_src_leave when it stops being
+ * UPGRADING / OPEN / CLOSING. Connections without a source (outbound,
+ * carried, loopback) are never counted; each call is a no-op for them. */
+enum { HC_SRC_PENDING = 1, HC_SRC_OPEN = 2 };
+int host_src_enter(lp2p_host *h, hconn *c);
+void host_src_open(lp2p_host *h, hconn *c);
+void host_src_leave(lp2p_host *h, hconn *c);
+void host_srcs_free(lp2p_host *h);
+/* The counts of remote's source (0, 0 for none; tests check them). */
+void host_src_counts(const lp2p_host *h, const lp2p_sockaddr *remote,
+                     uint32_t *pending, uint32_t *open);
 /* The pending counters (nconns_pending, npending_in) for c. */
 void host_pending_add(lp2p_host *h, const hconn *c);
 void host_pending_del(lp2p_host *h, const hconn *c);

@@ -44,7 +44,8 @@ static void peer_free_data(lp2p_host *h, hpeer *p) {
   lp2p_mem_free(h->mem, p->observed);
   for (uint16_t i = 0; i < p->naddrs; i++)
     lp2p_mem_free(h->mem, p->addrs[i]);
-  lp2p_mem_free(h->mem, p->addrs);
+  if (p->addrs != p->addrs_inl)
+    lp2p_mem_free(h->mem, p->addrs);
 }
 
 static void peer_remove(lp2p_host *h, hpeer *p) {
@@ -278,12 +279,22 @@ int host_peer_add_addr_bytes(lp2p_host *h, hpeer *p, const uint8_t *b,
       return LP2P_ERR_LIMIT;
     slot = victim;
   } else if (p->naddrs == p->addrs_cap) {
-    uint16_t ncap = p->addrs_cap ? (uint16_t)(p->addrs_cap * 2) : 4;
+    /* the first ones in the entry itself (addrs_inl), then the heap */
+    uint16_t ninl = (uint16_t)(sizeof p->addrs_inl / sizeof p->addrs_inl[0]);
+    uint16_t ncap = p->addrs_cap ? (uint16_t)(p->addrs_cap * 2) : ninl;
     if (ncap > h->cfg.addrs_per_peer_max)
       ncap = (uint16_t)h->cfg.addrs_per_peer_max;
-    haddr **na = lp2p_mem_realloc(h->mem, p->addrs,
-                                  p->addrs_cap * sizeof *na,
-                                  ncap * sizeof *na);
+    haddr **na;
+    if (!p->addrs_cap) {
+      na = p->addrs_inl;
+    } else if (p->addrs == p->addrs_inl) {
+      na = lp2p_mem_malloc(h->mem, ncap * sizeof *na);
+      if (na)
+        memcpy(na, p->addrs_inl, sizeof p->addrs_inl);
+    } else {
+      na = lp2p_mem_realloc(h->mem, p->addrs, p->addrs_cap * sizeof *na,
+                            ncap * sizeof *na);
+    }
     if (!na)
       return LP2P_ERR_NOMEM;
     p->addrs = na;

@@ -67,8 +67,8 @@ static void add_peer(lp2p_host *h, const kad_svc *v, kad_peers_out *o,
   }
   p->addrs = ab;
   p->addrs_n = (size_t)na;
-  p->connection = (self || host_peer_best_conn(h, hp)) ? LP2P_KAD_CONNECTED
-                                                       : LP2P_KAD_NOT_CONNECTED;
+  p->connection = (self || host_peer_connected(hp)) ? LP2P_KAD_CONNECTED
+                                                    : LP2P_KAD_NOT_CONNECTED;
 }
 
 /* Closer peers for key (spec: the k closest we know), go's rules above. */

@@ -47,6 +47,11 @@ struct lp2p_kad_table {
   lp2p_peerid self;
   uint8_t self_key[32];
   size_t size;
+  /* Buckets at or past `used` have never been allocated (no entries, no
+   * replacements, no liveness check): the scans below stop there, since
+   * the events loop asks for next_timeout after every event and a table
+   * rarely goes deeper than ~log2(network size) buckets. */
+  unsigned used;
   bucket b[NBUCKETS];
 };
 
@@ -132,6 +137,9 @@ static int bucket_alloc(lp2p_kad_table *t, bucket *bk) {
   if (!bk->e)
     return LP2P_ERR_NOMEM;
   bk->repl = bk->e + t->cfg.k;
+  unsigned cpl = (unsigned)(bk - t->b);
+  if (cpl >= t->used)
+    t->used = cpl + 1;
   return 0;
 }
 
@@ -221,7 +229,7 @@ int lp2p_kad_table_remove(lp2p_kad_table *t, const lp2p_peerid *id,
 }
 
 int lp2p_kad_table_poll_ping(lp2p_kad_table *t, lp2p_peerid *out) {
-  for (unsigned i = 0; i < NBUCKETS; i++)
+  for (unsigned i = 0; i < t->used; i++)
     if (t->b[i].ping == 1) {
       t->b[i].ping = 2;
       *out = t->b[i].ping_id;
@@ -269,7 +277,7 @@ size_t lp2p_kad_table_closest(const lp2p_kad_table *t,
   if (n > sizeof best / sizeof best[0])
     n = sizeof best / sizeof best[0];
   size_t got = 0;
-  for (unsigned b = 0; b < NBUCKETS && n; b++)
+  for (unsigned b = 0; b < t->used && n; b++)
     for (size_t i = 0; i < t->b[b].n; i++) {
       const entry *x = &t->b[b].e[i];
       size_t pos = got;
@@ -291,7 +299,7 @@ size_t lp2p_kad_table_closest(const lp2p_kad_table *t,
 size_t lp2p_kad_table_refresh_due(const lp2p_kad_table *t, lp2p_tstamp now,
                                   unsigned *out, size_t n) {
   int deepest = -1;
-  for (int i = NBUCKETS - 1; i >= 0; i--)
+  for (int i = (int)t->used - 1; i >= 0; i--)
     if (t->b[i].n) {
       deepest = i;
       break;
@@ -337,14 +345,14 @@ int lp2p_kad_table_refresh_target(const lp2p_kad_table *t, unsigned cpl,
 
 lp2p_tstamp lp2p_kad_table_next_timeout(const lp2p_kad_table *t) {
   lp2p_tstamp next = LP2P_TSTAMP_NONE;
-  for (unsigned i = 0; i < NBUCKETS; i++)
+  for (unsigned i = 0; i < t->used; i++)
     if (t->b[i].ping && t->b[i].ping_deadline < next)
       next = t->b[i].ping_deadline;
   return next;
 }
 
 void lp2p_kad_table_handle_timeout(lp2p_kad_table *t, lp2p_tstamp now) {
-  for (unsigned i = 0; i < NBUCKETS; i++) {
+  for (unsigned i = 0; i < t->used; i++) {
     bucket *bk = &t->b[i];
     if (!bk->ping || now < bk->ping_deadline)
       continue;
