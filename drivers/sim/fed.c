@@ -76,10 +76,11 @@ static fed_box *box_at(const lp2p_sim_fed *f, unsigned par, size_t src,
 
 /* ---- what the worlds call (sim_internal.h) ------------------------------ */
 
+/* One lookup: the federation's map holds every world's internet
+ * addresses, this world's too (sim_fed_note_ip). */
 int sim_fed_route(const lp2p_sim *s, uint32_t ip) {
   uint64_t v;
-  if (sim_map_get(&s->ips, LP2P_SIM_INTERNET, ip, NULL) ||
-      !sim_map_get(&s->fed->ips, LP2P_SIM_INTERNET, ip, &v) ||
+  if (!sim_map_get(&s->fed->ips, LP2P_SIM_INTERNET, ip, &v) ||
       v == s->fed_index)
     return -1;
   return (int)v;

@@ -354,15 +354,11 @@ static int pair_blocked(const lp2p_sim *s, uint32_t from, uint32_t to) {
   return 0;
 }
 
+/* The sender's group travels in the packet: in a federation the origin
+ * node may live in another world. */
 static int group_blocked(const lp2p_sim *s, const sim_pkt *p,
                          const sim_node *to) {
-  /* a federated world does not hold the origin node: the packet carries
-   * its group (alone, a world asks the node: a group set in flight counts) */
-  const sim_node *f = s->fed ? NULL : sim_node_get(s, p->origin);
-  if (!s->fed && !f)
-    return 0;
-  unsigned g = f ? f->group : p->origin_group;
-  return s->group_block[g] >> to->group & 1u;
+  return s->group_block[p->origin_group] >> to->group & 1u;
 }
 
 static void at_node(lp2p_sim *s, sim_node *n, sim_pkt *p, uint64_t where) {
@@ -431,8 +427,7 @@ static int assign_ip(lp2p_sim *s, uint32_t realm, uint32_t *ip) {
   if (*ip) {
     if (realm && *ip == gateway_ip(realm) && !s->gateway_ok)
       return LP2P_ERR_INVAL;
-    if (realm == LP2P_SIM_INTERNET && sim_fed_ip_taken(s, *ip))
-      return LP2P_ERR_INVAL;
+    /* (node_new asks the federation, sim_fed_note_ip) */
     return sim_map_get(&s->ips, realm, *ip, NULL) ? LP2P_ERR_INVAL : 0;
   }
   for (;;) {
