@@ -216,6 +216,31 @@ static void test_conn_limits(void **state) {
   th_free(t);
 }
 
+/* Host 0 trims above 2 open connections down to 1, with no grace period
+ * (trim at once) and the given silence; hosts 1..peers dial it. */
+static th_net *water_net(uint64_t seed, int peers, uint64_t silence) {
+  th_net *t = th_new(seed);
+  lp2p_host_config c;
+  lp2p_host_config_default(&c);
+  c.conns_high_water = 2;
+  c.conns_low_water = 1;
+  c.conns_grace_ns = 0;
+  c.conns_trim_silence_ns = silence;
+  th_add(t, &c, NULL);
+  for (int i = 1; i <= peers; i++)
+    th_add(t, NULL, NULL);
+  th_listen(t, 0);
+  return t;
+}
+
+/* Hosts from..to connect to host 0, 100 ms apart. */
+static void water_connect(th_net *t, int from, int to) {
+  for (int i = from; i <= to; i++) {
+    th_connect(t, i, 0);
+    memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
+  }
+}
+
 static void test_idle_and_trim(void **state) {
   (void)state;
   th_net *t = th_new(15);
@@ -237,19 +262,8 @@ static void test_idle_and_trim(void **state) {
   th_free(t);
 
   /* high / low water: above 2, trim to 1 */
-  t = th_new(16);
-  lp2p_host_config_default(&c);
-  c.conns_high_water = 2;
-  c.conns_low_water = 1;
-  c.conns_grace_ns = 0; /* trim at once: no grace period */
-  th_add(t, &c, NULL);
-  for (int i = 1; i <= 3; i++)
-    th_add(t, NULL, NULL);
-  th_listen(t, 0);
-  for (int i = 1; i <= 3; i++) {
-    th_connect(t, i, 0);
-    memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
-  }
+  t = water_net(16, 3, 10 * LP2P_NS_PER_S);
+  water_connect(t, 1, 3);
   memnet_run_for(t->net, LP2P_NS_PER_S);
   lp2p_host_stats_get(t->h[0], &st);
   assert_int_equal(st.conns_trimmed, 2);
@@ -262,29 +276,13 @@ static void test_idle_and_trim(void **state) {
  * With the silence off, every new connection above the mark trims. */
 static void trim_silence_run(uint64_t silence, uint64_t *after_burst,
                              uint64_t *after_silence) {
-  th_net *t = th_new(18);
-  lp2p_host_config c;
-  lp2p_host_config_default(&c);
-  c.conns_high_water = 2;
-  c.conns_low_water = 1;
-  c.conns_grace_ns = 0;
-  c.conns_trim_silence_ns = silence;
-  th_add(t, &c, NULL);
-  for (int i = 1; i <= 5; i++)
-    th_add(t, NULL, NULL);
-  th_listen(t, 0);
-  for (int i = 1; i <= 3; i++) {
-    th_connect(t, i, 0);
-    memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
-  }
+  th_net *t = water_net(18, 5, silence);
+  water_connect(t, 1, 3);
   lp2p_host_stats st;
   lp2p_host_stats_get(t->h[0], &st);
   assert_int_equal(st.conns_trimmed, 2); /* the first trim runs at once */
   /* two more within the silence: 3 open again, above the mark */
-  for (int i = 4; i <= 5; i++) {
-    th_connect(t, i, 0);
-    memnet_run_for(t->net, 100 * LP2P_NS_PER_MS);
-  }
+  water_connect(t, 4, 5);
   memnet_run_for(t->net, LP2P_NS_PER_S);
   lp2p_host_stats_get(t->h[0], &st);
   *after_burst = st.conns_trimmed;

@@ -65,6 +65,14 @@ static void worlds(lp2p_sim **w, size_t n, uint64_t seed) {
     assert_int_equal(lp2p_sim_new(&w[i], seed + i, NULL), 0);
 }
 
+/* n new worlds in one federation. */
+static lp2p_sim_fed *federate(lp2p_sim **w, size_t n, uint64_t seed) {
+  worlds(w, n, seed);
+  lp2p_sim_fed *f;
+  assert_int_equal(lp2p_sim_fed_new(&f, w, n), 0);
+  return f;
+}
+
 static void free_all(lp2p_sim_fed *f, lp2p_sim **w, size_t n) {
   lp2p_sim_fed_free(f);
   for (size_t i = 0; i < n; i++)
@@ -76,9 +84,7 @@ static void free_all(lp2p_sim_fed *f, lp2p_sim **w, size_t n) {
 static void test_fed_cross_world_tcp(void **state) {
   (void)state;
   lp2p_sim *w[2];
-  worlds(w, 2, 7);
-  lp2p_sim_fed *f;
-  assert_int_equal(lp2p_sim_fed_new(&f, w, 2), 0);
+  lp2p_sim_fed *f = federate(w, 2, 7);
   lp2p_sim_fed_set_threads(f, 2);
   app a, b;
   ep(w[0], 7 * MS, &a);
@@ -145,8 +151,7 @@ static void mesh_run(unsigned threads, uint64_t traces[MESH_WORLDS],
                      size_t received[MESH_EPS]) {
   mesh *m = calloc(1, sizeof *m);
   assert_non_null(m);
-  worlds(m->w, MESH_WORLDS, 99);
-  assert_int_equal(lp2p_sim_fed_new(&m->f, m->w, MESH_WORLDS), 0);
+  m->f = federate(m->w, MESH_WORLDS, 99);
   lp2p_sim_fed_set_threads(m->f, threads);
   for (size_t i = 0; i < MESH_EPS; i++) {
     lp2p_sim *s = mesh_world(m, i);
@@ -219,9 +224,7 @@ static void fed_ev(lp2p_sim_fed *f, void *ud, uint64_t arg) {
 static void test_fed_events_first(void **state) {
   (void)state;
   lp2p_sim *w[2];
-  worlds(w, 2, 1);
-  lp2p_sim_fed *f;
-  assert_int_equal(lp2p_sim_fed_new(&f, w, 2), 0);
+  lp2p_sim_fed *f = federate(w, 2, 1);
   order o = {.w = w[1]};
   assert_int_equal(lp2p_sim_at(w[1], 10 * MS, world_ev, &o, 'w'), 0);
   assert_int_equal(lp2p_sim_fed_at(f, 10 * MS, fed_ev, &o, 'f'), 0);
@@ -240,9 +243,7 @@ static void test_fed_events_first(void **state) {
 static void test_fed_group_block(void **state) {
   (void)state;
   lp2p_sim *w[2];
-  worlds(w, 2, 3);
-  lp2p_sim_fed *f;
-  assert_int_equal(lp2p_sim_fed_new(&f, w, 2), 0);
+  lp2p_sim_fed *f = federate(w, 2, 3);
   app a, b, c;
   ep(w[0], 5 * MS, &a);
   ep(w[1], 5 * MS, &b);
