@@ -507,6 +507,21 @@ void kn_memory(kadnet *k, uint64_t *mean_live, uint64_t *max_peak) {
 
 /* ---- diagnostics (stderr) ----------------------------------------------- */
 
+void kn_load(const kadnet *k, uint32_t *conns, uint32_t *peers) {
+  uint64_t c = 0, p = 0, n = 0;
+  for (uint32_t i = 0; i < k->n; i++) {
+    if (!k->nodes[i].live)
+      continue;
+    lp2p_host_stats hs;
+    lp2p_host_stats_get(kn_host(k, i), &hs);
+    c += hs.conns_open;
+    p += hs.peers;
+    n++;
+  }
+  *conns = n ? (uint32_t)(c / n) : 0;
+  *peers = n ? (uint32_t)(p / n) : 0;
+}
+
 static size_t table_of(const kadnet *k, uint32_t i) {
   return lp2p_host_kad_table_size(kn_host(k, i));
 }

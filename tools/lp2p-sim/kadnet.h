@@ -124,6 +124,8 @@ lp2p_host *kn_host(const kadnet *k, uint32_t i);
  * lookup with the step it failed at and both ends' tables. */
 void kn_report_thin(const kadnet *k, size_t below);
 void kn_report_missed(const kadnet *k);
+/* Open connections and peer-store entries per live host (means). */
+void kn_load(const kadnet *k, uint32_t *conns, uint32_t *peers);
 /* Partition: packets between hosts of sides 1 and 2 are dropped while on. */
 void kn_split(kadnet *k, int on);
 

@@ -105,12 +105,15 @@ static int run_plain(scen_ctx *c, uint32_t n, uint32_t lookups) {
     kn_run_until(&k, t);
     if (timing()) {
       uint64_t ml, mp;
+      uint32_t conns, peers;
       kn_memory(&k, &ml, &mp);
+      kn_load(&k, &conns, &peers);
       fprintf(stderr,
-              "kad progress: virtual %llu s, %u hosts, wall %.1f s, "
-              "heap per host %llu\n",
+              "kad progress: virtual %llu s, %u hosts, wall %.1f s, cpu "
+              "%.1f s, heap per host %llu, conns per host %u, peers per "
+              "host %u\n",
               (unsigned long long)(t / SEC), k.n, wall_s() - t0,
-              (unsigned long long)ml);
+              cpu_s() - c0, (unsigned long long)ml, conns, peers);
     }
   }
   kn_run_until(&k, end + 30 * SEC);
