@@ -323,7 +323,7 @@ void lp2p_host_free(lp2p_host *h) {
    * end may move its deadline: with a stale heap index that read freed
    * entries, and an insert could hold a connection about to be freed). */
   for (uint32_t i = 0; i < h->heap_len; i++)
-    h->heap[i]->heap_idx = UINT32_MAX;
+    h->heap[i].t->heap_idx = UINT32_MAX;
   h->heap_len = 0;
   h->heap_cap = 0;
   host_conns_free(h);

@@ -67,6 +67,12 @@ typedef struct htimer {
   uint8_t kind;           /* enum htimer_kind: which struct embeds it */
 } htimer;
 
+/* An entry of the host's deadline heap: the timer and its deadline. */
+typedef struct hheap_ent {
+  lp2p_tstamp d;
+  htimer *t;
+} hheap_ent;
+
 /* ---- services ------------------------------------------------------------- */
 
 typedef struct hsvc {
@@ -355,8 +361,8 @@ struct lp2p_host {
   hconn *pumping;              /* the connection host_conn_pump is in */
   uint32_t depth;              /* nesting of pumps / hooks */
 
-  /* deadline heap (min by htimer.deadline) */
-  htimer **heap;
+  /* deadline heap (min by htimer.deadline, copied into the entry) */
+  hheap_ent *heap;
   uint32_t heap_len, heap_cap;
 
   /* services, in registration order */

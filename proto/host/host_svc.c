@@ -33,7 +33,7 @@ int host_svc_register(lp2p_host *h, const hsvc_ops *ops, uint32_t *svc) {
   /* The heap points at the service timers: re-seat them. */
   for (uint32_t i = 0; i < h->nsvcs; i++)
     if (n[i].tm.heap_idx != UINT32_MAX)
-      h->heap[n[i].tm.heap_idx] = &n[i].tm;
+      h->heap[n[i].tm.heap_idx].t = &n[i].tm;
   h->svcs = n;
   int rc = host_heap_reserve(h, h->conns.used + h->nsvcs + 2); /* + trim */
   if (rc)

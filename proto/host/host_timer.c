@@ -14,18 +14,23 @@ void host_timer_init(htimer *t, uint8_t kind) {
   t->kind = kind;
 }
 
+/* Entries carry a copy of their deadline: comparing two of them reads
+ * the heap array only, not two connections elsewhere in memory (with a
+ * few hundred connections those are cache misses at every level). The
+ * comparisons and moves are those of the plain heap, so timers with equal
+ * deadlines still fire in the same order. */
 static void heap_swap(lp2p_host *h, uint32_t a, uint32_t b) {
-  htimer *t = h->heap[a];
+  hheap_ent t = h->heap[a];
   h->heap[a] = h->heap[b];
   h->heap[b] = t;
-  h->heap[a]->heap_idx = a;
-  h->heap[b]->heap_idx = b;
+  h->heap[a].t->heap_idx = a;
+  h->heap[b].t->heap_idx = b;
 }
 
 static void heap_up(lp2p_host *h, uint32_t i) {
   while (i > 0) {
     uint32_t p = (i - 1) / 2;
-    if (h->heap[p]->deadline <= h->heap[i]->deadline)
+    if (h->heap[p].d <= h->heap[i].d)
       break;
     heap_swap(h, p, i);
     i = p;
@@ -35,9 +40,9 @@ static void heap_up(lp2p_host *h, uint32_t i) {
 static void heap_down(lp2p_host *h, uint32_t i) {
   for (;;) {
     uint32_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < h->heap_len && h->heap[l]->deadline < h->heap[m]->deadline)
+    if (l < h->heap_len && h->heap[l].d < h->heap[m].d)
       m = l;
-    if (r < h->heap_len && h->heap[r]->deadline < h->heap[m]->deadline)
+    if (r < h->heap_len && h->heap[r].d < h->heap[m].d)
       m = r;
     if (m == i)
       break;
@@ -55,9 +60,9 @@ void host_timer_remove(lp2p_host *h, htimer *t) {
   if (i == h->heap_len)
     return;
   h->heap[i] = h->heap[h->heap_len];
-  h->heap[i]->heap_idx = i;
+  h->heap[i].t->heap_idx = i;
   heap_up(h, i);
-  heap_down(h, h->heap[i]->heap_idx);
+  heap_down(h, h->heap[i].t->heap_idx);
 }
 
 void host_timer_set(lp2p_host *h, htimer *t, lp2p_tstamp d) {
@@ -65,7 +70,7 @@ void host_timer_set(lp2p_host *h, htimer *t, lp2p_tstamp d) {
    * their streams end; a timer they change then must not trust its old
    * slot, which may hold a freed connection's entry. */
   if (t->heap_idx != UINT32_MAX &&
-      (t->heap_idx >= h->heap_len || h->heap[t->heap_idx] != t))
+      (t->heap_idx >= h->heap_len || h->heap[t->heap_idx].t != t))
     t->heap_idx = UINT32_MAX;
   if (d == t->deadline && (d == LP2P_TSTAMP_NONE || t->heap_idx != UINT32_MAX))
     return;
@@ -79,10 +84,11 @@ void host_timer_set(lp2p_host *h, htimer *t, lp2p_tstamp d) {
     if (h->heap_len == h->heap_cap)
       return;
     t->heap_idx = h->heap_len;
-    h->heap[h->heap_len++] = t;
+    h->heap[h->heap_len++] = (hheap_ent){d, t};
     heap_up(h, t->heap_idx);
     return;
   }
+  h->heap[t->heap_idx].d = d;
   heap_up(h, t->heap_idx);
   heap_down(h, t->heap_idx);
 }
@@ -93,7 +99,7 @@ int host_heap_reserve(lp2p_host *h, uint32_t n) {
   uint32_t ncap = h->heap_cap ? h->heap_cap : 64;
   while (ncap < n)
     ncap *= 2;
-  htimer **a = lp2p_mem_realloc(h->mem, h->heap, h->heap_cap * sizeof *a,
+  hheap_ent *a = lp2p_mem_realloc(h->mem, h->heap, h->heap_cap * sizeof *a,
                                 ncap * sizeof *a);
   if (!a)
     return LP2P_ERR_NOMEM;
@@ -134,7 +140,7 @@ void host_conn_timer(lp2p_host *h, hconn *c) {
 lp2p_tstamp lp2p_host_next_timeout(const lp2p_host *h) {
   if (!h || h->heap_len == 0)
     return LP2P_TSTAMP_NONE;
-  return h->heap[0]->deadline;
+  return h->heap[0].d;
 }
 
 static void fire(lp2p_host *h, htimer *t, lp2p_tstamp now) {
@@ -164,10 +170,10 @@ int lp2p_host_handle_timeout(lp2p_host *h, lp2p_tstamp now) {
   /* Each timer is handled at most twice per call, so an engine that keeps
    * reporting a past deadline cannot spin us. */
   uint32_t budget = 2 * h->heap_len + 8;
-  while (h->heap_len && h->heap[0]->deadline <= now && budget--) {
-    htimer *t = h->heap[0];
+  while (h->heap_len && h->heap[0].d <= now && budget--) {
+    htimer *t = h->heap[0].t;
     fire(h, t, now);
-    if (h->heap_len && h->heap[0] == t && t->deadline <= now) {
+    if (h->heap_len && h->heap[0].t == t && t->deadline <= now) {
       /* Nothing moved it: take it out until something changes. */
       host_timer_remove(h, t);
     }
