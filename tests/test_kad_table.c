@@ -197,6 +197,39 @@ static void test_closest(void **s) {
     for (int i = 0; i < LP2P_KAD_K; i++)
       assert_true(lp2p_peerid_equal(&got[i], &in[i]));
   }
+  /* Targets at every common prefix length with ourselves (the table scans
+   * bucket groups in distance order and stops early: it must still agree
+   * with the full sort), our own key, and window sizes around k. */
+  uint8_t self_key[32];
+  lp2p_kad_key_hash(self.bytes, self.len, self_key);
+  static const size_t sizes[] = {1, 3, LP2P_KAD_K - 1, LP2P_KAD_K,
+                                 LP2P_KAD_K + 1, 2 * LP2P_KAD_K,
+                                 4 * LP2P_KAD_K};
+  for (unsigned cpl = 0; cpl <= 12; cpl++) {
+    uint8_t tk[32];
+    if (cpl == 12) {
+      memcpy(tk, self_key, 32);
+    } else {
+      rng.fill(rng.ctx, tk, sizeof tk);
+      for (unsigned bit = 0; bit <= cpl; bit++) {
+        uint8_t m = (uint8_t)(0x80u >> (bit % 8));
+        uint8_t want = self_key[bit / 8] & m;
+        if (bit == cpl)
+          want ^= m;
+        tk[bit / 8] = (uint8_t)((tk[bit / 8] & ~m) | want);
+      }
+      assert_int_equal(lp2p_kad_cpl(tk, self_key), cpl);
+    }
+    sort_target = tk;
+    qsort(in, nin, sizeof *in, by_dist);
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+      lp2p_peerid got[4 * LP2P_KAD_K];
+      size_t want = sizes[z] < nin ? sizes[z] : nin;
+      assert_int_equal(lp2p_kad_table_closest(t, tk, got, sizes[z]), want);
+      for (size_t i = 0; i < want; i++)
+        assert_true(lp2p_peerid_equal(&got[i], &in[i]));
+    }
+  }
   lp2p_peerid few[3];
   uint8_t zero[32] = {0};
   assert_int_equal(lp2p_kad_table_closest(t, zero, few, 3), 3);

@@ -86,7 +86,14 @@ static void closer_peers(lp2p_host *h, const kad_svc *v, const uint8_t *key,
   lp2p_kad_key_hash(key, key_len, hk);
   lp2p_peerid ids[LP2P_KAD_K + 1];
   size_t k = v->cfg.table.k < LP2P_KAD_K ? v->cfg.table.k : LP2P_KAD_K;
-  size_t n = lp2p_kad_table_closest(v->table, hk, ids, k + 1);
+  /* k, and one more only when the requester is among them (it is left
+   * out): the table stops scanning sooner for k than for k + 1 */
+  size_t n = lp2p_kad_table_closest(v->table, hk, ids, k);
+  for (size_t i = 0; requester && i < n; i++)
+    if (lp2p_peerid_equal(&ids[i], requester)) {
+      n = lp2p_kad_table_closest(v->table, hk, ids, k + 1);
+      break;
+    }
   if (is_peer && host_svc_peer_conn(h, &target))
     add_peer(h, v, o, &target, now);
   for (size_t i = 0; i < n && o->n < k; i++)
