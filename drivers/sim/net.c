@@ -71,26 +71,12 @@ void lp2p_sim_ep_config_default(lp2p_sim_ep_config *c) {
  */
 
 static void hash_pkt(lp2p_sim *s, const sim_pkt *p, uint64_t where, int data) {
-  uint8_t h[48];
-  size_t k = 0;
-  h[k++] = p->proto;
-  h[k++] = p->flags;
-  h[k++] = p->ttl;
-  for (int i = 0; i < 4; i++)
-    h[k++] = (uint8_t)(p->src_ip >> (8 * i));
-  for (int i = 0; i < 4; i++)
-    h[k++] = (uint8_t)(p->dst_ip >> (8 * i));
-  h[k++] = (uint8_t)p->src_port;
-  h[k++] = (uint8_t)(p->src_port >> 8);
-  h[k++] = (uint8_t)p->dst_port;
-  h[k++] = (uint8_t)(p->dst_port >> 8);
-  for (int i = 0; i < 8; i++)
-    h[k++] = (uint8_t)(p->seq >> (8 * i));
-  for (int i = 0; i < 8; i++)
-    h[k++] = (uint8_t)(p->ack >> (8 * i));
-  for (int i = 0; i < 4; i++)
-    h[k++] = (uint8_t)(p->len >> (8 * i));
-  sim_hash(s, h, k);
+  sim_hash_u64(s, (uint64_t)p->proto | (uint64_t)p->flags << 8 |
+                      (uint64_t)p->ttl << 16 | (uint64_t)p->len << 32);
+  sim_hash_u64(s, (uint64_t)p->src_ip | (uint64_t)p->dst_ip << 32);
+  sim_hash_u64(s, (uint64_t)p->src_port | (uint64_t)p->dst_port << 16);
+  sim_hash_u64(s, p->seq);
+  sim_hash_u64(s, p->ack);
   sim_hash_u64(s, where);
   if (data)
     sim_hash_bulk(s, p->data, p->len);
