@@ -221,6 +221,7 @@ typedef struct sim_sock {
   sim_ring rcv;
   uint64_t rcv_nxt;
   uint32_t last_wnd; /* window we last advertised */
+  uint32_t segs_out; /* segments sent (tcp.c: was an ACK carried?) */
   /* timers */
   uint64_t timer_gen;
   lp2p_tstamp timer_at; /* deadline (NONE = disarmed) */

@@ -67,6 +67,7 @@ void sim_tcp_emit(lp2p_sim *s, uint32_t idx, uint8_t flags, uint64_t seq,
   p->isn_ack = k->peer_isn;
   p->wnd = sim_tcp_rcv_wnd(s, k);
   k->last_wnd = p->wnd;
+  k->segs_out++;
   if (len)
     sim_ring_copy(&k->snd, (size_t)(seq - k->snd_una), p->data, len);
   sim_net_send(s, n, p);
@@ -424,9 +425,17 @@ static void conn_input(lp2p_sim *s, uint32_t idx, sim_pkt *p) {
   unsigned what = 0;
   on_data(s, idx, p, &ack, &what);
   k = SK(s, idx);
-  if (ack)
-    sim_tcp_emit(s, idx, SIM_F_ACK, k->snd_nxt, 0, 0);
+  /* Data owes an ACK. Any segment we send carries it, so a bare one goes
+   * out only if nothing else does: not after our own queued output, and,
+   * when the owner is told about new data, not before it had its chance
+   * to answer at this same instant (a delayed ACK that the answer
+   * carries, as a real stack's does within its delayed-ACK time). */
+  uint32_t segs = k->segs_out;
   sim_tcp_output(s, idx);
+  k = SK(s, idx);
+  int defer = ack && what && !k->app_closed;
+  if (ack && !defer && k->segs_out == segs)
+    sim_tcp_emit(s, idx, SIM_F_ACK, k->snd_nxt, 0, 0);
   if (sim_tcp_maybe_done(s, idx))
     return;
   k = SK(s, idx);
@@ -434,8 +443,17 @@ static void conn_input(lp2p_sim *s, uint32_t idx, sim_pkt *p) {
     k->want_write = 0;
     what |= LP2P_SIM_SOCK_WRITABLE;
   }
-  if (what)
-    sim_sock_notify(s, idx, what);
+  if (!what)
+    return;
+  uint64_t handle = sim_sock_handle(s, idx);
+  sim_sock_notify(s, idx, what);
+  if (!defer)
+    return;
+  /* the owner may have closed, reset or replaced the socket meanwhile */
+  uint32_t j;
+  k = sim_sock_by_handle(s, handle, &j);
+  if (k && k->state == SK_ESTABLISHED && k->segs_out == segs)
+    sim_tcp_emit(s, j, SIM_F_ACK, k->snd_nxt, 0, 0);
 }
 
 static void new_child(lp2p_sim *s, sim_node *n, uint32_t li, sim_pkt *p) {
