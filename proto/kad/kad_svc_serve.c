@@ -43,11 +43,10 @@ static int peer_addrs(lp2p_host *h, const kad_svc *v, int self,
 
 static void add_peer(lp2p_host *h, const kad_svc *v, kad_peers_out *o,
                      const lp2p_peerid *id, lp2p_tstamp now) {
+  /* the callers never add a peer twice (closer_peers skips the target it
+   * put first): no search of the list here */
   if (o->n >= LP2P_KAD_K + 1)
     return;
-  for (size_t i = 0; i < o->n; i++)
-    if (lp2p_peerid_equal(&o->ids[i], id))
-      return;
   size_t apm = v->cfg.addrs_per_peer_max < 8 ? v->cfg.addrs_per_peer_max : 8;
   size_t i = o->n++;
   o->ids[i] = *id;
@@ -94,10 +93,12 @@ static void closer_peers(lp2p_host *h, const kad_svc *v, const uint8_t *key,
       n = lp2p_kad_table_closest(v->table, hk, ids, k + 1);
       break;
     }
-  if (is_peer && host_svc_peer_conn(h, &target))
+  int first = is_peer && host_svc_peer_conn(h, &target);
+  if (first)
     add_peer(h, v, o, &target, now);
   for (size_t i = 0; i < n && o->n < k; i++)
-    if (!requester || !lp2p_peerid_equal(&ids[i], requester))
+    if ((!requester || !lp2p_peerid_equal(&ids[i], requester)) &&
+        (!first || !lp2p_peerid_equal(&ids[i], &target)))
       add_peer(h, v, o, &ids[i], now);
 }
 
