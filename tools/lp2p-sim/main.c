@@ -92,6 +92,13 @@ lp2p_sim *scen_world(scen_ctx *c, const lp2p_sim_config *cfg) {
 void scen_world_done(scen_ctx *c, lp2p_sim *s) {
   if (!s)
     return;
+  scen_world_account(c, s);
+  lp2p_sim_free(s);
+}
+
+void scen_world_account(scen_ctx *c, const lp2p_sim *s) {
+  if (!s)
+    return;
   uint64_t h = lp2p_sim_trace_hash(s);
   for (int i = 0; i < 8; i++) {
     c->trace ^= (uint8_t)(h >> (8 * i));
@@ -100,7 +107,6 @@ void scen_world_done(scen_ctx *c, lp2p_sim *s) {
   const char *why = lp2p_sim_failed(s);
   if (why)
     scen_fail(c, "%s", why);
-  lp2p_sim_free(s);
 }
 
 static int usage(const char *msg) {

@@ -36,6 +36,9 @@ int scen_fail(scen_ctx *c, const char *fmt, ...)
 lp2p_sim *scen_world(scen_ctx *c, const lp2p_sim_config *cfg);
 /* Fold the world's trace hash in, record its failure if any, free it. */
 void scen_world_done(scen_ctx *c, lp2p_sim *s);
+/* scen_world_done without the free (the caller frees the world later,
+ * perhaps on another thread). */
+void scen_world_account(scen_ctx *c, const lp2p_sim *s);
 
 extern const scenario scenario_tcp_punch_matrix;
 extern const scenario scenario_tcp_punch_rst;
