@@ -3,8 +3,9 @@
  * answered either way, timeouts, time steps, closest and refresh queries,
  * with small k and replacement caches so buckets fill and churn, and a
  * fail-at allocation. Checks: the size is the sum of the buckets, no
- * bucket holds more than k, closest answers are ordered and in the table,
- * refresh targets land in their bucket, nothing leaks. */
+ * bucket holds more than k, closest answers are ordered, in the table and
+ * closer than every member left out, refresh targets land in their
+ * bucket, nothing leaks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (i)
           CHECK(lp2p_kad_dist_cmp(target, prev, cur) < 0);
         memcpy(prev, cur, 32);
+      }
+      /* and they are the closest: every member of the table left out is
+       * farther than the last one given (the table stops scanning early) */
+      for (int j = 0; n && j < POOL; j++) {
+        if (!lp2p_kad_table_contains(t, &pool[j]))
+          continue;
+        int given = 0;
+        for (size_t i = 0; i < n && !given; i++)
+          given = lp2p_peerid_equal(&got[i], &pool[j]);
+        lp2p_kad_key_hash(pool[j].bytes, pool[j].len, cur);
+        CHECK(given || lp2p_kad_dist_cmp(target, prev, cur) < 0);
       }
       break;
     }
