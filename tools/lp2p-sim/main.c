@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "lp2p/driver.h"
-#include "tools/lp2p-sim/hugepages.h"
 #include "tools/lp2p-sim/hosts.h"
 #include "tools/lp2p-sim/scenario.h"
 
@@ -192,8 +191,6 @@ int main(int argc, char **argv) {
   unsigned long long seed = strtoull(seed_text, &end, 0);
   if (errno || *end || seed_text[0] == '-')
     return usage("bad seed (a 64-bit unsigned number)");
-  /* the arguments are good: start again on huge pages (hugepages.c) */
-  sim_hugepages_reexec(argv);
   scen_ctx c;
   memset(&c, 0, sizeof c);
   c.seed = seed;
