@@ -29,6 +29,7 @@ typedef struct app {
   uint64_t last_sock;
   int connected, failed, reset, writable;
   int auto_accept;
+  int echo; /* answer data at once (test_ack_rides_on_answer) */
 } app;
 
 static void on_sock(void *ud, lp2p_sim *s, uint64_t sock, uint64_t tag,
@@ -45,6 +46,12 @@ static void on_sock(void *ud, lp2p_sim *s, uint64_t sock, uint64_t tag,
     a->reset++;
   if (what & LP2P_SIM_SOCK_WRITABLE)
     a->writable++;
+  if ((what & LP2P_SIM_SOCK_READABLE) && a->echo) {
+    uint8_t buf[64];
+    lp2p_ssize r = lp2p_sim_tcp_recv(s, sock, buf, sizeof buf);
+    if (r > 0)
+      assert_int_equal(lp2p_sim_tcp_send(s, sock, buf, (size_t)r), r);
+  }
   if ((what & LP2P_SIM_SOCK_ACCEPT) && a->auto_accept) {
     uint64_t c;
     while (a->naccepted < 8 && lp2p_sim_tcp_accept(s, sock, &c) == 0)
@@ -645,6 +652,40 @@ static uint64_t lossy_run(uint64_t seed) {
   return h;
 }
 
+/* Packets arriving at endpoints ("rx" trace lines). */
+static void count_rx(void *ud, const char *line) {
+  if (strstr(line, " rx n"))
+    (*(int *)ud)++;
+}
+
+/* Data owes an ACK; an answer written at the same instant carries it, so
+ * no bare ACK goes out before it. Without an answer the bare ACK goes. */
+static void test_ack_rides_on_answer(void **state) {
+  (void)state;
+  for (int echo = 0; echo <= 1; echo++) {
+    lp2p_sim *s = world(21);
+    lp2p_sim_link l;
+    lp2p_sim_link_default(&l);
+    app a, b;
+    ep(s, LP2P_SIM_INTERNET, &l, &a, NULL);
+    ep(s, LP2P_SIM_INTERNET, &l, &b, NULL);
+    uint64_t ca, cb;
+    connect_pair(s, &a, &b, &ca, &cb);
+    b.echo = echo;
+    int rx = 0;
+    lp2p_sim_set_trace_sink(s, count_rx, &rx);
+    assert_int_equal(lp2p_sim_tcp_send(s, ca, (const uint8_t *)"hello", 5),
+                     5);
+    lp2p_sim_run_until(s, lp2p_sim_now(s) + 5 * SEC);
+    /* echo: the data, the answer (with B's ACK), A's bare ACK of it;
+     * none: the data and B's bare ACK */
+    assert_int_equal(rx, echo ? 3 : 2);
+    if (echo)
+      assert_int_equal(lp2p_sim_tcp_readable(s, ca), 5);
+    lp2p_sim_free(s);
+  }
+}
+
 static void test_determinism(void **state) {
   (void)state;
   assert_true(lossy_run(21) == lossy_run(21));
@@ -667,6 +708,7 @@ int main(void) {
       cmocka_unit_test(test_nat_rst_kills_mapping),
       cmocka_unit_test(test_hairpin_and_double_nat),
       cmocka_unit_test(test_udp_and_multicast),
+      cmocka_unit_test(test_ack_rides_on_answer),
       cmocka_unit_test(test_determinism),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
