@@ -423,21 +423,17 @@ static void free_worlds(kadnet *k) {
   unsigned n = k->threads < 1 ? 1 : k->threads;
   pthread_t tid[KN_WORLDS];
   kn_freer fr[KN_WORLDS];
-  unsigned started = 0;
-  for (unsigned t = 1; t < n; t++) {
+  int started[KN_WORLDS] = {0};
+  for (unsigned t = 0; t < n; t++) {
     fr[t] = (kn_freer){k, t, n};
-    if (pthread_create(&tid[t], NULL, free_some, &fr[t]) != 0)
-      break;
-    started = t;
+    /* share 0, and any whose thread did not start, go here */
+    started[t] = t && pthread_create(&tid[t], NULL, free_some, &fr[t]) == 0;
+    if (!started[t])
+      free_some(&fr[t]);
   }
-  /* this thread's share, and that of any thread that did not start */
-  fr[0] = (kn_freer){k, 0, n};
-  free_some(&fr[0]);
-  for (unsigned t = started + 1; t < n; t++)
-    for (unsigned w = t; w < KN_WORLDS; w += n)
-      lp2p_sim_free(k->w[w].s);
-  for (unsigned t = 1; t <= started; t++)
-    pthread_join(tid[t], NULL);
+  for (unsigned t = 1; t < n; t++)
+    if (started[t])
+      pthread_join(tid[t], NULL);
 }
 
 void kn_free(kadnet *k) {
