@@ -424,12 +424,15 @@ static void free_worlds(kadnet *k) {
   pthread_t tid[KN_WORLDS];
   kn_freer fr[KN_WORLDS];
   int started[KN_WORLDS] = {0};
+  /* shares 1..n-1 on threads, all started before share 0 runs here so
+   * they overlap; a share whose thread did not start is freed here */
   for (unsigned t = 0; t < n; t++) {
-    fr[t] = (kn_freer){k, t, n};
-    /* share 0, and any whose thread did not start, go here */
-    started[t] = t && pthread_create(&tid[t], NULL, free_some, &fr[t]) == 0;
-    if (!started[t])
-      free_some(&fr[t]);
+    unsigned share = (t + 1) % n;
+    fr[share] = (kn_freer){k, share, n};
+    started[share] = share && pthread_create(&tid[share], NULL, free_some,
+                                              &fr[share]) == 0;
+    if (!started[share])
+      free_some(&fr[share]);
   }
   for (unsigned t = 1; t < n; t++)
     if (started[t])
